@@ -1,0 +1,328 @@
+//! Typed configuration. Precedence: command-line flags > `KEFU_*` environment
+//! variables > `kefu.toml` in the data folder > defaults in code. The data
+//! folder itself comes from the flag, the environment or the default, since the
+//! file lives inside it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+pub const DEFAULT_DATA: &str = "./kefu-data";
+pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
+pub const CONFIG_FILE: &str = "kefu.toml";
+
+/// Every environment variable kefu reads; others starting with `KEFU_` are warned about.
+pub const KNOWN_ENV: &[&str] = &[
+    "KEFU_LISTEN",
+    "KEFU_DATA",
+    "KEFU_BASE_URL",
+    "KEFU_LOG_FORMAT",
+    "KEFU_LOG",
+    "KEFU_TIMEZONE",
+    "KEFU_TLS_CERT",
+    "KEFU_TLS_KEY",
+    "KEFU_TRUST_PROXY",
+    "KEFU_VENDOR_DIR",
+];
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kefu",
+    version,
+    about = "kefu 客服: customer service for WeChat Official Accounts, in one binary",
+    long_about = "kefu 客服 — a customer-service appliance for WeChat Official Accounts.\n\n\
+        With no command it serves the web console and the WeChat webhook. Every option \
+        can also be set by its KEFU_* environment variable or in kefu.toml inside the \
+        data folder (flags > environment > file > defaults)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub opts: Opts,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct Opts {
+    /// Address and port to listen on [default: 0.0.0.0:8080]
+    #[arg(long, env = "KEFU_LISTEN", global = true, value_name = "ADDR:PORT")]
+    pub listen: Option<SocketAddr>,
+    /// Data folder: database, media, kefu.toml; created if missing [default: ./kefu-data]
+    #[arg(long, env = "KEFU_DATA", global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Public URL of this server, e.g. https://kefu.example.com (shown as the webhook
+    /// address; https also marks cookies Secure)
+    #[arg(long, env = "KEFU_BASE_URL", global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Log format [default: text]
+    #[arg(long, env = "KEFU_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. "info" or "info,kefu=debug" [default: info]
+    #[arg(long, env = "KEFU_LOG", global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+    /// Time zone for displayed times [default: Asia/Shanghai]
+    #[arg(long, env = "KEFU_TIMEZONE", global = true, value_name = "IANA")]
+    pub timezone: Option<String>,
+    /// PEM certificate chain: serve HTTPS directly (needs --tls-key)
+    #[arg(long, env = "KEFU_TLS_CERT", global = true, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert
+    #[arg(long, env = "KEFU_TLS_KEY", global = true, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Take the client IP from X-Forwarded-For (set when behind nginx or Caddy) [default: false]
+    #[arg(long, env = "KEFU_TRUST_PROXY", global = true, num_args = 0..=1,
+          default_missing_value = "true", value_name = "BOOL")]
+    pub trust_proxy: Option<bool>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the console and the webhook (what `kefu` alone does)
+    Serve,
+    /// Manage user accounts from the shell
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Copy the database to FILE with SQLite's online backup (safe while serving)
+    Backup {
+        /// Where to write the copy
+        file: PathBuf,
+    },
+    /// Exit 0 when the local server answers /healthz (for Docker and systemd)
+    Healthcheck,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user
+    Add {
+        /// Login name
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Name shown in the console [default: the login name]
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input instead of prompting
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password
+    Passwd {
+        name: String,
+        /// Read the password from standard input instead of prompting
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users
+    List,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleArg {
+    Agent,
+    Admin,
+    SuperAdmin,
+}
+
+impl From<RoleArg> for crate::model::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Agent => crate::model::Role::Agent,
+            RoleArg::Admin => crate::model::Role::Admin,
+            RoleArg::SuperAdmin => crate::model::Role::SuperAdmin,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `kefu.toml`: the same options as the flags, minus the data folder.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub base_url: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub log: Option<String>,
+    pub timezone: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub trust_proxy: Option<bool>,
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub base_url: Option<String>,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub timezone: jiff::tz::TimeZone,
+    pub timezone_name: String,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub trust_proxy: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("unknown time zone {0:?} (use an IANA name such as Asia/Shanghai)")]
+    TimeZone(String),
+    #[error("--base-url must start with http:// or https://, got {0:?}")]
+    BaseUrl(String),
+    #[error("--tls-cert and --tls-key must be given together")]
+    TlsPair,
+}
+
+impl Config {
+    /// Merges flags/environment (already combined by clap) with the file and defaults.
+    pub fn resolve(opts: &Opts) -> Result<Config, ConfigError> {
+        let data_dir = opts.data.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+        let file = read_file(&data_dir.join(CONFIG_FILE))?;
+        Config::merge(opts, file, data_dir)
+    }
+
+    pub fn merge(opts: &Opts, file: FileConfig, data_dir: PathBuf) -> Result<Config, ConfigError> {
+        let listen = opts
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default listen address parses"));
+        let base_url = opts
+            .base_url
+            .clone()
+            .or(file.base_url)
+            .map(|u| u.trim_end_matches('/').to_string());
+        if let Some(u) = &base_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(ConfigError::BaseUrl(u.clone()));
+            }
+        }
+        let timezone_name = opts
+            .timezone
+            .clone()
+            .or(file.timezone)
+            .unwrap_or_else(|| DEFAULT_TIMEZONE.into());
+        let timezone =
+            jiff::tz::TimeZone::get(&timezone_name).map_err(|_| ConfigError::TimeZone(timezone_name.clone()))?;
+        let tls = match (opts.tls_cert.clone().or(file.tls_cert), opts.tls_key.clone().or(file.tls_key)) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => return Err(ConfigError::TlsPair),
+        };
+        Ok(Config {
+            listen,
+            data_dir,
+            base_url,
+            log_format: opts.log_format.or(file.log_format).unwrap_or_default(),
+            log_filter: opts.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+            timezone,
+            timezone_name,
+            tls,
+            trust_proxy: opts.trust_proxy.or(file.trust_proxy).unwrap_or(false),
+        })
+    }
+
+    /// Defaults for a data folder, as tests and subcommands use them.
+    pub fn for_data_dir(data_dir: &Path) -> Config {
+        Config::merge(&Opts::default(), FileConfig::default(), data_dir.to_path_buf())
+            .expect("defaults are valid")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("kefu.db")
+    }
+
+    /// Cookies get `Secure` when the public URL is https or kefu serves TLS itself.
+    pub fn secure_cookies(&self) -> bool {
+        self.tls.is_some() || self.base_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// The URL a local process uses to reach this server (for `kefu healthcheck`).
+    pub fn local_url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let ip = match self.listen.ip() {
+            std::net::IpAddr::V4(v4) if v4.is_unspecified() => "127.0.0.1".to_string(),
+            std::net::IpAddr::V6(v6) if v6.is_unspecified() => "[::1]".to_string(),
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            ip => ip.to_string(),
+        };
+        format!("{scheme}://{ip}:{}", self.listen.port())
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+        Err(source) => Err(ConfigError::Read { path: path.to_path_buf(), source }),
+    }
+}
+
+/// `KEFU_*` variables in `vars` that kefu does not know (likely typos).
+pub fn unknown_env(vars: impl Iterator<Item = String>) -> Vec<String> {
+    vars.filter(|k| k.starts_with("KEFU_") && !KNOWN_ENV.contains(&k.as_str()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_file_beats_defaults() {
+        let file: FileConfig = toml::from_str(
+            "listen = \"127.0.0.1:9000\"\nbase_url = \"https://kefu.example.com/\"\ntimezone = \"Europe/Paris\"\n",
+        )
+        .unwrap();
+        let opts = Opts { listen: Some("127.0.0.1:7000".parse().unwrap()), ..Default::default() };
+        let c = Config::merge(&opts, file, "d".into()).unwrap();
+        assert_eq!(c.listen.port(), 7000, "flag wins over file");
+        assert_eq!(c.base_url.as_deref(), Some("https://kefu.example.com"), "file wins over default");
+        assert_eq!(c.timezone_name, "Europe/Paris");
+        assert!(c.secure_cookies());
+
+        let d = Config::for_data_dir(Path::new("x"));
+        assert_eq!(d.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(d.timezone_name, "Asia/Shanghai");
+        assert!(!d.secure_cookies());
+        assert_eq!(d.local_url(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        let bad_tz = Opts { timezone: Some("Mars/Base".into()), ..Default::default() };
+        assert!(matches!(Config::merge(&bad_tz, FileConfig::default(), "d".into()), Err(ConfigError::TimeZone(_))));
+        let half_tls = Opts { tls_cert: Some("c.pem".into()), ..Default::default() };
+        assert!(matches!(Config::merge(&half_tls, FileConfig::default(), "d".into()), Err(ConfigError::TlsPair)));
+        assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err(), "typos in kefu.toml are refused");
+    }
+
+    #[test]
+    fn unknown_kefu_variables_are_reported() {
+        let vars = ["KEFU_LISTEN", "KEFU_LISTN", "PATH"].map(String::from);
+        assert_eq!(unknown_env(vars.into_iter()), vec!["KEFU_LISTN".to_string()]);
+    }
+
+    #[test]
+    fn env_and_flags_parse_through_clap() {
+        let cli = Cli::try_parse_from(["kefu", "--listen", "127.0.0.1:1", "user", "add", "amy", "--role", "super-admin"]).unwrap();
+        assert_eq!(cli.opts.listen.unwrap().port(), 1);
+        assert!(matches!(cli.command, Some(Command::User(UserCommand::Add { role: RoleArg::SuperAdmin, .. }))));
+        assert!(Cli::try_parse_from(["kefu"]).unwrap().command.is_none());
+    }
+}

@@ -1,0 +1,301 @@
+//! The only place SQL is written. Storage functions are plain functions over
+//! `&Connection`, a file per aggregate, so they are tested on an in-memory
+//! database. This file owns the handle the server uses:
+//!
+//! * **One writer.** A dedicated thread owns the only writing connection and
+//!   drains a queue of write jobs. Jobs that arrive together are committed in one
+//!   transaction (each inside its own savepoint, so one failing job does not undo
+//!   the others). Thousands of small inserts per second cost one fsync per batch
+//!   instead of one each, and a caller is answered only after its batch is
+//!   committed: durable before acknowledged.
+//! * **Many readers.** Reads run on tokio's blocking pool over a small pool of
+//!   read-only connections. In WAL mode they never wait for the writer, so a page
+//!   or a report never delays the webhook's write path, and vice versa.
+
+pub mod audit;
+pub mod groups;
+pub mod migrate;
+pub mod sessions;
+pub mod users;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+#[cfg(test)]
+use rusqlite::params;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use tokio::sync::oneshot;
+
+/// How many queued write jobs may share one transaction.
+const MAX_BATCH: usize = 512;
+/// Read connections kept open between requests.
+const MAX_IDLE_READERS: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("commit failed: {0}")]
+    Commit(String),
+    #[error("the database writer has stopped")]
+    Closed,
+    #[error("blocking task failed: {0}")]
+    Join(String),
+    #[error("database schema version {found} is newer than this kefu ({known}); upgrade kefu")]
+    TooNew { found: i64, known: i64 },
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&mut Transaction<'_>) -> Deliver + Send>;
+
+/// Async handle to the database file. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// Applies the connection settings every kefu connection uses.
+pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file, migrates it, and starts the writer.
+    pub fn open(path: &Path) -> DbResult<Db> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        configure(&conn)?;
+        migrate::migrate(&mut conn)?;
+
+        let (tx, rx) = mpsc::channel::<Job>();
+        let writer = std::thread::Builder::new()
+            .name("kefu-db-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| DbError::Join(e.to_string()))?;
+
+        Ok(Db {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                jobs: Mutex::new(Some(tx)),
+                writer: Mutex::new(Some(writer)),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in the writer's transaction; returns once it is committed.
+    pub async fn write<T, F>(&self, f: F) -> DbResult<T>
+    where
+        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (done, answer) = oneshot::channel::<DbResult<T>>();
+        let job: Job = Box::new(move |txn: &mut Transaction<'_>| {
+            let outcome = run_in_savepoint(txn, f);
+            Box::new(move |commit: Result<(), String>| {
+                let result = match commit {
+                    Ok(()) => outcome,
+                    Err(e) => Err(DbError::Commit(e)),
+                };
+                let _ = done.send(result);
+            })
+        });
+        {
+            let guard = self.inner.jobs.lock().map_err(|_| DbError::Closed)?;
+            let sender = guard.as_ref().ok_or(DbError::Closed)?;
+            sender.send(job).map_err(|_| DbError::Closed)?;
+        }
+        answer.await.map_err(|_| DbError::Closed)?
+    }
+
+    /// Runs `f` on a read-only connection on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> DbResult<T>
+    where
+        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match inner.readers.lock().ok().and_then(|mut r| r.pop()) {
+                Some(c) => c,
+                None => open_reader(&inner.path)?,
+            };
+            let result = f(&conn);
+            if let Ok(mut pool) = inner.readers.lock() {
+                if pool.len() < MAX_IDLE_READERS {
+                    pool.push(conn);
+                }
+            }
+            result
+        })
+        .await
+        .map_err(|e| DbError::Join(e.to_string()))?
+    }
+
+    /// Stops the writer after the jobs already queued, checkpoints the WAL and
+    /// closes the file. Later writes fail with [`DbError::Closed`].
+    pub fn close(&self) {
+        if let Ok(mut jobs) = self.inner.jobs.lock() {
+            jobs.take();
+        }
+        if let Ok(mut readers) = self.inner.readers.lock() {
+            readers.clear();
+        }
+        let handle = self.inner.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+}
+
+fn open_reader(path: &Path) -> DbResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+fn run_in_savepoint<T, F>(txn: &mut Transaction<'_>, f: F) -> DbResult<T>
+where
+    F: FnOnce(&Connection) -> DbResult<T>,
+{
+    let sp = txn.savepoint()?;
+    let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&sp)));
+    match value {
+        Ok(Ok(v)) => {
+            sp.commit()?;
+            Ok(v)
+        }
+        // Dropping the savepoint rolls it back.
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(DbError::Commit("a write job panicked; its changes were rolled back".into())),
+    }
+}
+
+fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut txn = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "could not begin a write transaction");
+                for job in batch {
+                    // Jobs never ran: answer them with the error.
+                    drop(job);
+                }
+                continue;
+            }
+        };
+        let delivers: Vec<Deliver> = batch.into_iter().map(|job| job(&mut txn)).collect();
+        let committed = txn.commit().map_err(|e| e.to_string());
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, jobs = delivers.len(), "write batch failed to commit");
+        }
+        for deliver in delivers {
+            deliver(committed.clone());
+        }
+    }
+    if let Err(e) = conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);") {
+        tracing::warn!(error = %e, "final checkpoint failed");
+    }
+    if let Err((_, e)) = conn.close() {
+        tracing::warn!(error = %e, "closing the database failed");
+    }
+}
+
+/// Milliseconds since the epoch, as stored in every `*_at` column.
+pub fn ms(t: jiff::Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+/// Reads a stored `*_at` column back into a timestamp.
+pub fn ts(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// An in-memory database with the current schema, for storage tests.
+pub fn memory() -> DbResult<Connection> {
+    let mut conn = Connection::open_in_memory()?;
+    configure(&conn)?;
+    migrate::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Whether the error is a UNIQUE (or PRIMARY KEY) constraint violation.
+pub fn is_unique_violation(e: &DbError) -> bool {
+    matches!(e, DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn count(db: &Db) -> i64 {
+        db.read(|c| Ok(c.query_row("SELECT count(*) FROM login_failures", [], |r| r.get(0))?))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_are_all_committed_and_a_failing_job_undoes_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..2000 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                db.write(move |c| {
+                    c.execute(
+                        "INSERT INTO login_failures (username, ip, at) VALUES (?1, 'ip', ?2)",
+                        params![format!("u{i}"), i],
+                    )?;
+                    if i % 100 == 7 {
+                        // A failing job: its insert must be rolled back, the rest kept.
+                        c.execute("INSERT INTO no_such_table VALUES (1)", [])?;
+                    }
+                    Ok(i)
+                })
+                .await
+            }));
+        }
+        let mut failed = 0;
+        for t in tasks {
+            if t.await.unwrap().is_err() {
+                failed += 1;
+            }
+        }
+        assert_eq!(failed, 20);
+        assert_eq!(count(&db).await, 1980);
+        db.close();
+        assert!(matches!(db.write(|_| Ok(())).await, Err(DbError::Closed)));
+
+        // Everything survives a reopen.
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        assert_eq!(count(&db).await, 1980);
+    }
+}

@@ -1,0 +1,183 @@
+//! Domain types shared by every layer: typed ids and the enums that are written
+//! to the database (each with a matching `CHECK` constraint in `schema.sql`).
+//! No I/O here.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! id_type {
+    ($name:ident) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl rusqlite::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                self.0.to_sql()
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                i64::column_result(v).map($name)
+            }
+        }
+    };
+}
+
+id_type!(UserId);
+id_type!(GroupId);
+
+/// Declares a string-backed enum stored in SQLite: `as_str` is what the
+/// database holds, `label` what a Chinese-speaking user reads.
+macro_rules! db_enum {
+    ($name:ident { $($variant:ident => $db:literal, $label:literal;)+ }) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $db),+ }
+            }
+
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($db => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.label())
+            }
+        }
+
+        impl rusqlite::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                let s = v.as_str()?;
+                $name::parse(s).ok_or_else(|| rusqlite::types::FromSqlError::Other(
+                    format!("unknown {} {s:?}", stringify!($name)).into()))
+            }
+        }
+    };
+}
+
+db_enum!(Role {
+    Agent => "agent", "普通客服";
+    Admin => "admin", "管理员";
+    SuperAdmin => "super_admin", "超级管理员";
+});
+
+db_enum!(UserStatus {
+    Active => "active", "启用";
+    Disabled => "disabled", "禁用";
+});
+
+db_enum!(Theme {
+    Light => "light", "浅色";
+    Dark => "dark", "深色";
+});
+
+impl Role {
+    /// Rank used for "at least this role" checks.
+    pub fn rank(self) -> u8 {
+        match self {
+            Role::Agent => 1,
+            Role::Admin => 2,
+            Role::SuperAdmin => 3,
+        }
+    }
+
+    pub fn at_least(self, other: Role) -> bool {
+        self.rank() >= other.rank()
+    }
+
+    /// The name used on the command line (`--role super-admin`).
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Admin => "admin",
+            Role::SuperAdmin => "super-admin",
+        }
+    }
+}
+
+/// A person who can log in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub real_name: String,
+    pub phone: String,
+    pub role: Role,
+    pub status: UserStatus,
+    pub theme: Theme,
+    pub created_by: Option<String>,
+    pub created_at: jiff::Timestamp,
+}
+
+/// A team of agents (客服组).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub id: GroupId,
+    pub name: String,
+    pub ident: String,
+    pub phone: String,
+    pub public_name: String,
+    pub public_visible: bool,
+    pub created_by: Option<String>,
+    pub created_at: jiff::Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_their_database_text() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(*r));
+        }
+        assert_eq!(Role::parse("root"), None);
+        assert!(Role::SuperAdmin.at_least(Role::Admin));
+        assert!(!Role::Agent.at_least(Role::Admin));
+        assert_eq!(Role::Admin.label(), "管理员");
+    }
+}
+
+db_enum!(AuditAction {
+    Setup => "setup", "首次设置";
+    Login => "login", "登录";
+    LoginFailed => "login_failed", "登录失败";
+    Logout => "logout", "退出登录";
+    UserCreate => "user_create", "添加用户";
+    UserUpdate => "user_update", "修改用户";
+    UserEnable => "user_enable", "启用用户";
+    UserDisable => "user_disable", "禁用用户";
+    UserResetPassword => "user_reset_password", "重置密码";
+    UserGroups => "user_groups", "修改客服组";
+    GroupCreate => "group_create", "添加客服组";
+    GroupUpdate => "group_update", "修改客服组信息";
+    GroupDelete => "group_delete", "删除客服组";
+    ProfileUpdate => "profile_update", "修改个人信息";
+    PasswordChange => "password_change", "修改密码";
+    ThemeChange => "theme_change", "切换主题";
+});

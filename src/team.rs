@@ -1,0 +1,511 @@
+//! Managing the team: users (E1), groups (E2), one's own profile (D12) and the
+//! first-run super admin. Owns the rules of who may change whom (S3 2.3–2.5):
+//! a super admin manages everyone; an admin manages the agents of their own
+//! groups; nobody disables or demotes themselves. Every change is written with
+//! its audit row in one transaction. No HTTP here.
+
+use crate::auth::{self, AuthError};
+use crate::clock::Clock;
+use crate::db::audit::{Actor, Entry};
+use crate::db::groups::GroupFields;
+use crate::db::users::{NewUser, Profile};
+use crate::db::{self, Db, DbError, DbResult};
+use crate::model::{AuditAction, GroupId, Role, Theme, User, UserId, UserStatus};
+use rusqlite::Connection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TeamError {
+    /// Shown to the user as is (Chinese).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("not allowed")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+pub type TeamResult<T> = Result<T, TeamError>;
+
+/// Who is acting: a logged-in user, or the command line.
+#[derive(Clone, Debug)]
+pub struct Acting {
+    pub id: Option<UserId>,
+    pub name: String,
+    pub role: Role,
+    pub ip: String,
+}
+
+impl Acting {
+    pub fn user(u: &User, ip: &str) -> Self {
+        Acting { id: Some(u.id), name: u.username.clone(), role: u.role, ip: ip.to_string() }
+    }
+
+    /// The operator at the server's shell (`kefu user …`).
+    pub fn shell() -> Self {
+        Acting { id: None, name: "命令行".into(), role: Role::SuperAdmin, ip: "local".into() }
+    }
+
+    fn actor(&self) -> Actor {
+        Actor { id: self.id, name: self.name.clone(), ip: self.ip.clone() }
+    }
+}
+
+/// The form of a new user.
+#[derive(Clone, Debug, Default)]
+pub struct NewUserInput {
+    pub username: String,
+    pub display_name: String,
+    pub real_name: String,
+    pub phone: String,
+    pub role: Option<Role>,
+    pub password: String,
+    pub confirm: String,
+    pub groups: Vec<GroupId>,
+}
+
+/// The editable part of another user.
+#[derive(Clone, Debug)]
+pub struct UserEdit {
+    pub profile: Profile,
+    pub role: Role,
+}
+
+pub fn check_username(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("请填写账号".into());
+    }
+    if name.chars().count() > 64 {
+        return Err("账号不能超过 64 个字符".into());
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c)) {
+        return Err("账号只能包含字母、数字和 . _ - @".into());
+    }
+    Ok(())
+}
+
+pub fn check_profile(p: &Profile) -> Result<(), String> {
+    if p.display_name.trim().is_empty() {
+        return Err("请填写显示名".into());
+    }
+    if p.display_name.chars().count() > 64 || p.real_name.chars().count() > 64 {
+        return Err("显示名和姓名不能超过 64 个字符".into());
+    }
+    if !p.phone.chars().all(|c| c.is_ascii_digit() || "+- ()".contains(c)) || p.phone.len() > 32 {
+        return Err("手机号格式不正确".into());
+    }
+    Ok(())
+}
+
+fn invalid<T>(msg: impl Into<String>) -> TeamResult<T> {
+    Err(TeamError::Invalid(msg.into()))
+}
+
+fn group_ids_of(c: &Connection, u: UserId) -> DbResult<Vec<GroupId>> {
+    Ok(db::users::groups_of(c, u)?.into_iter().map(|g| g.id).collect())
+}
+
+/// May `by` manage `target`? Super admins: anyone; admins: agents who share one
+/// of their groups; agents: nobody.
+fn may_manage(c: &Connection, by: &Acting, target: &User) -> DbResult<bool> {
+    Ok(match by.role {
+        Role::SuperAdmin => true,
+        Role::Admin => match by.id {
+            Some(me) => target.role == Role::Agent && db::users::share_a_group(c, me, target.id)?,
+            None => false,
+        },
+        Role::Agent => false,
+    })
+}
+
+/// Creates the first super admin. Refused once any user exists (checked inside
+/// the write transaction, so two racing setups cannot both succeed).
+pub async fn setup(db: &Db, clock: &Clock, input: NewUserInput, ip: &str) -> TeamResult<UserId> {
+    let profile = Profile {
+        display_name: input.display_name.trim().to_string(),
+        real_name: input.real_name.trim().to_string(),
+        phone: input.phone.trim().to_string(),
+    };
+    let username = input.username.trim().to_string();
+    check_username(&username).map_err(TeamError::Invalid)?;
+    check_profile(&profile).map_err(TeamError::Invalid)?;
+    auth::check_new_password(&input.password, &input.confirm).map_err(|m| TeamError::Invalid(m.into()))?;
+    let hash = auth::hash_password_async(input.password).await?;
+    let now = clock.now();
+    let ip = ip.to_string();
+    db.write(move |c| {
+        if db::users::count(c)? > 0 {
+            return Ok(Err(TeamError::Forbidden));
+        }
+        let id = db::users::insert(
+            c,
+            &NewUser {
+                username: &username,
+                display_name: &profile.display_name,
+                real_name: &profile.real_name,
+                phone: &profile.phone,
+                role: Role::SuperAdmin,
+                password_hash: &hash,
+                created_by: None,
+            },
+            now,
+        )?;
+        let actor = Actor { id: Some(id), name: username.clone(), ip };
+        db::audit::record(c, &actor, &Entry::new(AuditAction::Setup, format!("超级管理员 {username}")), now)?;
+        Ok(Ok(id))
+    })
+    .await?
+}
+
+pub async fn create_user(db: &Db, clock: &Clock, by: &Acting, input: NewUserInput) -> TeamResult<UserId> {
+    let username = input.username.trim().to_string();
+    check_username(&username).map_err(TeamError::Invalid)?;
+    let mut profile = Profile {
+        display_name: input.display_name.trim().to_string(),
+        real_name: input.real_name.trim().to_string(),
+        phone: input.phone.trim().to_string(),
+    };
+    if profile.display_name.is_empty() {
+        profile.display_name = username.clone();
+    }
+    check_profile(&profile).map_err(TeamError::Invalid)?;
+    let Some(role) = input.role else { return invalid("请选择角色") };
+    auth::check_new_password(&input.password, &input.confirm).map_err(|m| TeamError::Invalid(m.into()))?;
+    if !by.role.at_least(Role::Admin) {
+        return Err(TeamError::Forbidden);
+    }
+    if by.role == Role::Admin && role != Role::Agent {
+        return invalid("管理员只能添加普通客服");
+    }
+    let hash = auth::hash_password_async(input.password).await?;
+    let (by, now, groups) = (by.clone(), clock.now(), input.groups);
+    db.write(move |c| {
+        if by.role == Role::Admin {
+            let mine = by.id.map(|me| group_ids_of(c, me)).transpose()?.unwrap_or_default();
+            if groups.is_empty() || !groups.iter().all(|g| mine.contains(g)) {
+                return Ok(invalid("请至少选择一个您所在的客服组"));
+            }
+        }
+        for g in &groups {
+            if db::groups::get(c, *g)?.is_none() {
+                return Ok(invalid("所选客服组不存在"));
+            }
+        }
+        let new = NewUser {
+            username: &username,
+            display_name: &profile.display_name,
+            real_name: &profile.real_name,
+            phone: &profile.phone,
+            role,
+            password_hash: &hash,
+            created_by: by.id,
+        };
+        let id = match db::users::insert(c, &new, now) {
+            Ok(id) => id,
+            Err(e) if db::is_unique_violation(&e) => return Ok(invalid(format!("账号 {username} 已存在"))),
+            Err(e) => return Err(e),
+        };
+        db::users::set_groups(c, id, &groups)?;
+        let after = serde_json::json!({
+            "username": username, "role": role.as_str(), "profile": profile, "groups": groups,
+        });
+        let entry = Entry::new(AuditAction::UserCreate, format!("用户 {username}")).change(None, Some(&after));
+        db::audit::record(c, &by.actor(), &entry, now)?;
+        Ok(Ok(id))
+    })
+    .await?
+}
+
+/// Loads `id` and checks that `by` may manage them.
+fn managed(c: &Connection, by: &Acting, id: UserId) -> DbResult<TeamResult<User>> {
+    let Some(target) = db::users::get(c, id)? else { return Ok(Err(TeamError::NotFound)) };
+    if !may_manage(c, by, &target)? {
+        return Ok(Err(TeamError::Forbidden));
+    }
+    Ok(Ok(target))
+}
+
+pub async fn update_user(db: &Db, clock: &Clock, by: &Acting, id: UserId, mut edit: UserEdit) -> TeamResult<()> {
+    edit.profile.display_name = edit.profile.display_name.trim().to_string();
+    edit.profile.real_name = edit.profile.real_name.trim().to_string();
+    edit.profile.phone = edit.profile.phone.trim().to_string();
+    check_profile(&edit.profile).map_err(TeamError::Invalid)?;
+    let (by, now) = (by.clone(), clock.now());
+    db.write(move |c| {
+        let target = match managed(c, &by, id)? {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
+        if edit.role != target.role {
+            if by.role != Role::SuperAdmin {
+                return Ok(invalid("只有超级管理员可以修改用户角色"));
+            }
+            if by.id == Some(id) {
+                return Ok(invalid("不能修改自己的角色"));
+            }
+            db::users::set_role(c, id, edit.role, now)?;
+        }
+        let before = serde_json::json!({"role": target.role.as_str(), "profile": Profile {
+            display_name: target.display_name.clone(), real_name: target.real_name.clone(), phone: target.phone.clone() }});
+        let after = serde_json::json!({"role": edit.role.as_str(), "profile": edit.profile});
+        db::users::update_profile(c, id, &edit.profile, now)?;
+        let entry = Entry::new(AuditAction::UserUpdate, format!("用户 {}", target.username))
+            .change(Some(&before), Some(&after));
+        db::audit::record(c, &by.actor(), &entry, now)?;
+        Ok(Ok(()))
+    })
+    .await?
+}
+
+/// Enables or disables a user; disabling ends their sessions at once.
+pub async fn set_status(db: &Db, clock: &Clock, by: &Acting, id: UserId, status: UserStatus) -> TeamResult<()> {
+    let (by, now) = (by.clone(), clock.now());
+    db.write(move |c| {
+        let target = match managed(c, &by, id)? {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
+        if by.id == Some(id) {
+            return Ok(invalid("不能禁用或启用自己的账号"));
+        }
+        db::users::set_status(c, id, status, now)?;
+        if status == UserStatus::Disabled {
+            db::sessions::delete_for_user(c, id)?;
+        }
+        let action = match status {
+            UserStatus::Active => AuditAction::UserEnable,
+            UserStatus::Disabled => AuditAction::UserDisable,
+        };
+        let entry = Entry::new(action, format!("用户 {}", target.username))
+            .change(Some(&target.status.as_str()), Some(&status.as_str()));
+        db::audit::record(c, &by.actor(), &entry, now)?;
+        Ok(Ok(()))
+    })
+    .await?
+}
+
+/// Sets another user's password; their sessions end.
+pub async fn reset_password(
+    db: &Db,
+    clock: &Clock,
+    by: &Acting,
+    id: UserId,
+    password: String,
+    confirm: String,
+) -> TeamResult<()> {
+    auth::check_new_password(&password, &confirm).map_err(|m| TeamError::Invalid(m.into()))?;
+    let hash = auth::hash_password_async(password).await?;
+    let (by, now) = (by.clone(), clock.now());
+    db.write(move |c| {
+        let target = match managed(c, &by, id)? {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
+        db::users::set_password_hash(c, id, &hash, now)?;
+        if by.id != Some(id) {
+            db::sessions::delete_for_user(c, id)?;
+        }
+        let entry = Entry::new(AuditAction::UserResetPassword, format!("用户 {}", target.username));
+        db::audit::record(c, &by.actor(), &entry, now)?;
+        Ok(Ok(()))
+    })
+    .await?
+}
+
+/// Sets a user's groups. An admin changes only membership of their own groups;
+/// the user's other groups are kept.
+pub async fn set_groups(db: &Db, clock: &Clock, by: &Acting, id: UserId, wanted: Vec<GroupId>) -> TeamResult<()> {
+    let (by, now) = (by.clone(), clock.now());
+    db.write(move |c| {
+        let target = match managed(c, &by, id)? {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
+        let before = group_ids_of(c, id)?;
+        let mut next: Vec<GroupId> = if by.role == Role::SuperAdmin {
+            wanted
+        } else {
+            let mine = by.id.map(|me| group_ids_of(c, me)).transpose()?.unwrap_or_default();
+            let mut keep: Vec<GroupId> = before.iter().copied().filter(|g| !mine.contains(g)).collect();
+            keep.extend(wanted.into_iter().filter(|g| mine.contains(g)));
+            keep
+        };
+        next.sort();
+        next.dedup();
+        for g in &next {
+            if db::groups::get(c, *g)?.is_none() {
+                return Ok(invalid("所选客服组不存在"));
+            }
+        }
+        db::users::set_groups(c, id, &next)?;
+        let entry = Entry::new(AuditAction::UserGroups, format!("用户 {}", target.username))
+            .change(Some(&before), Some(&next));
+        db::audit::record(c, &by.actor(), &entry, now)?;
+        Ok(Ok(()))
+    })
+    .await?
+}
+
+pub fn check_group(f: &GroupFields) -> Result<(), String> {
+    if f.name.is_empty() {
+        return Err("请填写组名称".into());
+    }
+    if f.ident.is_empty() {
+        return Err("请填写组标识".into());
+    }
+    if f.name.chars().count() > 64 || f.public_name.chars().count() > 64 {
+        return Err("组名称不能超过 64 个字符".into());
+    }
+    if f.ident.len() > 64 || !f.ident.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)) {
+        return Err("组标识只能包含字母、数字、_ 和 -".into());
+    }
+    if !f.phone.chars().all(|c| c.is_ascii_digit() || "+- ()".contains(c)) || f.phone.len() > 32 {
+        return Err("组电话格式不正确".into());
+    }
+    Ok(())
+}
+
+fn trim_group(mut f: GroupFields) -> GroupFields {
+    f.name = f.name.trim().to_string();
+    f.ident = f.ident.trim().to_string();
+    f.phone = f.phone.trim().to_string();
+    f.public_name = f.public_name.trim().to_string();
+    f
+}
+
+fn group_conflict(e: DbError, f: &GroupFields) -> DbResult<TeamResult<GroupId>> {
+    if db::is_unique_violation(&e) {
+        let msg = if e.to_string().contains("groups.ident") {
+            format!("组标识 {} 已被使用", f.ident)
+        } else {
+            format!("组名称 {} 已被使用", f.name)
+        };
+        return Ok(invalid(msg));
+    }
+    Err(e)
+}
+
+pub async fn create_group(db: &Db, clock: &Clock, by: &Acting, f: GroupFields) -> TeamResult<GroupId> {
+    if by.role != Role::SuperAdmin {
+        return Err(TeamError::Forbidden);
+    }
+    let f = trim_group(f);
+    check_group(&f).map_err(TeamError::Invalid)?;
+    let (by, now) = (by.clone(), clock.now());
+    db.write(move |c| {
+        let creator = by.id.or_else(|| db::users::list(c, &Default::default(), None).ok()?.first().map(|r| r.user.id));
+        let Some(creator) = creator else { return Ok(invalid("请先创建超级管理员")) };
+        let id = match db::groups::insert(c, &f, creator, now) {
+            Ok(id) => id,
+            Err(e) => return group_conflict(e, &f),
+        };
+        let entry = Entry::new(AuditAction::GroupCreate, format!("客服组 {}", f.name)).change(None, Some(&f));
+        db::audit::record(c, &by.actor(), &entry, now)?;
+        Ok(Ok(id))
+    })
+    .await?
+}
+
+pub async fn update_group(db: &Db, clock: &Clock, by: &Acting, id: GroupId, f: GroupFields) -> TeamResult<()> {
+    if by.role != Role::SuperAdmin {
+        return Err(TeamError::Forbidden);
+    }
+    let f = trim_group(f);
+    check_group(&f).map_err(TeamError::Invalid)?;
+    let (by, now) = (by.clone(), clock.now());
+    db.write(move |c| {
+        let Some(old) = db::groups::get(c, id)? else { return Ok(Err(TeamError::NotFound)) };
+        if let Err(e) = db::groups::update(c, id, &f, now) {
+            return group_conflict(e, &f).map(|r| r.map(|_| ()));
+        }
+        let entry = Entry::new(AuditAction::GroupUpdate, format!("客服组 {}", f.name))
+            .change(Some(&GroupFields::from(&old)), Some(&f));
+        db::audit::record(c, &by.actor(), &entry, now)?;
+        Ok(Ok(()))
+    })
+    .await?
+}
+
+/// Deletes a group, or says why it cannot be deleted.
+pub async fn delete_group(db: &Db, clock: &Clock, by: &Acting, id: GroupId) -> TeamResult<()> {
+    if by.role != Role::SuperAdmin {
+        return Err(TeamError::Forbidden);
+    }
+    let (by, now) = (by.clone(), clock.now());
+    db.write(move |c| {
+        let Some(old) = db::groups::get(c, id)? else { return Ok(Err(TeamError::NotFound)) };
+        if let Err(reason) = db::groups::delete(c, id)? {
+            return Ok(Err(TeamError::Invalid(reason)));
+        }
+        let entry = Entry::new(AuditAction::GroupDelete, format!("客服组 {}", old.name))
+            .change(Some(&GroupFields::from(&old)), None);
+        db::audit::record(c, &by.actor(), &entry, now)?;
+        Ok(Ok(()))
+    })
+    .await?
+}
+
+/// Personal centre: one's own display name, name and phone.
+pub async fn update_own_profile(db: &Db, clock: &Clock, me: &Acting, mut p: Profile) -> TeamResult<()> {
+    p.display_name = p.display_name.trim().to_string();
+    p.real_name = p.real_name.trim().to_string();
+    p.phone = p.phone.trim().to_string();
+    check_profile(&p).map_err(TeamError::Invalid)?;
+    let Some(id) = me.id else { return Err(TeamError::Forbidden) };
+    let (me, now) = (me.clone(), clock.now());
+    db.write(move |c| {
+        let Some(old) = db::users::get(c, id)? else { return Ok(Err(TeamError::NotFound)) };
+        let before = Profile { display_name: old.display_name, real_name: old.real_name, phone: old.phone };
+        db::users::update_profile(c, id, &p, now)?;
+        let entry = Entry::new(AuditAction::ProfileUpdate, format!("用户 {}", me.name)).change(Some(&before), Some(&p));
+        db::audit::record(c, &me.actor(), &entry, now)?;
+        Ok(Ok(()))
+    })
+    .await?
+}
+
+/// Changes one's own password after checking the current one; other sessions end.
+pub async fn change_own_password(
+    db: &Db,
+    clock: &Clock,
+    me: &Acting,
+    current: String,
+    new: String,
+    confirm: String,
+    keep_session_hash: String,
+) -> TeamResult<()> {
+    let Some(id) = me.id else { return Err(TeamError::Forbidden) };
+    auth::check_new_password(&new, &confirm).map_err(|m| TeamError::Invalid(m.into()))?;
+    let stored = db.read(move |c| db::users::password_hash(c, id)).await?.ok_or(TeamError::NotFound)?;
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&current, &stored))
+        .await
+        .map_err(|e| AuthError::Hash(e.to_string()))?;
+    if !ok {
+        return invalid("当前密码不正确");
+    }
+    let hash = auth::hash_password_async(new).await?;
+    let (me, now) = (me.clone(), clock.now());
+    db.write(move |c| {
+        db::users::set_password_hash(c, id, &hash, now)?;
+        db::sessions::delete_others(c, id, &keep_session_hash)?;
+        db::audit::record(c, &me.actor(), &Entry::new(AuditAction::PasswordChange, format!("用户 {}", me.name)), now)?;
+        Ok(Ok(()))
+    })
+    .await?
+}
+
+pub async fn set_own_theme(db: &Db, clock: &Clock, me: &Acting, theme: Theme) -> TeamResult<()> {
+    let Some(id) = me.id else { return Err(TeamError::Forbidden) };
+    let (me, now) = (me.clone(), clock.now());
+    db.write(move |c| {
+        db::users::set_theme(c, id, theme)?;
+        let entry = Entry::new(AuditAction::ThemeChange, format!("用户 {}", me.name)).change(None, Some(&theme.as_str()));
+        db::audit::record(c, &me.actor(), &entry, now)?;
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
