@@ -92,7 +92,11 @@ fn fetch(pin: &Pin, dir: &Path) -> PathBuf {
             panic!("building kefu needs npm to fetch {spec} (see README, 'Building'): {e}")
         });
     assert!(status.success(), "npm pack {spec} failed ({status})");
-    assert!(target.exists(), "npm pack {spec} did not write {}", target.display());
+    assert!(
+        target.exists(),
+        "npm pack {spec} did not write {}",
+        target.display()
+    );
     target
 }
 
@@ -108,7 +112,11 @@ fn extract(tgz: &Path, inner: &str, served: &Path) {
         .arg(inner)
         .status()
         .expect("run tar");
-    assert!(status.success(), "tar could not extract {inner} from {}", tgz.display());
+    assert!(
+        status.success(),
+        "tar could not extract {inner} from {}",
+        tgz.display()
+    );
     std::fs::rename(tmp.join(inner), served).expect("move extracted file");
     let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -43,7 +43,9 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 
 pub fn verify_password(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -64,7 +66,10 @@ pub fn new_token() -> String {
 
 /// What the sessions table stores instead of the token itself.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Checks a new password and its confirmation; the error is shown to the user.
@@ -97,7 +102,9 @@ pub enum LoginRefused {
     BadCredentials,
     Disabled,
     /// Too many failures from this IP for this account; minutes left.
-    Locked { minutes: i64 },
+    Locked {
+        minutes: i64,
+    },
 }
 
 impl LoginRefused {
@@ -126,14 +133,21 @@ pub struct LoginAttempt {
 
 /// Checks the lockout, the password and the account's status; on success creates
 /// a session and records the login; on failure records the failure.
-pub async fn login(db: &Db, clock: &Clock, a: LoginAttempt) -> Result<Result<LoggedIn, LoginRefused>, AuthError> {
+pub async fn login(
+    db: &Db,
+    clock: &Clock,
+    a: LoginAttempt,
+) -> Result<Result<LoggedIn, LoginRefused>, AuthError> {
     let now = clock.now();
     let (name, ip) = (a.username.trim().to_string(), a.ip.clone());
     let since = now - LOCKOUT;
     let (failures, found) = {
         let (name, ip) = (name.clone(), ip.clone());
         db.read(move |c| {
-            Ok((db::sessions::failures_since(c, &name, &ip, since)?, db::users::by_username(c, &name)?))
+            Ok((
+                db::sessions::failures_since(c, &name, &ip, since)?,
+                db::users::by_username(c, &name)?,
+            ))
         })
         .await?
     };
@@ -152,11 +166,16 @@ pub async fn login(db: &Db, clock: &Clock, a: LoginAttempt) -> Result<Result<Log
         };
         let unlock = db::ts(oldest.unwrap_or(db::ms(now))) + LOCKOUT;
         let minutes = (unlock.duration_since(now).as_secs() + 59) / 60;
-        return Ok(Err(LoginRefused::Locked { minutes: minutes.max(1) }));
+        return Ok(Err(LoginRefused::Locked {
+            minutes: minutes.max(1),
+        }));
     }
 
     let password = a.password.clone();
-    let stored = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+    let stored = found
+        .as_ref()
+        .map(|(_, h)| h.clone())
+        .unwrap_or_else(|| DUMMY_HASH.clone());
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
         .await
         .map_err(|e| AuthError::Hash(e.to_string()))?;
@@ -167,8 +186,17 @@ pub async fn login(db: &Db, clock: &Clock, a: LoginAttempt) -> Result<Result<Log
             let (n, i) = (name.clone(), ip.clone());
             db.write(move |c| {
                 db::sessions::record_failure(c, &n, &i, now)?;
-                let actor = Actor { id: None, name: n.clone(), ip: i.clone() };
-                db::audit::record(c, &actor, &Entry::new(AuditAction::LoginFailed, format!("账号 {n}")), now)
+                let actor = Actor {
+                    id: None,
+                    name: n.clone(),
+                    ip: i.clone(),
+                };
+                db::audit::record(
+                    c,
+                    &actor,
+                    &Entry::new(AuditAction::LoginFailed, format!("账号 {n}")),
+                    now,
+                )
             })
             .await?;
             return Ok(Err(LoginRefused::BadCredentials));
@@ -180,24 +208,47 @@ pub async fn login(db: &Db, clock: &Clock, a: LoginAttempt) -> Result<Result<Log
 
     let token = new_token();
     let (hash, csrf) = (token_hash(&token), new_token());
-    let record = LoginRecord { at: now, ip: a.ip.clone(), user_agent: a.user_agent.clone() };
+    let record = LoginRecord {
+        at: now,
+        ip: a.ip.clone(),
+        user_agent: a.user_agent.clone(),
+    };
     let (uid, uname) = (user.id, user.username.clone());
     let previous = db
         .write(move |c| {
             let previous = db::sessions::recent_logins(c, uid, 1)?.into_iter().next();
             db::sessions::create(
                 c,
-                &NewSession { token_hash: &hash, user: uid, csrf_token: &csrf, ip: &record.ip, user_agent: &record.user_agent },
+                &NewSession {
+                    token_hash: &hash,
+                    user: uid,
+                    csrf_token: &csrf,
+                    ip: &record.ip,
+                    user_agent: &record.user_agent,
+                },
                 now,
             )?;
             db::sessions::record_login(c, uid, &record)?;
             db::sessions::clear_failures(c, &uname, &record.ip)?;
-            let actor = Actor { id: Some(uid), name: uname.clone(), ip: record.ip.clone() };
-            db::audit::record(c, &actor, &Entry::new(AuditAction::Login, format!("用户 {uname}")), now)?;
+            let actor = Actor {
+                id: Some(uid),
+                name: uname.clone(),
+                ip: record.ip.clone(),
+            };
+            db::audit::record(
+                c,
+                &actor,
+                &Entry::new(AuditAction::Login, format!("用户 {uname}")),
+                now,
+            )?;
             Ok(previous)
         })
         .await?;
-    Ok(Ok(LoggedIn { token, user, previous }))
+    Ok(Ok(LoggedIn {
+        token,
+        user,
+        previous,
+    }))
 }
 
 #[cfg(test)]
@@ -218,9 +269,18 @@ mod tests {
 
     #[test]
     fn new_passwords_are_checked() {
-        assert_eq!(check_new_password("short", "short"), Err("密码至少需要 8 个字符"));
-        assert_eq!(check_new_password("longenough", "longenougg"), Err("两次输入的密码不一致"));
-        assert_eq!(check_new_password("中文密码八个字符", "中文密码八个字符"), Ok(()));
+        assert_eq!(
+            check_new_password("short", "short"),
+            Err("密码至少需要 8 个字符")
+        );
+        assert_eq!(
+            check_new_password("longenough", "longenougg"),
+            Err("两次输入的密码不一致")
+        );
+        assert_eq!(
+            check_new_password("中文密码八个字符", "中文密码八个字符"),
+            Ok(())
+        );
     }
 
     #[test]

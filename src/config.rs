@@ -175,7 +175,10 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     File { path: PathBuf, message: String },
     #[error("unknown time zone {0:?} (use an IANA name such as Asia/Shanghai)")]
@@ -189,16 +192,20 @@ pub enum ConfigError {
 impl Config {
     /// Merges flags/environment (already combined by clap) with the file and defaults.
     pub fn resolve(opts: &Opts) -> Result<Config, ConfigError> {
-        let data_dir = opts.data.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+        let data_dir = opts
+            .data
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
         let file = read_file(&data_dir.join(CONFIG_FILE))?;
         Config::merge(opts, file, data_dir)
     }
 
     pub fn merge(opts: &Opts, file: FileConfig, data_dir: PathBuf) -> Result<Config, ConfigError> {
-        let listen = opts
-            .listen
-            .or(file.listen)
-            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default listen address parses"));
+        let listen = opts.listen.or(file.listen).unwrap_or_else(|| {
+            DEFAULT_LISTEN
+                .parse()
+                .expect("default listen address parses")
+        });
         let base_url = opts
             .base_url
             .clone()
@@ -214,9 +221,12 @@ impl Config {
             .clone()
             .or(file.timezone)
             .unwrap_or_else(|| DEFAULT_TIMEZONE.into());
-        let timezone =
-            jiff::tz::TimeZone::get(&timezone_name).map_err(|_| ConfigError::TimeZone(timezone_name.clone()))?;
-        let tls = match (opts.tls_cert.clone().or(file.tls_cert), opts.tls_key.clone().or(file.tls_key)) {
+        let timezone = jiff::tz::TimeZone::get(&timezone_name)
+            .map_err(|_| ConfigError::TimeZone(timezone_name.clone()))?;
+        let tls = match (
+            opts.tls_cert.clone().or(file.tls_cert),
+            opts.tls_key.clone().or(file.tls_key),
+        ) {
             (Some(c), Some(k)) => Some((c, k)),
             (None, None) => None,
             _ => return Err(ConfigError::TlsPair),
@@ -226,7 +236,11 @@ impl Config {
             data_dir,
             base_url,
             log_format: opts.log_format.or(file.log_format).unwrap_or_default(),
-            log_filter: opts.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+            log_filter: opts
+                .log
+                .clone()
+                .or(file.log)
+                .unwrap_or_else(|| "info".into()),
             timezone,
             timezone_name,
             tls,
@@ -236,8 +250,12 @@ impl Config {
 
     /// Defaults for a data folder, as tests and subcommands use them.
     pub fn for_data_dir(data_dir: &Path) -> Config {
-        Config::merge(&Opts::default(), FileConfig::default(), data_dir.to_path_buf())
-            .expect("defaults are valid")
+        Config::merge(
+            &Opts::default(),
+            FileConfig::default(),
+            data_dir.to_path_buf(),
+        )
+        .expect("defaults are valid")
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -246,7 +264,11 @@ impl Config {
 
     /// Cookies get `Secure` when the public URL is https or kefu serves TLS itself.
     pub fn secure_cookies(&self) -> bool {
-        self.tls.is_some() || self.base_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        self.tls.is_some()
+            || self
+                .base_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
     }
 
     /// The URL a local process uses to reach this server (for `kefu healthcheck`).
@@ -269,7 +291,10 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
             message: e.to_string(),
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
-        Err(source) => Err(ConfigError::Read { path: path.to_path_buf(), source }),
+        Err(source) => Err(ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -289,10 +314,17 @@ mod tests {
             "listen = \"127.0.0.1:9000\"\nbase_url = \"https://kefu.example.com/\"\ntimezone = \"Europe/Paris\"\n",
         )
         .unwrap();
-        let opts = Opts { listen: Some("127.0.0.1:7000".parse().unwrap()), ..Default::default() };
+        let opts = Opts {
+            listen: Some("127.0.0.1:7000".parse().unwrap()),
+            ..Default::default()
+        };
         let c = Config::merge(&opts, file, "d".into()).unwrap();
         assert_eq!(c.listen.port(), 7000, "flag wins over file");
-        assert_eq!(c.base_url.as_deref(), Some("https://kefu.example.com"), "file wins over default");
+        assert_eq!(
+            c.base_url.as_deref(),
+            Some("https://kefu.example.com"),
+            "file wins over default"
+        );
         assert_eq!(c.timezone_name, "Europe/Paris");
         assert!(c.secure_cookies());
 
@@ -305,24 +337,58 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_with_a_reason() {
-        let bad_tz = Opts { timezone: Some("Mars/Base".into()), ..Default::default() };
-        assert!(matches!(Config::merge(&bad_tz, FileConfig::default(), "d".into()), Err(ConfigError::TimeZone(_))));
-        let half_tls = Opts { tls_cert: Some("c.pem".into()), ..Default::default() };
-        assert!(matches!(Config::merge(&half_tls, FileConfig::default(), "d".into()), Err(ConfigError::TlsPair)));
-        assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err(), "typos in kefu.toml are refused");
+        let bad_tz = Opts {
+            timezone: Some("Mars/Base".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Config::merge(&bad_tz, FileConfig::default(), "d".into()),
+            Err(ConfigError::TimeZone(_))
+        ));
+        let half_tls = Opts {
+            tls_cert: Some("c.pem".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Config::merge(&half_tls, FileConfig::default(), "d".into()),
+            Err(ConfigError::TlsPair)
+        ));
+        assert!(
+            toml::from_str::<FileConfig>("lisen = \"x\"").is_err(),
+            "typos in kefu.toml are refused"
+        );
     }
 
     #[test]
     fn unknown_kefu_variables_are_reported() {
         let vars = ["KEFU_LISTEN", "KEFU_LISTN", "PATH"].map(String::from);
-        assert_eq!(unknown_env(vars.into_iter()), vec!["KEFU_LISTN".to_string()]);
+        assert_eq!(
+            unknown_env(vars.into_iter()),
+            vec!["KEFU_LISTN".to_string()]
+        );
     }
 
     #[test]
     fn env_and_flags_parse_through_clap() {
-        let cli = Cli::try_parse_from(["kefu", "--listen", "127.0.0.1:1", "user", "add", "amy", "--role", "super-admin"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "kefu",
+            "--listen",
+            "127.0.0.1:1",
+            "user",
+            "add",
+            "amy",
+            "--role",
+            "super-admin",
+        ])
+        .unwrap();
         assert_eq!(cli.opts.listen.unwrap().port(), 1);
-        assert!(matches!(cli.command, Some(Command::User(UserCommand::Add { role: RoleArg::SuperAdmin, .. }))));
+        assert!(matches!(
+            cli.command,
+            Some(Command::User(UserCommand::Add {
+                role: RoleArg::SuperAdmin,
+                ..
+            }))
+        ));
         assert!(Cli::try_parse_from(["kefu"]).unwrap().command.is_none());
     }
 }

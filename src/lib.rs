@@ -1,6 +1,16 @@
+//! kefu: a customer-service appliance for WeChat Official Accounts in one binary.
+//!
+//! Dependencies point one way: `web` → `auth` → `db` → `model`. Nothing depends on `web`.
+//! `main.rs` only tells the start-up story; everything it calls lives here so the
+//! integration tests build the same world the binary does.
+
 pub mod auth;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod db;
+pub mod error;
 pub mod model;
+pub mod state;
 pub mod team;
+pub mod web;

@@ -41,16 +41,30 @@ pub struct Acting {
 
 impl Acting {
     pub fn user(u: &User, ip: &str) -> Self {
-        Acting { id: Some(u.id), name: u.username.clone(), role: u.role, ip: ip.to_string() }
+        Acting {
+            id: Some(u.id),
+            name: u.username.clone(),
+            role: u.role,
+            ip: ip.to_string(),
+        }
     }
 
     /// The operator at the server's shell (`kefu user …`).
     pub fn shell() -> Self {
-        Acting { id: None, name: "命令行".into(), role: Role::SuperAdmin, ip: "local".into() }
+        Acting {
+            id: None,
+            name: "命令行".into(),
+            role: Role::SuperAdmin,
+            ip: "local".into(),
+        }
     }
 
     fn actor(&self) -> Actor {
-        Actor { id: self.id, name: self.name.clone(), ip: self.ip.clone() }
+        Actor {
+            id: self.id,
+            name: self.name.clone(),
+            ip: self.ip.clone(),
+        }
     }
 }
 
@@ -81,7 +95,10 @@ pub fn check_username(name: &str) -> Result<(), String> {
     if name.chars().count() > 64 {
         return Err("账号不能超过 64 个字符".into());
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c)) {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+    {
         return Err("账号只能包含字母、数字和 . _ - @".into());
     }
     Ok(())
@@ -94,7 +111,12 @@ pub fn check_profile(p: &Profile) -> Result<(), String> {
     if p.display_name.chars().count() > 64 || p.real_name.chars().count() > 64 {
         return Err("显示名和姓名不能超过 64 个字符".into());
     }
-    if !p.phone.chars().all(|c| c.is_ascii_digit() || "+- ()".contains(c)) || p.phone.len() > 32 {
+    if !p
+        .phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || "+- ()".contains(c))
+        || p.phone.len() > 32
+    {
         return Err("手机号格式不正确".into());
     }
     Ok(())
@@ -105,7 +127,10 @@ fn invalid<T>(msg: impl Into<String>) -> TeamResult<T> {
 }
 
 fn group_ids_of(c: &Connection, u: UserId) -> DbResult<Vec<GroupId>> {
-    Ok(db::users::groups_of(c, u)?.into_iter().map(|g| g.id).collect())
+    Ok(db::users::groups_of(c, u)?
+        .into_iter()
+        .map(|g| g.id)
+        .collect())
 }
 
 /// May `by` manage `target`? Super admins: anyone; admins: agents who share one
@@ -132,7 +157,8 @@ pub async fn setup(db: &Db, clock: &Clock, input: NewUserInput, ip: &str) -> Tea
     let username = input.username.trim().to_string();
     check_username(&username).map_err(TeamError::Invalid)?;
     check_profile(&profile).map_err(TeamError::Invalid)?;
-    auth::check_new_password(&input.password, &input.confirm).map_err(|m| TeamError::Invalid(m.into()))?;
+    auth::check_new_password(&input.password, &input.confirm)
+        .map_err(|m| TeamError::Invalid(m.into()))?;
     let hash = auth::hash_password_async(input.password).await?;
     let now = clock.now();
     let ip = ip.to_string();
@@ -153,14 +179,28 @@ pub async fn setup(db: &Db, clock: &Clock, input: NewUserInput, ip: &str) -> Tea
             },
             now,
         )?;
-        let actor = Actor { id: Some(id), name: username.clone(), ip };
-        db::audit::record(c, &actor, &Entry::new(AuditAction::Setup, format!("超级管理员 {username}")), now)?;
+        let actor = Actor {
+            id: Some(id),
+            name: username.clone(),
+            ip,
+        };
+        db::audit::record(
+            c,
+            &actor,
+            &Entry::new(AuditAction::Setup, format!("超级管理员 {username}")),
+            now,
+        )?;
         Ok(Ok(id))
     })
     .await?
 }
 
-pub async fn create_user(db: &Db, clock: &Clock, by: &Acting, input: NewUserInput) -> TeamResult<UserId> {
+pub async fn create_user(
+    db: &Db,
+    clock: &Clock,
+    by: &Acting,
+    input: NewUserInput,
+) -> TeamResult<UserId> {
     let username = input.username.trim().to_string();
     check_username(&username).map_err(TeamError::Invalid)?;
     let mut profile = Profile {
@@ -172,8 +212,11 @@ pub async fn create_user(db: &Db, clock: &Clock, by: &Acting, input: NewUserInpu
         profile.display_name = username.clone();
     }
     check_profile(&profile).map_err(TeamError::Invalid)?;
-    let Some(role) = input.role else { return invalid("请选择角色") };
-    auth::check_new_password(&input.password, &input.confirm).map_err(|m| TeamError::Invalid(m.into()))?;
+    let Some(role) = input.role else {
+        return invalid("请选择角色");
+    };
+    auth::check_new_password(&input.password, &input.confirm)
+        .map_err(|m| TeamError::Invalid(m.into()))?;
     if !by.role.at_least(Role::Admin) {
         return Err(TeamError::Forbidden);
     }
@@ -184,7 +227,11 @@ pub async fn create_user(db: &Db, clock: &Clock, by: &Acting, input: NewUserInpu
     let (by, now, groups) = (by.clone(), clock.now(), input.groups);
     db.write(move |c| {
         if by.role == Role::Admin {
-            let mine = by.id.map(|me| group_ids_of(c, me)).transpose()?.unwrap_or_default();
+            let mine = by
+                .id
+                .map(|me| group_ids_of(c, me))
+                .transpose()?
+                .unwrap_or_default();
             if groups.is_empty() || !groups.iter().all(|g| mine.contains(g)) {
                 return Ok(invalid("请至少选择一个您所在的客服组"));
             }
@@ -205,14 +252,17 @@ pub async fn create_user(db: &Db, clock: &Clock, by: &Acting, input: NewUserInpu
         };
         let id = match db::users::insert(c, &new, now) {
             Ok(id) => id,
-            Err(e) if db::is_unique_violation(&e) => return Ok(invalid(format!("账号 {username} 已存在"))),
+            Err(e) if db::is_unique_violation(&e) => {
+                return Ok(invalid(format!("账号 {username} 已存在")));
+            }
             Err(e) => return Err(e),
         };
         db::users::set_groups(c, id, &groups)?;
         let after = serde_json::json!({
             "username": username, "role": role.as_str(), "profile": profile, "groups": groups,
         });
-        let entry = Entry::new(AuditAction::UserCreate, format!("用户 {username}")).change(None, Some(&after));
+        let entry = Entry::new(AuditAction::UserCreate, format!("用户 {username}"))
+            .change(None, Some(&after));
         db::audit::record(c, &by.actor(), &entry, now)?;
         Ok(Ok(id))
     })
@@ -221,14 +271,22 @@ pub async fn create_user(db: &Db, clock: &Clock, by: &Acting, input: NewUserInpu
 
 /// Loads `id` and checks that `by` may manage them.
 fn managed(c: &Connection, by: &Acting, id: UserId) -> DbResult<TeamResult<User>> {
-    let Some(target) = db::users::get(c, id)? else { return Ok(Err(TeamError::NotFound)) };
+    let Some(target) = db::users::get(c, id)? else {
+        return Ok(Err(TeamError::NotFound));
+    };
     if !may_manage(c, by, &target)? {
         return Ok(Err(TeamError::Forbidden));
     }
     Ok(Ok(target))
 }
 
-pub async fn update_user(db: &Db, clock: &Clock, by: &Acting, id: UserId, mut edit: UserEdit) -> TeamResult<()> {
+pub async fn update_user(
+    db: &Db,
+    clock: &Clock,
+    by: &Acting,
+    id: UserId,
+    mut edit: UserEdit,
+) -> TeamResult<()> {
     edit.profile.display_name = edit.profile.display_name.trim().to_string();
     edit.profile.real_name = edit.profile.real_name.trim().to_string();
     edit.profile.phone = edit.profile.phone.trim().to_string();
@@ -261,7 +319,13 @@ pub async fn update_user(db: &Db, clock: &Clock, by: &Acting, id: UserId, mut ed
 }
 
 /// Enables or disables a user; disabling ends their sessions at once.
-pub async fn set_status(db: &Db, clock: &Clock, by: &Acting, id: UserId, status: UserStatus) -> TeamResult<()> {
+pub async fn set_status(
+    db: &Db,
+    clock: &Clock,
+    by: &Acting,
+    id: UserId,
+    status: UserStatus,
+) -> TeamResult<()> {
     let (by, now) = (by.clone(), clock.now());
     db.write(move |c| {
         let target = match managed(c, &by, id)? {
@@ -308,7 +372,10 @@ pub async fn reset_password(
         if by.id != Some(id) {
             db::sessions::delete_for_user(c, id)?;
         }
-        let entry = Entry::new(AuditAction::UserResetPassword, format!("用户 {}", target.username));
+        let entry = Entry::new(
+            AuditAction::UserResetPassword,
+            format!("用户 {}", target.username),
+        );
         db::audit::record(c, &by.actor(), &entry, now)?;
         Ok(Ok(()))
     })
@@ -317,7 +384,13 @@ pub async fn reset_password(
 
 /// Sets a user's groups. An admin changes only membership of their own groups;
 /// the user's other groups are kept.
-pub async fn set_groups(db: &Db, clock: &Clock, by: &Acting, id: UserId, wanted: Vec<GroupId>) -> TeamResult<()> {
+pub async fn set_groups(
+    db: &Db,
+    clock: &Clock,
+    by: &Acting,
+    id: UserId,
+    wanted: Vec<GroupId>,
+) -> TeamResult<()> {
     let (by, now) = (by.clone(), clock.now());
     db.write(move |c| {
         let target = match managed(c, &by, id)? {
@@ -328,8 +401,16 @@ pub async fn set_groups(db: &Db, clock: &Clock, by: &Acting, id: UserId, wanted:
         let mut next: Vec<GroupId> = if by.role == Role::SuperAdmin {
             wanted
         } else {
-            let mine = by.id.map(|me| group_ids_of(c, me)).transpose()?.unwrap_or_default();
-            let mut keep: Vec<GroupId> = before.iter().copied().filter(|g| !mine.contains(g)).collect();
+            let mine = by
+                .id
+                .map(|me| group_ids_of(c, me))
+                .transpose()?
+                .unwrap_or_default();
+            let mut keep: Vec<GroupId> = before
+                .iter()
+                .copied()
+                .filter(|g| !mine.contains(g))
+                .collect();
             keep.extend(wanted.into_iter().filter(|g| mine.contains(g)));
             keep
         };
@@ -359,10 +440,20 @@ pub fn check_group(f: &GroupFields) -> Result<(), String> {
     if f.name.chars().count() > 64 || f.public_name.chars().count() > 64 {
         return Err("组名称不能超过 64 个字符".into());
     }
-    if f.ident.len() > 64 || !f.ident.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)) {
+    if f.ident.len() > 64
+        || !f
+            .ident
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
+    {
         return Err("组标识只能包含字母、数字、_ 和 -".into());
     }
-    if !f.phone.chars().all(|c| c.is_ascii_digit() || "+- ()".contains(c)) || f.phone.len() > 32 {
+    if !f
+        .phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || "+- ()".contains(c))
+        || f.phone.len() > 32
+    {
         return Err("组电话格式不正确".into());
     }
     Ok(())
@@ -388,7 +479,12 @@ fn group_conflict(e: DbError, f: &GroupFields) -> DbResult<TeamResult<GroupId>> 
     Err(e)
 }
 
-pub async fn create_group(db: &Db, clock: &Clock, by: &Acting, f: GroupFields) -> TeamResult<GroupId> {
+pub async fn create_group(
+    db: &Db,
+    clock: &Clock,
+    by: &Acting,
+    f: GroupFields,
+) -> TeamResult<GroupId> {
     if by.role != Role::SuperAdmin {
         return Err(TeamError::Forbidden);
     }
@@ -396,20 +492,34 @@ pub async fn create_group(db: &Db, clock: &Clock, by: &Acting, f: GroupFields) -
     check_group(&f).map_err(TeamError::Invalid)?;
     let (by, now) = (by.clone(), clock.now());
     db.write(move |c| {
-        let creator = by.id.or_else(|| db::users::list(c, &Default::default(), None).ok()?.first().map(|r| r.user.id));
-        let Some(creator) = creator else { return Ok(invalid("请先创建超级管理员")) };
+        let creator = by.id.or_else(|| {
+            db::users::list(c, &Default::default(), None)
+                .ok()?
+                .first()
+                .map(|r| r.user.id)
+        });
+        let Some(creator) = creator else {
+            return Ok(invalid("请先创建超级管理员"));
+        };
         let id = match db::groups::insert(c, &f, creator, now) {
             Ok(id) => id,
             Err(e) => return group_conflict(e, &f),
         };
-        let entry = Entry::new(AuditAction::GroupCreate, format!("客服组 {}", f.name)).change(None, Some(&f));
+        let entry = Entry::new(AuditAction::GroupCreate, format!("客服组 {}", f.name))
+            .change(None, Some(&f));
         db::audit::record(c, &by.actor(), &entry, now)?;
         Ok(Ok(id))
     })
     .await?
 }
 
-pub async fn update_group(db: &Db, clock: &Clock, by: &Acting, id: GroupId, f: GroupFields) -> TeamResult<()> {
+pub async fn update_group(
+    db: &Db,
+    clock: &Clock,
+    by: &Acting,
+    id: GroupId,
+    f: GroupFields,
+) -> TeamResult<()> {
     if by.role != Role::SuperAdmin {
         return Err(TeamError::Forbidden);
     }
@@ -417,7 +527,9 @@ pub async fn update_group(db: &Db, clock: &Clock, by: &Acting, id: GroupId, f: G
     check_group(&f).map_err(TeamError::Invalid)?;
     let (by, now) = (by.clone(), clock.now());
     db.write(move |c| {
-        let Some(old) = db::groups::get(c, id)? else { return Ok(Err(TeamError::NotFound)) };
+        let Some(old) = db::groups::get(c, id)? else {
+            return Ok(Err(TeamError::NotFound));
+        };
         if let Err(e) = db::groups::update(c, id, &f, now) {
             return group_conflict(e, &f).map(|r| r.map(|_| ()));
         }
@@ -436,7 +548,9 @@ pub async fn delete_group(db: &Db, clock: &Clock, by: &Acting, id: GroupId) -> T
     }
     let (by, now) = (by.clone(), clock.now());
     db.write(move |c| {
-        let Some(old) = db::groups::get(c, id)? else { return Ok(Err(TeamError::NotFound)) };
+        let Some(old) = db::groups::get(c, id)? else {
+            return Ok(Err(TeamError::NotFound));
+        };
         if let Err(reason) = db::groups::delete(c, id)? {
             return Ok(Err(TeamError::Invalid(reason)));
         }
@@ -449,18 +563,32 @@ pub async fn delete_group(db: &Db, clock: &Clock, by: &Acting, id: GroupId) -> T
 }
 
 /// Personal centre: one's own display name, name and phone.
-pub async fn update_own_profile(db: &Db, clock: &Clock, me: &Acting, mut p: Profile) -> TeamResult<()> {
+pub async fn update_own_profile(
+    db: &Db,
+    clock: &Clock,
+    me: &Acting,
+    mut p: Profile,
+) -> TeamResult<()> {
     p.display_name = p.display_name.trim().to_string();
     p.real_name = p.real_name.trim().to_string();
     p.phone = p.phone.trim().to_string();
     check_profile(&p).map_err(TeamError::Invalid)?;
-    let Some(id) = me.id else { return Err(TeamError::Forbidden) };
+    let Some(id) = me.id else {
+        return Err(TeamError::Forbidden);
+    };
     let (me, now) = (me.clone(), clock.now());
     db.write(move |c| {
-        let Some(old) = db::users::get(c, id)? else { return Ok(Err(TeamError::NotFound)) };
-        let before = Profile { display_name: old.display_name, real_name: old.real_name, phone: old.phone };
+        let Some(old) = db::users::get(c, id)? else {
+            return Ok(Err(TeamError::NotFound));
+        };
+        let before = Profile {
+            display_name: old.display_name,
+            real_name: old.real_name,
+            phone: old.phone,
+        };
         db::users::update_profile(c, id, &p, now)?;
-        let entry = Entry::new(AuditAction::ProfileUpdate, format!("用户 {}", me.name)).change(Some(&before), Some(&p));
+        let entry = Entry::new(AuditAction::ProfileUpdate, format!("用户 {}", me.name))
+            .change(Some(&before), Some(&p));
         db::audit::record(c, &me.actor(), &entry, now)?;
         Ok(Ok(()))
     })
@@ -477,9 +605,14 @@ pub async fn change_own_password(
     confirm: String,
     keep_session_hash: String,
 ) -> TeamResult<()> {
-    let Some(id) = me.id else { return Err(TeamError::Forbidden) };
+    let Some(id) = me.id else {
+        return Err(TeamError::Forbidden);
+    };
     auth::check_new_password(&new, &confirm).map_err(|m| TeamError::Invalid(m.into()))?;
-    let stored = db.read(move |c| db::users::password_hash(c, id)).await?.ok_or(TeamError::NotFound)?;
+    let stored = db
+        .read(move |c| db::users::password_hash(c, id))
+        .await?
+        .ok_or(TeamError::NotFound)?;
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&current, &stored))
         .await
         .map_err(|e| AuthError::Hash(e.to_string()))?;
@@ -491,21 +624,49 @@ pub async fn change_own_password(
     db.write(move |c| {
         db::users::set_password_hash(c, id, &hash, now)?;
         db::sessions::delete_others(c, id, &keep_session_hash)?;
-        db::audit::record(c, &me.actor(), &Entry::new(AuditAction::PasswordChange, format!("用户 {}", me.name)), now)?;
+        db::audit::record(
+            c,
+            &me.actor(),
+            &Entry::new(AuditAction::PasswordChange, format!("用户 {}", me.name)),
+            now,
+        )?;
         Ok(Ok(()))
     })
     .await?
 }
 
 pub async fn set_own_theme(db: &Db, clock: &Clock, me: &Acting, theme: Theme) -> TeamResult<()> {
-    let Some(id) = me.id else { return Err(TeamError::Forbidden) };
+    let Some(id) = me.id else {
+        return Err(TeamError::Forbidden);
+    };
     let (me, now) = (me.clone(), clock.now());
     db.write(move |c| {
         db::users::set_theme(c, id, theme)?;
-        let entry = Entry::new(AuditAction::ThemeChange, format!("用户 {}", me.name)).change(None, Some(&theme.as_str()));
+        let entry = Entry::new(AuditAction::ThemeChange, format!("用户 {}", me.name))
+            .change(None, Some(&theme.as_str()));
         db::audit::record(c, &me.actor(), &entry, now)?;
         Ok(())
     })
     .await?;
     Ok(())
+}
+
+/// The user `id`, if `by` may manage them (for showing the edit page).
+pub async fn manageable_user(db: &Db, by: &Acting, id: UserId) -> TeamResult<User> {
+    let by = by.clone();
+    db.read(move |c| managed(c, &by, id)).await?
+}
+
+/// The groups `by` may assign: all for a super admin, their own for an admin.
+pub async fn assignable_groups(db: &Db, by: &Acting) -> TeamResult<Vec<crate::model::Group>> {
+    let by = by.clone();
+    Ok(db
+        .read(move |c| match (by.role, by.id) {
+            (Role::SuperAdmin, _) => {
+                Ok(db::groups::list(c)?.into_iter().map(|r| r.group).collect())
+            }
+            (Role::Admin, Some(me)) => db::users::groups_of(c, me),
+            _ => Ok(vec![]),
+        })
+        .await?)
 }

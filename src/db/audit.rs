@@ -23,7 +23,12 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(action: AuditAction, target: impl Into<String>) -> Self {
-        Entry { action, target: target.into(), before: None, after: None }
+        Entry {
+            action,
+            target: target.into(),
+            before: None,
+            after: None,
+        }
     }
 
     /// Records the state before and after as JSON.
@@ -67,16 +72,24 @@ pub fn record(conn: &Connection, actor: &Actor, e: &Entry, now: jiff::Timestamp)
     conn.execute(
         "INSERT INTO audit_log (at, actor_id, actor_name, action, target, before, after, ip)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![ms(now), actor.id, actor.name, e.action.as_str(), e.target, e.before, e.after, actor.ip],
+        params![
+            ms(now),
+            actor.id,
+            actor.name,
+            e.action.as_str(),
+            e.target,
+            e.before,
+            e.after,
+            actor.ip
+        ],
     )?;
     Ok(())
 }
 
 pub fn list(conn: &Connection, f: &AuditFilter) -> DbResult<Vec<AuditRow>> {
-    let actors_json = f
-        .actors_in
-        .as_ref()
-        .map(|ids| serde_json::to_string(&ids.iter().map(|i| i.0).collect::<Vec<_>>()).unwrap_or_default());
+    let actors_json = f.actors_in.as_ref().map(|ids| {
+        serde_json::to_string(&ids.iter().map(|i| i.0).collect::<Vec<_>>()).unwrap_or_default()
+    });
     let mut stmt = conn.prepare(
         "SELECT id, at, actor_name, action, target, before, after, ip FROM audit_log
          WHERE (?1 IS NULL OR actor_id = ?1)
@@ -126,23 +139,56 @@ mod tests {
         let a = seed_user(&conn, "amy", Role::Admin);
         let b = seed_user(&conn, "bob", Role::Agent);
         let t0: Timestamp = "2026-03-01T08:00:00Z".parse().unwrap();
-        let actor = |id: UserId, name: &str| Actor { id: Some(id), name: name.into(), ip: "127.0.0.1".into() };
-        record(&conn, &actor(a, "amy"), &Entry::new(AuditAction::UserCreate, "用户 bob"), t0).unwrap();
-        let change = Entry::new(AuditAction::ProfileUpdate, "用户 bob").change(Some(&"old"), Some(&"new"));
-        record(&conn, &actor(b, "bob"), &change, t0 + SignedDuration::from_hours(2)).unwrap();
+        let actor = |id: UserId, name: &str| Actor {
+            id: Some(id),
+            name: name.into(),
+            ip: "127.0.0.1".into(),
+        };
+        record(
+            &conn,
+            &actor(a, "amy"),
+            &Entry::new(AuditAction::UserCreate, "用户 bob"),
+            t0,
+        )
+        .unwrap();
+        let change =
+            Entry::new(AuditAction::ProfileUpdate, "用户 bob").change(Some(&"old"), Some(&"new"));
+        record(
+            &conn,
+            &actor(b, "bob"),
+            &change,
+            t0 + SignedDuration::from_hours(2),
+        )
+        .unwrap();
 
         let all = list(&conn, &AuditFilter::default()).unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].actor_name, "bob", "newest first");
         assert_eq!(all[0].before.as_deref(), Some("\"old\""));
-        let by_a = list(&conn, &AuditFilter { actor: Some(a), ..Default::default() }).unwrap();
+        let by_a = list(
+            &conn,
+            &AuditFilter {
+                actor: Some(a),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(by_a.len(), 1);
         assert_eq!(by_a[0].action_label(), "添加用户");
-        let act = AuditFilter { action: Some(AuditAction::ProfileUpdate), ..Default::default() };
+        let act = AuditFilter {
+            action: Some(AuditAction::ProfileUpdate),
+            ..Default::default()
+        };
         assert_eq!(list(&conn, &act).unwrap()[0].actor_name, "bob");
-        let early = AuditFilter { to: Some(t0 + SignedDuration::from_hours(1)), ..Default::default() };
+        let early = AuditFilter {
+            to: Some(t0 + SignedDuration::from_hours(1)),
+            ..Default::default()
+        };
         assert_eq!(list(&conn, &early).unwrap()[0].actor_name, "amy");
-        let scoped = AuditFilter { actors_in: Some(vec![b]), ..Default::default() };
+        let scoped = AuditFilter {
+            actors_in: Some(vec![b]),
+            ..Default::default()
+        };
         assert_eq!(list(&conn, &scoped).unwrap().len(), 1);
     }
 }

@@ -55,18 +55,32 @@ pub fn list(conn: &Connection) -> DbResult<Vec<GroupRow>> {
          FROM groups g ORDER BY g.id"
     ))?;
     let rows = stmt
-        .query_map([], |r| Ok(GroupRow { group: from_row(r)?, members: r.get(8)? }))?
+        .query_map([], |r| {
+            Ok(GroupRow {
+                group: from_row(r)?,
+                members: r.get(8)?,
+            })
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
 pub fn get(conn: &Connection, id: GroupId) -> DbResult<Option<Group>> {
     Ok(conn
-        .query_row(&format!("SELECT {COLUMNS} FROM groups g WHERE g.id = ?1"), [id], from_row)
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM groups g WHERE g.id = ?1"),
+            [id],
+            from_row,
+        )
         .optional()?)
 }
 
-pub fn insert(conn: &Connection, f: &GroupFields, by: UserId, now: jiff::Timestamp) -> DbResult<GroupId> {
+pub fn insert(
+    conn: &Connection,
+    f: &GroupFields,
+    by: UserId,
+    now: jiff::Timestamp,
+) -> DbResult<GroupId> {
     conn.execute(
         "INSERT INTO groups (name, ident, phone, public_name, public_visible, created_by, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
@@ -75,7 +89,12 @@ pub fn insert(conn: &Connection, f: &GroupFields, by: UserId, now: jiff::Timesta
     Ok(GroupId(conn.last_insert_rowid()))
 }
 
-pub fn update(conn: &Connection, id: GroupId, f: &GroupFields, now: jiff::Timestamp) -> DbResult<bool> {
+pub fn update(
+    conn: &Connection,
+    id: GroupId,
+    f: &GroupFields,
+    now: jiff::Timestamp,
+) -> DbResult<bool> {
     let n = conn.execute(
         "UPDATE groups SET name = ?2, ident = ?3, phone = ?4, public_name = ?5, public_visible = ?6,
                            updated_at = ?7
@@ -111,7 +130,9 @@ pub fn in_use(conn: &Connection, id: GroupId) -> DbResult<Option<String>> {
         |r| r.get(0),
     )?;
     if members > 0 {
-        return Ok(Some(format!("该客服组还有 {members} 名成员,请先将成员移出后再删除")));
+        return Ok(Some(format!(
+            "该客服组还有 {members} 名成员,请先将成员移出后再删除"
+        )));
     }
     Ok(None)
 }

@@ -23,7 +23,10 @@ pub fn version(conn: &Connection) -> DbResult<i64> {
 pub fn migrate(conn: &mut Connection) -> DbResult<()> {
     let found = version(conn)?;
     if found > latest() {
-        return Err(DbError::TooNew { found, known: latest() });
+        return Err(DbError::TooNew {
+            found,
+            known: latest(),
+        });
     }
     if found == 0 && is_empty(conn)? {
         let tx = conn.transaction()?;
@@ -61,7 +64,11 @@ pub fn dump(conn: &Connection) -> DbResult<Vec<(String, String, String)>> {
     let rows = stmt
         .query_map([], |r| {
             let sql: String = r.get(2)?;
-            Ok((r.get(0)?, r.get(1)?, sql.split_whitespace().collect::<Vec<_>>().join(" ")))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                sql.split_whitespace().collect::<Vec<_>>().join(" "),
+            ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
@@ -92,7 +99,8 @@ mod tests {
         migrate(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
         assert_eq!(version(&conn).unwrap(), latest());
-        conn.pragma_update(None, "user_version", latest() + 1).unwrap();
+        conn.pragma_update(None, "user_version", latest() + 1)
+            .unwrap();
         assert!(matches!(migrate(&mut conn), Err(DbError::TooNew { .. })));
     }
 }

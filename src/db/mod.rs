@@ -18,9 +18,9 @@ pub mod migrate;
 pub mod sessions;
 pub mod users;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 #[cfg(test)]
 use rusqlite::params;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
@@ -166,7 +166,9 @@ impl Db {
 fn open_reader(path: &Path) -> DbResult<Connection> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
     )?;
     configure(&conn)?;
     Ok(conn)
@@ -185,7 +187,9 @@ where
         }
         // Dropping the savepoint rolls it back.
         Ok(Err(e)) => Err(e),
-        Err(_) => Err(DbError::Commit("a write job panicked; its changes were rolled back".into())),
+        Err(_) => Err(DbError::Commit(
+            "a write job panicked; its changes were rolled back".into(),
+        )),
     }
 }
 

@@ -45,9 +45,17 @@ pub fn lookup(conn: &Connection, token_hash: &str) -> DbResult<Option<SessionRow
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((uid, csrf_token, last_seen)) = row else { return Ok(None) };
-    let Some(user) = super::users::get(conn, uid)? else { return Ok(None) };
-    Ok(Some(SessionRow { user, csrf_token, last_seen_at: ts(last_seen) }))
+    let Some((uid, csrf_token, last_seen)) = row else {
+        return Ok(None);
+    };
+    let Some(user) = super::users::get(conn, uid)? else {
+        return Ok(None);
+    };
+    Ok(Some(SessionRow {
+        user,
+        csrf_token,
+        last_seen_at: ts(last_seen),
+    }))
 }
 
 pub fn touch(conn: &Connection, token_hash: &str, now: jiff::Timestamp) -> DbResult<()> {
@@ -77,9 +85,16 @@ pub fn delete_others(conn: &Connection, user: UserId, keep_hash: &str) -> DbResu
 }
 
 /// Removes sessions idle since before `cutoff` and failures older than `failures_before`.
-pub fn purge(conn: &Connection, cutoff: jiff::Timestamp, failures_before: jiff::Timestamp) -> DbResult<usize> {
+pub fn purge(
+    conn: &Connection,
+    cutoff: jiff::Timestamp,
+    failures_before: jiff::Timestamp,
+) -> DbResult<usize> {
     let a = conn.execute("DELETE FROM sessions WHERE last_seen_at < ?1", [ms(cutoff)])?;
-    let b = conn.execute("DELETE FROM login_failures WHERE at < ?1", [ms(failures_before)])?;
+    let b = conn.execute(
+        "DELETE FROM login_failures WHERE at < ?1",
+        [ms(failures_before)],
+    )?;
     Ok(a + b)
 }
 
@@ -98,13 +113,22 @@ pub fn recent_logins(conn: &Connection, user: UserId, limit: i64) -> DbResult<Ve
     )?;
     let rows = stmt
         .query_map(params![user, limit], |r| {
-            Ok(LoginRecord { at: ts(r.get(0)?), ip: r.get(1)?, user_agent: r.get(2)? })
+            Ok(LoginRecord {
+                at: ts(r.get(0)?),
+                ip: r.get(1)?,
+                user_agent: r.get(2)?,
+            })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
-pub fn record_failure(conn: &Connection, username: &str, ip: &str, now: jiff::Timestamp) -> DbResult<()> {
+pub fn record_failure(
+    conn: &Connection,
+    username: &str,
+    ip: &str,
+    now: jiff::Timestamp,
+) -> DbResult<()> {
     conn.execute(
         "INSERT INTO login_failures (username, ip, at) VALUES (?1, ?2, ?3)",
         params![username, ip, ms(now)],
@@ -112,7 +136,12 @@ pub fn record_failure(conn: &Connection, username: &str, ip: &str, now: jiff::Ti
     Ok(())
 }
 
-pub fn failures_since(conn: &Connection, username: &str, ip: &str, since: jiff::Timestamp) -> DbResult<i64> {
+pub fn failures_since(
+    conn: &Connection,
+    username: &str,
+    ip: &str,
+    since: jiff::Timestamp,
+) -> DbResult<i64> {
     Ok(conn.query_row(
         "SELECT count(*) FROM login_failures WHERE username = ?1 AND ip = ?2 AND at >= ?3",
         params![username, ip, ms(since)],
@@ -140,7 +169,13 @@ mod tests {
         let conn = memory().unwrap();
         let u = seed_user(&conn, "amy", Role::Agent);
         let t0: Timestamp = "2026-03-01T08:00:00Z".parse().unwrap();
-        let s = NewSession { token_hash: "h1", user: u, csrf_token: "c1", ip: "1.2.3.4", user_agent: "ua" };
+        let s = NewSession {
+            token_hash: "h1",
+            user: u,
+            csrf_token: "c1",
+            ip: "1.2.3.4",
+            user_agent: "ua",
+        };
         create(&conn, &s, t0).unwrap();
         let row = lookup(&conn, "h1").unwrap().unwrap();
         assert_eq!(row.user.id, u);
@@ -151,7 +186,11 @@ mod tests {
         // Purging sessions idle for 24 hours, 25 hours after the start: the
         // session was last seen 2 hours ago, so it stays.
         let cutoff = t0 + SignedDuration::from_hours(1);
-        assert_eq!(purge(&conn, cutoff, cutoff).unwrap(), 0, "touched session survives");
+        assert_eq!(
+            purge(&conn, cutoff, cutoff).unwrap(),
+            0,
+            "touched session survives"
+        );
         purge(&conn, t0 + SignedDuration::from_hours(24), cutoff).unwrap();
         assert!(lookup(&conn, "h1").unwrap().is_none());
     }
@@ -165,7 +204,10 @@ mod tests {
         }
         record_failure(&conn, "amy", "10.0.0.2", t0).unwrap();
         assert_eq!(failures_since(&conn, "AMY", "10.0.0.1", t0).unwrap(), 5);
-        assert_eq!(failures_since(&conn, "amy", "10.0.0.1", t0 + SignedDuration::from_mins(3)).unwrap(), 2);
+        assert_eq!(
+            failures_since(&conn, "amy", "10.0.0.1", t0 + SignedDuration::from_mins(3)).unwrap(),
+            2
+        );
         clear_failures(&conn, "amy", "10.0.0.1").unwrap();
         assert_eq!(failures_since(&conn, "amy", "10.0.0.1", t0).unwrap(), 0);
         assert_eq!(failures_since(&conn, "amy", "10.0.0.2", t0).unwrap(), 1);
@@ -177,10 +219,17 @@ mod tests {
         let u = seed_user(&conn, "amy", Role::Agent);
         let t0: Timestamp = "2026-03-01T08:00:00Z".parse().unwrap();
         for (i, ip) in ["1.1.1.1", "2.2.2.2", "3.3.3.3"].iter().enumerate() {
-            let rec = LoginRecord { at: t0 + SignedDuration::from_hours(i as i64), ip: ip.to_string(), user_agent: "ua".into() };
+            let rec = LoginRecord {
+                at: t0 + SignedDuration::from_hours(i as i64),
+                ip: ip.to_string(),
+                user_agent: "ua".into(),
+            };
             record_login(&conn, u, &rec).unwrap();
         }
         let r = recent_logins(&conn, u, 2).unwrap();
-        assert_eq!(r.iter().map(|l| l.ip.as_str()).collect::<Vec<_>>(), ["3.3.3.3", "2.2.2.2"]);
+        assert_eq!(
+            r.iter().map(|l| l.ip.as_str()).collect::<Vec<_>>(),
+            ["3.3.3.3", "2.2.2.2"]
+        );
     }
 }

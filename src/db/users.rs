@@ -96,13 +96,19 @@ pub fn by_username(conn: &Connection, username: &str) -> DbResult<Option<(User, 
 
 pub fn password_hash(conn: &Connection, id: UserId) -> DbResult<Option<String>> {
     Ok(conn
-        .query_row("SELECT password_hash FROM users WHERE id = ?1", [id], |r| r.get(0))
+        .query_row("SELECT password_hash FROM users WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
         .optional()?)
 }
 
 /// Users matching `filter`. With `visible_to = Some(admin)`, only users who share
 /// at least one group with that admin (S3 2.3: an admin manages their groups).
-pub fn list(conn: &Connection, filter: &UserFilter, visible_to: Option<UserId>) -> DbResult<Vec<UserRow>> {
+pub fn list(
+    conn: &Connection,
+    filter: &UserFilter,
+    visible_to: Option<UserId>,
+) -> DbResult<Vec<UserRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM users u
          WHERE (?1 = '' OR u.display_name LIKE '%' || ?1 || '%')
@@ -135,13 +141,21 @@ pub fn list(conn: &Connection, filter: &UserFilter, visible_to: Option<UserId>) 
     users
         .into_iter()
         .map(|user| {
-            let groups = groups_of(conn, user.id)?.into_iter().map(|g| (g.id, g.name)).collect();
+            let groups = groups_of(conn, user.id)?
+                .into_iter()
+                .map(|g| (g.id, g.name))
+                .collect();
             Ok(UserRow { user, groups })
         })
         .collect()
 }
 
-pub fn update_profile(conn: &Connection, id: UserId, p: &Profile, now: jiff::Timestamp) -> DbResult<bool> {
+pub fn update_profile(
+    conn: &Connection,
+    id: UserId,
+    p: &Profile,
+    now: jiff::Timestamp,
+) -> DbResult<bool> {
     let n = conn.execute(
         "UPDATE users SET display_name = ?2, real_name = ?3, phone = ?4, updated_at = ?5 WHERE id = ?1",
         params![id, p.display_name, p.real_name, p.phone, ms(now)],
@@ -157,7 +171,12 @@ pub fn set_role(conn: &Connection, id: UserId, role: Role, now: jiff::Timestamp)
     Ok(n == 1)
 }
 
-pub fn set_status(conn: &Connection, id: UserId, status: UserStatus, now: jiff::Timestamp) -> DbResult<bool> {
+pub fn set_status(
+    conn: &Connection,
+    id: UserId,
+    status: UserStatus,
+    now: jiff::Timestamp,
+) -> DbResult<bool> {
     let n = conn.execute(
         "UPDATE users SET status = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, status, ms(now)],
@@ -165,7 +184,12 @@ pub fn set_status(conn: &Connection, id: UserId, status: UserStatus, now: jiff::
     Ok(n == 1)
 }
 
-pub fn set_password_hash(conn: &Connection, id: UserId, hash: &str, now: jiff::Timestamp) -> DbResult<bool> {
+pub fn set_password_hash(
+    conn: &Connection,
+    id: UserId,
+    hash: &str,
+    now: jiff::Timestamp,
+) -> DbResult<bool> {
     let n = conn.execute(
         "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, hash, ms(now)],
@@ -174,7 +198,10 @@ pub fn set_password_hash(conn: &Connection, id: UserId, hash: &str, now: jiff::T
 }
 
 pub fn set_theme(conn: &Connection, id: UserId, theme: Theme) -> DbResult<bool> {
-    let n = conn.execute("UPDATE users SET theme = ?2 WHERE id = ?1", params![id, theme])?;
+    let n = conn.execute(
+        "UPDATE users SET theme = ?2 WHERE id = ?1",
+        params![id, theme],
+    )?;
     Ok(n == 1)
 }
 
@@ -193,7 +220,8 @@ pub fn groups_of(conn: &Connection, id: UserId) -> DbResult<Vec<Group>> {
 /// Replaces the user's group membership.
 pub fn set_groups(conn: &Connection, id: UserId, groups: &[GroupId]) -> DbResult<()> {
     conn.execute("DELETE FROM group_members WHERE user_id = ?1", [id])?;
-    let mut stmt = conn.prepare("INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)")?;
+    let mut stmt =
+        conn.prepare("INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)")?;
     for g in groups {
         stmt.execute(params![g, id])?;
     }
@@ -279,12 +307,24 @@ pub(crate) mod tests {
             .map(|r| r.user.id)
             .collect();
         assert_eq!(seen, vec![admin, a]);
-        let f = UserFilter { status: Some(UserStatus::Disabled), ..Default::default() };
+        let f = UserFilter {
+            status: Some(UserStatus::Disabled),
+            ..Default::default()
+        };
         assert_eq!(list(&conn, &f, None).unwrap()[0].user.id, b);
-        let f = UserFilter { group: Some(g2), ..Default::default() };
+        let f = UserFilter {
+            group: Some(g2),
+            ..Default::default()
+        };
         assert_eq!(list(&conn, &f, None).unwrap().len(), 1);
-        let f = UserFilter { role: Some(Role::Admin), ..Default::default() };
-        assert_eq!(list(&conn, &f, None).unwrap()[0].groups, vec![(g1, "售前".to_string())]);
+        let f = UserFilter {
+            role: Some(Role::Admin),
+            ..Default::default()
+        };
+        assert_eq!(
+            list(&conn, &f, None).unwrap()[0].groups,
+            vec![(g1, "售前".to_string())]
+        );
         assert!(share_a_group(&conn, admin, a).unwrap());
         assert!(!share_a_group(&conn, admin, b).unwrap());
     }

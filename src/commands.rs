@@ -1,0 +1,240 @@
+//! The subcommands: `serve`, `user add|passwd|list`, `backup`, `healthcheck`.
+//! Install scripts, Docker and tests use the binary itself through these.
+
+use crate::auth::SESSION_IDLE;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::model::Role;
+use crate::state::AppState;
+use crate::team::{self, Acting, NewUserInput, TeamError};
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+use std::time::Duration;
+
+/// Creates the data folder if needed and opens the database in it.
+pub fn open_db(config: &Config) -> Result<Db> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data folder {}", config.data_dir.display()))?;
+    Db::open(&config.db_path())
+        .with_context(|| format!("cannot open database {}", config.db_path().display()))
+}
+
+/// `kefu serve`: the start-up story.
+pub async fn serve(config: Config) -> Result<()> {
+    let db = open_db(&config)?;
+    let state = AppState::new(db.clone(), Clock::System, config.clone()).await?;
+    if !state.is_set_up() {
+        tracing::info!("no user yet: open the web page to create the super admin (/setup)");
+    }
+    tokio::spawn(purge_sessions(state.clone()));
+
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let shown = config
+        .base_url
+        .clone()
+        .unwrap_or_else(|| config.local_url());
+    tracing::info!(listen = %config.listen, url = %shown, tls = config.tls.is_some(), "kefu is serving");
+    crate::web::serve(state, listener, shutdown_signal()).await?;
+    tracing::info!("in-flight requests finished; closing the database");
+    db.close();
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}
+
+/// Hourly: forget sessions idle for 24 hours and failed logins older than a day.
+async fn purge_sessions(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let now = state.clock.now();
+        let (cutoff, old) = (
+            now - SESSION_IDLE,
+            now - jiff::SignedDuration::from_hours(24),
+        );
+        match state
+            .db
+            .write(move |c| db::sessions::purge(c, cutoff, old))
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "session purge failed"),
+        }
+    }
+}
+
+/// Reads a password: one line from stdin with `--password-stdin`, otherwise a
+/// hidden prompt typed twice.
+fn read_password(from_stdin: bool) -> Result<(String, String)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let pw = line.trim_end_matches(['\r', '\n']).to_string();
+        return Ok((pw.clone(), pw));
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no terminal to ask for the password: use --password-stdin");
+    }
+    let a = rpassword::prompt_password("密码 / password: ")?;
+    let b = rpassword::prompt_password("确认密码 / again: ")?;
+    Ok((a, b))
+}
+
+fn team_error(e: TeamError) -> anyhow::Error {
+    match e {
+        TeamError::Invalid(m) => anyhow::anyhow!(m),
+        other => anyhow::anyhow!(other),
+    }
+}
+
+pub async fn user_add(
+    config: Config,
+    name: String,
+    role: Role,
+    display: Option<String>,
+    stdin: bool,
+) -> Result<()> {
+    let db = open_db(&config)?;
+    let (password, confirm) = read_password(stdin)?;
+    let input = NewUserInput {
+        username: name.clone(),
+        display_name: display.unwrap_or_else(|| name.clone()),
+        role: Some(role),
+        password,
+        confirm,
+        ..Default::default()
+    };
+    let id = team::create_user(&db, &Clock::System, &Acting::shell(), input)
+        .await
+        .map_err(team_error)?;
+    db.close();
+    println!("added {} ({}) with id {id}", name, role.cli_name());
+    Ok(())
+}
+
+pub async fn user_passwd(config: Config, name: String, stdin: bool) -> Result<()> {
+    let db = open_db(&config)?;
+    let n = name.clone();
+    let Some((user, _)) = db.read(move |c| db::users::by_username(c, &n)).await? else {
+        bail!("no user named {name}");
+    };
+    let (password, confirm) = read_password(stdin)?;
+    team::reset_password(
+        &db,
+        &Clock::System,
+        &Acting::shell(),
+        user.id,
+        password,
+        confirm,
+    )
+    .await
+    .map_err(team_error)?;
+    db.close();
+    println!("password of {name} changed; their sessions were ended");
+    Ok(())
+}
+
+pub async fn user_list(config: Config) -> Result<()> {
+    let db = open_db(&config)?;
+    let rows = db
+        .read(|c| db::users::list(c, &Default::default(), None))
+        .await?;
+    println!(
+        "{:<6} {:<24} {:<12} {:<9} {}",
+        "ID", "USERNAME", "ROLE", "STATUS", "DISPLAY NAME"
+    );
+    for r in rows {
+        let u = r.user;
+        println!(
+            "{:<6} {:<24} {:<12} {:<9} {}",
+            u.id,
+            u.username,
+            u.role.cli_name(),
+            u.status.as_str(),
+            u.display_name
+        );
+    }
+    db.close();
+    Ok(())
+}
+
+/// `kefu backup FILE`: SQLite's online backup API, from a connection of its own,
+/// so it is consistent while the server keeps writing.
+pub fn backup(config: &Config, target: &Path) -> Result<()> {
+    let source = config.db_path();
+    if !source.exists() {
+        bail!("no database at {}", source.display());
+    }
+    if target.exists() {
+        bail!("{} exists already; choose a new file", target.display());
+    }
+    backup_file(&source, target)?;
+    println!("backed up {} to {}", source.display(), target.display());
+    Ok(())
+}
+
+pub fn backup_file(source: &Path, target: &Path) -> Result<()> {
+    let src =
+        rusqlite::Connection::open_with_flags(source, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    db::configure(&src)?;
+    let mut dst = rusqlite::Connection::open(target)?;
+    {
+        let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
+        // All pages in one step: one read transaction, a consistent snapshot;
+        // in WAL mode the server's writer is not blocked meanwhile.
+        backup.run_to_completion(-1, Duration::from_millis(0), None)?;
+    }
+    let check: String = dst.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if check != "ok" {
+        bail!("the backup failed its integrity check: {check}");
+    }
+    Ok(())
+}
+
+/// `kefu healthcheck`: exit 0 when the local server answers /healthz.
+pub async fn healthcheck(config: &Config) -> Result<()> {
+    let url = format!("{}/healthz", config.local_url());
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        // The local certificate is usually issued for the public name, not 127.0.0.1.
+        .danger_accept_invalid_certs(true)
+        .build()?;
+    let resp = client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("{url} did not answer"))?;
+    if !resp.status().is_success() {
+        bail!("{url} answered {}", resp.status());
+    }
+    println!("ok");
+    Ok(())
+}

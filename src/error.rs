@@ -1,0 +1,118 @@
+//! One error type at the web edge, mapped to a status in one `match`. Internal
+//! details are logged, never shown. Full pages get an error page; htmx requests
+//! get a small fragment (see `web::session::finish`).
+
+use crate::db::DbError;
+use crate::team::TeamError;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("页面不存在")]
+    NotFound,
+    #[error("请先登录")]
+    Unauthorized,
+    #[error("您没有权限访问此页面")]
+    Forbidden,
+    #[error("页面已过期或请求来源不正确,请刷新页面后重试")]
+    Csrf,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("提交的内容过大")]
+    TooLarge,
+    #[error("服务器内部错误,请稍后重试")]
+    Internal(String),
+}
+
+/// The message an htmx request should show instead of the page.
+#[derive(Clone, Debug)]
+pub struct ErrorText(pub String);
+
+/// Marks a 401 that means "log in first" (as opposed to a refused login form).
+#[derive(Clone, Copy, Debug)]
+pub struct NeedsLogin;
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let AppError::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        let message = self.to_string();
+        let body = format!(
+            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{code} · kefu</title><style>body{{font-family:system-ui,sans-serif;max-width:32rem;\
+             margin:4rem auto;padding:0 1rem;color:#1f2937}}a{{color:#07a35a}}</style></head>\
+             <body><h1>{code}</h1><p>{msg}</p><p><a href=\"/\">返回首页</a></p></body></html>",
+            code = status.as_u16(),
+            msg = askama_escape(&message),
+        );
+        let mut resp = (status, Html(body)).into_response();
+        resp.extensions_mut().insert(ErrorText(message));
+        if status == StatusCode::UNAUTHORIZED {
+            resp.extensions_mut().insert(NeedsLogin);
+        }
+        resp
+    }
+}
+
+/// Escapes text for HTML (the messages are ours, but may quote user input).
+pub fn askama_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(format!("template: {e}"))
+    }
+}
+
+impl From<crate::auth::AuthError> for AppError {
+    fn from(e: crate::auth::AuthError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<TeamError> for AppError {
+    fn from(e: TeamError) -> Self {
+        match e {
+            TeamError::Invalid(m) => AppError::BadRequest(m),
+            TeamError::Forbidden => AppError::Forbidden,
+            TeamError::NotFound => AppError::NotFound,
+            TeamError::Db(e) => e.into(),
+            TeamError::Auth(e) => e.into(),
+        }
+    }
+}

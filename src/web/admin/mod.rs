@@ -1,0 +1,5 @@
+//! The admin console (`/admin`): the team and the audit log.
+
+pub mod audit;
+pub mod groups;
+pub mod users;

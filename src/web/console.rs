@@ -1,0 +1,212 @@
+//! The agent console (`/console`): the conversation workspace and the personal
+//! centre (D12, S3 1.4.1).
+
+use super::form::Form;
+use super::page::{Page, local_time, render, render_status};
+use super::session::{AnyUser, with_flash};
+use crate::db::sessions::LoginRecord;
+use crate::db::users::Profile;
+use crate::error::AppError;
+use crate::model::{Group, Theme};
+use crate::state::AppState;
+use crate::team::{self, Acting, TeamError};
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "console/index.html")]
+struct ConsolePage {
+    page: Page,
+    groups: Vec<Group>,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+) -> Result<Response, AppError> {
+    let uid = s.user.id;
+    let groups = state
+        .db
+        .read(move |c| crate::db::users::groups_of(c, uid))
+        .await?;
+    render(&ConsolePage {
+        page: Page::new(&ctx, "会话", "console"),
+        groups,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console/me.html")]
+struct MePage {
+    page: Page,
+    groups: Vec<Group>,
+    logins: Vec<(String, LoginRecord)>,
+    profile: Profile,
+    profile_error: Option<String>,
+    password_error: Option<String>,
+}
+
+async fn me_page(
+    state: &AppState,
+    page: Page,
+    profile: Option<Profile>,
+    profile_error: Option<String>,
+    password_error: Option<String>,
+) -> Result<MePage, AppError> {
+    let me = page.me.clone().ok_or(AppError::Unauthorized)?;
+    let uid = me.id;
+    let (groups, logins) = state
+        .db
+        .read(move |c| {
+            Ok((
+                crate::db::users::groups_of(c, uid)?,
+                crate::db::sessions::recent_logins(c, uid, 10)?,
+            ))
+        })
+        .await?;
+    let tz = &state.config.timezone;
+    Ok(MePage {
+        logins: logins
+            .into_iter()
+            .map(|l| (local_time(l.at, tz), l))
+            .collect(),
+        groups,
+        profile: profile.unwrap_or(Profile {
+            display_name: me.display_name,
+            real_name: me.real_name,
+            phone: me.phone,
+        }),
+        profile_error,
+        password_error,
+        page,
+    })
+}
+
+pub async fn me(
+    State(state): State<AppState>,
+    AnyUser(ctx, _): AnyUser,
+) -> Result<Response, AppError> {
+    render(&me_page(&state, Page::new(&ctx, "个人中心", "me"), None, None, None).await?)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ProfileForm {
+    display_name: String,
+    real_name: String,
+    phone: String,
+}
+
+pub async fn update_profile(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    Form(f): Form<ProfileForm>,
+) -> Result<Response, AppError> {
+    let p = Profile {
+        display_name: f.display_name,
+        real_name: f.real_name,
+        phone: f.phone,
+    };
+    match team::update_own_profile(
+        &state.db,
+        &state.clock,
+        &Acting::user(&s.user, &ctx.ip),
+        p.clone(),
+    )
+    .await
+    {
+        Ok(()) => Ok(with_flash(
+            Redirect::to("/console/me"),
+            true,
+            "个人信息已保存",
+            ctx.secure_cookies,
+        )),
+        Err(TeamError::Invalid(m)) => {
+            let page = me_page(
+                &state,
+                Page::new(&ctx, "个人中心", "me"),
+                Some(p),
+                Some(m),
+                None,
+            )
+            .await?;
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordForm {
+    current: String,
+    password: String,
+    confirm: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let me = Acting::user(&s.user, &ctx.ip);
+    match team::change_own_password(
+        &state.db,
+        &state.clock,
+        &me,
+        f.current,
+        f.password,
+        f.confirm,
+        s.token_hash,
+    )
+    .await
+    {
+        Ok(()) => Ok(with_flash(
+            Redirect::to("/console/me"),
+            true,
+            "密码已修改,其他设备上的登录已退出",
+            ctx.secure_cookies,
+        )),
+        Err(TeamError::Invalid(m)) => {
+            let page = me_page(
+                &state,
+                Page::new(&ctx, "个人中心", "me"),
+                None,
+                None,
+                Some(m),
+            )
+            .await?;
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ThemeForm {
+    theme: String,
+}
+
+/// Switches light/dark; htmx swaps nothing, the page flips the attribute itself.
+pub async fn set_theme(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    Form(f): Form<ThemeForm>,
+) -> Result<Response, AppError> {
+    let theme = Theme::parse(&f.theme).ok_or_else(|| AppError::BadRequest("未知的主题".into()))?;
+    team::set_own_theme(
+        &state.db,
+        &state.clock,
+        &Acting::user(&s.user, &ctx.ip),
+        theme,
+    )
+    .await?;
+    if ctx.htmx {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(Redirect::to("/console/me").into_response())
+}

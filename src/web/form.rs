@@ -1,0 +1,48 @@
+//! Form parsing with errors people can read. Every form struct uses
+//! `#[serde(default)]`, so a half-filled form reaches the handler, which says
+//! what is missing; only a body that is not a form at all is refused here.
+
+use crate::error::AppError;
+use axum::extract::{FromRequest, Request};
+
+pub struct Form<T>(pub T);
+
+impl<T, S> FromRequest<S> for Form<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(Form(v)),
+            Err(e) => {
+                tracing::info!(error = %e, "form refused");
+                Err(AppError::BadRequest(
+                    "提交的表单内容无效,请检查后重试".into(),
+                ))
+            }
+        }
+    }
+}
+
+/// Deserializes a checkbox list that may arrive as one value or several.
+pub fn ids<'de, D>(d: D) -> Result<Vec<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let v = match Option::<OneOrMany>::deserialize(d)? {
+        None => vec![],
+        Some(OneOrMany::One(s)) => vec![s],
+        Some(OneOrMany::Many(v)) => v,
+    };
+    Ok(v.iter().filter_map(|s| s.trim().parse().ok()).collect())
+}

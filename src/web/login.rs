@@ -1,0 +1,227 @@
+//! First-run setup, login and logout.
+
+use super::form::Form;
+use super::page::{Page, local_time, render, render_status};
+use super::session::{
+    Ctx, PRE_CSRF_COOKIE, SESSION_COOKIE, append_cookie, cookie, redirect_for, removal, with_flash,
+};
+use crate::auth::{self, LoginAttempt, LoginRefused};
+use crate::db::audit::{Actor, Entry};
+use crate::error::AppError;
+use crate::model::AuditAction;
+use crate::state::AppState;
+use crate::team::{self, NewUserInput, TeamError};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "auth/setup.html")]
+struct SetupPage {
+    page: Page,
+    error: Option<String>,
+    username: String,
+    display_name: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SetupForm {
+    username: String,
+    display_name: String,
+    password: String,
+    confirm: String,
+}
+
+pub async fn setup_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    if state.is_set_up() {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    render(&SetupPage {
+        page: Page::new(&ctx, "首次设置", ""),
+        error: None,
+        username: String::new(),
+        display_name: String::new(),
+    })
+}
+
+pub async fn setup(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<SetupForm>,
+) -> Result<Response, AppError> {
+    if state.is_set_up() {
+        return Err(AppError::Forbidden);
+    }
+    let input = NewUserInput {
+        username: f.username.clone(),
+        display_name: f.display_name.clone(),
+        password: f.password,
+        confirm: f.confirm,
+        ..Default::default()
+    };
+    match team::setup(&state.db, &state.clock, input, &ctx.ip).await {
+        Ok(_) => {
+            state.mark_set_up();
+            Ok(with_flash(
+                Redirect::to("/login"),
+                true,
+                "超级管理员已创建,请登录",
+                ctx.secure_cookies,
+            ))
+        }
+        Err(TeamError::Invalid(msg)) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SetupPage {
+                page: Page::new(&ctx, "首次设置", ""),
+                error: Some(msg),
+                username: f.username,
+                display_name: f.display_name,
+            },
+        ),
+        Err(TeamError::Forbidden) => {
+            state.mark_set_up();
+            Err(AppError::Forbidden)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    page: Page,
+    error: Option<String>,
+    username: String,
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NextQuery {
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    next: String,
+}
+
+/// Only local paths, so the login page cannot be used to send people elsewhere.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+        next
+    } else {
+        "/console"
+    }
+}
+
+pub async fn login_form(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Response, AppError> {
+    if ctx.session.is_some() {
+        return Ok(Redirect::to(safe_next(&q.next)).into_response());
+    }
+    render(&LoginPage {
+        page: Page::new(&ctx, "登录", ""),
+        error: None,
+        username: String::new(),
+        next: q.next,
+    })
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let again = |status: StatusCode, msg: String, f: LoginForm| {
+        render_status(
+            status,
+            &LoginPage {
+                page: Page::new(&ctx, "登录", ""),
+                error: Some(msg),
+                username: f.username,
+                next: f.next,
+            },
+        )
+    };
+    if f.username.trim().is_empty() || f.password.is_empty() {
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "请输入账号和密码".into(),
+            f,
+        );
+    }
+    let attempt = LoginAttempt {
+        username: f.username.clone(),
+        password: f.password.clone(),
+        ip: ctx.ip.clone(),
+        user_agent: ctx.user_agent.clone(),
+    };
+    match auth::login(&state.db, &state.clock, attempt).await? {
+        Ok(ok) => {
+            let welcome = match &ok.previous {
+                Some(p) => format!(
+                    "登录成功。上次登录:{},IP {}",
+                    local_time(p.at, &state.config.timezone),
+                    p.ip
+                ),
+                None => "登录成功。这是您的首次登录。".to_string(),
+            };
+            let mut session = cookie(SESSION_COOKIE, ok.token, ctx.secure_cookies);
+            session.set_max_age(cookie::time::Duration::days(7));
+            let mut resp = with_flash(
+                Redirect::to(safe_next(&f.next)),
+                true,
+                welcome,
+                ctx.secure_cookies,
+            );
+            append_cookie(&mut resp, &session);
+            append_cookie(&mut resp, &removal(PRE_CSRF_COOKIE, ctx.secure_cookies));
+            Ok(resp)
+        }
+        Err(refused) => {
+            let status = match refused {
+                LoginRefused::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            tracing::info!(username = %f.username, ip = %ctx.ip, reason = ?refused, "login refused");
+            again(status, refused.message(), f)
+        }
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    if let Some(s) = &ctx.session {
+        let (hash, now) = (s.token_hash.clone(), state.clock.now());
+        let actor = Actor {
+            id: Some(s.user.id),
+            name: s.user.username.clone(),
+            ip: ctx.ip.clone(),
+        };
+        state
+            .db
+            .write(move |c| {
+                crate::db::sessions::delete(c, &hash)?;
+                crate::db::audit::record(
+                    c,
+                    &actor,
+                    &Entry::new(AuditAction::Logout, format!("用户 {}", actor.name)),
+                    now,
+                )
+            })
+            .await?;
+    }
+    let mut resp = with_flash(
+        redirect_for(ctx.htmx, "/login"),
+        true,
+        "您已退出登录",
+        ctx.secure_cookies,
+    );
+    append_cookie(&mut resp, &removal(SESSION_COOKIE, ctx.secure_cookies));
+    Ok(resp)
+}

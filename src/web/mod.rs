@@ -1,0 +1,240 @@
+//! HTTP only: the route table, the middleware stack and the server. Handlers
+//! are thin: parse, call `team`/`db`, render. Every route is declared once in
+//! [`routes`] with the least role that may use it; `tests/routes.rs` walks that
+//! table and checks that each protected route refuses anonymous visitors and
+//! lower roles (the handlers enforce it with their extractors).
+
+pub mod admin;
+pub mod assets;
+pub mod console;
+pub mod form;
+pub mod login;
+pub mod page;
+pub mod session;
+
+use crate::state::AppState;
+use axum::handler::Handler;
+use axum::http::{HeaderValue, Method, header};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{MethodFilter, on};
+use axum::{Router, middleware};
+use std::time::Duration;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+/// The least role a route needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    Agent,
+    Admin,
+    SuperAdmin,
+}
+
+/// One line of the route table.
+#[derive(Clone, Debug)]
+pub struct RouteInfo {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// The largest request body any route accepts (uploads will get their own limit).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+struct Table {
+    router: Router<AppState>,
+    info: Vec<RouteInfo>,
+}
+
+impl Table {
+    fn add<H, T>(mut self, method: Method, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("standard method");
+        self.router = self.router.route(path, on(filter, handler));
+        self.info.push(RouteInfo {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+
+    fn get<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        h: H,
+    ) -> Self {
+        self.add(Method::GET, path, access, h)
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        h: H,
+    ) -> Self {
+        self.add(Method::POST, path, access, h)
+    }
+}
+
+/// Every URL kefu answers, in one screen.
+fn table() -> Table {
+    use Access::*;
+    Table {
+        router: Router::new(),
+        info: Vec::new(),
+    }
+    .get("/healthz", Public, healthz)
+    .get("/assets/{hash}/{*name}", Public, assets::serve)
+    .get("/setup", Public, login::setup_form)
+    .post("/setup", Public, login::setup)
+    .get("/login", Public, login::login_form)
+    .post("/login", Public, login::login)
+    .post("/logout", Public, login::logout)
+    .get("/", Agent, home)
+    // Agent console
+    .get("/console", Agent, console::index)
+    .get("/console/me", Agent, console::me)
+    .post("/console/me", Agent, console::update_profile)
+    .post("/console/me/password", Agent, console::change_password)
+    .post("/console/me/theme", Agent, console::set_theme)
+    // Admin console
+    .get("/admin", Admin, admin_home)
+    .get("/admin/users", Admin, admin::users::list)
+    .post("/admin/users", Admin, admin::users::create)
+    .get("/admin/users/new", Admin, admin::users::new_form)
+    .get("/admin/users/{id}", Admin, admin::users::edit)
+    .post("/admin/users/{id}", Admin, admin::users::update)
+    .post("/admin/users/{id}/status", Admin, admin::users::set_status)
+    .post(
+        "/admin/users/{id}/password",
+        Admin,
+        admin::users::reset_password,
+    )
+    .post("/admin/users/{id}/groups", Admin, admin::users::set_groups)
+    .get("/admin/groups", SuperAdmin, admin::groups::list)
+    .post("/admin/groups", SuperAdmin, admin::groups::create)
+    .get("/admin/groups/{id}", SuperAdmin, admin::groups::edit)
+    .post("/admin/groups/{id}", SuperAdmin, admin::groups::update)
+    .post(
+        "/admin/groups/{id}/delete",
+        SuperAdmin,
+        admin::groups::delete,
+    )
+    .get("/admin/audit", Admin, admin::audit::list)
+}
+
+/// The route table, for tests and docs.
+pub fn routes() -> Vec<RouteInfo> {
+    table().info
+}
+
+/// The whole application: routes, middleware, state.
+pub fn app(state: AppState) -> Router {
+    let csp = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+               img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; \
+               frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+    table()
+        .router
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::layer,
+        ))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .with_state(state)
+}
+
+/// `GET /healthz`: 200 "ok" when the database answers.
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+    match state
+        .db
+        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await
+    {
+        Ok(_) => (axum::http::StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unavailable");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable",
+            )
+        }
+    }
+}
+
+async fn home(session::AnyUser(_, _): session::AnyUser) -> Redirect {
+    Redirect::to("/console")
+}
+
+async fn admin_home(session::AdminUser(_, _): session::AdminUser) -> Redirect {
+    Redirect::to("/admin/users")
+}
+
+async fn not_found() -> crate::error::AppError {
+    crate::error::AppError::NotFound
+}
+
+/// Serves `app` on an already-bound listener until `shutdown` completes; then
+/// in-flight requests finish (up to 10 s) before it returns.
+pub async fn serve(
+    state: AppState,
+    listener: std::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let tls = state.config.tls.clone();
+    let router = app(state);
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        h.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    listener.set_nonblocking(true)?;
+    let make = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    match tls {
+        Some((cert, key)) => {
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .map_err(|e| {
+                    std::io::Error::other(format!("TLS certificate {}: {e}", cert.display()))
+                })?;
+            axum_server::from_tcp_rustls(listener, rustls)?
+                .handle(handle)
+                .serve(make)
+                .await
+        }
+        None => {
+            axum_server::from_tcp(listener)?
+                .handle(handle)
+                .serve(make)
+                .await
+        }
+    }
+}
