@@ -492,16 +492,7 @@ pub async fn create_group(
     check_group(&f).map_err(TeamError::Invalid)?;
     let (by, now) = (by.clone(), clock.now());
     db.write(move |c| {
-        let creator = by.id.or_else(|| {
-            db::users::list(c, &Default::default(), None)
-                .ok()?
-                .first()
-                .map(|r| r.user.id)
-        });
-        let Some(creator) = creator else {
-            return Ok(invalid("请先创建超级管理员"));
-        };
-        let id = match db::groups::insert(c, &f, creator, now) {
+        let id = match db::groups::insert(c, &f, by.id, now) {
             Ok(id) => id,
             Err(e) => return group_conflict(e, &f),
         };

@@ -78,7 +78,7 @@ pub fn get(conn: &Connection, id: GroupId) -> DbResult<Option<Group>> {
 pub fn insert(
     conn: &Connection,
     f: &GroupFields,
-    by: UserId,
+    by: Option<UserId>,
     now: jiff::Timestamp,
 ) -> DbResult<GroupId> {
     conn.execute(
@@ -153,10 +153,6 @@ pub(crate) mod tests {
     use crate::model::Role;
 
     pub fn seed_group(conn: &Connection, name: &str, ident: &str) -> GroupId {
-        let by = match users::by_username(conn, "seed-owner").unwrap() {
-            Some((u, _)) => u.id,
-            None => users::tests::seed_user(conn, "seed-owner", Role::SuperAdmin),
-        };
         let f = GroupFields {
             name: name.into(),
             ident: ident.into(),
@@ -164,7 +160,7 @@ pub(crate) mod tests {
             public_name: name.into(),
             public_visible: true,
         };
-        insert(conn, &f, by, jiff::Timestamp::UNIX_EPOCH).unwrap()
+        insert(conn, &f, None, jiff::Timestamp::UNIX_EPOCH).unwrap()
     }
 
     #[test]

@@ -1,0 +1,794 @@
+//! End-to-end in a real browser: headless Chromium driven through chromedriver
+//! (fantoccini). A fresh server is set up through the web pages, the super
+//! admin adds a group and an agent, logs out, and the agent logs in and is
+//! kept out of the admin pages. The whole flow runs once at desktop size and
+//! once at phone size (375×812), where the sidebar hides behind ☰.
+//!
+//! Screenshots of the key steps go to `target/screenshots/<test>-<step>.png`.
+//! Chromium and chromedriver are required (`apt-get install -y chromium
+//! chromium-driver fonts-noto-cjk`); without them these tests fail, they do not
+//! skip. `KEFU_CHROMEDRIVER` / `KEFU_CHROMIUM` override the binaries' paths.
+
+mod common;
+
+use anyhow::{Context, Result, anyhow, bail};
+use common::TestServer;
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+const ADMIN_USER: &str = "boss";
+const ADMIN_NAME: &str = "陈经理";
+const ADMIN_PASS: &str = "boss-pass-123";
+const AGENT_USER: &str = "xiaowang";
+const AGENT_NAME: &str = "小王";
+const AGENT_PASS: &str = "agent-pass-456";
+const GROUP_NAME: &str = "售后服务";
+const GROUP_IDENT: &str = "after-sales";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Device {
+    Desktop,
+    Phone,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desktop_flow() {
+    run("desktop_flow", Device::Desktop).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_flow() {
+    run("phone_flow", Device::Phone).await;
+}
+
+/// Starts chromedriver, a browser session and a fresh server; runs the flow in
+/// its own task so that the browser, chromedriver and the server are shut down
+/// whether it passes or panics, then reports the outcome.
+async fn run(test: &'static str, device: Device) {
+    let started = Instant::now();
+    let driver = ChromeDriver::start().await;
+    let client = driver.connect(device).await;
+    let server = TestServer::start().await;
+    let shots = Shots::new(test);
+
+    let task = {
+        let (c, url, shots) = (client.clone(), server.url.clone(), shots.clone());
+        tokio::spawn(async move { flow(&c, &url, device, &shots).await })
+    };
+    let outcome = task.await;
+    if !matches!(outcome, Ok(Ok(()))) {
+        // Leave a picture of where it stopped.
+        if let Ok(url) = client.current_url().await {
+            eprintln!("[{test}] failed at {url}");
+        }
+        let _ = shots.take(&client, "failure").await;
+    }
+    let _ = client.close().await;
+    server.stop().await;
+    drop(driver);
+    match outcome {
+        Ok(Ok(())) => eprintln!("[{test}] passed in {:.1?}", started.elapsed()),
+        Ok(Err(e)) => panic!("[{test}] {e:#}"),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("[{test}] flow task: {e}"),
+    }
+}
+
+/// The SPEC walk-through, identical on both devices except for the ☰ menu.
+async fn flow(c: &Client, base: &str, device: Device, shots: &Shots) -> Result<()> {
+    let at = |p: &str| format!("{base}{p}");
+
+    // A fresh server sends everyone to first-run setup.
+    c.goto(&at("/")).await?;
+    wait_path(c, "/setup").await?;
+    wait_text(c, "h1", "首次设置").await?;
+    check_viewport(c, device).await?;
+    check_assets(c).await?;
+    check_no_horizontal_overflow(c, "setup").await?;
+    shots.take(c, "01-setup").await?;
+
+    fill(c, "username", ADMIN_USER).await?;
+    fill(c, "display_name", ADMIN_NAME).await?;
+    fill(c, "password", ADMIN_PASS).await?;
+    fill(c, "confirm", ADMIN_PASS).await?;
+    click(c, "form[action='/setup'] button[type=submit]").await?;
+
+    // → the login page, with a flash saying the account exists.
+    wait_path(c, "/login").await?;
+    wait_text(c, "#flash .alert-ok", "超级管理员已创建,请登录").await?;
+    wait_text(c, "h1", "登录").await?;
+    shots.take(c, "02-login-after-setup").await?;
+
+    // Setup is done: /setup now goes to the login page.
+    c.goto(&at("/setup")).await?;
+    wait_path(c, "/login").await?;
+
+    login(c, ADMIN_USER, ADMIN_PASS).await?;
+    wait_path(c, "/console").await?;
+    wait_text(c, "#flash .alert-ok", "登录成功").await?;
+    check_shell(c, device, ADMIN_NAME, "超级管理员").await?;
+    let nav = nav_text(c).await?;
+    for entry in ["会话", "用户管理", "客服组管理", "操作日志"] {
+        assert!(
+            nav.contains(entry),
+            "super admin's nav should list {entry}; nav: {nav:?}"
+        );
+    }
+    wait_text(c, ".pane-chat", "从左侧选择一个会话开始接待").await?;
+    check_no_horizontal_overflow(c, "console").await?;
+    shots.take(c, "03-console-admin").await?;
+
+    // To the groups page through the sidebar (behind ☰ on the phone).
+    if device == Device::Phone {
+        open_phone_menu(c).await?;
+        shots.take(c, "04-phone-menu-open").await?;
+    }
+    click(c, ".sidebar a[href='/admin/groups']").await?;
+    wait_path(c, "/admin/groups").await?;
+    wait_text(c, ".topbar-title", "客服组").await?;
+    if device == Device::Phone {
+        wait_sidebar_hidden(c).await?;
+    }
+    wait_text(c, "table.list", "还没有客服组").await?;
+
+    fill(c, "name", GROUP_NAME).await?;
+    fill(c, "ident", GROUP_IDENT).await?;
+    fill(c, "phone", "400-800-1234").await?;
+    fill(c, "public_name", "售后").await?;
+    click(c, "form[action='/admin/groups'] button[type=submit]").await?;
+    wait_path(c, "/admin/groups").await?;
+    wait_text(
+        c,
+        "#flash .alert-ok",
+        &format!("客服组 {GROUP_NAME} 已添加"),
+    )
+    .await?;
+    let table = text_of(c, "table.list tbody").await?;
+    for cell in [GROUP_NAME, GROUP_IDENT, "400-800-1234", "售后"] {
+        assert!(
+            table.contains(cell),
+            "groups table should show {cell}; table: {table:?}"
+        );
+    }
+    assert!(
+        !table.contains("还没有客服组"),
+        "the empty-row text should be gone: {table:?}"
+    );
+    check_no_horizontal_overflow(c, "groups").await?;
+    shots.take(c, "05-groups").await?;
+
+    // The users page, then 添加用户.
+    c.goto(&at("/admin/users")).await?;
+    wait_path(c, "/admin/users").await?;
+    wait_text(c, "table.list tbody", ADMIN_USER).await?;
+    check_no_horizontal_overflow(c, "users").await?;
+    shots.take(c, "06-users-before").await?;
+    click(c, "a[href='/admin/users/new']").await?;
+    wait_path(c, "/admin/users/new").await?;
+    wait_text(c, "h2", "添加用户").await?;
+
+    click(c, "input[name=role][value=agent]").await?;
+    fill(c, "username", AGENT_USER).await?;
+    fill(c, "display_name", AGENT_NAME).await?;
+    fill(c, "password", AGENT_PASS).await?;
+    fill(c, "confirm", AGENT_PASS).await?;
+    let tick = c
+        .find(Locator::XPath(&format!(
+            "//fieldset[contains(@class,'checks')]//label[contains(normalize-space(.), '{GROUP_NAME}')]/input[@name='groups']"
+        )))
+        .await
+        .with_context(|| format!("group checkbox for {GROUP_NAME}"))?;
+    scroll_into_view(c, &tick).await?;
+    tick.click().await?;
+    assert!(
+        tick.is_selected().await?,
+        "the {GROUP_NAME} checkbox should be ticked"
+    );
+    let agent_radio = c
+        .find(Locator::Css("input[name=role][value=agent]"))
+        .await?;
+    assert!(
+        agent_radio.is_selected().await?,
+        "the 普通客服 role should be chosen"
+    );
+    check_no_horizontal_overflow(c, "new user").await?;
+    shots.take(c, "07-user-new-filled").await?;
+    click(c, "form[action='/admin/users'] button[type=submit]").await?;
+
+    wait_path(c, "/admin/users").await?;
+    wait_text(c, "#flash .alert-ok", &format!("用户 {AGENT_USER} 已添加")).await?;
+    let row = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&format!(
+            "//table[contains(@class,'list')]//tr[td[normalize-space(.)='{AGENT_USER}']]"
+        )))
+        .await
+        .context("row of the new agent in the users table")?;
+    let row_text = row.prop("textContent").await?.unwrap_or_default();
+    for cell in [AGENT_NAME, "普通客服", GROUP_NAME, "正常"] {
+        // "正常" is only checked loosely below; the others must be there.
+        if cell != "正常" {
+            assert!(
+                row_text.contains(cell),
+                "agent row should show {cell}; row: {row_text:?}"
+            );
+        }
+    }
+    shots.take(c, "08-users-after").await?;
+
+    // Log out through the user menu.
+    logout(c).await?;
+    wait_path(c, "/login").await?;
+    wait_text(c, "#flash .alert-ok", "您已退出登录").await?;
+    shots.take(c, "09-logged-out").await?;
+
+    // After logging out the console is closed again.
+    c.goto(&at("/console")).await?;
+    wait_path(c, "/login").await?;
+
+    // The agent.
+    login(c, AGENT_USER, AGENT_PASS).await?;
+    wait_path(c, "/console").await?;
+    wait_text(c, "#flash .alert-ok", "登录成功").await?;
+    check_shell(c, device, AGENT_NAME, "普通客服").await?;
+    let nav = nav_text(c).await?;
+    assert!(
+        nav.contains("会话"),
+        "agent's nav should list 会话: {nav:?}"
+    );
+    for hidden in ["用户管理", "客服组管理", "操作日志"] {
+        assert!(
+            !nav.contains(hidden),
+            "agent must not see {hidden} in the nav: {nav:?}"
+        );
+    }
+    let admin_links = c.find_all(Locator::Css("a[href^='/admin']")).await?;
+    assert!(
+        admin_links.is_empty(),
+        "agent's console should have no /admin links, found {}",
+        admin_links.len()
+    );
+    // The agent is in a group, so no "not in any group" hint.
+    let chat = text_of(c, ".pane-chat").await?;
+    assert!(
+        !chat.contains("您还不属于任何客服组"),
+        "agent is in {GROUP_NAME}: {chat:?}"
+    );
+    check_no_horizontal_overflow(c, "agent console").await?;
+    shots.take(c, "10-console-agent").await?;
+    if device == Device::Phone {
+        open_phone_menu(c).await?;
+        shots.take(c, "11-phone-menu-agent").await?;
+        click(c, ".sidebar a[href='/console']").await?;
+        wait_path(c, "/console").await?;
+        wait_sidebar_hidden(c).await?;
+    }
+
+    // And the admin pages refuse them.
+    c.goto(&at("/admin/users")).await?;
+    wait_text(c, "body", "您没有权限访问此页面").await?;
+    wait_text(c, "h1", "403").await?;
+    assert_eq!(
+        c.current_url().await?.path(),
+        "/admin/users",
+        "the 403 is served in place"
+    );
+    shots.take(c, "12-agent-forbidden").await?;
+    c.goto(&at("/admin/groups")).await?;
+    wait_text(c, "body", "您没有权限访问此页面").await?;
+
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Page helpers
+
+async fn login(c: &Client, user: &str, pass: &str) -> Result<()> {
+    wait_path(c, "/login").await?;
+    fill(c, "username", user).await?;
+    fill(c, "password", pass).await?;
+    click(c, "form[action='/login'] button[type=submit]").await
+}
+
+async fn logout(c: &Client) -> Result<()> {
+    let summary = find(c, "details.user-menu > summary").await?;
+    summary.click().await?;
+    let button = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//details[contains(@class,'user-menu')]//form[@action='/logout']//button[contains(., '退出登录')]"))
+        .await
+        .context("退出登录 button")?;
+    let details = find(c, "details.user-menu").await?;
+    assert!(
+        details.attr("open").await?.is_some(),
+        "clicking the avatar should open the user menu"
+    );
+    assert!(
+        button.is_displayed().await?,
+        "退出登录 should be visible once the menu is open"
+    );
+    button.click().await?;
+    Ok(())
+}
+
+/// The console shell: sidebar with 会话, the top bar with the user's name.
+async fn check_shell(c: &Client, device: Device, name: &str, role: &str) -> Result<()> {
+    find(c, ".shell .sidebar nav a[href='/console']").await?;
+    let shown = find(c, ".topbar .user-menu .user-name")
+        .await?
+        .prop("textContent")
+        .await?
+        .unwrap_or_default();
+    assert_eq!(
+        shown.trim(),
+        name,
+        "the top bar should carry the display name"
+    );
+    let avatar = text_of(c, ".topbar .avatar").await?;
+    assert_eq!(
+        avatar.trim(),
+        name.chars().next().unwrap_or_default().to_string(),
+        "avatar letter"
+    );
+    let menu_role = find(c, ".user-menu .menu-role")
+        .await?
+        .prop("textContent")
+        .await?
+        .unwrap_or_default();
+    assert_eq!(menu_role.trim(), role, "role in the user menu");
+    let title = c.title().await?;
+    assert!(title.contains("kefu 客服"), "page title: {title:?}");
+
+    let sidebar = sidebar_rect(c).await?;
+    let menu_button = find(c, "label.menu-button").await?;
+    match device {
+        Device::Desktop => {
+            assert!(
+                sidebar.0 >= 0.0 && sidebar.2 >= 150.0,
+                "desktop sidebar should be on screen: {sidebar:?}"
+            );
+            assert!(!menu_button.is_displayed().await?, "no ☰ on the desktop");
+            let name_el = find(c, ".topbar .user-name").await?;
+            assert!(
+                name_el.is_displayed().await?,
+                "display name visible in the desktop top bar"
+            );
+        }
+        Device::Phone => {
+            assert!(
+                sidebar.0 + sidebar.2 <= 0.5,
+                "phone sidebar should start hidden off-screen: {sidebar:?}"
+            );
+            assert!(
+                menu_button.is_displayed().await?,
+                "☰ should be shown on the phone"
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn nav_text(c: &Client) -> Result<String> {
+    Ok(find(c, ".sidebar nav")
+        .await?
+        .prop("textContent")
+        .await?
+        .unwrap_or_default())
+}
+
+/// Clicks ☰ and waits until the sidebar has slid in.
+async fn open_phone_menu(c: &Client) -> Result<()> {
+    let before = sidebar_rect(c).await?;
+    assert!(
+        before.0 + before.2 <= 0.5,
+        "sidebar should be closed before ☰: {before:?}"
+    );
+    click(c, "label.menu-button").await?;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let r = sidebar_rect(c).await?;
+        if r.0 >= -0.5 {
+            assert!(r.2 >= 150.0, "open sidebar too narrow: {r:?}");
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the sidebar did not slide in after clicking ☰ (rect {r:?})");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_sidebar_hidden(c: &Client) -> Result<()> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let r = sidebar_rect(c).await?;
+        if r.0 + r.2 <= 0.5 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the phone sidebar stayed open (rect {r:?})");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// (x, y, width, height) of the sidebar, as laid out (transforms included).
+async fn sidebar_rect(c: &Client) -> Result<(f64, f64, f64, f64)> {
+    let v = c
+        .execute(
+            "var r = document.querySelector('.sidebar').getBoundingClientRect(); return [r.x, r.y, r.width, r.height];",
+            vec![],
+        )
+        .await?;
+    let n = |i: usize| v.get(i).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    Ok((n(0), n(1), n(2), n(3)))
+}
+
+async fn check_viewport(c: &Client, device: Device) -> Result<()> {
+    let v = c
+        .execute("return [window.innerWidth, window.innerHeight];", vec![])
+        .await?;
+    let (w, h) = (v[0].as_f64().unwrap_or(0.0), v[1].as_f64().unwrap_or(0.0));
+    match device {
+        Device::Phone => assert_eq!((w, h), (375.0, 812.0), "phone viewport"),
+        Device::Desktop => assert!(w >= 1200.0 && h >= 700.0, "desktop viewport is {w}×{h}"),
+    }
+    Ok(())
+}
+
+/// Our CSS and JS and the vendored htmx really load (CSP, hashes, MIME types).
+async fn check_assets(c: &Client) -> Result<()> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let v = c
+            .execute(
+                "return [document.readyState, document.styleSheets.length, \
+                 getComputedStyle(document.querySelector('.auth-card')).borderTopLeftRadius, \
+                 typeof window.htmx];",
+                vec![],
+            )
+            .await?;
+        if v[0] == json!("complete") {
+            assert!(v[1].as_u64().unwrap_or(0) >= 1, "no stylesheet loaded: {v}");
+            assert_eq!(v[2], json!("12px"), "app.css not applied: {v}");
+            assert_eq!(v[3], json!("object"), "htmx did not load: {v}");
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("page never finished loading: {v}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The page itself must not scroll sideways (wide tables scroll in their own box).
+async fn check_no_horizontal_overflow(c: &Client, what: &str) -> Result<()> {
+    let v = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await?;
+    let (scroll, width) = (v[0].as_f64().unwrap_or(0.0), v[1].as_f64().unwrap_or(0.0));
+    assert!(
+        scroll <= width + 0.5,
+        "{what}: page is {scroll}px wide in a {width}px viewport"
+    );
+    Ok(())
+}
+
+async fn find(c: &Client, css: &str) -> Result<Element> {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("waiting for {css}"))
+}
+
+async fn click(c: &Client, css: &str) -> Result<()> {
+    let e = find(c, css).await?;
+    scroll_into_view(c, &e).await?;
+    e.click().await.with_context(|| format!("clicking {css}"))
+}
+
+/// Types into the visible input `name` of the page's main form.
+async fn fill(c: &Client, name: &str, value: &str) -> Result<()> {
+    let css = format!("main form:not([role=search]) input[name='{name}']");
+    let e = find(c, &css).await?;
+    scroll_into_view(c, &e).await?;
+    e.clear().await?;
+    e.send_keys(value)
+        .await
+        .with_context(|| format!("typing into {name}"))?;
+    let now = e.prop("value").await?.unwrap_or_default();
+    assert_eq!(now, value, "field {name} should hold what was typed");
+    Ok(())
+}
+
+async fn scroll_into_view(c: &Client, e: &Element) -> Result<()> {
+    let arg = serde_json::to_value(e)?;
+    c.execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+        .await?;
+    Ok(())
+}
+
+async fn text_of(c: &Client, css: &str) -> Result<String> {
+    Ok(find(c, css).await?.text().await?)
+}
+
+/// Waits until the element `css` exists and its text contains `want`.
+async fn wait_text(c: &Client, css: &str, want: &str) -> Result<()> {
+    let deadline = Instant::now() + WAIT;
+    let mut last = String::new();
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            last = e.prop("textContent").await?.unwrap_or_default();
+            if last.contains(want) {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            let url = c
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            bail!("{css} never contained {want:?} on {url}; last text: {last:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the browser is on `path` (redirects followed).
+async fn wait_path(c: &Client, path: &str) -> Result<()> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let url = c.current_url().await?;
+        if url.path() == path && ready(c).await? {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("expected to arrive at {path}, still at {url}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn ready(c: &Client) -> Result<bool> {
+    Ok(c.execute("return document.readyState;", vec![]).await? == json!("complete"))
+}
+
+// ---------------------------------------------------------------------------
+// Screenshots
+
+#[derive(Clone)]
+struct Shots {
+    dir: PathBuf,
+    test: &'static str,
+}
+
+impl Shots {
+    fn new(test: &'static str) -> Shots {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join("screenshots");
+        std::fs::create_dir_all(&dir).expect("create target/screenshots");
+        // Old pictures of this test would be misleading.
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                if e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("{test}-"))
+                {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        Shots { dir, test }
+    }
+
+    async fn take(&self, c: &Client, step: &str) -> Result<()> {
+        let png = c
+            .screenshot()
+            .await
+            .with_context(|| format!("screenshot {step}"))?;
+        assert!(
+            png.starts_with(b"\x89PNG"),
+            "screenshot {step} is not a PNG"
+        );
+        let path = self.dir.join(format!("{}-{step}.png", self.test));
+        std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("[{}] screenshot {}", self.test, path.display());
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// chromedriver
+
+fn binary(env: &str, default: &str) -> PathBuf {
+    let path = std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(default));
+    assert!(
+        path.exists(),
+        "{} not found: the browser tests need Chromium and chromedriver \
+         (apt-get install -y chromium chromium-driver fonts-noto-cjk), or set {env}",
+        path.display()
+    );
+    path
+}
+
+/// A chromedriver process on a loopback port; shut down (and killed if need
+/// be) when dropped, taking its browsers with it.
+struct ChromeDriver {
+    child: Child,
+    port: u16,
+    chromium: PathBuf,
+    dir: TempDir,
+}
+
+impl ChromeDriver {
+    async fn start() -> ChromeDriver {
+        let exe = binary("KEFU_CHROMEDRIVER", "/usr/bin/chromedriver");
+        let chromium = binary("KEFU_CHROMIUM", "/usr/bin/chromium");
+        let dir = tempfile::tempdir().expect("temp dir for chromedriver");
+        let log = dir.path().join("chromedriver.log");
+        let mut last_error = String::new();
+        // A free port may be taken between asking and binding: try a few.
+        for _ in 0..3 {
+            let port = free_port();
+            let child = Command::new(&exe)
+                .arg(format!("--port={port}"))
+                .arg(format!("--log-path={}", log.display()))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
+            let mut driver = ChromeDriver {
+                child,
+                port,
+                chromium: chromium.clone(),
+                dir,
+            };
+            match driver.wait_listening(Duration::from_secs(20)).await {
+                Ok(()) => return driver,
+                Err(e) => {
+                    last_error = format!(
+                        "{e}; log: {}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    );
+                    dir =
+                        std::mem::replace(&mut driver.dir, tempfile::tempdir().expect("temp dir"));
+                    drop(driver);
+                }
+            }
+        }
+        panic!("chromedriver did not start: {last_error}");
+    }
+
+    async fn wait_listening(&mut self, within: Duration) -> Result<()> {
+        let deadline = Instant::now() + within;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("chromedriver exited early with {status}");
+            }
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "chromedriver did not listen on port {} within {within:?}",
+                    self.port
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A browser session with a fresh profile.
+    async fn connect(&self, device: Device) -> Client {
+        let profile = self.dir.path().join(format!("profile-{}", rand_suffix()));
+        std::fs::create_dir_all(&profile).expect("profile dir");
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--no-first-run".into(),
+            "--hide-scrollbars".into(),
+            "--lang=zh-CN".into(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        let mut chrome = json!({ "binary": self.chromium.to_string_lossy() });
+        match device {
+            Device::Desktop => args.push("--window-size=1280,900".into()),
+            Device::Phone => {
+                args.push("--window-size=375,812".into());
+                chrome["mobileEmulation"] = json!({
+                    "deviceMetrics": { "width": 375, "height": 812, "pixelRatio": 2.0, "mobile": true, "touch": true },
+                    "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) \
+                                  Chrome/130.0.0.0 Mobile Safari/537.36",
+                });
+            }
+        }
+        chrome["args"] = json!(args);
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert("goog:chromeOptions".into(), chrome);
+        let url = format!("http://127.0.0.1:{}", self.port);
+        let client = ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps)
+            .connect(&url)
+            .await
+            .map_err(|e| anyhow!("{e}"))
+            .unwrap_or_else(|e| {
+                let log = std::fs::read_to_string(self.dir.path().join("chromedriver.log")).unwrap_or_default();
+                let tail: String = log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+                panic!("cannot open a Chromium session through chromedriver: {e}\n--- chromedriver.log (tail) ---\n{tail}")
+            });
+        if device == Device::Desktop {
+            client
+                .set_window_size(1280, 900)
+                .await
+                .expect("window size");
+        }
+        client
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        // Ask nicely first: /shutdown also quits the browsers it started.
+        if let Ok(mut s) = TcpStream::connect_timeout(
+            &SocketAddr::from((Ipv4Addr::LOCALHOST, self.port)),
+            Duration::from_secs(1),
+        ) {
+            use std::io::{Read, Write};
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = write!(
+                s,
+                "GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+                self.port
+            );
+            let mut sink = Vec::new();
+            let _ = s.read_to_end(&mut sink);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+fn rand_suffix() -> String {
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).expect("random");
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

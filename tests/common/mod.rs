@@ -1,0 +1,180 @@
+//! Test world: a real kefu server on a loopback port with its own temporary data
+//! folder and SQLite file, a manual clock, and HTTP clients with cookie jars.
+#![allow(dead_code)]
+
+use kefu::clock::Clock;
+use kefu::config::Config;
+use kefu::db::Db;
+use kefu::model::{GroupId, Role, UserId};
+use kefu::state::AppState;
+use kefu::team::{self, Acting, NewUserInput};
+use reqwest::{Client, Response, StatusCode, redirect};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "secret-pass-1";
+
+pub struct TestServer {
+    pub url: String,
+    pub state: AppState,
+    pub dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config::for_data_dir(dir.path());
+        let db = Db::open(&config.db_path()).expect("open db");
+        let clock = Clock::manual("2026-11-20T02:00:00Z".parse().unwrap());
+        let state = AppState::new(db, clock, config).await.expect("state");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(kefu::web::serve(state.clone(), listener, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            url,
+            state,
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server gracefully and closes the database.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.expect("server task").expect("server ran");
+        }
+        self.state.db.close();
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+
+    /// Creates a user directly (as the shell would), optionally in groups.
+    pub async fn user(&self, name: &str, role: Role, groups: &[GroupId]) -> UserId {
+        let input = NewUserInput {
+            username: name.into(),
+            display_name: format!("{name}显示名"),
+            role: Some(role),
+            password: PASSWORD.into(),
+            confirm: PASSWORD.into(),
+            groups: groups.to_vec(),
+            ..Default::default()
+        };
+        let id = team::create_user(&self.state.db, &self.state.clock, &Acting::shell(), input)
+            .await
+            .expect("create user");
+        self.state.mark_set_up();
+        id
+    }
+
+    pub async fn group(&self, name: &str, ident: &str) -> GroupId {
+        let f = kefu::db::groups::GroupFields {
+            name: name.into(),
+            ident: ident.into(),
+            phone: String::new(),
+            public_name: name.into(),
+            public_visible: true,
+        };
+        team::create_group(&self.state.db, &self.state.clock, &Acting::shell(), f)
+            .await
+            .expect("create group")
+    }
+
+    /// A logged-in client.
+    pub async fn login(&self, name: &str) -> Browser {
+        let b = Browser::new(self);
+        let resp = b
+            .post_form("/login", &[("username", name), ("password", PASSWORD)])
+            .await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::SEE_OTHER,
+            "login of {name} should redirect"
+        );
+        b
+    }
+}
+
+/// An HTTP client with a cookie jar that does not follow redirects and knows
+/// how to find the page's CSRF token, like a browser tab.
+pub struct Browser {
+    pub client: Client,
+    base: String,
+}
+
+impl Browser {
+    pub fn new(server: &TestServer) -> Browser {
+        let client = Client::builder()
+            .cookie_store(true)
+            .redirect(redirect::Policy::none())
+            .build()
+            .expect("client");
+        Browser {
+            client,
+            base: server.url.clone(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn text(&self, path: &str) -> (StatusCode, String) {
+        let r = self.get(path).await;
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+
+    /// The CSRF token the pages currently carry for this client.
+    pub async fn csrf(&self) -> String {
+        for path in ["/login", "/setup", "/console"] {
+            let page = self.get(path).await.text().await.unwrap_or_default();
+            if let Some(t) = extract_csrf(&page) {
+                return t;
+            }
+        }
+        String::new()
+    }
+
+    /// Posts a form with the right CSRF token.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf().await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("_csrf", &token));
+        self.client
+            .post(format!("{}{path}", self.base))
+            .form(&form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Posts a form without any CSRF token.
+    pub async fn post_form_raw(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST")
+    }
+}
+
+pub fn extract_csrf(page: &str) -> Option<String> {
+    let start =
+        page.find("name=\"csrf-token\" content=\"")? + "name=\"csrf-token\" content=\"".len();
+    Some(page[start..].split('"').next()?.to_string())
+}

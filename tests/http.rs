@@ -1,0 +1,901 @@
+//! HTTP scenarios over real loopback HTTP (G1, D1, D12, E1, E2, E12): setup,
+//! login, logout, lockout, sessions, CSRF, and the team pages. Each case states
+//! status, text that must appear and text that must not.
+
+mod common;
+
+use common::{Browser, PASSWORD, TestServer, extract_csrf};
+use jiff::SignedDuration;
+use kefu::model::Role;
+use reqwest::StatusCode;
+
+/// One row of a scenario table.
+struct Case<'a> {
+    name: &'a str,
+    method: &'a str,
+    path: &'a str,
+    form: &'a [(&'a str, &'a str)],
+    status: u16,
+    contains: &'a [&'a str],
+    lacks: &'a [&'a str],
+}
+
+async fn run(b: &Browser, cases: &[Case<'_>]) {
+    for c in cases {
+        let resp = match c.method {
+            "GET" => b.get(c.path).await,
+            _ => b.post_form(c.path, c.form).await,
+        };
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = format!("{location}\n{}", resp.text().await.unwrap_or_default());
+        assert_eq!(
+            status,
+            c.status,
+            "{}: status (body: {})",
+            c.name,
+            &body[..body.len().min(600)]
+        );
+        for s in c.contains {
+            assert!(
+                body.contains(s),
+                "{}: should contain {s:?}; got {}",
+                c.name,
+                &body[..body.len().min(800)]
+            );
+        }
+        for s in c.lacks {
+            assert!(!body.contains(s), "{}: should not contain {s:?}", c.name);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_setup() {
+    let srv = TestServer::start().await;
+    let b = Browser::new(&srv);
+    run(
+        &b,
+        &[
+            Case {
+                name: "home leads to setup",
+                method: "GET",
+                path: "/",
+                form: &[],
+                status: 303,
+                contains: &["/setup"],
+                lacks: &[],
+            },
+            Case {
+                name: "login leads to setup",
+                method: "GET",
+                path: "/login",
+                form: &[],
+                status: 303,
+                contains: &["/setup"],
+                lacks: &[],
+            },
+            Case {
+                name: "admin leads to setup",
+                method: "GET",
+                path: "/admin/users",
+                form: &[],
+                status: 303,
+                contains: &["/setup"],
+                lacks: &[],
+            },
+            Case {
+                name: "health works before setup",
+                method: "GET",
+                path: "/healthz",
+                form: &[],
+                status: 200,
+                contains: &["ok"],
+                lacks: &[],
+            },
+            Case {
+                name: "setup page",
+                method: "GET",
+                path: "/setup",
+                form: &[],
+                status: 200,
+                contains: &["首次设置", "确认密码", "name=\"_csrf\""],
+                lacks: &[],
+            },
+            Case {
+                name: "half-filled setup keeps input",
+                method: "POST",
+                path: "/setup",
+                form: &[("username", "boss"), ("display_name", "")],
+                status: 422,
+                contains: &["请填写显示名", "value=\"boss\""],
+                lacks: &[],
+            },
+            Case {
+                name: "passwords differ",
+                method: "POST",
+                path: "/setup",
+                form: &[
+                    ("username", "boss"),
+                    ("display_name", "老板"),
+                    ("password", "longpassword"),
+                    ("confirm", "longpassworx"),
+                ],
+                status: 422,
+                contains: &["两次输入的密码不一致"],
+                lacks: &[],
+            },
+            Case {
+                name: "short password",
+                method: "POST",
+                path: "/setup",
+                form: &[
+                    ("username", "boss"),
+                    ("display_name", "老板"),
+                    ("password", "short"),
+                    ("confirm", "short"),
+                ],
+                status: 422,
+                contains: &["至少需要 8 个字符"],
+                lacks: &[],
+            },
+            Case {
+                name: "bad account name",
+                method: "POST",
+                path: "/setup",
+                form: &[
+                    ("username", "bo ss"),
+                    ("display_name", "老板"),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+                status: 422,
+                contains: &["账号只能包含"],
+                lacks: &[],
+            },
+            Case {
+                name: "setup creates the super admin",
+                method: "POST",
+                path: "/setup",
+                form: &[
+                    ("username", "boss"),
+                    ("display_name", "老板"),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+                status: 303,
+                contains: &["/login"],
+                lacks: &[],
+            },
+            Case {
+                name: "login page shows the flash",
+                method: "GET",
+                path: "/login",
+                form: &[],
+                status: 200,
+                contains: &["超级管理员已创建"],
+                lacks: &[],
+            },
+            Case {
+                name: "setup page now leads to login",
+                method: "GET",
+                path: "/setup",
+                form: &[],
+                status: 303,
+                contains: &["/login"],
+                lacks: &[],
+            },
+            Case {
+                name: "second setup refused",
+                method: "POST",
+                path: "/setup",
+                form: &[
+                    ("username", "evil"),
+                    ("display_name", "x"),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+                status: 403,
+                contains: &[],
+                lacks: &[],
+            },
+            Case {
+                name: "anonymous console goes to login",
+                method: "GET",
+                path: "/console",
+                form: &[],
+                status: 303,
+                contains: &["/login?next=%2Fconsole"],
+                lacks: &[],
+            },
+        ],
+    )
+    .await;
+    let users = srv
+        .state
+        .db
+        .read(|c| kefu::db::users::list(c, &Default::default(), None))
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 1, "exactly one user: the super admin");
+    assert_eq!(users[0].user.role, Role::SuperAdmin);
+    assert!(users[0].user.username == "boss");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_logout_previous_login_and_lockout() {
+    let srv = TestServer::start().await;
+    srv.user("amy", Role::Agent, &[]).await;
+    let b = Browser::new(&srv);
+    let wrong = [("username", "amy"), ("password", "wrong-password")];
+    for i in 0..5 {
+        let r = b.post_form("/login", &wrong).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "failure {i}");
+        assert!(r.text().await.unwrap().contains("账号或密码错误"));
+    }
+    let good = [("username", "amy"), ("password", PASSWORD)];
+    let r = b.post_form("/login", &good).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked even with the right password"
+    );
+    assert!(r.text().await.unwrap().contains("登录失败次数过多"));
+    // Unknown accounts get the same answer as wrong passwords.
+    let r = b
+        .post_form("/login", &[("username", "nobody"), ("password", "x")])
+        .await;
+    assert!(r.text().await.unwrap().contains("账号或密码错误"));
+
+    srv.state.clock.advance(SignedDuration::from_mins(16));
+    let r = b
+        .post_form(
+            "/login",
+            &[
+                ("username", "amy"),
+                ("password", PASSWORD),
+                ("next", "/console/me"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/console/me");
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("kefu_session="))
+        .expect("session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    assert!(
+        !session.contains("Secure"),
+        "plain http base URL: no Secure flag"
+    );
+    let (_, page) = b.text("/console/me").await;
+    assert!(
+        page.contains("这是您的首次登录"),
+        "first login is announced"
+    );
+
+    // Log out, log in again: the previous login is shown.
+    let r = b.post_form("/logout", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        b.get("/console").await.status(),
+        StatusCode::SEE_OTHER,
+        "logged out"
+    );
+    srv.state.clock.advance(SignedDuration::from_hours(1));
+    b.post_form("/login", &good).await;
+    let (_, page) = b.text("/console").await;
+    assert!(
+        page.contains("上次登录:2026-11-20 10:16"),
+        "previous login in Asia/Shanghai time: {page}"
+    );
+    assert!(page.contains("IP 127.0.0.1"));
+
+    // Open redirects are refused.
+    b.post_form("/logout", &[]).await;
+    let r = b
+        .post_form(
+            "/login",
+            &[
+                ("username", "amy"),
+                ("password", PASSWORD),
+                ("next", "//evil.example"),
+            ],
+        )
+        .await;
+    assert_eq!(r.headers()["location"], "/console");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_live_24_hours_after_the_last_request() {
+    let srv = TestServer::start().await;
+    srv.user("amy", Role::Agent, &[]).await;
+    let b = srv.login("amy").await;
+    srv.state.clock.advance(SignedDuration::from_hours(23));
+    assert_eq!(
+        b.get("/console").await.status(),
+        StatusCode::OK,
+        "23 h idle: still in"
+    );
+    srv.state.clock.advance(SignedDuration::from_hours(23));
+    assert_eq!(
+        b.get("/console").await.status(),
+        StatusCode::OK,
+        "activity renewed it"
+    );
+    srv.state
+        .clock
+        .advance(SignedDuration::from_hours(24) + SignedDuration::from_secs(1));
+    let r = b.get("/console").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "24 h idle: out");
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+    // htmx and JSON callers get 401, not a redirect.
+    let r = b
+        .client
+        .get(srv.at("/console"))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["hx-redirect"], "/login");
+    let r = b
+        .client
+        .get(srv.at("/admin/users"))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csrf_is_required_on_every_state_change() {
+    let srv = TestServer::start().await;
+    srv.user("amy", Role::Agent, &[]).await;
+    let anon = Browser::new(&srv);
+    let r = anon
+        .post_form_raw("/login", &[("username", "amy"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "login form without token"
+    );
+    assert!(r.text().await.unwrap().contains("页面已过期"));
+
+    let b = srv.login("amy").await;
+    let form = [("display_name", "黑客"), ("real_name", ""), ("phone", "")];
+    let r = b.post_form_raw("/console/me", &form).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no token");
+    let mut wrong = form.to_vec();
+    wrong.push(("_csrf", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    assert_eq!(
+        b.post_form_raw("/console/me", &wrong).await.status(),
+        StatusCode::FORBIDDEN,
+        "wrong token"
+    );
+
+    let token = b.csrf().await;
+    let mut right = form.to_vec();
+    right.push(("_csrf", &token));
+    let r = b
+        .client
+        .post(srv.at("/console/me"))
+        .header("Origin", "https://evil.example")
+        .form(&right)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "cross-origin with a valid token"
+    );
+    let r = b
+        .client
+        .post(srv.at("/console/me"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&right)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "browser-marked cross-site"
+    );
+
+    // htmx: the token travels in a header; errors come back as a fragment.
+    let r = b
+        .client
+        .post(srv.at("/console/me/theme"))
+        .header("HX-Request", "true")
+        .form(&[("theme", "dark")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(r.headers()["hx-retarget"], "#flash");
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .starts_with("<div class=\"alert alert-error\"")
+    );
+    let r = b
+        .client
+        .post(srv.at("/console/me/theme"))
+        .header("HX-Request", "true")
+        .header("X-CSRF-Token", &token)
+        .form(&[("theme", "dark")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, page) = b.text("/console/me").await;
+    assert!(page.contains("data-theme=\"dark\""), "theme remembered");
+    assert!(
+        page.contains("amy显示名"),
+        "nothing changed by the refused posts"
+    );
+    assert!(!page.contains("黑客"));
+
+    // The same-origin form post works.
+    let r = b
+        .client
+        .post(srv.at("/console/me"))
+        .header("Origin", &srv.url)
+        .form(&right)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_and_groups_pages_enforce_the_team_rules() {
+    let srv = TestServer::start().await;
+    let pre = srv.group("售前", "pre").await;
+    let post = srv.group("售后", "post").await;
+    srv.user("boss", Role::SuperAdmin, &[]).await;
+    srv.user("lead", Role::Admin, &[pre]).await;
+    let other = srv.user("zoe", Role::Agent, &[post]).await;
+    let admin = srv.login("lead").await;
+
+    let pre_s = pre.to_string();
+    let post_s = post.to_string();
+    let zoe = format!("/admin/users/{other}");
+    run(
+        &admin,
+        &[
+            Case {
+                name: "admin sees own groups' users",
+                method: "GET",
+                path: "/admin/users",
+                form: &[],
+                status: 200,
+                contains: &["lead"],
+                lacks: &["zoe"],
+            },
+            Case {
+                name: "admin cannot open other group's user",
+                method: "GET",
+                path: &zoe,
+                form: &[],
+                status: 403,
+                contains: &["没有权限"],
+                lacks: &[],
+            },
+            Case {
+                name: "admin cannot create an admin",
+                method: "POST",
+                path: "/admin/users",
+                form: &[
+                    ("username", "x1"),
+                    ("role", "admin"),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                    ("groups", &pre_s),
+                ],
+                status: 422,
+                contains: &["管理员只能添加普通客服"],
+                lacks: &[],
+            },
+            Case {
+                name: "admin cannot put an agent in a foreign group",
+                method: "POST",
+                path: "/admin/users",
+                form: &[
+                    ("username", "x2"),
+                    ("role", "agent"),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                    ("groups", &post_s),
+                ],
+                status: 422,
+                contains: &["请至少选择一个您所在的客服组"],
+                lacks: &[],
+            },
+            Case {
+                name: "half-filled user form is answered, input kept",
+                method: "POST",
+                path: "/admin/users",
+                form: &[("username", "newbie"), ("role", "agent")],
+                status: 422,
+                contains: &["密码至少需要 8 个字符", "value=\"newbie\""],
+                lacks: &[],
+            },
+            Case {
+                name: "admin creates an agent in own group",
+                method: "POST",
+                path: "/admin/users",
+                form: &[
+                    ("username", "newbie"),
+                    ("display_name", "<script>alert(1)</script>"),
+                    ("role", "agent"),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                    ("groups", &pre_s),
+                ],
+                status: 303,
+                contains: &["/admin/users"],
+                lacks: &[],
+            },
+            Case {
+                name: "follower-controlled text is escaped",
+                method: "GET",
+                path: "/admin/users",
+                form: &[],
+                status: 200,
+                contains: &[
+                    "newbie",
+                    "&#60;script&#62;alert(1)&#60;/script&#62;",
+                    "用户 newbie 已添加",
+                ],
+                lacks: &["<script>alert(1)"],
+            },
+            Case {
+                name: "duplicate account",
+                method: "POST",
+                path: "/admin/users",
+                form: &[
+                    ("username", "NEWBIE"),
+                    ("role", "agent"),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                    ("groups", &pre_s),
+                ],
+                status: 422,
+                contains: &["已存在"],
+                lacks: &[],
+            },
+            Case {
+                name: "filter by role",
+                method: "GET",
+                path: "/admin/users?role=admin",
+                form: &[],
+                status: 200,
+                contains: &["lead"],
+                lacks: &["newbie"],
+            },
+            Case {
+                name: "filter by status",
+                method: "GET",
+                path: "/admin/users?status=disabled",
+                form: &[],
+                status: 200,
+                contains: &["没有符合条件的用户"],
+                lacks: &["newbie"],
+            },
+            Case {
+                name: "groups page is super admin only",
+                method: "GET",
+                path: "/admin/groups",
+                form: &[],
+                status: 403,
+                contains: &[],
+                lacks: &[],
+            },
+        ],
+    )
+    .await;
+
+    let newbie = srv
+        .state
+        .db
+        .read(|c| kefu::db::users::by_username(c, "newbie"))
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
+    let agent = srv.login("newbie").await;
+    assert_eq!(agent.get("/console").await.status(), StatusCode::OK);
+    let path = format!("/admin/users/{}/status", newbie.id);
+    let r = admin.post_form(&path, &[("status", "disabled")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        agent.get("/console").await.status(),
+        StatusCode::SEE_OTHER,
+        "disabling ends the session"
+    );
+    let again = Browser::new(&srv);
+    let r = again
+        .post_form("/login", &[("username", "newbie"), ("password", PASSWORD)])
+        .await;
+    assert!(r.text().await.unwrap().contains("该账号已被禁用"));
+
+    // Super admin: groups, deletion refused while members remain.
+    let boss = srv.login("boss").await;
+    let del_pre = format!("/admin/groups/{pre}/delete");
+    let r = boss.post_form(&del_pre, &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = boss.text("/admin/groups").await;
+    assert!(page.contains("无法删除:该客服组还有 2 名成员"), "{page}");
+    run(
+        &boss,
+        &[
+            Case {
+                name: "duplicate group ident",
+                method: "POST",
+                path: "/admin/groups",
+                form: &[("name", "新组"), ("ident", "pre"), ("public_visible", "on")],
+                status: 422,
+                contains: &["组标识 pre 已被使用"],
+                lacks: &[],
+            },
+            Case {
+                name: "group without name",
+                method: "POST",
+                path: "/admin/groups",
+                form: &[("ident", "x")],
+                status: 422,
+                contains: &["请填写组名称"],
+                lacks: &[],
+            },
+            Case {
+                name: "add group",
+                method: "POST",
+                path: "/admin/groups",
+                form: &[
+                    ("name", "投诉"),
+                    ("ident", "complaints"),
+                    ("phone", "400-800-1234"),
+                    ("public_name", "投诉建议"),
+                ],
+                status: 303,
+                contains: &[],
+                lacks: &[],
+            },
+            Case {
+                name: "group listed",
+                method: "GET",
+                path: "/admin/groups",
+                form: &[],
+                status: 200,
+                contains: &["投诉建议", "complaints", "已关闭"],
+                lacks: &[],
+            },
+        ],
+    )
+    .await;
+    let empty = srv
+        .state
+        .db
+        .read(|c| kefu::db::groups::list(c))
+        .await
+        .unwrap();
+    let complaints = empty
+        .iter()
+        .find(|g| g.group.ident == "complaints")
+        .unwrap()
+        .group
+        .id;
+    let r = boss
+        .post_form(&format!("/admin/groups/{complaints}/delete"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = boss.text("/admin/groups").await;
+    assert!(page.contains("客服组已删除") && !page.contains("complaints"));
+
+    // Audit log: the changes above are there with who did them; an admin sees only their groups.
+    let (_, log) = boss.text("/admin/audit?action=user_disable").await;
+    assert!(
+        log.contains("禁用用户") && log.contains("用户 newbie") && log.contains("lead"),
+        "{log}"
+    );
+    let (_, log) = boss.text("/admin/audit?action=group_delete").await;
+    assert!(log.contains("客服组 投诉"));
+    let (_, log) = admin.text("/admin/audit").await;
+    assert!(
+        !log.contains("客服组 投诉"),
+        "the admin does not see the super admin's actions"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_centre_profile_and_password() {
+    let srv = TestServer::start().await;
+    let g = srv.group("售前", "pre").await;
+    srv.user("amy", Role::Agent, &[g]).await;
+    let b = srv.login("amy").await;
+    let other_tab = srv.login("amy").await;
+    let (status, page) = b.text("/console/me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("售前") && page.contains("普通客服") && page.contains("最近登录"));
+
+    let r = b
+        .post_form(
+            "/console/me",
+            &[
+                ("display_name", "艾米"),
+                ("real_name", "王艾米"),
+                ("phone", "138 0000 0000"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = b.text("/console/me").await;
+    assert!(page.contains("value=\"王艾米\"") && page.contains("个人信息已保存"));
+    let r = b
+        .post_form("/console/me", &[("display_name", "艾米"), ("phone", "abc")])
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let r = b
+        .post_form(
+            "/console/me/password",
+            &[
+                ("current", "nope-nope"),
+                ("password", "new-password-2"),
+                ("confirm", "new-password-2"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("当前密码不正确"));
+    let r = b
+        .post_form(
+            "/console/me/password",
+            &[
+                ("current", PASSWORD),
+                ("password", "new-password-2"),
+                ("confirm", "new-password-2"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        b.get("/console").await.status(),
+        StatusCode::OK,
+        "this session stays"
+    );
+    assert_eq!(
+        other_tab.get("/console").await.status(),
+        StatusCode::SEE_OTHER,
+        "other sessions end"
+    );
+    let fresh = Browser::new(&srv);
+    let r = fresh
+        .post_form(
+            "/login",
+            &[("username", "amy"), ("password", "new-password-2")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_cleanly() {
+    let srv = TestServer::start().await;
+    srv.user("boss", Role::SuperAdmin, &[]).await;
+    let b = srv.login("boss").await;
+    let token = b.csrf().await;
+    let big = "x".repeat(2 * 1024 * 1024);
+    let r = b
+        .client
+        .post(srv.at("/console/me"))
+        .header("X-CSRF-Token", &token)
+        .form(&[("display_name", big.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let r = b
+        .client
+        .post(srv.at("/admin/groups"))
+        .header("X-CSRF-Token", &token)
+        .header("Content-Type", "application/json")
+        .body("{\"name\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("表单内容无效"));
+    assert_eq!(
+        b.get("/admin/users/999999").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        b.get("/admin/users/abc").await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(b.get("/no/such/page").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        b.get("/healthz").await.status(),
+        StatusCode::OK,
+        "server unaffected"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assets_are_embedded_hashed_and_immutable() {
+    let srv = TestServer::start().await;
+    srv.user("boss", Role::SuperAdmin, &[]).await;
+    let b = Browser::new(&srv);
+    let (_, page) = b.text("/login").await;
+    assert!(extract_csrf(&page).is_some_and(|t| t.len() == 43));
+    for (name, mime) in [
+        ("app.css", "text/css"),
+        ("htmx.min.js", "javascript"),
+        ("sse.min.js", "javascript"),
+        ("icon.svg", "image/svg+xml"),
+    ] {
+        let start = page
+            .find(&format!("/{name}"))
+            .map(|i| page[..i].rfind("/assets/").unwrap());
+        let url = match start {
+            Some(s) => page[s..].split('"').next().unwrap().to_string(),
+            None => kefu::web::assets::url(name),
+        };
+        let r = b.get(&url).await;
+        assert_eq!(r.status(), StatusCode::OK, "{url}");
+        assert!(
+            r.headers()["content-type"].to_str().unwrap().contains(mime),
+            "{url}"
+        );
+        assert!(
+            r.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable"),
+            "{url}"
+        );
+        assert!(!r.bytes().await.unwrap().is_empty());
+    }
+    let stale = b.get("/assets/000000000000/app.css").await;
+    assert_eq!(stale.status(), StatusCode::OK);
+    assert_eq!(stale.headers()["cache-control"], "no-cache");
+    assert_eq!(
+        b.get("/assets/x/../../etc/passwd").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    srv.stop().await;
+}
