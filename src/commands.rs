@@ -208,9 +208,16 @@ pub fn backup_file(source: &Path, target: &Path) -> Result<()> {
     let mut dst = rusqlite::Connection::open(target)?;
     {
         let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
-        // All pages in one step: one read transaction, a consistent snapshot;
+        // All pages in one step: one read transaction, so a consistent snapshot;
         // in WAL mode the server's writer is not blocked meanwhile.
-        backup.run_to_completion(-1, Duration::from_millis(0), None)?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            match backup.step(-1)? {
+                rusqlite::backup::StepResult::Done => break,
+                _ if std::time::Instant::now() > deadline => bail!("the database stayed busy for 60 s"),
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
     }
     let check: String = dst.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if check != "ok" {
