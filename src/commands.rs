@@ -167,10 +167,7 @@ pub async fn user_list(config: Config) -> Result<()> {
     let rows = db
         .read(|c| db::users::list(c, &Default::default(), None))
         .await?;
-    println!(
-        "{:<6} {:<24} {:<12} {:<9} {}",
-        "ID", "USERNAME", "ROLE", "STATUS", "DISPLAY NAME"
-    );
+    println!("ID     USERNAME                 ROLE         STATUS    DISPLAY NAME");
     for r in rows {
         let u = r.user;
         println!(

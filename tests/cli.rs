@@ -3,6 +3,8 @@
 //! with graceful shutdown, `healthcheck`, and `backup` while another process
 //! writes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};

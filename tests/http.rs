@@ -2,6 +2,8 @@
 //! login, logout, lockout, sessions, CSRF, and the team pages. Each case states
 //! status, text that must appear and text that must not.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{Browser, PASSWORD, TestServer, extract_csrf};
@@ -706,7 +708,7 @@ async fn users_and_groups_pages_enforce_the_team_rules() {
     let empty = srv
         .state
         .db
-        .read(|c| kefu::db::groups::list(c))
+        .read(kefu::db::groups::list)
         .await
         .unwrap();
     let complaints = empty

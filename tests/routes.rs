@@ -3,6 +3,8 @@
 //! htmx and JSON) and every role below the one it declares (403), while the
 //! declared role gets through.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{Browser, TestServer};

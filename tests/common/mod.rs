@@ -2,6 +2,8 @@
 //! folder and SQLite file, a manual clock, and HTTP clients with cookie jars.
 #![allow(dead_code)]
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use kefu::clock::Clock;
 use kefu::config::Config;
 use kefu::db::Db;
