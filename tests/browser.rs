@@ -226,10 +226,10 @@ async fn flow(c: &Client, base: &str, device: Device, shots: &Shots) -> Result<(
     shots.take(c, "08-users-after").await?;
 
     // Log out through the user menu.
-    logout(c).await?;
+    logout(c, shots).await?;
     wait_path(c, "/login").await?;
     wait_text(c, "#flash .alert-ok", "您已退出登录").await?;
-    shots.take(c, "09-logged-out").await?;
+    shots.take(c, "10-logged-out").await?;
 
     // After logging out the console is closed again.
     c.goto(&at("/console")).await?;
@@ -264,10 +264,10 @@ async fn flow(c: &Client, base: &str, device: Device, shots: &Shots) -> Result<(
         "agent is in {GROUP_NAME}: {chat:?}"
     );
     check_no_horizontal_overflow(c, "agent console").await?;
-    shots.take(c, "10-console-agent").await?;
+    shots.take(c, "11-console-agent").await?;
     if device == Device::Phone {
         open_phone_menu(c).await?;
-        shots.take(c, "11-phone-menu-agent").await?;
+        shots.take(c, "12-phone-menu-agent").await?;
         click(c, ".sidebar a[href='/console']").await?;
         wait_path(c, "/console").await?;
         wait_sidebar_hidden(c).await?;
@@ -282,7 +282,7 @@ async fn flow(c: &Client, base: &str, device: Device, shots: &Shots) -> Result<(
         "/admin/users",
         "the 403 is served in place"
     );
-    shots.take(c, "12-agent-forbidden").await?;
+    shots.take(c, "13-agent-forbidden").await?;
     c.goto(&at("/admin/groups")).await?;
     wait_text(c, "body", "您没有权限访问此页面").await?;
 
@@ -299,7 +299,7 @@ async fn login(c: &Client, user: &str, pass: &str) -> Result<()> {
     click(c, "form[action='/login'] button[type=submit]").await
 }
 
-async fn logout(c: &Client) -> Result<()> {
+async fn logout(c: &Client, shots: &Shots) -> Result<()> {
     let summary = find(c, "details.user-menu > summary").await?;
     summary.click().await?;
     let button = c
@@ -317,6 +317,7 @@ async fn logout(c: &Client) -> Result<()> {
         button.is_displayed().await?,
         "退出登录 should be visible once the menu is open"
     );
+    shots.take(c, "09-user-menu-open").await?;
     button.click().await?;
     Ok(())
 }
@@ -642,11 +643,11 @@ impl ChromeDriver {
     async fn start() -> ChromeDriver {
         let exe = binary("KEFU_CHROMEDRIVER", "/usr/bin/chromedriver");
         let chromium = binary("KEFU_CHROMIUM", "/usr/bin/chromium");
-        let dir = tempfile::tempdir().expect("temp dir for chromedriver");
-        let log = dir.path().join("chromedriver.log");
         let mut last_error = String::new();
         // A free port may be taken between asking and binding: try a few.
         for _ in 0..3 {
+            let dir = tempfile::tempdir().expect("temp dir for chromedriver");
+            let log = dir.path().join("chromedriver.log");
             let port = free_port();
             let child = Command::new(&exe)
                 .arg(format!("--port={port}"))
@@ -668,10 +669,7 @@ impl ChromeDriver {
                     last_error = format!(
                         "{e}; log: {}",
                         std::fs::read_to_string(&log).unwrap_or_default()
-                    );
-                    dir =
-                        std::mem::replace(&mut driver.dir, tempfile::tempdir().expect("temp dir"));
-                    drop(driver);
+                    )
                 }
             }
         }
@@ -700,7 +698,7 @@ impl ChromeDriver {
 
     /// A browser session with a fresh profile.
     async fn connect(&self, device: Device) -> Client {
-        let profile = self.dir.path().join(format!("profile-{}", rand_suffix()));
+        let profile = self.dir.path().join("profile");
         std::fs::create_dir_all(&profile).expect("profile dir");
         let mut args = vec![
             "--headless=new".to_string(),
@@ -711,7 +709,6 @@ impl ChromeDriver {
             "--disable-component-update".into(),
             "--disable-sync".into(),
             "--no-first-run".into(),
-            "--hide-scrollbars".into(),
             "--lang=zh-CN".into(),
             format!("--user-data-dir={}", profile.display()),
         ];
@@ -785,10 +782,4 @@ impl Drop for ChromeDriver {
 fn free_port() -> u16 {
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free port");
     l.local_addr().expect("local addr").port()
-}
-
-fn rand_suffix() -> String {
-    let mut b = [0u8; 6];
-    getrandom::fill(&mut b).expect("random");
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -1,7 +1,6 @@
 //! Test world: a real kefu server on a loopback port with its own temporary data
 //! folder and SQLite file, a manual clock, and HTTP clients with cookie jars.
 #![allow(dead_code)]
-
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use kefu::clock::Clock;
