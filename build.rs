@@ -89,7 +89,7 @@ fn fetch(pin: &Pin, dir: &Path) -> PathBuf {
         .arg(dir)
         .status()
         .unwrap_or_else(|e| {
-            panic!("building kefu needs npm to fetch {spec} (see README, 'Building'): {e}")
+            panic!("building kefu needs npm to fetch {spec} (see README, 'Why Node.js at build time'): {e}")
         });
     assert!(status.success(), "npm pack {spec} failed ({status})");
     assert!(

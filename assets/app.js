@@ -26,6 +26,19 @@
     if (toggle && e.target instanceof Element && e.target.closest(".sidebar a")) toggle.checked = false;
   });
 
+  // The user menu closes on a click elsewhere or Escape; so does the phone menu.
+  document.addEventListener("click", function (e) {
+    document.querySelectorAll("details.user-menu[open]").forEach(function (d) {
+      if (!(e.target instanceof Node) || !d.contains(e.target)) d.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    document.querySelectorAll("details.user-menu[open]").forEach(function (d) { d.removeAttribute("open"); });
+    var toggle = document.getElementById("nav-toggle");
+    if (toggle) toggle.checked = false;
+  });
+
   // htmx errors without a fragment (network down): say so in Chinese.
   document.addEventListener("htmx:sendError", function () {
     var flash = document.getElementById("flash");

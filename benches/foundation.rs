@@ -37,7 +37,8 @@ fn baseline_per_insert_transactions(dir: &std::path::Path, run: usize) -> f64 {
     kefu::db::migrate::migrate(&mut c).unwrap();
     let start = Instant::now();
     for i in 0..INSERTS {
-        c.execute(insert_sql(), rusqlite::params![format!("u{i}"), i as i64]).unwrap();
+        c.execute(insert_sql(), rusqlite::params![format!("u{i}"), i as i64])
+            .unwrap();
     }
     INSERTS as f64 / start.elapsed().as_secs_f64()
 }
@@ -68,9 +69,13 @@ async fn batched_writer(dir: &std::path::Path, run: usize) -> (f64, f64) {
             let mut reads = 0u64;
             let t0 = Instant::now();
             while t0.elapsed() < Duration::from_millis(300) {
-                db.read(|c| Ok(c.query_row("SELECT count(*) FROM login_failures", [], |r| r.get::<_, i64>(0))?))
-                    .await
-                    .unwrap();
+                db.read(|c| {
+                    Ok(c.query_row("SELECT count(*) FROM login_failures", [], |r| {
+                        r.get::<_, i64>(0)
+                    })?)
+                })
+                .await
+                .unwrap();
                 reads += 1;
             }
             reads as f64 / t0.elapsed().as_secs_f64()
@@ -98,7 +103,11 @@ fn rss_kb(pid: u32) -> u64 {
 async fn binary_figures(dir: &std::path::Path) -> (u64, u64, u64) {
     let bin = env!("CARGO_BIN_EXE_kefu");
     let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(bin)
         .env("KEFU_DATA", dir.join("served"))
         .env("KEFU_LISTEN", format!("127.0.0.1:{port}"))
@@ -115,7 +124,14 @@ async fn binary_figures(dir: &std::path::Path) -> (u64, u64, u64) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = rss_kb(child.id());
     for _ in 0..500 {
-        client.get(format!("{url}/setup")).send().await.unwrap().bytes().await.unwrap();
+        client
+            .get(format!("{url}/setup"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
     }
     let busy = rss_kb(child.id());
     let _ = child.kill();
@@ -144,7 +160,16 @@ async fn main() {
     println!("| kefu Db::write, {TASKS} concurrent tasks, batched | {w:.0} inserts/s |");
     println!("| ratio batched / baseline | {:.1}× |", w / b);
     println!("| reads completed while writing | {r:.0} reads/s |");
-    println!("| release binary size | {:.1} MB |", size as f64 / 1_048_576.0);
-    println!("| RSS idle (2 s after start) | {:.1} MB |", idle as f64 / 1024.0);
-    println!("| RSS after 500 page requests | {:.1} MB |", busy as f64 / 1024.0);
+    println!(
+        "| release binary size | {:.1} MB |",
+        size as f64 / 1_048_576.0
+    );
+    println!(
+        "| RSS idle (2 s after start) | {:.1} MB |",
+        idle as f64 / 1024.0
+    );
+    println!(
+        "| RSS after 500 page requests | {:.1} MB |",
+        busy as f64 / 1024.0
+    );
 }

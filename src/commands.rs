@@ -211,7 +211,9 @@ pub fn backup_file(source: &Path, target: &Path) -> Result<()> {
         loop {
             match backup.step(-1)? {
                 rusqlite::backup::StepResult::Done => break,
-                _ if std::time::Instant::now() > deadline => bail!("the database stayed busy for 60 s"),
+                _ if std::time::Instant::now() > deadline => {
+                    bail!("the database stayed busy for 60 s")
+                }
                 _ => std::thread::sleep(Duration::from_millis(50)),
             }
         }

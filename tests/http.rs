@@ -705,12 +705,7 @@ async fn users_and_groups_pages_enforce_the_team_rules() {
         ],
     )
     .await;
-    let empty = srv
-        .state
-        .db
-        .read(kefu::db::groups::list)
-        .await
-        .unwrap();
+    let empty = srv.state.db.read(kefu::db::groups::list).await.unwrap();
     let complaints = empty
         .iter()
         .find(|g| g.group.ident == "complaints")

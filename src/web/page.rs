@@ -50,6 +50,10 @@ impl Page {
         self.me.as_ref().map_or(Theme::Light, |u| u.theme).as_str()
     }
 
+    pub fn icon(&self, name: &str) -> &'static str {
+        icon(name)
+    }
+
     /// The `hx-headers` value that makes every htmx request carry the CSRF token.
     pub fn hx_headers(&self) -> String {
         serde_json::json!({ "X-CSRF-Token": self.csrf }).to_string()
@@ -74,4 +78,42 @@ pub fn local_time(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
     t.to_zoned(tz.clone())
         .strftime("%Y-%m-%d %H:%M:%S")
         .to_string()
+}
+
+/// Our own inline SVG icons (no emoji: not every device has a colour emoji font).
+/// Rendered with `|safe`; the markup is static and never contains user text.
+pub fn icon(name: &str) -> &'static str {
+    match name {
+        "chat" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 5h16v11H9l-5 4z"/></svg>"#
+        }
+        "book" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M5 4h11a3 3 0 0 1 3 3v13H8a3 3 0 0 1-3-3z M5 17a3 3 0 0 1 3-3h11"/></svg>"#
+        }
+        "question" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><circle cx="12" cy="12" r="9"/><path d="M9.5 9.5a2.5 2.5 0 1 1 3.5 2.3c-.7.3-1 .9-1 1.7M12 17h.01"/></svg>"#
+        }
+        "tag" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 12V4h8l10 10-8 8z"/><circle cx="7.5" cy="8.5" r="1.5"/></svg>"#
+        }
+        "gear" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><circle cx="12" cy="12" r="3"/><path d="M12 2v3M12 19v3M2 12h3M19 12h3M4.9 4.9l2.1 2.1M17 17l2.1 2.1M4.9 19.1 7 17M17 7l2.1-2.1"/></svg>"#
+        }
+        "folder" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 6h6l2 2h10v11H3z"/></svg>"#
+        }
+        "chart" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 20V4M4 20h16M8 16v-5M12 16V8M16 16v-3"/></svg>"#
+        }
+        "sun" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><circle cx="12" cy="12" r="4"/><path d="M12 2v2M12 20v2M2 12h2M20 12h2M5 5l1.5 1.5M17.5 17.5 19 19M5 19l1.5-1.5M17.5 6.5 19 5"/></svg>"#
+        }
+        "moon" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M20 14.5A8 8 0 0 1 9.5 4 8 8 0 1 0 20 14.5z"/></svg>"#
+        }
+        "menu" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 6h16M4 12h16M4 18h16"/></svg>"#
+        }
+        _ => "",
+    }
 }

@@ -336,8 +336,11 @@ async fn run(state: AppState, mut req: Request, next: Next) -> Result<Response, 
         flash: read_flash(&jar),
         secure_cookies: secure,
     };
-    req.extensions_mut().insert(ctx);
+    req.extensions_mut().insert(ctx.clone());
     let mut resp = finish(next.run(req).await, htmx, json, &path);
+    if !htmx && !json {
+        resp = error_page(resp, &ctx);
+    }
     // A page that was shown consumed the flash message; a redirect passes it on.
     if had_flash && resp.status().is_success() && !htmx {
         append_cookie(&mut resp, &removal(FLASH_COOKIE, secure));
@@ -392,6 +395,34 @@ fn finish(resp: Response, htmx: bool, json: bool, path: &str) -> Response {
         }
     }
     resp
+}
+
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    page: super::page::Page,
+    code: u16,
+    message: String,
+}
+
+/// Shows an error inside the console shell (or the login card), not as a bare page.
+fn error_page(resp: Response, ctx: &Ctx) -> Response {
+    let status = resp.status();
+    let Some(ErrorText(message)) = resp.extensions().get::<ErrorText>().cloned() else {
+        return resp;
+    };
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let page = ErrorPage {
+        page: super::page::Page::new(ctx, format!("{}", status.as_u16()), ""),
+        code: status.as_u16(),
+        message,
+    };
+    match askama::Template::render(&page) {
+        Ok(html) => (status, axum::response::Html(html)).into_response(),
+        Err(_) => resp,
+    }
 }
 
 fn require(parts: &Parts, min: Role) -> Result<(Ctx, Session), AppError> {
