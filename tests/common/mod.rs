@@ -25,13 +25,24 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        TestServer::start_with(|_, _| {}).await
+    }
+
+    /// Starts with a configuration adjusted by `tweak` (TLS, base URL…).
+    pub async fn start_with(tweak: impl FnOnce(&mut Config, &std::path::Path)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = Config::for_data_dir(dir.path());
+        let mut config = Config::for_data_dir(dir.path());
+        tweak(&mut config, dir.path());
         let db = Db::open(&config.db_path()).expect("open db");
         let clock = Clock::manual("2026-11-20T02:00:00Z".parse().unwrap());
         let state = AppState::new(db, clock, config).await.expect("state");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let scheme = if state.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(kefu::web::serve(state.clone(), listener, async {
             let _ = stopped.await;
