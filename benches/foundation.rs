@@ -32,7 +32,7 @@ fn baseline_per_insert_transactions(dir: &std::path::Path, run: usize) -> f64 {
     let path = dir.join(format!("baseline-{run}.db"));
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
     let mut c = conn;
     kefu::db::migrate::migrate(&mut c).unwrap();
     let start = Instant::now();
