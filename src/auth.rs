@@ -131,88 +131,116 @@ pub struct LoginAttempt {
     pub user_agent: String,
 }
 
+/// Until when an account/IP pair is locked, given its failures (oldest first):
+/// any 5 failures within 15 minutes lock it for 15 minutes from the 5th.
+pub fn locked_until(failures: &[jiff::Timestamp]) -> Option<jiff::Timestamp> {
+    let n = MAX_FAILURES as usize;
+    failures
+        .windows(n)
+        .filter(|w| w[n - 1].duration_since(w[0]) <= LOCKOUT)
+        .map(|w| w[n - 1] + LOCKOUT)
+        .max()
+}
+
+/// Limits how many password hashes are computed at once (each argon2 check
+/// takes ~19 MiB and a core), so a flood of logins cannot exhaust memory.
+#[derive(Clone)]
+pub struct HashLimit(std::sync::Arc<tokio::sync::Semaphore>);
+
+impl Default for HashLimit {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        HashLimit(std::sync::Arc::new(tokio::sync::Semaphore::new(cores)))
+    }
+}
+
+impl HashLimit {
+    /// Verifies a password on the blocking pool, waiting for a free slot first.
+    pub async fn verify(&self, password: String, stored: String) -> Result<bool, AuthError> {
+        let _permit = self.0.acquire().await.map_err(|e| AuthError::Hash(e.to_string()))?;
+        tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+            .await
+            .map_err(|e| AuthError::Hash(e.to_string()))
+    }
+}
+
+enum Gate {
+    Locked(jiff::Timestamp),
+    /// The failure provisionally recorded for this attempt, and the account.
+    Open(i64, Option<(User, String)>),
+}
+
 /// Checks the lockout, the password and the account's status; on success creates
 /// a session and records the login; on failure records the failure.
+///
+/// The lockout is race-free: counting the failures and recording this attempt as
+/// a (provisional) failure happen in one write transaction, before the slow
+/// password check; a successful login takes its provisional failure back.
 pub async fn login(
     db: &Db,
     clock: &Clock,
+    limit: &HashLimit,
     a: LoginAttempt,
 ) -> Result<Result<LoggedIn, LoginRefused>, AuthError> {
     let now = clock.now();
-    let (name, ip) = (a.username.trim().to_string(), a.ip.clone());
-    let since = now - LOCKOUT;
-    let (failures, found) = {
+    let name = a.username.trim().to_string();
+    let ip: String = a.ip.chars().take(64).collect();
+    if crate::team::check_username(&name).is_err() {
+        // Cannot be an account: no database work, same answer and timing.
+        limit.verify(a.password, DUMMY_HASH.clone()).await?;
+        return Ok(Err(LoginRefused::BadCredentials));
+    }
+
+    let gate = {
         let (name, ip) = (name.clone(), ip.clone());
-        db.read(move |c| {
-            Ok((
-                db::sessions::failures_since(c, &name, &ip, since)?,
-                db::users::by_username(c, &name)?,
-            ))
+        db.write(move |c| {
+            let recent = db::sessions::failure_times(c, &name, &ip, now - LOCKOUT - LOCKOUT)?;
+            if let Some(until) = locked_until(&recent).filter(|u| *u > now) {
+                return Ok(Gate::Locked(until));
+            }
+            let id = db::sessions::insert_failure(c, &name, &ip, now)?;
+            Ok(Gate::Open(id, db::users::by_username(c, &name)?))
         })
         .await?
     };
-    if failures >= MAX_FAILURES {
-        let oldest = {
-            let (name, ip) = (name.clone(), ip.clone());
-            db.read(move |c| {
-                Ok(c.query_row(
-                    "SELECT min(at) FROM (SELECT at FROM login_failures WHERE username = ?1 AND ip = ?2
-                     AND at >= ?3 ORDER BY at DESC LIMIT ?4)",
-                    rusqlite::params![name, ip, db::ms(since), MAX_FAILURES],
-                    |r| r.get::<_, Option<i64>>(0),
-                )?)
-            })
-            .await?
-        };
-        let unlock = db::ts(oldest.unwrap_or(db::ms(now))) + LOCKOUT;
-        let minutes = (unlock.duration_since(now).as_secs() + 59) / 60;
-        return Ok(Err(LoginRefused::Locked {
-            minutes: minutes.max(1),
-        }));
-    }
+    let (failure_id, found) = match gate {
+        Gate::Locked(until) => {
+            let minutes = (until.duration_since(now).as_secs() + 59) / 60;
+            return Ok(Err(LoginRefused::Locked { minutes: minutes.max(1) }));
+        }
+        Gate::Open(id, found) => (id, found),
+    };
 
-    let password = a.password.clone();
-    let stored = found
-        .as_ref()
-        .map(|(_, h)| h.clone())
-        .unwrap_or_else(|| DUMMY_HASH.clone());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
-        .await
-        .map_err(|e| AuthError::Hash(e.to_string()))?;
+    let stored = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+    let ok = limit.verify(a.password.clone(), stored).await?;
 
     let user = match found {
         Some((user, _)) if ok => user,
         _ => {
             let (n, i) = (name.clone(), ip.clone());
             db.write(move |c| {
-                db::sessions::record_failure(c, &n, &i, now)?;
-                let actor = Actor {
-                    id: None,
-                    name: n.clone(),
-                    ip: i.clone(),
-                };
-                db::audit::record(
-                    c,
-                    &actor,
-                    &Entry::new(AuditAction::LoginFailed, format!("账号 {n}")),
-                    now,
-                )
+                let actor = Actor { id: None, name: n.clone(), ip: i };
+                db::audit::record(c, &actor, &Entry::new(AuditAction::LoginFailed, format!("账号 {n}")), now)
             })
             .await?;
             return Ok(Err(LoginRefused::BadCredentials));
         }
     };
     if user.status == UserStatus::Disabled {
+        let (uid, uname, i) = (user.id, user.username.clone(), ip.clone());
+        db.write(move |c| {
+            db::sessions::delete_failure(c, failure_id)?;
+            let actor = Actor { id: Some(uid), name: uname.clone(), ip: i };
+            let entry = Entry::new(AuditAction::LoginFailed, format!("账号 {uname}(已禁用)"));
+            db::audit::record(c, &actor, &entry, now)
+        })
+        .await?;
         return Ok(Err(LoginRefused::Disabled));
     }
 
     let token = new_token();
     let (hash, csrf) = (token_hash(&token), new_token());
-    let record = LoginRecord {
-        at: now,
-        ip: a.ip.clone(),
-        user_agent: a.user_agent.clone(),
-    };
+    let record = LoginRecord { at: now, ip: ip.clone(), user_agent: a.user_agent.clone() };
     let (uid, uname) = (user.id, user.username.clone());
     let previous = db
         .write(move |c| {
@@ -229,26 +257,14 @@ pub async fn login(
                 now,
             )?;
             db::sessions::record_login(c, uid, &record)?;
+            db::sessions::delete_failure(c, failure_id)?;
             db::sessions::clear_failures(c, &uname, &record.ip)?;
-            let actor = Actor {
-                id: Some(uid),
-                name: uname.clone(),
-                ip: record.ip.clone(),
-            };
-            db::audit::record(
-                c,
-                &actor,
-                &Entry::new(AuditAction::Login, format!("用户 {uname}")),
-                now,
-            )?;
+            let actor = Actor { id: Some(uid), name: uname.clone(), ip: record.ip.clone() };
+            db::audit::record(c, &actor, &Entry::new(AuditAction::Login, format!("用户 {uname}")), now)?;
             Ok(previous)
         })
         .await?;
-    Ok(Ok(LoggedIn {
-        token,
-        user,
-        previous,
-    }))
+    Ok(Ok(LoggedIn { token, user, previous }))
 }
 
 #[cfg(test)]
@@ -281,6 +297,18 @@ mod tests {
             check_new_password("中文密码八个字符", "中文密码八个字符"),
             Ok(())
         );
+    }
+
+    #[test]
+    fn five_failures_within_15_minutes_lock_for_15_minutes_from_the_fifth() {
+        let t0: jiff::Timestamp = "2026-03-01T08:00:00Z".parse().unwrap();
+        let at = |mins: &[i64]| mins.iter().map(|m| t0 + SignedDuration::from_mins(*m)).collect::<Vec<_>>();
+        assert_eq!(locked_until(&at(&[0, 1, 2, 3])), None, "four are not enough");
+        assert_eq!(locked_until(&at(&[0, 1, 2, 3, 4])), Some(t0 + SignedDuration::from_mins(19)));
+        // Spread out: 0,10,11,12,14 are five within 15 minutes → locked until 29, not 15.
+        assert_eq!(locked_until(&at(&[0, 10, 11, 12, 14])), Some(t0 + SignedDuration::from_mins(29)));
+        assert_eq!(locked_until(&at(&[0, 10, 11, 12, 16])), None, "0 and 16 are 16 minutes apart");
+        assert_eq!(locked_until(&at(&[0, 20, 21, 22, 23, 24])), Some(t0 + SignedDuration::from_mins(39)));
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub struct AppState {
     pub db: Db,
     pub clock: Clock,
     pub config: Arc<Config>,
+    /// At most one password check per core at a time.
+    pub hash_limit: crate::auth::HashLimit,
     /// Set once the first user exists; until then every page leads to /setup.
     set_up: Arc<AtomicBool>,
 }
@@ -23,6 +25,7 @@ impl AppState {
             db,
             clock,
             config: Arc::new(config),
+            hash_limit: Default::default(),
             set_up: Arc::new(AtomicBool::new(users > 0)),
         })
     }

@@ -149,6 +149,34 @@ pub fn failures_since(
     )?)
 }
 
+/// Failed attempts for an account and IP since `since`, oldest first.
+pub fn failure_times(
+    conn: &Connection,
+    username: &str,
+    ip: &str,
+    since: jiff::Timestamp,
+) -> DbResult<Vec<jiff::Timestamp>> {
+    let mut stmt = conn.prepare(
+        "SELECT at FROM login_failures WHERE username = ?1 AND ip = ?2 AND at >= ?3 ORDER BY at, id",
+    )?;
+    let rows = stmt
+        .query_map(params![username, ip, ms(since)], |r| r.get::<_, i64>(0))?
+        .map(|r| r.map(ts))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Records a failure and returns its id (so a login that then succeeds can take it back).
+pub fn insert_failure(conn: &Connection, username: &str, ip: &str, now: jiff::Timestamp) -> DbResult<i64> {
+    record_failure(conn, username, ip, now)?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn delete_failure(conn: &Connection, id: i64) -> DbResult<()> {
+    conn.execute("DELETE FROM login_failures WHERE id = ?1", [id])?;
+    Ok(())
+}
+
 pub fn clear_failures(conn: &Connection, username: &str, ip: &str) -> DbResult<()> {
     conn.execute(
         "DELETE FROM login_failures WHERE username = ?1 AND ip = ?2",

@@ -2,8 +2,8 @@
 
 use super::form::Form;
 use super::page::{Page, local_time, render, render_status};
-use super::session::{
-    Ctx, PRE_CSRF_COOKIE, SESSION_COOKIE, append_cookie, cookie, redirect_for, removal, with_flash,
+use super::session::{session_cookie, 
+    Ctx, PRE_CSRF_COOKIE, SESSION_COOKIE, append_cookie, redirect_for, removal, with_flash,
 };
 use crate::auth::{self, LoginAttempt, LoginRefused};
 use crate::db::audit::{Actor, Entry};
@@ -112,13 +112,14 @@ pub struct LoginForm {
     next: String,
 }
 
-/// Only local paths, so the login page cannot be used to send people elsewhere.
+/// Only plain local paths, so the login page cannot send people elsewhere:
+/// one leading `/`, then no second `/` or `\\`, and no control characters
+/// (browsers drop tabs and newlines, turning `/\t/evil` into `//evil`).
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
-    } else {
-        "/console"
-    }
+    let plain = next.starts_with('/')
+        && !next[1..].starts_with(['/', '\\'])
+        && !next.chars().any(|c| c.is_control() || c == '\\' || c.is_whitespace());
+    if plain { next } else { "/console" }
 }
 
 pub async fn login_form(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Response, AppError> {
@@ -162,7 +163,7 @@ pub async fn login(
         ip: ctx.ip.clone(),
         user_agent: ctx.user_agent.clone(),
     };
-    match auth::login(&state.db, &state.clock, attempt).await? {
+    match auth::login(&state.db, &state.clock, &state.hash_limit, attempt).await? {
         Ok(ok) => {
             let welcome = match &ok.previous {
                 Some(p) => format!(
@@ -172,8 +173,7 @@ pub async fn login(
                 ),
                 None => "登录成功。这是您的首次登录。".to_string(),
             };
-            let mut session = cookie(SESSION_COOKIE, ok.token, ctx.secure_cookies);
-            session.set_max_age(cookie::time::Duration::days(7));
+            let session = session_cookie(ok.token, ctx.secure_cookies);
             let mut resp = with_flash(
                 Redirect::to(safe_next(&f.next)),
                 true,
@@ -224,4 +224,19 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response,
     );
     append_cookie(&mut resp, &removal(SESSION_COOKIE, ctx.secure_cookies));
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_accepts_only_plain_local_paths() {
+        for ok in ["/console", "/admin/users?role=agent", "/console/me"] {
+            assert_eq!(safe_next(ok), ok);
+        }
+        for bad in ["//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil", "https://evil.example", "evil", "", "/ /x"] {
+            assert_eq!(safe_next(bad), "/console", "{bad:?}");
+        }
+    }
 }

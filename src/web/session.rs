@@ -80,22 +80,25 @@ fn csrf_exempt(path: &str) -> bool {
     path.starts_with("/wechat/")
 }
 
+/// The client's IP. Behind a reverse proxy (`--trust-proxy`) it is the last
+/// `X-Forwarded-For` entry — the one the proxy itself appended — and only when
+/// the connection comes from the proxy on this machine (a loopback peer);
+/// anything else, or anything that is not an IP address, is ignored.
 pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy: bool) -> String {
-    if trust_proxy {
+    let peer_ip = peer.map(|p| p.ip());
+    if trust_proxy && peer_ip.is_some_and(|ip| ip.is_loopback()) {
         let forwarded = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
-        if let Some(ip) =
-            forwarded.or_else(|| headers.get("x-real-ip").and_then(|v| v.to_str().ok()))
-        {
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
+        if let Some(ip) = forwarded {
             return ip.to_string();
         }
     }
-    peer.map(|p| p.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    peer_ip.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into())
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -108,7 +111,7 @@ fn wants_json(headers: &HeaderMap) -> bool {
 async fn load_session(
     state: &AppState,
     jar: &CookieJar,
-) -> Result<Option<(Session, String)>, AppError> {
+) -> Result<Option<(Session, String, Option<String>)>, AppError> {
     let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
         return Ok(None);
     };
@@ -123,12 +126,14 @@ async fn load_session(
         state.db.write(move |c| db::sessions::delete(c, &h)).await?;
         return Ok(None);
     }
+    let mut renewed = None;
     if row.last_seen_at + TOUCH_EVERY <= now {
         let h = hash.clone();
         state
             .db
             .write(move |c| db::sessions::touch(c, &h, now))
             .await?;
+        renewed = Some(token);
     }
     Ok(Some((
         Session {
@@ -136,26 +141,49 @@ async fn load_session(
             token_hash: hash,
         },
         row.csrf_token,
+        renewed,
     )))
 }
 
+/// The session cookie: it lives as long as the session may stay idle, and is
+/// renewed with the session, so an agent at work is never logged out mid-shift.
+pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    let mut c = cookie(SESSION_COOKIE, token, secure);
+    c.set_max_age(cookie::time::Duration::seconds(SESSION_IDLE.as_secs()));
+    c
+}
+
 /// The same-origin check: a browser marks cross-site requests; refuse them.
-fn cross_site(headers: &HeaderMap) -> bool {
+/// The expected origin is the public URL when one is configured (behind a
+/// proxy the Host header may be rewritten), else this request's own host.
+fn cross_site(headers: &HeaderMap, uri: &axum::http::Uri, base_url: Option<&str>) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         if !matches!(site, "same-origin" | "none") {
             return true;
         }
     }
-    if let (Some(origin), Some(host)) = (
-        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
-        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
-    ) {
-        let origin_host = origin.split("://").nth(1).unwrap_or("");
-        if origin == "null" || origin_host != host {
-            return true;
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    if origin == "null" {
+        return true;
+    }
+    let origin_host = origin.split("://").nth(1).unwrap_or("").trim_end_matches('/');
+    if let Some(base) = base_url {
+        let base = base.trim_end_matches('/');
+        if origin.eq_ignore_ascii_case(base) {
+            return false;
         }
     }
-    false
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| uri.authority().map(|a| a.to_string()));
+    match host {
+        Some(h) => !origin_host.eq_ignore_ascii_case(&h),
+        None => true,
+    }
 }
 
 fn token_matches(given: Option<&str>, expected: &str) -> bool {
@@ -171,8 +199,8 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
 }
 
 /// Checks the CSRF token of an unsafe request: header, query or form field.
-async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
-    if cross_site(req.headers()) {
+async fn check_csrf(req: Request, expected: &str, base_url: Option<&str>) -> Result<Request, AppError> {
+    if cross_site(req.headers(), req.uri(), base_url) {
         return Err(AppError::Csrf);
     }
     let header_token = req
@@ -292,14 +320,20 @@ async fn run(state: AppState, mut req: Request, next: Next) -> Result<Response, 
         return Ok(next.run(req).await);
     }
     if !state.is_set_up() && path != "/setup" {
-        return Ok(redirect_for(htmx, "/setup"));
+        // A user may have been added from the shell (`kefu user add`) meanwhile.
+        if state.db.read(db::users::count).await? > 0 {
+            state.mark_set_up();
+        } else {
+            return Ok(redirect_for(htmx, "/setup"));
+        }
     }
 
     let jar = CookieJar::from_headers(&headers);
-    let session = load_session(&state, &jar).await?;
+    let mut session = load_session(&state, &jar).await?;
+    let renewed = session.as_mut().and_then(|(_, _, r)| r.take());
     let mut new_pre = None;
     let csrf = match &session {
-        Some((_, token)) => token.clone(),
+        Some((_, token, _)) => token.clone(),
         None => match jar.get(PRE_CSRF_COOKIE).map(|c| c.value().to_string()) {
             Some(t) if t.len() == 43 => t,
             _ => {
@@ -311,11 +345,12 @@ async fn run(state: AppState, mut req: Request, next: Next) -> Result<Response, 
     };
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if unsafe_method && !csrf_exempt(&path) {
-        req = match check_csrf(req, &csrf).await {
+        req = match check_csrf(req, &csrf, state.config.base_url.as_deref()).await {
             Ok(r) => r,
             Err(e) => {
-                tracing::warn!(%path, ip = %client_ip(&headers, peer, state.config.trust_proxy), "CSRF check failed");
-                return Ok(finish(e.into_response(), htmx, json, &path));
+                tracing::warn!(%path, ip = %client_ip(&headers, peer, state.config.trust_proxy), error = %e, "request refused before the handler");
+                let resp = finish(e.into_response(), htmx, json, &path);
+                return Ok(if htmx || json { resp } else { error_page(resp, &bare_ctx(&csrf, secure)) });
             }
         };
     }
@@ -332,7 +367,7 @@ async fn run(state: AppState, mut req: Request, next: Next) -> Result<Response, 
             .collect(),
         htmx,
         csrf,
-        session: session.map(|(s, _)| s),
+        session: session.map(|(s, _, _)| s),
         flash: read_flash(&jar),
         secure_cookies: secure,
     };
@@ -347,6 +382,12 @@ async fn run(state: AppState, mut req: Request, next: Next) -> Result<Response, 
     }
     if let Some(t) = new_pre {
         append_cookie(&mut resp, &cookie(PRE_CSRF_COOKIE, t, secure));
+    }
+    let logged_out = resp.headers().get_all(header::SET_COOKIE).iter().any(|v| {
+        v.to_str().is_ok_and(|c| c.starts_with(SESSION_COOKIE))
+    });
+    if let (Some(token), false) = (renewed, logged_out) {
+        append_cookie(&mut resp, &session_cookie(token, secure));
     }
     Ok(resp)
 }
@@ -422,6 +463,19 @@ fn error_page(resp: Response, ctx: &Ctx) -> Response {
     match askama::Template::render(&page) {
         Ok(html) => (status, axum::response::Html(html)).into_response(),
         Err(_) => resp,
+    }
+}
+
+/// A context for pages shown before the request got one (refused early).
+fn bare_ctx(csrf: &str, secure: bool) -> Ctx {
+    Ctx {
+        ip: String::new(),
+        user_agent: String::new(),
+        htmx: false,
+        csrf: csrf.to_string(),
+        session: None,
+        flash: None,
+        secure_cookies: secure,
     }
 }
 
