@@ -177,7 +177,7 @@ db_enum!(AuditAction {
     UserEnable => "user_enable", "启用用户";
     UserDisable => "user_disable", "禁用用户";
     UserResetPassword => "user_reset_password", "重置密码";
-    UserGroups => "user_groups", "修改客服组";
+    UserGroups => "user_groups", "修改所属客服组";
     GroupCreate => "group_create", "添加客服组";
     GroupUpdate => "group_update", "修改客服组信息";
     GroupDelete => "group_delete", "删除客服组";

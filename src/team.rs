@@ -126,6 +126,15 @@ fn invalid<T>(msg: impl Into<String>) -> TeamResult<T> {
     Err(TeamError::Invalid(msg.into()))
 }
 
+/// Group names for the audit log (ids mean nothing to a reader).
+fn group_names(c: &Connection, ids: &[GroupId]) -> DbResult<Vec<String>> {
+    let mut names = Vec::with_capacity(ids.len());
+    for id in ids {
+        names.push(db::groups::get(c, *id)?.map_or_else(|| format!("#{id}"), |g| g.name));
+    }
+    Ok(names)
+}
+
 fn group_ids_of(c: &Connection, u: UserId) -> DbResult<Vec<GroupId>> {
     Ok(db::users::groups_of(c, u)?
         .into_iter()
@@ -259,7 +268,7 @@ pub async fn create_user(
         };
         db::users::set_groups(c, id, &groups)?;
         let after = serde_json::json!({
-            "username": username, "role": role.as_str(), "profile": profile, "groups": groups,
+            "username": username, "role": role.as_str(), "profile": profile, "groups": group_names(c, &groups)?,
         });
         let entry = Entry::new(AuditAction::UserCreate, format!("用户 {username}"))
             .change(None, Some(&after));
@@ -423,7 +432,7 @@ pub async fn set_groups(
         }
         db::users::set_groups(c, id, &next)?;
         let entry = Entry::new(AuditAction::UserGroups, format!("用户 {}", target.username))
-            .change(Some(&before), Some(&next));
+            .change(Some(&group_names(c, &before)?), Some(&group_names(c, &next)?));
         db::audit::record(c, &by.actor(), &entry, now)?;
         Ok(Ok(()))
     })

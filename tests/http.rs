@@ -896,3 +896,35 @@ async fn assets_are_embedded_hashed_and_immutable() {
     );
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_groups_can_be_ticked_at_once() {
+    let srv = TestServer::start().await;
+    let pre = srv.group("售前", "pre").await;
+    let post = srv.group("售后", "post").await;
+    let vip = srv.group("大客户", "vip").await;
+    srv.user("boss", Role::SuperAdmin, &[]).await;
+    let b = srv.login("boss").await;
+    let (p, q, v) = (pre.to_string(), post.to_string(), vip.to_string());
+    let r = b
+        .post_form(
+            "/admin/users",
+            &[("username", "duo"), ("role", "agent"), ("password", PASSWORD), ("confirm", PASSWORD), ("groups", &p), ("groups", &q)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "two groups accepted");
+    let duo = srv.state.db.read(|c| kefu::db::users::by_username(c, "duo")).await.unwrap().unwrap().0.id;
+    let groups = |srv: &TestServer| {
+        let db = srv.state.db.clone();
+        async move { db.read(move |c| kefu::db::users::groups_of(c, duo)).await.unwrap().into_iter().map(|g| g.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(groups(&srv).await, vec![pre, post]);
+    let r = b.post_form(&format!("/admin/users/{duo}/groups"), &[("groups", &q), ("groups", &v)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(groups(&srv).await, vec![post, vip]);
+    let (_, log) = b.text("/admin/audit?action=user_groups").await;
+    assert!(log.contains("售后") && log.contains("大客户"), "group names, not ids, in the audit log: {log}");
+    let r = b.post_form(&format!("/admin/users/{duo}/groups"), &[("groups", "x")]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "garbage is refused, not ignored");
+    srv.stop().await;
+}

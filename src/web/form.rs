@@ -15,8 +15,9 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Form::<T>::from_request(req, state).await {
-            Ok(axum::Form(v)) => Ok(Form(v)),
+        // serde_html_form: repeated keys (checkbox lists) become a Vec.
+        match axum_extra::extract::Form::<T>::from_request(req, state).await {
+            Ok(axum_extra::extract::Form(v)) => Ok(Form(v)),
             Err(e) => {
                 tracing::info!(error = %e, "form refused");
                 Err(AppError::BadRequest(
@@ -27,22 +28,3 @@ where
     }
 }
 
-/// Deserializes a checkbox list that may arrive as one value or several.
-pub fn ids<'de, D>(d: D) -> Result<Vec<i64>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    use serde::Deserialize;
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    let v = match Option::<OneOrMany>::deserialize(d)? {
-        None => vec![],
-        Some(OneOrMany::One(s)) => vec![s],
-        Some(OneOrMany::Many(v)) => v,
-    };
-    Ok(v.iter().filter_map(|s| s.trim().parse().ok()).collect())
-}

@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::model::{Group, GroupId, Role, User, UserId, UserStatus};
 use crate::state::AppState;
 use crate::team::{self, Acting, NewUserInput, TeamError, UserEdit};
-use crate::web::form::{Form, ids};
+use crate::web::form::Form;
 use crate::web::page::{Page, local_time, render, render_status};
 use crate::web::session::{AdminUser, Ctx, with_flash};
 use askama::Template;
@@ -84,7 +84,6 @@ pub struct NewUserForm {
     role: String,
     password: String,
     confirm: String,
-    #[serde(deserialize_with = "ids")]
     groups: Vec<i64>,
 }
 
@@ -330,7 +329,6 @@ pub async fn reset_password(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct GroupsForm {
-    #[serde(deserialize_with = "ids")]
     groups: Vec<i64>,
 }
 
