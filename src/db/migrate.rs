@@ -38,16 +38,29 @@ pub fn migrate(conn: &mut Connection) -> DbResult<()> {
     apply_migrations(conn, found)
 }
 
-/// Runs migrations `from..latest` one transaction each.
+/// Runs migrations `from..latest` one transaction each. Foreign keys are off
+/// meanwhile (a table rebuild must not cascade) and checked before each commit.
 pub fn apply_migrations(conn: &mut Connection, from: i64) -> DbResult<()> {
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
-        tracing::info!(version = i + 1, "database migrated");
+    if from >= latest() {
+        return Ok(());
     }
-    Ok(())
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let result = (|| {
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            let broken: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+            if broken > 0 {
+                return Err(DbError::Commit(format!("migration {} leaves {broken} broken references", i + 1)));
+            }
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+            tracing::info!(version = i + 1, "database migrated");
+        }
+        Ok(())
+    })();
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    result
 }
 
 fn is_empty(conn: &Connection) -> DbResult<bool> {

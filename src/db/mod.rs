@@ -47,7 +47,9 @@ pub enum DbError {
 pub type DbResult<T> = Result<T, DbError>;
 
 type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn FnOnce(&mut Transaction<'_>) -> Deliver + Send>;
+/// A queued write: given the batch's transaction it runs, given `None` it does
+/// not (the batch could not run); either way it returns how to answer its caller.
+type Job = Box<dyn FnOnce(Option<&mut Transaction<'_>>) -> Deliver + Send>;
 
 /// Async handle to the database file. Cheap to clone.
 #[derive(Clone)]
@@ -107,8 +109,11 @@ impl Db {
         T: Send + 'static,
     {
         let (done, answer) = oneshot::channel::<DbResult<T>>();
-        let job: Job = Box::new(move |txn: &mut Transaction<'_>| {
-            let outcome = run_in_savepoint(txn, f);
+        let job: Job = Box::new(move |txn: Option<&mut Transaction<'_>>| {
+            let outcome = match txn {
+                Some(txn) => run_in_savepoint(txn, f),
+                None => Err(DbError::Commit("not run".into())),
+            };
             Box::new(move |commit: Result<(), String>| {
                 let result = match commit {
                     Ok(()) => outcome,
@@ -207,16 +212,31 @@ fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
         let mut txn = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(t) => t,
             Err(e) => {
-                tracing::error!(error = %e, "could not begin a write transaction");
+                tracing::error!(error = %e, jobs = batch.len(), "could not begin a write transaction");
+                let reason = format!("could not begin a transaction: {e}");
                 for job in batch {
-                    // Jobs never ran: answer them with the error.
-                    drop(job);
+                    job(None)(Err(reason.clone()));
                 }
                 continue;
             }
         };
-        let delivers: Vec<Deliver> = batch.into_iter().map(|job| job(&mut txn)).collect();
-        let committed = txn.commit().map_err(|e| e.to_string());
+        let mut delivers: Vec<Deliver> = Vec::with_capacity(batch.len());
+        let mut aborted = false;
+        for job in batch {
+            if aborted {
+                delivers.push(job(None));
+                continue;
+            }
+            delivers.push(job(Some(&mut txn)));
+            // SQLite rolls the whole transaction back on some errors (disk full,
+            // I/O error); later jobs must not run in autocommit mode.
+            aborted = txn.is_autocommit();
+        }
+        let committed = if aborted {
+            Err("the transaction was rolled back by SQLite (disk full or I/O error?)".to_string())
+        } else {
+            txn.commit().map_err(|e| e.to_string())
+        };
         if let Err(e) = &committed {
             tracing::error!(error = %e, jobs = delivers.len(), "write batch failed to commit");
         }
