@@ -350,6 +350,8 @@ elif [ "$existing_data" -eq 1 ]; then
     echo "Done: kefu installed; it will use the existing data in $DATA_DIR."
 else
     echo "Next: open $scheme://$host:$port/ in a browser to create the super admin."
+    echo "      It asks for the one-time setup code kefu printed at start:"
+    echo "      cat ${DESTDIR:-}/var/lib/kefu/setup-code.txt   (or: journalctl -u kefu | grep setup)"
 fi
 echo "For WeChat, put HTTPS in front of kefu (WeChat calls only ports 80 and 443):"
 echo "see docs/deploy.md (Caddy or nginx, then KEFU_BASE_URL and KEFU_TRUST_PROXY in $ENV_FILE)."

@@ -157,7 +157,11 @@ impl Default for HashLimit {
 impl HashLimit {
     /// Verifies a password on the blocking pool, waiting for a free slot first.
     pub async fn verify(&self, password: String, stored: String) -> Result<bool, AuthError> {
-        let _permit = self.0.acquire().await.map_err(|e| AuthError::Hash(e.to_string()))?;
+        let _permit = self
+            .0
+            .acquire()
+            .await
+            .map_err(|e| AuthError::Hash(e.to_string()))?;
         tokio::task::spawn_blocking(move || verify_password(&password, &stored))
             .await
             .map_err(|e| AuthError::Hash(e.to_string()))
@@ -206,12 +210,17 @@ pub async fn login(
     let (failure_id, found) = match gate {
         Gate::Locked(until) => {
             let minutes = (until.duration_since(now).as_secs() + 59) / 60;
-            return Ok(Err(LoginRefused::Locked { minutes: minutes.max(1) }));
+            return Ok(Err(LoginRefused::Locked {
+                minutes: minutes.max(1),
+            }));
         }
         Gate::Open(id, found) => (id, found),
     };
 
-    let stored = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+    let stored = found
+        .as_ref()
+        .map(|(_, h)| h.clone())
+        .unwrap_or_else(|| DUMMY_HASH.clone());
     let ok = limit.verify(a.password.clone(), stored).await?;
 
     let user = match found {
@@ -219,8 +228,17 @@ pub async fn login(
         _ => {
             let (n, i) = (name.clone(), ip.clone());
             db.write(move |c| {
-                let actor = Actor { id: None, name: n.clone(), ip: i };
-                db::audit::record(c, &actor, &Entry::new(AuditAction::LoginFailed, format!("账号 {n}")), now)
+                let actor = Actor {
+                    id: None,
+                    name: n.clone(),
+                    ip: i,
+                };
+                db::audit::record(
+                    c,
+                    &actor,
+                    &Entry::new(AuditAction::LoginFailed, format!("账号 {n}")),
+                    now,
+                )
             })
             .await?;
             return Ok(Err(LoginRefused::BadCredentials));
@@ -230,7 +248,11 @@ pub async fn login(
         let (uid, uname, i) = (user.id, user.username.clone(), ip.clone());
         db.write(move |c| {
             db::sessions::delete_failure(c, failure_id)?;
-            let actor = Actor { id: Some(uid), name: uname.clone(), ip: i };
+            let actor = Actor {
+                id: Some(uid),
+                name: uname.clone(),
+                ip: i,
+            };
             let entry = Entry::new(AuditAction::LoginFailed, format!("账号 {uname}(已禁用)"));
             db::audit::record(c, &actor, &entry, now)
         })
@@ -240,7 +262,11 @@ pub async fn login(
 
     let token = new_token();
     let (hash, csrf) = (token_hash(&token), new_token());
-    let record = LoginRecord { at: now, ip: ip.clone(), user_agent: a.user_agent.clone() };
+    let record = LoginRecord {
+        at: now,
+        ip: ip.clone(),
+        user_agent: a.user_agent.clone(),
+    };
     let (uid, uname) = (user.id, user.username.clone());
     let previous = db
         .write(move |c| {
@@ -259,12 +285,25 @@ pub async fn login(
             db::sessions::record_login(c, uid, &record)?;
             db::sessions::delete_failure(c, failure_id)?;
             db::sessions::clear_failures(c, &uname, &record.ip)?;
-            let actor = Actor { id: Some(uid), name: uname.clone(), ip: record.ip.clone() };
-            db::audit::record(c, &actor, &Entry::new(AuditAction::Login, format!("用户 {uname}")), now)?;
+            let actor = Actor {
+                id: Some(uid),
+                name: uname.clone(),
+                ip: record.ip.clone(),
+            };
+            db::audit::record(
+                c,
+                &actor,
+                &Entry::new(AuditAction::Login, format!("用户 {uname}")),
+                now,
+            )?;
             Ok(previous)
         })
         .await?;
-    Ok(Ok(LoggedIn { token, user, previous }))
+    Ok(Ok(LoggedIn {
+        token,
+        user,
+        previous,
+    }))
 }
 
 #[cfg(test)]
@@ -302,13 +341,34 @@ mod tests {
     #[test]
     fn five_failures_within_15_minutes_lock_for_15_minutes_from_the_fifth() {
         let t0: jiff::Timestamp = "2026-03-01T08:00:00Z".parse().unwrap();
-        let at = |mins: &[i64]| mins.iter().map(|m| t0 + SignedDuration::from_mins(*m)).collect::<Vec<_>>();
-        assert_eq!(locked_until(&at(&[0, 1, 2, 3])), None, "four are not enough");
-        assert_eq!(locked_until(&at(&[0, 1, 2, 3, 4])), Some(t0 + SignedDuration::from_mins(19)));
+        let at = |mins: &[i64]| {
+            mins.iter()
+                .map(|m| t0 + SignedDuration::from_mins(*m))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            locked_until(&at(&[0, 1, 2, 3])),
+            None,
+            "four are not enough"
+        );
+        assert_eq!(
+            locked_until(&at(&[0, 1, 2, 3, 4])),
+            Some(t0 + SignedDuration::from_mins(19))
+        );
         // Spread out: 0,10,11,12,14 are five within 15 minutes → locked until 29, not 15.
-        assert_eq!(locked_until(&at(&[0, 10, 11, 12, 14])), Some(t0 + SignedDuration::from_mins(29)));
-        assert_eq!(locked_until(&at(&[0, 10, 11, 12, 16])), None, "0 and 16 are 16 minutes apart");
-        assert_eq!(locked_until(&at(&[0, 20, 21, 22, 23, 24])), Some(t0 + SignedDuration::from_mins(39)));
+        assert_eq!(
+            locked_until(&at(&[0, 10, 11, 12, 14])),
+            Some(t0 + SignedDuration::from_mins(29))
+        );
+        assert_eq!(
+            locked_until(&at(&[0, 10, 11, 12, 16])),
+            None,
+            "0 and 16 are 16 minutes apart"
+        );
+        assert_eq!(
+            locked_until(&at(&[0, 20, 21, 22, 23, 24])),
+            Some(t0 + SignedDuration::from_mins(39))
+        );
     }
 
     #[test]

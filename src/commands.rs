@@ -25,9 +25,7 @@ pub fn open_db(config: &Config) -> Result<Db> {
 pub async fn serve(config: Config) -> Result<()> {
     let db = open_db(&config)?;
     let state = AppState::new(db.clone(), Clock::System, config.clone()).await?;
-    if !state.is_set_up() {
-        tracing::info!("no user yet: open the web page to create the super admin (/setup)");
-    }
+    state.announce_setup_code();
     tokio::spawn(purge_sessions(state.clone()));
 
     let listener = std::net::TcpListener::bind(config.listen)

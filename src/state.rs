@@ -16,17 +16,23 @@ pub struct AppState {
     pub hash_limit: crate::auth::HashLimit,
     /// Set once the first user exists; until then every page leads to /setup.
     set_up: Arc<AtomicBool>,
+    /// While nobody exists yet: the one-time code /setup asks for, printed in the
+    /// log and written to `setup-code.txt`, so a stranger who finds the fresh
+    /// server first cannot make themselves its super admin.
+    setup_code: Option<Arc<str>>,
 }
 
 impl AppState {
     pub async fn new(db: Db, clock: Clock, config: Config) -> Result<AppState, crate::db::DbError> {
         let users = db.read(crate::db::users::count).await?;
+        let setup_code = (users == 0).then(|| Arc::from(new_setup_code().as_str()));
         Ok(AppState {
             db,
             clock,
             config: Arc::new(config),
             hash_limit: Default::default(),
             set_up: Arc::new(AtomicBool::new(users > 0)),
+            setup_code,
         })
     }
 
@@ -36,5 +42,54 @@ impl AppState {
 
     pub fn mark_set_up(&self) {
         self.set_up.store(true, Ordering::SeqCst);
+        let _ = std::fs::remove_file(self.config.data_dir.join(SETUP_CODE_FILE));
     }
+
+    /// The first-run setup code, while no user exists.
+    pub fn setup_code(&self) -> Option<&str> {
+        self.setup_code.as_deref().filter(|_| !self.is_set_up())
+    }
+
+    /// Tells the operator the setup code: in the log and in a file only the
+    /// server's user can read.
+    pub fn announce_setup_code(&self) {
+        let Some(code) = self.setup_code() else {
+            return;
+        };
+        let path = self.config.data_dir.join(SETUP_CODE_FILE);
+        let written = write_private(&path, &format!("{code}\n"));
+        tracing::warn!(
+            setup_code = %code,
+            file = %path.display(),
+            written = written.is_ok(),
+            "首次设置码 first-run setup code: open the web page and enter it to create the super admin"
+        );
+    }
+}
+
+pub const SETUP_CODE_FILE: &str = "setup-code.txt";
+
+/// 12 characters from an alphabet without look-alikes (60 bits), as XXXX-XXXX-XXXX.
+fn new_setup_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }

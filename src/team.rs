@@ -432,7 +432,10 @@ pub async fn set_groups(
         }
         db::users::set_groups(c, id, &next)?;
         let entry = Entry::new(AuditAction::UserGroups, format!("用户 {}", target.username))
-            .change(Some(&group_names(c, &before)?), Some(&group_names(c, &next)?));
+            .change(
+                Some(&group_names(c, &before)?),
+                Some(&group_names(c, &next)?),
+            );
         db::audit::record(c, &by.actor(), &entry, now)?;
         Ok(Ok(()))
     })

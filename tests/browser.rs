@@ -61,7 +61,13 @@ async fn run(test: &'static str, device: Device) {
 
     let task = {
         let (c, url, shots) = (client.clone(), server.url.clone(), shots.clone());
-        tokio::spawn(async move { flow(&c, &url, device, &shots).await })
+        // What the operator reads in the terminal (and in setup-code.txt).
+        let code = server
+            .state
+            .setup_code()
+            .expect("fresh server has a setup code")
+            .to_string();
+        tokio::spawn(async move { flow(&c, &url, &code, device, &shots).await })
     };
     let outcome = task.await;
     if !matches!(outcome, Ok(Ok(()))) {
@@ -83,7 +89,7 @@ async fn run(test: &'static str, device: Device) {
 }
 
 /// The SPEC walk-through, identical on both devices except for the ☰ menu.
-async fn flow(c: &Client, base: &str, device: Device, shots: &Shots) -> Result<()> {
+async fn flow(c: &Client, base: &str, code: &str, device: Device, shots: &Shots) -> Result<()> {
     let at = |p: &str| format!("{base}{p}");
 
     // A fresh server sends everyone to first-run setup.
@@ -95,6 +101,7 @@ async fn flow(c: &Client, base: &str, device: Device, shots: &Shots) -> Result<(
     check_no_horizontal_overflow(c, "setup").await?;
     shots.take(c, "01-setup").await?;
 
+    fill(c, "code", &code.to_lowercase()).await?;
     fill(c, "username", ADMIN_USER).await?;
     fill(c, "display_name", ADMIN_NAME).await?;
     fill(c, "password", ADMIN_PASS).await?;

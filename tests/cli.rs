@@ -262,6 +262,19 @@ async fn serve_healthcheck_backup_while_writing_and_graceful_shutdown() {
         .unwrap();
     assert!(hc.status.success(), "{}", text(&hc));
 
+    // The first-run setup code is in a file only kefu's user can read (and in the log).
+    let code_file = data.join("setup-code.txt");
+    let code = std::fs::read_to_string(&code_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(code.len(), 14, "XXXX-XXXX-XXXX: {code}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&code_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
     // A second process writes continuously while the backup runs.
     let db_path = data.join("kefu.db");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -330,6 +343,7 @@ async fn serve_healthcheck_backup_while_writing_and_graceful_shutdown() {
     let mut log = String::new();
     std::io::Read::read_to_string(server.0.stderr.as_mut().unwrap(), &mut log).unwrap();
     assert!(log.contains("stopped cleanly"), "{log}");
+    assert!(log.contains(&code), "the setup code is in the log: {log}");
     assert!(
         log.contains("KEFU_LISTN"),
         "unknown variables are warned about: {log}"

@@ -61,6 +61,17 @@ async fn run(b: &Browser, cases: &[Case<'_>]) {
 async fn first_run_setup() {
     let srv = TestServer::start().await;
     let b = Browser::new(&srv);
+    let code = srv
+        .state
+        .setup_code()
+        .expect("a setup code while nobody exists")
+        .to_string();
+    let file = std::fs::read_to_string(srv.dir.path().join("setup-code.txt"));
+    assert!(
+        file.is_err() || file.unwrap().trim() == code,
+        "the file holds the same code"
+    );
+    let code = code.as_str();
     run(
         &b,
         &[
@@ -110,10 +121,25 @@ async fn first_run_setup() {
                 lacks: &[],
             },
             Case {
+                name: "wrong setup code",
+                method: "POST",
+                path: "/setup",
+                form: &[
+                    ("code", "AAAA-BBBB-CCCC"),
+                    ("username", "boss"),
+                    ("display_name", "老板"),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+                status: 422,
+                contains: &["设置码不正确", "value=\"boss\""],
+                lacks: &[],
+            },
+            Case {
                 name: "half-filled setup keeps input",
                 method: "POST",
                 path: "/setup",
-                form: &[("username", "boss"), ("display_name", "")],
+                form: &[("code", code), ("username", "boss"), ("display_name", "")],
                 status: 422,
                 contains: &["请填写显示名", "value=\"boss\""],
                 lacks: &[],
@@ -123,6 +149,7 @@ async fn first_run_setup() {
                 method: "POST",
                 path: "/setup",
                 form: &[
+                    ("code", code),
                     ("username", "boss"),
                     ("display_name", "老板"),
                     ("password", "longpassword"),
@@ -137,6 +164,7 @@ async fn first_run_setup() {
                 method: "POST",
                 path: "/setup",
                 form: &[
+                    ("code", code),
                     ("username", "boss"),
                     ("display_name", "老板"),
                     ("password", "short"),
@@ -151,6 +179,7 @@ async fn first_run_setup() {
                 method: "POST",
                 path: "/setup",
                 form: &[
+                    ("code", code),
                     ("username", "bo ss"),
                     ("display_name", "老板"),
                     ("password", PASSWORD),
@@ -165,6 +194,7 @@ async fn first_run_setup() {
                 method: "POST",
                 path: "/setup",
                 form: &[
+                    ("code", code),
                     ("username", "boss"),
                     ("display_name", "老板"),
                     ("password", PASSWORD),
@@ -197,6 +227,7 @@ async fn first_run_setup() {
                 method: "POST",
                 path: "/setup",
                 form: &[
+                    ("code", code),
                     ("username", "evil"),
                     ("display_name", "x"),
                     ("password", PASSWORD),
@@ -909,22 +940,58 @@ async fn several_groups_can_be_ticked_at_once() {
     let r = b
         .post_form(
             "/admin/users",
-            &[("username", "duo"), ("role", "agent"), ("password", PASSWORD), ("confirm", PASSWORD), ("groups", &p), ("groups", &q)],
+            &[
+                ("username", "duo"),
+                ("role", "agent"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+                ("groups", &p),
+                ("groups", &q),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "two groups accepted");
-    let duo = srv.state.db.read(|c| kefu::db::users::by_username(c, "duo")).await.unwrap().unwrap().0.id;
+    let duo = srv
+        .state
+        .db
+        .read(|c| kefu::db::users::by_username(c, "duo"))
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id;
     let groups = |srv: &TestServer| {
         let db = srv.state.db.clone();
-        async move { db.read(move |c| kefu::db::users::groups_of(c, duo)).await.unwrap().into_iter().map(|g| g.id).collect::<Vec<_>>() }
+        async move {
+            db.read(move |c| kefu::db::users::groups_of(c, duo))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|g| g.id)
+                .collect::<Vec<_>>()
+        }
     };
     assert_eq!(groups(&srv).await, vec![pre, post]);
-    let r = b.post_form(&format!("/admin/users/{duo}/groups"), &[("groups", &q), ("groups", &v)]).await;
+    let r = b
+        .post_form(
+            &format!("/admin/users/{duo}/groups"),
+            &[("groups", &q), ("groups", &v)],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(groups(&srv).await, vec![post, vip]);
     let (_, log) = b.text("/admin/audit?action=user_groups").await;
-    assert!(log.contains("售后") && log.contains("大客户"), "group names, not ids, in the audit log: {log}");
-    let r = b.post_form(&format!("/admin/users/{duo}/groups"), &[("groups", "x")]).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "garbage is refused, not ignored");
+    assert!(
+        log.contains("售后") && log.contains("大客户"),
+        "group names, not ids, in the audit log: {log}"
+    );
+    let r = b
+        .post_form(&format!("/admin/users/{duo}/groups"), &[("groups", "x")])
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "garbage is refused, not ignored"
+    );
     srv.stop().await;
 }

@@ -49,9 +49,15 @@ pub fn apply_migrations(conn: &mut Connection, from: i64) -> DbResult<()> {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
             let tx = conn.transaction()?;
             tx.execute_batch(sql)?;
-            let broken: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+            let broken: i64 =
+                tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })?;
             if broken > 0 {
-                return Err(DbError::Commit(format!("migration {} leaves {broken} broken references", i + 1)));
+                return Err(DbError::Commit(format!(
+                    "migration {} leaves {broken} broken references",
+                    i + 1
+                )));
             }
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;

@@ -167,7 +167,12 @@ pub fn failure_times(
 }
 
 /// Records a failure and returns its id (so a login that then succeeds can take it back).
-pub fn insert_failure(conn: &Connection, username: &str, ip: &str, now: jiff::Timestamp) -> DbResult<i64> {
+pub fn insert_failure(
+    conn: &Connection,
+    username: &str,
+    ip: &str,
+    now: jiff::Timestamp,
+) -> DbResult<i64> {
     record_failure(conn, username, ip, now)?;
     Ok(conn.last_insert_rowid())
 }

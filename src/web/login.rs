@@ -2,8 +2,9 @@
 
 use super::form::Form;
 use super::page::{Page, local_time, render, render_status};
-use super::session::{session_cookie, 
-    Ctx, PRE_CSRF_COOKIE, SESSION_COOKIE, append_cookie, redirect_for, removal, with_flash,
+use super::session::{
+    Ctx, PRE_CSRF_COOKIE, SESSION_COOKIE, append_cookie, redirect_for, removal, session_cookie,
+    with_flash,
 };
 use crate::auth::{self, LoginAttempt, LoginRefused};
 use crate::db::audit::{Actor, Entry};
@@ -29,6 +30,7 @@ struct SetupPage {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct SetupForm {
+    code: String,
     username: String,
     display_name: String,
     password: String,
@@ -54,6 +56,31 @@ pub async fn setup(
 ) -> Result<Response, AppError> {
     if state.is_set_up() {
         return Err(AppError::Forbidden);
+    }
+    let again = |msg: &str, f: &SetupForm| {
+        render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SetupPage {
+                page: Page::new(&ctx, "首次设置", ""),
+                error: Some(msg.to_string()),
+                username: f.username.clone(),
+                display_name: f.display_name.clone(),
+            },
+        )
+    };
+    let given = f.code.trim().to_ascii_uppercase();
+    let expected = state.setup_code().unwrap_or_default();
+    if given.is_empty()
+        || !bool::from(subtle::ConstantTimeEq::ct_eq(
+            given.as_bytes(),
+            expected.as_bytes(),
+        ))
+    {
+        tracing::warn!(ip = %ctx.ip, "setup refused: wrong setup code");
+        return again(
+            "设置码不正确。设置码显示在启动 kefu 的终端或日志中,也保存在数据目录的 setup-code.txt 文件里。",
+            &f,
+        );
     }
     let input = NewUserInput {
         username: f.username.clone(),
@@ -118,7 +145,9 @@ pub struct LoginForm {
 fn safe_next(next: &str) -> &str {
     let plain = next.starts_with('/')
         && !next[1..].starts_with(['/', '\\'])
-        && !next.chars().any(|c| c.is_control() || c == '\\' || c.is_whitespace());
+        && !next
+            .chars()
+            .any(|c| c.is_control() || c == '\\' || c.is_whitespace());
     if plain { next } else { "/console" }
 }
 
@@ -235,7 +264,16 @@ mod tests {
         for ok in ["/console", "/admin/users?role=agent", "/console/me"] {
             assert_eq!(safe_next(ok), ok);
         }
-        for bad in ["//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil", "https://evil.example", "evil", "", "/ /x"] {
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil",
+            "https://evil.example",
+            "evil",
+            "",
+            "/ /x",
+        ] {
             assert_eq!(safe_next(bad), "/console", "{bad:?}");
         }
     }

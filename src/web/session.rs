@@ -98,7 +98,9 @@ pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy: boo
             return ip.to_string();
         }
     }
-    peer_ip.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into())
+    peer_ip
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -168,7 +170,11 @@ fn cross_site(headers: &HeaderMap, uri: &axum::http::Uri, base_url: Option<&str>
     if origin == "null" {
         return true;
     }
-    let origin_host = origin.split("://").nth(1).unwrap_or("").trim_end_matches('/');
+    let origin_host = origin
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .trim_end_matches('/');
     if let Some(base) = base_url {
         let base = base.trim_end_matches('/');
         if origin.eq_ignore_ascii_case(base) {
@@ -199,7 +205,11 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
 }
 
 /// Checks the CSRF token of an unsafe request: header, query or form field.
-async fn check_csrf(req: Request, expected: &str, base_url: Option<&str>) -> Result<Request, AppError> {
+async fn check_csrf(
+    req: Request,
+    expected: &str,
+    base_url: Option<&str>,
+) -> Result<Request, AppError> {
     if cross_site(req.headers(), req.uri(), base_url) {
         return Err(AppError::Csrf);
     }
@@ -350,7 +360,11 @@ async fn run(state: AppState, mut req: Request, next: Next) -> Result<Response, 
             Err(e) => {
                 tracing::warn!(%path, ip = %client_ip(&headers, peer, state.config.trust_proxy), error = %e, "request refused before the handler");
                 let resp = finish(e.into_response(), htmx, json, &path);
-                return Ok(if htmx || json { resp } else { error_page(resp, &bare_ctx(&csrf, secure)) });
+                return Ok(if htmx || json {
+                    resp
+                } else {
+                    error_page(resp, &bare_ctx(&csrf, secure))
+                });
             }
         };
     }
@@ -383,9 +397,11 @@ async fn run(state: AppState, mut req: Request, next: Next) -> Result<Response, 
     if let Some(t) = new_pre {
         append_cookie(&mut resp, &cookie(PRE_CSRF_COOKIE, t, secure));
     }
-    let logged_out = resp.headers().get_all(header::SET_COOKIE).iter().any(|v| {
-        v.to_str().is_ok_and(|c| c.starts_with(SESSION_COOKIE))
-    });
+    let logged_out = resp
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|c| c.starts_with(SESSION_COOKIE)));
     if let (Some(token), false) = (renewed, logged_out) {
         append_cookie(&mut resp, &session_cookie(token, secure));
     }
