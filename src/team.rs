@@ -377,10 +377,11 @@ pub async fn reset_password(
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),
         };
-        db::users::set_password_hash(c, id, &hash, now)?;
-        if by.id != Some(id) {
-            db::sessions::delete_for_user(c, id)?;
+        if by.id == Some(id) {
+            return Ok(invalid("请在个人中心修改自己的密码(需要输入当前密码)"));
         }
+        db::users::set_password_hash(c, id, &hash, now)?;
+        db::sessions::delete_for_user(c, id)?;
         let entry = Entry::new(
             AuditAction::UserResetPassword,
             format!("用户 {}", target.username),
@@ -449,8 +450,11 @@ pub fn check_group(f: &GroupFields) -> Result<(), String> {
     if f.ident.is_empty() {
         return Err("请填写组标识".into());
     }
-    if f.name.chars().count() > 64 || f.public_name.chars().count() > 64 {
+    if f.name.chars().count() > 64 {
         return Err("组名称不能超过 64 个字符".into());
+    }
+    if f.public_name.chars().count() > 64 {
+        return Err("客户端组名不能超过 64 个字符".into());
     }
     if f.ident.len() > 64
         || !f

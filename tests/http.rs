@@ -870,9 +870,21 @@ async fn bad_input_is_refused_cleanly() {
         b.get("/admin/users/999999").await.status(),
         StatusCode::NOT_FOUND
     );
+    let r = b.get("/admin/users/abc").await;
     assert_eq!(
-        b.get("/admin/users/abc").await.status(),
-        StatusCode::BAD_REQUEST
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "a non-numeric id is simply not found"
+    );
+    assert!(
+        r.text().await.unwrap().contains("页面不存在"),
+        "in Chinese, inside the shell"
+    );
+    let r = b.get("/admin/users?role=admin&role=agent&status=%ZZ").await;
+    assert!(r.status() == StatusCode::OK || r.status() == StatusCode::BAD_REQUEST);
+    assert!(
+        !r.text().await.unwrap().contains("Failed to deserialize"),
+        "no parser English shown"
     );
     assert_eq!(b.get("/no/such/page").await.status(), StatusCode::NOT_FOUND);
     assert_eq!(
@@ -993,5 +1005,73 @@ async fn several_groups_can_be_ticked_at_once() {
         StatusCode::BAD_REQUEST,
         "garbage is refused, not ignored"
     );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_see_only_what_they_may_change() {
+    let srv = TestServer::start().await;
+    let g = srv.group("售前", "pre").await;
+    let boss = srv.user("boss", Role::SuperAdmin, &[g]).await;
+    let lead = srv.user("lead", Role::Admin, &[g]).await;
+    let amy = srv.user("amy", Role::Agent, &[g]).await;
+    let b = srv.login("boss").await;
+    // The super admin acts in the shared group; the admin must not see it.
+    let r = b
+        .post_form(
+            &format!("/admin/users/{amy}"),
+            &[("display_name", "艾米"), ("role", "agent")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = b
+        .post_form(
+            &format!("/admin/users/{boss}/password"),
+            &[
+                ("password", "new-password-9"),
+                ("confirm", "new-password-9"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "own password only in the personal centre"
+    );
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("请在个人中心修改自己的密码")
+    );
+
+    let a = srv.login("lead").await;
+    let (_, list) = a.text("/admin/users").await;
+    assert!(
+        list.contains(&format!("/admin/users/{amy}\"")),
+        "agents are editable"
+    );
+    assert!(
+        !list.contains(&format!("/admin/users/{boss}\"")),
+        "the super admin's row has no edit link"
+    );
+    assert!(
+        !list.contains(&format!("/admin/users/{lead}\"")) && list.contains("/console/me"),
+        "own row → personal centre"
+    );
+    let (_, log) = a.text("/admin/audit").await;
+    assert!(
+        !log.contains("boss"),
+        "the admin does not see the super admin's actions: {log}"
+    );
+    let r = a
+        .post_form(
+            &format!("/admin/users/{amy}/status"),
+            &[("status", "disabled")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, log) = b.text("/admin/audit?action=user_disable").await;
+    assert!(log.contains("lead") && log.contains("用户 amy"));
     srv.stop().await;
 }

@@ -1,6 +1,6 @@
 //! First-run setup, login and logout.
 
-use super::form::Form;
+use super::form::{Form, Query};
 use super::page::{Page, local_time, render, render_status};
 use super::session::{
     Ctx, PRE_CSRF_COOKIE, SESSION_COOKIE, append_cookie, redirect_for, removal, session_cookie,
@@ -13,7 +13,7 @@ use crate::model::AuditAction;
 use crate::state::AppState;
 use crate::team::{self, NewUserInput, TeamError};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;

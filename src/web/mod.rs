@@ -19,7 +19,6 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::{MethodFilter, on};
 use axum::{Router, middleware};
 use std::time::Duration;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -147,7 +146,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             session::layer,
         ))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

@@ -6,10 +6,11 @@ use crate::db::audit::{AuditFilter, AuditRow};
 use crate::error::AppError;
 use crate::model::{AuditAction, Role, UserId};
 use crate::state::AppState;
+use crate::web::form::Query;
 use crate::web::page::{Page, local_time, render};
 use crate::web::session::AdminUser;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -69,8 +70,11 @@ pub async fn list(
         .read(move |c| {
             let filter = Default::default();
             let scope = (me.role != Role::SuperAdmin).then_some(me.id);
+            // An admin sees what they did and what the agents they manage did,
+            // not the actions of other admins or super admins in their groups.
             Ok(crate::db::users::list(c, &filter, scope)?
                 .into_iter()
+                .filter(|r| scope.is_none() || r.user.role == Role::Agent || r.user.id == me.id)
                 .map(|r| (r.user.id, r.user.username))
                 .collect::<Vec<_>>())
         })

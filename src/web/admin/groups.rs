@@ -5,11 +5,11 @@ use crate::error::AppError;
 use crate::model::GroupId;
 use crate::state::AppState;
 use crate::team::{self, Acting, TeamError};
-use crate::web::form::Form;
+use crate::web::form::{Form, IdPath};
 use crate::web::page::{Page, local_time, render, render_status};
 use crate::web::session::{Ctx, SuperUser, with_flash};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
 use serde::Deserialize;
@@ -149,7 +149,7 @@ async fn edit_page(
 pub async fn edit(
     State(state): State<AppState>,
     SuperUser(ctx, _): SuperUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Response, AppError> {
     render(&edit_page(&state, &ctx, GroupId(id), None, None).await?)
 }
@@ -157,7 +157,7 @@ pub async fn edit(
 pub async fn update(
     State(state): State<AppState>,
     SuperUser(ctx, s): SuperUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     Form(f): Form<GroupForm>,
 ) -> Result<Response, AppError> {
     let (id, fields) = (GroupId(id), f.fields());
@@ -187,7 +187,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     SuperUser(ctx, s): SuperUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Response, AppError> {
     match team::delete_group(
         &state.db,

@@ -6,11 +6,11 @@ use crate::error::AppError;
 use crate::model::{Group, GroupId, Role, User, UserId, UserStatus};
 use crate::state::AppState;
 use crate::team::{self, Acting, NewUserInput, TeamError, UserEdit};
-use crate::web::form::Form;
+use crate::web::form::{Form, IdPath, Query};
 use crate::web::page::{Page, local_time, render, render_status};
 use crate::web::session::{AdminUser, Ctx, with_flash};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
 use serde::Deserialize;
@@ -30,11 +30,20 @@ pub struct FilterQuery {
 #[template(path = "admin/users.html")]
 struct UsersPage {
     page: Page,
+    my_id: UserId,
     q: FilterQuery,
     rows: Vec<(String, UserRow)>,
     groups: Vec<Group>,
     roles: &'static [Role],
     statuses: &'static [UserStatus],
+}
+
+impl UsersPage {
+    /// The list shows the admin's colleagues too; only agents can be edited by
+    /// an admin (the same rule `team` enforces).
+    fn can_edit(&self, u: &User) -> bool {
+        self.page.is_super() || u.role == Role::Agent
+    }
 }
 
 fn acting(ctx: &Ctx, me: &User) -> Acting {
@@ -63,6 +72,7 @@ pub async fn list(
     let tz = state.config.timezone.clone();
     render(&UsersPage {
         page: Page::new(&ctx, "用户管理", "users"),
+        my_id: s.user.id,
         rows: rows
             .into_iter()
             .map(|r| (local_time(r.user.created_at, &tz), r))
@@ -217,7 +227,7 @@ async fn edit_page(
 pub async fn edit(
     State(state): State<AppState>,
     AdminUser(ctx, s): AdminUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Response, AppError> {
     render(&edit_page(&state, &ctx, &s.user, UserId(id), None).await?)
 }
@@ -258,7 +268,7 @@ pub struct EditForm {
 pub async fn update(
     State(state): State<AppState>,
     AdminUser(ctx, s): AdminUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     Form(f): Form<EditForm>,
 ) -> Result<Response, AppError> {
     let id = UserId(id);
@@ -285,7 +295,7 @@ pub struct StatusForm {
 pub async fn set_status(
     State(state): State<AppState>,
     AdminUser(ctx, s): AdminUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     Form(f): Form<StatusForm>,
 ) -> Result<Response, AppError> {
     let status =
@@ -310,7 +320,7 @@ pub struct ResetForm {
 pub async fn reset_password(
     State(state): State<AppState>,
     AdminUser(ctx, s): AdminUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     Form(f): Form<ResetForm>,
 ) -> Result<Response, AppError> {
     let id = UserId(id);
@@ -335,7 +345,7 @@ pub struct GroupsForm {
 pub async fn set_groups(
     State(state): State<AppState>,
     AdminUser(ctx, s): AdminUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     Form(f): Form<GroupsForm>,
 ) -> Result<Response, AppError> {
     let id = UserId(id);
