@@ -82,11 +82,12 @@ fn csrf_exempt(path: &str) -> bool {
 
 /// The client's IP. Behind a reverse proxy (`--trust-proxy`) it is the last
 /// `X-Forwarded-For` entry — the one the proxy itself appended — and only when
-/// the connection comes from the proxy on this machine (a loopback peer);
-/// anything else, or anything that is not an IP address, is ignored.
+/// the connection comes from a proxy on this machine or its private network
+/// (loopback, or a private address such as Docker's bridge); anything else, or
+/// anything that is not an IP address, is ignored.
 pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy: bool) -> String {
     let peer_ip = peer.map(|p| p.ip());
-    if trust_proxy && peer_ip.is_some_and(|ip| ip.is_loopback()) {
+    if trust_proxy && peer_ip.is_some_and(is_local_network) {
         let forwarded = headers
             .get_all("x-forwarded-for")
             .iter()
@@ -101,6 +102,19 @@ pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy: boo
     peer_ip
         .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into())
+}
+
+fn is_local_network(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_private())
+        }
+    }
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -533,3 +547,59 @@ role_extractor!(
 role_extractor!(
     /// Only the super admin.
     SuperUser, Role::SuperAdmin);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn forwarded_ip_is_taken_only_from_a_local_proxy() {
+        let h = forwarded("198.51.100.1, 203.0.113.9");
+        let local = Some("127.0.0.1:5000".parse().unwrap());
+        let bridge = Some("172.17.0.1:5000".parse().unwrap());
+        let public = Some("192.0.2.7:5000".parse().unwrap());
+        assert_eq!(
+            client_ip(&h, local, true),
+            "203.0.113.9",
+            "the entry the proxy appended"
+        );
+        assert_eq!(client_ip(&h, bridge, true), "203.0.113.9");
+        assert_eq!(
+            client_ip(&h, public, true),
+            "192.0.2.7",
+            "a stranger's header is ignored"
+        );
+        assert_eq!(
+            client_ip(&h, local, false),
+            "127.0.0.1",
+            "not trusted unless configured"
+        );
+        assert_eq!(client_ip(&forwarded("not-an-ip"), local, true), "127.0.0.1");
+    }
+
+    #[test]
+    fn origin_must_match_the_public_url_or_the_host() {
+        let uri: axum::http::Uri = "/x".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+        h.insert(header::ORIGIN, "https://kefu.example.com".parse().unwrap());
+        assert!(
+            !cross_site(&h, &uri, Some("https://kefu.example.com")),
+            "proxy rewrote Host"
+        );
+        assert!(cross_site(&h, &uri, None));
+        h.insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
+        assert!(!cross_site(&h, &uri, None));
+        h.insert(header::ORIGIN, "null".parse().unwrap());
+        assert!(cross_site(&h, &uri, None));
+        h.remove(header::ORIGIN);
+        h.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(cross_site(&h, &uri, None));
+    }
+}
