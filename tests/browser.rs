@@ -232,6 +232,14 @@ async fn flow(c: &Client, base: &str, code: &str, device: Device, shots: &Shots)
     }
     shots.take(c, "08-users-after").await?;
 
+    // The audit log lists what was just done, by whom.
+    c.goto(&at("/admin/audit")).await?;
+    wait_text(c, "table.list", "添加用户").await?;
+    wait_text(c, "table.list", "添加客服组").await?;
+    wait_text(c, "table.list", ADMIN_USER).await?;
+    check_no_horizontal_overflow(c, "audit").await?;
+    shots.take(c, "08b-audit").await?;
+
     // Log out through the user menu.
     logout(c, shots).await?;
     wait_path(c, "/login").await?;
@@ -279,6 +287,39 @@ async fn flow(c: &Client, base: &str, code: &str, device: Device, shots: &Shots)
         wait_path(c, "/console").await?;
         wait_sidebar_hidden(c).await?;
     }
+
+    // Personal centre: the theme switch is an htmx POST carrying the CSRF
+    // header; the choice is stored on the account and survives a reload.
+    c.goto(&at("/console/me")).await?;
+    wait_text(c, ".card", AGENT_USER).await?;
+    wait_text(c, ".card", GROUP_NAME).await?;
+    click(c, "button[data-theme-value='dark']").await?;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let theme = c
+            .execute("return document.documentElement.dataset.theme", vec![])
+            .await?;
+        if theme == serde_json::json!("dark") {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "theme never turned dark");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Give htmx's request time to land, then reload: still dark.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        c.goto(&at("/console/me")).await?;
+        let theme = c
+            .execute("return document.documentElement.dataset.theme", vec![])
+            .await?;
+        if theme == serde_json::json!("dark") {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "dark theme was not remembered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    check_no_horizontal_overflow(c, "personal centre").await?;
+    shots.take(c, "12b-personal-centre-dark").await?;
 
     // And the admin pages refuse them.
     c.goto(&at("/admin/users")).await?;
