@@ -53,7 +53,7 @@ async fn batched_writer(dir: &std::path::Path, run: usize) -> (f64, f64) {
         handles.push(tokio::spawn(async move {
             for i in 0..per_task {
                 let n = (t * per_task + i) as i64;
-                db.write(move |c| {
+                db.write(move |c| -> kefu::db::DbResult<()> {
                     c.execute(insert_sql(), rusqlite::params![format!("u{n}"), n])?;
                     Ok(())
                 })
@@ -69,7 +69,7 @@ async fn batched_writer(dir: &std::path::Path, run: usize) -> (f64, f64) {
             let mut reads = 0u64;
             let t0 = Instant::now();
             while t0.elapsed() < Duration::from_millis(300) {
-                db.read(|c| {
+                db.read(|c| -> kefu::db::DbResult<i64> {
                     Ok(c.query_row("SELECT count(*) FROM login_failures", [], |r| {
                         r.get::<_, i64>(0)
                     })?)

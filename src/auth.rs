@@ -6,7 +6,7 @@
 use crate::clock::Clock;
 use crate::db::audit::{Actor, Entry};
 use crate::db::sessions::{LoginRecord, NewSession};
-use crate::db::{self, Db, DbError};
+use crate::db::{self, Db, DbError, DbResult};
 use crate::model::{AuditAction, User, UserStatus};
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -197,7 +197,7 @@ pub async fn login(
 
     let gate = {
         let (name, ip) = (name.clone(), ip.clone());
-        db.write(move |c| {
+        db.write(move |c| -> DbResult<Gate> {
             let recent = db::sessions::failure_times(c, &name, &ip, now - LOCKOUT - LOCKOUT)?;
             if let Some(until) = locked_until(&recent).filter(|u| *u > now) {
                 return Ok(Gate::Locked(until));
@@ -269,7 +269,7 @@ pub async fn login(
     };
     let (uid, uname) = (user.id, user.username.clone());
     let previous = db
-        .write(move |c| {
+        .write(move |c| -> DbResult<_> {
             let previous = db::sessions::recent_logins(c, uid, 1)?.into_iter().next();
             db::sessions::create(
                 c,

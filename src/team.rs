@@ -126,6 +126,11 @@ fn invalid<T>(msg: impl Into<String>) -> TeamResult<T> {
     Err(TeamError::Invalid(msg.into()))
 }
 
+/// Writes the audit row of a change, in the change's transaction.
+fn audit(c: &Connection, by: &Acting, entry: Entry, now: jiff::Timestamp) -> TeamResult<()> {
+    Ok(db::audit::record(c, &by.actor(), &entry, now)?)
+}
+
 /// Group names for the audit log (ids mean nothing to a reader).
 fn group_names(c: &Connection, ids: &[GroupId]) -> DbResult<Vec<String>> {
     let mut names = Vec::with_capacity(ids.len());
@@ -155,53 +160,68 @@ fn may_manage(c: &Connection, by: &Acting, target: &User) -> DbResult<bool> {
     })
 }
 
+/// Loads `id` and checks that `by` may manage them.
+fn managed(c: &Connection, by: &Acting, id: UserId) -> TeamResult<User> {
+    let target = db::users::get(c, id)?.ok_or(TeamError::NotFound)?;
+    if !may_manage(c, by, &target)? {
+        return Err(TeamError::Forbidden);
+    }
+    Ok(target)
+}
+
+fn checked_profile(p: Profile) -> TeamResult<Profile> {
+    let p = p.trimmed();
+    check_profile(&p).map_err(TeamError::Invalid)?;
+    Ok(p)
+}
+
+fn checked_password(password: &str, confirm: &str) -> TeamResult<()> {
+    auth::check_new_password(password, confirm).map_err(|m| TeamError::Invalid(m.into()))
+}
+
 /// Creates the first super admin. Refused once any user exists (checked inside
 /// the write transaction, so two racing setups cannot both succeed).
 pub async fn setup(db: &Db, clock: &Clock, input: NewUserInput, ip: &str) -> TeamResult<UserId> {
-    let profile = Profile {
-        display_name: input.display_name.trim().to_string(),
-        real_name: input.real_name.trim().to_string(),
-        phone: input.phone.trim().to_string(),
-    };
     let username = input.username.trim().to_string();
     check_username(&username).map_err(TeamError::Invalid)?;
-    check_profile(&profile).map_err(TeamError::Invalid)?;
-    auth::check_new_password(&input.password, &input.confirm)
-        .map_err(|m| TeamError::Invalid(m.into()))?;
+    let profile = checked_profile(Profile {
+        display_name: input.display_name,
+        real_name: input.real_name,
+        phone: input.phone,
+    })?;
+    checked_password(&input.password, &input.confirm)?;
     let hash = auth::hash_password_async(input.password).await?;
     let now = clock.now();
     let ip = ip.to_string();
     db.write(move |c| {
         if db::users::count(c)? > 0 {
-            return Ok(Err(TeamError::Forbidden));
+            return Err(TeamError::Forbidden);
         }
-        let id = db::users::insert(
-            c,
-            &NewUser {
-                username: &username,
-                display_name: &profile.display_name,
-                real_name: &profile.real_name,
-                phone: &profile.phone,
-                role: Role::SuperAdmin,
-                password_hash: &hash,
-                created_by: None,
-            },
-            now,
-        )?;
-        let actor = Actor {
+        let new = NewUser {
+            username: &username,
+            display_name: &profile.display_name,
+            real_name: &profile.real_name,
+            phone: &profile.phone,
+            role: Role::SuperAdmin,
+            password_hash: &hash,
+            created_by: None,
+        };
+        let id = db::users::insert(c, &new, now)?;
+        let me = Acting {
             id: Some(id),
             name: username.clone(),
+            role: Role::SuperAdmin,
             ip,
         };
-        db::audit::record(
+        audit(
             c,
-            &actor,
-            &Entry::new(AuditAction::Setup, format!("超级管理员 {username}")),
+            &me,
+            Entry::new(AuditAction::Setup, format!("超级管理员 {username}")),
             now,
         )?;
-        Ok(Ok(id))
+        Ok(id)
     })
-    .await?
+    .await
 }
 
 pub async fn create_user(
@@ -212,20 +232,19 @@ pub async fn create_user(
 ) -> TeamResult<UserId> {
     let username = input.username.trim().to_string();
     check_username(&username).map_err(TeamError::Invalid)?;
-    let mut profile = Profile {
-        display_name: input.display_name.trim().to_string(),
-        real_name: input.real_name.trim().to_string(),
-        phone: input.phone.trim().to_string(),
+    let display_name = match input.display_name.trim() {
+        "" => username.clone(),
+        name => name.to_string(),
     };
-    if profile.display_name.is_empty() {
-        profile.display_name = username.clone();
-    }
-    check_profile(&profile).map_err(TeamError::Invalid)?;
+    let profile = checked_profile(Profile {
+        display_name,
+        real_name: input.real_name,
+        phone: input.phone,
+    })?;
     let Some(role) = input.role else {
         return invalid("请选择角色");
     };
-    auth::check_new_password(&input.password, &input.confirm)
-        .map_err(|m| TeamError::Invalid(m.into()))?;
+    checked_password(&input.password, &input.confirm)?;
     if !by.role.at_least(Role::Admin) {
         return Err(TeamError::Forbidden);
     }
@@ -242,12 +261,12 @@ pub async fn create_user(
                 .transpose()?
                 .unwrap_or_default();
             if groups.is_empty() || !groups.iter().all(|g| mine.contains(g)) {
-                return Ok(invalid("请至少选择一个您所在的客服组"));
+                return invalid("请至少选择一个您所在的客服组");
             }
         }
         for g in &groups {
             if db::groups::get(c, *g)?.is_none() {
-                return Ok(invalid("所选客服组不存在"));
+                return invalid("所选客服组不存在");
             }
         }
         let new = NewUser {
@@ -262,31 +281,21 @@ pub async fn create_user(
         let id = match db::users::insert(c, &new, now) {
             Ok(id) => id,
             Err(e) if db::is_unique_violation(&e) => {
-                return Ok(invalid(format!("账号 {username} 已存在")));
+                return invalid(format!("账号 {username} 已存在"));
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         db::users::set_groups(c, id, &groups)?;
         let after = serde_json::json!({
-            "username": username, "role": role.as_str(), "profile": profile, "groups": group_names(c, &groups)?,
+            "username": username, "role": role.as_str(), "profile": profile,
+            "groups": group_names(c, &groups)?,
         });
         let entry = Entry::new(AuditAction::UserCreate, format!("用户 {username}"))
             .change(None, Some(&after));
-        db::audit::record(c, &by.actor(), &entry, now)?;
-        Ok(Ok(id))
+        audit(c, &by, entry, now)?;
+        Ok(id)
     })
-    .await?
-}
-
-/// Loads `id` and checks that `by` may manage them.
-fn managed(c: &Connection, by: &Acting, id: UserId) -> DbResult<TeamResult<User>> {
-    let Some(target) = db::users::get(c, id)? else {
-        return Ok(Err(TeamError::NotFound));
-    };
-    if !may_manage(c, by, &target)? {
-        return Ok(Err(TeamError::Forbidden));
-    }
-    Ok(Ok(target))
+    .await
 }
 
 pub async fn update_user(
@@ -294,37 +303,30 @@ pub async fn update_user(
     clock: &Clock,
     by: &Acting,
     id: UserId,
-    mut edit: UserEdit,
+    edit: UserEdit,
 ) -> TeamResult<()> {
-    edit.profile.display_name = edit.profile.display_name.trim().to_string();
-    edit.profile.real_name = edit.profile.real_name.trim().to_string();
-    edit.profile.phone = edit.profile.phone.trim().to_string();
-    check_profile(&edit.profile).map_err(TeamError::Invalid)?;
-    let (by, now) = (by.clone(), clock.now());
+    let profile = checked_profile(edit.profile)?;
+    let (by, now, role) = (by.clone(), clock.now(), edit.role);
     db.write(move |c| {
-        let target = match managed(c, &by, id)? {
-            Ok(t) => t,
-            Err(e) => return Ok(Err(e)),
-        };
-        if edit.role != target.role {
+        let target = managed(c, &by, id)?;
+        if role != target.role {
             if by.role != Role::SuperAdmin {
-                return Ok(invalid("只有超级管理员可以修改用户角色"));
+                return invalid("只有超级管理员可以修改用户角色");
             }
             if by.id == Some(id) {
-                return Ok(invalid("不能修改自己的角色"));
+                return invalid("不能修改自己的角色");
             }
-            db::users::set_role(c, id, edit.role, now)?;
+            db::users::set_role(c, id, role, now)?;
         }
-        let before = serde_json::json!({"role": target.role.as_str(), "profile": Profile {
-            display_name: target.display_name.clone(), real_name: target.real_name.clone(), phone: target.phone.clone() }});
-        let after = serde_json::json!({"role": edit.role.as_str(), "profile": edit.profile});
-        db::users::update_profile(c, id, &edit.profile, now)?;
+        let before =
+            serde_json::json!({"role": target.role.as_str(), "profile": Profile::of(&target)});
+        let after = serde_json::json!({"role": role.as_str(), "profile": profile});
+        db::users::update_profile(c, id, &profile, now)?;
         let entry = Entry::new(AuditAction::UserUpdate, format!("用户 {}", target.username))
             .change(Some(&before), Some(&after));
-        db::audit::record(c, &by.actor(), &entry, now)?;
-        Ok(Ok(()))
+        audit(c, &by, entry, now)
     })
-    .await?
+    .await
 }
 
 /// Enables or disables a user; disabling ends their sessions at once.
@@ -337,12 +339,9 @@ pub async fn set_status(
 ) -> TeamResult<()> {
     let (by, now) = (by.clone(), clock.now());
     db.write(move |c| {
-        let target = match managed(c, &by, id)? {
-            Ok(t) => t,
-            Err(e) => return Ok(Err(e)),
-        };
+        let target = managed(c, &by, id)?;
         if by.id == Some(id) {
-            return Ok(invalid("不能禁用或启用自己的账号"));
+            return invalid("不能禁用或启用自己的账号");
         }
         db::users::set_status(c, id, status, now)?;
         if status == UserStatus::Disabled {
@@ -354,13 +353,13 @@ pub async fn set_status(
         };
         let entry = Entry::new(action, format!("用户 {}", target.username))
             .change(Some(&target.status.as_str()), Some(&status.as_str()));
-        db::audit::record(c, &by.actor(), &entry, now)?;
-        Ok(Ok(()))
+        audit(c, &by, entry, now)
     })
-    .await?
+    .await
 }
 
-/// Sets another user's password; their sessions end.
+/// Sets another user's password; their sessions end. One's own password is
+/// changed in the personal centre, with the current one.
 pub async fn reset_password(
     db: &Db,
     clock: &Clock,
@@ -369,27 +368,27 @@ pub async fn reset_password(
     password: String,
     confirm: String,
 ) -> TeamResult<()> {
-    auth::check_new_password(&password, &confirm).map_err(|m| TeamError::Invalid(m.into()))?;
+    checked_password(&password, &confirm)?;
     let hash = auth::hash_password_async(password).await?;
     let (by, now) = (by.clone(), clock.now());
     db.write(move |c| {
-        let target = match managed(c, &by, id)? {
-            Ok(t) => t,
-            Err(e) => return Ok(Err(e)),
-        };
+        let target = managed(c, &by, id)?;
         if by.id == Some(id) {
-            return Ok(invalid("请在个人中心修改自己的密码(需要输入当前密码)"));
+            return invalid("请在个人中心修改自己的密码(需要输入当前密码)");
         }
         db::users::set_password_hash(c, id, &hash, now)?;
         db::sessions::delete_for_user(c, id)?;
-        let entry = Entry::new(
-            AuditAction::UserResetPassword,
-            format!("用户 {}", target.username),
-        );
-        db::audit::record(c, &by.actor(), &entry, now)?;
-        Ok(Ok(()))
+        audit(
+            c,
+            &by,
+            Entry::new(
+                AuditAction::UserResetPassword,
+                format!("用户 {}", target.username),
+            ),
+            now,
+        )
     })
-    .await?
+    .await
 }
 
 /// Sets a user's groups. An admin changes only membership of their own groups;
@@ -403,10 +402,7 @@ pub async fn set_groups(
 ) -> TeamResult<()> {
     let (by, now) = (by.clone(), clock.now());
     db.write(move |c| {
-        let target = match managed(c, &by, id)? {
-            Ok(t) => t,
-            Err(e) => return Ok(Err(e)),
-        };
+        let target = managed(c, &by, id)?;
         let before = group_ids_of(c, id)?;
         let mut next: Vec<GroupId> = if by.role == Role::SuperAdmin {
             wanted
@@ -428,7 +424,7 @@ pub async fn set_groups(
         next.dedup();
         for g in &next {
             if db::groups::get(c, *g)?.is_none() {
-                return Ok(invalid("所选客服组不存在"));
+                return invalid("所选客服组不存在");
             }
         }
         db::users::set_groups(c, id, &next)?;
@@ -437,10 +433,9 @@ pub async fn set_groups(
                 Some(&group_names(c, &before)?),
                 Some(&group_names(c, &next)?),
             );
-        db::audit::record(c, &by.actor(), &entry, now)?;
-        Ok(Ok(()))
+        audit(c, &by, entry, now)
     })
-    .await?
+    .await
 }
 
 pub fn check_group(f: &GroupFields) -> Result<(), String> {
@@ -475,24 +470,25 @@ pub fn check_group(f: &GroupFields) -> Result<(), String> {
     Ok(())
 }
 
-fn trim_group(mut f: GroupFields) -> GroupFields {
+fn checked_group(mut f: GroupFields) -> TeamResult<GroupFields> {
     f.name = f.name.trim().to_string();
     f.ident = f.ident.trim().to_string();
     f.phone = f.phone.trim().to_string();
     f.public_name = f.public_name.trim().to_string();
-    f
+    check_group(&f).map_err(TeamError::Invalid)?;
+    Ok(f)
 }
 
-fn group_conflict(e: DbError, f: &GroupFields) -> DbResult<TeamResult<GroupId>> {
-    if db::is_unique_violation(&e) {
-        let msg = if e.to_string().contains("groups.ident") {
-            format!("组标识 {} 已被使用", f.ident)
-        } else {
-            format!("组名称 {} 已被使用", f.name)
-        };
-        return Ok(invalid(msg));
+/// A unique-name violation as the sentence the admin reads.
+fn group_conflict(e: DbError, f: &GroupFields) -> TeamError {
+    if !db::is_unique_violation(&e) {
+        return e.into();
     }
-    Err(e)
+    TeamError::Invalid(if e.to_string().contains("groups.ident") {
+        format!("组标识 {} 已被使用", f.ident)
+    } else {
+        format!("组名称 {} 已被使用", f.name)
+    })
 }
 
 pub async fn create_group(
@@ -504,20 +500,16 @@ pub async fn create_group(
     if by.role != Role::SuperAdmin {
         return Err(TeamError::Forbidden);
     }
-    let f = trim_group(f);
-    check_group(&f).map_err(TeamError::Invalid)?;
+    let f = checked_group(f)?;
     let (by, now) = (by.clone(), clock.now());
     db.write(move |c| {
-        let id = match db::groups::insert(c, &f, by.id, now) {
-            Ok(id) => id,
-            Err(e) => return group_conflict(e, &f),
-        };
+        let id = db::groups::insert(c, &f, by.id, now).map_err(|e| group_conflict(e, &f))?;
         let entry = Entry::new(AuditAction::GroupCreate, format!("客服组 {}", f.name))
             .change(None, Some(&f));
-        db::audit::record(c, &by.actor(), &entry, now)?;
-        Ok(Ok(id))
+        audit(c, &by, entry, now)?;
+        Ok(id)
     })
-    .await?
+    .await
 }
 
 pub async fn update_group(
@@ -530,22 +522,16 @@ pub async fn update_group(
     if by.role != Role::SuperAdmin {
         return Err(TeamError::Forbidden);
     }
-    let f = trim_group(f);
-    check_group(&f).map_err(TeamError::Invalid)?;
+    let f = checked_group(f)?;
     let (by, now) = (by.clone(), clock.now());
     db.write(move |c| {
-        let Some(old) = db::groups::get(c, id)? else {
-            return Ok(Err(TeamError::NotFound));
-        };
-        if let Err(e) = db::groups::update(c, id, &f, now) {
-            return group_conflict(e, &f).map(|r| r.map(|_| ()));
-        }
+        let old = db::groups::get(c, id)?.ok_or(TeamError::NotFound)?;
+        db::groups::update(c, id, &f, now).map_err(|e| group_conflict(e, &f))?;
         let entry = Entry::new(AuditAction::GroupUpdate, format!("客服组 {}", f.name))
             .change(Some(&GroupFields::from(&old)), Some(&f));
-        db::audit::record(c, &by.actor(), &entry, now)?;
-        Ok(Ok(()))
+        audit(c, &by, entry, now)
     })
-    .await?
+    .await
 }
 
 /// Deletes a group, or says why it cannot be deleted.
@@ -555,51 +541,28 @@ pub async fn delete_group(db: &Db, clock: &Clock, by: &Acting, id: GroupId) -> T
     }
     let (by, now) = (by.clone(), clock.now());
     db.write(move |c| {
-        let Some(old) = db::groups::get(c, id)? else {
-            return Ok(Err(TeamError::NotFound));
-        };
-        if let Err(reason) = db::groups::delete(c, id)? {
-            return Ok(Err(TeamError::Invalid(reason)));
-        }
+        let old = db::groups::get(c, id)?.ok_or(TeamError::NotFound)?;
+        db::groups::delete(c, id)?.map_err(TeamError::Invalid)?;
         let entry = Entry::new(AuditAction::GroupDelete, format!("客服组 {}", old.name))
             .change(Some(&GroupFields::from(&old)), None);
-        db::audit::record(c, &by.actor(), &entry, now)?;
-        Ok(Ok(()))
+        audit(c, &by, entry, now)
     })
-    .await?
+    .await
 }
 
 /// Personal centre: one's own display name, name and phone.
-pub async fn update_own_profile(
-    db: &Db,
-    clock: &Clock,
-    me: &Acting,
-    mut p: Profile,
-) -> TeamResult<()> {
-    p.display_name = p.display_name.trim().to_string();
-    p.real_name = p.real_name.trim().to_string();
-    p.phone = p.phone.trim().to_string();
-    check_profile(&p).map_err(TeamError::Invalid)?;
-    let Some(id) = me.id else {
-        return Err(TeamError::Forbidden);
-    };
+pub async fn update_own_profile(db: &Db, clock: &Clock, me: &Acting, p: Profile) -> TeamResult<()> {
+    let p = checked_profile(p)?;
+    let id = me.id.ok_or(TeamError::Forbidden)?;
     let (me, now) = (me.clone(), clock.now());
     db.write(move |c| {
-        let Some(old) = db::users::get(c, id)? else {
-            return Ok(Err(TeamError::NotFound));
-        };
-        let before = Profile {
-            display_name: old.display_name,
-            real_name: old.real_name,
-            phone: old.phone,
-        };
+        let old = db::users::get(c, id)?.ok_or(TeamError::NotFound)?;
         db::users::update_profile(c, id, &p, now)?;
         let entry = Entry::new(AuditAction::ProfileUpdate, format!("用户 {}", me.name))
-            .change(Some(&before), Some(&p));
-        db::audit::record(c, &me.actor(), &entry, now)?;
-        Ok(Ok(()))
+            .change(Some(&Profile::of(&old)), Some(&p));
+        audit(c, &me, entry, now)
     })
-    .await?
+    .await
 }
 
 /// Changes one's own password after checking the current one; other sessions end.
@@ -612,10 +575,8 @@ pub async fn change_own_password(
     confirm: String,
     keep_session_hash: String,
 ) -> TeamResult<()> {
-    let Some(id) = me.id else {
-        return Err(TeamError::Forbidden);
-    };
-    auth::check_new_password(&new, &confirm).map_err(|m| TeamError::Invalid(m.into()))?;
+    let id = me.id.ok_or(TeamError::Forbidden)?;
+    checked_password(&new, &confirm)?;
     let stored = db
         .read(move |c| db::users::password_hash(c, id))
         .await?
@@ -631,49 +592,41 @@ pub async fn change_own_password(
     db.write(move |c| {
         db::users::set_password_hash(c, id, &hash, now)?;
         db::sessions::delete_others(c, id, &keep_session_hash)?;
-        db::audit::record(
+        audit(
             c,
-            &me.actor(),
-            &Entry::new(AuditAction::PasswordChange, format!("用户 {}", me.name)),
+            &me,
+            Entry::new(AuditAction::PasswordChange, format!("用户 {}", me.name)),
             now,
-        )?;
-        Ok(Ok(()))
+        )
     })
-    .await?
+    .await
 }
 
 pub async fn set_own_theme(db: &Db, clock: &Clock, me: &Acting, theme: Theme) -> TeamResult<()> {
-    let Some(id) = me.id else {
-        return Err(TeamError::Forbidden);
-    };
+    let id = me.id.ok_or(TeamError::Forbidden)?;
     let (me, now) = (me.clone(), clock.now());
     db.write(move |c| {
         db::users::set_theme(c, id, theme)?;
         let entry = Entry::new(AuditAction::ThemeChange, format!("用户 {}", me.name))
             .change(None, Some(&theme.as_str()));
-        db::audit::record(c, &me.actor(), &entry, now)?;
-        Ok(())
+        audit(c, &me, entry, now)
     })
-    .await?;
-    Ok(())
+    .await
 }
 
 /// The user `id`, if `by` may manage them (for showing the edit page).
 pub async fn manageable_user(db: &Db, by: &Acting, id: UserId) -> TeamResult<User> {
     let by = by.clone();
-    db.read(move |c| managed(c, &by, id)).await?
+    db.read(move |c| managed(c, &by, id)).await
 }
 
 /// The groups `by` may assign: all for a super admin, their own for an admin.
 pub async fn assignable_groups(db: &Db, by: &Acting) -> TeamResult<Vec<crate::model::Group>> {
     let by = by.clone();
-    Ok(db
-        .read(move |c| match (by.role, by.id) {
-            (Role::SuperAdmin, _) => {
-                Ok(db::groups::list(c)?.into_iter().map(|r| r.group).collect())
-            }
-            (Role::Admin, Some(me)) => db::users::groups_of(c, me),
-            _ => Ok(vec![]),
-        })
-        .await?)
+    db.read(move |c| match (by.role, by.id) {
+        (Role::SuperAdmin, _) => Ok(db::groups::list(c)?.into_iter().map(|r| r.group).collect()),
+        (Role::Admin, Some(me)) => Ok(db::users::groups_of(c, me)?),
+        _ => Ok(vec![]),
+    })
+    .await
 }

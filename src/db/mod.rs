@@ -103,21 +103,25 @@ impl Db {
     }
 
     /// Runs `f` in the writer's transaction; returns once it is committed.
-    pub async fn write<T, F>(&self, f: F) -> DbResult<T>
+    /// `f` may fail with any error that a [`DbError`] converts into (e.g. a
+    /// domain error that says "not allowed"): its changes are then rolled back
+    /// and the error is returned as is.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<DbError> + Send + 'static,
     {
-        let (done, answer) = oneshot::channel::<DbResult<T>>();
+        let (done, answer) = oneshot::channel::<Result<T, E>>();
         let job: Job = Box::new(move |txn: Option<&mut Transaction<'_>>| {
             let outcome = match txn {
                 Some(txn) => run_in_savepoint(txn, f),
-                None => Err(DbError::Commit("not run".into())),
+                None => Err(E::from(DbError::Commit("not run".into()))),
             };
             Box::new(move |commit: Result<(), String>| {
                 let result = match commit {
                     Ok(()) => outcome,
-                    Err(e) => Err(DbError::Commit(e)),
+                    Err(e) => Err(E::from(DbError::Commit(e))),
                 };
                 let _ = done.send(result);
             })
@@ -127,20 +131,21 @@ impl Db {
             let sender = guard.as_ref().ok_or(DbError::Closed)?;
             sender.send(job).map_err(|_| DbError::Closed)?;
         }
-        answer.await.map_err(|_| DbError::Closed)?
+        answer.await.map_err(|_| E::from(DbError::Closed))?
     }
 
     /// Runs `f` on a read-only connection on the blocking pool.
-    pub async fn read<T, F>(&self, f: F) -> DbResult<T>
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<DbError> + Send + 'static,
     {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let conn = match inner.readers.lock().ok().and_then(|mut r| r.pop()) {
                 Some(c) => c,
-                None => open_reader(&inner.path)?,
+                None => open_reader(&inner.path).map_err(E::from)?,
             };
             let result = f(&conn);
             if let Ok(mut pool) = inner.readers.lock() {
@@ -151,7 +156,7 @@ impl Db {
             result
         })
         .await
-        .map_err(|e| DbError::Join(e.to_string()))?
+        .map_err(|e| E::from(DbError::Join(e.to_string())))?
     }
 
     /// Stops the writer after the jobs already queued, checkpoints the WAL and
@@ -181,22 +186,23 @@ fn open_reader(path: &Path) -> DbResult<Connection> {
     Ok(conn)
 }
 
-fn run_in_savepoint<T, F>(txn: &mut Transaction<'_>, f: F) -> DbResult<T>
+fn run_in_savepoint<T, E, F>(txn: &mut Transaction<'_>, f: F) -> Result<T, E>
 where
-    F: FnOnce(&Connection) -> DbResult<T>,
+    F: FnOnce(&Connection) -> Result<T, E>,
+    E: From<DbError>,
 {
-    let sp = txn.savepoint()?;
+    let sp = txn.savepoint().map_err(|e| E::from(e.into()))?;
     let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&sp)));
     match value {
         Ok(Ok(v)) => {
-            sp.commit()?;
+            sp.commit().map_err(|e| E::from(e.into()))?;
             Ok(v)
         }
         // Dropping the savepoint rolls it back.
         Ok(Err(e)) => Err(e),
-        Err(_) => Err(DbError::Commit(
+        Err(_) => Err(E::from(DbError::Commit(
             "a write job panicked; its changes were rolled back".into(),
-        )),
+        ))),
     }
 }
 
@@ -282,9 +288,11 @@ mod tests {
     use super::*;
 
     async fn count(db: &Db) -> i64 {
-        db.read(|c| Ok(c.query_row("SELECT count(*) FROM login_failures", [], |r| r.get(0))?))
-            .await
-            .unwrap()
+        db.read(|c| -> DbResult<i64> {
+            Ok(c.query_row("SELECT count(*) FROM login_failures", [], |r| r.get(0))?)
+        })
+        .await
+        .unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,7 +303,7 @@ mod tests {
         for i in 0..2000 {
             let db = db.clone();
             tasks.push(tokio::spawn(async move {
-                db.write(move |c| {
+                db.write(move |c| -> DbResult<i32> {
                     c.execute(
                         "INSERT INTO login_failures (username, ip, at) VALUES (?1, 'ip', ?2)",
                         params![format!("u{i}"), i],
@@ -318,7 +326,10 @@ mod tests {
         assert_eq!(failed, 20);
         assert_eq!(count(&db).await, 1980);
         db.close();
-        assert!(matches!(db.write(|_| Ok(())).await, Err(DbError::Closed)));
+        assert!(matches!(
+            db.write(|_| Ok::<_, DbError>(())).await,
+            Err(DbError::Closed)
+        ));
 
         // Everything survives a reopen.
         let db = Db::open(&dir.path().join("t.db")).unwrap();

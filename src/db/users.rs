@@ -22,6 +22,25 @@ pub struct Profile {
     pub phone: String,
 }
 
+impl Profile {
+    pub fn of(u: &User) -> Profile {
+        Profile {
+            display_name: u.display_name.clone(),
+            real_name: u.real_name.clone(),
+            phone: u.phone.clone(),
+        }
+    }
+
+    /// Without surrounding blanks, as stored.
+    pub fn trimmed(self) -> Profile {
+        Profile {
+            display_name: self.display_name.trim().to_string(),
+            real_name: self.real_name.trim().to_string(),
+            phone: self.phone.trim().to_string(),
+        }
+    }
+}
+
 /// Filters of the users page; empty strings and `None` mean "any".
 #[derive(Default, Debug, Clone)]
 pub struct UserFilter {

@@ -60,7 +60,7 @@ async fn me_page(
     let uid = me.id;
     let (groups, logins) = state
         .db
-        .read(move |c| {
+        .read(move |c| -> crate::db::DbResult<_> {
             Ok((
                 crate::db::users::groups_of(c, uid)?,
                 crate::db::sessions::recent_logins(c, uid, 10)?,

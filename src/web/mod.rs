@@ -174,7 +174,7 @@ pub fn app(state: AppState) -> Router {
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
     match state
         .db
-        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .read(|c| -> crate::db::DbResult<i64> { Ok(c.query_row("SELECT 1", [], |r| r.get(0))?) })
         .await
     {
         Ok(_) => (axum::http::StatusCode::OK, "ok"),

@@ -67,7 +67,7 @@ pub async fn list(
     let me = s.user.clone();
     let visible = state
         .db
-        .read(move |c| {
+        .read(move |c| -> crate::db::DbResult<_> {
             let filter = Default::default();
             let scope = (me.role != Role::SuperAdmin).then_some(me.id);
             // An admin sees what they did and what the agents they manage did,

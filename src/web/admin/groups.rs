@@ -129,7 +129,7 @@ async fn edit_page(
 ) -> Result<EditGroupPage, AppError> {
     let (group, members) = state
         .db
-        .read(move |c| {
+        .read(move |c| -> crate::db::DbResult<_> {
             Ok((
                 crate::db::groups::get(c, id)?,
                 crate::db::groups::members(c, id)?,

@@ -205,7 +205,7 @@ async fn edit_page(
     let user = team::manageable_user(&state.db, &by, id).await?;
     let member_of = state
         .db
-        .read(move |c| {
+        .read(move |c| -> crate::db::DbResult<_> {
             Ok(crate::db::users::groups_of(c, id)?
                 .into_iter()
                 .map(|g| g.id)
