@@ -14,3 +14,4 @@ pub mod model;
 pub mod state;
 pub mod team;
 pub mod web;
+pub mod wechat;

@@ -1,0 +1,7 @@
+//! Everything that knows WeChat: signatures and AES safe mode (`crypto`), the
+//! message XML (`xml`), and a fake of WeChat's API (`fake`) that the tests and
+//! the built-in simulator talk to through the configurable API base URL.
+
+pub mod crypto;
+pub mod fake;
+pub mod xml;
