@@ -91,3 +91,133 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_at ON audit_log (at);
 CREATE INDEX audit_log_actor ON audit_log (actor_id, at);
 CREATE INDEX audit_log_action ON audit_log (action, at);
+
+-- ---------------------------------------------------------------- WeChat channel
+
+-- Official Accounts (E11, A11). Secrets stay here and are never shown back in full.
+CREATE TABLE accounts (
+    id                 INTEGER PRIMARY KEY,
+    name               TEXT    NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+    app_id             TEXT    NOT NULL UNIQUE CHECK (length(app_id) BETWEEN 1 AND 64),
+    app_secret         TEXT    NOT NULL,
+    token              TEXT    NOT NULL CHECK (length(token) BETWEEN 3 AND 32),
+    aes_key            TEXT    NOT NULL DEFAULT '',
+    prev_aes_key       TEXT    NOT NULL DEFAULT '',
+    mode               TEXT    NOT NULL DEFAULT 'safe' CHECK (mode IN ('plain', 'compat', 'safe')),
+    original_id        TEXT    NOT NULL DEFAULT '',
+    api_base           TEXT    NOT NULL DEFAULT '',
+    simulation         INTEGER NOT NULL DEFAULT 0 CHECK (simulation IN (0, 1)),
+    window_hours       INTEGER NOT NULL DEFAULT 48 CHECK (window_hours BETWEEN 1 AND 720),
+    quota_after_message INTEGER NOT NULL DEFAULT 5 CHECK (quota_after_message BETWEEN 0 AND 1000),
+    quota_after_event  INTEGER NOT NULL DEFAULT 3 CHECK (quota_after_event BETWEEN 0 AND 1000),
+    event_window_secs  INTEGER NOT NULL DEFAULT 60 CHECK (event_window_secs BETWEEN 1 AND 172800),
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE account_groups (
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    group_id   INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+    PRIMARY KEY (account_id, group_id)
+) STRICT, WITHOUT ROWID;
+
+-- The access token per account, so a restart reuses it (A8).
+CREATE TABLE access_tokens (
+    account_id INTEGER PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    token      TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL,
+    fetched_at INTEGER NOT NULL
+) STRICT;
+
+-- Followers (A10, E13): one row per OpenID and account, created on first contact.
+-- The reply budget (A7) lives here: the last interaction and what was sent since.
+CREATE TABLE followers (
+    id                  INTEGER PRIMARY KEY,
+    account_id          INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    openid              TEXT    NOT NULL CHECK (length(openid) BETWEEN 1 AND 128),
+    remark              TEXT    NOT NULL DEFAULT '',
+    wx_remark           TEXT    NOT NULL DEFAULT '',
+    unionid             TEXT    NOT NULL DEFAULT '',
+    tags                TEXT    NOT NULL DEFAULT '[]',
+    subscribe_scene     TEXT    NOT NULL DEFAULT '',
+    subscribed          INTEGER NOT NULL DEFAULT 1 CHECK (subscribed IN (0, 1)),
+    subscribed_at       INTEGER,
+    unsubscribed_at     INTEGER,
+    profile_state       TEXT    NOT NULL DEFAULT 'pending' CHECK (profile_state IN ('pending', 'fetched', 'failed')),
+    profile_attempts    INTEGER NOT NULL DEFAULT 0,
+    profile_next_at     INTEGER NOT NULL DEFAULT 0,
+    interaction_at      INTEGER,
+    interaction_kind    TEXT    CHECK (interaction_kind IN ('message', 'event')),
+    sent_since          INTEGER NOT NULL DEFAULT 0,
+    first_seen_at       INTEGER NOT NULL,
+    last_seen_at        INTEGER NOT NULL,
+    UNIQUE (account_id, openid)
+) STRICT;
+
+CREATE INDEX followers_profile ON followers (profile_state, profile_next_at) WHERE profile_state = 'pending';
+
+-- Every message, both ways. Inbound pushes are stored exactly once: dedup_key
+-- is 'm:<MsgId>' for messages and 'e:<OpenID>:<CreateTime>:<Event>' for events.
+CREATE TABLE messages (
+    id             INTEGER PRIMARY KEY,
+    account_id     INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    follower_id    INTEGER NOT NULL REFERENCES followers (id) ON DELETE CASCADE,
+    direction      TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+    kind           TEXT    NOT NULL CHECK (kind IN ('text', 'image', 'voice', 'video', 'shortvideo',
+                                                    'location', 'link', 'event', 'unknown')),
+    event          TEXT    NOT NULL DEFAULT '',
+    content        TEXT    NOT NULL DEFAULT '',
+    data           TEXT    NOT NULL DEFAULT '{}',
+    raw            TEXT    NOT NULL DEFAULT '',
+    dedup_key      TEXT,
+    wx_msg_id      INTEGER,
+    sender_id      INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    created_at     INTEGER NOT NULL,
+    received_at    INTEGER NOT NULL,
+    UNIQUE (account_id, dedup_key)
+) STRICT;
+
+CREATE INDEX messages_follower ON messages (follower_id, created_at);
+
+-- Outbound customer-service messages (A6): committed before any network call,
+-- sent in order per follower, retried while transient, failed with a reason.
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    message_id      INTEGER NOT NULL UNIQUE REFERENCES messages (id) ON DELETE CASCADE,
+    account_id      INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    follower_id     INTEGER NOT NULL REFERENCES followers (id) ON DELETE CASCADE,
+    kind            TEXT    NOT NULL CHECK (kind IN ('text', 'image', 'voice')),
+    payload         TEXT    NOT NULL,
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    error_code      INTEGER,
+    error_reason    TEXT    NOT NULL DEFAULT '',
+    created_at      INTEGER NOT NULL,
+    sent_at         INTEGER
+) STRICT;
+
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX outbox_follower ON outbox (follower_id, id);
+
+-- Media (A9): inbound files fetched after the push is acknowledged; the row is
+-- the job, so a restart resumes what is still pending.
+CREATE TABLE media (
+    id              INTEGER PRIMARY KEY,
+    account_id      INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    message_id      INTEGER REFERENCES messages (id) ON DELETE CASCADE,
+    kind            TEXT    NOT NULL CHECK (kind IN ('image', 'voice', 'video', 'thumb')),
+    wx_media_id     TEXT    NOT NULL DEFAULT '',
+    source_url      TEXT    NOT NULL DEFAULT '',
+    path            TEXT    NOT NULL DEFAULT '',
+    content_type    TEXT    NOT NULL DEFAULT '',
+    size            INTEGER NOT NULL DEFAULT 0,
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'stored', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    error           TEXT    NOT NULL DEFAULT '',
+    created_at      INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX media_pending ON media (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX media_message ON media (message_id);

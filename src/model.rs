@@ -184,4 +184,67 @@ db_enum!(AuditAction {
     ProfileUpdate => "profile_update", "修改个人信息";
     PasswordChange => "password_change", "修改密码";
     ThemeChange => "theme_change", "切换主题";
+    AccountCreate => "account_create", "添加公众号";
+    AccountUpdate => "account_update", "修改公众号";
+    FollowerSync => "follower_sync", "同步粉丝";
+    FollowerRemark => "follower_remark", "修改粉丝备注";
+});
+
+id_type!(AccountId);
+id_type!(FollowerId);
+id_type!(MessageId);
+id_type!(OutboxId);
+id_type!(MediaId);
+
+db_enum!(AccountMode {
+    Plain => "plain", "明文模式";
+    Compat => "compat", "兼容模式";
+    Safe => "safe", "安全模式(推荐)";
+});
+
+db_enum!(Direction {
+    In => "in", "粉丝";
+    Out => "out", "客服";
+});
+
+db_enum!(MessageKind {
+    Text => "text", "文本";
+    Image => "image", "图片";
+    Voice => "voice", "语音";
+    Video => "video", "视频";
+    ShortVideo => "shortvideo", "小视频";
+    Location => "location", "位置";
+    Link => "link", "链接";
+    Event => "event", "事件";
+    Unknown => "unknown", "暂不支持的消息类型";
+});
+
+db_enum!(OutboxState {
+    Pending => "pending", "发送中";
+    Sent => "sent", "已送达微信";
+    Failed => "failed", "发送失败";
+});
+
+db_enum!(OutboundKind {
+    Text => "text", "文本";
+    Image => "image", "图片";
+    Voice => "voice", "语音";
+});
+
+db_enum!(MediaState {
+    Pending => "pending", "下载中";
+    Stored => "stored", "已保存";
+    Failed => "failed", "下载失败";
+});
+
+db_enum!(MediaKind {
+    Image => "image", "图片";
+    Voice => "voice", "语音";
+    Video => "video", "视频";
+    Thumb => "thumb", "缩略图";
+});
+
+db_enum!(InteractionKind {
+    Message => "message", "粉丝发消息";
+    Event => "event", "点击菜单、关注或扫码";
 });

@@ -10,7 +10,10 @@ use rusqlite::Connection;
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Ordered migrations; entry `n` takes a database from version `n` to `n + 1`.
-pub const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_wechat.sql"),
+];
 
 pub fn latest() -> i64 {
     MIGRATIONS.len() as i64

@@ -12,9 +12,14 @@
 //!   read-only connections. In WAL mode they never wait for the writer, so a page
 //!   or a report never delays the webhook's write path, and vice versa.
 
+pub mod accounts;
 pub mod audit;
+pub mod followers;
 pub mod groups;
+pub mod media;
+pub mod messages;
 pub mod migrate;
+pub mod outbox;
 pub mod sessions;
 pub mod users;
 
