@@ -2,6 +2,9 @@
 //! message XML (`xml`), and a fake of WeChat's API (`fake`) that the tests and
 //! the built-in simulator talk to through the configurable API base URL.
 
+pub mod api;
+pub mod budget;
 pub mod crypto;
 pub mod fake;
+pub mod outbox;
 pub mod xml;

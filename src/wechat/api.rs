@@ -1,0 +1,500 @@
+//! The client of WeChat's HTTP API (A6, A8, A15). The base URL is a setting
+//! (`KEFU_WECHAT_API_BASE`, or per account), so tests and the simulator talk to
+//! a fake. Access tokens are cached in the database (a restart reuses them),
+//! refreshed five minutes before they expire, one refresh at a time per
+//! account; a call answered 40001/40014/42001 gets a new token and is retried
+//! exactly once. Every WeChat error comes back as [`ApiError`] with a Chinese
+//! explanation for the people who will read it.
+
+use crate::clock::Clock;
+use crate::db::accounts::Account;
+use crate::db::{self, Db, DbError};
+use crate::model::AccountId;
+use jiff::SignedDuration;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
+/// Refresh a token this long before WeChat says it expires.
+const REFRESH_AHEAD: SignedDuration = SignedDuration::from_mins(5);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("WeChat error {code}: {message}")]
+    WeChat { code: i64, message: String },
+    #[error("HTTP {0}")]
+    Http(u16),
+    #[error("network: {0}")]
+    Network(String),
+    #[error("unexpected answer: {0}")]
+    Decode(String),
+    #[error("database: {0}")]
+    Db(String),
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        ApiError::Db(e.to_string())
+    }
+}
+
+/// Codes that mean "the token is no longer good": fetch a new one, retry once.
+pub fn is_token_error(code: i64) -> bool {
+    matches!(code, 40001 | 40014 | 42001)
+}
+
+impl ApiError {
+    /// Worth trying again later (busy, server error, network), as opposed to a refusal.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::WeChat { code, .. } => *code == -1 || is_token_error(*code),
+            ApiError::Http(status) => *status >= 500 || *status == 429,
+            ApiError::Network(_) | ApiError::Db(_) => true,
+            ApiError::Decode(_) => false,
+        }
+    }
+
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            ApiError::WeChat { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// What an agent or admin reads.
+    pub fn explain(&self) -> String {
+        match self {
+            ApiError::WeChat { code, message } => match explain_code(*code) {
+                Some(text) => format!("{text}(错误码 {code})"),
+                None => format!("微信返回错误 {code}:{message}"),
+            },
+            ApiError::Http(status) => format!("微信服务器暂时不可用(HTTP {status}),稍后自动重试"),
+            ApiError::Network(_) => "无法连接微信服务器,稍后自动重试".into(),
+            ApiError::Decode(_) => "微信返回了无法识别的内容".into(),
+            ApiError::Db(_) => "内部存储错误,稍后自动重试".into(),
+        }
+    }
+}
+
+/// Chinese explanations of the error codes people meet (WECHAT.md §11).
+pub fn explain_code(code: i64) -> Option<&'static str> {
+    Some(match code {
+        -1 => "微信系统繁忙,稍后自动重试",
+        40001 | 40014 | 42001 => "access_token 无效或已过期",
+        40003 => "粉丝的 OpenID 无效,该粉丝可能不属于这个公众号",
+        40013 => "AppID 无效,请检查公众号设置中的 AppID",
+        40125 => "AppSecret 错误,请在微信公众平台「设置与开发 → 基本配置」中核对或重置 AppSecret",
+        40164 => {
+            "本服务器的 IP 不在公众号的 IP 白名单中,请在微信公众平台「设置与开发 → 基本配置 → IP白名单」中添加本服务器的公网 IP"
+        }
+        41001 => "缺少 access_token",
+        43004 => "粉丝已取消关注公众号,无法发送",
+        45009 => "今日接口调用次数已达上限,请明天再试或联系管理员",
+        45015 => "已超过 48 小时回复时限:粉丝最后一次互动已超过 48 小时,需等粉丝再次发消息",
+        45047 => "客服消息条数已达上限:粉丝再次发消息后才能继续回复",
+        47001 => "发送的数据格式不正确",
+        48001 => "公众号没有该接口的权限(客服消息需要已认证的服务号或订阅号)",
+        _ => return None,
+    })
+}
+
+/// A follower's profile as user/info returns it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UserInfo {
+    pub subscribed: bool,
+    pub remark: String,
+    pub unionid: String,
+    pub tags: Vec<i64>,
+    pub subscribe_scene: String,
+    pub subscribe_time: Option<i64>,
+}
+
+impl UserInfo {
+    fn from_json(v: &Value) -> UserInfo {
+        UserInfo {
+            subscribed: v["subscribe"].as_i64() == Some(1),
+            remark: v["remark"].as_str().unwrap_or_default().to_string(),
+            unionid: v["unionid"].as_str().unwrap_or_default().to_string(),
+            tags: v["tagid_list"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_i64).collect())
+                .unwrap_or_default(),
+            subscribe_scene: v["subscribe_scene"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            subscribe_time: v["subscribe_time"].as_i64(),
+        }
+    }
+}
+
+/// One page of user/get.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FollowerPage {
+    pub total: i64,
+    pub openids: Vec<String>,
+    pub next_openid: String,
+}
+
+pub struct WechatApi {
+    http: reqwest::Client,
+    db: Db,
+    clock: Clock,
+    default_base: String,
+    refreshing: Mutex<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl WechatApi {
+    pub fn new(db: Db, clock: Clock, default_base: &str) -> WechatApi {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("kefu/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        WechatApi {
+            http,
+            db,
+            clock,
+            default_base: default_base.trim_end_matches('/').to_string(),
+            refreshing: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn base(&self, account: &Account) -> String {
+        if account.api_base.is_empty() {
+            self.default_base.clone()
+        } else {
+            account.api_base.trim_end_matches('/').to_string()
+        }
+    }
+
+    fn lock_for(&self, id: AccountId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(id).or_default().clone()
+    }
+
+    async fn cached_token(&self, id: AccountId) -> Result<Option<String>, ApiError> {
+        let now = self.clock.now();
+        let cached = self.db.read(move |c| db::accounts::token(c, id)).await?;
+        Ok(cached
+            .filter(|(_, exp)| *exp - REFRESH_AHEAD > now)
+            .map(|(t, _)| t))
+    }
+
+    /// A valid access token for the account: the cached one, or a fresh one.
+    pub async fn token(&self, account: &Account) -> Result<String, ApiError> {
+        if let Some(t) = self.cached_token(account.id).await? {
+            return Ok(t);
+        }
+        let lock = self.lock_for(account.id);
+        let _one_at_a_time = lock.lock().await;
+        // Another task may have refreshed it while we waited.
+        if let Some(t) = self.cached_token(account.id).await? {
+            return Ok(t);
+        }
+        let url = format!("{}/cgi-bin/token", self.base(account));
+        let resp = self
+            .http
+            .get(&url)
+            .query(&[
+                ("grant_type", "client_credential"),
+                ("appid", &account.app_id),
+                ("secret", &account.app_secret),
+            ])
+            .send()
+            .await
+            .map_err(|e| ApiError::Network(e.without_url().to_string()))?;
+        let body = json_body(resp).await?;
+        check_errcode(&body)?;
+        let token = body["access_token"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::Decode("token answer without access_token".into()))?;
+        let ttl = body["expires_in"]
+            .as_i64()
+            .unwrap_or(7200)
+            .clamp(60, 86_400);
+        let now = self.clock.now();
+        let (id, t) = (account.id, token.to_string());
+        let expires = now + SignedDuration::from_secs(ttl);
+        self.db
+            .write(move |c| db::accounts::store_token(c, id, &t, expires, now))
+            .await?;
+        tracing::info!(account = %account.id, expires_in = ttl, "access token fetched");
+        Ok(token.to_string())
+    }
+
+    /// Calls an API with the account's token; on a token error fetches a new
+    /// token and retries exactly once. `build` makes the request for a token.
+    async fn call<F>(&self, account: &Account, build: F) -> Result<reqwest::Response, ApiError>
+    where
+        F: Fn(&str) -> reqwest::RequestBuilder,
+    {
+        for attempt in 0..2 {
+            let token = self.token(account).await?;
+            let resp = build(&token)
+                .send()
+                .await
+                .map_err(|e| ApiError::Network(e.without_url().to_string()))?;
+            let status = resp.status();
+            if !status.is_success() {
+                return Err(ApiError::Http(status.as_u16()));
+            }
+            let is_json = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|c| c.contains("json") || c.starts_with("text/plain"));
+            if !is_json {
+                return Ok(resp);
+            }
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| ApiError::Network(e.to_string()))?;
+            let body: Value =
+                serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode(e.to_string()))?;
+            match check_errcode(&body) {
+                Err(ApiError::WeChat { code, .. }) if is_token_error(code) && attempt == 0 => {
+                    tracing::info!(account = %account.id, code, "token refused; fetching a new one and retrying once");
+                    let (id, t) = (account.id, token.clone());
+                    self.db
+                        .write(move |c| db::accounts::drop_token(c, id, &t))
+                        .await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    let mut rebuilt = http::Response::new(bytes.to_vec());
+                    *rebuilt.status_mut() = status;
+                    rebuilt.headers_mut().insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("application/json"),
+                    );
+                    return Ok(reqwest::Response::from(rebuilt));
+                }
+            }
+        }
+        Err(ApiError::WeChat {
+            code: 40001,
+            message: "token refused twice".into(),
+        })
+    }
+
+    async fn call_json(
+        &self,
+        account: &Account,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<Value, ApiError> {
+        let resp = self.call(account, build).await?;
+        json_body(resp).await
+    }
+
+    /// `message/custom/send` with a ready JSON body (touser, msgtype, …).
+    pub async fn send_custom(&self, account: &Account, body: &Value) -> Result<(), ApiError> {
+        let url = format!("{}/cgi-bin/message/custom/send", self.base(account));
+        self.call_json(account, |t| {
+            self.http
+                .post(&url)
+                .query(&[("access_token", t)])
+                .json(body)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The typing indicator ("Typing" or "CancelTyping").
+    pub async fn typing(&self, account: &Account, openid: &str, on: bool) -> Result<(), ApiError> {
+        let url = format!("{}/cgi-bin/message/custom/typing", self.base(account));
+        let body = serde_json::json!({ "touser": openid, "command": if on { "Typing" } else { "CancelTyping" } });
+        self.call_json(account, |t| {
+            self.http
+                .post(&url)
+                .query(&[("access_token", t)])
+                .json(&body)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Uploads temporary media (image, voice, video, thumb); returns its media_id.
+    pub async fn upload_media(
+        &self,
+        account: &Account,
+        kind: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<String, ApiError> {
+        let url = format!("{}/cgi-bin/media/upload", self.base(account));
+        let body = self
+            .call_json(account, |t| {
+                let part =
+                    reqwest::multipart::Part::bytes(bytes.clone()).file_name(file_name.to_string());
+                let form = reqwest::multipart::Form::new().part("media", part);
+                self.http
+                    .post(&url)
+                    .query(&[("access_token", t), ("type", kind)])
+                    .multipart(form)
+            })
+            .await?;
+        body["media_id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::Decode("upload without media_id".into()))
+    }
+
+    /// Downloads media by id: content type and bytes (at most `limit` bytes).
+    pub async fn get_media(
+        &self,
+        account: &Account,
+        media_id: &str,
+        limit: usize,
+    ) -> Result<(String, Vec<u8>), ApiError> {
+        let url = format!("{}/cgi-bin/media/get", self.base(account));
+        let resp = self
+            .call(account, |t| {
+                self.http
+                    .get(&url)
+                    .query(&[("access_token", t), ("media_id", media_id)])
+            })
+            .await?;
+        read_limited(resp, limit).await
+    }
+
+    /// Downloads a URL WeChat gave (PicUrl), at most `limit` bytes.
+    pub async fn fetch_url(&self, url: &str, limit: usize) -> Result<(String, Vec<u8>), ApiError> {
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| ApiError::Network(e.without_url().to_string()))?;
+        if !resp.status().is_success() {
+            return Err(ApiError::Http(resp.status().as_u16()));
+        }
+        read_limited(resp, limit).await
+    }
+
+    pub async fn user_info(&self, account: &Account, openid: &str) -> Result<UserInfo, ApiError> {
+        let url = format!("{}/cgi-bin/user/info", self.base(account));
+        let v = self
+            .call_json(account, |t| {
+                self.http.get(&url).query(&[
+                    ("access_token", t),
+                    ("openid", openid),
+                    ("lang", "zh_CN"),
+                ])
+            })
+            .await?;
+        Ok(UserInfo::from_json(&v))
+    }
+
+    /// Up to 100 profiles at once.
+    pub async fn batch_user_info(
+        &self,
+        account: &Account,
+        openids: &[String],
+    ) -> Result<Vec<(String, UserInfo)>, ApiError> {
+        let url = format!("{}/cgi-bin/user/info/batchget", self.base(account));
+        let list: Vec<Value> = openids
+            .iter()
+            .map(|o| serde_json::json!({"openid": o, "lang": "zh_CN"}))
+            .collect();
+        let body = serde_json::json!({ "user_list": list });
+        let v = self
+            .call_json(account, |t| {
+                self.http
+                    .post(&url)
+                    .query(&[("access_token", t)])
+                    .json(&body)
+            })
+            .await?;
+        Ok(v["user_info_list"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| {
+                        Some((u["openid"].as_str()?.to_string(), UserInfo::from_json(u)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// One page of followers after `next_openid` ("" for the first page).
+    pub async fn followers_page(
+        &self,
+        account: &Account,
+        next_openid: &str,
+    ) -> Result<FollowerPage, ApiError> {
+        let url = format!("{}/cgi-bin/user/get", self.base(account));
+        let v = self
+            .call_json(account, |t| {
+                self.http
+                    .get(&url)
+                    .query(&[("access_token", t), ("next_openid", next_openid)])
+            })
+            .await?;
+        Ok(FollowerPage {
+            total: v["total"].as_i64().unwrap_or_default(),
+            openids: v["data"]["openid"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|o| o.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            next_openid: v["next_openid"].as_str().unwrap_or_default().to_string(),
+        })
+    }
+}
+
+fn check_errcode(body: &Value) -> Result<(), ApiError> {
+    match body["errcode"].as_i64() {
+        None | Some(0) => Ok(()),
+        Some(code) => Err(ApiError::WeChat {
+            code,
+            message: body["errmsg"].as_str().unwrap_or_default().to_string(),
+        }),
+    }
+}
+
+async fn json_body(resp: reqwest::Response) -> Result<Value, ApiError> {
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(ApiError::Http(status.as_u16()));
+    }
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+async fn read_limited(
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<(String, Vec<u8>), ApiError> {
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let mut out = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?
+    {
+        if out.len() + chunk.len() > limit {
+            return Err(ApiError::Decode(format!("file larger than {limit} bytes")));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok((content_type, out))
+}

@@ -1,0 +1,244 @@
+//! Sends the outbox (A6, A7). Each pass takes, per follower, the oldest pending
+//! row that is due; checks the reply budget (a send that would certainly fail
+//! is refused with the reason, not sent); uploads media when needed; calls
+//! customer-service send; and records the outcome in the same row: sent,
+//! retried later with exponential backoff (busy, HTTP 5xx, network), or failed
+//! for good with the Chinese explanation the agent sees on the message.
+//! Everything it needs is in the database, so after a restart it simply goes on.
+
+use super::api::{ApiError, WechatApi};
+use super::budget::budget;
+use crate::clock::Clock;
+use crate::db::outbox::OutboxRow;
+use crate::db::{self, Db, DbResult};
+use crate::model::OutboundKind;
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Backoff after the n-th transient failure: 2, 4, 8 … seconds, at most 5 minutes.
+pub fn backoff(attempts: i64) -> SignedDuration {
+    let secs = 2i64.saturating_pow(attempts.clamp(1, 20) as u32).min(300);
+    SignedDuration::from_secs(secs)
+}
+
+#[derive(Clone)]
+pub struct Sender {
+    pub api: Arc<WechatApi>,
+    pub db: Db,
+    pub clock: Clock,
+    /// Where uploaded files live (`payload.path` is relative to it).
+    pub media_dir: PathBuf,
+    /// Woken when a row is enqueued.
+    pub wake: Arc<Notify>,
+}
+
+/// What happened to one row in a pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    Retry(String),
+    Failed(String),
+}
+
+impl Sender {
+    /// Sends what is due now; returns the outcomes (for tests and logs).
+    pub async fn pass(&self) -> DbResult<Vec<(crate::model::OutboxId, Outcome)>> {
+        let now = self.clock.now();
+        let due = self.db.read(move |c| db::outbox::due(c, now, 64)).await?;
+        let mut tasks = tokio::task::JoinSet::new();
+        for row in due {
+            let me = self.clone();
+            // Rows of one pass belong to different followers: send them side by side.
+            tasks.spawn(async move {
+                let id = row.id;
+                (id, me.send_one(row).await)
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok((id, Ok(outcome))) => out.push((id, outcome)),
+                Ok((id, Err(e))) => {
+                    tracing::error!(outbox = %id, error = %e, "outbox row could not be updated")
+                }
+                Err(e) => tracing::error!(error = %e, "outbox task failed"),
+            }
+        }
+        out.sort_by_key(|(id, _)| *id);
+        Ok(out)
+    }
+
+    async fn send_one(&self, row: OutboxRow) -> DbResult<Outcome> {
+        let (aid, fid) = (row.account_id, row.follower_id);
+        let (account, follower) = self
+            .db
+            .read(move |c| -> DbResult<_> {
+                Ok((db::accounts::get(c, aid)?, db::followers::get(c, fid)?))
+            })
+            .await?;
+        let (Some(account), Some(follower)) = (account, follower) else {
+            return self.fail(&row, None, "公众号或粉丝已不存在").await;
+        };
+        let now = self.clock.now();
+        let last = follower.interaction_at.zip(follower.interaction_kind);
+        let b = budget(&account.rules, last, follower.sent_since, now);
+        if !b.allowed {
+            let reason = b.reason.unwrap_or_else(|| "当前不允许发送".into());
+            return self.fail(&row, None, &reason).await;
+        }
+        let result = self.deliver(&account, &follower.openid, &row).await;
+        match result {
+            Ok(()) => {
+                let (id, now) = (row.id, self.clock.now());
+                self.db
+                    .write(move |c| -> DbResult<()> {
+                        db::outbox::mark_sent(c, id, now)?;
+                        db::followers::count_sent(c, fid)
+                    })
+                    .await?;
+                Ok(Outcome::Sent)
+            }
+            Err(e) if e.is_transient() => {
+                let reason = e.explain();
+                let (id, next, code) = (row.id, now + backoff(row.attempts + 1), e.code());
+                tracing::warn!(outbox = %row.id, error = %e, retry_in = ?backoff(row.attempts + 1), "send failed; will retry");
+                let r = reason.clone();
+                self.db
+                    .write(move |c| db::outbox::mark_retry(c, id, next, code, &r))
+                    .await?;
+                Ok(Outcome::Retry(reason))
+            }
+            Err(e) => {
+                tracing::warn!(outbox = %row.id, error = %e, "send refused by WeChat");
+                self.fail(&row, e.code(), &e.explain()).await
+            }
+        }
+    }
+
+    async fn fail(&self, row: &OutboxRow, code: Option<i64>, reason: &str) -> DbResult<Outcome> {
+        let (id, r) = (row.id, reason.to_string());
+        self.db
+            .write(move |c| db::outbox::mark_failed(c, id, code, &r))
+            .await?;
+        Ok(Outcome::Failed(reason.to_string()))
+    }
+
+    async fn deliver(
+        &self,
+        account: &db::accounts::Account,
+        openid: &str,
+        row: &OutboxRow,
+    ) -> Result<(), ApiError> {
+        let body = match row.kind {
+            OutboundKind::Text => json!({
+                "touser": openid,
+                "msgtype": "text",
+                "text": { "content": row.payload["content"].as_str().unwrap_or_default() },
+            }),
+            OutboundKind::Image | OutboundKind::Voice => {
+                let kind = row.kind.as_str();
+                let media_id = self.media_id(account, row, kind).await?;
+                json!({ "touser": openid, "msgtype": kind, kind: { "media_id": media_id } })
+            }
+        };
+        self.api.send_custom(account, &body).await
+    }
+
+    /// The row's media_id, uploading its file first when it has none yet.
+    async fn media_id(
+        &self,
+        account: &db::accounts::Account,
+        row: &OutboxRow,
+        kind: &str,
+    ) -> Result<String, ApiError> {
+        if let Some(id) = row.payload["media_id"].as_str().filter(|s| !s.is_empty()) {
+            return Ok(id.to_string());
+        }
+        let rel = row.payload["path"].as_str().unwrap_or_default();
+        let path = safe_join(&self.media_dir, rel)
+            .ok_or_else(|| ApiError::Decode(format!("bad media path {rel:?}")))?;
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|e| ApiError::Decode(format!("{}: {e}", path.display())))?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("file")
+            .to_string();
+        let media_id = self.api.upload_media(account, kind, &name, bytes).await?;
+        // Keep it, so a retry does not upload again.
+        let mut payload: Value = row.payload.clone();
+        payload["media_id"] = Value::String(media_id.clone());
+        let id = row.id;
+        self.db
+            .write(move |c| -> DbResult<usize> {
+                Ok(c.execute(
+                    "UPDATE outbox SET payload = ?2 WHERE id = ?1",
+                    rusqlite::params![id, payload.to_string()],
+                )?)
+            })
+            .await?;
+        Ok(media_id)
+    }
+
+    /// Runs for ever: a pass, then sleep until the next row is due or one is enqueued.
+    pub async fn run(self) {
+        loop {
+            if let Err(e) = self.pass().await {
+                tracing::error!(error = %e, "outbox pass failed");
+            }
+            let next = self.db.read(db::outbox::next_due).await.ok().flatten();
+            let wait = match next {
+                Some(at) => {
+                    let d = at.duration_since(self.clock.now());
+                    Duration::from_millis(d.as_millis().clamp(0, 5_000) as u64)
+                }
+                None => Duration::from_secs(5),
+            };
+            tokio::select! {
+                _ = self.wake.notified() => {},
+                _ = tokio::time::sleep(wait) => {},
+            }
+        }
+    }
+}
+
+use std::time::Duration;
+
+/// `base/rel` if `rel` is a plain relative path (no `..`, not absolute).
+pub fn safe_join(base: &std::path::Path, rel: &str) -> Option<PathBuf> {
+    let p = std::path::Path::new(rel);
+    if rel.is_empty() || p.is_absolute() {
+        return None;
+    }
+    if p.components()
+        .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return None;
+    }
+    Some(base.join(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), SignedDuration::from_secs(2));
+        assert_eq!(backoff(3), SignedDuration::from_secs(8));
+        assert_eq!(backoff(40), SignedDuration::from_secs(300));
+    }
+
+    #[test]
+    fn media_paths_cannot_escape_the_media_folder() {
+        let base = std::path::Path::new("/data/media");
+        assert!(safe_join(base, "1/2.jpg").is_some());
+        for bad in ["", "/etc/passwd", "../kefu.db", "1/../../x", "./x"] {
+            assert!(safe_join(base, bad).is_none(), "{bad}");
+        }
+    }
+}
