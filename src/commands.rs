@@ -27,6 +27,8 @@ pub async fn serve(config: Config) -> Result<()> {
     let state = AppState::new(db.clone(), Clock::System, config.clone()).await?;
     state.announce_setup_code();
     tokio::spawn(purge_sessions(state.clone()));
+    tokio::spawn(state.wechat.sender(&state.db, &state.clock).run());
+    tokio::spawn(state.wechat.fetcher(&state.db, &state.clock).run());
 
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;

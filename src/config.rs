@@ -25,6 +25,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "KEFU_TLS_KEY",
     "KEFU_TRUST_PROXY",
     "KEFU_VENDOR_DIR",
+    "KEFU_WECHAT_API_BASE",
 ];
 
 #[derive(Parser, Debug)]
@@ -75,6 +76,10 @@ pub struct Opts {
     #[arg(long, env = "KEFU_TRUST_PROXY", global = true, num_args = 0..=1,
           default_missing_value = "true", value_name = "BOOL")]
     pub trust_proxy: Option<bool>,
+    /// WeChat API base URL; tests and the simulator point it at a fake
+    /// [default: https://api.weixin.qq.com]
+    #[arg(long, env = "KEFU_WECHAT_API_BASE", global = true, value_name = "URL")]
+    pub wechat_api_base: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -156,6 +161,7 @@ pub struct FileConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub trust_proxy: Option<bool>,
+    pub wechat_api_base: Option<String>,
 }
 
 /// The resolved configuration the server runs with.
@@ -170,6 +176,7 @@ pub struct Config {
     pub timezone_name: String,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub trust_proxy: bool,
+    pub wechat_api_base: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -245,6 +252,11 @@ impl Config {
             timezone_name,
             tls,
             trust_proxy: opts.trust_proxy.or(file.trust_proxy).unwrap_or(false),
+            wechat_api_base: opts
+                .wechat_api_base
+                .clone()
+                .or(file.wechat_api_base)
+                .unwrap_or_else(|| crate::wechat::api::DEFAULT_API_BASE.to_string()),
         })
     }
 
@@ -256,6 +268,11 @@ impl Config {
             data_dir.to_path_buf(),
         )
         .expect("defaults are valid")
+    }
+
+    /// Where inbound and uploaded media files are kept.
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
     }
 
     pub fn db_path(&self) -> PathBuf {

@@ -7,6 +7,52 @@ use crate::db::Db;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// The WeChat API client, the wake-up bells of the background workers, and the
+/// fake WeChat API that serves simulation-mode accounts.
+pub struct Wechat {
+    pub api: Arc<crate::wechat::api::WechatApi>,
+    pub outbox_wake: Arc<tokio::sync::Notify>,
+    pub fetch_wake: Arc<tokio::sync::Notify>,
+    pub fake: crate::wechat::fake::FakeWechat,
+    pub media_dir: std::path::PathBuf,
+}
+
+impl Wechat {
+    fn new(db: &Db, clock: &Clock, config: &Config) -> Wechat {
+        Wechat {
+            api: Arc::new(crate::wechat::api::WechatApi::new(
+                db.clone(),
+                clock.clone(),
+                &config.wechat_api_base,
+            )),
+            outbox_wake: Default::default(),
+            fetch_wake: Default::default(),
+            fake: crate::wechat::fake::FakeWechat::new(),
+            media_dir: config.media_dir(),
+        }
+    }
+
+    pub fn sender(&self, db: &Db, clock: &Clock) -> crate::wechat::outbox::Sender {
+        crate::wechat::outbox::Sender {
+            api: self.api.clone(),
+            db: db.clone(),
+            clock: clock.clone(),
+            media_dir: self.media_dir.clone(),
+            wake: self.outbox_wake.clone(),
+        }
+    }
+
+    pub fn fetcher(&self, db: &Db, clock: &Clock) -> crate::wechat::fetch::Fetcher {
+        crate::wechat::fetch::Fetcher {
+            api: self.api.clone(),
+            db: db.clone(),
+            clock: clock.clone(),
+            media_dir: self.media_dir.clone(),
+            wake: self.fetch_wake.clone(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
@@ -14,6 +60,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// At most one password check per core at a time.
     pub hash_limit: crate::auth::HashLimit,
+    /// The WeChat channel's shared handles.
+    pub wechat: Arc<Wechat>,
     /// Set once the first user exists; until then every page leads to /setup.
     set_up: Arc<AtomicBool>,
     /// While nobody exists yet: the one-time code /setup asks for, printed in the
@@ -26,11 +74,13 @@ impl AppState {
     pub async fn new(db: Db, clock: Clock, config: Config) -> Result<AppState, crate::db::DbError> {
         let users = db.read(crate::db::users::count).await?;
         let setup_code = (users == 0).then(|| Arc::from(new_setup_code().as_str()));
+        let wechat = Arc::new(Wechat::new(&db, &clock, &config));
         Ok(AppState {
             db,
             clock,
             config: Arc::new(config),
             hash_limit: Default::default(),
+            wechat,
             set_up: Arc::new(AtomicBool::new(users > 0)),
             setup_code,
         })

@@ -11,6 +11,7 @@ pub mod form;
 pub mod login;
 pub mod page;
 pub mod session;
+pub mod webhook;
 
 use crate::state::AppState;
 use axum::handler::Handler;

@@ -6,5 +6,7 @@ pub mod api;
 pub mod budget;
 pub mod crypto;
 pub mod fake;
+pub mod fetch;
+pub mod ingest;
 pub mod outbox;
 pub mod xml;

@@ -1,0 +1,175 @@
+//! The WeChat webhook (A1–A5): `GET/POST /wechat/{account}`. Verification of
+//! every signature (constant time), decryption in safe and compatible modes
+//! (with the previous EncodingAESKey as fallback), parsing, and storage — and
+//! only once the push is committed does WeChat get its `success`. Anything that
+//! does not verify or parse is refused with a 4xx, logged with the reason, and
+//! nothing is stored. Media downloads and profile fetches happen afterwards.
+
+use crate::db::{self, accounts::Account};
+use crate::state::AppState;
+use crate::web::form::IdPath;
+use crate::wechat::crypto::{self, AesKey, CryptoError};
+use crate::wechat::{ingest, xml};
+use axum::body::{Body, to_bytes};
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default)]
+pub struct PushQuery {
+    signature: String,
+    timestamp: String,
+    nonce: String,
+    echostr: String,
+    encrypt_type: String,
+    msg_signature: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("unknown account")]
+    UnknownAccount,
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("body larger than 1 MB")]
+    TooLarge,
+    #[error("bad XML: {0}")]
+    Xml(#[from] xml::XmlError),
+    #[error("cannot decrypt: {0}")]
+    Crypto(#[from] CryptoError),
+    #[error("encrypted push without <Encrypt>")]
+    NoEncrypt,
+    #[error("account has no valid EncodingAESKey")]
+    NoKey,
+    #[error("storage failed: {0}")]
+    Db(#[from] db::DbError),
+}
+
+impl IntoResponse for WebhookError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            WebhookError::UnknownAccount => StatusCode::NOT_FOUND,
+            WebhookError::BadSignature => StatusCode::FORBIDDEN,
+            WebhookError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebhookError::Xml(_) | WebhookError::Crypto(_) | WebhookError::NoEncrypt => {
+                StatusCode::BAD_REQUEST
+            }
+            // WeChat retries these; the push is not lost.
+            WebhookError::NoKey | WebhookError::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        (status, status.canonical_reason().unwrap_or("error")).into_response()
+    }
+}
+
+async fn account(state: &AppState, id: i64) -> Result<Account, WebhookError> {
+    let id = crate::model::AccountId(id);
+    state
+        .db
+        .read(move |c| db::accounts::get(c, id))
+        .await?
+        .ok_or(WebhookError::UnknownAccount)
+}
+
+/// `GET`: WeChat checks the URL; answer the echostr when the signature holds.
+pub async fn verify(
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+    Query(q): Query<PushQuery>,
+) -> Result<Response, WebhookError> {
+    let result = async {
+        let acc = account(&state, id).await?;
+        if !crypto::verify_signature(&q.signature, &[&acc.token, &q.timestamp, &q.nonce]) {
+            return Err(WebhookError::BadSignature);
+        }
+        Ok((
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            q.echostr.clone(),
+        )
+            .into_response())
+    }
+    .await;
+    if let Err(e) = &result {
+        tracing::warn!(account = id, error = %e, "webhook URL verification refused");
+    }
+    result
+}
+
+/// Decrypts `encrypt` with the current key, then the previous one (rotation).
+fn decrypt(acc: &Account, encrypt: &str) -> Result<String, WebhookError> {
+    let mut last = WebhookError::NoKey;
+    for key in [&acc.aes_key, &acc.prev_aes_key] {
+        if key.is_empty() {
+            continue;
+        }
+        let Ok(k) = AesKey::from_encoding_aes_key(key) else {
+            continue;
+        };
+        match crypto::decrypt(&k, &acc.app_id, encrypt) {
+            Ok(xml) => return Ok(xml),
+            Err(e) => last = e.into(),
+        }
+    }
+    Err(last)
+}
+
+/// `POST`: a push. Verified, decrypted, parsed, stored; then `success`.
+pub async fn push(
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+    Query(q): Query<PushQuery>,
+    body: Body,
+) -> Result<Response, WebhookError> {
+    let result = receive(&state, id, &q, body).await;
+    match &result {
+        Err(e @ (WebhookError::Db(_) | WebhookError::NoKey)) => {
+            tracing::error!(account = id, error = %e, "push not stored")
+        }
+        Err(e) => tracing::warn!(account = id, error = %e, "push refused"),
+        Ok(_) => {}
+    }
+    result.map(|()| {
+        (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "success",
+        )
+            .into_response()
+    })
+}
+
+async fn receive(state: &AppState, id: i64, q: &PushQuery, body: Body) -> Result<(), WebhookError> {
+    let acc = account(state, id).await?;
+    let bytes = to_bytes(body, xml::MAX_BODY)
+        .await
+        .map_err(|_| WebhookError::TooLarge)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| xml::XmlError::Malformed("body is not UTF-8".into()))?;
+    let plain = if q.encrypt_type == "aes" {
+        let envelope = xml::parse_envelope(text)?;
+        let encrypt = envelope.encrypt.ok_or(WebhookError::NoEncrypt)?;
+        // msg_signature covers the ciphertext: check it before decrypting.
+        if !crypto::verify_signature(
+            &q.msg_signature,
+            &[&acc.token, &q.timestamp, &q.nonce, &encrypt],
+        ) {
+            return Err(WebhookError::BadSignature);
+        }
+        decrypt(&acc, &encrypt)?
+    } else {
+        if !crypto::verify_signature(&q.signature, &[&acc.token, &q.timestamp, &q.nonce]) {
+            return Err(WebhookError::BadSignature);
+        }
+        text.to_string()
+    };
+    let inbound = xml::parse(&plain)?;
+    let now = state.clock.now();
+    let stored = state
+        .db
+        .write(move |c| ingest::store(c, &acc, &inbound, &plain, now))
+        .await?;
+    if stored.media || stored.message.is_some() {
+        state.wechat.fetch_wake.notify_one();
+    }
+    Ok(())
+}

@@ -1,0 +1,299 @@
+//! From a parsed push to stored rows, in one transaction (A3, A4, A7, A9, A10):
+//! the follower (created on first contact), the message (exactly once, by its
+//! dedup key), the interaction that opens the reply window, the subscription
+//! state, and a pending media row per file to download after the answer.
+
+use super::xml::{Event, Inbound, InboundKind};
+use crate::db::accounts::Account;
+use crate::db::messages::NewInbound;
+use crate::db::{self, DbResult};
+use crate::model::{FollowerId, InteractionKind, MediaKind, MessageId, MessageKind};
+use rusqlite::Connection;
+use serde_json::json;
+
+/// What storing a push did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub follower: FollowerId,
+    /// `None` when the push was a retry of one already stored.
+    pub message: Option<MessageId>,
+    /// Media rows were queued for download.
+    pub media: bool,
+}
+
+/// WeChat's retries carry the same MsgId; events have none, so they are told
+/// apart by sender, time and event.
+pub fn dedup_key(m: &Inbound) -> String {
+    match (&m.kind, m.msg_id) {
+        (InboundKind::Event(_), _) | (_, None) => {
+            let what = match &m.kind {
+                InboundKind::Event(e) => e.name().to_string(),
+                other => other.type_name().to_string(),
+            };
+            format!("e:{}:{}:{}", m.from_user, m.create_time, what)
+        }
+        (_, Some(id)) => format!("m:{id}"),
+    }
+}
+
+/// The push flattened for the messages table.
+pub fn to_row(m: &Inbound, raw: &str, now: jiff::Timestamp) -> NewInbound {
+    let (kind, event, content, data) = match &m.kind {
+        InboundKind::Text { content } => (MessageKind::Text, "", content.clone(), json!({})),
+        InboundKind::Image { pic_url, media_id } => (
+            MessageKind::Image,
+            "",
+            String::new(),
+            json!({ "pic_url": pic_url, "media_id": media_id }),
+        ),
+        InboundKind::Voice {
+            media_id,
+            format,
+            recognition,
+        } => (
+            MessageKind::Voice,
+            "",
+            recognition.clone().unwrap_or_default(),
+            json!({ "media_id": media_id, "format": format, "recognition": recognition }),
+        ),
+        InboundKind::Video {
+            media_id,
+            thumb_media_id,
+        } => (
+            MessageKind::Video,
+            "",
+            String::new(),
+            json!({ "media_id": media_id, "thumb_media_id": thumb_media_id }),
+        ),
+        InboundKind::ShortVideo {
+            media_id,
+            thumb_media_id,
+        } => (
+            MessageKind::ShortVideo,
+            "",
+            String::new(),
+            json!({ "media_id": media_id, "thumb_media_id": thumb_media_id }),
+        ),
+        InboundKind::Location {
+            latitude,
+            longitude,
+            scale,
+            label,
+        } => (
+            MessageKind::Location,
+            "",
+            label.clone(),
+            json!({ "latitude": latitude, "longitude": longitude, "scale": scale, "label": label }),
+        ),
+        InboundKind::Link {
+            title,
+            description,
+            url,
+        } => (
+            MessageKind::Link,
+            "",
+            title.clone(),
+            json!({ "title": title, "description": description, "url": url }),
+        ),
+        InboundKind::Event(e) => {
+            let data = match e {
+                Event::Subscribe { scene, ticket } => json!({ "scene": scene, "ticket": ticket }),
+                Event::Scan { scene, ticket } => json!({ "scene": scene, "ticket": ticket }),
+                Event::Location {
+                    latitude,
+                    longitude,
+                    precision,
+                } => {
+                    json!({ "latitude": latitude, "longitude": longitude, "precision": precision })
+                }
+                Event::Click { key } => json!({ "key": key }),
+                Event::View { url, menu_id } => json!({ "url": url, "menu_id": menu_id }),
+                Event::TemplateSendJobFinish { status } => json!({ "status": status }),
+                Event::Unsubscribe | Event::Unknown { .. } => json!({}),
+            };
+            return NewInbound {
+                dedup_key: dedup_key(m),
+                wx_msg_id: m.msg_id,
+                kind: MessageKind::Event,
+                event: e.name().to_string(),
+                content: String::new(),
+                data,
+                raw: raw.to_string(),
+                created_at: created_at(m, now),
+            };
+        }
+        InboundKind::Unknown { msg_type } => (
+            MessageKind::Unknown,
+            "",
+            String::new(),
+            json!({ "msg_type": msg_type }),
+        ),
+    };
+    NewInbound {
+        dedup_key: dedup_key(m),
+        wx_msg_id: m.msg_id,
+        kind,
+        event: event.to_string(),
+        content,
+        data,
+        raw: raw.to_string(),
+        created_at: created_at(m, now),
+    }
+}
+
+/// WeChat's CreateTime, unless it is absurd (then the time we received it).
+fn created_at(m: &Inbound, now: jiff::Timestamp) -> jiff::Timestamp {
+    match jiff::Timestamp::from_second(m.create_time) {
+        Ok(t) if t <= now + jiff::SignedDuration::from_mins(5) && m.create_time > 0 => t,
+        _ => now,
+    }
+}
+
+/// Which interaction, if any, opens the reply window (WECHAT.md §7).
+fn interaction(m: &Inbound) -> Option<InteractionKind> {
+    match &m.kind {
+        InboundKind::Event(Event::Subscribe { .. } | Event::Scan { .. } | Event::Click { .. }) => {
+            Some(InteractionKind::Event)
+        }
+        InboundKind::Event(_) => None,
+        _ => Some(InteractionKind::Message),
+    }
+}
+
+/// Stores a push; call inside a write transaction.
+pub fn store(
+    c: &Connection,
+    account: &Account,
+    m: &Inbound,
+    raw: &str,
+    now: jiff::Timestamp,
+) -> DbResult<Stored> {
+    let follower = db::followers::upsert(c, account.id, &m.from_user, now)?;
+    let row = to_row(m, raw, now);
+    let Some(message) = db::messages::insert_inbound(c, account.id, follower, &row, now)? else {
+        return Ok(Stored {
+            follower,
+            message: None,
+            media: false,
+        });
+    };
+    if account.original_id != m.to_user && !m.to_user.is_empty() {
+        db::accounts::set_original_id(c, account.id, &m.to_user)?;
+    }
+    if let Some(kind) = interaction(m) {
+        db::followers::record_interaction(c, follower, kind, row.created_at)?;
+    }
+    match &m.kind {
+        InboundKind::Event(Event::Subscribe { scene, .. }) => {
+            db::followers::set_subscribed(c, follower, true, scene.as_deref(), row.created_at)?;
+        }
+        InboundKind::Event(Event::Unsubscribe) => {
+            db::followers::set_subscribed(c, follower, false, None, row.created_at)?;
+        }
+        _ => {}
+    }
+    let files: Vec<(MediaKind, &str, &str)> = match &m.kind {
+        InboundKind::Image { pic_url, media_id } => vec![(MediaKind::Image, media_id, pic_url)],
+        InboundKind::Voice { media_id, .. } => vec![(MediaKind::Voice, media_id, "")],
+        InboundKind::Video {
+            media_id,
+            thumb_media_id,
+        }
+        | InboundKind::ShortVideo {
+            media_id,
+            thumb_media_id,
+        } => {
+            vec![
+                (MediaKind::Video, media_id, ""),
+                (MediaKind::Thumb, thumb_media_id, ""),
+            ]
+        }
+        _ => vec![],
+    };
+    let files: Vec<_> = files
+        .into_iter()
+        .filter(|(_, id, url)| !id.is_empty() || !url.is_empty())
+        .collect();
+    for (kind, media_id, url) in &files {
+        db::media::insert_pending(c, account.id, message, *kind, media_id, url, now)?;
+    }
+    Ok(Stored {
+        follower,
+        message: Some(message),
+        media: !files.is_empty(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::accounts::tests::seed_account;
+    use crate::db::memory;
+
+    fn text(msg_id: i64) -> Inbound {
+        Inbound {
+            to_user: "gh_abc".into(),
+            from_user: "oFollower1".into(),
+            create_time: 1_714_037_059,
+            msg_id: Some(msg_id),
+            kind: InboundKind::Text {
+                content: "在吗".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn keys_tell_retries_from_new_pushes() {
+        assert_eq!(dedup_key(&text(42)), "m:42");
+        let mut e = text(0);
+        e.msg_id = None;
+        e.kind = InboundKind::Event(Event::Click {
+            key: "MENU_1".into(),
+        });
+        assert_eq!(dedup_key(&e), "e:oFollower1:1714037059:CLICK");
+    }
+
+    #[test]
+    fn stores_once_opens_the_window_and_queues_media() {
+        let conn = memory().unwrap();
+        let id = seed_account(&conn, "wx1");
+        let account = db::accounts::get(&conn, id).unwrap().unwrap();
+        let now = jiff::Timestamp::from_second(1_714_037_100).unwrap();
+        let first = store(&conn, &account, &text(1), "<xml/>", now).unwrap();
+        assert!(first.message.is_some());
+        assert_eq!(
+            store(&conn, &account, &text(1), "<xml/>", now)
+                .unwrap()
+                .message,
+            None
+        );
+        let f = db::followers::get(&conn, first.follower).unwrap().unwrap();
+        assert_eq!(f.interaction_kind, Some(InteractionKind::Message));
+        assert_eq!(
+            db::accounts::get(&conn, id).unwrap().unwrap().original_id,
+            "gh_abc"
+        );
+
+        let mut img = text(2);
+        img.kind = InboundKind::Image {
+            pic_url: "http://x/p.jpg".into(),
+            media_id: "MEDIA".into(),
+        };
+        let s = store(&conn, &account, &img, "<xml/>", now).unwrap();
+        assert!(s.media);
+        let media = db::media::of_message(&conn, s.message.unwrap()).unwrap();
+        assert_eq!(media.len(), 1);
+        assert_eq!(media[0].wx_media_id, "MEDIA");
+
+        let mut unsub = text(0);
+        unsub.msg_id = None;
+        unsub.kind = InboundKind::Event(Event::Unsubscribe);
+        store(&conn, &account, &unsub, "<xml/>", now).unwrap();
+        assert!(
+            !db::followers::get(&conn, first.follower)
+                .unwrap()
+                .unwrap()
+                .subscribed
+        );
+    }
+}
