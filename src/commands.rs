@@ -244,3 +244,56 @@ pub async fn healthcheck(config: &Config) -> Result<()> {
     println!("ok");
     Ok(())
 }
+
+pub struct AccountArgs {
+    pub name: String,
+    pub appid: String,
+    pub secret: String,
+    pub token: String,
+    pub aes_key: Option<String>,
+    pub mode: &'static str,
+    pub simulation: bool,
+}
+
+pub async fn account_add(config: Config, a: AccountArgs) -> Result<()> {
+    let db = open_db(&config)?;
+    let fields = crate::db::accounts::AccountFields {
+        name: a.name,
+        app_id: a.appid,
+        app_secret: a.secret,
+        token: a.token,
+        aes_key: a.aes_key.unwrap_or_default(),
+        mode: a.mode.into(),
+        simulation: a.simulation,
+        ..Default::default()
+    };
+    let id = crate::channel::create(&db, &Clock::System, &Acting::shell(), fields)
+        .await
+        .map_err(team_error)?;
+    db.close();
+    println!("account {id}");
+    println!(
+        "webhook URL: {}",
+        crate::channel::webhook_url(&config.public_url(), id)
+    );
+    Ok(())
+}
+
+pub async fn account_list(config: Config) -> Result<()> {
+    let db = open_db(&config)?;
+    let accounts = db.read(crate::db::accounts::list).await?;
+    println!("ID     APPID                MODE     SIM  NAME / WEBHOOK URL");
+    for a in accounts {
+        println!(
+            "{:<6} {:<20} {:<8} {:<4} {}\n       {}",
+            a.id,
+            a.app_id,
+            a.mode.as_str(),
+            if a.simulation { "yes" } else { "no" },
+            a.name,
+            crate::channel::webhook_url(&config.public_url(), a.id)
+        );
+    }
+    db.close();
+    Ok(())
+}

@@ -89,6 +89,9 @@ pub enum Command {
     /// Manage user accounts from the shell
     #[command(subcommand)]
     User(UserCommand),
+    /// Bind and list WeChat Official Accounts from the shell
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// Copy the database to FILE with SQLite's online backup (safe while serving)
     Backup {
         /// Where to write the copy
@@ -122,6 +125,53 @@ pub enum UserCommand {
     },
     /// List users
     List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCommand {
+    /// Bind an Official Account; prints its id and the webhook URL for WeChat
+    Add {
+        /// Name shown in kefu
+        #[arg(long)]
+        name: String,
+        /// AppID (开发者ID)
+        #[arg(long)]
+        appid: String,
+        /// AppSecret (开发者密码)
+        #[arg(long)]
+        secret: String,
+        /// Token (令牌), 3–32 letters or digits
+        #[arg(long)]
+        token: String,
+        /// EncodingAESKey (消息加解密密钥), 43 characters; required unless --mode plain
+        #[arg(long)]
+        aes_key: Option<String>,
+        /// Message mode: plain (明文), compat (兼容) or safe (安全, recommended)
+        #[arg(long, value_enum, default_value = "safe")]
+        mode: ModeArg,
+        /// Simulation mode: API calls go to kefu's built-in fake WeChat (for trying kefu out)
+        #[arg(long)]
+        simulation: bool,
+    },
+    /// List bound accounts and their webhook URLs
+    List,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModeArg {
+    Plain,
+    Compat,
+    Safe,
+}
+
+impl ModeArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModeArg::Plain => "plain",
+            ModeArg::Compat => "compat",
+            ModeArg::Safe => "safe",
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -286,6 +336,11 @@ impl Config {
                 .base_url
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// The address WeChat and people reach this server at: the base URL, or the local one.
+    pub fn public_url(&self) -> String {
+        self.base_url.clone().unwrap_or_else(|| self.local_url())
     }
 
     /// The URL a local process uses to reach this server (for `kefu healthcheck`).

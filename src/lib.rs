@@ -5,6 +5,7 @@
 //! integration tests build the same world the binary does.
 
 pub mod auth;
+pub mod channel;
 pub mod clock;
 pub mod commands;
 pub mod config;

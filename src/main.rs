@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use kefu::commands;
-use kefu::config::{Cli, Command, Config, LogFormat, UserCommand, unknown_env};
+use kefu::config::{AccountCommand, Cli, Command, Config, LogFormat, UserCommand, unknown_env};
 use std::process::ExitCode;
 
 fn init_logging(config: &Config) {
@@ -47,6 +47,27 @@ async fn main() -> ExitCode {
             password_stdin,
         }) => commands::user_passwd(config, name, password_stdin).await,
         Command::User(UserCommand::List) => commands::user_list(config).await,
+        Command::Account(AccountCommand::Add {
+            name,
+            appid,
+            secret,
+            token,
+            aes_key,
+            mode,
+            simulation,
+        }) => {
+            let args = commands::AccountArgs {
+                name,
+                appid,
+                secret,
+                token,
+                aes_key,
+                mode: mode.as_str(),
+                simulation,
+            };
+            commands::account_add(config, args).await
+        }
+        Command::Account(AccountCommand::List) => commands::account_list(config).await,
         Command::Backup { file } => commands::backup(&config, &file),
         Command::Healthcheck => commands::healthcheck(&config).await,
     };

@@ -59,13 +59,18 @@ impl Acting {
         }
     }
 
-    fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor {
             id: self.id,
             name: self.name.clone(),
             ip: self.ip.clone(),
         }
     }
+}
+
+/// The audit actor of someone acting.
+pub fn actor(by: &Acting) -> Actor {
+    by.actor()
 }
 
 /// The form of a new user.

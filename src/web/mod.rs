@@ -40,6 +40,9 @@ pub struct RouteInfo {
     pub access: Access,
 }
 
+/// Where kefu serves its fake WeChat API for simulation-mode accounts.
+pub const SIMULATOR_API: &str = "/simulator/wx";
+
 /// The largest request body any route accepts (uploads will get their own limit).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 

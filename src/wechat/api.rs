@@ -143,6 +143,7 @@ pub struct WechatApi {
     db: Db,
     clock: Clock,
     default_base: String,
+    simulator_base: String,
     refreshing: Mutex<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -159,12 +160,20 @@ impl WechatApi {
             db,
             clock,
             default_base: default_base.trim_end_matches('/').to_string(),
+            simulator_base: String::new(),
             refreshing: Mutex::new(HashMap::new()),
         }
     }
 
+    /// Where simulation-mode accounts send their calls: kefu's own fake WeChat.
+    pub fn set_simulator_base(&mut self, base: &str) {
+        self.simulator_base = base.trim_end_matches('/').to_string();
+    }
+
     pub fn base(&self, account: &Account) -> String {
-        if account.api_base.is_empty() {
+        if account.simulation {
+            self.simulator_base.clone()
+        } else if account.api_base.is_empty() {
             self.default_base.clone()
         } else {
             account.api_base.trim_end_matches('/').to_string()
@@ -186,14 +195,27 @@ impl WechatApi {
 
     /// A valid access token for the account: the cached one, or a fresh one.
     pub async fn token(&self, account: &Account) -> Result<String, ApiError> {
-        if let Some(t) = self.cached_token(account.id).await? {
-            return Ok(t);
+        self.token_inner(account, false).await
+    }
+
+    /// Fetches a new token even if one is cached ("测试连接").
+    pub async fn fresh_token(&self, account: &Account) -> Result<String, ApiError> {
+        self.token_inner(account, true).await
+    }
+
+    async fn token_inner(&self, account: &Account, force: bool) -> Result<String, ApiError> {
+        if !force {
+            if let Some(t) = self.cached_token(account.id).await? {
+                return Ok(t);
+            }
         }
         let lock = self.lock_for(account.id);
         let _one_at_a_time = lock.lock().await;
         // Another task may have refreshed it while we waited.
-        if let Some(t) = self.cached_token(account.id).await? {
-            return Ok(t);
+        if !force {
+            if let Some(t) = self.cached_token(account.id).await? {
+                return Ok(t);
+            }
         }
         let url = format!("{}/cgi-bin/token", self.base(account));
         let resp = self

@@ -33,7 +33,7 @@ pub enum CryptoError {
     BadKey,
     #[error("Encrypt is not valid standard base64")]
     BadBase64,
-    #[error("ciphertext length is not a non-zero multiple of 16 bytes of at least 32 bytes")]
+    #[error("ciphertext is shorter than 32 bytes or not a whole number of 16-byte AES blocks")]
     BadLength,
     #[error("PKCS#7 padding after decryption is not 1..=32 identical bytes (wrong key?)")]
     BadPadding,

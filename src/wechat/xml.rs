@@ -432,7 +432,8 @@ pub fn parse_envelope(xml: &str) -> Result<Envelope, XmlError> {
     let fields = read_fields(xml)?;
     Ok(Envelope {
         to_user: fields.get("ToUserName")?.map(str::to_owned),
-        encrypt: fields.get("Encrypt")?.map(|e| e.trim().to_owned()),
+        // Untrimmed: msg_signature is computed over Encrypt exactly as sent.
+        encrypt: fields.get("Encrypt")?.map(str::to_owned),
     })
 }
 

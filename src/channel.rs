@@ -1,0 +1,232 @@
+//! Managing Official Accounts (E11, A11): validation of what an admin types,
+//! saving with an audit row, the webhook URL to paste into WeChat, and
+//! "测试连接". Only super admins (and the shell) manage accounts. No HTTP here.
+
+use crate::clock::Clock;
+use crate::db::accounts::{Account, AccountFields, NewAccount};
+use crate::db::audit::Entry;
+use crate::db::{self, Db};
+use crate::model::{AccountId, AccountMode, AuditAction, GroupId, Role};
+use crate::team::{Acting, TeamError, TeamResult};
+use crate::wechat::api::WechatApi;
+use crate::wechat::crypto::AesKey;
+
+/// Checks the fields; `creating` requires the secrets, an edit may leave them blank.
+pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
+    if f.name.trim().is_empty() || f.name.chars().count() > 64 {
+        return Err("请填写公众号名称(最多 64 个字符)".into());
+    }
+    if f.app_id.is_empty()
+        || f.app_id.len() > 64
+        || !f
+            .app_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err("AppID 格式不正确(形如 wx0123456789abcdef)".into());
+    }
+    if creating && f.app_secret.is_empty() {
+        return Err("请填写 AppSecret".into());
+    }
+    if !f.app_secret.is_empty()
+        && (f.app_secret.len() > 128 || f.app_secret.chars().any(char::is_whitespace))
+    {
+        return Err("AppSecret 格式不正确".into());
+    }
+    if (creating || !f.token.is_empty()) && !(3..=32).contains(&f.token.len()) {
+        return Err("Token 必须是 3–32 位英文字母或数字".into());
+    }
+    if !f.token.is_empty() && !f.token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err("Token 必须是 3–32 位英文字母或数字".into());
+    }
+    let mode = AccountMode::parse(&f.mode).ok_or("请选择消息加解密方式")?;
+    if !f.aes_key.is_empty() && AesKey::from_encoding_aes_key(&f.aes_key).is_err() {
+        return Err(
+            "EncodingAESKey 必须是 43 位字母和数字(在微信公众平台「基本配置」中随机生成)".into(),
+        );
+    }
+    if creating && mode != AccountMode::Plain && f.aes_key.is_empty() {
+        return Err("兼容模式和安全模式需要填写 EncodingAESKey".into());
+    }
+    if !f.api_base.is_empty()
+        && !(f.api_base.starts_with("http://") || f.api_base.starts_with("https://"))
+    {
+        return Err("接口地址必须以 http:// 或 https:// 开头".into());
+    }
+    Ok(mode)
+}
+
+fn trimmed(mut f: AccountFields) -> AccountFields {
+    f.name = f.name.trim().to_string();
+    f.app_id = f.app_id.trim().to_string();
+    f.app_secret = f.app_secret.trim().to_string();
+    f.token = f.token.trim().to_string();
+    f.aes_key = f.aes_key.trim().to_string();
+    f.api_base = f.api_base.trim().trim_end_matches('/').to_string();
+    f
+}
+
+fn super_only(by: &Acting) -> TeamResult<()> {
+    if by.role == Role::SuperAdmin {
+        Ok(())
+    } else {
+        Err(TeamError::Forbidden)
+    }
+}
+
+fn conflict(e: db::DbError, app_id: &str) -> TeamError {
+    if db::is_unique_violation(&e) {
+        TeamError::Invalid(format!("AppID {app_id} 已经绑定过"))
+    } else {
+        e.into()
+    }
+}
+
+pub async fn create(
+    db: &Db,
+    clock: &Clock,
+    by: &Acting,
+    f: AccountFields,
+) -> TeamResult<AccountId> {
+    super_only(by)?;
+    let f = trimmed(f);
+    let mode = check(&f, true).map_err(TeamError::Invalid)?;
+    let (by, now) = (by.clone(), clock.now());
+    db.write(move |c| {
+        let new = NewAccount {
+            name: &f.name,
+            app_id: &f.app_id,
+            app_secret: &f.app_secret,
+            token: &f.token,
+            aes_key: &f.aes_key,
+            mode,
+            api_base: &f.api_base,
+            simulation: f.simulation,
+        };
+        let id = db::accounts::insert(c, &new, now).map_err(|e| conflict(e, &f.app_id))?;
+        let entry = Entry::new(AuditAction::AccountCreate, format!("公众号 {}", f.name))
+            .change(None, Some(&f));
+        db::audit::record(c, &crate::team::actor(&by), &entry, now)?;
+        Ok(id)
+    })
+    .await
+}
+
+pub async fn update(
+    db: &Db,
+    clock: &Clock,
+    by: &Acting,
+    id: AccountId,
+    f: AccountFields,
+    groups: Vec<GroupId>,
+) -> TeamResult<()> {
+    super_only(by)?;
+    let f = trimmed(f);
+    let mode = check(&f, false).map_err(TeamError::Invalid)?;
+    let (by, now) = (by.clone(), clock.now());
+    db.write(move |c| {
+        let old = db::accounts::get(c, id)?.ok_or(TeamError::NotFound)?;
+        db::accounts::update(c, id, &f, mode, now).map_err(|e| conflict(e, &f.app_id))?;
+        db::accounts::set_groups(c, id, &groups)?;
+        let before = AccountFields {
+            name: old.name.clone(),
+            app_id: old.app_id.clone(),
+            mode: old.mode.as_str().into(),
+            api_base: old.api_base.clone(),
+            simulation: old.simulation,
+            ..Default::default()
+        };
+        let mut entry = Entry::new(AuditAction::AccountUpdate, format!("公众号 {}", f.name))
+            .change(Some(&before), Some(&f));
+        let secrets: Vec<&str> = [
+            (!f.app_secret.is_empty(), "AppSecret"),
+            (!f.token.is_empty() && f.token != old.token, "Token"),
+            (
+                !f.aes_key.is_empty() && f.aes_key != old.aes_key,
+                "EncodingAESKey",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(changed, name)| changed.then_some(name))
+        .collect();
+        if !secrets.is_empty() {
+            // Which secrets changed, never their values.
+            entry.after = Some(format!(
+                "{} (已更换:{})",
+                entry.after.unwrap_or_default(),
+                secrets.join("、")
+            ));
+        }
+        db::audit::record(c, &crate::team::actor(&by), &entry, now)?;
+        Ok(())
+    })
+    .await
+}
+
+/// The URL to paste into the WeChat admin.
+pub fn webhook_url(public: &str, id: AccountId) -> String {
+    format!("{}/wechat/{id}", public.trim_end_matches('/'))
+}
+
+/// "测试连接": fetch a fresh access token; Ok(message) or Err(explanation), both Chinese.
+pub async fn test_connection(api: &WechatApi, account: &Account) -> Result<String, String> {
+    match api.fresh_token(account).await {
+        Ok(_) => Ok("连接成功:已从微信获取 access_token".into()),
+        Err(e) => Err(format!("连接失败:{}", e.explain())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> AccountFields {
+        AccountFields {
+            name: "小店".into(),
+            app_id: "wx0123456789abcdef".into(),
+            app_secret: "0123456789abcdef0123456789abcdef".into(),
+            token: "kefuToken1".into(),
+            aes_key: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG".into(),
+            mode: "safe".into(),
+            api_base: String::new(),
+            simulation: false,
+            prev_aes_key: String::new(),
+        }
+    }
+
+    #[test]
+    fn what_an_admin_types_is_checked_with_reasons() {
+        assert_eq!(check(&fields(), true), Ok(AccountMode::Safe));
+        let cases: Vec<(fn(&mut AccountFields), &str)> = vec![
+            (|f| f.name.clear(), "名称"),
+            (|f| f.app_id = "wx 1".into(), "AppID"),
+            (|f| f.app_secret.clear(), "AppSecret"),
+            (|f| f.token = "ab".into(), "Token"),
+            (|f| f.token = "有中文的token".into(), "Token"),
+            (|f| f.aes_key = "short".into(), "EncodingAESKey"),
+            (|f| f.mode = "loud".into(), "加解密"),
+            (|f| f.api_base = "ftp://x".into(), "接口地址"),
+        ];
+        for (break_it, word) in cases {
+            let mut f = fields();
+            break_it(&mut f);
+            let err = check(&f, true).unwrap_err();
+            assert!(err.contains(word), "{err} should mention {word}");
+        }
+        let mut plain = fields();
+        plain.mode = "plain".into();
+        plain.aes_key.clear();
+        assert_eq!(
+            check(&plain, true),
+            Ok(AccountMode::Plain),
+            "plaintext mode needs no key"
+        );
+        let mut edit = fields();
+        edit.app_secret.clear();
+        edit.token.clear();
+        assert!(
+            check(&edit, false).is_ok(),
+            "blank secrets keep the stored ones"
+        );
+    }
+}
