@@ -94,6 +94,9 @@ fn table() -> Table {
         info: Vec::new(),
     }
     .get("/healthz", Public, healthz)
+    // WeChat pushes: authenticated by their signature, not by a session.
+    .get("/wechat/{id}", Public, webhook::verify)
+    .post("/wechat/{id}", Public, webhook::push)
     .get("/assets/{hash}/{*name}", Public, assets::serve)
     .get("/setup", Public, login::setup_form)
     .post("/setup", Public, login::setup)
@@ -174,14 +177,15 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `GET /healthz`: 200 "ok" when the database answers.
+/// `GET /healthz`: 200 "ok" when the database answers reads and the writer
+/// commits (an empty write job).
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
-    match state
+    let read = state
         .db
-        .read(|c| -> crate::db::DbResult<i64> { Ok(c.query_row("SELECT 1", [], |r| r.get(0))?) })
-        .await
-    {
-        Ok(_) => (axum::http::StatusCode::OK, "ok"),
+        .read(|c| -> crate::db::DbResult<i64> { Ok(c.query_row("SELECT 1", [], |r| r.get(0))?) });
+    let write = state.db.write(|_| -> crate::db::DbResult<()> { Ok(()) });
+    match read.await.and(write.await) {
+        Ok(()) => (axum::http::StatusCode::OK, "ok"),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unavailable");
             (

@@ -31,12 +31,13 @@ impl TestServer {
     /// Starts with a configuration adjusted by `tweak` (TLS, base URL…).
     pub async fn start_with(tweak: impl FnOnce(&mut Config, &std::path::Path)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let mut config = Config::for_data_dir(dir.path());
+        config.listen = listener.local_addr().expect("addr");
         tweak(&mut config, dir.path());
         let db = Db::open(&config.db_path()).expect("open db");
         let clock = Clock::manual("2026-11-20T02:00:00Z".parse().unwrap());
         let state = AppState::new(db, clock, config).await.expect("state");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let scheme = if state.config.tls.is_some() {
             "https"
         } else {
@@ -189,4 +190,120 @@ pub fn extract_csrf(page: &str) -> Option<String> {
     let start =
         page.find("name=\"csrf-token\" content=\"")? + "name=\"csrf-token\" content=\"".len();
     Some(page[start..].split('"').next()?.to_string())
+}
+
+/// A fake WeChat API on its own loopback port, as the real one would be.
+pub struct FakeServer {
+    pub fake: kefu::wechat::fake::FakeWechat,
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeServer {
+    pub async fn start() -> FakeServer {
+        let fake = kefu::wechat::fake::FakeWechat::new();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let router = fake.router();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        FakeServer { fake, url, task }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub const APPID: &str = "wx0123456789abcdef";
+pub const SECRET: &str = "0123456789abcdef0123456789abcdef";
+pub const WX_TOKEN: &str = "kefuToken";
+pub const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+impl TestServer {
+    /// Binds an account in `mode` whose API calls go to `api_base`.
+    pub async fn account(&self, mode: &str, api_base: &str) -> kefu::db::accounts::Account {
+        let f = kefu::db::accounts::AccountFields {
+            name: "测试公众号".into(),
+            app_id: APPID.into(),
+            app_secret: SECRET.into(),
+            token: WX_TOKEN.into(),
+            aes_key: AES_KEY.into(),
+            mode: mode.into(),
+            api_base: api_base.into(),
+            ..Default::default()
+        };
+        let id = kefu::channel::create(&self.state.db, &self.state.clock, &Acting::shell(), f)
+            .await
+            .expect("account");
+        self.state
+            .db
+            .read(move |c| kefu::db::accounts::get(c, id))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Pushes `xml` to the account's webhook the way WeChat does in `mode`,
+    /// with a fresh timestamp and nonce each time.
+    pub async fn push(
+        &self,
+        account: &kefu::db::accounts::Account,
+        mode: &str,
+        xml: &str,
+    ) -> reqwest::Response {
+        use kefu::wechat::crypto;
+        let timestamp = self.state.clock.now().as_second().to_string();
+        let nonce = format!("{}", rand_u32());
+        let signature = crypto::signature(&[&account.token, &timestamp, &nonce]);
+        let url = format!("{}/wechat/{}", self.url, account.id);
+        let client = reqwest::Client::new();
+        let mut query = vec![
+            ("signature", signature),
+            ("timestamp", timestamp.clone()),
+            ("nonce", nonce.clone()),
+            ("openid", "o".into()),
+        ];
+        let body = if mode == "plain" {
+            xml.to_string()
+        } else {
+            let key = crypto::AesKey::from_encoding_aes_key(&account.aes_key).unwrap();
+            let encrypt = crypto::encrypt(&key, &account.app_id, xml);
+            let msg_signature = crypto::signature(&[&account.token, &timestamp, &nonce, &encrypt]);
+            query.push(("encrypt_type", "aes".into()));
+            query.push(("msg_signature", msg_signature));
+            if mode == "compat" {
+                let parsed = kefu::wechat::xml::parse(xml).unwrap();
+                kefu::wechat::xml::compatible_envelope_xml(&parsed, &encrypt)
+            } else {
+                kefu::wechat::xml::envelope_xml("gh_test", &encrypt)
+            }
+        };
+        client
+            .post(url)
+            .query(&query)
+            .body(body)
+            .send()
+            .await
+            .expect("push")
+    }
+}
+
+pub fn rand_u32() -> u32 {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).unwrap();
+    u32::from_le_bytes(b)
+}
+
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/wechat/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
 }

@@ -1,0 +1,362 @@
+//! The webhook over real HTTP (A1–A5, A3 every type): URL verification, the
+//! three modes, exactly-once storage under WeChat's retries, key rotation, and
+//! every refusal — with nothing stored and the server unaffected.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{AES_KEY, TestServer, WX_TOKEN, fixture};
+use kefu::model::{AccountId, MessageKind};
+use kefu::wechat::crypto;
+use reqwest::StatusCode;
+
+async fn stored(srv: &TestServer, id: AccountId) -> i64 {
+    srv.state
+        .db
+        .read(move |c| kefu::db::messages::count_inbound(c, id))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_verification_answers_the_echostr_only_when_signed() {
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", "").await;
+    let url = srv.at(&format!("/wechat/{}", acc.id));
+    let sig = crypto::signature(&[WX_TOKEN, "1714037059", "486452656"]);
+    let q = [
+        ("signature", sig.as_str()),
+        ("timestamp", "1714037059"),
+        ("nonce", "486452656"),
+        ("echostr", "hello 123"),
+    ];
+    let r = reqwest::Client::new()
+        .get(&url)
+        .query(&q)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let r = if status != StatusCode::OK {
+        panic!("{url}: {status} {}", r.text().await.unwrap())
+    } else {
+        r
+    };
+    assert_eq!(r.text().await.unwrap(), "hello 123", "exactly the echostr");
+    let bad = [
+        ("signature", "0000"),
+        ("timestamp", "1714037059"),
+        ("nonce", "486452656"),
+        ("echostr", "x"),
+    ];
+    let r = reqwest::Client::new()
+        .get(&url)
+        .query(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = reqwest::Client::new().get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no signature at all");
+    let r = reqwest::get(srv.at("/wechat/999")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mode_stores_a_push_exactly_once_under_retries() {
+    for mode in ["plain", "compat", "safe"] {
+        let srv = TestServer::start().await;
+        let acc = srv.account(mode, "").await;
+        let xml = fixture("text.xml");
+        // WeChat tries three times, each with a fresh timestamp, nonce and signature.
+        for attempt in 0..3 {
+            let r = srv.push(&acc, mode, &xml).await;
+            assert_eq!(r.status(), StatusCode::OK, "{mode} attempt {attempt}");
+            assert_eq!(r.text().await.unwrap(), "success");
+        }
+        assert_eq!(
+            stored(&srv, acc.id).await,
+            1,
+            "{mode}: one message for three deliveries"
+        );
+        let f = srv
+            .state
+            .db
+            .read(move |c| {
+                kefu::db::followers::by_openid(c, acc.id, "oWx9Z5kD4mQ1sT7uV2yA3bC6eF8g")
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        let history = srv
+            .state
+            .db
+            .read(move |c| kefu::db::messages::history(c, f.id, None, 10))
+            .await
+            .unwrap();
+        assert_eq!(history[0].content, "你好，请问订单什么时候发货？", "{mode}");
+        assert!(
+            f.interaction_at.is_some(),
+            "{mode}: the reply window opened"
+        );
+        srv.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_type_and_event_is_stored_typed() {
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", "").await;
+    let cases = [
+        ("text.xml", MessageKind::Text, ""),
+        ("image.xml", MessageKind::Image, ""),
+        ("voice.xml", MessageKind::Voice, ""),
+        ("voice_recognition.xml", MessageKind::Voice, ""),
+        ("video.xml", MessageKind::Video, ""),
+        ("shortvideo.xml", MessageKind::ShortVideo, ""),
+        ("location.xml", MessageKind::Location, ""),
+        ("link.xml", MessageKind::Link, ""),
+        ("event_subscribe.xml", MessageKind::Event, "subscribe"),
+        (
+            "event_subscribe_qrscene.xml",
+            MessageKind::Event,
+            "subscribe",
+        ),
+        ("event_unsubscribe.xml", MessageKind::Event, "unsubscribe"),
+        ("event_scan.xml", MessageKind::Event, "SCAN"),
+        ("event_location.xml", MessageKind::Event, "LOCATION"),
+        ("event_click.xml", MessageKind::Event, "CLICK"),
+        ("event_view.xml", MessageKind::Event, "VIEW"),
+        (
+            "event_templatesendjobfinish.xml",
+            MessageKind::Event,
+            "TEMPLATESENDJOBFINISH",
+        ),
+        ("unknown_type.xml", MessageKind::Unknown, ""),
+        ("unknown_event.xml", MessageKind::Event, ""),
+    ];
+    for (i, (file, kind, event)) in cases.iter().enumerate() {
+        let r = srv.push(&acc, "safe", &fixture(file)).await;
+        assert_eq!(r.status(), StatusCode::OK, "{file}");
+        let n = stored(&srv, acc.id).await;
+        assert_eq!(n, i as i64 + 1, "{file} stored, never dropped");
+        let last = srv
+            .state
+            .db
+            .read(|c| -> kefu::db::DbResult<(String, String)> {
+                Ok(c.query_row(
+                    "SELECT kind, event FROM messages ORDER BY id DESC LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(last.0, kind.as_str(), "{file}");
+        if !event.is_empty() {
+            assert_eq!(last.1, *event, "{file}");
+        }
+    }
+    // Media messages queued their downloads.
+    let pending: i64 = srv
+        .state
+        .db
+        .read(|c| -> kefu::db::DbResult<i64> {
+            Ok(c.query_row("SELECT count(*) FROM media", [], |r| r.get(0))?)
+        })
+        .await
+        .unwrap();
+    assert!(
+        pending >= 5,
+        "image, 2 voices, video+thumb, shortvideo+thumb: {pending}"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_previous_encoding_aes_key_still_decrypts() {
+    let srv = TestServer::start().await;
+    let old = srv.account("safe", "").await;
+    // Rotate: the account now has a new key; WeChat may still use the old one for a while.
+    let new_key = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut";
+    let f = kefu::db::accounts::AccountFields {
+        name: old.name.clone(),
+        app_id: old.app_id.clone(),
+        aes_key: new_key.into(),
+        mode: "safe".into(),
+        ..Default::default()
+    };
+    kefu::channel::update(
+        &srv.state.db,
+        &srv.state.clock,
+        &kefu::team::Acting::shell(),
+        old.id,
+        f,
+        vec![],
+    )
+    .await
+    .unwrap();
+    let r = srv.push(&old, "safe", &fixture("text.xml")).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "encrypted with the previous key"
+    );
+    let mut rotated = old.clone();
+    rotated.aes_key = new_key.into();
+    let r = srv.push(&rotated, "safe", &fixture("image.xml")).await;
+    assert_eq!(r.status(), StatusCode::OK, "encrypted with the new key");
+    assert_eq!(stored(&srv, old.id).await, 2);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_pushes_are_refused_and_nothing_is_stored() {
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", "").await;
+    let url = srv.at(&format!("/wechat/{}", acc.id));
+    let client = reqwest::Client::new();
+    let ts = "1714037059";
+    let nonce = "42";
+    let sig = crypto::signature(&[WX_TOKEN, ts, nonce]);
+    let key = crypto::AesKey::from_encoding_aes_key(AES_KEY).unwrap();
+    let aes_post = |encrypt: String| {
+        let msg_sig = crypto::signature(&[WX_TOKEN, ts, nonce, &encrypt]);
+        let body = kefu::wechat::xml::envelope_xml("gh_x", &encrypt);
+        client
+            .post(&url)
+            .query(&[
+                ("timestamp", ts),
+                ("nonce", nonce),
+                ("encrypt_type", "aes"),
+                ("msg_signature", &msg_sig),
+                ("signature", &sig),
+            ])
+            .body(body)
+    };
+    let plain_post = |body: String, signature: &str| {
+        client
+            .post(&url)
+            .query(&[
+                ("timestamp", ts),
+                ("nonce", nonce),
+                ("signature", signature),
+            ])
+            .body(body)
+    };
+    let cases: Vec<(&str, reqwest::RequestBuilder, StatusCode)> = vec![
+        (
+            "wrong signature",
+            plain_post(fixture("text.xml"), "deadbeef"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "missing signature",
+            client.post(&url).body(fixture("text.xml")),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "wrong msg_signature",
+            client
+                .post(&url)
+                .query(&[
+                    ("timestamp", ts),
+                    ("nonce", nonce),
+                    ("encrypt_type", "aes"),
+                    ("msg_signature", "00"),
+                ])
+                .body(kefu::wechat::xml::envelope_xml(
+                    "gh",
+                    &crypto::encrypt(&key, common::APPID, &fixture("text.xml")),
+                )),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "malformed XML",
+            plain_post(fixture("malformed.xml"), &sig),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "DOCTYPE",
+            plain_post(fixture("doctype.xml"), &sig),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "missing FromUserName",
+            plain_post(fixture("missing_from.xml"), &sig),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "bad base64",
+            aes_post("!!!not base64!!!".into()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "bad padding",
+            aes_post(base64_of(&[7u8; 48])),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "wrong AppID",
+            aes_post(crypto::encrypt(&key, "wxSomeoneElse", &fixture("text.xml"))),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "encrypted garbage XML",
+            aes_post(crypto::encrypt(&key, common::APPID, "<xml><oops")),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "over 1 MB",
+            plain_post("x".repeat(1024 * 1024 + 10), &sig),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "not UTF-8",
+            client
+                .post(&url)
+                .query(&[("timestamp", ts), ("nonce", nonce), ("signature", &sig)])
+                .body(vec![0xff, 0xfe, 0x00]),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "unknown account",
+            client.post(srv.at("/wechat/424242")).body("<xml/>"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "not an account id",
+            client.post(srv.at("/wechat/..%2F..%2Fetc")).body("<xml/>"),
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (name, req, want) in cases {
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), want, "{name}");
+    }
+    assert_eq!(stored(&srv, acc.id).await, 0, "nothing stored");
+    let followers: i64 = srv
+        .state
+        .db
+        .read(|c| -> kefu::db::DbResult<i64> {
+            Ok(c.query_row("SELECT count(*) FROM followers", [], |r| r.get(0))?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(followers, 0, "no follower created by refused pushes");
+    assert_eq!(
+        reqwest::get(srv.at("/healthz")).await.unwrap().status(),
+        StatusCode::OK,
+        "server unaffected"
+    );
+    let r = srv.push(&acc, "safe", &fixture("text.xml")).await;
+    assert_eq!(r.status(), StatusCode::OK, "and a good push still works");
+    srv.stop().await;
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
