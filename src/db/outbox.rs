@@ -99,8 +99,12 @@ pub fn due(conn: &Connection, now: jiff::Timestamp, limit: i64) -> DbResult<Vec<
 
 /// When the next pending row becomes due, if any (so the sender can sleep until then).
 pub fn next_due(conn: &Connection) -> DbResult<Option<jiff::Timestamp>> {
+    // Only the oldest pending row of each follower can be sent; rows behind it wait.
     let at: Option<i64> = conn.query_row(
-        "SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'",
+        "SELECT min(next_attempt_at) FROM outbox o
+         WHERE state = 'pending'
+           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.follower_id = o.follower_id
+                           AND e.state = 'pending' AND e.id < o.id)",
         [],
         |r| r.get(0),
     )?;
@@ -178,6 +182,12 @@ mod tests {
         .unwrap();
         assert_eq!(ids(due(&conn, t0, 10).unwrap()), vec![b1]);
         assert_eq!(next_due(&conn).unwrap(), Some(t0));
+        mark_sent(&conn, b1, t0).unwrap();
+        assert_eq!(
+            next_due(&conn).unwrap(),
+            Some(t0 + SignedDuration::from_secs(5)),
+            "a2 waits behind a1, so the next due time is a1's"
+        );
         mark_sent(&conn, b1, t0).unwrap();
         assert_eq!(
             ids(due(&conn, t0 + SignedDuration::from_secs(5), 10).unwrap()),
