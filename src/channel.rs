@@ -48,9 +48,8 @@ pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
     if creating && mode != AccountMode::Plain && f.aes_key.is_empty() {
         return Err("兼容模式和安全模式需要填写 EncodingAESKey".into());
     }
-    if !f.api_base.is_empty()
-        && !(f.api_base.starts_with("http://") || f.api_base.starts_with("https://"))
-    {
+    let scheme_ok = f.api_base.starts_with("http://") || f.api_base.starts_with("https://");
+    if !f.api_base.is_empty() && !scheme_ok {
         return Err("接口地址必须以 http:// 或 https:// 开头".into());
     }
     Ok(mode)
@@ -197,7 +196,8 @@ mod tests {
     #[test]
     fn what_an_admin_types_is_checked_with_reasons() {
         assert_eq!(check(&fields(), true), Ok(AccountMode::Safe));
-        let cases: Vec<(fn(&mut AccountFields), &str)> = vec![
+        type Breaker = fn(&mut AccountFields);
+        let cases: Vec<(Breaker, &str)> = vec![
             (|f| f.name.clear(), "名称"),
             (|f| f.app_id = "wx 1".into(), "AppID"),
             (|f| f.app_secret.clear(), "AppSecret"),

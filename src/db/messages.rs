@@ -66,21 +66,25 @@ pub fn insert_inbound(
     Ok((n == 1).then(|| MessageId(conn.last_insert_rowid())))
 }
 
-/// An outbound message row (its delivery lives in the outbox).
+/// An outbound message (its delivery lives in the outbox).
+pub struct NewOutbound<'a> {
+    pub account: AccountId,
+    pub follower: FollowerId,
+    pub kind: MessageKind,
+    pub content: &'a str,
+    pub data: &'a serde_json::Value,
+    pub sender: Option<UserId>,
+}
+
 pub fn insert_outbound(
     conn: &Connection,
-    account: AccountId,
-    follower: FollowerId,
-    kind: MessageKind,
-    content: &str,
-    data: &serde_json::Value,
-    sender: Option<UserId>,
+    m: &NewOutbound<'_>,
     now: jiff::Timestamp,
 ) -> DbResult<MessageId> {
     conn.execute(
         "INSERT INTO messages (account_id, follower_id, direction, kind, content, data, sender_id, created_at, received_at)
          VALUES (?1, ?2, 'out', ?3, ?4, ?5, ?6, ?7, ?7)",
-        params![account, follower, kind, content, data.to_string(), sender, ms(now)],
+        params![m.account, m.follower, m.kind, m.content, m.data.to_string(), m.sender, ms(now)],
     )?;
     Ok(MessageId(conn.last_insert_rowid()))
 }

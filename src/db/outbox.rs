@@ -41,9 +41,15 @@ pub fn enqueue(
         OutboundKind::Image => (MessageKind::Image, String::new()),
         OutboundKind::Voice => (MessageKind::Voice, String::new()),
     };
-    let message = super::messages::insert_outbound(
-        conn, account, follower, mkind, &content, payload, sender, now,
-    )?;
+    let new = super::messages::NewOutbound {
+        account,
+        follower,
+        kind: mkind,
+        content: &content,
+        data: payload,
+        sender,
+    };
+    let message = super::messages::insert_outbound(conn, &new, now)?;
     conn.execute(
         "INSERT INTO outbox (message_id, account_id, follower_id, kind, payload, next_attempt_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",

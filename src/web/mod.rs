@@ -134,6 +134,15 @@ fn table() -> Table {
         admin::groups::delete,
     )
     .get("/admin/audit", Admin, admin::audit::list)
+    .get("/admin/accounts", SuperAdmin, admin::accounts::list)
+    .post("/admin/accounts", SuperAdmin, admin::accounts::create)
+    .get("/admin/accounts/{id}", SuperAdmin, admin::accounts::edit)
+    .post("/admin/accounts/{id}", SuperAdmin, admin::accounts::update)
+    .post(
+        "/admin/accounts/{id}/test",
+        SuperAdmin,
+        admin::accounts::test,
+    )
 }
 
 /// The route table, for tests and docs.

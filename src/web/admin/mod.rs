@@ -1,5 +1,6 @@
 //! The admin console (`/admin`): the team and the audit log.
 
+pub mod accounts;
 pub mod audit;
 pub mod groups;
 pub mod users;
