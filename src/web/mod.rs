@@ -9,6 +9,7 @@ pub mod assets;
 pub mod console;
 pub mod form;
 pub mod login;
+pub mod media;
 pub mod page;
 pub mod session;
 pub mod webhook;
@@ -107,6 +108,7 @@ fn table() -> Table {
     // Agent console
     .get("/console", Agent, console::index)
     .get("/console/me", Agent, console::me)
+    .get("/media/{id}", Agent, media::get)
     .post("/console/me", Agent, console::update_profile)
     .post("/console/me/password", Agent, console::change_password)
     .post("/console/me/theme", Agent, console::set_theme)

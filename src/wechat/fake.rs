@@ -1370,13 +1370,18 @@ async fn media_get(
             .path()
             .strip_suffix("/cgi-bin/media/get")
             .unwrap_or_default();
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("127.0.0.1");
-        return reply(
-            json!({ "video_url": format!("http://{host}{prefix}/fake/video/{media_id}") }),
-        );
+        let header_text = |name| {
+            headers
+                .get(name)
+                .and_then(|h: &HeaderValue| h.to_str().ok())
+        };
+        let host = header_text(header::HOST).unwrap_or("127.0.0.1");
+        // Behind a TLS-terminating proxy the request itself says plain HTTP.
+        let scheme = header_text(header::HeaderName::from_static("x-forwarded-proto"))
+            .filter(|p| *p == "https")
+            .unwrap_or("http");
+        let video_url = format!("{scheme}://{host}{prefix}/fake/video/{media_id}");
+        return reply(json!({ "video_url": video_url }));
     }
     Ok(media_response(media_id, &content_type, &extension, bytes))
 }
