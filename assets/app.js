@@ -39,6 +39,19 @@
     if (toggle) toggle.checked = false;
   });
 
+  // <select data-autosubmit> submits its form when changed.
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t instanceof HTMLSelectElement && t.hasAttribute("data-autosubmit") && t.form) t.form.submit();
+  });
+
+  // Chat panes stay scrolled to the newest message.
+  function scrollChats() {
+    document.querySelectorAll(".sim-chat").forEach(function (c) { c.scrollTop = c.scrollHeight; });
+  }
+  document.addEventListener("DOMContentLoaded", scrollChats);
+  document.addEventListener("htmx:afterSwap", scrollChats);
+
   // htmx errors without a fragment (network down): say so in Chinese.
   document.addEventListener("htmx:sendError", function () {
     var flash = document.getElementById("flash");

@@ -20,11 +20,19 @@ pub struct Wechat {
 impl Wechat {
     fn new(db: &Db, clock: &Clock, config: &Config) -> Wechat {
         Wechat {
-            api: Arc::new(crate::wechat::api::WechatApi::new(
-                db.clone(),
-                clock.clone(),
-                &config.wechat_api_base,
-            )),
+            api: Arc::new({
+                let mut api = crate::wechat::api::WechatApi::new(
+                    db.clone(),
+                    clock.clone(),
+                    &config.wechat_api_base,
+                );
+                api.set_simulator_base(&format!(
+                    "{}{}",
+                    config.local_url(),
+                    crate::web::SIMULATOR_API
+                ));
+                api
+            }),
             outbox_wake: Default::default(),
             fetch_wake: Default::default(),
             fake: crate::wechat::fake::FakeWechat::new(),

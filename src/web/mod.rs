@@ -145,6 +145,14 @@ fn table() -> Table {
         SuperAdmin,
         admin::accounts::test,
     )
+    .get("/admin/simulator", Admin, admin::simulator::page)
+    .get("/admin/simulator/chat", Admin, admin::simulator::chat)
+    .post("/admin/simulator/act", Admin, admin::simulator::act)
+    .post(
+        "/admin/simulator/account",
+        SuperAdmin,
+        admin::simulator::create_account,
+    )
 }
 
 /// The route table, for tests and docs.
@@ -157,8 +165,14 @@ pub fn app(state: AppState) -> Router {
     let csp = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
                img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; \
                frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+    let fake = state
+        .wechat
+        .fake
+        .router()
+        .layer(middleware::from_fn(loopback_only));
     table()
         .router
+        .nest_service(SIMULATOR_API, fake)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -213,6 +227,26 @@ async fn home(session::AnyUser(_, _): session::AnyUser) -> Redirect {
 
 async fn admin_home(session::AdminUser(_, _): session::AdminUser) -> Redirect {
     Redirect::to("/admin/users")
+}
+
+/// The fake WeChat API answers only kefu itself (the simulator's API client).
+async fn loopback_only(
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if peer.is_some_and(|ip| ip.is_loopback()) {
+        next.run(req).await
+    } else {
+        (
+            axum::http::StatusCode::FORBIDDEN,
+            "the simulator API is only for this server",
+        )
+            .into_response()
+    }
 }
 
 async fn not_found() -> crate::error::AppError {

@@ -72,7 +72,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 
 /// Paths that work before setup and without a session.
 fn is_open_path(path: &str) -> bool {
-    path == "/healthz" || path.starts_with("/assets/") || path.starts_with("/wechat/")
+    path == "/healthz"
+        || path.starts_with("/assets/")
+        || path.starts_with("/wechat/")
+        || path.starts_with(crate::web::SIMULATOR_API)
 }
 
 /// Paths exempt from CSRF: the WeChat webhook authenticates by signature.

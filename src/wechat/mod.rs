@@ -9,4 +9,5 @@ pub mod fake;
 pub mod fetch;
 pub mod ingest;
 pub mod outbox;
+pub mod simulate;
 pub mod xml;

@@ -242,3 +242,32 @@ mod tests {
         }
     }
 }
+
+/// Queues a text reply (committed before any network call) and wakes the sender.
+pub async fn queue_text(
+    db: &Db,
+    clock: &Clock,
+    wake: &Notify,
+    account: crate::model::AccountId,
+    follower: crate::model::FollowerId,
+    content: &str,
+    sender: Option<crate::model::UserId>,
+) -> DbResult<crate::model::MessageId> {
+    let payload = json!({ "content": content });
+    let now = clock.now();
+    let (message, _) = db
+        .write(move |c| {
+            db::outbox::enqueue(
+                c,
+                account,
+                follower,
+                OutboundKind::Text,
+                &payload,
+                sender,
+                now,
+            )
+        })
+        .await?;
+    wake.notify_one();
+    Ok(message)
+}

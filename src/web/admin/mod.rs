@@ -3,4 +3,5 @@
 pub mod accounts;
 pub mod audit;
 pub mod groups;
+pub mod simulator;
 pub mod users;

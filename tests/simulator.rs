@@ -1,0 +1,175 @@
+//! The simulator end to end (A14): a super admin creates a simulation-mode
+//! account; pushes from the simulated follower go through the real webhook
+//! over HTTP (signed and encrypted in safe mode) and land in the follower's
+//! history; a reply leaves through the outbox to kefu's own fake WeChat API
+//! and is shown as delivered.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::TestServer;
+use kefu::model::Role;
+use reqwest::StatusCode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simulated_follower_talks_to_kefu_through_the_real_path() {
+    let srv = TestServer::start().await;
+    srv.user("boss", Role::SuperAdmin, &[]).await;
+    let b = srv.login("boss").await;
+    let (_, page) = b.text("/admin/simulator").await;
+    assert!(page.contains("创建模拟公众号"));
+
+    let r = b.post_form("/admin/simulator/account", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let accounts = srv.state.db.read(kefu::db::accounts::list).await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    let acc = accounts[0].clone();
+    assert!(acc.simulation && acc.mode == kefu::model::AccountMode::Safe);
+    let a = acc.id.to_string();
+
+    let r = b
+        .post_form(
+            "/admin/simulator/act",
+            &[("account", &a), ("action", "subscribe")],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let fid = location.rsplit('=').next().unwrap().to_string();
+    assert!(fid.parse::<i64>().unwrap() > 0, "{location}");
+
+    for text in ["你好,我想咨询退货", "订单号 20261121"] {
+        let r = b
+            .post_form(
+                "/admin/simulator/act",
+                &[
+                    ("account", &a),
+                    ("follower", &fid),
+                    ("action", "text"),
+                    ("text", text),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let r = b
+        .post_form(
+            "/admin/simulator/act",
+            &[("account", &a), ("follower", &fid), ("action", "image")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = b
+        .post_form(
+            "/admin/simulator/act",
+            &[
+                ("account", &a),
+                ("follower", &fid),
+                ("action", "text"),
+                ("text", "  "),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "an empty message is refused"
+    );
+
+    let n = srv
+        .state
+        .db
+        .read(move |c| kefu::db::messages::count_inbound(c, acc.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        n, 4,
+        "subscribe, two texts, an image — stored through the webhook"
+    );
+
+    // The image is fetched from kefu's own fake WeChat API, over HTTP.
+    let fetcher = srv.state.wechat.fetcher(&srv.state.db, &srv.state.clock);
+    fetcher.pass().await.unwrap();
+    let stored: i64 = srv
+        .state
+        .db
+        .read(|c| -> kefu::db::DbResult<i64> {
+            Ok(c.query_row(
+                "SELECT count(*) FROM media WHERE state = 'stored'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    let errors: Vec<String> = srv
+        .state
+        .db
+        .read(|c| -> kefu::db::DbResult<Vec<String>> {
+            Ok(c.prepare("SELECT state || ': ' || error FROM media")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored, 1, "{errors:?}");
+
+    // A reply goes out through the outbox to the fake API.
+    let r = b
+        .post_form(
+            "/admin/simulator/act",
+            &[
+                ("account", &a),
+                ("follower", &fid),
+                ("action", "reply"),
+                ("text", "您好,请提供订单号"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let sender = srv.state.wechat.sender(&srv.state.db, &srv.state.clock);
+    let out = sender.pass().await.unwrap();
+    assert_eq!(out.len(), 1);
+    let follower = srv
+        .state
+        .db
+        .read(move |c| kefu::db::followers::get(c, kefu::model::FollowerId(fid.parse().unwrap())))
+        .await
+        .unwrap()
+        .unwrap();
+    let sent = srv.state.wechat.fake.sent_to(&follower.openid);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["text"]["content"], "您好,请提供订单号");
+
+    let (_, chat) = b
+        .text(&format!("/admin/simulator/chat?follower={}", follower.id))
+        .await;
+    for want in [
+        "[关注了公众号]",
+        "你好,我想咨询退货",
+        "[图片]",
+        "您好,请提供订单号",
+        "已送达微信",
+    ] {
+        assert!(chat.contains(want), "chat shows {want}: {chat}");
+    }
+
+    // The fake API refuses anyone but this server.
+    let r = reqwest::get(
+        srv.at("/simulator/wx/cgi-bin/token?grant_type=client_credential&appid=x&secret=y"),
+    )
+    .await
+    .unwrap();
+    assert_ne!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "loopback (this test) is this server's own address"
+    );
+    srv.stop().await;
+}
