@@ -222,27 +222,6 @@ pub fn safe_join(base: &std::path::Path, rel: &str) -> Option<PathBuf> {
     Some(base.join(p))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        assert_eq!(backoff(1), SignedDuration::from_secs(2));
-        assert_eq!(backoff(3), SignedDuration::from_secs(8));
-        assert_eq!(backoff(40), SignedDuration::from_secs(300));
-    }
-
-    #[test]
-    fn media_paths_cannot_escape_the_media_folder() {
-        let base = std::path::Path::new("/data/media");
-        assert!(safe_join(base, "1/2.jpg").is_some());
-        for bad in ["", "/etc/passwd", "../kefu.db", "1/../../x", "./x"] {
-            assert!(safe_join(base, bad).is_none(), "{bad}");
-        }
-    }
-}
-
 /// Queues a text reply (committed before any network call) and wakes the sender.
 pub async fn queue_text(
     db: &Db,
@@ -270,4 +249,25 @@ pub async fn queue_text(
         .await?;
     wake.notify_one();
     Ok(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), SignedDuration::from_secs(2));
+        assert_eq!(backoff(3), SignedDuration::from_secs(8));
+        assert_eq!(backoff(40), SignedDuration::from_secs(300));
+    }
+
+    #[test]
+    fn media_paths_cannot_escape_the_media_folder() {
+        let base = std::path::Path::new("/data/media");
+        assert!(safe_join(base, "1/2.jpg").is_some());
+        for bad in ["", "/etc/passwd", "../kefu.db", "1/../../x", "./x"] {
+            assert!(safe_join(base, bad).is_none(), "{bad}");
+        }
+    }
 }
