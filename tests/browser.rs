@@ -49,6 +49,86 @@ async fn phone_flow() {
     run("phone_flow", Device::Phone).await;
 }
 
+/// A14 in a real browser: a super admin opens 模拟器, creates a simulation
+/// account, plays a follower who subscribes and writes, answers through the
+/// outbox, and sees the reply delivered — all in the simulator's chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulator_flow() {
+    let started = Instant::now();
+    let driver = ChromeDriver::start().await;
+    let client = driver.connect(Device::Desktop).await;
+    let server = TestServer::start().await;
+    server
+        .user(ADMIN_USER, kefu::model::Role::SuperAdmin, &[])
+        .await;
+    // The workers `kefu serve` runs: the outbox sender and the media fetcher.
+    let sender = tokio::spawn(
+        server
+            .state
+            .wechat
+            .sender(&server.state.db, &server.state.clock)
+            .run(),
+    );
+    let fetcher = tokio::spawn(
+        server
+            .state
+            .wechat
+            .fetcher(&server.state.db, &server.state.clock)
+            .run(),
+    );
+    let shots = Shots::new("simulator_flow");
+    let task = {
+        let (c, url, shots) = (client.clone(), server.url.clone(), shots.clone());
+        tokio::spawn(async move { simulator(&c, &url, &shots).await })
+    };
+    let outcome = task.await;
+    if !matches!(outcome, Ok(Ok(()))) {
+        let _ = shots.take(&client, "failure").await;
+    }
+    sender.abort();
+    fetcher.abort();
+    let _ = client.close().await;
+    server.stop().await;
+    drop(driver);
+    match outcome {
+        Ok(Ok(())) => eprintln!("[simulator_flow] passed in {:.1?}", started.elapsed()),
+        Ok(Err(e)) => panic!("[simulator_flow] {e:#}"),
+        Err(e) => panic!("[simulator_flow] flow task failed: {e}"),
+    }
+}
+
+async fn simulator(c: &Client, base: &str, shots: &Shots) -> Result<()> {
+    let at = |p: &str| format!("{base}{p}");
+    c.goto(&at("/login")).await?;
+    login(c, ADMIN_USER, common::PASSWORD).await?;
+    wait_path(c, "/console").await?;
+    c.goto(&at("/admin/simulator")).await?;
+    wait_text(c, "main", "模拟器让您扮演一位粉丝").await?;
+    click(c, "form[action='/admin/simulator/account'] button").await?;
+    wait_text(c, "#flash", "已创建模拟公众号").await?;
+    click(c, "form[action='/admin/simulator/act'].inline button").await?;
+    wait_text(c, "#sim-chat", "[关注了公众号]").await?;
+
+    let input = find(c, ".sim-input input[name='text']").await?;
+    input.send_keys("你好,我买的耳机什么时候发货?").await?;
+    click(c, ".sim-input button[value='text']").await?;
+    wait_text(c, "#sim-chat", "我买的耳机什么时候发货").await?;
+    click(c, ".sim-input button[value='image']").await?;
+    // The fetcher downloads it from the fake WeChat; the chat then shows the picture.
+    find(c, "#sim-chat .kind-image img").await?;
+
+    let input = find(c, ".sim-input input[name='text']").await?;
+    input.send_keys("您好!今天下午发出,请留意物流。").await?;
+    click(c, ".sim-input button[value='reply']").await?;
+    // The outbox sends it to kefu's fake WeChat; htmx polling shows the result.
+    wait_text(c, "#sim-chat", "已送达微信").await?;
+    let chat = text_of(c, "#sim-chat").await?;
+    anyhow::ensure!(chat.contains("今天下午发出"), "reply shown: {chat}");
+    check_no_horizontal_overflow(c, "simulator").await?;
+    shots.take(c, "01-simulator-chat").await?;
+    Ok(())
+}
+
 /// Starts chromedriver, a browser session and a fresh server; runs the flow in
 /// its own task so that the browser, chromedriver and the server are shut down
 /// whether it passes or panics, then reports the outcome.

@@ -33,6 +33,8 @@ pub struct Line {
     pub text: String,
     pub kind: String,
     pub state: Option<(String, String, String)>,
+    /// A stored image to show instead of the text.
+    pub media: Option<crate::model::MediaId>,
 }
 
 #[derive(Template)]
@@ -83,18 +85,37 @@ fn line(m: &Message, tz: &jiff::tz::TimeZone) -> Line {
         text,
         kind: m.kind.as_str().into(),
         state,
+        media: None,
     }
 }
 
 async fn chat_lines(state: &AppState, follower: Option<FollowerId>) -> Result<Vec<Line>, AppError> {
     let Some(f) = follower else { return Ok(vec![]) };
-    let history = state
+    let (history, images) = state
         .db
-        .read(move |c| crate::db::messages::history(c, f, None, 100))
+        .read(move |c| -> crate::db::DbResult<_> {
+            let history = crate::db::messages::history(c, f, None, 100)?;
+            let mut images = std::collections::HashMap::new();
+            for m in history
+                .iter()
+                .filter(|m| m.kind == crate::model::MessageKind::Image)
+            {
+                let stored = crate::db::media::of_message(c, m.id)?
+                    .into_iter()
+                    .find(|x| x.state == crate::model::MediaState::Stored);
+                if let Some(x) = stored {
+                    images.insert(m.id, x.id);
+                }
+            }
+            Ok((history, images))
+        })
         .await?;
     Ok(history
         .iter()
-        .map(|m| line(m, &state.config.timezone))
+        .map(|m| Line {
+            media: images.get(&m.id).copied(),
+            ..line(m, &state.config.timezone)
+        })
         .collect())
 }
 
