@@ -15,6 +15,8 @@ pub struct Wechat {
     pub fetch_wake: Arc<tokio::sync::Notify>,
     pub fake: crate::wechat::fake::FakeWechat,
     pub media_dir: std::path::PathBuf,
+    /// Running and finished follower syncs.
+    pub syncs: crate::wechat::sync::Syncs,
 }
 
 impl Wechat {
@@ -37,6 +39,7 @@ impl Wechat {
             fetch_wake: Default::default(),
             fake: crate::wechat::fake::FakeWechat::new(),
             media_dir: config.media_dir(),
+            syncs: Default::default(),
         }
     }
 

@@ -145,6 +145,18 @@ fn table() -> Table {
         SuperAdmin,
         admin::accounts::test,
     )
+    .get("/admin/followers", Admin, admin::followers::list)
+    .get(
+        "/admin/followers/progress",
+        Admin,
+        admin::followers::progress,
+    )
+    .post("/admin/followers/sync", Admin, admin::followers::sync)
+    .post(
+        "/admin/followers/{id}/remark",
+        Admin,
+        admin::followers::set_remark,
+    )
     .get("/admin/simulator", Admin, admin::simulator::page)
     .get("/admin/simulator/chat", Admin, admin::simulator::chat)
     .post("/admin/simulator/act", Admin, admin::simulator::act)

@@ -10,4 +10,5 @@ pub mod fetch;
 pub mod ingest;
 pub mod outbox;
 pub mod simulate;
+pub mod sync;
 pub mod xml;

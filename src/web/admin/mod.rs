@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod followers;
 pub mod groups;
 pub mod simulator;
 pub mod users;

@@ -1,0 +1,225 @@
+//! 粉丝 (E13, A10): followers of the bound accounts, searchable by OpenID,
+//! remark, tag and subscription; remarks set by the team (WeChat no longer
+//! gives nicknames); and 同步粉丝 with a progress line polled by htmx.
+
+use crate::db::accounts::Account;
+use crate::db::audit::Entry;
+use crate::db::followers::{Follower, FollowerFilter};
+use crate::error::AppError;
+use crate::model::{AccountId, AuditAction, FollowerId};
+use crate::state::AppState;
+use crate::team::Acting;
+use crate::web::form::{Form, IdPath, Query};
+use crate::web::page::{Page, local_time, render};
+use crate::web::session::{AdminUser, with_flash};
+use crate::wechat::sync::Progress;
+use askama::Template;
+use axum::extract::State;
+use axum::response::{Redirect, Response};
+use serde::Deserialize;
+
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct FollowerQuery {
+    account: String,
+    q: String,
+    tag: String,
+    subscribed: String,
+    page: i64,
+}
+
+pub struct Row {
+    pub follower: Follower,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/followers.html")]
+struct FollowersPage {
+    page: Page,
+    q: FollowerQuery,
+    accounts: Vec<Account>,
+    rows: Vec<Row>,
+    total: i64,
+    pages: i64,
+    current: i64,
+    progress: Vec<(Account, Progress)>,
+}
+
+impl FollowersPage {
+    fn page_url(&self, n: &i64) -> String {
+        let q = &self.q;
+        let pairs = [
+            ("account", q.account.as_str()),
+            ("q", q.q.as_str()),
+            ("tag", q.tag.as_str()),
+            ("subscribed", q.subscribed.as_str()),
+        ];
+        format!(
+            "/admin/followers?{}&page={n}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    AdminUser(ctx, _): AdminUser,
+    Query(q): Query<FollowerQuery>,
+) -> Result<Response, AppError> {
+    let accounts = state.db.read(crate::db::accounts::list).await?;
+    let current = q.page.max(1);
+    let filter = FollowerFilter {
+        account: q.account.parse().ok().map(AccountId),
+        text: q.q.trim().to_string(),
+        tag: q.tag.trim().parse().ok(),
+        subscribed: match q.subscribed.as_str() {
+            "1" => Some(true),
+            "0" => Some(false),
+            _ => None,
+        },
+        limit: PAGE_SIZE,
+        offset: (current - 1) * PAGE_SIZE,
+    };
+    let (followers, total) = state
+        .db
+        .read(move |c| crate::db::followers::search(c, &filter))
+        .await?;
+    let tz = &state.config.timezone;
+    let progress = accounts
+        .iter()
+        .filter_map(|a| state.wechat.syncs.get(a.id).map(|p| (a.clone(), p)))
+        .collect();
+    render(&FollowersPage {
+        page: Page::new(&ctx, "粉丝", "followers"),
+        rows: followers
+            .into_iter()
+            .map(|f| Row {
+                first_seen: local_time(f.first_seen_at, tz),
+                last_seen: local_time(f.last_seen_at, tz),
+                follower: f,
+            })
+            .collect(),
+        pages: (total + PAGE_SIZE - 1) / PAGE_SIZE,
+        total,
+        current,
+        q,
+        accounts,
+        progress,
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RemarkForm {
+    remark: String,
+}
+
+pub async fn set_remark(
+    State(state): State<AppState>,
+    AdminUser(ctx, s): AdminUser,
+    IdPath(id): IdPath,
+    Form(f): Form<RemarkForm>,
+) -> Result<Response, AppError> {
+    let remark = f.remark.trim().to_string();
+    if remark.chars().count() > 30 {
+        return Err(AppError::BadRequest("备注最多 30 个字符".into()));
+    }
+    let (id, now, by) = (
+        FollowerId(id),
+        state.clock.now(),
+        Acting::user(&s.user, &ctx.ip),
+    );
+    state
+        .db
+        .write(move |c| -> Result<(), AppError> {
+            let old = crate::db::followers::get(c, id)?.ok_or(AppError::NotFound)?;
+            crate::db::followers::set_remark(c, id, &remark)?;
+            let entry = Entry::new(AuditAction::FollowerRemark, format!("粉丝 {}", old.openid))
+                .change(Some(&old.remark), Some(&remark));
+            crate::db::audit::record(c, &crate::team::actor(&by), &entry, now)?;
+            Ok(())
+        })
+        .await?;
+    Ok(with_flash(
+        Redirect::to("/admin/followers"),
+        true,
+        "备注已保存",
+        ctx.secure_cookies,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SyncForm {
+    account: i64,
+}
+
+/// Starts 同步粉丝 for an account in the background.
+pub async fn sync(
+    State(state): State<AppState>,
+    AdminUser(ctx, s): AdminUser,
+    Form(f): Form<SyncForm>,
+) -> Result<Response, AppError> {
+    let id = AccountId(f.account);
+    let account = state
+        .db
+        .read(move |c| crate::db::accounts::get(c, id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (now, by, name) = (
+        state.clock.now(),
+        Acting::user(&s.user, &ctx.ip),
+        account.name.clone(),
+    );
+    state
+        .db
+        .write(move |c| {
+            crate::db::audit::record(
+                c,
+                &crate::team::actor(&by),
+                &Entry::new(AuditAction::FollowerSync, format!("公众号 {name}")),
+                now,
+            )
+        })
+        .await?;
+    let started = state.wechat.syncs.start(
+        state.wechat.api.clone(),
+        state.db.clone(),
+        state.clock.clone(),
+        account,
+    );
+    let text = if started {
+        "已开始同步粉丝,完成前可以继续使用"
+    } else {
+        "该公众号正在同步中"
+    };
+    Ok(with_flash(
+        Redirect::to("/admin/followers"),
+        true,
+        text,
+        ctx.secure_cookies,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "admin/_sync_progress.html")]
+struct ProgressFragment {
+    progress: Vec<(Account, Progress)>,
+}
+
+/// `GET /admin/followers/progress` (htmx polling).
+pub async fn progress(
+    State(state): State<AppState>,
+    AdminUser(_, _): AdminUser,
+) -> Result<Response, AppError> {
+    let accounts = state.db.read(crate::db::accounts::list).await?;
+    let progress = accounts
+        .into_iter()
+        .filter_map(|a| state.wechat.syncs.get(a.id).map(|p| (a, p)))
+        .collect();
+    render(&ProgressFragment { progress })
+}
