@@ -375,3 +375,67 @@ async fn pending_rows_are_delivered_once_after_a_restart() {
     let _ = acc;
     db.close();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_and_voice_are_uploaded_first_then_sent_by_media_id() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &wx.url).await;
+    let f = follower(&srv, acc.id, "oPic", true).await;
+    let dir = srv.dir.path().join("media").join("uploads");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png: Vec<u8> = [
+        &[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a][..],
+        &[1u8; 500][..],
+    ]
+    .concat();
+    std::fs::write(dir.join("photo.png"), &png).unwrap();
+    std::fs::write(dir.join("hello.mp3"), [0xffu8, 0xfb, 0x90, 0x00, 1, 2, 3]).unwrap();
+    let now = srv.state.clock.now();
+    let ids = srv
+        .state
+        .db
+        .write(move |c| -> DbResult<Vec<OutboxId>> {
+            let img = serde_json::json!({ "path": "uploads/photo.png" });
+            let voice = serde_json::json!({ "path": "uploads/hello.mp3" });
+            let evil = serde_json::json!({ "path": "../kefu.db" });
+            Ok(vec![
+                db::outbox::enqueue(c, acc.id, f, OutboundKind::Image, &img, None, now)?.1,
+                db::outbox::enqueue(c, acc.id, f, OutboundKind::Voice, &voice, None, now)?.1,
+                db::outbox::enqueue(c, acc.id, f, OutboundKind::Image, &evil, None, now)?.1,
+            ])
+        })
+        .await
+        .unwrap();
+    drain(&srv).await;
+    let uploaded = wx.fake.uploaded();
+    assert_eq!(uploaded.len(), 2, "{uploaded:?}");
+    assert_eq!(
+        (uploaded[0].1.as_str(), uploaded[0].2),
+        ("image", png.len())
+    );
+    let sent = wx.fake.sent_to("oPic");
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].msgtype, "image");
+    assert_eq!(sent[0].body["image"]["media_id"], uploaded[0].0.as_str());
+    assert_eq!(sent[1].msgtype, "voice");
+    let r = row(&srv, ids[0]).await;
+    assert_eq!(
+        r.payload["media_id"],
+        uploaded[0].0.as_str(),
+        "kept so a retry does not upload again"
+    );
+    let evil = row(&srv, ids[2]).await;
+    assert_eq!(
+        evil.state,
+        OutboxState::Failed,
+        "a path outside the media folder is refused"
+    );
+    assert!(
+        evil.error_reason.contains("文件已不存在"),
+        "{}",
+        evil.error_reason
+    );
+    srv.stop().await;
+}

@@ -32,6 +32,9 @@ pub enum ApiError {
     Decode(String),
     #[error("database: {0}")]
     Db(String),
+    /// Our side: a file to upload is missing or its path is not allowed.
+    #[error("local file: {0}")]
+    Local(String),
 }
 
 impl From<DbError> for ApiError {
@@ -52,7 +55,7 @@ impl ApiError {
             ApiError::WeChat { code, .. } => *code == -1 || is_token_error(*code),
             ApiError::Http(status) => *status >= 500 || *status == 429,
             ApiError::Network(_) | ApiError::Db(_) => true,
-            ApiError::Decode(_) => false,
+            ApiError::Decode(_) | ApiError::Local(_) => false,
         }
     }
 
@@ -74,6 +77,7 @@ impl ApiError {
             ApiError::Network(_) => "无法连接微信服务器,稍后自动重试".into(),
             ApiError::Decode(_) => "微信返回了无法识别的内容".into(),
             ApiError::Db(_) => "内部存储错误,稍后自动重试".into(),
+            ApiError::Local(_) => "要发送的文件已不存在或无法读取".into(),
         }
     }
 }

@@ -159,10 +159,10 @@ impl Sender {
         }
         let rel = row.payload["path"].as_str().unwrap_or_default();
         let path = safe_join(&self.media_dir, rel)
-            .ok_or_else(|| ApiError::Decode(format!("bad media path {rel:?}")))?;
+            .ok_or_else(|| ApiError::Local(format!("bad media path {rel:?}")))?;
         let bytes = tokio::fs::read(&path)
             .await
-            .map_err(|e| ApiError::Decode(format!("{}: {e}", path.display())))?;
+            .map_err(|e| ApiError::Local(format!("{}: {e}", path.display())))?;
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
