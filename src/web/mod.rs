@@ -250,7 +250,10 @@ async fn loopback_only(
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    if peer.is_some_and(|ip| ip.is_loopback()) {
+    // A request relayed by a reverse proxy also comes from loopback: refuse those.
+    let proxied =
+        req.headers().contains_key("x-forwarded-for") || req.headers().contains_key("forwarded");
+    if peer.is_some_and(|ip| ip.is_loopback()) && !proxied {
         next.run(req).await
     } else {
         (

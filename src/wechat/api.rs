@@ -144,6 +144,9 @@ pub struct FollowerPage {
 
 pub struct WechatApi {
     http: reqwest::Client,
+    /// For simulation-mode accounts only: kefu's own fake WeChat on loopback,
+    /// whose certificate (when kefu serves TLS) is issued for the public name.
+    simulator_http: reqwest::Client,
     db: Db,
     clock: Clock,
     default_base: String,
@@ -159,8 +162,14 @@ impl WechatApi {
             .user_agent(concat!("kefu/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
+        let simulator_http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .danger_accept_invalid_certs(true)
+            .build()
+            .unwrap_or_default();
         WechatApi {
             http,
+            simulator_http,
             db,
             clock,
             default_base: default_base.trim_end_matches('/').to_string(),
@@ -181,6 +190,14 @@ impl WechatApi {
             self.default_base.clone()
         } else {
             account.api_base.trim_end_matches('/').to_string()
+        }
+    }
+
+    fn client(&self, account: &Account) -> &reqwest::Client {
+        if account.simulation {
+            &self.simulator_http
+        } else {
+            &self.http
         }
     }
 
@@ -223,7 +240,7 @@ impl WechatApi {
         }
         let url = format!("{}/cgi-bin/token", self.base(account));
         let resp = self
-            .http
+            .client(account)
             .get(&url)
             .query(&[
                 ("grant_type", "client_credential"),
@@ -323,7 +340,7 @@ impl WechatApi {
     pub async fn send_custom(&self, account: &Account, body: &Value) -> Result<(), ApiError> {
         let url = format!("{}/cgi-bin/message/custom/send", self.base(account));
         self.call_json(account, |t| {
-            self.http
+            self.client(account)
                 .post(&url)
                 .query(&[("access_token", t)])
                 .json(body)
@@ -337,7 +354,7 @@ impl WechatApi {
         let url = format!("{}/cgi-bin/message/custom/typing", self.base(account));
         let body = serde_json::json!({ "touser": openid, "command": if on { "Typing" } else { "CancelTyping" } });
         self.call_json(account, |t| {
-            self.http
+            self.client(account)
                 .post(&url)
                 .query(&[("access_token", t)])
                 .json(&body)
@@ -360,7 +377,7 @@ impl WechatApi {
                 let part =
                     reqwest::multipart::Part::bytes(bytes.clone()).file_name(file_name.to_string());
                 let form = reqwest::multipart::Form::new().part("media", part);
-                self.http
+                self.client(account)
                     .post(&url)
                     .query(&[("access_token", t), ("type", kind)])
                     .multipart(form)
@@ -382,7 +399,7 @@ impl WechatApi {
         let url = format!("{}/cgi-bin/media/get", self.base(account));
         let resp = self
             .call(account, |t| {
-                self.http
+                self.client(account)
                     .get(&url)
                     .query(&[("access_token", t), ("media_id", media_id)])
             })
@@ -408,7 +425,7 @@ impl WechatApi {
         let url = format!("{}/cgi-bin/user/info", self.base(account));
         let v = self
             .call_json(account, |t| {
-                self.http.get(&url).query(&[
+                self.client(account).get(&url).query(&[
                     ("access_token", t),
                     ("openid", openid),
                     ("lang", "zh_CN"),
@@ -432,7 +449,7 @@ impl WechatApi {
         let body = serde_json::json!({ "user_list": list });
         let v = self
             .call_json(account, |t| {
-                self.http
+                self.client(account)
                     .post(&url)
                     .query(&[("access_token", t)])
                     .json(&body)
@@ -459,7 +476,7 @@ impl WechatApi {
         let url = format!("{}/cgi-bin/user/get", self.base(account));
         let v = self
             .call_json(account, |t| {
-                self.http
+                self.client(account)
                     .get(&url)
                     .query(&[("access_token", t), ("next_openid", next_openid)])
             })
