@@ -153,7 +153,7 @@ async fn a_simulated_follower_talks_to_kefu_through_the_real_path() {
     for want in [
         "[关注了公众号]",
         "你好,我想咨询退货",
-        "[图片]",
+        "<img src=\"/media/",
         "您好,请提供订单号",
         "已送达微信",
     ] {
@@ -170,6 +170,17 @@ async fn a_simulated_follower_talks_to_kefu_through_the_real_path() {
         r.status(),
         StatusCode::FORBIDDEN,
         "loopback (this test) is this server's own address"
+    );
+    let r = reqwest::Client::new()
+        .get(srv.at("/simulator/wx/cgi-bin/token?grant_type=client_credential&appid=x&secret=y"))
+        .header("X-Forwarded-For", "203.0.113.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "relayed by a reverse proxy: refused"
     );
     srv.stop().await;
 }
