@@ -17,6 +17,11 @@ pub struct Wechat {
     pub media_dir: std::path::PathBuf,
     /// Running and finished follower syncs.
     pub syncs: crate::wechat::sync::Syncs,
+    /// Accounts as the webhook needs them on every push, kept in memory;
+    /// forgotten whenever an account changes.
+    accounts: std::sync::RwLock<
+        std::collections::HashMap<crate::model::AccountId, Arc<crate::db::accounts::Account>>,
+    >,
 }
 
 impl Wechat {
@@ -40,6 +45,33 @@ impl Wechat {
             fake: crate::wechat::fake::FakeWechat::new(),
             media_dir: config.media_dir(),
             syncs: Default::default(),
+            accounts: Default::default(),
+        }
+    }
+
+    /// The account, from memory when possible.
+    pub async fn account(
+        &self,
+        db: &Db,
+        id: crate::model::AccountId,
+    ) -> Result<Option<Arc<crate::db::accounts::Account>>, crate::db::DbError> {
+        if let Some(a) = self.accounts.read().ok().and_then(|m| m.get(&id).cloned()) {
+            return Ok(Some(a));
+        }
+        let Some(a) = db.read(move |c| crate::db::accounts::get(c, id)).await? else {
+            return Ok(None);
+        };
+        let a = Arc::new(a);
+        if let Ok(mut m) = self.accounts.write() {
+            m.insert(id, a.clone());
+        }
+        Ok(Some(a))
+    }
+
+    /// Drops the remembered copy after the account changed.
+    pub fn forget_account(&self, id: crate::model::AccountId) {
+        if let Ok(mut m) = self.accounts.write() {
+            m.remove(&id);
         }
     }
 

@@ -78,16 +78,32 @@ pub fn upsert(
     openid: &str,
     now: jiff::Timestamp,
 ) -> DbResult<FollowerId> {
-    conn.execute(
-        "INSERT INTO followers (account_id, openid, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
-         ON CONFLICT (account_id, openid) DO UPDATE SET last_seen_at = max(last_seen_at, excluded.last_seen_at)",
-        params![account, openid, ms(now)],
-    )?;
-    Ok(conn.query_row(
-        "SELECT id FROM followers WHERE account_id = ?1 AND openid = ?2",
-        params![account, openid],
-        |r| r.get(0),
-    )?)
+    Ok(upsert_seen(conn, account, openid, now)?.0)
+}
+
+/// The follower's id and whether this contact created the row.
+pub fn upsert_seen(
+    conn: &Connection,
+    account: AccountId,
+    openid: &str,
+    now: jiff::Timestamp,
+) -> DbResult<(FollowerId, bool)> {
+    let found: Option<FollowerId> = conn
+        .prepare_cached("SELECT id FROM followers WHERE account_id = ?1 AND openid = ?2")?
+        .query_row(params![account, openid], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = found {
+        conn.prepare_cached(
+            "UPDATE followers SET last_seen_at = max(last_seen_at, ?2) WHERE id = ?1",
+        )?
+        .execute(params![id, ms(now)])?;
+        return Ok((id, false));
+    }
+    conn.prepare_cached(
+        "INSERT INTO followers (account_id, openid, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
+    )?
+    .execute(params![account, openid, ms(now)])?;
+    Ok((FollowerId(conn.last_insert_rowid()), true))
 }
 
 pub fn get(conn: &Connection, id: FollowerId) -> DbResult<Option<Follower>> {
@@ -121,11 +137,11 @@ pub fn record_interaction(
     kind: InteractionKind,
     at: jiff::Timestamp,
 ) -> DbResult<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE followers SET interaction_at = ?2, interaction_kind = ?3, sent_since = 0
          WHERE id = ?1 AND (interaction_at IS NULL OR interaction_at <= ?2)",
-        params![id, ms(at), kind],
-    )?;
+    )?
+    .execute(params![id, ms(at), kind])?;
     Ok(())
 }
 

@@ -44,12 +44,13 @@ pub fn insert_inbound(
     m: &NewInbound,
     now: jiff::Timestamp,
 ) -> DbResult<Option<MessageId>> {
-    let n = conn.execute(
+    let n = conn.prepare_cached(
         "INSERT INTO messages (account_id, follower_id, direction, kind, event, content, data, raw,
                                dedup_key, wx_msg_id, created_at, received_at)
          VALUES (?1, ?2, 'in', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (account_id, dedup_key) DO NOTHING",
-        params![
+    )?
+    .execute(params![
             account,
             follower,
             m.kind,

@@ -63,11 +63,11 @@ impl IntoResponse for WebhookError {
     }
 }
 
-async fn account(state: &AppState, id: i64) -> Result<Account, WebhookError> {
+async fn account(state: &AppState, id: i64) -> Result<std::sync::Arc<Account>, WebhookError> {
     let id = crate::model::AccountId(id);
     state
-        .db
-        .read(move |c| db::accounts::get(c, id))
+        .wechat
+        .account(&state.db, id)
         .await?
         .ok_or(WebhookError::UnknownAccount)
 }
@@ -164,11 +164,17 @@ async fn receive(state: &AppState, id: i64, q: &PushQuery, body: Body) -> Result
     };
     let inbound = xml::parse(&plain)?;
     let now = state.clock.now();
+    let learned_id = acc.original_id != inbound.to_user;
+    let account_id = acc.id;
     let stored = state
         .db
         .write(move |c| ingest::store(c, &acc, &inbound, &plain, now))
         .await?;
-    if stored.media || stored.message.is_some() {
+    if learned_id {
+        state.wechat.forget_account(account_id);
+    }
+    // Only wake the fetcher when there is something for it: media, or a new follower's profile.
+    if stored.media || stored.new_follower {
         state.wechat.fetch_wake.notify_one();
     }
     Ok(())

@@ -19,6 +19,8 @@ pub struct Stored {
     pub message: Option<MessageId>,
     /// Media rows were queued for download.
     pub media: bool,
+    /// This push created the follower (their profile is to be fetched).
+    pub new_follower: bool,
 }
 
 /// WeChat's retries carry the same MsgId; events have none, so they are told
@@ -168,13 +170,14 @@ pub fn store(
     raw: &str,
     now: jiff::Timestamp,
 ) -> DbResult<Stored> {
-    let follower = db::followers::upsert(c, account.id, &m.from_user, now)?;
+    let (follower, new_follower) = db::followers::upsert_seen(c, account.id, &m.from_user, now)?;
     let row = to_row(m, raw, now);
     let Some(message) = db::messages::insert_inbound(c, account.id, follower, &row, now)? else {
         return Ok(Stored {
             follower,
             message: None,
             media: false,
+            new_follower,
         });
     };
     if account.original_id != m.to_user && !m.to_user.is_empty() {
@@ -221,6 +224,7 @@ pub fn store(
         follower,
         message: Some(message),
         media: !files.is_empty(),
+        new_follower,
     })
 }
 

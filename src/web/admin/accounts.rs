@@ -203,7 +203,9 @@ pub async fn update(
     let id = AccountId(id);
     let by = Acting::user(&s.user, &ctx.ip);
     let groups = f.groups.iter().map(|g| GroupId(*g)).collect();
-    match channel::update(&state.db, &state.clock, &by, id, f.fields(), groups).await {
+    let result = channel::update(&state.db, &state.clock, &by, id, f.fields(), groups).await;
+    state.wechat.forget_account(id);
+    match result {
         Ok(()) => {
             if let Some(a) = state
                 .db
