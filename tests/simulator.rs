@@ -184,3 +184,69 @@ async fn a_simulated_follower_talks_to_kefu_through_the_real_path() {
     );
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_connection_explains_wechat_errors_in_chinese() {
+    let wx = common::FakeServer::start().await;
+    wx.fake
+        .add_account(common::APPID, "the-real-secret-0123456789abcdef");
+    let srv = TestServer::start().await;
+    srv.user("boss", Role::SuperAdmin, &[]).await;
+    let acc = srv.account("safe", &wx.url).await; // bound with a wrong secret
+    let b = srv.login("boss").await;
+    let token = b.csrf().await;
+    let test = |b: &common::Browser| {
+        b.client
+            .post(srv.at(&format!("/admin/accounts/{}/test", acc.id)))
+            .header("HX-Request", "true")
+            .header("X-CSRF-Token", token.clone())
+            .send()
+    };
+    let r = test(&b).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("连接失败") && text.contains("AppSecret 错误") && text.contains("40125"),
+        "{text}"
+    );
+
+    wx.fake.fail_next(
+        kefu::wechat::fake::Api::Token,
+        kefu::wechat::fake::Failure::ErrCode(40164),
+        1,
+    );
+    let f = kefu::db::accounts::AccountFields {
+        name: acc.name.clone(),
+        app_id: acc.app_id.clone(),
+        app_secret: "the-real-secret-0123456789abcdef".into(),
+        mode: "safe".into(),
+        api_base: wx.url.clone(),
+        ..Default::default()
+    };
+    kefu::channel::update(
+        &srv.state.db,
+        &srv.state.clock,
+        &kefu::team::Acting::shell(),
+        acc.id,
+        f,
+        vec![],
+    )
+    .await
+    .unwrap();
+    let text = test(&b).await.unwrap().text().await.unwrap();
+    assert!(text.contains("IP 白名单"), "{text}");
+    let text = test(&b).await.unwrap().text().await.unwrap();
+    assert!(text.contains("连接成功"), "{text}");
+
+    let (_, page) = b.text(&format!("/admin/accounts/{}", acc.id)).await;
+    assert!(
+        page.contains(&format!("/wechat/{}", acc.id)),
+        "the URL to paste into WeChat"
+    );
+    assert!(
+        !page.contains("the-real-secret-0123456789abcdef"),
+        "the secret is never shown back"
+    );
+    assert!(page.contains("the-*"), "only a masked hint");
+    srv.stop().await;
+}
