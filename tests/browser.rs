@@ -126,6 +126,23 @@ async fn simulator(c: &Client, base: &str, shots: &Shots) -> Result<()> {
     anyhow::ensure!(chat.contains("今天下午发出"), "reply shown: {chat}");
     check_no_horizontal_overflow(c, "simulator").await?;
     shots.take(c, "01-simulator-chat").await?;
+
+    // The account it made, as 设置 → 公众号 shows it: the URL to paste into WeChat.
+    c.goto(&at("/admin/accounts")).await?;
+    wait_text(c, "table.list", "模拟公众号").await?;
+    wait_text(c, "table.list", "/wechat/").await?;
+    click(c, "table.list a[href^='/admin/accounts/']").await?;
+    wait_text(c, ".card", "服务器配置").await?;
+    click(c, "button[hx-post$='/test']").await?;
+    wait_text(c, "#test-result", "连接成功").await?;
+    check_no_horizontal_overflow(c, "account").await?;
+    shots.take(c, "02-account").await?;
+
+    // And the follower on the followers page.
+    c.goto(&at("/admin/followers")).await?;
+    wait_text(c, "table.list", "已关注").await?;
+    check_no_horizontal_overflow(c, "followers").await?;
+    shots.take(c, "03-followers").await?;
     Ok(())
 }
 
