@@ -10,6 +10,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod engine;
 pub mod error;
 pub mod model;
 pub mod state;

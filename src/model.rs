@@ -248,3 +248,16 @@ db_enum!(InteractionKind {
     Message => "message", "粉丝发消息";
     Event => "event", "点击菜单、关注或扫码";
 });
+
+db_enum!(AgentStatus {
+    Online => "online", "在线";
+    Busy => "busy", "忙碌";
+    Away => "away", "离开";
+    Offline => "offline", "离线";
+});
+
+db_enum!(RoutingStrategy {
+    RoundRobin => "round_robin", "轮流分配";
+    LeastBusy => "least_busy", "空闲优先";
+    Random => "random", "随机分配";
+});

@@ -1,0 +1,5 @@
+//! The heart, which knows nothing of HTTP: who gets a conversation, and (next)
+//! the conversation life cycle, the time plan and the automation. Decisions are
+//! plain functions of their inputs and `now`, tested without sleeping.
+
+pub mod routing;
