@@ -261,3 +261,9 @@ db_enum!(RoutingStrategy {
     LeastBusy => "least_busy", "空闲优先";
     Random => "random", "随机分配";
 });
+
+db_enum!(ConversationState {
+    Queued => "queued", "排队中";
+    Active => "active", "会话中";
+    Ended => "ended", "已接待";
+});

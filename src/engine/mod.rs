@@ -2,4 +2,5 @@
 //! the conversation life cycle, the time plan and the automation. Decisions are
 //! plain functions of their inputs and `now`, tested without sleeping.
 
+pub mod lifecycle;
 pub mod routing;
