@@ -17,6 +17,8 @@ pub struct Wechat {
     pub media_dir: std::path::PathBuf,
     /// Running and finished follower syncs.
     pub syncs: crate::wechat::sync::Syncs,
+    /// Signed (timestamp, nonce) pairs of recent pushes, against forged replays.
+    pub replays: crate::wechat::replay::ReplayGuard,
     /// Accounts as the webhook needs them on every push, kept in memory;
     /// forgotten whenever an account changes.
     accounts: std::sync::RwLock<
@@ -45,6 +47,7 @@ impl Wechat {
             fake: crate::wechat::fake::FakeWechat::new(),
             media_dir: config.media_dir(),
             syncs: Default::default(),
+            replays: Default::default(),
             accounts: Default::default(),
         }
     }

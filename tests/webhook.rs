@@ -215,41 +215,47 @@ async fn the_previous_encoding_aes_key_still_decrypts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_pushes_are_refused_and_nothing_is_stored() {
     let srv = TestServer::start().await;
-    let acc = srv.account("safe", "").await;
+    // Plaintext mode, so both plaintext and encrypted refusals reach the parser.
+    let acc = srv.account("plain", "").await;
     let url = srv.at(&format!("/wechat/{}", acc.id));
     let client = reqwest::Client::new();
-    let ts = "1714037059";
+    let now = srv.state.clock.now().as_second().to_string();
+    let ts = now.as_str();
     let nonce = "42";
     let sig = crypto::signature(&[WX_TOKEN, ts, nonce]);
     let key = crypto::AesKey::from_encoding_aes_key(AES_KEY).unwrap();
+    // Each case gets its own nonce: reusing a signed (timestamp, nonce) with
+    // another body is itself refused (as a forgery).
     let aes_post = |encrypt: String| {
-        let msg_sig = crypto::signature(&[WX_TOKEN, ts, nonce, &encrypt]);
+        let nonce = common::rand_u32().to_string();
+        let msg_sig = crypto::signature(&[WX_TOKEN, ts, &nonce, &encrypt]);
         let body = kefu::wechat::xml::envelope_xml("gh_x", &encrypt);
         client
             .post(&url)
             .query(&[
                 ("timestamp", ts),
-                ("nonce", nonce),
+                ("nonce", &nonce),
                 ("encrypt_type", "aes"),
                 ("msg_signature", &msg_sig),
-                ("signature", &sig),
             ])
             .body(body)
     };
-    let plain_post = |body: String, signature: &str| {
+    let plain_post = |body: String, signature: Option<&str>| {
+        let nonce = common::rand_u32().to_string();
+        let good = crypto::signature(&[WX_TOKEN, ts, &nonce]);
         client
             .post(&url)
             .query(&[
                 ("timestamp", ts),
-                ("nonce", nonce),
-                ("signature", signature),
+                ("nonce", &nonce),
+                ("signature", signature.unwrap_or(&good)),
             ])
             .body(body)
     };
     let cases: Vec<(&str, reqwest::RequestBuilder, StatusCode)> = vec![
         (
             "wrong signature",
-            plain_post(fixture("text.xml"), "deadbeef"),
+            plain_post(fixture("text.xml"), Some("deadbeef")),
             StatusCode::FORBIDDEN,
         ),
         (
@@ -275,17 +281,17 @@ async fn bad_pushes_are_refused_and_nothing_is_stored() {
         ),
         (
             "malformed XML",
-            plain_post(fixture("malformed.xml"), &sig),
+            plain_post(fixture("malformed.xml"), None),
             StatusCode::BAD_REQUEST,
         ),
         (
             "DOCTYPE",
-            plain_post(fixture("doctype.xml"), &sig),
+            plain_post(fixture("doctype.xml"), None),
             StatusCode::BAD_REQUEST,
         ),
         (
             "missing FromUserName",
-            plain_post(fixture("missing_from.xml"), &sig),
+            plain_post(fixture("missing_from.xml"), None),
             StatusCode::BAD_REQUEST,
         ),
         (
@@ -310,7 +316,7 @@ async fn bad_pushes_are_refused_and_nothing_is_stored() {
         ),
         (
             "over 1 MB",
-            plain_post("x".repeat(1024 * 1024 + 10), &sig),
+            plain_post("x".repeat(1024 * 1024 + 10), None),
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
         (
@@ -351,7 +357,7 @@ async fn bad_pushes_are_refused_and_nothing_is_stored() {
         StatusCode::OK,
         "server unaffected"
     );
-    let r = srv.push(&acc, "safe", &fixture("text.xml")).await;
+    let r = srv.push(&acc, "plain", &fixture("text.xml")).await;
     assert_eq!(r.status(), StatusCode::OK, "and a good push still works");
     srv.stop().await;
 }
@@ -359,4 +365,77 @@ async fn bad_pushes_are_refused_and_nothing_is_stored() {
 fn base64_of(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_plaintext_and_replayed_pushes_are_refused() {
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", "").await;
+    let url = srv.at(&format!("/wechat/{}", acc.id));
+    let client = reqwest::Client::new();
+    let now = srv.state.clock.now().as_second();
+
+    // Plaintext to a safe-mode account: WeChat never does that.
+    let ts = now.to_string();
+    let sig = crypto::signature(&[WX_TOKEN, &ts, "7"]);
+    let r = client
+        .post(&url)
+        .query(&[
+            ("timestamp", ts.as_str()),
+            ("nonce", "7"),
+            ("signature", &sig),
+        ])
+        .body(fixture("text.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "plaintext to a safe account"
+    );
+
+    // A correctly signed push from an hour ago (a URL copied from a log).
+    let key = crypto::AesKey::from_encoding_aes_key(AES_KEY).unwrap();
+    let send = |ts: String, nonce: &str, body_xml: String| {
+        let encrypt = crypto::encrypt(&key, common::APPID, &body_xml);
+        let msg_sig = crypto::signature(&[WX_TOKEN, &ts, nonce, &encrypt]);
+        client
+            .post(&url)
+            .query(&[
+                ("timestamp", ts.as_str()),
+                ("nonce", nonce),
+                ("encrypt_type", "aes"),
+                ("msg_signature", msg_sig.as_str()),
+            ])
+            .body(kefu::wechat::xml::envelope_xml("gh", &encrypt))
+            .send()
+    };
+    let r = send((now - 3600).to_string(), "8", fixture("text.xml"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "stale timestamp");
+
+    // The same request twice is WeChat's retry: fine, stored once.
+    let encrypt = crypto::encrypt(&key, common::APPID, &fixture("text.xml"));
+    let msg_sig = crypto::signature(&[WX_TOKEN, &ts, "9", &encrypt]);
+    let body = kefu::wechat::xml::envelope_xml("gh", &encrypt);
+    let q = [
+        ("timestamp", ts.as_str()),
+        ("nonce", "9"),
+        ("encrypt_type", "aes"),
+        ("msg_signature", msg_sig.as_str()),
+    ];
+    for _ in 0..2 {
+        let r = client
+            .post(&url)
+            .query(&q)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    assert_eq!(stored(&srv, acc.id).await, 1);
+    srv.stop().await;
 }

@@ -45,13 +45,25 @@ pub enum WebhookError {
     NoKey,
     #[error("storage failed: {0}")]
     Db(#[from] db::DbError),
+    #[error("timestamp is more than 5 minutes away from now")]
+    Stale,
+    #[error("plaintext push to an account in safe or compatible mode")]
+    NotEncrypted,
+    #[error("a signed timestamp and nonce reused with another body")]
+    Replayed,
 }
+
+/// How far a push's timestamp may be from now.
+const FRESHNESS_SECS: i64 = 300;
 
 impl IntoResponse for WebhookError {
     fn into_response(self) -> Response {
         let status = match &self {
             WebhookError::UnknownAccount => StatusCode::NOT_FOUND,
-            WebhookError::BadSignature => StatusCode::FORBIDDEN,
+            WebhookError::BadSignature
+            | WebhookError::Stale
+            | WebhookError::NotEncrypted
+            | WebhookError::Replayed => StatusCode::FORBIDDEN,
             WebhookError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebhookError::Xml(_) | WebhookError::Crypto(_) | WebhookError::NoEncrypt => {
                 StatusCode::BAD_REQUEST
@@ -140,6 +152,20 @@ pub async fn push(
 
 async fn receive(state: &AppState, id: i64, q: &PushQuery, body: Body) -> Result<(), WebhookError> {
     let acc = account(state, id).await?;
+    // A signature covers timestamp and nonce (and, encrypted, the ciphertext):
+    // refuse stale ones so a signed URL seen in a log cannot be replayed later.
+    let now_s = state.clock.now().as_second();
+    let fresh = q
+        .timestamp
+        .parse::<i64>()
+        .is_ok_and(|t| (t - now_s).abs() <= FRESHNESS_SECS);
+    if !fresh {
+        return Err(WebhookError::Stale);
+    }
+    // WeChat sends encrypted pushes to encrypted accounts, always.
+    if acc.mode != crate::model::AccountMode::Plain && q.encrypt_type != "aes" {
+        return Err(WebhookError::NotEncrypted);
+    }
     let bytes = to_bytes(body, xml::MAX_BODY)
         .await
         .map_err(|_| WebhookError::TooLarge)?;
@@ -162,7 +188,16 @@ async fn receive(state: &AppState, id: i64, q: &PushQuery, body: Body) -> Result
         }
         text.to_string()
     };
+    // The same signed query with another body is a forgery; with the same body, a retry.
+    if !state
+        .wechat
+        .replays
+        .check(acc.id, &q.timestamp, &q.nonce, &bytes, now_s)
+    {
+        return Err(WebhookError::Replayed);
+    }
     let inbound = xml::parse(&plain)?;
+    ingest::check(&inbound).map_err(|m| xml::XmlError::Malformed(m.into()))?;
     let now = state.clock.now();
     let learned_id = acc.original_id != inbound.to_user;
     let account_id = acc.id;

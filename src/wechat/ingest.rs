@@ -23,19 +23,50 @@ pub struct Stored {
     pub new_follower: bool,
 }
 
-/// WeChat's retries carry the same MsgId; events have none, so they are told
-/// apart by sender, time and event.
+/// WeChat's retries are byte-identical pushes. Messages carry a MsgId; events
+/// have none (TEMPLATESENDJOBFINISH has its MsgID), so they are told apart by
+/// sender, time, event and what distinguishes one event from another in the
+/// same second (the menu key, the scene, the URL).
 pub fn dedup_key(m: &Inbound) -> String {
-    match (&m.kind, m.msg_id) {
-        (InboundKind::Event(_), _) | (_, None) => {
-            let what = match &m.kind {
-                InboundKind::Event(e) => e.name().to_string(),
-                other => other.type_name().to_string(),
-            };
-            format!("e:{}:{}:{}", m.from_user, m.create_time, what)
+    let detail = |e: &Event| -> String {
+        match e {
+            Event::Subscribe { scene, .. } => scene.clone().unwrap_or_default(),
+            Event::Scan { scene, .. } => scene.clone(),
+            Event::Click { key } => key.clone(),
+            Event::View { url, .. } => url.clone(),
+            Event::Location {
+                latitude,
+                longitude,
+                ..
+            } => format!("{latitude},{longitude}"),
+            Event::Unknown { event } => event.clone(),
+            Event::Unsubscribe | Event::TemplateSendJobFinish { .. } => String::new(),
         }
+    };
+    match (&m.kind, m.msg_id) {
+        (InboundKind::Event(Event::TemplateSendJobFinish { .. }), Some(id)) => format!("t:{id}"),
+        (InboundKind::Event(e), _) => format!(
+            "e:{}:{}:{}:{}",
+            m.from_user,
+            m.create_time,
+            e.name(),
+            detail(e)
+        ),
+        (InboundKind::Unknown { msg_type }, None) => {
+            format!("u:{}:{}:{msg_type}", m.from_user, m.create_time)
+        }
+        (other, None) => format!("u:{}:{}:{}", m.from_user, m.create_time, other.type_name()),
         (_, Some(id)) => format!("m:{id}"),
     }
+}
+
+/// Whether the push can be stored at all (the OpenID is what ties it to a follower).
+pub fn check(m: &Inbound) -> Result<(), &'static str> {
+    let n = m.from_user.chars().count();
+    if n == 0 || n > 128 {
+        return Err("FromUserName must be 1 to 128 characters");
+    }
+    Ok(())
 }
 
 /// The push flattened for the messages table.
@@ -254,7 +285,22 @@ mod tests {
         e.kind = InboundKind::Event(Event::Click {
             key: "MENU_1".into(),
         });
-        assert_eq!(dedup_key(&e), "e:oFollower1:1714037059:CLICK");
+        assert_eq!(dedup_key(&e), "e:oFollower1:1714037059:CLICK:MENU_1");
+        let mut other = e.clone();
+        other.kind = InboundKind::Event(Event::Click {
+            key: "MENU_2".into(),
+        });
+        assert_ne!(
+            dedup_key(&e),
+            dedup_key(&other),
+            "two menu clicks in one second are two pushes"
+        );
+        let mut job = e.clone();
+        job.msg_id = Some(99);
+        job.kind = InboundKind::Event(Event::TemplateSendJobFinish {
+            status: "success".into(),
+        });
+        assert_eq!(dedup_key(&job), "t:99");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod fake;
 pub mod fetch;
 pub mod ingest;
 pub mod outbox;
+pub mod replay;
 pub mod simulate;
 pub mod sync;
 pub mod xml;
