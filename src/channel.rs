@@ -48,9 +48,12 @@ pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
     if creating && mode != AccountMode::Plain && f.aes_key.is_empty() {
         return Err("兼容模式和安全模式需要填写 EncodingAESKey".into());
     }
-    let scheme_ok = f.api_base.starts_with("http://") || f.api_base.starts_with("https://");
-    if !f.api_base.is_empty() && !scheme_ok {
-        return Err("接口地址必须以 http:// 或 https:// 开头".into());
+    // The AppSecret travels to this address: https, or plain http only to this machine.
+    let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| f.api_base.starts_with(p));
+    if !f.api_base.is_empty() && !(f.api_base.starts_with("https://") || local) {
+        return Err("接口地址必须以 https:// 开头(本机地址可用 http://)".into());
     }
     Ok(mode)
 }
@@ -125,6 +128,16 @@ pub async fn update(
     let (by, now) = (by.clone(), clock.now());
     db.write(move |c| {
         let old = db::accounts::get(c, id)?.ok_or(TeamError::NotFound)?;
+        if mode != AccountMode::Plain && f.aes_key.is_empty() && old.aes_key.is_empty() {
+            return Err(TeamError::Invalid(
+                "兼容模式和安全模式需要填写 EncodingAESKey".into(),
+            ));
+        }
+        for g in &groups {
+            if db::groups::get(c, *g)?.is_none() {
+                return Err(TeamError::Invalid("所选客服组不存在".into()));
+            }
+        }
         db::accounts::update(c, id, &f, mode, now).map_err(|e| conflict(e, &f.app_id))?;
         db::accounts::set_groups(c, id, &groups)?;
         let before = AccountFields {
@@ -206,6 +219,7 @@ mod tests {
             (|f| f.aes_key = "short".into(), "EncodingAESKey"),
             (|f| f.mode = "loud".into(), "加解密"),
             (|f| f.api_base = "ftp://x".into(), "接口地址"),
+            (|f| f.api_base = "http://evil.example".into(), "接口地址"),
         ];
         for (break_it, word) in cases {
             let mut f = fields();

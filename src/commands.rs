@@ -26,6 +26,13 @@ pub async fn serve(config: Config) -> Result<()> {
     let db = open_db(&config)?;
     let state = AppState::new(db.clone(), Clock::System, config.clone()).await?;
     state.announce_setup_code();
+    // The built-in fake WeChat keeps no state across restarts: tell it the
+    // simulation-mode accounts again.
+    for a in db.read(crate::db::accounts::list).await? {
+        if a.simulation {
+            state.wechat.fake.add_account(&a.app_id, &a.app_secret);
+        }
+    }
     tokio::spawn(purge_sessions(state.clone()));
     tokio::spawn(state.wechat.sender(&state.db, &state.clock).run());
     tokio::spawn(state.wechat.fetcher(&state.db, &state.clock).run());

@@ -21,10 +21,13 @@ pub struct Wechat {
     pub replays: crate::wechat::replay::ReplayGuard,
     /// Accounts as the webhook needs them on every push, kept in memory;
     /// forgotten whenever an account changes.
-    accounts: std::sync::RwLock<
-        std::collections::HashMap<crate::model::AccountId, Arc<crate::db::accounts::Account>>,
-    >,
+    accounts: std::sync::RwLock<AccountCache>,
+    /// Bumped by every change, so a lookup that raced with a change is not cached.
+    accounts_generation: std::sync::atomic::AtomicU64,
 }
+
+type AccountCache =
+    std::collections::HashMap<crate::model::AccountId, Arc<crate::db::accounts::Account>>;
 
 impl Wechat {
     fn new(db: &Db, clock: &Clock, config: &Config) -> Wechat {
@@ -49,6 +52,7 @@ impl Wechat {
             syncs: Default::default(),
             replays: Default::default(),
             accounts: Default::default(),
+            accounts_generation: Default::default(),
         }
     }
 
@@ -61,18 +65,30 @@ impl Wechat {
         if let Some(a) = self.accounts.read().ok().and_then(|m| m.get(&id).cloned()) {
             return Ok(Some(a));
         }
+        let generation = self
+            .accounts_generation
+            .load(std::sync::atomic::Ordering::SeqCst);
         let Some(a) = db.read(move |c| crate::db::accounts::get(c, id)).await? else {
             return Ok(None);
         };
         let a = Arc::new(a);
         if let Ok(mut m) = self.accounts.write() {
-            m.insert(id, a.clone());
+            // Cache it only if no change happened while it was being read.
+            if self
+                .accounts_generation
+                .load(std::sync::atomic::Ordering::SeqCst)
+                == generation
+            {
+                m.insert(id, a.clone());
+            }
         }
         Ok(Some(a))
     }
 
     /// Drops the remembered copy after the account changed.
     pub fn forget_account(&self, id: crate::model::AccountId) {
+        self.accounts_generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut m) = self.accounts.write() {
             m.remove(&id);
         }

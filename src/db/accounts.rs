@@ -171,7 +171,12 @@ pub fn update(
             ms(now)
         ],
     )?;
-    if old.app_id != f.app_id || secret != old.app_secret {
+    // A token belongs to where it was fetched: never send it to a new address.
+    if old.app_id != f.app_id
+        || secret != old.app_secret
+        || old.api_base != f.api_base
+        || old.simulation != f.simulation
+    {
         conn.execute("DELETE FROM access_tokens WHERE account_id = ?1", [id])?;
     }
     Ok(true)

@@ -130,6 +130,23 @@ pub fn by_openid(
         .optional()?)
 }
 
+/// Makes sure a follower row exists without touching its dates (同步粉丝).
+pub fn ensure(
+    conn: &Connection,
+    account: AccountId,
+    openid: &str,
+    now: jiff::Timestamp,
+) -> DbResult<FollowerId> {
+    conn.prepare_cached(
+        "INSERT INTO followers (account_id, openid, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (account_id, openid) DO NOTHING",
+    )?
+    .execute(params![account, openid, ms(now)])?;
+    Ok(conn
+        .prepare_cached("SELECT id FROM followers WHERE account_id = ?1 AND openid = ?2")?
+        .query_row(params![account, openid], |r| r.get(0))?)
+}
+
 /// A follower interacted: the reply window restarts and the counter resets.
 pub fn record_interaction(
     conn: &Connection,

@@ -297,7 +297,7 @@ impl WechatApi {
             let bytes = resp
                 .bytes()
                 .await
-                .map_err(|e| ApiError::Network(e.to_string()))?;
+                .map_err(|e| ApiError::Network(e.without_url().to_string()))?;
             let body: Value =
                 serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode(e.to_string()))?;
             match check_errcode(&body) {
@@ -404,7 +404,19 @@ impl WechatApi {
                     .query(&[("access_token", t), ("media_id", media_id)])
             })
             .await?;
-        read_limited(resp, limit).await
+        let (content_type, bytes) = read_limited(resp, limit).await?;
+        // A video comes back as JSON naming where to download it (WECHAT.md §8).
+        if content_type.contains("json") {
+            let v: Value =
+                serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode(e.to_string()))?;
+            let Some(video_url) = v["video_url"].as_str() else {
+                return Err(ApiError::Decode(
+                    "media/get answered JSON without video_url".into(),
+                ));
+            };
+            return self.fetch_url(video_url, limit).await;
+        }
+        Ok((content_type, bytes))
     }
 
     /// Downloads a URL WeChat gave (PicUrl), at most `limit` bytes.
@@ -514,7 +526,7 @@ async fn json_body(resp: reqwest::Response) -> Result<Value, ApiError> {
     let bytes = resp
         .bytes()
         .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
+        .map_err(|e| ApiError::Network(e.without_url().to_string()))?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode(e.to_string()))
 }
 
@@ -532,7 +544,7 @@ async fn read_limited(
     while let Some(chunk) = resp
         .chunk()
         .await
-        .map_err(|e| ApiError::Network(e.to_string()))?
+        .map_err(|e| ApiError::Network(e.without_url().to_string()))?
     {
         if out.len() + chunk.len() > limit {
             return Err(ApiError::Decode(format!("file larger than {limit} bytes")));

@@ -119,12 +119,12 @@ impl Fetcher {
             return Ok(());
         };
         let (limit, types) = limits(m.kind);
+        // Only by MediaId through WeChat's API: a PicUrl from a push is never
+        // fetched (it could point anywhere, including this server's network).
         let got = if !m.wx_media_id.is_empty() {
             self.api.get_media(&account, &m.wx_media_id, limit).await
-        } else if !m.source_url.is_empty() {
-            self.api.fetch_url(&m.source_url, limit).await
         } else {
-            Err(ApiError::Decode("no media id and no URL".into()))
+            Err(ApiError::Decode("no MediaId".into()))
         };
         let id = m.id;
         let (content_type, bytes) = match got {
@@ -172,7 +172,11 @@ impl Fetcher {
                 tokio::fs::create_dir_all(dir).await?;
             }
             let tmp = path.with_extension("part");
-            tokio::fs::write(&tmp, &bytes).await?;
+            let mut file = tokio::fs::File::create(&tmp).await?;
+            tokio::io::AsyncWriteExt::write_all(&mut file, &bytes).await?;
+            // On disk before the database says "stored".
+            file.sync_all().await?;
+            drop(file);
             tokio::fs::rename(&tmp, &path).await
         }
         .await;

@@ -93,10 +93,10 @@ async fn run(
             let (aid, now, list) = (account.id, clock.now(), chunk.to_vec());
             db.write(move |c| -> DbResult<()> {
                 for openid in &list {
-                    db::followers::upsert(c, aid, openid, now)?;
+                    db::followers::ensure(c, aid, openid, now)?;
                 }
                 for (openid, info) in &infos {
-                    let id = db::followers::upsert(c, aid, openid, now)?;
+                    let id = db::followers::ensure(c, aid, openid, now)?;
                     let p = db::followers::WxProfile {
                         subscribed: info.subscribed,
                         remark: info.remark.clone(),

@@ -144,6 +144,7 @@ struct EditPage {
     error: Option<String>,
     public_is_https: bool,
     secret_hint: String,
+    masked_token: String,
 }
 
 impl EditPage {
@@ -177,6 +178,7 @@ async fn edit_page(
         page: Page::new(ctx, format!("公众号 {}", account.name), "accounts"),
         url: channel::webhook_url(&public, account.id),
         secret_hint: format!("已保存 {},留空则不修改", account.masked_secret()),
+        masked_token: crate::db::accounts::mask(&account.token),
         account,
         groups,
         linked,

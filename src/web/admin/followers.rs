@@ -46,11 +46,14 @@ struct FollowersPage {
     total: i64,
     pages: i64,
     current: i64,
+    /// The page links shown: a few around the current page, with their URLs.
+    window: Vec<(i64, String)>,
+    last_url: String,
     progress: Vec<(Account, Progress)>,
 }
 
 impl FollowersPage {
-    fn page_url(&self, n: &i64) -> String {
+    fn page_url(&self, n: i64) -> String {
         let q = &self.q;
         let pairs = [
             ("account", q.account.as_str()),
@@ -71,7 +74,7 @@ pub async fn list(
     Query(q): Query<FollowerQuery>,
 ) -> Result<Response, AppError> {
     let accounts = state.db.read(crate::db::accounts::list).await?;
-    let current = q.page.max(1);
+    let current = q.page.clamp(1, 1_000_000);
     let filter = FollowerFilter {
         account: q.account.parse().ok().map(AccountId),
         text: q.q.trim().to_string(),
@@ -93,7 +96,7 @@ pub async fn list(
         .iter()
         .filter_map(|a| state.wechat.syncs.get(a.id).map(|p| (a.clone(), p)))
         .collect();
-    render(&FollowersPage {
+    let mut page = FollowersPage {
         page: Page::new(&ctx, "粉丝", "followers"),
         rows: followers
             .into_iter()
@@ -104,12 +107,20 @@ pub async fn list(
             })
             .collect(),
         pages: (total + PAGE_SIZE - 1) / PAGE_SIZE,
+        window: Vec::new(),
+        last_url: String::new(),
         total,
         current,
         q,
         accounts,
         progress,
-    })
+    };
+    let pages = page.pages;
+    page.last_url = page.page_url(pages);
+    page.window = ((current - 4).max(1)..=(current + 4).min(pages))
+        .map(|n| (n, page.page_url(n)))
+        .collect();
+    render(&page)
 }
 
 #[derive(Deserialize, Default)]
@@ -217,9 +228,16 @@ pub async fn progress(
     AdminUser(_, _): AdminUser,
 ) -> Result<Response, AppError> {
     let accounts = state.db.read(crate::db::accounts::list).await?;
-    let progress = accounts
+    let progress: Vec<(Account, Progress)> = accounts
         .into_iter()
         .filter_map(|a| state.wechat.syncs.get(a.id).map(|p| (a, p)))
         .collect();
-    render(&ProgressFragment { progress })
+    let running = progress.iter().any(|(_, p)| p.running);
+    let mut resp = render(&ProgressFragment { progress })?;
+    if !running {
+        // htmx stops polling on 286.
+        *resp.status_mut() =
+            axum::http::StatusCode::from_u16(286).unwrap_or(axum::http::StatusCode::OK);
+    }
+    Ok(resp)
 }

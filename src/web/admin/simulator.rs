@@ -173,13 +173,23 @@ pub async fn page(
     })
 }
 
-/// `GET /admin/simulator/chat` (htmx polling): the chat of one follower.
+/// `GET /admin/simulator/chat` (htmx polling): the chat of one simulated
+/// follower — only of a simulation-mode account, never a real follower's.
 pub async fn chat(
     State(state): State<AppState>,
     AdminUser(_, _): AdminUser,
     Query(q): Query<SimQuery>,
 ) -> Result<Response, AppError> {
-    let lines = chat_lines(&state, q.follower.map(FollowerId)).await?;
+    let Some(fid) = q.follower.map(FollowerId) else {
+        return render(&ChatFragment { lines: vec![] });
+    };
+    let follower = state
+        .db
+        .read(move |c| crate::db::followers::get(c, fid))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    sim_account(&state, follower.account_id.0).await?;
+    let lines = chat_lines(&state, Some(fid)).await?;
     render(&ChatFragment { lines })
 }
 
