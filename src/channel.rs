@@ -52,7 +52,8 @@ pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
     let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
         .iter()
         .any(|p| f.api_base.starts_with(p));
-    if !f.api_base.is_empty() && !(f.api_base.starts_with("https://") || local) {
+    let allowed = f.api_base.is_empty() || f.api_base.starts_with("https://") || local;
+    if !allowed {
         return Err("接口地址必须以 https:// 开头(本机地址可用 http://)".into());
     }
     Ok(mode)
