@@ -34,8 +34,21 @@ pub async fn serve(config: Config) -> Result<()> {
         }
     }
     tokio::spawn(purge_sessions(state.clone()));
-    tokio::spawn(state.wechat.sender(&state.db, &state.clock).run());
-    tokio::spawn(state.wechat.fetcher(&state.db, &state.clock).run());
+    let (stop_workers, stop) = tokio::sync::watch::channel(false);
+    let workers = [
+        tokio::spawn(
+            state
+                .wechat
+                .sender(&state.db, &state.clock)
+                .run_until(stop.clone()),
+        ),
+        tokio::spawn(
+            state
+                .wechat
+                .fetcher(&state.db, &state.clock)
+                .run_until(stop),
+        ),
+    ];
 
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -45,6 +58,17 @@ pub async fn serve(config: Config) -> Result<()> {
         .unwrap_or_else(|| config.local_url());
     tracing::info!(listen = %config.listen, url = %shown, tls = config.tls.is_some(), "kefu is serving");
     crate::web::serve(state, listener, shutdown_signal()).await?;
+    // Let the workers finish what they are doing (a message sent is also
+    // written down) before the database closes.
+    let _ = stop_workers.send(true);
+    for w in workers {
+        if tokio::time::timeout(Duration::from_secs(20), w)
+            .await
+            .is_err()
+        {
+            tracing::warn!("a background worker did not stop within 20 s");
+        }
+    }
     tracing::info!("in-flight requests finished; closing the database");
     db.close();
     tracing::info!("stopped cleanly");

@@ -17,6 +17,8 @@ pub struct Wechat {
     pub media_dir: std::path::PathBuf,
     /// Running and finished follower syncs.
     pub syncs: crate::wechat::sync::Syncs,
+    /// Shared by the outbox senders: sent rows whose success is not yet written down.
+    pub unrecorded: Arc<std::sync::Mutex<std::collections::HashSet<crate::model::OutboxId>>>,
     /// Signed (timestamp, nonce) pairs of recent pushes, against forged replays.
     pub replays: crate::wechat::replay::ReplayGuard,
     /// Accounts as the webhook needs them on every push, kept in memory;
@@ -50,6 +52,7 @@ impl Wechat {
             fake: crate::wechat::fake::FakeWechat::new(),
             media_dir: config.media_dir(),
             syncs: Default::default(),
+            unrecorded: Default::default(),
             replays: Default::default(),
             accounts: Default::default(),
             accounts_generation: Default::default(),
@@ -101,6 +104,7 @@ impl Wechat {
             clock: clock.clone(),
             media_dir: self.media_dir.clone(),
             wake: self.outbox_wake.clone(),
+            unrecorded: self.unrecorded.clone(),
         }
     }
 

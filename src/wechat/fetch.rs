@@ -196,7 +196,13 @@ impl Fetcher {
 
     /// Runs for ever: a pass, then waits for new work or a few seconds.
     pub async fn run(self) {
-        loop {
+        let (_keep, stop) = tokio::sync::watch::channel(false);
+        self.run_until(stop).await;
+    }
+
+    /// Runs until `stop` turns true, finishing the pass under way.
+    pub async fn run_until(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        while !*stop.borrow() {
             let handled = match self.pass().await {
                 Ok(n) => n,
                 Err(e) => {
@@ -208,6 +214,7 @@ impl Fetcher {
                 tokio::select! {
                     _ = self.wake.notified() => {},
                     _ = tokio::time::sleep(Duration::from_secs(3)) => {},
+                    _ = stop.changed() => {},
                 }
             }
         }

@@ -33,6 +33,9 @@ pub struct Sender {
     pub media_dir: PathBuf,
     /// Woken when a row is enqueued.
     pub wake: Arc<Notify>,
+    /// Rows WeChat accepted whose success could not be written down yet (the
+    /// database refused the write): they are recorded again, never re-sent.
+    pub unrecorded: Arc<std::sync::Mutex<std::collections::HashSet<crate::model::OutboxId>>>,
 }
 
 /// What happened to one row in a pass.
@@ -71,7 +74,34 @@ impl Sender {
         Ok(out)
     }
 
+    fn is_unrecorded(&self, id: crate::model::OutboxId) -> bool {
+        self.unrecorded.lock().is_ok_and(|set| set.contains(&id))
+    }
+
+    /// Writes down that WeChat accepted the row (and counts it against the budget).
+    async fn record_sent(&self, row: &OutboxRow) -> DbResult<Outcome> {
+        let (id, fid, now) = (row.id, row.follower_id, self.clock.now());
+        let written = self
+            .db
+            .write(move |c| -> DbResult<()> {
+                db::outbox::mark_sent(c, id, now)?;
+                db::followers::count_sent(c, fid)
+            })
+            .await;
+        if let Ok(mut set) = self.unrecorded.lock() {
+            if written.is_ok() {
+                set.remove(&id);
+            } else {
+                set.insert(id);
+            }
+        }
+        written.map(|()| Outcome::Sent)
+    }
+
     async fn send_one(&self, row: OutboxRow) -> DbResult<Outcome> {
+        if self.is_unrecorded(row.id) {
+            return self.record_sent(&row).await;
+        }
         let (aid, fid) = (row.account_id, row.follower_id);
         let (account, follower) = self
             .db
@@ -91,16 +121,7 @@ impl Sender {
         }
         let result = self.deliver(&account, &follower.openid, &row).await;
         match result {
-            Ok(()) => {
-                let (id, now) = (row.id, self.clock.now());
-                self.db
-                    .write(move |c| -> DbResult<()> {
-                        db::outbox::mark_sent(c, id, now)?;
-                        db::followers::count_sent(c, fid)
-                    })
-                    .await?;
-                Ok(Outcome::Sent)
-            }
+            Ok(()) => self.record_sent(&row).await,
             Err(e) if e.is_transient() => {
                 let reason = e.explain();
                 let (id, next, code) = (row.id, now + backoff(row.attempts + 1), e.code());
@@ -186,21 +207,37 @@ impl Sender {
 
     /// Runs for ever: a pass, then sleep until the next row is due or one is enqueued.
     pub async fn run(self) {
-        loop {
-            if let Err(e) = self.pass().await {
-                tracing::error!(error = %e, "outbox pass failed");
-            }
+        let (_keep, stop) = tokio::sync::watch::channel(false);
+        self.run_until(stop).await;
+    }
+
+    /// Runs until `stop` turns true; a pass under way finishes first, so what
+    /// was sent is also written down before the database closes.
+    pub async fn run_until(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            let trouble = match self.pass().await {
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox pass failed");
+                    true
+                }
+                Ok(_) => !self.unrecorded.lock().map_or(true, |s| s.is_empty()),
+            };
             let next = self.db.read(db::outbox::next_due).await.ok().flatten();
-            let wait = match next {
+            let mut wait = match next {
                 Some(at) => {
                     let d = at.duration_since(self.clock.now());
                     Duration::from_millis(d.as_millis().clamp(0, 5_000) as u64)
                 }
                 None => Duration::from_secs(5),
             };
+            if trouble {
+                // The database is refusing writes: do not spin.
+                wait = wait.max(Duration::from_secs(1));
+            }
             tokio::select! {
                 _ = self.wake.notified() => {},
                 _ = tokio::time::sleep(wait) => {},
+                _ = stop.changed() => {},
             }
         }
     }
