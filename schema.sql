@@ -130,7 +130,9 @@ CREATE TABLE access_tokens (
 ) STRICT;
 
 -- Followers (A10, E13): one row per OpenID and account, created on first contact.
--- The reply budget (A7) lives here: the last interaction and what was sent since.
+-- The reply budget (A7) lives here: WeChat counts two windows separately — after
+-- a message (48 h) and after a menu click, follow or scan (short) — each with the
+-- time of the follower's last such interaction and what was sent since.
 CREATE TABLE followers (
     id                  INTEGER PRIMARY KEY,
     account_id          INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
@@ -146,9 +148,10 @@ CREATE TABLE followers (
     profile_state       TEXT    NOT NULL DEFAULT 'pending' CHECK (profile_state IN ('pending', 'fetched', 'failed')),
     profile_attempts    INTEGER NOT NULL DEFAULT 0,
     profile_next_at     INTEGER NOT NULL DEFAULT 0,
-    interaction_at      INTEGER,
-    interaction_kind    TEXT    CHECK (interaction_kind IN ('message', 'event')),
-    sent_since          INTEGER NOT NULL DEFAULT 0,
+    message_at          INTEGER,
+    message_sent        INTEGER NOT NULL DEFAULT 0,
+    event_at            INTEGER,
+    event_sent          INTEGER NOT NULL DEFAULT 0,
     first_seen_at       INTEGER NOT NULL,
     last_seen_at        INTEGER NOT NULL,
     UNIQUE (account_id, openid)

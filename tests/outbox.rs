@@ -201,7 +201,8 @@ async fn busy_and_5xx_are_retried_with_backoff_then_delivered_in_order() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        follower.sent_since, 3,
+        follower.message_window.unwrap().1,
+        3,
         "the budget counts what reached WeChat"
     );
     srv.stop().await;

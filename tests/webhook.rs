@@ -98,7 +98,7 @@ async fn every_mode_stores_a_push_exactly_once_under_retries() {
             .unwrap();
         assert_eq!(history[0].content, "你好，请问订单什么时候发货？", "{mode}");
         assert!(
-            f.interaction_at.is_some(),
+            f.message_window.is_some(),
             "{mode}: the reply window opened"
         );
         srv.stop().await;

@@ -14,9 +14,10 @@ pub struct Follower {
     pub tags: Vec<i64>,
     pub subscribed: bool,
     pub subscribe_scene: String,
-    pub interaction_at: Option<jiff::Timestamp>,
-    pub interaction_kind: Option<InteractionKind>,
-    pub sent_since: i64,
+    /// The last message from the follower, and customer-service messages sent since.
+    pub message_window: Option<(jiff::Timestamp, i64)>,
+    /// The last menu click, follow or scan, and messages sent since.
+    pub event_window: Option<(jiff::Timestamp, i64)>,
     pub first_seen_at: jiff::Timestamp,
     pub last_seen_at: jiff::Timestamp,
 }
@@ -50,7 +51,11 @@ pub fn short_label(openid: &str) -> String {
 
 const COLUMNS: &str =
     "id, account_id, openid, remark, wx_remark, tags, subscribed, subscribe_scene,
-    interaction_at, interaction_kind, sent_since, first_seen_at, last_seen_at";
+    message_at, message_sent, event_at, event_sent, first_seen_at, last_seen_at";
+
+fn window(at: Option<i64>, sent: i64) -> Option<(jiff::Timestamp, i64)> {
+    at.map(|a| (ts(a), sent))
+}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Follower> {
     let tags: String = r.get(5)?;
@@ -63,11 +68,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Follower> {
         tags: serde_json::from_str(&tags).unwrap_or_default(),
         subscribed: r.get(6)?,
         subscribe_scene: r.get(7)?,
-        interaction_at: r.get::<_, Option<i64>>(8)?.map(ts),
-        interaction_kind: r.get(9)?,
-        sent_since: r.get(10)?,
-        first_seen_at: ts(r.get(11)?),
-        last_seen_at: ts(r.get(12)?),
+        message_window: window(r.get(8)?, r.get(9)?),
+        event_window: window(r.get(10)?, r.get(11)?),
+        first_seen_at: ts(r.get(12)?),
+        last_seen_at: ts(r.get(13)?),
     })
 }
 
@@ -147,27 +151,37 @@ pub fn ensure(
         .query_row(params![account, openid], |r| r.get(0))?)
 }
 
-/// A follower interacted: the reply window restarts and the counter resets.
+/// A follower interacted: that window restarts and its counter resets. A push
+/// that arrives late (older than the recorded one) changes nothing.
 pub fn record_interaction(
     conn: &Connection,
     id: FollowerId,
     kind: InteractionKind,
     at: jiff::Timestamp,
 ) -> DbResult<()> {
-    conn.prepare_cached(
-        "UPDATE followers SET interaction_at = ?2, interaction_kind = ?3, sent_since = 0
-         WHERE id = ?1 AND (interaction_at IS NULL OR interaction_at <= ?2)",
-    )?
-    .execute(params![id, ms(at), kind])?;
+    let sql = match kind {
+        InteractionKind::Message => {
+            "UPDATE followers SET message_at = ?2, message_sent = 0
+             WHERE id = ?1 AND (message_at IS NULL OR message_at <= ?2)"
+        }
+        InteractionKind::Event => {
+            "UPDATE followers SET event_at = ?2, event_sent = 0
+             WHERE id = ?1 AND (event_at IS NULL OR event_at <= ?2)"
+        }
+    };
+    conn.prepare_cached(sql)?.execute(params![id, ms(at)])?;
     Ok(())
 }
 
-/// One more customer-service message reached WeChat since the last interaction.
-pub fn count_sent(conn: &Connection, id: FollowerId) -> DbResult<()> {
-    conn.execute(
-        "UPDATE followers SET sent_since = sent_since + 1 WHERE id = ?1",
-        [id],
-    )?;
+/// One more customer-service message reached WeChat, charged to `window`.
+pub fn count_sent(conn: &Connection, id: FollowerId, window: InteractionKind) -> DbResult<()> {
+    let sql = match window {
+        InteractionKind::Message => {
+            "UPDATE followers SET message_sent = message_sent + 1 WHERE id = ?1"
+        }
+        InteractionKind::Event => "UPDATE followers SET event_sent = event_sent + 1 WHERE id = ?1",
+    };
+    conn.execute(sql, [id])?;
     Ok(())
 }
 
@@ -320,24 +334,37 @@ mod tests {
         let f = get(&conn, a).unwrap().unwrap();
         assert_eq!(f.label(), "访客1234");
         assert_eq!(f.last_seen_at, t0 + SignedDuration::from_mins(1));
-        count_sent(&conn, a).unwrap();
-        count_sent(&conn, a).unwrap();
         record_interaction(&conn, a, InteractionKind::Message, t0).unwrap();
+        count_sent(&conn, a, InteractionKind::Message).unwrap();
+        count_sent(&conn, a, InteractionKind::Message).unwrap();
+        assert_eq!(
+            get(&conn, a).unwrap().unwrap().message_window,
+            Some((t0, 2))
+        );
+        let t5 = t0 + SignedDuration::from_mins(5);
+        record_interaction(&conn, a, InteractionKind::Message, t5).unwrap();
+        assert_eq!(
+            get(&conn, a).unwrap().unwrap().message_window,
+            Some((t5, 0))
+        );
+        // A menu click has its own window: the message window stays as it was.
+        let t6 = t0 + SignedDuration::from_mins(6);
+        record_interaction(&conn, a, InteractionKind::Event, t6).unwrap();
         let f = get(&conn, a).unwrap().unwrap();
-        assert_eq!(f.sent_since, 0);
-        assert_eq!(f.interaction_kind, Some(InteractionKind::Message));
-        // An older push arriving late does not move the window back.
-        count_sent(&conn, a).unwrap();
+        assert_eq!(f.message_window, Some((t5, 0)));
+        assert_eq!(f.event_window, Some((t6, 0)));
+        // An older push arriving late does not move a window back.
         record_interaction(
             &conn,
             a,
-            InteractionKind::Event,
+            InteractionKind::Message,
             t0 - SignedDuration::from_hours(1),
         )
         .unwrap();
-        let f = get(&conn, a).unwrap().unwrap();
-        assert_eq!(f.sent_since, 1);
-        assert_eq!(f.interaction_at, Some(t0));
+        assert_eq!(
+            get(&conn, a).unwrap().unwrap().message_window.unwrap().0,
+            t5
+        );
     }
 
     #[test]

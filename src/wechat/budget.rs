@@ -12,29 +12,25 @@ use jiff::{SignedDuration, Timestamp};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Budget {
     pub allowed: bool,
-    /// Messages still allowed in the current window.
+    /// Messages still allowed in the window a send is charged to.
     pub remaining: i64,
-    /// When the current window closes (None: there is no window).
+    /// When that window closes (None: there is no window).
     pub until: Option<Timestamp>,
     /// Why sending is not allowed, in words an agent understands.
     pub reason: Option<String>,
+    /// The window a send is charged to.
+    pub charge: Option<InteractionKind>,
 }
 
-pub fn budget(
+/// One window: open, with this many left, until then.
+fn window(
     rules: &BudgetRules,
-    last: Option<(Timestamp, InteractionKind)>,
-    sent_since: i64,
+    kind: InteractionKind,
+    last: Option<(Timestamp, i64)>,
     now: Timestamp,
-) -> Budget {
-    let Some((at, kind)) = last else {
-        return Budget {
-            allowed: false,
-            remaining: 0,
-            until: None,
-            reason: Some("该粉丝还没有与公众号互动过,微信不允许主动发送客服消息".into()),
-        };
-    };
-    let (window, quota) = match kind {
+) -> Option<(i64, Timestamp)> {
+    let (at, sent) = last?;
+    let (length, quota) = match kind {
         InteractionKind::Message => (
             SignedDuration::from_hours(rules.window_hours),
             rules.quota_after_message,
@@ -44,41 +40,56 @@ pub fn budget(
             rules.quota_after_event,
         ),
     };
-    let until = at + window;
-    if now >= until {
-        let reason = match kind {
-            InteractionKind::Message => format!(
-                "粉丝最后一次发消息已超过 {} 小时,微信不允许再发送客服消息,需等粉丝再次发消息",
-                rules.window_hours
-            ),
-            InteractionKind::Event => format!(
-                "粉丝点击菜单、关注或扫码后的 {} 秒回复时限已过,需等粉丝再次互动",
-                rules.event_window_secs
-            ),
-        };
+    let until = at + length;
+    (now < until).then_some(((quota - sent).max(0), until))
+}
+
+/// WeChat counts the window after a message and the one after a menu click,
+/// follow or scan separately: a send is allowed while either has quota left,
+/// and is charged to the message window when it can be (it lasts longer).
+pub fn budget(
+    rules: &BudgetRules,
+    message: Option<(Timestamp, i64)>,
+    event: Option<(Timestamp, i64)>,
+    now: Timestamp,
+) -> Budget {
+    let m = window(rules, InteractionKind::Message, message, now);
+    let e = window(rules, InteractionKind::Event, event, now);
+    let pick = [(InteractionKind::Message, m), (InteractionKind::Event, e)]
+        .into_iter()
+        .find_map(|(k, w)| {
+            w.filter(|(left, _)| *left > 0)
+                .map(|(left, until)| (k, left, until))
+        });
+    if let Some((kind, remaining, until)) = pick {
         return Budget {
-            allowed: false,
-            remaining: 0,
+            allowed: true,
+            remaining,
             until: Some(until),
-            reason: Some(reason),
+            reason: None,
+            charge: Some(kind),
         };
     }
-    let remaining = (quota - sent_since).max(0);
-    if remaining == 0 {
-        return Budget {
-            allowed: false,
-            remaining: 0,
-            until: Some(until),
-            reason: Some(format!(
-                "本次互动后的 {quota} 条客服消息额度已用完,粉丝再次发消息后恢复"
-            )),
-        };
-    }
+    let reason = if message.is_none() && event.is_none() {
+        "该粉丝还没有与公众号互动过,微信不允许主动发送客服消息".to_string()
+    } else if m.is_some() || e.is_some() {
+        format!(
+            "本次互动后的客服消息额度已用完(发消息后 {} 条,点击菜单、关注或扫码后 {} 条),粉丝再次发消息后恢复",
+            rules.quota_after_message, rules.quota_after_event
+        )
+    } else {
+        format!(
+            "粉丝最后一次发消息已超过 {} 小时(或点击菜单后的 {} 秒时限已过),微信不允许再发送客服消息,需等粉丝再次发消息",
+            rules.window_hours, rules.event_window_secs
+        )
+    };
+    let until = m.or(e).map(|(_, u)| u);
     Budget {
-        allowed: true,
-        remaining,
-        until: Some(until),
-        reason: None,
+        allowed: false,
+        remaining: 0,
+        until,
+        reason: Some(reason),
+        charge: None,
     }
 }
 
@@ -94,30 +105,102 @@ mod tests {
     fn table() {
         let r = BudgetRules::default();
         let at = t("2026-05-01T08:00:00Z");
-        let msg = Some((at, InteractionKind::Message));
-        let evt = Some((at, InteractionKind::Event));
-        // (last interaction, sent since, now, allowed, remaining)
+        // (message window, event window, now, allowed, remaining, charged to)
+        use InteractionKind::*;
         let cases = [
-            (None, 0, at, false, 0),
-            (msg, 0, at, true, 5),
-            (msg, 4, t("2026-05-03T07:59:59Z"), true, 1),
-            (msg, 5, at, false, 0),
-            (msg, 0, t("2026-05-03T08:00:00Z"), false, 0),
-            (evt, 0, t("2026-05-01T08:00:59Z"), true, 3),
-            (evt, 3, t("2026-05-01T08:00:10Z"), false, 0),
-            (evt, 0, t("2026-05-01T08:01:00Z"), false, 0),
+            (None, None, at, false, 0, None),
+            (Some((at, 0)), None, at, true, 5, Some(Message)),
+            (
+                Some((at, 4)),
+                None,
+                t("2026-05-03T07:59:59Z"),
+                true,
+                1,
+                Some(Message),
+            ),
+            (Some((at, 5)), None, at, false, 0, None),
+            (
+                Some((at, 0)),
+                None,
+                t("2026-05-03T08:00:00Z"),
+                false,
+                0,
+                None,
+            ),
+            (
+                None,
+                Some((at, 0)),
+                t("2026-05-01T08:00:59Z"),
+                true,
+                3,
+                Some(Event),
+            ),
+            (
+                None,
+                Some((at, 3)),
+                t("2026-05-01T08:00:10Z"),
+                false,
+                0,
+                None,
+            ),
+            (
+                None,
+                Some((at, 0)),
+                t("2026-05-01T08:01:00Z"),
+                false,
+                0,
+                None,
+            ),
+            // A menu click after a message does not shrink the 48-hour window.
+            (
+                Some((at, 1)),
+                Some((t("2026-05-01T08:05:00Z"), 0)),
+                t("2026-05-01T08:07:00Z"),
+                true,
+                4,
+                Some(Message),
+            ),
+            // The message quota is used up, the click's is still there.
+            (
+                Some((at, 5)),
+                Some((t("2026-05-01T09:00:00Z"), 0)),
+                t("2026-05-01T09:00:30Z"),
+                true,
+                3,
+                Some(Event),
+            ),
         ];
-        for (i, (last, sent, now, allowed, remaining)) in cases.into_iter().enumerate() {
-            let b = budget(&r, last, sent, now);
+        for (i, (m, e, now, allowed, remaining, charge)) in cases.into_iter().enumerate() {
+            let b = budget(&r, m, e, now);
             assert_eq!(
-                (b.allowed, b.remaining),
-                (allowed, remaining),
+                (b.allowed, b.remaining, b.charge),
+                (allowed, remaining, charge),
                 "case {i}: {b:?}"
             );
             assert_eq!(b.reason.is_none(), allowed, "case {i}: a refusal says why");
         }
-        let b = budget(&r, msg, 0, at);
-        assert_eq!(b.until, Some(t("2026-05-03T08:00:00Z")));
+        assert_eq!(
+            budget(&r, Some((at, 0)), None, at).until,
+            Some(t("2026-05-03T08:00:00Z"))
+        );
+        assert!(
+            budget(&r, None, None, at)
+                .reason
+                .unwrap()
+                .contains("没有与公众号互动")
+        );
+        assert!(
+            budget(&r, Some((at, 0)), None, t("2026-05-04T00:00:00Z"))
+                .reason
+                .unwrap()
+                .contains("超过 48 小时")
+        );
+        assert!(
+            budget(&r, Some((at, 5)), None, at)
+                .reason
+                .unwrap()
+                .contains("额度已用完")
+        );
     }
 
     #[test]
@@ -129,18 +212,7 @@ mod tests {
             event_window_secs: 30,
         };
         let at = t("2026-05-01T08:00:00Z");
-        assert_eq!(
-            budget(&r, Some((at, InteractionKind::Message)), 5, at).remaining,
-            15
-        );
-        assert!(
-            !budget(
-                &r,
-                Some((at, InteractionKind::Event)),
-                0,
-                t("2026-05-01T08:00:31Z")
-            )
-            .allowed
-        );
+        assert_eq!(budget(&r, Some((at, 5)), None, at).remaining, 15);
+        assert!(!budget(&r, None, Some((at, 0)), t("2026-05-01T08:00:31Z")).allowed);
     }
 }

@@ -318,7 +318,7 @@ mod tests {
             None
         );
         let f = db::followers::get(&conn, first.follower).unwrap().unwrap();
-        assert_eq!(f.interaction_kind, Some(InteractionKind::Message));
+        assert!(f.message_window.is_some() && f.event_window.is_none());
         assert_eq!(
             db::accounts::get(&conn, id).unwrap().unwrap().original_id,
             "gh_abc"

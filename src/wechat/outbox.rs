@@ -79,13 +79,17 @@ impl Sender {
     }
 
     /// Writes down that WeChat accepted the row (and counts it against the budget).
-    async fn record_sent(&self, row: &OutboxRow) -> DbResult<Outcome> {
+    async fn record_sent(
+        &self,
+        row: &OutboxRow,
+        charge: crate::model::InteractionKind,
+    ) -> DbResult<Outcome> {
         let (id, fid, now) = (row.id, row.follower_id, self.clock.now());
         let written = self
             .db
             .write(move |c| -> DbResult<()> {
                 db::outbox::mark_sent(c, id, now)?;
-                db::followers::count_sent(c, fid)
+                db::followers::count_sent(c, fid, charge)
             })
             .await;
         if let Ok(mut set) = self.unrecorded.lock() {
@@ -100,7 +104,9 @@ impl Sender {
 
     async fn send_one(&self, row: OutboxRow) -> DbResult<Outcome> {
         if self.is_unrecorded(row.id) {
-            return self.record_sent(&row).await;
+            return self
+                .record_sent(&row, crate::model::InteractionKind::Message)
+                .await;
         }
         let (aid, fid) = (row.account_id, row.follower_id);
         let (account, follower) = self
@@ -113,15 +119,20 @@ impl Sender {
             return self.fail(&row, None, "公众号或粉丝已不存在").await;
         };
         let now = self.clock.now();
-        let last = follower.interaction_at.zip(follower.interaction_kind);
-        let b = budget(&account.rules, last, follower.sent_since, now);
+        let b = budget(
+            &account.rules,
+            follower.message_window,
+            follower.event_window,
+            now,
+        );
         if !b.allowed {
             let reason = b.reason.unwrap_or_else(|| "当前不允许发送".into());
             return self.fail(&row, None, &reason).await;
         }
+        let charge = b.charge.unwrap_or(crate::model::InteractionKind::Message);
         let result = self.deliver(&account, &follower.openid, &row).await;
         match result {
-            Ok(()) => self.record_sent(&row).await,
+            Ok(()) => self.record_sent(&row, charge).await,
             Err(e) if e.is_transient() => {
                 let reason = e.explain();
                 let (id, next, code) = (row.id, now + backoff(row.attempts + 1), e.code());
