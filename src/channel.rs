@@ -56,6 +56,18 @@ pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
     if !allowed {
         return Err("接口地址必须以 https:// 开头(本机地址可用 http://)".into());
     }
+    if let Some(r) = &f.rules {
+        let ok = (1..=720).contains(&r.window_hours)
+            && (0..=1000).contains(&r.quota_after_message)
+            && (0..=1000).contains(&r.quota_after_event)
+            && (1..=172_800).contains(&r.event_window_secs);
+        if !ok {
+            return Err(
+                "回复时限与条数超出范围:时限 1–720 小时,条数 0–1000,菜单互动时限 1–172800 秒"
+                    .into(),
+            );
+        }
+    }
     Ok(mode)
 }
 
@@ -140,6 +152,9 @@ pub async fn update(
             }
         }
         db::accounts::update(c, id, &f, mode, now).map_err(|e| conflict(e, &f.app_id))?;
+        if let Some(r) = &f.rules {
+            db::accounts::set_rules(c, id, r)?;
+        }
         db::accounts::set_groups(c, id, &groups)?;
         let before = AccountFields {
             name: old.name.clone(),
@@ -183,7 +198,10 @@ pub fn webhook_url(public: &str, id: AccountId) -> String {
 
 /// "测试连接": fetch a fresh access token; Ok(message) or Err(explanation), both Chinese.
 pub async fn test_connection(api: &WechatApi, account: &Account) -> Result<String, String> {
-    match api.fresh_token(account).await {
+    // A cached token is only kept while AppID, AppSecret and the API address are
+    // unchanged, so it still proves the connection; forcing a new one would
+    // invalidate the token of any other system using this AppID.
+    match api.token(account).await {
         Ok(_) => Ok("连接成功:已从微信获取 access_token".into()),
         Err(e) => Err(format!("连接失败:{}", e.explain())),
     }
@@ -204,6 +222,7 @@ mod tests {
             api_base: String::new(),
             simulation: false,
             prev_aes_key: String::new(),
+            rules: None,
         }
     }
 

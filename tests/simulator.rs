@@ -248,5 +248,37 @@ async fn test_connection_explains_wechat_errors_in_chinese() {
         "the secret is never shown back"
     );
     assert!(page.contains("the-*"), "only a masked hint");
+
+    // The reply rules are settings (WeChat has changed them before).
+    let id = acc.id.to_string();
+    let form = |hours: &'static str| {
+        vec![
+            ("name", "测试公众号"),
+            ("app_id", common::APPID),
+            ("mode", "safe"),
+            ("api_base", ""),
+            ("window_hours", hours),
+            ("quota_after_message", "20"),
+            ("quota_after_event", "3"),
+            ("event_window_secs", "60"),
+        ]
+    };
+    let r = b
+        .post_form(&format!("/admin/accounts/{id}"), &form("9999"))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("超出范围"));
+    let mut f = form("48");
+    f[3] = ("api_base", wx.url.as_str());
+    let r = b.post_form(&format!("/admin/accounts/{id}"), &f).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let a = srv
+        .state
+        .db
+        .read(move |c| kefu::db::accounts::get(c, acc.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.rules.quota_after_message, 20);
     srv.stop().await;
 }

@@ -25,7 +25,7 @@ pub struct Account {
 
 /// The 48-hour window and the reply quotas (A7); WeChat has changed them
 /// before, so they are settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct BudgetRules {
     pub window_hours: i64,
     pub quota_after_message: i64,
@@ -77,6 +77,8 @@ pub struct AccountFields {
     pub mode: String,
     pub api_base: String,
     pub simulation: bool,
+    /// The reply window and quotas; `None` keeps the stored ones.
+    pub rules: Option<BudgetRules>,
 }
 
 const COLUMNS: &str = "id, name, app_id, app_secret, token, aes_key, prev_aes_key, mode, original_id,

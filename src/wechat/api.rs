@@ -73,7 +73,12 @@ impl ApiError {
                 Some(text) => format!("{text}(错误码 {code})"),
                 None => format!("微信返回错误 {code}:{message}"),
             },
-            ApiError::Http(status) => format!("微信服务器暂时不可用(HTTP {status}),稍后自动重试"),
+            ApiError::Http(status) if self.is_transient() => {
+                format!("微信服务器暂时不可用(HTTP {status}),稍后自动重试")
+            }
+            ApiError::Http(status) => {
+                format!("微信接口返回 HTTP {status},请检查公众号的接口地址设置")
+            }
             ApiError::Network(_) => "无法连接微信服务器,稍后自动重试".into(),
             ApiError::Decode(_) => "微信返回了无法识别的内容".into(),
             ApiError::Db(_) => "内部存储错误,稍后自动重试".into(),

@@ -728,6 +728,7 @@ impl World {
             at: now,
         };
         self.sent.push(sent.clone());
+        trim(&mut self.sent);
         Ok(sent)
     }
 
@@ -747,6 +748,7 @@ impl World {
         self.check_window(appid, touser, false, now)?;
         let entry = (touser.to_owned(), command.to_owned());
         self.typing.push(entry.clone());
+        trim(&mut self.typing);
         Ok(entry)
     }
 
@@ -784,9 +786,13 @@ impl World {
             bytes: Bytes::copy_from_slice(file.data),
             created: now,
         };
+        // Temporary media lives 3 days at WeChat; the fake keeps it no longer.
+        self.media
+            .retain(|_, m| now.duration_since(m.created) < jiff::SignedDuration::from_hours(72));
         self.media.insert(media_id.clone(), media);
         self.uploaded
             .push((media_id.clone(), kind.as_str().to_owned(), file.data.len()));
+        trim(&mut self.uploaded);
         Ok(media_id)
     }
 
@@ -1894,5 +1900,14 @@ mod tests {
         assert_eq!(world.check_token(Some(&second), after), Ok("wx1".into()));
         let expired = t0 + SignedDuration::from_secs(7200);
         assert_eq!(world.check_token(Some(&second), expired), Err(42001));
+    }
+}
+
+/// The fake runs inside kefu for the simulator, for as long as the server runs:
+/// its records keep only the most recent entries.
+fn trim<T>(list: &mut Vec<T>) {
+    const KEEP: usize = 10_000;
+    if list.len() > KEEP {
+        list.drain(..list.len() - KEEP);
     }
 }

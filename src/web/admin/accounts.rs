@@ -28,6 +28,10 @@ pub struct AccountForm {
     api_base: String,
     simulation: Option<String>,
     groups: Vec<i64>,
+    window_hours: Option<i64>,
+    quota_after_message: Option<i64>,
+    quota_after_event: Option<i64>,
+    event_window_secs: Option<i64>,
 }
 
 impl AccountForm {
@@ -42,6 +46,25 @@ impl AccountForm {
             mode: self.mode.clone(),
             api_base: self.api_base.clone(),
             simulation: self.simulation.is_some(),
+            rules: match (
+                self.window_hours,
+                self.quota_after_message,
+                self.quota_after_event,
+                self.event_window_secs,
+            ) {
+                (
+                    Some(window_hours),
+                    Some(quota_after_message),
+                    Some(quota_after_event),
+                    Some(event_window_secs),
+                ) => Some(crate::db::accounts::BudgetRules {
+                    window_hours,
+                    quota_after_message,
+                    quota_after_event,
+                    event_window_secs,
+                }),
+                _ => None,
+            },
         }
     }
 }
