@@ -673,7 +673,16 @@ async fn scroll_into_view(c: &Client, e: &Element) -> Result<()> {
 }
 
 async fn text_of(c: &Client, css: &str) -> Result<String> {
-    Ok(find(c, css).await?.text().await?)
+    // Retried when htmx replaced the element in between.
+    let mut last = None;
+    for _ in 0..5 {
+        match find(c, css).await?.text().await {
+            Ok(t) => return Ok(t),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(anyhow!("reading {css}: {last:?}"))
 }
 
 /// Waits until the element `css` exists and its text contains `want`.
@@ -681,10 +690,13 @@ async fn wait_text(c: &Client, css: &str, want: &str) -> Result<()> {
     let deadline = Instant::now() + WAIT;
     let mut last = String::new();
     loop {
+        // htmx may swap the element between finding and reading it (stale): retry.
         if let Ok(e) = c.find(Locator::Css(css)).await {
-            last = e.prop("textContent").await?.unwrap_or_default();
-            if last.contains(want) {
-                return Ok(());
+            if let Ok(text) = e.prop("textContent").await {
+                last = text.unwrap_or_default();
+                if last.contains(want) {
+                    return Ok(());
+                }
             }
         }
         if Instant::now() > deadline {

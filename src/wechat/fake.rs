@@ -1820,6 +1820,15 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .position(|window| window == needle)
 }
 
+/// The fake runs inside kefu for the simulator, for as long as the server runs:
+/// its records keep only the most recent entries.
+fn trim<T>(list: &mut Vec<T>) {
+    const KEEP: usize = 10_000;
+    if list.len() > KEEP {
+        list.drain(..list.len() - KEEP);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1900,14 +1909,5 @@ mod tests {
         assert_eq!(world.check_token(Some(&second), after), Ok("wx1".into()));
         let expired = t0 + SignedDuration::from_secs(7200);
         assert_eq!(world.check_token(Some(&second), expired), Err(42001));
-    }
-}
-
-/// The fake runs inside kefu for the simulator, for as long as the server runs:
-/// its records keep only the most recent entries.
-fn trim<T>(list: &mut Vec<T>) {
-    const KEEP: usize = 10_000;
-    if list.len() > KEEP {
-        list.drain(..list.len() - KEEP);
     }
 }
