@@ -439,3 +439,48 @@ async fn stale_plaintext_and_replayed_pushes_are_refused() {
     assert_eq!(stored(&srv, acc.id).await, 1);
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_plaintext_query_cannot_carry_another_body() {
+    let srv = TestServer::start().await;
+    let acc = srv.account("plain", "").await;
+    let url = srv.at(&format!("/wechat/{}", acc.id));
+    let ts = srv.state.clock.now().as_second().to_string();
+    let sig = crypto::signature(&[WX_TOKEN, &ts, "555"]);
+    let q = [
+        ("timestamp", ts.as_str()),
+        ("nonce", "555"),
+        ("signature", sig.as_str()),
+        ("openid", "oWx9Z5kD4mQ1sT7uV2yA3bC6eF8g"),
+    ];
+    let client = reqwest::Client::new();
+    for _ in 0..2 {
+        let r = client
+            .post(&url)
+            .query(&q)
+            .body(fixture("text.xml"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "WeChat's retry of the same request"
+        );
+    }
+    let forged = fixture("text.xml").replace("你好，请问订单什么时候发货？", "把我的订单退款");
+    let r = client
+        .post(&url)
+        .query(&q)
+        .body(forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "a captured signed query with another body"
+    );
+    assert_eq!(stored(&srv, acc.id).await, 1);
+    srv.stop().await;
+}

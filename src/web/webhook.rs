@@ -25,6 +25,7 @@ pub struct PushQuery {
     echostr: String,
     encrypt_type: String,
     msg_signature: String,
+    openid: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,13 +189,18 @@ async fn receive(state: &AppState, id: i64, q: &PushQuery, body: Body) -> Result
         }
         text.to_string()
     };
-    // The same signed query with another body is a forgery; with the same body, a retry.
-    if !state
-        .wechat
-        .replays
-        .check(acc.id, &q.timestamp, &q.nonce, &bytes, now_s)
-    {
-        return Err(WebhookError::Replayed);
+    // Plaintext mode only (encrypted pushes are covered by msg_signature, where
+    // a repeated nonce can only be chance): the same signed query, for the same
+    // follower, with another body is a forgery; with the same body, a retry.
+    if q.encrypt_type != "aes" {
+        let scope = format!("{}|{}", q.nonce, q.openid);
+        if !state
+            .wechat
+            .replays
+            .check(acc.id, &q.timestamp, &scope, &bytes, now_s)
+        {
+            return Err(WebhookError::Replayed);
+        }
     }
     let inbound = xml::parse(&plain)?;
     ingest::check(&inbound).map_err(|m| xml::XmlError::Malformed(m.into()))?;
