@@ -109,6 +109,16 @@ async fn media_is_fetched_after_the_answer_and_served_to_users_only() {
     assert_eq!(r.headers()["content-type"], "image/png");
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+    // Byte ranges, as Safari asks for video.
+    let r = amy
+        .client
+        .get(srv.at(&url))
+        .header("Range", "bytes=0-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png[..8].to_vec());
     for bad in [
         format!("/media/{}", media[1].id),
         "/media/..%2F..%2Fkefu.db".into(),

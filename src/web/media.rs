@@ -18,6 +18,7 @@ pub async fn get(
     State(state): State<AppState>,
     AnyUser(_, _): AnyUser,
     IdPath(id): IdPath,
+    req: axum::extract::Request,
 ) -> Result<Response, AppError> {
     let id = MediaId(id);
     let media = state
@@ -29,11 +30,15 @@ pub async fn get(
         return Err(AppError::NotFound);
     }
     let path = safe_join(&state.wechat.media_dir, &media.path).ok_or(AppError::NotFound)?;
-    let bytes = tokio::fs::read(&path).await.map_err(|e| {
-        tracing::warn!(media = %id, path = %path.display(), error = %e, "media file missing");
-        AppError::NotFound
-    })?;
-    let mut resp = bytes.into_response();
+    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        tracing::warn!(media = %id, path = %path.display(), "media file missing");
+        return Err(AppError::NotFound);
+    }
+    // Streams the file and answers Range requests (Safari plays video only so).
+    let served = tower::ServiceExt::oneshot(tower_http::services::ServeFile::new(&path), req)
+        .await
+        .map_err(|e| AppError::Internal(format!("serving media {id}: {e}")))?;
+    let mut resp = served.map(axum::body::Body::new).into_response();
     let h = resp.headers_mut();
     let ct = HeaderValue::from_str(&media.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
