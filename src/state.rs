@@ -185,7 +185,7 @@ impl AppState {
 
 pub const SETUP_CODE_FILE: &str = "setup-code.txt";
 
-/// 12 characters from an alphabet without look-alikes (60 bits), as XXXX-XXXX-XXXX.
+/// 12 characters from an alphabet without look-alikes (60 bits), in three groups of four (K7QM-3XPA-9TRB).
 fn new_setup_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut bytes = [0u8; 12];

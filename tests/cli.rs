@@ -268,7 +268,7 @@ async fn serve_healthcheck_backup_while_writing_and_graceful_shutdown() {
         .unwrap()
         .trim()
         .to_string();
-    assert_eq!(code.len(), 14, "XXXX-XXXX-XXXX: {code}");
+    assert_eq!(code.len(), 14, "three groups of four: {code}");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&code_file).unwrap().permissions().mode() & 0o777,
