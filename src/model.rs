@@ -267,3 +267,5 @@ db_enum!(ConversationState {
     Active => "active", "会话中";
     Ended => "ended", "已接待";
 });
+
+id_type!(ConversationId);

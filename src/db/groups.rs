@@ -122,7 +122,7 @@ pub fn members(conn: &Connection, id: GroupId) -> DbResult<Vec<User>> {
 }
 
 /// Why a group cannot be deleted now, if it cannot (E2: a group in use stays).
-/// Open conversations join this check when conversations exist (issue 4).
+/// Members and open (queued or active) conversations keep a group.
 pub fn in_use(conn: &Connection, id: GroupId) -> DbResult<Option<String>> {
     let members: i64 = conn.query_row(
         "SELECT count(*) FROM group_members WHERE group_id = ?1",
@@ -132,6 +132,16 @@ pub fn in_use(conn: &Connection, id: GroupId) -> DbResult<Option<String>> {
     if members > 0 {
         return Ok(Some(format!(
             "该客服组还有 {members} 名成员,请先将成员移出后再删除"
+        )));
+    }
+    let open: i64 = conn.query_row(
+        "SELECT count(*) FROM conversations WHERE group_id = ?1 AND state <> 'ended'",
+        [id],
+        |r| r.get(0),
+    )?;
+    if open > 0 {
+        return Ok(Some(format!(
+            "该客服组还有 {open} 个未结束的会话,请等会话结束后再删除"
         )));
     }
     Ok(None)
@@ -174,6 +184,19 @@ pub(crate) mod tests {
         assert!(get(&conn, g).unwrap().is_some());
 
         users::set_groups(&conn, u, &[]).unwrap();
+        // An open conversation in the group keeps it too.
+        let acc = crate::db::accounts::tests::seed_account(&conn, "wx1");
+        let t = jiff::Timestamp::UNIX_EPOCH;
+        let f = crate::db::followers::upsert(&conn, acc, "oA", t).unwrap();
+        let c = crate::db::conversations::open(&conn, acc, f, Some(g), t)
+            .unwrap()
+            .unwrap();
+        let refused = delete(&conn, g).unwrap().unwrap_err();
+        assert!(refused.contains("1 个未结束的会话"), "{refused}");
+        let abandon = crate::engine::lifecycle::Step::Abandon;
+        crate::db::conversations::step(&conn, c, abandon, "", t)
+            .unwrap()
+            .unwrap();
         delete(&conn, g).unwrap().unwrap();
         assert!(get(&conn, g).unwrap().is_none());
     }

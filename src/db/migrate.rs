@@ -13,6 +13,7 @@ pub const SCHEMA: &str = include_str!("../../schema.sql");
 pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_wechat.sql"),
+    include_str!("migrations/0003_conversations.sql"),
 ];
 
 pub fn latest() -> i64 {

@@ -14,6 +14,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod conversations;
 pub mod followers;
 pub mod groups;
 pub mod media;

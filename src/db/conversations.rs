@@ -1,0 +1,284 @@
+//! Conversations (B1): rows and their event history. Every change goes through
+//! [`step`], which asks `engine::lifecycle` whether it is allowed and records
+//! who did it and when, in the same transaction. Groundwork for issue 4.
+
+use super::{DbResult, ms, ts};
+use crate::engine::lifecycle::{self, Status, Step};
+use crate::model::{AccountId, ConversationId, ConversationState, FollowerId, GroupId, UserId};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub account_id: AccountId,
+    pub follower_id: FollowerId,
+    pub group_id: Option<GroupId>,
+    pub state: ConversationState,
+    pub agent_id: Option<UserId>,
+    pub vip: bool,
+    pub opened_at: jiff::Timestamp,
+    pub queued_at: Option<jiff::Timestamp>,
+}
+
+const COLUMNS: &str =
+    "id, account_id, follower_id, group_id, state, agent_id, vip, opened_at, queued_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
+    Ok(Conversation {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        follower_id: r.get(2)?,
+        group_id: r.get(3)?,
+        state: r.get(4)?,
+        agent_id: r.get(5)?,
+        vip: r.get(6)?,
+        opened_at: ts(r.get(7)?),
+        queued_at: r.get::<_, Option<i64>>(8)?.map(ts),
+    })
+}
+
+pub fn get(conn: &Connection, id: ConversationId) -> DbResult<Option<Conversation>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM conversations WHERE id = ?1"),
+            [id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// The follower's open (queued or active) conversation, if any.
+pub fn open_of(conn: &Connection, follower: FollowerId) -> DbResult<Option<Conversation>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM conversations WHERE follower_id = ?1 AND state <> 'ended'"
+            ),
+            [follower],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// Opens a conversation in the queue; refused while the follower has one open.
+pub fn open(
+    conn: &Connection,
+    account: AccountId,
+    follower: FollowerId,
+    group: Option<GroupId>,
+    now: jiff::Timestamp,
+) -> DbResult<Result<ConversationId, &'static str>> {
+    let current = open_of(conn, follower)?.map(|c| Status {
+        state: c.state,
+        holder: c.agent_id,
+    });
+    if let Err(why) = lifecycle::next(current, Step::Open) {
+        return Ok(Err(why));
+    }
+    conn.execute(
+        "INSERT INTO conversations (account_id, follower_id, group_id, state, opened_at, queued_at)
+         VALUES (?1, ?2, ?3, 'queued', ?4, ?4)",
+        params![account, follower, group, ms(now)],
+    )?;
+    let id = ConversationId(conn.last_insert_rowid());
+    record(conn, id, Step::Open, "", now)?;
+    Ok(Ok(id))
+}
+
+fn step_name(step: &Step) -> &'static str {
+    match step {
+        Step::Open => "open",
+        Step::Accept { .. } => "accept",
+        Step::Route { .. } => "route",
+        Step::TransferInGroup { .. } => "transfer_in_group",
+        Step::TransferToGroup { .. } => "transfer_to_group",
+        Step::EndByAgent { .. } => "end_by_agent",
+        Step::EndByTimeout => "end_by_timeout",
+        Step::Abandon => "abandon",
+        Step::Expire => "expire",
+        Step::Remove { .. } => "remove",
+    }
+}
+
+fn record(
+    conn: &Connection,
+    id: ConversationId,
+    step: Step,
+    note: &str,
+    now: jiff::Timestamp,
+) -> DbResult<()> {
+    let (actor, to) = match step {
+        Step::Accept { by } | Step::EndByAgent { by } | Step::Remove { by } => (Some(by), None),
+        Step::Route { to } => (None, Some(to)),
+        Step::TransferInGroup { from, to } => (Some(from), Some(to)),
+        Step::TransferToGroup { from } => (Some(from), None),
+        Step::Open | Step::EndByTimeout | Step::Abandon | Step::Expire => (None, None),
+    };
+    conn.execute(
+        "INSERT INTO conversation_events (conversation_id, at, step, actor_id, to_agent_id, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, ms(now), step_name(&step), actor, to, note],
+    )?;
+    Ok(())
+}
+
+/// Applies a step if the life cycle allows it; returns the new status or why not.
+pub fn step(
+    conn: &Connection,
+    id: ConversationId,
+    step: Step,
+    note: &str,
+    now: jiff::Timestamp,
+) -> DbResult<Result<Status, &'static str>> {
+    let current = get(conn, id)?.map(|c| Status {
+        state: c.state,
+        holder: c.agent_id,
+    });
+    let next = match lifecycle::next(current, step) {
+        Ok(n) => n,
+        Err(why) => return Ok(Err(why)),
+    };
+    let t = ms(now);
+    conn.execute(
+        "UPDATE conversations SET state = ?2, agent_id = ?3,
+                accepted_at = CASE WHEN ?2 = 'active' AND state = 'queued' THEN ?4 ELSE accepted_at END,
+                queued_at = CASE WHEN ?2 = 'queued' THEN ?4 ELSE queued_at END,
+                ended_at = CASE WHEN ?2 = 'ended' THEN ?4 ELSE ended_at END
+         WHERE id = ?1",
+        params![id, next.state, next.holder, t],
+    )?;
+    record(conn, id, step, note, now)?;
+    Ok(Ok(next))
+}
+
+/// A group's queue: VIP followers first, then by arrival (B3, B5).
+pub fn queue(conn: &Connection, group: Option<GroupId>) -> DbResult<Vec<Conversation>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM conversations WHERE state = 'queued' AND group_id IS ?1
+         ORDER BY vip DESC, queued_at, id"
+    ))?;
+    let rows = stmt
+        .query_map([group], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The steps of a conversation, oldest first: (step, actor, to, note, at).
+pub fn events(
+    conn: &Connection,
+    id: ConversationId,
+) -> DbResult<
+    Vec<(
+        String,
+        Option<UserId>,
+        Option<UserId>,
+        String,
+        jiff::Timestamp,
+    )>,
+> {
+    let mut stmt = conn.prepare(
+        "SELECT step, actor_id, to_agent_id, note, at FROM conversation_events
+         WHERE conversation_id = ?1 ORDER BY at, id",
+    )?;
+    let rows = stmt
+        .query_map([id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, ts(r.get(4)?)))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{accounts::tests::seed_account, followers, memory, users::tests::seed_user};
+    use crate::model::Role;
+    use jiff::{SignedDuration, Timestamp};
+
+    #[test]
+    fn a_conversation_lives_queued_active_ended_with_its_history() {
+        let conn = memory().unwrap();
+        let acc = seed_account(&conn, "wx1");
+        let t0: Timestamp = "2026-05-01T08:00:00Z".parse().unwrap();
+        let f = followers::upsert(&conn, acc, "oA", t0).unwrap();
+        let a = seed_user(&conn, "amy", Role::Agent);
+        let b = seed_user(&conn, "bob", Role::Agent);
+
+        let id = open(&conn, acc, f, None, t0).unwrap().unwrap();
+        assert_eq!(
+            open(&conn, acc, f, None, t0).unwrap(),
+            Err("该粉丝已有进行中的会话"),
+            "one open per follower"
+        );
+        assert_eq!(queue(&conn, None).unwrap().len(), 1);
+
+        let at = |m| t0 + SignedDuration::from_mins(m);
+        step(&conn, id, Step::Accept { by: a }, "", at(1))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            step(&conn, id, Step::Accept { by: b }, "", at(2)).unwrap(),
+            Err("该会话已被其他客服接入")
+        );
+        assert_eq!(
+            step(&conn, id, Step::EndByAgent { by: b }, "", at(2)).unwrap(),
+            Err("只有接待该会话的客服可以结束会话")
+        );
+        step(
+            &conn,
+            id,
+            Step::TransferInGroup { from: a, to: b },
+            "请帮忙处理退款",
+            at(3),
+        )
+        .unwrap()
+        .unwrap();
+        step(&conn, id, Step::EndByAgent { by: b }, "", at(4))
+            .unwrap()
+            .unwrap();
+        let c = get(&conn, id).unwrap().unwrap();
+        assert_eq!((c.state, c.agent_id), (ConversationState::Ended, Some(b)));
+        let steps: Vec<String> = events(&conn, id)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(
+            steps,
+            ["open", "accept", "transfer_in_group", "end_by_agent"]
+        );
+        assert!(queue(&conn, None).unwrap().is_empty());
+        // Ended: the follower may open a new one.
+        assert!(open(&conn, acc, f, None, at(5)).unwrap().is_ok());
+    }
+
+    #[test]
+    fn vip_followers_come_first_in_the_queue() {
+        let conn = memory().unwrap();
+        let acc = seed_account(&conn, "wx1");
+        let t0: Timestamp = "2026-05-01T08:00:00Z".parse().unwrap();
+        let mut ids = vec![];
+        for (i, openid) in ["o1", "o2", "o3"].iter().enumerate() {
+            let f = followers::upsert(&conn, acc, openid, t0).unwrap();
+            ids.push(
+                open(
+                    &conn,
+                    acc,
+                    f,
+                    None,
+                    t0 + SignedDuration::from_mins(i as i64),
+                )
+                .unwrap()
+                .unwrap(),
+            );
+        }
+        conn.execute("UPDATE conversations SET vip = 1 WHERE id = ?1", [ids[2]])
+            .unwrap();
+        let order: Vec<ConversationId> = queue(&conn, None)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(order, vec![ids[2], ids[0], ids[1]]);
+    }
+}
