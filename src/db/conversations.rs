@@ -163,26 +163,31 @@ pub fn queue(conn: &Connection, group: Option<GroupId>) -> DbResult<Vec<Conversa
     Ok(rows)
 }
 
-/// The steps of a conversation, oldest first: (step, actor, to, note, at).
-pub fn events(
-    conn: &Connection,
-    id: ConversationId,
-) -> DbResult<
-    Vec<(
-        String,
-        Option<UserId>,
-        Option<UserId>,
-        String,
-        jiff::Timestamp,
-    )>,
-> {
+/// One recorded step of a conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    pub step: String,
+    pub actor: Option<UserId>,
+    pub to: Option<UserId>,
+    pub note: String,
+    pub at: jiff::Timestamp,
+}
+
+/// The steps of a conversation, oldest first.
+pub fn events(conn: &Connection, id: ConversationId) -> DbResult<Vec<EventRow>> {
     let mut stmt = conn.prepare(
         "SELECT step, actor_id, to_agent_id, note, at FROM conversation_events
          WHERE conversation_id = ?1 ORDER BY at, id",
     )?;
     let rows = stmt
         .query_map([id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, ts(r.get(4)?)))
+            Ok(EventRow {
+                step: r.get(0)?,
+                actor: r.get(1)?,
+                to: r.get(2)?,
+                note: r.get(3)?,
+                at: ts(r.get(4)?),
+            })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
