@@ -246,7 +246,7 @@ mod tests {
         let steps: Vec<String> = events(&conn, id)
             .unwrap()
             .into_iter()
-            .map(|e| e.0)
+            .map(|e| e.step)
             .collect();
         assert_eq!(
             steps,
