@@ -2,5 +2,6 @@
 //! the conversation life cycle, the time plan and the automation. Decisions are
 //! plain functions of their inputs and `now`, tested without sleeping.
 
+pub mod intake;
 pub mod lifecycle;
 pub mod routing;
