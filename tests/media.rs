@@ -119,6 +119,26 @@ async fn media_is_fetched_after_the_answer_and_served_to_users_only() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(r.bytes().await.unwrap().to_vec(), png[..8].to_vec());
+    // Once the account is linked to a group, only its agents see its media.
+    let g = srv.group("售前", "pre").await;
+    let aid = acc.id;
+    srv.state
+        .db
+        .write(move |c| kefu::db::accounts::set_groups(c, aid, &[g]))
+        .await
+        .unwrap();
+    assert_eq!(
+        amy.get(&url).await.status(),
+        StatusCode::NOT_FOUND,
+        "amy is not in the account's group"
+    );
+    srv.user("ben", Role::Agent, &[g]).await;
+    let ben = srv.login("ben").await;
+    assert_eq!(
+        ben.get(&url).await.status(),
+        StatusCode::OK,
+        "ben serves the account"
+    );
     for bad in [
         format!("/media/{}", media[1].id),
         "/media/..%2F..%2Fkefu.db".into(),

@@ -1,4 +1,5 @@
-//! `GET /media/{id}`: an inbound file, only for logged-in users. The path comes
+//! `GET /media/{id}`: an inbound file, only for logged-in users who serve its
+//! account. The path comes
 //! from the database row (never from the URL) and is checked to stay inside the
 //! media folder. Voice (AMR/Speex) is offered as a download: browsers cannot
 //! play AMR and no well-kept Rust crate decodes it; the recognition text is
@@ -16,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 
 pub async fn get(
     State(state): State<AppState>,
-    AnyUser(_, _): AnyUser,
+    AnyUser(_, session): AnyUser,
     IdPath(id): IdPath,
     req: axum::extract::Request,
 ) -> Result<Response, AppError> {
@@ -28,6 +29,25 @@ pub async fn get(
         .ok_or(AppError::NotFound)?;
     if media.state != MediaState::Stored {
         return Err(AppError::NotFound);
+    }
+    // An agent sees the media of the accounts their groups serve (all, while an
+    // account is linked to no group); admins see everything.
+    if session.user.role == crate::model::Role::Agent {
+        let (account, user) = (media.account_id, session.user.id);
+        let allowed = state
+            .db
+            .read(move |c| -> crate::db::DbResult<bool> {
+                let linked = crate::db::accounts::groups(c, account)?;
+                if linked.is_empty() {
+                    return Ok(true);
+                }
+                let mine = crate::db::users::groups_of(c, user)?;
+                Ok(mine.iter().any(|g| linked.contains(&g.id)))
+            })
+            .await?;
+        if !allowed {
+            return Err(AppError::NotFound);
+        }
     }
     let path = safe_join(&state.wechat.media_dir, &media.path).ok_or(AppError::NotFound)?;
     if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
