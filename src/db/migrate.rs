@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_wechat.sql"),
     include_str!("migrations/0003_conversations.sql"),
+    include_str!("migrations/0004_console.sql"),
 ];
 
 pub fn latest() -> i64 {

@@ -22,6 +22,7 @@ pub mod messages;
 pub mod migrate;
 pub mod outbox;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 
 #[cfg(test)]

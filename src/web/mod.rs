@@ -165,6 +165,10 @@ fn table() -> Table {
         SuperAdmin,
         admin::simulator::create_account,
     )
+    // Console: conversations (issue 4)
+    // -- end console
+    // Taxonomy and follow-up lists (咨询分类, 会话标签, 知识库, 标注, tag list)
+    // -- end taxonomy
 }
 
 /// The route table, for tests and docs.
