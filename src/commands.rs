@@ -46,6 +46,12 @@ pub async fn serve(config: Config) -> Result<()> {
             state
                 .wechat
                 .fetcher(&state.db, &state.clock)
+                .run_until(stop.clone()),
+        ),
+        tokio::spawn(
+            state
+                .wechat
+                .sweeper(&state.db, &state.clock)
                 .run_until(stop),
         ),
     ];

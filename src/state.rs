@@ -21,6 +21,8 @@ pub struct Wechat {
     pub unrecorded: Arc<std::sync::Mutex<std::collections::HashSet<crate::model::OutboxId>>>,
     /// Signed (timestamp, nonce) pairs of recent pushes, against forged replays.
     pub replays: crate::wechat::replay::ReplayGuard,
+    /// Live events for the consoles (D14), published by requests and workers.
+    pub live: Arc<crate::live::Hub>,
     /// Accounts as the webhook needs them on every push, kept in memory;
     /// forgotten whenever an account changes.
     accounts: std::sync::RwLock<AccountCache>,
@@ -54,6 +56,7 @@ impl Wechat {
             syncs: Default::default(),
             unrecorded: Default::default(),
             replays: Default::default(),
+            live: Default::default(),
             accounts: Default::default(),
             accounts_generation: Default::default(),
         }
@@ -105,6 +108,16 @@ impl Wechat {
             media_dir: self.media_dir.clone(),
             wake: self.outbox_wake.clone(),
             unrecorded: self.unrecorded.clone(),
+            live: Some(self.live.clone()),
+        }
+    }
+
+    pub fn sweeper(&self, db: &Db, clock: &Clock) -> crate::desk::Sweeper {
+        crate::desk::Sweeper {
+            db: db.clone(),
+            clock: clock.clone(),
+            live: self.live.clone(),
+            outbox_wake: self.outbox_wake.clone(),
         }
     }
 
@@ -115,6 +128,7 @@ impl Wechat {
             clock: clock.clone(),
             media_dir: self.media_dir.clone(),
             wake: self.fetch_wake.clone(),
+            live: Some(self.live.clone()),
         }
     }
 }
@@ -150,6 +164,19 @@ impl AppState {
             set_up: Arc::new(AtomicBool::new(users > 0)),
             setup_code,
         })
+    }
+
+    /// The live hub of the consoles.
+    pub fn live(&self) -> &crate::live::Hub {
+        &self.wechat.live
+    }
+
+    /// Publishes what a desk change means, and wakes the sender if it wrote.
+    pub fn publish(&self, out: crate::desk::Out) {
+        if out.outbox {
+            self.wechat.outbox_wake.notify_one();
+        }
+        self.wechat.live.publish_all(out.events);
     }
 
     pub fn is_set_up(&self) -> bool {

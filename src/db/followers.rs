@@ -20,6 +20,12 @@ pub struct Follower {
     pub event_window: Option<(jiff::Timestamp, i64)>,
     pub first_seen_at: jiff::Timestamp,
     pub last_seen_at: jiff::Timestamp,
+    /// Served first in the queue (B3).
+    pub vip: bool,
+    /// The assigned owner (负责人), who receives their conversations first.
+    pub owner_id: Option<crate::model::UserId>,
+    /// Agents' own labels, comma separated (D7).
+    pub labels: String,
 }
 
 impl Follower {
@@ -33,6 +39,17 @@ impl Follower {
             return self.wx_remark.clone();
         }
         short_label(&self.openid)
+    }
+}
+
+impl Follower {
+    /// The agents' labels as a list.
+    pub fn label_list(&self) -> Vec<&str> {
+        self.labels
+            .split([',', ','])
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
     }
 }
 
@@ -51,7 +68,8 @@ pub fn short_label(openid: &str) -> String {
 
 const COLUMNS: &str =
     "id, account_id, openid, remark, wx_remark, tags, subscribed, subscribe_scene,
-    message_at, message_sent, event_at, event_sent, first_seen_at, last_seen_at";
+    message_at, message_sent, event_at, event_sent, first_seen_at, last_seen_at,
+    vip, owner_id, labels";
 
 fn window(at: Option<i64>, sent: i64) -> Option<(jiff::Timestamp, i64)> {
     at.map(|a| (ts(a), sent))
@@ -72,6 +90,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Follower> {
         event_window: window(r.get(10)?, r.get(11)?),
         first_seen_at: ts(r.get(12)?),
         last_seen_at: ts(r.get(13)?),
+        vip: r.get(14)?,
+        owner_id: r.get(15)?,
+        labels: r.get(16)?,
     })
 }
 

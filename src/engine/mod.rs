@@ -4,4 +4,5 @@
 
 pub mod intake;
 pub mod lifecycle;
+pub mod queue;
 pub mod routing;

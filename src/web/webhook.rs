@@ -207,10 +207,18 @@ async fn receive(state: &AppState, id: i64, q: &PushQuery, body: Body) -> Result
     let now = state.clock.now();
     let learned_id = acc.original_id != inbound.to_user;
     let account_id = acc.id;
-    let stored = state
+    // Stored and routed in one transaction: once `success` is answered, the
+    // message is in the follower's history and, if it asks for a human, in a
+    // conversation (queued or assigned).
+    let (stored, out) = state
         .db
-        .write(move |c| ingest::store(c, &acc, &inbound, &plain, now))
+        .write(move |c| -> db::DbResult<_> {
+            let stored = ingest::store(c, &acc, &inbound, &plain, now)?;
+            let out = crate::desk::on_inbound(c, acc.id, &inbound, &stored, now)?;
+            Ok((stored, out))
+        })
         .await?;
+    state.publish(out);
     if learned_id {
         state.wechat.forget_account(account_id);
     }

@@ -67,6 +67,8 @@ pub struct Fetcher {
     pub clock: Clock,
     pub media_dir: PathBuf,
     pub wake: Arc<Notify>,
+    /// Told when a file arrives, so the chat shows it.
+    pub live: Option<Arc<crate::live::Hub>>,
 }
 
 impl Fetcher {
@@ -80,7 +82,11 @@ impl Fetcher {
             .await?;
         let n = media.len() + profiles.len();
         for m in media {
+            let message = m.message_id;
             self.fetch_media(m).await?;
+            if let (Some(live), Some(id)) = (&self.live, message) {
+                live.publish(crate::live::Live::Message { id });
+            }
         }
         for (fid, aid, openid) in profiles {
             let account = self.db.read(move |c| db::accounts::get(c, aid)).await?;

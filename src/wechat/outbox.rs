@@ -36,6 +36,8 @@ pub struct Sender {
     /// Rows WeChat accepted whose success could not be written down yet (the
     /// database refused the write): they are recorded again, never re-sent.
     pub unrecorded: Arc<std::sync::Mutex<std::collections::HashSet<crate::model::OutboxId>>>,
+    /// Told about every delivery change, so the agent sees it live.
+    pub live: Option<Arc<crate::live::Hub>>,
 }
 
 /// What happened to one row in a pass.
@@ -56,8 +58,12 @@ impl Sender {
             let me = self.clone();
             // Rows of one pass belong to different followers: send them side by side.
             tasks.spawn(async move {
-                let id = row.id;
-                (id, me.send_one(row).await)
+                let (id, message) = (row.id, row.message_id);
+                let result = me.send_one(row).await;
+                if let (Ok(_), Some(live)) = (&result, &me.live) {
+                    live.publish(crate::live::Live::Message { id: message });
+                }
+                (id, result)
             });
         }
         let mut out = Vec::new();

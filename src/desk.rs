@@ -1,0 +1,1094 @@
+//! The service desk: every change to a conversation, in one place, each inside
+//! the caller's write transaction — a follower's push (open, queue, route,
+//! comfort, 放弃排队), accept, reply, transfer, end, remove, re-open, an
+//! agent's status, and the sweeper's expiries. Decisions come from `engine`
+//! (pure functions); this module reads what they need, applies the result and
+//! says what the consoles must show ([`Out`]), which the caller publishes on
+//! the live hub after the commit.
+
+use crate::db::{self, DbError, DbResult, conversations, ms, settings, ts};
+use crate::engine::lifecycle::Step;
+use crate::engine::routing::{self, Candidate, Decision, Rules, Wanted};
+use crate::engine::{intake, queue};
+use crate::live::Live;
+use crate::model::{
+    AccountId, AgentStatus, ConversationId, ConversationState, FollowerId, GroupId, MessageId,
+    OutboundKind, Role, User, UserId,
+};
+use crate::wechat::budget::{Budget, budget};
+use crate::wechat::ingest::Stored;
+use crate::wechat::xml::{Inbound, InboundKind};
+use jiff::{SignedDuration, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// What a change means for the consoles and the sender.
+#[derive(Debug, Default)]
+pub struct Out {
+    pub events: Vec<Live>,
+    /// Outbound rows were written: wake the sender.
+    pub outbox: bool,
+}
+
+impl Out {
+    fn push(&mut self, e: Live) {
+        if !self.events.contains(&e) {
+            self.events.push(e);
+        }
+    }
+    fn lists(&mut self, group: Option<GroupId>) {
+        self.push(Live::Lists { group });
+    }
+    fn conversation(&mut self, id: ConversationId, group: Option<GroupId>) {
+        self.push(Live::Conversation { id, group });
+    }
+    fn toast(&mut self, user: UserId, text: impl Into<String>) {
+        self.push(Live::Toast {
+            user,
+            text: text.into(),
+        });
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    /// Not allowed for this user (403), with the reason.
+    #[error("{0}")]
+    Denied(String),
+    /// Not possible in the current state (409), with the reason.
+    #[error("{0}")]
+    Refused(String),
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<rusqlite::Error> for DeskError {
+    fn from(e: rusqlite::Error) -> Self {
+        DeskError::Db(e.into())
+    }
+}
+
+pub type DeskResult<T> = Result<T, DeskError>;
+
+fn refused(why: &str) -> DeskError {
+    DeskError::Refused(why.to_string())
+}
+
+// ------------------------------------------------------------------ who may
+
+/// Groups a user belongs to.
+pub fn groups_of(c: &Connection, user: UserId) -> DbResult<Vec<GroupId>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT group_id FROM group_members WHERE user_id = ?1 ORDER BY group_id",
+    )?;
+    let rows = stmt
+        .query_map([user], |r| r.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// May `user` see conversations of `group`? Super admins see all; a
+/// conversation without a group (its account has none linked) is everyone's.
+pub fn sees(c: &Connection, user: &User, group: Option<GroupId>) -> DbResult<bool> {
+    Ok(match group {
+        _ if user.role == Role::SuperAdmin => true,
+        None => true,
+        Some(g) => groups_of(c, user.id)?.contains(&g),
+    })
+}
+
+/// The conversation, if `user` may see it.
+pub fn visible(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+) -> DeskResult<conversations::Conversation> {
+    let conv = conversations::get(c, id)?.ok_or(DeskError::NotFound)?;
+    if !sees(c, user, conv.group_id)? {
+        return Err(DeskError::Denied("您不在该会话所属的客服组".into()));
+    }
+    Ok(conv)
+}
+
+fn held_by(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    what: &str,
+) -> DeskResult<conversations::Conversation> {
+    let conv = visible(c, user, id)?;
+    if conv.state != ConversationState::Active {
+        return Err(DeskError::Refused(format!(
+            "该会话{},不能{what}",
+            conv.state.label()
+        )));
+    }
+    if conv.agent_id != Some(user.id) {
+        return Err(DeskError::Denied(format!("只有接待该会话的客服可以{what}")));
+    }
+    Ok(conv)
+}
+
+// ------------------------------------------------------------------ budget
+
+/// Customer-service messages written but not yet sent to this follower.
+fn pending_sends(c: &Connection, follower: FollowerId) -> DbResult<i64> {
+    Ok(c.query_row(
+        "SELECT count(*) FROM outbox WHERE follower_id = ?1 AND state = 'pending'",
+        [follower],
+        |r| r.get(0),
+    )?)
+}
+
+/// The follower's reply budget now, counting what is still waiting to be sent.
+pub fn budget_of(c: &Connection, follower: FollowerId, now: Timestamp) -> DbResult<Budget> {
+    let f =
+        db::followers::get(c, follower)?.ok_or_else(|| DbError::Commit("no follower".into()))?;
+    let acc =
+        db::accounts::get(c, f.account_id)?.ok_or_else(|| DbError::Commit("no account".into()))?;
+    let mut b = budget(&acc.rules, f.message_window, f.event_window, now);
+    let pending = pending_sends(c, follower)?;
+    if b.allowed && pending > 0 {
+        b.remaining = (b.remaining - pending).max(0);
+        if b.remaining == 0 {
+            b.allowed = false;
+            b.reason = Some(format!(
+                "还有 {pending} 条消息正在发送,发送后本次互动的客服消息额度将用完,需等粉丝再次发消息"
+            ));
+        }
+    }
+    Ok(b)
+}
+
+/// Writes a text to the follower through the outbox, in this conversation.
+fn send_text(
+    c: &Connection,
+    conv: &conversations::Conversation,
+    text: &str,
+    sender: Option<UserId>,
+    now: Timestamp,
+    out: &mut Out,
+) -> DbResult<MessageId> {
+    let payload = serde_json::json!({ "content": text });
+    let (message, _) = db::outbox::enqueue(
+        c,
+        conv.account_id,
+        conv.follower_id,
+        OutboundKind::Text,
+        &payload,
+        sender,
+        now,
+    )?;
+    attach(c, message, conv.id, now)?;
+    out.outbox = true;
+    out.push(Live::Message { id: message });
+    Ok(message)
+}
+
+fn attach(
+    c: &Connection,
+    message: MessageId,
+    conv: ConversationId,
+    now: Timestamp,
+) -> DbResult<()> {
+    c.execute(
+        "UPDATE messages SET conversation_id = ?2 WHERE id = ?1",
+        params![message, conv],
+    )?;
+    c.execute(
+        "UPDATE conversations SET last_message_at = ?2 WHERE id = ?1",
+        params![conv, ms(now)],
+    )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ routing
+
+/// The agents who could take a conversation of `group`, as routing sees them.
+pub fn candidates(c: &Connection, group: Option<GroupId>) -> DbResult<Vec<Candidate>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT u.id, coalesce(s.status, 'offline'), s.auto_accept, s.last_assigned_at,
+                (SELECT count(*) FROM conversations v WHERE v.agent_id = u.id AND v.state = 'active')
+         FROM users u LEFT JOIN agent_settings s ON s.user_id = u.id
+         WHERE u.status = 'active'
+           AND (?1 IS NULL OR u.id IN (SELECT user_id FROM group_members WHERE group_id = ?1))
+         ORDER BY u.id",
+    )?;
+    let rows = stmt
+        .query_map([group], |r| {
+            Ok(Candidate {
+                agent: r.get(0)?,
+                status: r.get(1)?,
+                auto_accept: r.get::<_, Option<u32>>(2)?,
+                last_assigned_at: r.get::<_, Option<i64>>(3)?.map(ts),
+                active: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+fn wanted(c: &Connection, follower: FollowerId) -> DbResult<Wanted> {
+    let owner: Option<UserId> = c
+        .query_row(
+            "SELECT owner_id FROM followers WHERE id = ?1",
+            [follower],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let last_agent = c
+        .query_row(
+            "SELECT agent_id, coalesce(ended_at, accepted_at, opened_at) FROM conversations
+             WHERE follower_id = ?1 AND agent_id IS NOT NULL
+             ORDER BY coalesce(ended_at, accepted_at, opened_at) DESC, id DESC LIMIT 1",
+            [follower],
+            |r| Ok((r.get::<_, UserId>(0)?, ts(r.get(1)?))),
+        )
+        .optional()?;
+    Ok(Wanted { owner, last_agent })
+}
+
+/// Gives queued conversations of `group` to agents who can receive them, in
+/// queue order, until nobody can; then tells those still waiting their place.
+pub fn drain(
+    c: &Connection,
+    group: Option<GroupId>,
+    now: Timestamp,
+    out: &mut Out,
+) -> DbResult<()> {
+    let rules_src = settings::group_or_default(c, group)?;
+    let rules = Rules {
+        strategy: rules_src.strategy,
+        familiar_days: rules_src.familiar_days,
+    };
+    let mut moved = false;
+    for conv in conversations::queue(c, group)? {
+        let cands = candidates(c, group)?;
+        let w = wanted(c, conv.follower_id)?;
+        let seed = (ms(now) as u64) ^ (conv.id.0 as u64).rotate_left(17);
+        match routing::route(&rules, &cands, &w, now, seed) {
+            Decision::Assign { agent, .. } => {
+                if conversations::step(c, conv.id, Step::Route { to: agent }, "", now)?.is_ok() {
+                    c.execute(
+                        "INSERT INTO agent_settings (user_id, last_assigned_at) VALUES (?1, ?2)
+                         ON CONFLICT (user_id) DO UPDATE SET last_assigned_at = ?2",
+                        params![agent, ms(now)],
+                    )?;
+                    out.toast(agent, "有新的会话分配给您");
+                    out.conversation(conv.id, group);
+                    moved = true;
+                }
+            }
+            Decision::Queue => break,
+        }
+    }
+    if moved {
+        out.lists(group);
+    }
+    queue_moved(c, group, now, out)
+}
+
+/// Tells queued followers who moved up their new place (rate-limited, see
+/// `engine::queue`).
+pub fn queue_moved(
+    c: &Connection,
+    group: Option<GroupId>,
+    now: Timestamp,
+    out: &mut Out,
+) -> DbResult<()> {
+    for (ahead, conv) in conversations::queue(c, group)?.into_iter().enumerate() {
+        let n = notices(c, conv.id)?;
+        let left = budget_of(c, conv.follower_id, now)?.remaining;
+        if queue::update_due(&n, ahead as i64, left, now) {
+            send_text(c, &conv, &queue::moved_text(ahead as i64), None, now, out)?;
+            noticed(c, conv.id, ahead as i64, now)?;
+        }
+    }
+    Ok(())
+}
+
+fn notices(c: &Connection, id: ConversationId) -> DbResult<queue::Notices> {
+    Ok(c.query_row(
+        "SELECT notice_at, notice_position, notices FROM conversations WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(queue::Notices {
+                last_at: r.get::<_, Option<i64>>(0)?.map(ts),
+                last_ahead: r.get(1)?,
+                sent: r.get(2)?,
+            })
+        },
+    )?)
+}
+
+fn noticed(c: &Connection, id: ConversationId, ahead: i64, now: Timestamp) -> DbResult<()> {
+    c.execute(
+        "UPDATE conversations SET notice_at = ?2, notice_position = ?3, notices = notices + 1
+         WHERE id = ?1",
+        params![id, ms(now), ahead],
+    )?;
+    Ok(())
+}
+
+fn position(c: &Connection, conv: &conversations::Conversation) -> DbResult<i64> {
+    Ok(conversations::queue(c, conv.group_id)?
+        .iter()
+        .position(|q| q.id == conv.id)
+        .unwrap_or(0) as i64)
+}
+
+/// The group an account's new conversations go to: its first linked group,
+/// or none (then every agent may take them).
+fn group_for(c: &Connection, account: AccountId) -> DbResult<Option<GroupId>> {
+    Ok(c.query_row(
+        "SELECT group_id FROM account_groups WHERE account_id = ?1 ORDER BY group_id LIMIT 1",
+        [account],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+// ------------------------------------------------------------------ the follower
+
+/// A stored push: attach it to the follower's open conversation, or open one
+/// when the account's trigger says so; queue notices, comfort, 放弃排队.
+pub fn on_inbound(
+    c: &Connection,
+    account: AccountId,
+    m: &Inbound,
+    stored: &Stored,
+    now: Timestamp,
+) -> DbResult<Out> {
+    let mut out = Out::default();
+    let Some(message) = stored.message else {
+        return Ok(out);
+    };
+    let is_event = matches!(m.kind, InboundKind::Event(_));
+    if let Some(conv) = conversations::open_of(c, stored.follower)? {
+        if is_event {
+            return Ok(out);
+        }
+        attach(c, message, conv.id, now)?;
+        out.push(Live::Message { id: message });
+        out.lists(conv.group_id);
+        if conv.state == ConversationState::Queued {
+            if intake::leaves_queue(&m.kind) {
+                if conversations::step(c, conv.id, Step::Abandon, "粉丝发送“放弃排队”", now)?
+                    .is_ok()
+                {
+                    send_text(c, &conv, queue::LEFT_TEXT, None, now, &mut out)?;
+                    out.conversation(conv.id, conv.group_id);
+                    queue_moved(c, conv.group_id, now, &mut out)?;
+                }
+                return Ok(out);
+            }
+            let every = SignedDuration::from_mins(
+                settings::group_or_default(c, conv.group_id)?.comfort_every_mins,
+            );
+            if queue::comfort_due(&notices(c, conv.id)?, every, now) {
+                let ahead = position(c, &conv)?;
+                send_text(c, &conv, &queue::comfort_text(ahead), None, now, &mut out)?;
+                noticed(c, conv.id, ahead, now)?;
+            }
+        }
+        return Ok(out);
+    }
+    let trigger = settings::account(c, account)?.trigger();
+    if !intake::opens_conversation(&trigger, &m.kind) {
+        // Kept in the follower's history; the automation (issue 5) may answer.
+        return Ok(out);
+    }
+    let group = group_for(c, account)?;
+    let id = match conversations::open(c, account, stored.follower, group, now)? {
+        Ok(id) => id,
+        Err(_) => return Ok(out),
+    };
+    c.execute(
+        "UPDATE conversations SET vip = (SELECT vip FROM followers WHERE id = ?2) WHERE id = ?1",
+        params![id, stored.follower],
+    )?;
+    if !is_event {
+        attach(c, message, id, now)?;
+        out.push(Live::Message { id: message });
+    }
+    out.lists(group);
+    drain(c, group, now, &mut out)?;
+    let conv = conversations::get(c, id)?.ok_or_else(|| DbError::Commit("lost".into()))?;
+    if conv.state == ConversationState::Queued {
+        let ahead = position(c, &conv)?;
+        send_text(c, &conv, &queue::entered_text(ahead), None, now, &mut out)?;
+        noticed(c, id, ahead, now)?;
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------------------ the agent
+
+/// Takes queued conversations by hand (one or many).
+pub fn accept(
+    c: &Connection,
+    user: &User,
+    ids: &[ConversationId],
+    now: Timestamp,
+) -> DeskResult<Out> {
+    let mut out = Out::default();
+    let mut groups = vec![];
+    for &id in ids {
+        let conv = visible(c, user, id)?;
+        if let Err(why) = conversations::step(c, id, Step::Accept { by: user.id }, "", now)? {
+            return Err(refused(why));
+        }
+        mark_read(c, id, now)?;
+        out.conversation(id, conv.group_id);
+        if !groups.contains(&conv.group_id) {
+            groups.push(conv.group_id);
+        }
+    }
+    for g in groups {
+        out.lists(g);
+        queue_moved(c, g, now, &mut out)?;
+    }
+    Ok(out)
+}
+
+pub fn mark_read(c: &Connection, id: ConversationId, now: Timestamp) -> DbResult<()> {
+    c.execute(
+        "UPDATE conversations SET read_at = ?2 WHERE id = ?1",
+        params![id, ms(now)],
+    )?;
+    Ok(())
+}
+
+/// The holder's text reply: stored and queued for sending, or refused when
+/// WeChat would refuse it (the reason is what the input box shows).
+pub fn reply(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    text: &str,
+    now: Timestamp,
+) -> DeskResult<(MessageId, Out)> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(refused("请输入回复内容"));
+    }
+    if text.chars().count() > 2000 {
+        return Err(refused("回复内容不能超过 2000 字"));
+    }
+    let conv = held_by(c, user, id, "回复")?;
+    let b = budget_of(c, conv.follower_id, now)?;
+    if !b.allowed {
+        return Err(DeskError::Refused(b.reason.unwrap_or_default()));
+    }
+    let mut out = Out::default();
+    let message = send_text(c, &conv, text, Some(user.id), now, &mut out)?;
+    mark_read(c, id, now)?;
+    out.lists(conv.group_id);
+    Ok((message, out))
+}
+
+/// The holder sends an uploaded image (`path` relative to the media folder).
+pub fn reply_image(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    path: &str,
+    now: Timestamp,
+) -> DeskResult<(MessageId, Out)> {
+    let conv = held_by(c, user, id, "回复")?;
+    let b = budget_of(c, conv.follower_id, now)?;
+    if !b.allowed {
+        return Err(DeskError::Refused(b.reason.unwrap_or_default()));
+    }
+    let payload = serde_json::json!({ "path": path });
+    let (message, _) = db::outbox::enqueue(
+        c,
+        conv.account_id,
+        conv.follower_id,
+        OutboundKind::Image,
+        &payload,
+        Some(user.id),
+        now,
+    )?;
+    attach(c, message, id, now)?;
+    let mut out = Out {
+        outbox: true,
+        ..Out::default()
+    };
+    out.push(Live::Message { id: message });
+    out.lists(conv.group_id);
+    Ok((message, out))
+}
+
+/// Sends a failed message again (a new outbox attempt for the same message).
+pub fn retry(c: &Connection, user: &User, message: MessageId, now: Timestamp) -> DeskResult<Out> {
+    let conv_id: Option<ConversationId> = c
+        .query_row(
+            "SELECT conversation_id FROM messages WHERE id = ?1",
+            [message],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let conv = held_by(c, user, conv_id.ok_or(DeskError::NotFound)?, "重发消息")?;
+    let b = budget_of(c, conv.follower_id, now)?;
+    if !b.allowed {
+        return Err(DeskError::Refused(b.reason.unwrap_or_default()));
+    }
+    let n = c.execute(
+        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2,
+                error_code = NULL, error_reason = ''
+         WHERE message_id = ?1 AND state = 'failed'",
+        params![message, ms(now)],
+    )?;
+    if n == 0 {
+        return Err(refused("只有发送失败的消息可以重发"));
+    }
+    let mut out = Out {
+        outbox: true,
+        ..Out::default()
+    };
+    out.push(Live::Message { id: message });
+    Ok(out)
+}
+
+/// An internal note: agents only, never sent (B14).
+pub fn note(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    body: &str,
+    now: Timestamp,
+) -> DeskResult<Out> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 2000 {
+        return Err(refused("备注内容需为 1–2000 字"));
+    }
+    let conv = visible(c, user, id)?;
+    c.execute(
+        "INSERT INTO notes (conversation_id, follower_id, author_id, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, conv.follower_id, user.id, body, ms(now)],
+    )?;
+    let mut out = Out::default();
+    out.push(Live::Note {
+        id: c.last_insert_rowid(),
+        conversation: id,
+        group: conv.group_id,
+    });
+    Ok(out)
+}
+
+/// Asks another online agent of the group to take the conversation (B7).
+pub fn transfer_to_agent(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    to: UserId,
+    note: &str,
+    now: Timestamp,
+) -> DeskResult<Out> {
+    let conv = held_by(c, user, id, "转接")?;
+    if to == user.id {
+        return Err(refused("不能转接给自己"));
+    }
+    let target = candidates(c, conv.group_id)?
+        .into_iter()
+        .find(|x| x.agent == to)
+        .ok_or_else(|| refused("只能转接给本客服组的客服"))?;
+    if target.status != AgentStatus::Online {
+        return Err(DeskError::Refused(format!(
+            "对方当前{},不能接收转接",
+            target.status.label()
+        )));
+    }
+    let pending: i64 = c.query_row(
+        "SELECT count(*) FROM transfers WHERE conversation_id = ?1 AND state = 'pending'",
+        [id],
+        |r| r.get(0),
+    )?;
+    if pending > 0 {
+        return Err(refused("该会话已有一个等待对方回应的转接"));
+    }
+    let timeout = settings::group_or_default(c, conv.group_id)?.transfer_timeout_secs;
+    c.execute(
+        "INSERT INTO transfers (conversation_id, from_agent, to_agent, note, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            id,
+            user.id,
+            to,
+            note.trim(),
+            ms(now),
+            ms(now + SignedDuration::from_secs(timeout))
+        ],
+    )?;
+    let mut out = Out::default();
+    out.push(Live::UserLists { user: to });
+    out.toast(to, format!("{} 请求将会话转接给您", user.display_name));
+    out.conversation(id, conv.group_id);
+    Ok(out)
+}
+
+/// A pending transfer for the conversation, if any: (id, to agent, note, expires).
+pub fn pending_transfer(
+    c: &Connection,
+    id: ConversationId,
+) -> DbResult<Option<(i64, UserId, String, Timestamp)>> {
+    Ok(c.query_row(
+        "SELECT id, to_agent, note, expires_at FROM transfers
+             WHERE conversation_id = ?1 AND state = 'pending'",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, ts(r.get(3)?))),
+    )
+    .optional()?)
+}
+
+/// The target accepts or declines a transfer.
+pub fn answer_transfer(
+    c: &Connection,
+    user: &User,
+    transfer: i64,
+    accept: bool,
+    now: Timestamp,
+) -> DeskResult<Out> {
+    let row: Option<(ConversationId, UserId, UserId, String, String, i64)> = c
+        .query_row(
+            "SELECT conversation_id, from_agent, to_agent, note, state, expires_at
+             FROM transfers WHERE id = ?1",
+            [transfer],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    let (conv_id, from, to, note, state, expires) = row.ok_or(DeskError::NotFound)?;
+    if to != user.id {
+        return Err(DeskError::Denied("这个转接请求不是给您的".into()));
+    }
+    if state != "pending" || ts(expires) <= now {
+        return Err(refused("该转接请求已失效"));
+    }
+    let conv = conversations::get(c, conv_id)?.ok_or(DeskError::NotFound)?;
+    let mut out = Out::default();
+    if !accept {
+        c.execute(
+            "UPDATE transfers SET state = 'declined', decided_at = ?2 WHERE id = ?1",
+            params![transfer, ms(now)],
+        )?;
+        out.toast(
+            from,
+            format!("{} 拒绝了转接,会话仍由您接待", user.display_name),
+        );
+        out.conversation(conv_id, conv.group_id);
+        out.push(Live::UserLists { user: to });
+        return Ok(out);
+    }
+    if let Err(why) =
+        conversations::step(c, conv_id, Step::TransferInGroup { from, to }, &note, now)?
+    {
+        c.execute(
+            "UPDATE transfers SET state = 'cancelled', decided_at = ?2 WHERE id = ?1",
+            params![transfer, ms(now)],
+        )?;
+        return Err(refused(why));
+    }
+    c.execute(
+        "UPDATE transfers SET state = 'accepted', decided_at = ?2 WHERE id = ?1",
+        params![transfer, ms(now)],
+    )?;
+    mark_read(c, conv_id, now)?;
+    out.toast(from, format!("{} 已接受转接", user.display_name));
+    out.conversation(conv_id, conv.group_id);
+    out.lists(conv.group_id);
+    Ok(out)
+}
+
+/// Sends the conversation to another group's queue with a note (B7).
+pub fn transfer_to_group(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    group: GroupId,
+    note: &str,
+    now: Timestamp,
+) -> DeskResult<Out> {
+    let conv = held_by(c, user, id, "转接")?;
+    if conv.group_id == Some(group) {
+        return Err(refused("会话已在该客服组,请选择本组的客服"));
+    }
+    if db::groups::get(c, group)?.is_none() {
+        return Err(DeskError::NotFound);
+    }
+    if let Err(why) = conversations::step(
+        c,
+        id,
+        Step::TransferToGroup { from: user.id },
+        note.trim(),
+        now,
+    )? {
+        return Err(refused(why));
+    }
+    c.execute(
+        "UPDATE conversations SET group_id = ?2, notice_at = NULL, notice_position = NULL,
+                notices = 0 WHERE id = ?1",
+        params![id, group],
+    )?;
+    c.execute(
+        "UPDATE transfers SET state = 'cancelled', decided_at = ?2
+         WHERE conversation_id = ?1 AND state = 'pending'",
+        params![id, ms(now)],
+    )?;
+    let mut out = Out::default();
+    out.lists(conv.group_id);
+    out.lists(Some(group));
+    out.conversation(id, conv.group_id);
+    drain(c, Some(group), now, &mut out)?;
+    let moved = conversations::get(c, id)?.ok_or(DeskError::NotFound)?;
+    if moved.state == ConversationState::Queued {
+        let ahead = position(c, &moved)?;
+        let left = budget_of(c, moved.follower_id, now)?.remaining;
+        if left > queue::RESERVE {
+            send_text(c, &moved, &queue::entered_text(ahead), None, now, &mut out)?;
+            noticed(c, id, ahead, now)?;
+        }
+    }
+    drain(c, conv.group_id, now, &mut out)?;
+    Ok(out)
+}
+
+/// Ends the conversation; with 咨询分类 required, at least one category of the group.
+pub fn end(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    categories: &[i64],
+    remark: &str,
+    now: Timestamp,
+) -> DeskResult<Out> {
+    let conv = held_by(c, user, id, "结束会话")?;
+    let rules = settings::group_or_default(c, conv.group_id)?;
+    let valid: Vec<i64> = match conv.group_id {
+        Some(g) => {
+            let mut stmt = c.prepare_cached("SELECT id FROM categories WHERE group_id = ?1")?;
+            let all: Vec<i64> = stmt
+                .query_map([g], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            categories
+                .iter()
+                .copied()
+                .filter(|x| all.contains(x))
+                .collect()
+        }
+        None => vec![],
+    };
+    if rules.require_category && valid.is_empty() {
+        return Err(refused("请至少选择一个咨询分类"));
+    }
+    if remark.chars().count() > 500 {
+        return Err(refused("备注不能超过 500 字"));
+    }
+    if let Err(why) = conversations::step(c, id, Step::EndByAgent { by: user.id }, "", now)? {
+        return Err(refused(why));
+    }
+    for cat in valid {
+        c.execute(
+            "INSERT OR IGNORE INTO conversation_categories (conversation_id, category_id) VALUES (?1, ?2)",
+            params![id, cat],
+        )?;
+    }
+    c.execute(
+        "UPDATE conversations SET end_remark = ?2 WHERE id = ?1",
+        params![id, remark.trim()],
+    )?;
+    c.execute(
+        "UPDATE transfers SET state = 'cancelled', decided_at = ?2
+         WHERE conversation_id = ?1 AND state = 'pending'",
+        params![id, ms(now)],
+    )?;
+    let mut out = Out::default();
+    out.lists(conv.group_id);
+    out.conversation(id, conv.group_id);
+    // A place became free.
+    drain(c, conv.group_id, now, &mut out)?;
+    Ok(out)
+}
+
+/// An admin removes a queued follower (B5).
+pub fn remove(c: &Connection, user: &User, id: ConversationId, now: Timestamp) -> DeskResult<Out> {
+    if user.role == Role::Agent {
+        return Err(DeskError::Denied("只有管理员可以移除排队客户".into()));
+    }
+    let conv = visible(c, user, id)?;
+    if let Err(why) = conversations::step(c, id, Step::Remove { by: user.id }, "管理员移除", now)?
+    {
+        return Err(refused(why));
+    }
+    let mut out = Out::default();
+    out.lists(conv.group_id);
+    out.conversation(id, conv.group_id);
+    queue_moved(c, conv.group_id, now, &mut out)?;
+    Ok(out)
+}
+
+/// Opens a conversation with a follower from history, held by `user` at
+/// once — only while WeChat still allows replies (B10).
+pub fn reopen(
+    c: &Connection,
+    user: &User,
+    follower: FollowerId,
+    now: Timestamp,
+) -> DeskResult<(ConversationId, Out)> {
+    let f = db::followers::get(c, follower)?.ok_or(DeskError::NotFound)?;
+    let last_group: Option<Option<GroupId>> = c
+        .query_row(
+            "SELECT group_id FROM conversations WHERE follower_id = ?1 ORDER BY id DESC LIMIT 1",
+            [follower],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let group = match last_group {
+        Some(g) => g,
+        None => group_for(c, f.account_id)?,
+    };
+    if !sees(c, user, group)? {
+        return Err(DeskError::Denied("您不在该粉丝所属的客服组".into()));
+    }
+    if let Some(open) = conversations::open_of(c, follower)? {
+        return Err(DeskError::Refused(match open.agent_id {
+            Some(a) if a == user.id => "您正在接待该粉丝".into(),
+            Some(_) => "该粉丝正由其他客服接待".into(),
+            None => "该粉丝正在排队,请从排队列表接入".into(),
+        }));
+    }
+    let b = budget_of(c, follower, now)?;
+    if !b.allowed {
+        return Err(DeskError::Refused(format!(
+            "无法重新发起会话:{}",
+            b.reason.unwrap_or_default()
+        )));
+    }
+    let id = match conversations::open(c, f.account_id, follower, group, now)? {
+        Ok(id) => id,
+        Err(why) => return Err(refused(why)),
+    };
+    c.execute(
+        "UPDATE conversation_events SET actor_id = ?2, note = '客服重新发起会话'
+         WHERE conversation_id = ?1 AND step = 'open'",
+        params![id, user.id],
+    )?;
+    if let Err(why) = conversations::step(c, id, Step::Accept { by: user.id }, "重新发起", now)?
+    {
+        return Err(refused(why));
+    }
+    mark_read(c, id, now)?;
+    let mut out = Out::default();
+    out.lists(group);
+    Ok((id, out))
+}
+
+/// Marks a conversation for follow-up (B11).
+pub fn mark(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    note: &str,
+    now: Timestamp,
+) -> DeskResult<()> {
+    visible(c, user, id)?;
+    if note.chars().count() > 500 {
+        return Err(refused("标注内容不能超过 500 字"));
+    }
+    c.execute(
+        "INSERT INTO marks (conversation_id, agent_id, note, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, user.id, note.trim(), ms(now)],
+    )?;
+    Ok(())
+}
+
+/// Tags a conversation, or one of its messages, with a remark (B12).
+pub fn tag(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    tag: i64,
+    message: Option<MessageId>,
+    remark: &str,
+    now: Timestamp,
+) -> DeskResult<()> {
+    let conv = visible(c, user, id)?;
+    let exists: bool = c.query_row("SELECT count(*) FROM tags WHERE id = ?1", [tag], |r| {
+        r.get::<_, i64>(0).map(|n| n > 0)
+    })?;
+    if !exists {
+        return Err(refused("请选择一个标签"));
+    }
+    if let Some(m) = message {
+        let of: Option<FollowerId> = c
+            .query_row("SELECT follower_id FROM messages WHERE id = ?1", [m], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if of != Some(conv.follower_id) {
+            return Err(refused("该消息不属于这个会话"));
+        }
+    }
+    if remark.chars().count() > 200 {
+        return Err(refused("标签备注不能超过 200 字"));
+    }
+    c.execute(
+        "INSERT INTO taggings (tag_id, conversation_id, message_id, remark, agent_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![tag, id, message, remark.trim(), user.id, ms(now)],
+    )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ status
+
+pub fn status_of(c: &Connection, user: UserId) -> DbResult<(AgentStatus, Option<u32>)> {
+    Ok(c.query_row(
+        "SELECT status, auto_accept FROM agent_settings WHERE user_id = ?1",
+        [user],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .unwrap_or((AgentStatus::Offline, None)))
+}
+
+/// Sets an agent's status (B9) and auto-accept limit (B4); an agent who can
+/// now receive gets queued conversations of their groups.
+pub fn set_status(
+    c: &Connection,
+    user: UserId,
+    status: AgentStatus,
+    auto_accept: Option<Option<u32>>,
+    now: Timestamp,
+) -> DbResult<Out> {
+    let (_, current_limit) = status_of(c, user)?;
+    let limit = auto_accept.unwrap_or(current_limit);
+    c.execute(
+        "INSERT INTO agent_settings (user_id, status, auto_accept, status_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user_id) DO UPDATE SET status = ?2, auto_accept = ?3, status_at = ?4",
+        params![user, status, limit, ms(now)],
+    )?;
+    let mut out = Out::default();
+    let groups = groups_of(c, user)?;
+    for g in &groups {
+        out.lists(Some(*g));
+    }
+    if status == AgentStatus::Online && limit.is_some() {
+        for g in groups {
+            drain(c, Some(g), now, &mut out)?;
+        }
+        drain(c, None, now, &mut out)?;
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------------------ sweeper
+
+/// What time does: transfers nobody answered go back to the sender; queued
+/// followers past the group's limit expire. Idempotent: each row changes once.
+pub fn sweep(c: &Connection, now: Timestamp) -> DbResult<Out> {
+    let mut out = Out::default();
+    let expired: Vec<(i64, ConversationId, UserId, UserId)> = {
+        let mut stmt = c.prepare_cached(
+            "SELECT id, conversation_id, from_agent, to_agent FROM transfers
+             WHERE state = 'pending' AND expires_at <= ?1",
+        )?;
+        stmt.query_map([ms(now)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?
+    };
+    for (id, conv, from, to) in expired {
+        c.execute(
+            "UPDATE transfers SET state = 'expired', decided_at = ?2 WHERE id = ?1",
+            params![id, ms(now)],
+        )?;
+        let group = conversations::get(c, conv)?.and_then(|x| x.group_id);
+        out.toast(from, "对方未在规定时间内接受转接,会话仍由您接待");
+        out.conversation(conv, group);
+        out.push(Live::UserLists { user: to });
+    }
+    let queued: Vec<(ConversationId, Option<GroupId>, i64)> = {
+        let mut stmt = c.prepare_cached(
+            "SELECT id, group_id, queued_at FROM conversations WHERE state = 'queued'",
+        )?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    for (id, group, queued_at) in queued {
+        let hours = settings::group_or_default(c, group)?.queue_expiry_hours;
+        if ts(queued_at) + SignedDuration::from_hours(hours) <= now {
+            let why = format!("排队超过 {hours} 小时");
+            if conversations::step(c, id, Step::Expire, &why, now)?.is_ok() {
+                out.lists(group);
+                out.conversation(id, group);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The background loop of the desk: every few seconds, [`sweep`] and set
+/// agents whose consoles are gone offline. `now` comes from the clock, so
+/// tests drive it by hand with [`Sweeper::pass`].
+#[derive(Clone)]
+pub struct Sweeper {
+    pub db: db::Db,
+    pub clock: crate::clock::Clock,
+    pub live: std::sync::Arc<crate::live::Hub>,
+    pub outbox_wake: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Sweeper {
+    pub async fn pass(&self) -> DbResult<()> {
+        let now = self.clock.now();
+        let out = self.db.write(move |c| sweep(c, now)).await?;
+        self.publish(out);
+        for user in self.live.gone(now) {
+            let out = self
+                .db
+                .write(move |c| -> DbResult<Out> {
+                    // Only an agent who had not chosen offline, busy or away themselves.
+                    match status_of(c, user)?.0 {
+                        AgentStatus::Online => set_status(c, user, AgentStatus::Offline, None, now),
+                        _ => Ok(Out::default()),
+                    }
+                })
+                .await?;
+            self.publish(out);
+        }
+        Ok(())
+    }
+
+    fn publish(&self, out: Out) {
+        if out.outbox {
+            self.outbox_wake.notify_one();
+        }
+        self.live.publish_all(out.events);
+    }
+
+    pub async fn run_until(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            if let Err(e) = self.pass().await {
+                tracing::error!(error = %e, "desk sweep failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {},
+                _ = stop.changed() => {},
+            }
+        }
+    }
+}
