@@ -52,6 +52,310 @@
   document.addEventListener("DOMContentLoaded", scrollChats);
   document.addEventListener("htmx:afterSwap", scrollChats);
 
+  // Error answers carry a fragment for #flash (the server retargets them): show it.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var x = e.detail.xhr;
+    if (x && x.status >= 400 && x.getResponseHeader("HX-Retarget")) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
+
+  // ---------------------------------------------------------------- console
+
+  function csrf() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.content : "";
+  }
+
+  function workspace() { return document.getElementById("workspace"); }
+
+  function setView(v) {
+    var w = workspace();
+    if (w) w.dataset.view = v;
+  }
+
+  function openChat() { return document.querySelector("#chat .chat"); }
+
+  function scrollTimeline() {
+    var t = document.getElementById("timeline");
+    if (t) t.scrollTop = t.scrollHeight;
+  }
+
+  // Reload the lists, keeping the tab and "only mine" the user chose.
+  var listsTimer = null;
+  function refreshLists() {
+    if (listsTimer) return;
+    listsTimer = setTimeout(function () {
+      listsTimer = null;
+      var box = document.getElementById("lists");
+      if (!box || !window.htmx) return;
+      var inner = box.querySelector("[data-lists-url]");
+      var url = inner ? inner.dataset.listsUrl : box.dataset.listsUrl;
+      var chat = openChat();
+      if (chat) url += (url.indexOf("?") < 0 ? "?" : "&") + "c=" + chat.dataset.conv;
+      htmx.ajax("GET", url, { target: "#lists", swap: "innerHTML" });
+    }, 150);
+  }
+
+  function refreshChat(conv) {
+    var chat = openChat();
+    if (!chat || !window.htmx || (conv && chat.dataset.conv !== String(conv))) return;
+    var box = chat.querySelector("textarea[name=text]");
+    var draft = box ? box.value : "";
+    htmx.ajax("GET", "/console/c/" + chat.dataset.conv, { target: "#chat", swap: "innerHTML" }).then(function () {
+      var again = document.querySelector("#chat textarea[name=text]");
+      if (again && draft) again.value = draft;
+    });
+  }
+
+  // Sound and desktop notification while the tab is hidden.
+  function beep() {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      var ctx = new Ctx(), o = ctx.createOscillator(), g = ctx.createGain();
+      o.frequency.value = 880; g.gain.value = 0.08;
+      o.connect(g); g.connect(ctx.destination);
+      o.start(); o.stop(ctx.currentTime + 0.15);
+    } catch (err) { /* no audio: fine */ }
+  }
+  function notify(text) {
+    if (!document.hidden) return;
+    beep();
+    if (window.Notification && Notification.permission === "granted") {
+      try { new Notification("kefu 客服", { body: text, tag: "kefu" }); } catch (err) { /* ignore */ }
+    }
+  }
+
+  function insertRow(data) {
+    var timeline = document.getElementById("timeline");
+    if (!timeline) return false;
+    var sameFollower = data.follower && timeline.dataset.follower === String(data.follower);
+    var chat = openChat();
+    var sameConv = data.conv && chat && chat.dataset.conv === String(data.conv);
+    if (!sameFollower && !sameConv) return false;
+    var tpl = document.createElement("template");
+    tpl.innerHTML = data.html.trim();
+    var existing = document.getElementById(data.id);
+    if (existing) {
+      var fresh = tpl.content.querySelector("#" + data.id);
+      if (fresh) existing.replaceWith(fresh);
+    } else {
+      var nearBottom = timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 80;
+      timeline.appendChild(tpl.content);
+      if (nearBottom) scrollTimeline();
+    }
+    if (window.htmx) htmx.process(timeline);
+    return true;
+  }
+
+  function toast(text) {
+    var flash = document.getElementById("flash");
+    if (!flash) return;
+    var div = document.createElement("div");
+    div.className = "alert alert-info";
+    div.setAttribute("role", "status");
+    div.textContent = text;
+    flash.innerHTML = "";
+    flash.appendChild(div);
+  }
+
+  function connect() {
+    if (!workspace() || !window.EventSource) return;
+    var es = new EventSource("/console/events");
+    es.addEventListener("hello", function () { workspace().dataset.live = "on"; });
+    es.addEventListener("lists", refreshLists);
+    es.addEventListener("resync", function () { refreshLists(); refreshChat(); });
+    es.addEventListener("toast", function (e) { toast(e.data); notify(e.data); });
+    es.addEventListener("conv", function (e) {
+      var d = JSON.parse(e.data);
+      refreshChat(d.conv);
+      refreshLists();
+    });
+    es.addEventListener("msg", function (e) {
+      var d = JSON.parse(e.data);
+      var shown = insertRow(d);
+      if (d.html.indexOf("row-in") >= 0) {
+        notify("新消息");
+        var chat = openChat();
+        if (shown && chat && !document.hidden) {
+          fetch("/console/c/" + chat.dataset.conv + "/read", { method: "POST", headers: { "X-CSRF-Token": csrf() } });
+        }
+      }
+      refreshLists();
+    });
+    es.addEventListener("note", function (e) { insertRow(JSON.parse(e.data)); });
+    es.onopen = function () { workspace().dataset.live = "on"; };
+    es.onerror = function () { workspace().dataset.live = "off"; };
+  }
+  document.addEventListener("DOMContentLoaded", function () { connect(); scrollTimeline(); });
+
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var t = e.detail.target;
+    if (t && t.id === "chat") { setView("chat"); scrollTimeline(); }
+    if (t && t.id === "timeline") scrollTimeline();
+  });
+
+  // A reply the server refused keeps its text; a sent one clears the box.
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var form = e.detail.elt;
+    if (!(form instanceof HTMLFormElement) || !e.detail.successful) return;
+    if (form.hasAttribute("data-reset")) form.reset();
+    if (form.hasAttribute("data-close-after")) {
+      var d = form.closest("dialog");
+      if (d) d.close();
+    }
+  });
+
+  // Enter sends, Ctrl+Enter (or Shift+Enter) is a new line.
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (!(t instanceof HTMLTextAreaElement) || !t.hasAttribute("data-enter-send") || e.key !== "Enter" || e.isComposing) return;
+    if (e.ctrlKey || e.shiftKey || e.metaKey) {
+      if (e.ctrlKey) {
+        e.preventDefault();
+        var p = t.selectionStart;
+        t.value = t.value.slice(0, p) + "\n" + t.value.slice(t.selectionEnd);
+        t.selectionStart = t.selectionEnd = p + 1;
+      }
+      return;
+    }
+    e.preventDefault();
+    if (t.value.trim() && t.form) t.form.requestSubmit();
+  });
+
+  function insertText(text) {
+    var box = document.querySelector("#chat textarea[name=text]");
+    if (!box) return null;
+    var p = box.selectionStart || box.value.length;
+    box.value = box.value.slice(0, p) + text + box.value.slice(box.selectionEnd || p);
+    box.focus();
+    return box;
+  }
+
+  document.addEventListener("click", function (e) {
+    var el = e.target instanceof Element ? e.target : null;
+    if (!el) return;
+    var b;
+    if ((b = el.closest("[data-open-dialog]"))) {
+      var d = document.getElementById(b.dataset.openDialog);
+      if (d && d.showModal) d.showModal();
+      return;
+    }
+    if ((b = el.closest("[data-close-dialog]"))) {
+      var dd = b.closest("dialog");
+      if (dd) dd.close();
+      return;
+    }
+    if ((b = el.closest("[data-toggle]"))) {
+      var p = document.getElementById(b.dataset.toggle);
+      if (p) p.hidden = !p.hidden;
+      return;
+    }
+    if ((b = el.closest("[data-insert]"))) {
+      insertText(b.dataset.insert);
+      var picker = b.closest(".emoji-picker");
+      if (picker) picker.hidden = true;
+      return;
+    }
+    if ((b = el.closest("[data-kb-insert]"))) { insertText(b.dataset.kbInsert); return; }
+    if ((b = el.closest("[data-kb-send]"))) {
+      var box = document.querySelector("#chat textarea[name=text]");
+      if (!box) { toast("请先打开一个您正在接待的会话"); return; }
+      box.value = b.dataset.kbSend;
+      box.form.requestSubmit();
+      return;
+    }
+    if ((b = el.closest("[data-view]")) && b.tagName === "BUTTON") { setView(b.dataset.view); return; }
+    if ((b = el.closest("[data-notify-permission]"))) {
+      if (window.Notification && Notification.permission === "default") Notification.requestPermission();
+      b.textContent = "已请求通知权限";
+      return;
+    }
+    var menu = document.getElementById("context-menu");
+    if (menu && !menu.contains(el)) menu.remove();
+  });
+
+  // Right-click on a list entry: accept, copy the name, copy the OpenID.
+  function copy(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { toast("已复制:" + text); });
+      return;
+    }
+    var ta = document.createElement("textarea");
+    ta.value = text; document.body.appendChild(ta); ta.select();
+    try { document.execCommand("copy"); toast("已复制:" + text); } catch (err) { toast(text); }
+    ta.remove();
+  }
+  document.addEventListener("contextmenu", function (e) {
+    var item = e.target instanceof Element ? e.target.closest(".item[data-conv]") : null;
+    var old = document.getElementById("context-menu");
+    if (old) old.remove();
+    if (!item) return;
+    e.preventDefault();
+    var menu = document.createElement("div");
+    menu.id = "context-menu";
+    menu.className = "context-menu";
+    menu.style.left = e.clientX + "px";
+    menu.style.top = e.clientY + "px";
+    function entry(label, fn) {
+      var b = document.createElement("button");
+      b.type = "button"; b.textContent = label;
+      b.addEventListener("click", function () { menu.remove(); fn(); });
+      menu.appendChild(b);
+    }
+    if (item.dataset.state === "queued") {
+      entry("接入", function () {
+        htmx.ajax("POST", "/console/c/" + item.dataset.conv + "/accept", { target: "#chat", swap: "innerHTML" });
+      });
+    }
+    entry("复制名称", function () { copy(item.dataset.label); });
+    entry("复制 ID", function () { copy(item.dataset.openid); });
+    document.body.appendChild(menu);
+  });
+
+  // Images: picked, pasted or dropped into the reply box.
+  function upload(url, file) {
+    if (!file || !/^image\//.test(file.type)) { toast("只能发送图片"); return; }
+    if (file.size > 10 * 1024 * 1024) { toast("图片不能超过 10 MB"); return; }
+    var fd = new FormData();
+    fd.append("file", file);
+    fetch(url, { method: "POST", body: fd, headers: { "X-CSRF-Token": csrf(), "HX-Request": "true" } })
+      .then(function (r) { return r.text().then(function (t) { return { ok: r.ok, text: t }; }); })
+      .then(function (r) {
+        if (!r.ok) { var f = document.getElementById("flash"); if (f) f.innerHTML = r.text; return; }
+        var timeline = document.getElementById("timeline");
+        var tpl = document.createElement("template");
+        tpl.innerHTML = r.text.trim();
+        var row = tpl.content.querySelector(".row");
+        if (timeline && row && !document.getElementById(row.id)) { timeline.appendChild(tpl.content); scrollTimeline(); }
+      })
+      .catch(function () { toast("网络连接失败,图片未发送"); });
+  }
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t instanceof HTMLInputElement && t.type === "file" && t.dataset.upload && t.files.length) {
+      upload(t.dataset.upload, t.files[0]);
+      t.value = "";
+    }
+  });
+  document.addEventListener("paste", function (e) {
+    var t = e.target;
+    if (!(t instanceof HTMLTextAreaElement) || !t.dataset.dropUpload || !e.clipboardData) return;
+    var files = e.clipboardData.files;
+    if (files && files.length) { e.preventDefault(); upload(t.dataset.dropUpload, files[0]); }
+  });
+  document.addEventListener("dragover", function (e) {
+    if (e.target instanceof Element && e.target.closest("[data-drop-upload]")) e.preventDefault();
+  });
+  document.addEventListener("drop", function (e) {
+    var t = e.target instanceof Element ? e.target.closest("[data-drop-upload]") : null;
+    if (!t || !e.dataTransfer || !e.dataTransfer.files.length) return;
+    e.preventDefault();
+    upload(t.dataset.dropUpload, e.dataTransfer.files[0]);
+  });
+
   // htmx errors without a fragment (network down): say so in Chinese.
   document.addEventListener("htmx:sendError", function () {
     var flash = document.getElementById("flash");

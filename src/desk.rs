@@ -495,6 +495,7 @@ pub fn reply_image(
     user: &User,
     id: ConversationId,
     path: &str,
+    upload: i64,
     now: Timestamp,
 ) -> DeskResult<(MessageId, Out)> {
     let conv = held_by(c, user, id, "回复")?;
@@ -502,7 +503,7 @@ pub fn reply_image(
     if !b.allowed {
         return Err(DeskError::Refused(b.reason.unwrap_or_default()));
     }
-    let payload = serde_json::json!({ "path": path });
+    let payload = serde_json::json!({ "path": path, "upload": upload });
     let (message, _) = db::outbox::enqueue(
         c,
         conv.account_id,

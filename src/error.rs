@@ -19,6 +19,12 @@ pub enum AppError {
     Csrf,
     #[error("{0}")]
     BadRequest(String),
+    /// Refused for this user, with the reason (403).
+    #[error("{0}")]
+    Denied(String),
+    /// Not possible in the current state, with the reason (409).
+    #[error("{0}")]
+    Conflict(String),
     #[error("提交的内容过大")]
     TooLarge,
     #[error("服务器内部错误,请稍后重试")]
@@ -40,6 +46,8 @@ impl AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Denied(_) => StatusCode::FORBIDDEN,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -113,6 +121,18 @@ impl From<TeamError> for AppError {
             TeamError::NotFound => AppError::NotFound,
             TeamError::Db(e) => e.into(),
             TeamError::Auth(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::desk::DeskError> for AppError {
+    fn from(e: crate::desk::DeskError) -> Self {
+        use crate::desk::DeskError;
+        match e {
+            DeskError::Denied(m) => AppError::Denied(m),
+            DeskError::Refused(m) => AppError::Conflict(m),
+            DeskError::NotFound => AppError::NotFound,
+            DeskError::Db(e) => e.into(),
         }
     }
 }

@@ -188,6 +188,17 @@ db_enum!(AuditAction {
     AccountUpdate => "account_update", "修改公众号";
     FollowerSync => "follower_sync", "同步粉丝";
     FollowerRemark => "follower_remark", "修改粉丝备注";
+    CategoryCreate => "category_create", "添加咨询分类";
+    CategoryUpdate => "category_update", "修改咨询分类";
+    CategoryDelete => "category_delete", "删除咨询分类";
+    TagCreate => "tag_create", "添加会话标签";
+    TagUpdate => "tag_update", "修改会话标签";
+    TagDelete => "tag_delete", "删除会话标签";
+    KbCreate => "kb_create", "添加知识库条目";
+    KbUpdate => "kb_update", "修改知识库条目";
+    KbDelete => "kb_delete", "删除知识库条目";
+    GroupSettings => "group_settings", "修改接待设置";
+    AccountTrigger => "account_trigger", "修改会话触发方式";
 });
 
 id_type!(AccountId);

@@ -14,8 +14,10 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod console;
 pub mod conversations;
 pub mod followers;
+pub mod followups;
 pub mod groups;
 pub mod media;
 pub mod messages;
@@ -23,6 +25,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod sessions;
 pub mod settings;
+pub mod taxonomy;
 pub mod users;
 
 #[cfg(test)]

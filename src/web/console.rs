@@ -17,28 +17,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 #[derive(Template)]
-#[template(path = "console/index.html")]
-struct ConsolePage {
-    page: Page,
-    groups: Vec<Group>,
-}
-
-pub async fn index(
-    State(state): State<AppState>,
-    AnyUser(ctx, s): AnyUser,
-) -> Result<Response, AppError> {
-    let uid = s.user.id;
-    let groups = state
-        .db
-        .read(move |c| crate::db::users::groups_of(c, uid))
-        .await?;
-    render(&ConsolePage {
-        page: Page::new(&ctx, "会话", "console"),
-        groups,
-    })
-}
-
-#[derive(Template)]
 #[template(path = "console/me.html")]
 struct MePage {
     page: Page,

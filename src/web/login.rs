@@ -194,6 +194,24 @@ pub async fn login(
     };
     match auth::login(&state.db, &state.clock, &state.hash_limit, attempt).await? {
         Ok(ok) => {
+            // Logging in means being at work: online, unless they chose busy or away.
+            let (uid, now) = (ok.user.id, state.clock.now());
+            let out = state
+                .db
+                .write(move |c| -> crate::db::DbResult<_> {
+                    match crate::desk::status_of(c, uid)?.0 {
+                        crate::model::AgentStatus::Offline => crate::desk::set_status(
+                            c,
+                            uid,
+                            crate::model::AgentStatus::Online,
+                            None,
+                            now,
+                        ),
+                        _ => Ok(crate::desk::Out::default()),
+                    }
+                })
+                .await?;
+            state.publish(out);
             let welcome = match &ok.previous {
                 Some(p) => format!(
                     "登录成功。上次登录:{},IP {}",
@@ -227,6 +245,7 @@ pub async fn login(
 pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     if let Some(s) = &ctx.session {
         let (hash, now) = (s.token_hash.clone(), state.clock.now());
+        let actor_id = s.user.id;
         let actor = Actor {
             id: Some(s.user.id),
             name: s.user.username.clone(),
@@ -236,6 +255,14 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response,
             .db
             .write(move |c| {
                 crate::db::sessions::delete(c, &hash)?;
+                // Logged out: offline (B9); their conversations stay theirs.
+                crate::desk::set_status(
+                    c,
+                    actor_id,
+                    crate::model::AgentStatus::Offline,
+                    None,
+                    now,
+                )?;
                 crate::db::audit::record(
                     c,
                     &actor,

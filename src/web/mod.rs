@@ -7,11 +7,16 @@
 pub mod admin;
 pub mod assets;
 pub mod console;
+pub mod desk;
+pub mod events;
+pub mod followups;
 pub mod form;
 pub mod login;
 pub mod media;
 pub mod page;
+pub mod rows;
 pub mod session;
+pub mod uploads;
 pub mod webhook;
 
 use crate::state::AppState;
@@ -106,7 +111,7 @@ fn table() -> Table {
     .post("/logout", Public, login::logout)
     .get("/", Agent, home)
     // Agent console
-    .get("/console", Agent, console::index)
+    .get("/console", Agent, desk::index)
     .get("/console/me", Agent, console::me)
     .get("/media/{id}", Agent, media::get)
     .post("/console/me", Agent, console::update_profile)
@@ -166,8 +171,100 @@ fn table() -> Table {
         admin::simulator::create_account,
     )
     // Console: conversations (issue 4)
+    .get("/console/lists", Agent, desk::lists)
+    .get("/console/events", Agent, events::stream)
+    .post("/console/status", Agent, desk::set_status)
+    .post("/console/accept", Agent, desk::accept_many)
+    .get("/console/c/{id}", Agent, desk::chat)
+    .post("/console/c/{id}/read", Agent, desk::read)
+    .post("/console/c/{id}/accept", Agent, desk::accept)
+    .post("/console/c/{id}/reply", Agent, desk::reply)
+    .post("/console/c/{id}/note", Agent, desk::note)
+    .post("/console/c/{id}/transfer", Agent, desk::transfer)
+    .post("/console/c/{id}/end", Agent, desk::end)
+    .post("/console/c/{id}/remove", Admin, desk::remove)
+    .post("/console/c/{id}/mark", Agent, desk::mark)
+    .post("/console/c/{id}/tag", Agent, desk::tag)
+    .post("/console/messages/{id}/retry", Agent, desk::retry)
+    .post(
+        "/console/transfers/{id}/accept",
+        Agent,
+        desk::transfer_accept,
+    )
+    .post(
+        "/console/transfers/{id}/decline",
+        Agent,
+        desk::transfer_decline,
+    )
+    .get("/console/f/{id}/profile", Agent, desk::profile)
+    .post("/console/f/{id}/profile", Agent, desk::save_profile)
+    .post("/console/f/{id}/reopen", Agent, desk::reopen)
+    .get("/console/f/{id}/history", Agent, desk::history)
+    .get("/console/kb", Agent, desk::kb)
+    .post(
+        "/console/c/{id}/image",
+        Agent,
+        uploads::upload.layer(axum::extract::DefaultBodyLimit::max(
+            uploads::MAX_IMAGE + 64 * 1024,
+        )),
+    )
+    .get("/console/uploads/{id}", Agent, uploads::serve)
     // -- end console
     // Taxonomy and follow-up lists (咨询分类, 会话标签, 知识库, 标注, tag list)
+    .get("/admin/taxonomy", Admin, admin::taxonomy::page)
+    .post(
+        "/admin/taxonomy/categories",
+        Admin,
+        admin::taxonomy::add_category,
+    )
+    .post(
+        "/admin/taxonomy/categories/{id}",
+        Admin,
+        admin::taxonomy::rename_category,
+    )
+    .post(
+        "/admin/taxonomy/categories/{id}/move",
+        Admin,
+        admin::taxonomy::move_category,
+    )
+    .post(
+        "/admin/taxonomy/categories/{id}/delete",
+        Admin,
+        admin::taxonomy::delete_category,
+    )
+    .post("/admin/taxonomy/tags", Admin, admin::taxonomy::add_tag)
+    .post(
+        "/admin/taxonomy/tags/{id}",
+        SuperAdmin,
+        admin::taxonomy::rename_tag,
+    )
+    .post(
+        "/admin/taxonomy/tags/{id}/delete",
+        SuperAdmin,
+        admin::taxonomy::delete_tag,
+    )
+    .post("/admin/taxonomy/kb", Admin, admin::taxonomy::add_kb)
+    .get("/admin/taxonomy/kb/{id}", Admin, admin::taxonomy::edit_kb)
+    .post("/admin/taxonomy/kb/{id}", Admin, admin::taxonomy::update_kb)
+    .post(
+        "/admin/taxonomy/kb/{id}/delete",
+        Admin,
+        admin::taxonomy::delete_kb,
+    )
+    .post(
+        "/admin/groups/{id}/settings",
+        SuperAdmin,
+        admin::groups::update_settings,
+    )
+    .post(
+        "/admin/accounts/{id}/trigger",
+        SuperAdmin,
+        admin::accounts::set_trigger,
+    )
+    .get("/console/marks", Agent, followups::marks)
+    .post("/console/marks/{id}/handle", Agent, followups::handle_mark)
+    .post("/console/marks/{id}/delete", Agent, followups::delete_mark)
+    .get("/console/tagged", Agent, followups::tagged)
     // -- end taxonomy
 }
 

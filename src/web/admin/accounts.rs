@@ -1,10 +1,13 @@
 //! 设置 → 公众号 (E11, A11): bind Official Accounts, see the URL to paste into
-//! WeChat, test the connection. Super admin only; rules live in `channel`.
+//! WeChat, test the connection, choose what opens a conversation (B2). Super
+//! admin only; rules live in `channel` and `engine::intake`.
 
 use crate::channel;
 use crate::db::accounts::{Account, AccountFields};
+use crate::db::audit::Entry;
+use crate::db::settings::AccountSettings;
 use crate::error::AppError;
-use crate::model::{AccountId, AccountMode, Group, GroupId};
+use crate::model::{AccountId, AccountMode, AuditAction, Group, GroupId};
 use crate::state::AppState;
 use crate::team::{Acting, TeamError};
 use crate::web::form::{Form, IdPath};
@@ -168,6 +171,8 @@ struct EditPage {
     public_is_https: bool,
     secret_hint: String,
     masked_token: String,
+    trigger: TriggerForm,
+    trigger_error: Option<String>,
 }
 
 impl EditPage {
@@ -181,8 +186,9 @@ async fn edit_page(
     ctx: &Ctx,
     id: AccountId,
     error: Option<String>,
+    refused_trigger: Option<(TriggerForm, String)>,
 ) -> Result<EditPage, AppError> {
-    let (account, linked, groups) = state
+    let (account, linked, groups, settings) = state
         .db
         .read(move |c| -> crate::db::DbResult<_> {
             Ok((
@@ -192,6 +198,7 @@ async fn edit_page(
                     .into_iter()
                     .map(|r| r.group)
                     .collect::<Vec<_>>(),
+                crate::db::settings::account(c, id)?,
             ))
         })
         .await?;
@@ -208,6 +215,10 @@ async fn edit_page(
         modes: AccountMode::ALL,
         error,
         public_is_https: public.starts_with("https://"),
+        trigger: refused_trigger
+            .as_ref()
+            .map_or_else(|| TriggerForm::from(&settings), |(f, _)| f.clone()),
+        trigger_error: refused_trigger.map(|(_, m)| m),
     })
 }
 
@@ -216,7 +227,7 @@ pub async fn edit(
     SuperUser(ctx, _): SuperUser,
     IdPath(id): IdPath,
 ) -> Result<Response, AppError> {
-    render(&edit_page(&state, &ctx, AccountId(id), None).await?)
+    render(&edit_page(&state, &ctx, AccountId(id), None, None).await?)
 }
 
 pub async fn update(
@@ -250,7 +261,7 @@ pub async fn update(
         }
         Err(TeamError::Invalid(m)) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &edit_page(&state, &ctx, id, Some(m)).await?,
+            &edit_page(&state, &ctx, id, Some(m), None).await?,
         ),
         Err(e) => Err(e.into()),
     }
@@ -282,4 +293,139 @@ pub async fn test(
         crate::error::askama_escape(&text)
     ))
     .into_response())
+}
+
+/// The 会话触发方式 form (B2).
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct TriggerForm {
+    trigger_mode: String,
+    keywords: String,
+    menu_key: String,
+}
+
+impl From<&AccountSettings> for TriggerForm {
+    fn from(s: &AccountSettings) -> Self {
+        TriggerForm {
+            trigger_mode: s.trigger_mode.clone(),
+            keywords: s.keywords.clone(),
+            menu_key: s.menu_key.clone(),
+        }
+    }
+}
+
+impl TriggerForm {
+    /// The settings to save, keywords normalised to `a,b,c`; or why not.
+    fn settings(&self) -> Result<AccountSettings, String> {
+        let keywords: Vec<&str> = self
+            .keywords
+            .split([',', '，', ' ', '\n', '\r', '、'])
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .collect();
+        if keywords.iter().any(|w| w.chars().count() > 20) {
+            return Err("每个关键词不能超过 20 个字".into());
+        }
+        if keywords.len() > 50 {
+            return Err("关键词最多 50 个".into());
+        }
+        let menu_key = self.menu_key.trim();
+        if menu_key.len() > 128 {
+            return Err("菜单 KEY 不能超过 128 个字节".into());
+        }
+        match self.trigger_mode.as_str() {
+            "any" => {}
+            "keywords" if keywords.is_empty() => return Err("请至少填写一个关键词".into()),
+            "keywords" => {}
+            "menu" if menu_key.is_empty() => return Err("请填写菜单 KEY".into()),
+            "menu" => {}
+            _ => return Err("请选择会话触发方式".into()),
+        }
+        Ok(AccountSettings {
+            trigger_mode: self.trigger_mode.clone(),
+            keywords: keywords.join(","),
+            menu_key: menu_key.to_string(),
+        })
+    }
+}
+
+/// `POST /admin/accounts/{id}/trigger`: what opens a conversation (B2).
+pub async fn set_trigger(
+    State(state): State<AppState>,
+    SuperUser(ctx, s): SuperUser,
+    IdPath(id): IdPath,
+    Form(f): Form<TriggerForm>,
+) -> Result<Response, AppError> {
+    let id = AccountId(id);
+    let account = state
+        .db
+        .read(move |c| crate::db::accounts::get(c, id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let settings = match f.settings() {
+        Ok(v) => v,
+        Err(m) => {
+            return render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &edit_page(&state, &ctx, id, None, Some((f, m))).await?,
+            );
+        }
+    };
+    let (by, now) = (Acting::user(&s.user, &ctx.ip), state.clock.now());
+    state
+        .db
+        .write(move |c| -> crate::db::DbResult<()> {
+            let before = crate::db::settings::account(c, id)?;
+            crate::db::settings::set_account(c, id, &settings)?;
+            let describe = |s: &AccountSettings| match s.trigger_mode.as_str() {
+                "keywords" => format!("关键词:{}", s.keywords),
+                "menu" => format!("菜单点击:{}", s.menu_key),
+                _ => "任意消息".to_string(),
+            };
+            let entry = Entry::new(
+                AuditAction::AccountTrigger,
+                format!("公众号 {}", account.name),
+            )
+            .change(Some(&describe(&before)), Some(&describe(&settings)));
+            crate::db::audit::record(c, &crate::team::actor(&by), &entry, now)
+        })
+        .await?;
+    Ok(with_flash(
+        Redirect::to(&format!("/admin/accounts/{id}")),
+        true,
+        "会话触发方式已保存",
+        ctx.secure_cookies,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(mode: &str, keywords: &str, menu_key: &str) -> TriggerForm {
+        TriggerForm {
+            trigger_mode: mode.into(),
+            keywords: keywords.into(),
+            menu_key: menu_key.into(),
+        }
+    }
+
+    #[test]
+    fn trigger_form_normalises_keywords_and_requires_what_the_mode_needs() {
+        let s = form("keywords", " 人工，退款\n客服 ,", "")
+            .settings()
+            .unwrap();
+        assert_eq!(s.keywords, "人工,退款,客服");
+        assert_eq!(
+            form("keywords", " , ", "").settings().unwrap_err(),
+            "请至少填写一个关键词"
+        );
+        assert_eq!(
+            form("menu", "", " ").settings().unwrap_err(),
+            "请填写菜单 KEY"
+        );
+        assert_eq!(form("menu", "", " KF ").settings().unwrap().menu_key, "KF");
+        assert!(form("any", "", "").settings().is_ok());
+        assert!(form("sometimes", "", "").settings().is_err());
+    }
 }

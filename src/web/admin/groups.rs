@@ -1,8 +1,11 @@
-//! 客服组管理 (E2, S3 2.4): add, edit, delete (refused while in use). Super admin only.
+//! 客服组管理 (E2, S3 2.4): add, edit, delete (refused while in use), and each
+//! group's 接待设置 (B3–B8: routing, queue, transfer and end rules). Super admin only.
 
+use crate::db::audit::Entry;
 use crate::db::groups::{GroupFields, GroupRow};
+use crate::db::settings::GroupSettings;
 use crate::error::AppError;
-use crate::model::GroupId;
+use crate::model::{AuditAction, GroupId, RoutingStrategy};
 use crate::state::AppState;
 use crate::team::{self, Acting, TeamError};
 use crate::web::form::{Form, IdPath};
@@ -110,6 +113,56 @@ pub async fn create(
     }
 }
 
+/// The 接待设置 form: text fields, so a refused value is shown as typed.
+#[derive(Deserialize, serde::Serialize, Default, Clone)]
+#[serde(default)]
+pub struct SettingsForm {
+    strategy: String,
+    familiar_days: String,
+    require_category: Option<String>,
+    agents_see_queue: Option<String>,
+    transfer_timeout_secs: String,
+    queue_expiry_hours: String,
+    comfort_every_mins: String,
+}
+
+impl From<&GroupSettings> for SettingsForm {
+    fn from(s: &GroupSettings) -> Self {
+        let on = |b: bool| b.then(|| "on".to_string());
+        SettingsForm {
+            strategy: s.strategy.as_str().into(),
+            familiar_days: s.familiar_days.to_string(),
+            require_category: on(s.require_category),
+            agents_see_queue: on(s.agents_see_queue),
+            transfer_timeout_secs: s.transfer_timeout_secs.to_string(),
+            queue_expiry_hours: s.queue_expiry_hours.to_string(),
+            comfort_every_mins: s.comfort_every_mins.to_string(),
+        }
+    }
+}
+
+/// A whole number within `min..=max`, or the Chinese reason why not.
+fn in_range(raw: &str, what: &str, min: i64, max: i64) -> Result<i64, String> {
+    match raw.trim().parse::<i64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("{what}须为 {min}–{max} 之间的整数")),
+    }
+}
+
+impl SettingsForm {
+    fn settings(&self) -> Result<GroupSettings, String> {
+        Ok(GroupSettings {
+            strategy: RoutingStrategy::parse(&self.strategy).ok_or("请选择分配方式")?,
+            familiar_days: in_range(&self.familiar_days, "熟客优先天数", 0, 90)?,
+            require_category: self.require_category.is_some(),
+            agents_see_queue: self.agents_see_queue.is_some(),
+            transfer_timeout_secs: in_range(&self.transfer_timeout_secs, "转接等待秒数", 10, 600)?,
+            queue_expiry_hours: in_range(&self.queue_expiry_hours, "排队超时小时", 1, 168)?,
+            comfort_every_mins: in_range(&self.comfort_every_mins, "排队安抚间隔分钟", 1, 60)?,
+        })
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/group_edit.html")]
 struct EditGroupPage {
@@ -118,32 +171,51 @@ struct EditGroupPage {
     f: GroupFields,
     members: Vec<crate::model::User>,
     error: Option<String>,
+    settings: SettingsForm,
+    settings_error: Option<String>,
+    strategies: &'static [RoutingStrategy],
+}
+
+/// What a refused form brings back to the edit page.
+enum Refused {
+    None,
+    Fields(GroupFields, String),
+    Settings(SettingsForm, String),
 }
 
 async fn edit_page(
     state: &AppState,
     ctx: &Ctx,
     id: GroupId,
-    f: Option<GroupFields>,
-    error: Option<String>,
+    refused: Refused,
 ) -> Result<EditGroupPage, AppError> {
-    let (group, members) = state
+    let (group, members, settings) = state
         .db
         .read(move |c| -> crate::db::DbResult<_> {
             Ok((
                 crate::db::groups::get(c, id)?,
                 crate::db::groups::members(c, id)?,
+                crate::db::settings::group(c, id)?,
             ))
         })
         .await?;
     let group = group.ok_or(AppError::NotFound)?;
-    Ok(EditGroupPage {
+    let mut page = EditGroupPage {
         page: Page::new(ctx, format!("修改客服组 {}", group.name), "groups"),
         id,
-        f: f.unwrap_or_else(|| GroupFields::from(&group)),
+        f: GroupFields::from(&group),
         members,
-        error,
-    })
+        error: None,
+        settings: SettingsForm::from(&settings),
+        settings_error: None,
+        strategies: RoutingStrategy::ALL,
+    };
+    match refused {
+        Refused::None => {}
+        Refused::Fields(f, m) => (page.f, page.error) = (f, Some(m)),
+        Refused::Settings(f, m) => (page.settings, page.settings_error) = (f, Some(m)),
+    }
+    Ok(page)
 }
 
 pub async fn edit(
@@ -151,7 +223,7 @@ pub async fn edit(
     SuperUser(ctx, _): SuperUser,
     IdPath(id): IdPath,
 ) -> Result<Response, AppError> {
-    render(&edit_page(&state, &ctx, GroupId(id), None, None).await?)
+    render(&edit_page(&state, &ctx, GroupId(id), Refused::None).await?)
 }
 
 pub async fn update(
@@ -178,10 +250,52 @@ pub async fn update(
         )),
         Err(TeamError::Invalid(m)) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &edit_page(&state, &ctx, id, Some(fields), Some(m)).await?,
+            &edit_page(&state, &ctx, id, Refused::Fields(fields, m)).await?,
         ),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `POST /admin/groups/{id}/settings`: saves the group's 接待设置.
+pub async fn update_settings(
+    State(state): State<AppState>,
+    SuperUser(ctx, s): SuperUser,
+    IdPath(id): IdPath,
+    Form(f): Form<SettingsForm>,
+) -> Result<Response, AppError> {
+    let id = GroupId(id);
+    let group = state
+        .db
+        .read(move |c| crate::db::groups::get(c, id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let settings = match f.settings() {
+        Ok(v) => v,
+        Err(m) => {
+            return render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &edit_page(&state, &ctx, id, Refused::Settings(f, m)).await?,
+            );
+        }
+    };
+    let (by, now) = (Acting::user(&s.user, &ctx.ip), state.clock.now());
+    state
+        .db
+        .write(move |c| -> crate::db::DbResult<()> {
+            let before = SettingsForm::from(&crate::db::settings::group(c, id)?);
+            crate::db::settings::set_group(c, id, &settings)?;
+            let after = SettingsForm::from(&settings);
+            let entry = Entry::new(AuditAction::GroupSettings, format!("客服组 {}", group.name))
+                .change(Some(&before), Some(&after));
+            crate::db::audit::record(c, &crate::team::actor(&by), &entry, now)
+        })
+        .await?;
+    Ok(with_flash(
+        Redirect::to(&format!("/admin/groups/{id}")),
+        true,
+        "接待设置已保存",
+        ctx.secure_cookies,
+    ))
 }
 
 pub async fn delete(

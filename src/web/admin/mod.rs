@@ -1,8 +1,10 @@
-//! The admin console (`/admin`): the team and the audit log.
+//! The admin console (`/admin`): the team, the accounts, the trees agents pick
+//! from (categories, tags, knowledge base) and the audit log.
 
 pub mod accounts;
 pub mod audit;
 pub mod followers;
 pub mod groups;
 pub mod simulator;
+pub mod taxonomy;
 pub mod users;

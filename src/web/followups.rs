@@ -1,0 +1,324 @@
+//! The lists agents come back to: 标注列表 (`/console/marks`, B11, E14) with
+//! 标记已处理 / 删除 / 重新接入, and 标签列表 (`/console/tagged`, B12, E10),
+//! filtered by tag, date and agent. Who sees which rows is a
+//! [`Scope`](crate::db::followups::Scope): an agent their own, an admin their
+//! groups', the super admin all. Marks and tags are created in the console.
+
+use crate::db::followups::{self, MarkFilter, MarkRow, Scope, TaggedFilter, TaggedRow};
+use crate::db::taxonomy::Tag;
+use crate::error::AppError;
+use crate::model::{Role, User, UserId};
+use crate::state::AppState;
+use crate::web::form::{IdPath, Query};
+use crate::web::page::{Page, local_time, render};
+use crate::web::session::{AnyUser, with_flash};
+use askama::Template;
+use axum::extract::State;
+use axum::response::{Redirect, Response};
+use rusqlite::Connection;
+use serde::Deserialize;
+
+const PAGE_SIZE: i64 = 50;
+
+/// What `user` may see of marks and taggings.
+fn scope_of(c: &Connection, user: &User) -> crate::db::DbResult<Scope> {
+    Ok(match user.role {
+        Role::SuperAdmin => Scope::All,
+        Role::Admin => Scope::Groups(
+            user.id,
+            crate::db::users::groups_of(c, user.id)?
+                .into_iter()
+                .map(|g| g.id)
+                .collect(),
+        ),
+        Role::Agent => Scope::Own(user.id),
+    })
+}
+
+// ---- 标注列表 -------------------------------------------------------------
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct MarksQuery {
+    /// `open` (default), `handled` or `all`.
+    state: String,
+}
+
+impl MarksQuery {
+    fn filter(&self) -> MarkFilter {
+        match self.state.as_str() {
+            "handled" => MarkFilter::Handled,
+            "all" => MarkFilter::All,
+            _ => MarkFilter::Open,
+        }
+    }
+}
+
+pub struct MarkLine {
+    pub mark: MarkRow,
+    pub created: String,
+    pub handled: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/marks.html")]
+struct MarksPage {
+    page: Page,
+    state: &'static str,
+    rows: Vec<MarkLine>,
+    show_agent: bool,
+}
+
+impl MarksPage {
+    /// The filter tabs: (value, label).
+    fn states(&self) -> [(&'static str, &'static str); 3] {
+        [("open", "未处理"), ("handled", "已处理"), ("all", "全部")]
+    }
+
+    fn is_state(&self, value: &str) -> bool {
+        self.state == value
+    }
+}
+
+pub async fn marks(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    Query(q): Query<MarksQuery>,
+) -> Result<Response, AppError> {
+    let filter = q.filter();
+    let user = s.user.clone();
+    let rows = state
+        .db
+        .read(move |c| -> crate::db::DbResult<_> {
+            followups::marks(c, &scope_of(c, &user)?, filter)
+        })
+        .await?;
+    let tz = &state.config.timezone;
+    render(&MarksPage {
+        page: Page::new(&ctx, "标注列表", "marks"),
+        state: match filter {
+            MarkFilter::Open => "open",
+            MarkFilter::Handled => "handled",
+            MarkFilter::All => "all",
+        },
+        rows: rows
+            .into_iter()
+            .map(|m| MarkLine {
+                created: local_time(m.created_at, tz),
+                handled: m.handled_at.map(|t| local_time(t, tz)),
+                mark: m,
+            })
+            .collect(),
+        show_agent: s.user.role != Role::Agent,
+    })
+}
+
+/// Runs `change` on a mark the user may see; 404 for any other id.
+async fn change_mark(
+    state: &AppState,
+    user: &User,
+    id: i64,
+    change: impl FnOnce(&Connection, i64) -> crate::db::DbResult<bool> + Send + 'static,
+) -> Result<(), AppError> {
+    let user = user.clone();
+    state
+        .db
+        .write(move |c| -> Result<(), AppError> {
+            followups::mark(c, &scope_of(c, &user)?, id)?.ok_or(AppError::NotFound)?;
+            change(c, id)?;
+            Ok(())
+        })
+        .await
+}
+
+pub async fn handle_mark(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    let now = state.clock.now();
+    change_mark(&state, &s.user, id, move |c, id| {
+        followups::handle_mark(c, id, now)
+    })
+    .await?;
+    Ok(with_flash(
+        Redirect::to("/console/marks"),
+        true,
+        "已标记为已处理",
+        ctx.secure_cookies,
+    ))
+}
+
+pub async fn delete_mark(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    change_mark(&state, &s.user, id, followups::delete_mark).await?;
+    Ok(with_flash(
+        Redirect::to("/console/marks"),
+        true,
+        "标注已删除",
+        ctx.secure_cookies,
+    ))
+}
+
+// ---- 标签列表 -------------------------------------------------------------
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct TaggedQuery {
+    tag: String,
+    from: String,
+    to: String,
+    agent: String,
+    page: i64,
+}
+
+pub struct TaggedLine {
+    pub row: TaggedRow,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/tagged.html")]
+struct TaggedPage {
+    page: Page,
+    q: TaggedQuery,
+    tags: Vec<Tag>,
+    /// Agents to filter by (admins only; empty for agents).
+    agents: Vec<(UserId, String)>,
+    rows: Vec<TaggedLine>,
+    total: i64,
+    pages: i64,
+    current: i64,
+    window: Vec<(i64, String)>,
+    last_url: String,
+    error: Option<String>,
+}
+
+impl TaggedPage {
+    fn page_url(&self, n: i64) -> String {
+        let q = &self.q;
+        let pairs = [
+            ("tag", q.tag.as_str()),
+            ("from", q.from.as_str()),
+            ("to", q.to.as_str()),
+            ("agent", q.agent.as_str()),
+        ];
+        format!(
+            "/console/tagged?{}&page={n}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    }
+
+    fn indent(&self, depth: &usize) -> String {
+        "\u{3000}".repeat(*depth)
+    }
+
+    fn is(&self, selected: &str, id: String) -> bool {
+        selected == id
+    }
+}
+
+/// The start of a local day (`YYYY-MM-DD`) as a timestamp; `days` later for an end.
+fn day_start(raw: &str, days: i64, tz: &jiff::tz::TimeZone) -> Result<Option<jiff::Timestamp>, ()> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let date: jiff::civil::Date = raw.parse().map_err(|_| ())?;
+    let date = date
+        .checked_add(jiff::Span::new().days(days))
+        .map_err(|_| ())?;
+    Ok(Some(date.to_zoned(tz.clone()).map_err(|_| ())?.timestamp()))
+}
+
+pub async fn tagged(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    Query(q): Query<TaggedQuery>,
+) -> Result<Response, AppError> {
+    let tz = state.config.timezone.clone();
+    let current = q.page.clamp(1, 1_000_000);
+    let (from, to) = (day_start(&q.from, 0, &tz), day_start(&q.to, 1, &tz));
+    let error = (from.is_err() || to.is_err()).then(|| "日期格式应为 2026-01-31".to_string());
+    let is_admin = s.user.role.at_least(Role::Admin);
+    let mut filter = TaggedFilter {
+        from: from.unwrap_or(None),
+        to: to.unwrap_or(None),
+        agent: if is_admin {
+            q.agent.trim().parse().ok().map(UserId)
+        } else {
+            None
+        },
+        limit: PAGE_SIZE,
+        offset: (current - 1) * PAGE_SIZE,
+        tags: Vec::new(),
+    };
+    let (user, tag) = (s.user.clone(), q.tag.trim().parse::<i64>().ok());
+    let (tags, agents, (rows, total)) = state
+        .db
+        .read(move |c| -> crate::db::DbResult<_> {
+            if let Some(t) = tag {
+                filter.tags = crate::db::taxonomy::tag_subtree(c, t)?;
+                if filter.tags.is_empty() {
+                    filter.tags.push(t); // a tag deleted meanwhile: nothing matches
+                }
+            }
+            let agents = match user.role {
+                Role::Agent => Vec::new(),
+                Role::Admin | Role::SuperAdmin => {
+                    let visible_to = (user.role == Role::Admin).then_some(user.id);
+                    crate::db::users::list(c, &Default::default(), visible_to)?
+                        .into_iter()
+                        .map(|r| (r.user.id, r.user.display_name))
+                        .collect()
+                }
+            };
+            let found = followups::tagged(c, &scope_of(c, &user)?, &filter)?;
+            Ok((crate::db::taxonomy::tags(c)?, agents, found))
+        })
+        .await?;
+    let mut page = TaggedPage {
+        page: Page::new(&ctx, "标签列表", "tagged"),
+        rows: rows
+            .into_iter()
+            .map(|row| TaggedLine {
+                created: local_time(row.created_at, &tz),
+                row,
+            })
+            .collect(),
+        pages: (total + PAGE_SIZE - 1) / PAGE_SIZE,
+        window: Vec::new(),
+        last_url: String::new(),
+        total,
+        current,
+        q,
+        tags,
+        agents,
+        error,
+    };
+    let pages = page.pages;
+    page.last_url = page.page_url(pages);
+    page.window = ((current - 4).max(1)..=(current + 4).min(pages))
+        .map(|n| (n, page.page_url(n)))
+        .collect();
+    render(&page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_local_and_an_end_day_is_included() {
+        let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
+        let from = day_start("2026-11-20", 0, &tz).unwrap().unwrap();
+        assert_eq!(from.to_string(), "2026-11-19T16:00:00Z");
+        let to = day_start("2026-11-20", 1, &tz).unwrap().unwrap();
+        assert_eq!(to.to_string(), "2026-11-20T16:00:00Z");
+        assert_eq!(day_start(" ", 0, &tz), Ok(None));
+        assert!(day_start("20/11/2026", 0, &tz).is_err());
+    }
+}

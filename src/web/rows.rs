@@ -1,0 +1,359 @@
+//! One chat row, for the page and for the live push alike (D4, D14): a
+//! message of either side with its media, location or link card and, when
+//! outbound, its delivery state; or an internal note. Text is split into
+//! plain runs and WeChat emoji codes (`/::)`), so the template escapes every
+//! run and never needs `|safe`.
+
+use crate::db::console::Note;
+use crate::db::media::Media;
+use crate::db::messages::Message;
+use crate::model::{Direction, MediaKind, MediaState, MessageKind, OutboxState};
+use askama::Template;
+
+/// WeChat's text codes for its classic faces, and the emoji shown for them.
+pub const EMOJI: &[(&str, &str, &str)] = &[
+    ("/::)", "🙂", "微笑"),
+    ("/::~", "😖", "撇嘴"),
+    ("/::B", "😍", "色"),
+    ("/::|", "😳", "发呆"),
+    ("/:8-)", "😎", "得意"),
+    ("/::<", "😢", "流泪"),
+    ("/::$", "☺️", "害羞"),
+    ("/::X", "🤐", "闭嘴"),
+    ("/::Z", "😴", "睡"),
+    ("/::'(", "😭", "大哭"),
+    ("/::-|", "😅", "尴尬"),
+    ("/::@", "😡", "发怒"),
+    ("/::P", "😜", "调皮"),
+    ("/::D", "😁", "呲牙"),
+    ("/::O", "😮", "惊讶"),
+    ("/::(", "🙁", "难过"),
+    ("/:,@-D", "😄", "愉快"),
+    ("/:,@o", "🙄", "白眼"),
+    ("/:--b", "😓", "流汗"),
+    ("/::!", "😨", "惊恐"),
+    ("/:handclap", "👏", "鼓掌"),
+    ("/:strong", "👍", "强"),
+    ("/:weak", "👎", "弱"),
+    ("/:share", "🤝", "握手"),
+    ("/:v", "✌️", "胜利"),
+    ("/:ok", "👌", "OK"),
+    ("/:rose", "🌹", "玫瑰"),
+    ("/:heart", "❤️", "爱心"),
+    ("/:hug", "🤗", "拥抱"),
+    ("/:sun", "☀️", "太阳"),
+];
+
+/// A run of text, or an emoji that stood for a WeChat code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seg {
+    Text(String),
+    Emoji {
+        glyph: &'static str,
+        name: &'static str,
+    },
+}
+
+/// Splits text into plain runs and emoji (longest code first).
+pub fn segments(text: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    let mut plain = String::new();
+    let mut rest = text;
+    'outer: while !rest.is_empty() {
+        if rest.starts_with('/') {
+            let best = EMOJI
+                .iter()
+                .filter(|(code, _, _)| rest.starts_with(code))
+                .max_by_key(|(code, _, _)| code.len());
+            if let Some((code, glyph, name)) = best {
+                if !plain.is_empty() {
+                    out.push(Seg::Text(std::mem::take(&mut plain)));
+                }
+                out.push(Seg::Emoji { glyph, name });
+                rest = &rest[code.len()..];
+                continue 'outer;
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(ch) = chars.next() {
+            plain.push(ch);
+        }
+        rest = chars.as_str();
+    }
+    if !plain.is_empty() {
+        out.push(Seg::Text(plain));
+    }
+    out
+}
+
+/// What one row shows.
+#[derive(Clone, Debug)]
+pub struct RowView {
+    /// The element id: `m-<message>` or `n-<note>`.
+    pub dom_id: String,
+    /// `in`, `out`, `note` or `system` (automatic replies without an agent).
+    pub side: &'static str,
+    pub author: String,
+    pub time: String,
+    /// A time stamp line above the row (more than 3 minutes since the previous).
+    pub stamp: Option<String>,
+    pub segs: Vec<Seg>,
+    pub kind: MessageKind,
+    pub image: Option<String>,
+    pub audio: Option<String>,
+    pub video: Option<String>,
+    pub media_note: Option<String>,
+    pub recognition: String,
+    pub location: Option<Location>,
+    pub link: Option<Link>,
+    /// Delivery of an outbound message: (css class, label, reason).
+    pub delivery: Option<(&'static str, &'static str, String)>,
+    pub retry_url: Option<String>,
+    pub message_id: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Location {
+    pub label: String,
+    pub lat: String,
+    pub lng: String,
+    pub map: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Link {
+    pub title: String,
+    pub description: String,
+    pub url: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/row.html")]
+pub struct RowTemplate<'a> {
+    pub r: &'a RowView,
+}
+
+fn json_str(v: &serde_json::Value, key: &str) -> String {
+    match &v[key] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// A message as a row. `agent_name` names the sender of an outbound message.
+pub fn message_row(
+    m: &Message,
+    media: &[Media],
+    agent_name: Option<String>,
+    tz: &jiff::tz::TimeZone,
+) -> RowView {
+    let time = m
+        .created_at
+        .to_zoned(tz.clone())
+        .strftime("%H:%M")
+        .to_string();
+    let stored = |kind: MediaKind| {
+        media
+            .iter()
+            .find(|x| x.kind == kind && x.state == MediaState::Stored)
+            .map(|x| format!("/media/{}", x.id))
+    };
+    let media_note = media
+        .iter()
+        .find(|x| x.kind != MediaKind::Thumb)
+        .and_then(|x| match x.state {
+            MediaState::Pending => Some("文件下载中…".to_string()),
+            MediaState::Failed => Some(format!("文件下载失败:{}", x.error)),
+            MediaState::Stored => None,
+        });
+    let (image, audio, video) = match m.kind {
+        MessageKind::Image => (stored(MediaKind::Image), None, None),
+        MessageKind::Voice => (None, stored(MediaKind::Voice), None),
+        MessageKind::Video | MessageKind::ShortVideo => (None, None, stored(MediaKind::Video)),
+        _ => (None, None, None),
+    };
+    // An outbound image the agent uploaded: its file is in the uploads folder.
+    let image = image.or_else(|| {
+        (m.direction == Direction::Out && m.kind == MessageKind::Image)
+            .then(|| json_str(&m.data, "upload"))
+            .filter(|u| !u.is_empty())
+            .map(|u| format!("/console/uploads/{u}"))
+    });
+    let location = (m.kind == MessageKind::Location).then(|| {
+        let (lat, lng) = (
+            json_str(&m.data, "latitude"),
+            json_str(&m.data, "longitude"),
+        );
+        Location {
+            label: json_str(&m.data, "label"),
+            map: format!(
+                "https://uri.amap.com/marker?position={lng},{lat}&name={}",
+                json_str(&m.data, "label")
+            ),
+            lat,
+            lng,
+        }
+    });
+    let link = (m.kind == MessageKind::Link).then(|| Link {
+        title: json_str(&m.data, "title"),
+        description: json_str(&m.data, "description"),
+        url: {
+            let u = json_str(&m.data, "url");
+            if u.starts_with("http://") || u.starts_with("https://") {
+                u
+            } else {
+                String::new()
+            }
+        },
+    });
+    let delivery = m.delivery.as_ref().map(|(state, reason)| match state {
+        OutboxState::Pending if reason.is_empty() => ("pending", "发送中", String::new()),
+        OutboxState::Pending => ("pending", "重试中", reason.clone()),
+        OutboxState::Sent => ("sent", "已送达", String::new()),
+        OutboxState::Failed => ("failed", "失败", reason.clone()),
+    });
+    let retry_url = m
+        .delivery
+        .as_ref()
+        .filter(|(s, _)| *s == OutboxState::Failed)
+        .map(|_| format!("/console/messages/{}/retry", m.id));
+    let side = match (m.direction, &agent_name) {
+        (Direction::In, _) => "in",
+        (Direction::Out, Some(_)) => "out",
+        (Direction::Out, None) => "system",
+    };
+    RowView {
+        dom_id: format!("m-{}", m.id),
+        side,
+        author: match side {
+            "in" => String::new(),
+            "system" => "自动回复".into(),
+            _ => agent_name.unwrap_or_default(),
+        },
+        time,
+        stamp: None,
+        segs: segments(&m.content),
+        kind: m.kind,
+        image,
+        audio,
+        video,
+        media_note,
+        recognition: json_str(&m.data, "recognition"),
+        location,
+        link,
+        delivery,
+        retry_url,
+        message_id: Some(m.id.0),
+    }
+}
+
+pub fn note_row(n: &Note, tz: &jiff::tz::TimeZone) -> RowView {
+    RowView {
+        dom_id: format!("n-{}", n.id),
+        side: "note",
+        author: n.author.clone(),
+        time: n.at.to_zoned(tz.clone()).strftime("%H:%M").to_string(),
+        stamp: None,
+        segs: segments(&n.body),
+        kind: MessageKind::Text,
+        image: None,
+        audio: None,
+        video: None,
+        media_note: None,
+        recognition: String::new(),
+        location: None,
+        link: None,
+        delivery: None,
+        retry_url: None,
+        message_id: None,
+    }
+}
+
+/// Adds a time stamp where more than 3 minutes passed since the previous row
+/// (and on the first row), as WeChat does (S3 1.2.1.2).
+pub fn stamp(
+    rows: &mut [(jiff::Timestamp, RowView)],
+    tz: &jiff::tz::TimeZone,
+    today: jiff::civil::Date,
+) {
+    let mut prev: Option<jiff::Timestamp> = None;
+    for (at, row) in rows.iter_mut() {
+        if prev.is_none_or(|p| at.duration_since(p) > jiff::SignedDuration::from_mins(3)) {
+            row.stamp = Some(stamp_text(*at, tz, today));
+        }
+        prev = Some(*at);
+    }
+}
+
+pub fn stamp_text(
+    at: jiff::Timestamp,
+    tz: &jiff::tz::TimeZone,
+    today: jiff::civil::Date,
+) -> String {
+    let z = at.to_zoned(tz.clone());
+    if z.date() == today {
+        z.strftime("%H:%M").to_string()
+    } else {
+        z.strftime("%Y-%m-%d %H:%M").to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_become_emoji_and_the_rest_stays_text() {
+        assert_eq!(
+            segments("你好/::)谢谢/:strong!"),
+            vec![
+                Seg::Text("你好".into()),
+                Seg::Emoji {
+                    glyph: "🙂",
+                    name: "微笑"
+                },
+                Seg::Text("谢谢".into()),
+                Seg::Emoji {
+                    glyph: "👍",
+                    name: "强"
+                },
+                Seg::Text("!".into()),
+            ]
+        );
+        // Longest code wins: /::-| is not /::- followed by |.
+        assert_eq!(
+            segments("/::-|"),
+            vec![Seg::Emoji {
+                glyph: "😅",
+                name: "尴尬"
+            }]
+        );
+        assert_eq!(segments("a/b <c>"), vec![Seg::Text("a/b <c>".into())]);
+        assert!(segments("").is_empty());
+    }
+
+    #[test]
+    fn stamps_only_after_a_pause_of_more_than_three_minutes() {
+        let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
+        let t0: jiff::Timestamp = "2026-05-01T02:00:00Z".parse().unwrap();
+        let today = t0.to_zoned(tz.clone()).date();
+        let n = Note {
+            id: 1,
+            conversation_id: crate::model::ConversationId(1),
+            author: "a".into(),
+            body: "x".into(),
+            at: t0,
+        };
+        let mut rows: Vec<_> = [0, 2, 5, 9]
+            .iter()
+            .map(|m| (t0 + jiff::SignedDuration::from_mins(*m), note_row(&n, &tz)))
+            .collect();
+        stamp(&mut rows, &tz, today);
+        let stamps: Vec<Option<String>> = rows.into_iter().map(|(_, r)| r.stamp).collect();
+        assert_eq!(
+            stamps,
+            [Some("10:00".into()), None, None, Some("10:09".into())]
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! Images an agent sends (D4, D9): `POST /console/c/{id}/image` takes one
+//! JPEG, PNG or GIF (picked, pasted or dropped; at most 10 MB, WeChat's limit
+//! for an image), checks its first bytes, stores it under `media/uploads/`,
+//! records it (so it can be sent again) and queues it like a text reply: the
+//! sender uploads it to WeChat and sends the media_id. `GET
+//! /console/uploads/{id}` shows it to agents of the same group.
+
+use super::form::IdPath;
+use super::session::AnyUser;
+use crate::db::{self, DbResult, ms};
+use crate::desk;
+use crate::error::AppError;
+use crate::model::{ConversationId, GroupId, Role};
+use crate::state::AppState;
+use crate::wechat::outbox::safe_join;
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+/// WeChat accepts images up to 10 MB.
+pub const MAX_IMAGE: usize = 10 * 1024 * 1024;
+
+/// The image type by its first bytes, never by the name the browser sent.
+pub fn sniff(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(("jpg", "image/jpeg"))
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(("png", "image/png"))
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some(("gif", "image/gif"))
+    } else {
+        None
+    }
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    IdPath(id): IdPath,
+    mut form: Multipart,
+) -> Result<Response, AppError> {
+    let id = ConversationId(id);
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|_| AppError::BadRequest("上传内容不完整,请重试".into()))?
+    {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("image").to_string();
+            let bytes = field.bytes().await.map_err(|_| AppError::TooLarge)?;
+            file = Some((name, bytes.to_vec()));
+        }
+    }
+    let (name, bytes) = file.ok_or_else(|| AppError::BadRequest("请选择一张图片".into()))?;
+    if bytes.len() > MAX_IMAGE {
+        return Err(AppError::TooLarge);
+    }
+    let (ext, content_type) = sniff(&bytes)
+        .ok_or_else(|| AppError::BadRequest("只能发送 JPG、PNG 或 GIF 图片".into()))?;
+    let user = s.user;
+    // Check before writing the file, so a refused send leaves nothing behind.
+    let (u, cid) = (user.clone(), id);
+    let group = state
+        .db
+        .read(move |c| -> Result<Option<GroupId>, AppError> {
+            let conv = desk::visible(c, &u, cid)?;
+            if conv.agent_id != Some(u.id) {
+                return Err(AppError::Denied("只有接待该会话的客服可以回复".into()));
+            }
+            Ok(conv.group_id)
+        })
+        .await?;
+    let mut token = [0u8; 12];
+    getrandom::fill(&mut token).map_err(|e| AppError::Internal(e.to_string()))?;
+    let hex: String = token.iter().map(|b| format!("{b:02x}")).collect();
+    let month = state.clock.now().strftime("%Y%m").to_string();
+    let rel = format!("uploads/{month}/{hex}.{ext}");
+    let path = safe_join(&state.wechat.media_dir, &rel).ok_or(AppError::NotFound)?;
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| AppError::Internal(format!("{}: {e}", dir.display())))?;
+    }
+    let size = bytes.len() as i64;
+    tokio::fs::write(&path, bytes)
+        .await
+        .map_err(|e| AppError::Internal(format!("{}: {e}", path.display())))?;
+    let now = state.clock.now();
+    let name: String = name.chars().take(100).collect();
+    let (message, out) = state
+        .db
+        .write(move |c| -> Result<_, AppError> {
+            c.execute(
+                "INSERT INTO uploads (user_id, group_id, name, path, content_type, size, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                rusqlite::params![user.id, group, name, rel, content_type, size, ms(now)],
+            )
+            .map_err(db::DbError::from)?;
+            let upload = c.last_insert_rowid();
+            Ok(desk::reply_image(c, &user, id, &rel, upload, now)?)
+        })
+        .await?;
+    state.publish(out);
+    let (tz, now) = (state.config.timezone.clone(), state.clock.now());
+    let row = state
+        .db
+        .read(move |c| super::desk::render_message_row(c, message, &tz, now))
+        .await?;
+    Ok(axum::response::Html(row.map(|(h, _)| h).unwrap_or_default()).into_response())
+}
+
+pub async fn serve(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    IdPath(id): IdPath,
+    req: axum::extract::Request,
+) -> Result<Response, AppError> {
+    let user = s.user;
+    let row = state
+        .db
+        .read(
+            move |c| -> DbResult<Option<(Option<GroupId>, String, String, bool)>> {
+                use rusqlite::OptionalExtension;
+                let row: Option<(Option<GroupId>, String, String)> = c
+                    .query_row(
+                        "SELECT group_id, path, content_type FROM uploads WHERE id = ?1",
+                        [id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                Ok(match row {
+                    Some((g, p, t)) => {
+                        let ok = user.role == Role::SuperAdmin || desk::sees(c, &user, g)?;
+                        Some((g, p, t, ok))
+                    }
+                    None => None,
+                })
+            },
+        )
+        .await?;
+    let Some((_, rel, content_type, true)) = row else {
+        return Err(AppError::NotFound);
+    };
+    let path = safe_join(&state.wechat.media_dir, &rel).ok_or(AppError::NotFound)?;
+    let served = tower::ServiceExt::oneshot(tower_http::services::ServeFile::new(&path), req)
+        .await
+        .map_err(|e| AppError::Internal(format!("serving upload {id}: {e}")))?;
+    let mut resp = served.map(axum::body::Body::new).into_response();
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400"),
+    );
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_are_known_by_their_bytes() {
+        assert_eq!(
+            sniff(&[0xFF, 0xD8, 0xFF, 0xE0]),
+            Some(("jpg", "image/jpeg"))
+        );
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some(("png", "image/png")));
+        assert_eq!(sniff(b"GIF89a..."), Some(("gif", "image/gif")));
+        assert_eq!(sniff(b"<svg onload=alert(1)>"), None);
+        assert_eq!(sniff(b""), None);
+    }
+}
