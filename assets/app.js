@@ -52,6 +52,15 @@
   document.addEventListener("DOMContentLoaded", scrollChats);
   document.addEventListener("htmx:afterSwap", scrollChats);
 
+  // A row the live stream already put in the chat is not added twice (the
+  // stream may be faster than the answer to the request that wrote it).
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var t = e.detail.target;
+    if (!t || t.id !== "timeline" || !e.detail.xhr) return;
+    var m = /id="((?:m|n)-\d+)"/.exec(e.detail.xhr.responseText || "");
+    if (m && document.getElementById(m[1])) e.detail.shouldSwap = false;
+  });
+
   // Error answers carry a fragment for #flash (the server retargets them): show it.
   document.addEventListener("htmx:beforeSwap", function (e) {
     var x = e.detail.xhr;

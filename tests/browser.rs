@@ -438,6 +438,278 @@ async fn flow(c: &Client, base: &str, code: &str, device: Device, shots: &Shots)
 // ---------------------------------------------------------------------------
 // Page helpers
 
+// ---------------------------------------------------------------------------
+// The live console: two agents in two browsers, a follower on the fake WeChat.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn console_desktop_flow() {
+    console_run("console_desktop_flow", Device::Desktop).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn console_phone_flow() {
+    console_run("console_phone_flow", Device::Phone).await;
+}
+
+const FOLLOWER: &str = "oE2EFollower_8821";
+const FOLLOWER_LABEL: &str = "访客8821";
+
+struct Desk {
+    server: TestServer,
+    fake: common::FakeServer,
+    account: kefu::db::accounts::Account,
+    bob: kefu::model::UserId,
+}
+
+async fn console_run(test: &'static str, device: Device) {
+    use kefu::model::Role;
+    let started = Instant::now();
+    let driver = ChromeDriver::start().await;
+    let (a, b) = (driver.connect(device).await, driver.connect(device).await);
+    let server = TestServer::start().await;
+    let fake = common::FakeServer::start().await;
+    fake.fake.add_account(common::APPID, common::SECRET);
+    let g = server.group("售后服务", "after-sales").await;
+    server.user("amy", Role::Agent, &[g]).await;
+    let bob = server.user("bob", Role::Agent, &[g]).await;
+    let account = server.account("safe", &fake.url).await;
+    let aid = account.id;
+    server
+        .state
+        .db
+        .write(move |c| -> kefu::db::DbResult<()> {
+            kefu::db::accounts::set_groups(c, aid, &[g])?;
+            let s = kefu::db::settings::GroupSettings {
+                agents_see_queue: true,
+                require_category: true,
+                ..Default::default()
+            };
+            kefu::db::settings::set_group(c, g, &s)?;
+            c.execute(
+                "INSERT INTO categories (group_id, name) VALUES (?1, '物流咨询'), (?1, '退换货')",
+                [g],
+            )?;
+            Ok(())
+        })
+        .await
+        .expect("link the account and configure the group");
+    server.state.wechat.forget_account(aid);
+    let (st, stop) = (server.state.clone(), tokio::sync::watch::channel(false));
+    let workers = [
+        tokio::spawn(
+            st.wechat
+                .sender(&st.db, &st.clock)
+                .run_until(stop.1.clone()),
+        ),
+        tokio::spawn(
+            st.wechat
+                .sweeper(&st.db, &st.clock)
+                .run_until(stop.1.clone()),
+        ),
+    ];
+    let shots = Shots::new(test);
+    let desk = std::sync::Arc::new(Desk {
+        server,
+        fake,
+        account,
+        bob,
+    });
+    let task = {
+        let (a, b, d, shots) = (a.clone(), b.clone(), desk.clone(), shots.clone());
+        tokio::spawn(async move { console_flow(&a, &b, &d, device, &shots).await })
+    };
+    let outcome = task.await;
+    if !matches!(outcome, Ok(Ok(()))) {
+        let _ = shots.take(&a, "failure-amy").await;
+        let _ = shots.take(&b, "failure-bob").await;
+    }
+    let _ = stop.0.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    let _ = a.close().await;
+    let _ = b.close().await;
+    if let Ok(d) = std::sync::Arc::try_unwrap(desk) {
+        d.server.stop().await;
+    }
+    drop(driver);
+    match outcome {
+        Ok(Ok(())) => eprintln!("[{test}] passed in {:.1?}", started.elapsed()),
+        Ok(Err(e)) => panic!("[{test}] {e:#}"),
+        Err(e) => panic!("[{test}] flow task failed: {e}"),
+    }
+}
+
+fn text_push(content: &str, msg_id: u64, at: i64) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{FOLLOWER}]]></FromUserName>\
+         <CreateTime>{at}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>\
+         <MsgId>{msg_id}</MsgId></xml>"
+    )
+}
+
+/// Waits until `css` no longer contains `gone`.
+async fn wait_without(c: &Client, css: &str, gone: &str) -> Result<()> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match c.find(Locator::Css(css)).await {
+            // Gone with the element, or the element no longer says it.
+            Err(_) => return Ok(()),
+            Ok(e) => {
+                if let Ok(Some(text)) = e.prop("textContent").await {
+                    if !text.contains(gone) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("{css} still contains {gone:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn console_flow(
+    a: &Client,
+    b: &Client,
+    d: &Desk,
+    device: Device,
+    shots: &Shots,
+) -> Result<()> {
+    let base = d.server.url.clone();
+    let at = |p: &str| format!("{base}{p}");
+    for (c, who) in [(a, "amy"), (b, "bob")] {
+        c.goto(&at("/login")).await?;
+        login(c, who, common::PASSWORD).await?;
+        wait_path(c, "/console").await?;
+        // The live stream is up before the follower writes.
+        let deadline = Instant::now() + WAIT;
+        while c
+            .execute(
+                "return document.getElementById('workspace').dataset.live || '';",
+                vec![],
+            )
+            .await?
+            != json!("on")
+        {
+            if Instant::now() > deadline {
+                bail!("{who}: live stream never connected");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    // 1. A follower writes: both agents see them queue, live.
+    let now = d.server.state.clock.now().as_second();
+    let resp = d
+        .server
+        .push(
+            &d.account,
+            "safe",
+            &text_push("你好,我的快递到哪了?", 9001, now),
+        )
+        .await;
+    assert_eq!(resp.status(), 200, "push accepted");
+    wait_text(a, "#lists", FOLLOWER_LABEL).await?;
+    wait_text(b, "#lists", FOLLOWER_LABEL).await?;
+    wait_text(b, "#lists", "排队中 (1)").await?;
+    shots.take(a, "1-queued").await?;
+
+    // 2. A accepts: it leaves B's queue, live.
+    click(a, ".item[data-state='queued'] .item-link").await?;
+    wait_text(a, "#chat", "你好,我的快递到哪了?").await?;
+    click(a, "#chat .chat-actions button[hx-post$='/accept']").await?;
+    wait_text(a, "#chat .chat-head", "会话中").await?;
+    wait_text(b, "#lists", "排队中 (0)").await?;
+    wait_without(b, "#lists .queue-form", FOLLOWER_LABEL).await?;
+    wait_text(b, "#lists", "接待:amy显示名").await?;
+    wait_text(a, "#chat .budget", "可回复").await?;
+    shots.take(a, "2-accepted").await?;
+
+    // 3. A replies with Enter; the fake WeChat receives it; A sees 已送达.
+    let reply = "您好,您的快递已到达上海转运中心,预计明天送达。";
+    let box_ = find(a, "#chat textarea[name='text']").await?;
+    box_.send_keys(reply).await?;
+    box_.send_keys("\u{E007}").await?; // Enter
+    wait_text(a, "#timeline", reply).await?;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let sent = d.fake.fake.sent_to(FOLLOWER);
+        if sent
+            .iter()
+            .any(|s| s.msgtype == "text" && s.body["text"]["content"].as_str() == Some(reply))
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the fake WeChat never received the reply; sent: {sent:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_text(a, "#timeline .row-out:last-child .delivery", "已送达").await?;
+    shots.take(a, "3-delivered").await?;
+
+    // 4. The follower answers: it appears live in A's chat.
+    let now = d.server.state.clock.now().as_second();
+    d.server
+        .push(
+            &d.account,
+            "safe",
+            &text_push("好的,谢谢!能帮我改一下地址吗?", 9002, now),
+        )
+        .await;
+    wait_text(a, "#timeline", "能帮我改一下地址吗").await?;
+
+    // 5. A transfers to B with a note; B accepts.
+    click(a, "#chat button[data-open-dialog^='transfer-']").await?;
+    let select = find(a, "dialog[open] select[name='target']").await?;
+    select.select_by_value(&format!("u{}", d.bob.0)).await?;
+    find(a, "dialog[open] textarea[name='note']")
+        .await?
+        .send_keys("客户要改收货地址,请跟进")
+        .await?;
+    shots.take(a, "5-transfer-dialog").await?;
+    click(a, "dialog[open] button[type='submit']").await?;
+    wait_text(a, "#chat", "等待对方接受").await?;
+    wait_text(b, "#lists .transfer-request", "客户要改收货地址").await?;
+    shots.take(b, "5-transfer-request").await?;
+    click(b, "#lists .transfer-request button.primary").await?;
+    wait_text(b, "#chat .chat-head", "bob显示名").await?;
+    wait_text(a, "#chat", "该会话由 bob显示名 接待").await?;
+    if device == Device::Desktop {
+        wait_text(b, "#side", FOLLOWER).await?;
+    }
+
+    // 6. B ends with a category.
+    click(b, "#chat button[data-open-dialog^='end-']").await?;
+    shots.take(b, "6-end-dialog").await?;
+    // Without a category the server refuses, with the reason.
+    click(b, "dialog[open] button[type='submit']").await?;
+    wait_text(b, "#flash", "请至少选择一个咨询分类").await?;
+    click(b, "dialog[open] input[name='category']").await?;
+    click(b, "dialog[open] button[type='submit']").await?;
+    wait_text(b, "#chat .chat-head", "已接待").await?;
+    wait_text(a, "#lists", "会话中 (0)").await?;
+    shots.take(b, "6-ended").await?;
+
+    // 7. History shows the messages and the conversation with its category.
+    let follower: i64 = find(b, "#chat .chat")
+        .await?
+        .attr("data-follower")
+        .await?
+        .unwrap_or_default()
+        .parse()?;
+    b.goto(&at(&format!("/console/f/{follower}/history")))
+        .await?;
+    wait_text(b, "main", "预计明天送达").await?;
+    wait_text(b, "main table", "物流咨询").await?;
+    wait_text(b, "main table", "已接待").await?;
+    shots.take(b, "7-history").await?;
+    check_no_horizontal_overflow(b, "history").await?;
+    Ok(())
+}
+
 async fn login(c: &Client, user: &str, pass: &str) -> Result<()> {
     wait_path(c, "/login").await?;
     fill(c, "username", user).await?;
@@ -859,7 +1131,10 @@ impl ChromeDriver {
 
     /// A browser session with a fresh profile.
     async fn connect(&self, device: Device) -> Client {
-        let profile = self.dir.path().join("profile");
+        // Each session its own profile: two agents are two separate browsers.
+        static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let profile = self.dir.path().join(format!("profile-{n}"));
         std::fs::create_dir_all(&profile).expect("profile dir");
         let mut args = vec![
             "--headless=new".to_string(),

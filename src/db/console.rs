@@ -50,9 +50,9 @@ const ITEM: &str = "SELECT v.id, v.follower_id, v.account_id, a.name, v.group_id
         f.first_seen_at, v.queued_at,
         coalesce(v.last_message_at, v.accepted_at, v.opened_at),
         (SELECT m.kind FROM messages m WHERE m.follower_id = v.follower_id AND m.kind <> 'event'
-          ORDER BY m.id DESC LIMIT 1),
+          AND NOT (m.direction = 'out' AND m.sender_id IS NULL) ORDER BY m.id DESC LIMIT 1),
         coalesce((SELECT m.content FROM messages m WHERE m.follower_id = v.follower_id AND m.kind <> 'event'
-          ORDER BY m.id DESC LIMIT 1), ''),
+          AND NOT (m.direction = 'out' AND m.sender_id IS NULL) ORDER BY m.id DESC LIMIT 1), ''),
         (SELECT count(*) FROM messages m WHERE m.conversation_id = v.id AND m.direction = 'in'
           AND m.received_at > coalesce(v.read_at, 0))
     FROM conversations v
@@ -342,11 +342,14 @@ pub fn history(
     Ok(out)
 }
 
+/// Where a message lives: its conversation (if any), that one's group, the follower.
+pub type Place = (Option<ConversationId>, Option<GroupId>, FollowerId);
+
 /// The conversation a message belongs to, and its group.
 pub fn message_place(
     conn: &Connection,
     message: crate::model::MessageId,
-) -> DbResult<Option<(Option<ConversationId>, Option<GroupId>, FollowerId)>> {
+) -> DbResult<Option<Place>> {
     use rusqlite::OptionalExtension;
     Ok(conn
         .query_row(

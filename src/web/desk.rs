@@ -748,14 +748,7 @@ pub async fn chat(
         let now = state.clock.now();
         state.db.write(move |c| desk::mark_read(c, id, now)).await?;
     }
-    // The side pane comes along out of band.
-    let mut body = chat.render()?;
-    if let Some(side) = side {
-        body.push_str("<div id=\"side\" hx-swap-oob=\"innerHTML\">");
-        body.push_str(&side.render()?);
-        body.push_str("</div>");
-    }
-    Ok(html(body))
+    with_side(chat, side)
 }
 
 /// Run a desk change in one transaction and publish it.
@@ -781,14 +774,28 @@ async fn chat_after(
         state.config.timezone.clone(),
         state.clock.now(),
     );
-    let view = state
+    let (chat, side) = state
         .db
         .read(move |c| -> Result<_, AppError> {
             let conv = desk::visible(c, &user, id)?;
-            Ok(chat_view(c, &user, &conv, &csrf, &tz, now)?)
+            Ok((
+                chat_view(c, &user, &conv, &csrf, &tz, now)?,
+                side_view(c, &user, conv.follower_id, &tz, now)?,
+            ))
         })
         .await?;
-    fragment(&view)
+    with_side(chat, side)
+}
+
+/// The chat, with the side pane (profile, quick replies) out of band.
+fn with_side(chat: ChatView, side: Option<SideView>) -> Result<Response, AppError> {
+    let mut body = chat.render()?;
+    if let Some(side) = side {
+        body.push_str("<div id=\"side\" hx-swap-oob=\"innerHTML\">");
+        body.push_str(&side.render()?);
+        body.push_str("</div>");
+    }
+    Ok(html(body))
 }
 
 pub async fn read(

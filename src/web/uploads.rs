@@ -110,6 +110,9 @@ pub async fn upload(
     Ok(axum::response::Html(row.map(|(h, _)| h).unwrap_or_default()).into_response())
 }
 
+/// An upload's group, path, type, and whether this user may see it.
+type Stored = (Option<GroupId>, String, String, bool);
+
 pub async fn serve(
     State(state): State<AppState>,
     AnyUser(_, s): AnyUser,
@@ -119,25 +122,23 @@ pub async fn serve(
     let user = s.user;
     let row = state
         .db
-        .read(
-            move |c| -> DbResult<Option<(Option<GroupId>, String, String, bool)>> {
-                use rusqlite::OptionalExtension;
-                let row: Option<(Option<GroupId>, String, String)> = c
-                    .query_row(
-                        "SELECT group_id, path, content_type FROM uploads WHERE id = ?1",
-                        [id],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
-                    .optional()?;
-                Ok(match row {
-                    Some((g, p, t)) => {
-                        let ok = user.role == Role::SuperAdmin || desk::sees(c, &user, g)?;
-                        Some((g, p, t, ok))
-                    }
-                    None => None,
-                })
-            },
-        )
+        .read(move |c| -> DbResult<Option<Stored>> {
+            use rusqlite::OptionalExtension;
+            let row: Option<(Option<GroupId>, String, String)> = c
+                .query_row(
+                    "SELECT group_id, path, content_type FROM uploads WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            Ok(match row {
+                Some((g, p, t)) => {
+                    let ok = user.role == Role::SuperAdmin || desk::sees(c, &user, g)?;
+                    Some((g, p, t, ok))
+                }
+                None => None,
+            })
+        })
         .await?;
     let Some((_, rel, content_type, true)) = row else {
         return Err(AppError::NotFound);
