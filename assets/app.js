@@ -137,6 +137,26 @@
     }
   }
 
+  // The budget badge follows every message; when replying becomes possible or
+  // impossible, the chat re-renders (the input opens or closes with the reason).
+  function refreshBudget() {
+    var chat = openChat();
+    var badge = chat ? chat.querySelector(".chat-head .budget") : null;
+    if (!badge || chat.dataset.state !== "active") return;
+    fetch("/console/c/" + chat.dataset.conv + "/budget", { headers: { "HX-Request": "true" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var tpl = document.createElement("template");
+        tpl.innerHTML = html.trim();
+        var fresh = tpl.content.firstElementChild;
+        if (!fresh) return;
+        var was = badge.dataset.allowed;
+        badge.replaceWith(fresh);
+        if (fresh.dataset.allowed !== was) refreshChat(chat.dataset.conv);
+      });
+  }
+
   function insertRow(data) {
     var timeline = document.getElementById("timeline");
     if (!timeline) return false;
@@ -185,6 +205,7 @@
     es.addEventListener("msg", function (e) {
       var d = JSON.parse(e.data);
       var shown = insertRow(d);
+      if (shown) refreshBudget();
       if (d.html.indexOf("row-in") >= 0) {
         notify("新消息");
         var chat = openChat();
@@ -299,8 +320,10 @@
   }
   document.addEventListener("contextmenu", function (e) {
     var item = e.target instanceof Element ? e.target.closest(".item[data-conv]") : null;
+    var row = e.target instanceof Element ? e.target.closest("#timeline .row[data-message]") : null;
     var old = document.getElementById("context-menu");
     if (old) old.remove();
+    if (row) { messageMenu(e, row); return; }
     if (!item) return;
     e.preventDefault();
     var menu = document.createElement("div");
@@ -323,6 +346,41 @@
     entry("复制 ID", function () { copy(item.dataset.openid); });
     document.body.appendChild(menu);
   });
+
+  // Right-click on a message: tag this message, copy its text.
+  function messageMenu(e, row) {
+    var chat = openChat();
+    if (!chat) return;
+    e.preventDefault();
+    var menu = document.createElement("div");
+    menu.id = "context-menu";
+    menu.className = "context-menu";
+    menu.style.left = e.clientX + "px";
+    menu.style.top = e.clientY + "px";
+    var tagBtn = document.createElement("button");
+    tagBtn.type = "button";
+    tagBtn.textContent = "给这条消息加标签";
+    tagBtn.addEventListener("click", function () {
+      menu.remove();
+      var d = document.getElementById("tag-" + chat.dataset.conv);
+      if (!d) return;
+      d.querySelector("[data-tag-message]").value = row.dataset.message;
+      var label = d.querySelector("[data-tag-message-label]");
+      var text = row.querySelector(".text");
+      if (label) label.textContent = "标记这条消息:" + (text ? text.textContent.slice(0, 30) : "[媒体消息]");
+      d.showModal();
+    });
+    menu.appendChild(tagBtn);
+    var text = row.querySelector(".text");
+    if (text) {
+      var copyBtn = document.createElement("button");
+      copyBtn.type = "button";
+      copyBtn.textContent = "复制内容";
+      copyBtn.addEventListener("click", function () { menu.remove(); copy(text.textContent); });
+      menu.appendChild(copyBtn);
+    }
+    document.body.appendChild(menu);
+  }
 
   // Images: picked, pasted or dropped into the reply box.
   function upload(url, file) {

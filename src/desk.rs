@@ -909,10 +909,7 @@ pub fn mark(
     if note.chars().count() > 500 {
         return Err(refused("标注内容不能超过 500 字"));
     }
-    c.execute(
-        "INSERT INTO marks (conversation_id, agent_id, note, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![id, user.id, note.trim(), ms(now)],
-    )?;
+    db::followups::add_mark(c, id, Some(user.id), note.trim(), now)?;
     Ok(())
 }
 
@@ -946,10 +943,14 @@ pub fn tag(
     if remark.chars().count() > 200 {
         return Err(refused("标签备注不能超过 200 字"));
     }
-    c.execute(
-        "INSERT INTO taggings (tag_id, conversation_id, message_id, remark, agent_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![tag, id, message, remark.trim(), user.id, ms(now)],
+    db::followups::add_tagging(
+        c,
+        tag,
+        id,
+        message.map(|m| m.0),
+        remark.trim(),
+        Some(user.id),
+        now,
     )?;
     Ok(())
 }

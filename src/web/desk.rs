@@ -530,49 +530,29 @@ fn chat_view(
 }
 
 fn category_choices(c: &Connection, g: GroupId) -> DbResult<Vec<Choice>> {
-    let mut stmt = c.prepare(
-        "WITH RECURSIVE t(id, name, depth, path) AS (
-           SELECT id, name, 0, printf('%08d-%08d', position, id) FROM categories WHERE group_id = ?1 AND parent_id IS NULL
-           UNION ALL
-           SELECT c.id, c.name, t.depth + 1, t.path || '/' || printf('%08d-%08d', c.position, c.id)
-           FROM categories c JOIN t ON c.parent_id = t.id)
-         SELECT id, name, depth FROM t ORDER BY path",
-    )?;
-    let rows = stmt
-        .query_map([g], |r| {
-            Ok(Choice {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                note: String::new(),
-                depth: r.get::<_, i64>(2)? as usize,
-                enabled: true,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    Ok(db::taxonomy::categories(c, g)?
+        .into_iter()
+        .map(|k| Choice {
+            id: k.id,
+            name: k.name,
+            note: String::new(),
+            depth: k.depth,
+            enabled: true,
+        })
+        .collect())
 }
 
 fn tag_choices(c: &Connection) -> DbResult<Vec<Choice>> {
-    let mut stmt = c.prepare(
-        "WITH RECURSIVE t(id, name, depth, path) AS (
-           SELECT id, name, 0, printf('%08d-%08d', position, id) FROM tags WHERE parent_id IS NULL
-           UNION ALL
-           SELECT g.id, g.name, t.depth + 1, t.path || '/' || printf('%08d-%08d', g.position, g.id)
-           FROM tags g JOIN t ON g.parent_id = t.id)
-         SELECT id, name, depth FROM t ORDER BY path",
-    )?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(Choice {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                note: String::new(),
-                depth: r.get::<_, i64>(2)? as usize,
-                enabled: true,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    Ok(db::taxonomy::tags(c)?
+        .into_iter()
+        .map(|t| Choice {
+            id: t.id,
+            name: t.name,
+            note: String::new(),
+            depth: t.depth,
+            enabled: true,
+        })
+        .collect())
 }
 
 fn side_view(
@@ -985,7 +965,14 @@ pub async fn transfer(
         Ok(((), out))
     })
     .await?;
-    chat_after(&state, &ctx, s.user, id).await
+    match chat_after(&state, &ctx, s.user, id).await {
+        // Sent to a group the agent is not in: it is out of their sight now.
+        Err(AppError::Denied(_)) => Ok(html(
+            "<div class=\"empty-state\" role=\"status\"><p>会话已转接到其他客服组,将由该组客服接待。</p></div>"
+                .into(),
+        )),
+        other => other,
+    }
 }
 
 pub async fn transfer_accept(
@@ -1135,7 +1122,7 @@ pub async fn tag(
 #[serde(default)]
 pub struct StatusForm {
     status: String,
-    /// "" (off) or 10/20/30/40/50; absent: unchanged.
+    /// "off" or 10/20/30/40/50; absent (or empty): unchanged.
     auto_accept: Option<String>,
 }
 
@@ -1148,7 +1135,7 @@ pub async fn set_status(
         AgentStatus::parse(&f.status).ok_or_else(|| AppError::BadRequest("未知的状态".into()))?;
     let limit = match f.auto_accept.as_deref() {
         None => None,
-        Some("") | Some("off") => Some(None),
+        Some("off") => Some(None),
         Some(n) => match n.parse::<u32>() {
             Ok(n) if [10, 20, 30, 40, 50].contains(&n) => Some(Some(n)),
             _ => {
@@ -1212,10 +1199,35 @@ fn follower_visible(c: &Connection, user: &User, follower: FollowerId) -> Result
             )
             .unwrap_or(None),
     };
-    if desk::sees(c, user, group)? {
-        Ok(())
-    } else {
-        Err(AppError::Denied("您不在该粉丝所属的客服组".into()))
+    if !desk::sees(c, user, group)? {
+        return Err(AppError::Denied("您不在该粉丝所属的客服组".into()));
+    }
+    // A queued follower's details are for those who may see the queue.
+    if let Some(open) = db::conversations::open_of(c, follower)? {
+        if open.state == ConversationState::Queued && !sees_queue(c, user, open.group_id)? {
+            return Err(AppError::Denied(
+                "排队详情仅管理员可见,请使用“接入下一位”".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// May the user see the details of the message's conversation (its group,
+/// and the queue rule while it is queued)?
+pub fn may_see_message(c: &Connection, user: &User, message: MessageId) -> DbResult<bool> {
+    let Some((conv, group, _)) = q::message_place(c, message)? else {
+        return Ok(false);
+    };
+    if !desk::sees(c, user, group)? {
+        return Ok(false);
+    }
+    match conv {
+        Some(id) => match db::conversations::get(c, id)? {
+            Some(v) if v.state == ConversationState::Queued => sees_queue(c, user, v.group_id),
+            _ => Ok(true),
+        },
+        None => Ok(true),
     }
 }
 
@@ -1436,4 +1448,28 @@ pub async fn history(
         older,
         conversations: convs,
     })
+}
+
+/// The reply-budget badge alone, so the chat keeps it current as messages come and go.
+pub async fn budget(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    let (id, user, now) = (ConversationId(id), s.user, state.clock.now());
+    let b = state
+        .db
+        .read(move |c| -> Result<_, AppError> {
+            let conv = desk::visible(c, &user, id)?;
+            Ok(desk::budget_of(c, conv.follower_id, now)?)
+        })
+        .await?;
+    let v = budget_view(&b, now);
+    Ok(html(format!(
+        "<span class=\"budget {}\" data-allowed=\"{}\" title=\"{}\">{}</span>",
+        if v.allowed { "ok" } else { "no" },
+        if v.allowed { 1 } else { 0 },
+        crate::error::askama_escape(&v.reason),
+        crate::error::askama_escape(&v.text)
+    )))
 }

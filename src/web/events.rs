@@ -154,12 +154,17 @@ async fn deliver(
         }
         Live::Message { id: message } => {
             let (m, tz, now) = (*message, state.config.timezone.clone(), state.clock.now());
+            let u = user.clone();
             let found = state
                 .db
                 .read(move |c| -> DbResult<_> {
                     let Some((conv, group, follower)) = db::console::message_place(c, m)? else {
                         return Ok(None);
                     };
+                    // A queued follower's words are not for agents who may not see the queue.
+                    if !super::desk::may_see_message(c, &u, m)? {
+                        return Ok(None);
+                    }
                     let row = super::desk::render_message_row(c, m, &tz, now)?;
                     Ok(row.map(|(html, _)| (conv, group, follower, html)))
                 })

@@ -176,6 +176,7 @@ fn table() -> Table {
     .post("/console/status", Agent, desk::set_status)
     .post("/console/accept", Agent, desk::accept_many)
     .get("/console/c/{id}", Agent, desk::chat)
+    .get("/console/c/{id}/budget", Agent, desk::budget)
     .post("/console/c/{id}/read", Agent, desk::read)
     .post("/console/c/{id}/accept", Agent, desk::accept)
     .post("/console/c/{id}/reply", Agent, desk::reply)

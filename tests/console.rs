@@ -1,0 +1,1354 @@
+//! The agent console over real HTTP (issue 4): a follower's push opens a
+//! queued conversation and is told their place; who may see the queue; only
+//! the holder replies, transfers and ends; the reply budget; automatic
+//! routing; transfers to an agent (decline, expiry, accept) and to another
+//! group; ending with a required category; 放弃排队; queue expiry; re-opening;
+//! and the live event stream with `Last-Event-ID` replay. Every send goes
+//! through the outbox to a fake WeChat API on its own loopback port.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{APPID, Browser, FakeServer, SECRET, TestServer};
+use jiff::SignedDuration;
+use kefu::db::accounts::Account;
+use kefu::db::conversations::{Conversation, EventRow};
+use kefu::db::settings::GroupSettings;
+use kefu::db::{self, DbError, DbResult};
+use kefu::model::{ConversationId, ConversationState, FollowerId, GroupId, Role, UserId};
+use reqwest::StatusCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+// ------------------------------------------------------------------ the world
+
+/// A server, a fake WeChat, one account linked to one group.
+struct World {
+    wx: FakeServer,
+    srv: TestServer,
+    acc: Account,
+    group: GroupId,
+}
+
+async fn world() -> World {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("plain", &wx.url).await;
+    let group = srv.group("售后组", "after").await;
+    let id = acc.id;
+    srv.state
+        .db
+        .write(move |c| db::accounts::set_groups(c, id, &[group]))
+        .await
+        .unwrap();
+    srv.state.wechat.forget_account(id);
+    World {
+        wx,
+        srv,
+        acc,
+        group,
+    }
+}
+
+impl World {
+    async fn stop(self) {
+        self.srv.stop().await;
+    }
+
+    /// The follower `openid` sends `text`, signed as WeChat does, at the clock's now.
+    async fn say(&self, openid: &str, text: &str) {
+        let xml = text_xml(openid, text, self.srv.state.clock.now().as_second());
+        let r = self.srv.push(&self.acc, "plain", &xml).await;
+        assert_eq!(r.status(), StatusCode::OK, "push of {text:?}");
+        assert_eq!(r.text().await.unwrap(), "success");
+    }
+
+    fn advance(&self, by: SignedDuration) {
+        self.srv.state.clock.advance(by);
+    }
+
+    async fn settings(&self, s: GroupSettings) {
+        let g = self.group;
+        set_group(&self.srv, g, s).await;
+    }
+
+    /// Runs sender passes until nothing is due (one row per follower per pass).
+    async fn send_all(&self) {
+        let sender = self
+            .srv
+            .state
+            .wechat
+            .sender(&self.srv.state.db, &self.srv.state.clock);
+        for _ in 0..20 {
+            sender.pass().await.unwrap();
+            let now = self.srv.state.clock.now();
+            let next = self.srv.state.db.read(db::outbox::next_due).await.unwrap();
+            match next {
+                Some(at) if at <= now => continue,
+                _ => break,
+            }
+        }
+    }
+
+    async fn sweep(&self) {
+        self.srv
+            .state
+            .wechat
+            .sweeper(&self.srv.state.db, &self.srv.state.clock)
+            .pass()
+            .await
+            .unwrap();
+    }
+
+    /// Texts the fake WeChat accepted for `openid`, in order.
+    fn texts_to(&self, openid: &str) -> Vec<String> {
+        self.wx
+            .fake
+            .sent_to(openid)
+            .iter()
+            .map(|s| {
+                s.body["text"]["content"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    async fn follower(&self, openid: &str) -> FollowerId {
+        let (acc, openid) = (self.acc.id, openid.to_string());
+        self.srv
+            .state
+            .db
+            .read(move |c| db::followers::by_openid(c, acc, &openid))
+            .await
+            .unwrap()
+            .expect("follower stored")
+            .id
+    }
+
+    /// The follower's latest conversation.
+    async fn conv(&self, openid: &str) -> Conversation {
+        let f = self.follower(openid).await;
+        self.srv
+            .state
+            .db
+            .read(move |c| -> DbResult<Option<Conversation>> {
+                let id: Option<ConversationId> = c
+                    .query_row(
+                        "SELECT max(id) FROM conversations WHERE follower_id = ?1",
+                        [f],
+                        |r| r.get(0),
+                    )
+                    .map_err(DbError::from)?;
+                match id {
+                    Some(id) => db::conversations::get(c, id),
+                    None => Ok(None),
+                }
+            })
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{openid} has no conversation"))
+    }
+
+    async fn conversations_of(&self, openid: &str) -> i64 {
+        let f = self.follower(openid).await;
+        count(
+            &self.srv,
+            "SELECT count(*) FROM conversations WHERE follower_id = ?1",
+            f.0,
+        )
+        .await
+    }
+
+    async fn events(&self, id: ConversationId) -> Vec<EventRow> {
+        self.srv
+            .state
+            .db
+            .read(move |c| db::conversations::events(c, id))
+            .await
+            .unwrap()
+    }
+
+    async fn outbox_rows(&self) -> i64 {
+        count(&self.srv, "SELECT count(*) FROM outbox WHERE ?1 = ?1", 0).await
+    }
+
+    /// Sets the account's quota after a follower's message.
+    async fn quota(&self, n: i64) {
+        let id = self.acc.id;
+        let rules = db::accounts::BudgetRules {
+            quota_after_message: n,
+            ..self.acc.rules
+        };
+        self.srv
+            .state
+            .db
+            .write(move |c| db::accounts::set_rules(c, id, &rules))
+            .await
+            .unwrap();
+        self.srv.state.wechat.forget_account(id);
+    }
+}
+
+async fn set_group(srv: &TestServer, g: GroupId, s: GroupSettings) {
+    srv.state
+        .db
+        .write(move |c| db::settings::set_group(c, g, &s))
+        .await
+        .unwrap();
+}
+
+async fn count(srv: &TestServer, sql: &'static str, arg: i64) -> i64 {
+    srv.state
+        .db
+        .read(move |c| -> DbResult<i64> { Ok(c.query_row(sql, [arg], |r| r.get(0))?) })
+        .await
+        .unwrap()
+}
+
+static MSG_ID: AtomicU64 = AtomicU64::new(7_000_000_000_000_000);
+
+fn text_xml(openid: &str, text: &str, now_s: i64) -> String {
+    let id = MSG_ID.fetch_add(1, Ordering::SeqCst);
+    format!(
+        "<xml><ToUserName><![CDATA[gh_3f2e1d0c9b8a]]></ToUserName>\
+         <FromUserName><![CDATA[{openid}]]></FromUserName>\
+         <CreateTime>{now_s}</CreateTime>\
+         <MsgType><![CDATA[text]]></MsgType>\
+         <Content><![CDATA[{text}]]></Content>\
+         <MsgId>{id}</MsgId></xml>"
+    )
+}
+
+// ------------------------------------------------------------------ an agent's tab
+
+/// A logged-in console tab: remembers its CSRF token, speaks htmx.
+struct Tab {
+    b: Browser,
+    csrf: String,
+    base: String,
+}
+
+async fn login(srv: &TestServer, name: &str) -> Tab {
+    let b = srv.login(name).await;
+    let csrf = b.csrf().await;
+    assert!(!csrf.is_empty(), "{name} got a CSRF token");
+    Tab {
+        b,
+        csrf,
+        base: srv.url.clone(),
+    }
+}
+
+impl Tab {
+    /// An htmx GET: (status, body).
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .b
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .expect("GET");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+
+    /// An htmx POST of a form with the CSRF token: (status, body).
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let r = self.post_raw(path, fields, true).await;
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+
+    async fn post_raw(&self, path: &str, fields: &[(&str, &str)], htmx: bool) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("_csrf", &self.csrf));
+        let mut req = self
+            .b
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(&form);
+        if htmx {
+            req = req.header("HX-Request", "true");
+        }
+        req.send().await.expect("POST")
+    }
+
+    async fn lists(&self) -> String {
+        let (s, body) = self.get("/console/lists").await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        body
+    }
+
+    async fn chat(&self, id: ConversationId) -> (StatusCode, String) {
+        self.get(&format!("/console/c/{id}")).await
+    }
+
+    async fn status(&self, status: &str, auto_accept: Option<&str>) {
+        let mut f = vec![("status", status)];
+        if let Some(a) = auto_accept {
+            f.push(("auto_accept", a));
+        }
+        let (s, body) = self.post("/console/status", &f).await;
+        assert_eq!(s, StatusCode::OK, "status {status}: {body}");
+    }
+
+    async fn accept(&self, id: ConversationId) -> (StatusCode, String) {
+        self.post(&format!("/console/c/{id}/accept"), &[]).await
+    }
+
+    async fn reply(&self, id: ConversationId, text: &str) -> (StatusCode, String) {
+        self.post(&format!("/console/c/{id}/reply"), &[("text", text)])
+            .await
+    }
+}
+
+/// The message row (`<div class="row …">`) of `page` that shows `text`.
+fn row_with<'a>(page: &'a str, text: &str) -> &'a str {
+    page.split("<div class=\"row row-")
+        .skip(1)
+        .find(|r| r.contains(text))
+        .unwrap_or_else(|| panic!("no row with {text:?} in:\n{page}"))
+}
+
+fn label(openid: &str) -> String {
+    db::followers::short_label(openid)
+}
+
+// ------------------------------------------------------------------ 1. queue notices
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_follower_is_told_their_place_and_comforted_at_most_once_per_interval() {
+    let w = world().await;
+    w.settings(GroupSettings {
+        comfort_every_mins: 5,
+        ..GroupSettings::default()
+    })
+    .await;
+    // An agent at work, but with auto-accept off: nobody can receive.
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let _amy = login(&w.srv, "amy").await;
+
+    w.say("oFanQueueFirst01", "你好,在吗").await;
+    let c1 = w.conv("oFanQueueFirst01").await;
+    assert_eq!(c1.state, ConversationState::Queued);
+    assert_eq!(c1.group_id, Some(w.group), "the account's group queue");
+    assert_eq!(c1.agent_id, None);
+    w.say("oFanQueueSecond2", "有人吗").await;
+    w.send_all().await;
+    let first = w.texts_to("oFanQueueFirst01");
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(first[0].contains("下一位"), "{first:?}");
+    let second = w.texts_to("oFanQueueSecond2");
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert!(second[0].contains("您前面还有 1 位"), "{second:?}");
+
+    // Writing again soon after the notice: no extra reply.
+    w.advance(SignedDuration::from_mins(1));
+    w.say("oFanQueueFirst01", "还要等多久").await;
+    w.advance(SignedDuration::from_mins(2));
+    w.say("oFanQueueFirst01", "快点").await;
+    w.send_all().await;
+    assert_eq!(
+        w.texts_to("oFanQueueFirst01").len(),
+        1,
+        "within the group's 5 minutes: {:?}",
+        w.texts_to("oFanQueueFirst01")
+    );
+    assert_eq!(
+        w.conversations_of("oFanQueueFirst01").await,
+        1,
+        "same conversation"
+    );
+
+    // Past the group's interval (5 min after the notice): one comfort reply.
+    w.advance(SignedDuration::from_mins(2));
+    w.say("oFanQueueFirst01", "人呢").await;
+    w.send_all().await;
+    let first = w.texts_to("oFanQueueFirst01");
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert!(first[1].contains("客服正在忙"), "{first:?}");
+    assert!(first[1].contains("下一位"), "{first:?}");
+    // And not again right after it.
+    w.advance(SignedDuration::from_secs(30));
+    w.say("oFanQueueFirst01", "喂").await;
+    w.send_all().await;
+    assert_eq!(w.texts_to("oFanQueueFirst01").len(), 2);
+    // The follower's messages all belong to the conversation.
+    let n = count(
+        &w.srv,
+        "SELECT count(*) FROM messages WHERE conversation_id = ?1 AND direction = 'in'",
+        c1.id.0,
+    )
+    .await;
+    assert_eq!(n, 5);
+    w.stop().await;
+}
+
+// ------------------------------------------------------------------ 2. who sees the queue
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_agents_see_only_the_queue_count_unless_the_group_allows_more() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    w.srv.user("boss", Role::Admin, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let boss = login(&w.srv, "boss").await;
+    let openid = "oFanHiddenQ7Z9";
+    w.say(openid, "我要退货").await;
+    let conv = w.conv(openid).await;
+    assert_eq!(conv.state, ConversationState::Queued);
+
+    let lists = amy.lists().await;
+    assert!(lists.contains("1 位客户正在排队"), "{lists}");
+    assert!(lists.contains("接入下一位"), "{lists}");
+    assert!(
+        !lists.contains(openid),
+        "no OpenID for a plain agent: {lists}"
+    );
+    assert!(!lists.contains(&label(openid)), "no label: {lists}");
+    assert!(!lists.contains("我要退货"), "no preview: {lists}");
+    let (s, body) = amy.chat(conv.id).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("排队详情仅管理员可见"), "{body}");
+    assert!(!body.contains("我要退货"), "{body}");
+    // Not by the full page either.
+    let (s, page) = amy.b.text(&format!("/console?c={}", conv.id)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!page.contains("我要退货"), "{page}");
+    // Nor through the follower's history or profile.
+    for path in [
+        format!("/console/f/{}/history", conv.follower_id),
+        format!("/console/f/{}/profile", conv.follower_id),
+    ] {
+        let (s, page) = amy.b.text(&path).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
+        assert!(!page.contains("我要退货"), "{path}: {page}");
+    }
+
+    // The group's admin sees who is waiting.
+    let lists = boss.lists().await;
+    assert!(lists.contains(&label(openid)), "{lists}");
+    assert!(lists.contains(openid), "{lists}");
+    assert!(!lists.contains("位客户正在排队"), "{lists}");
+    let (s, body) = boss.chat(conv.id).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains("我要退货"), "{body}");
+
+    // The group lets agents see the queue.
+    w.settings(GroupSettings {
+        agents_see_queue: true,
+        ..GroupSettings::default()
+    })
+    .await;
+    let lists = amy.lists().await;
+    assert!(lists.contains(&label(openid)), "{lists}");
+    assert!(!lists.contains("位客户正在排队"), "{lists}");
+    let (s, body) = amy.chat(conv.id).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains("我要退货"), "{body}");
+    w.stop().await;
+}
+
+// ------------------------------------------------------------------ 3. only the holder acts
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_holder_replies_transfers_and_ends_and_the_reply_reaches_wechat() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    w.srv.user("bob", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let bob = login(&w.srv, "bob").await;
+    let openid = "oFanHolder0001";
+    w.say(openid, "订单号 123").await;
+    w.send_all().await;
+    let conv = w.conv(openid).await;
+
+    let (s, body) = amy.accept(conv.id).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains("订单号 123"), "{body}");
+    let conv = w.conv(openid).await;
+    assert_eq!(conv.state, ConversationState::Active);
+    let amy_id = conv.agent_id.expect("held");
+    // Accepting again, by someone else: refused.
+    let (s, body) = bob.accept(conv.id).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+
+    let before = w.outbox_rows().await;
+    let (s, body) = bob.reply(conv.id, "我来回复").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("只有接待该会话的客服可以回复"), "{body}");
+    let (s, body) = bob.post(&format!("/console/c/{}/end", conv.id), &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("只有接待该会话的客服可以"), "{body}");
+    let target = format!("u{}", amy_id.0);
+    let (s, body) = bob
+        .post(
+            &format!("/console/c/{}/transfer", conv.id),
+            &[("target", &target), ("note", "x")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("只有接待该会话的客服可以"), "{body}");
+    assert_eq!(w.outbox_rows().await, before, "nothing written for bob");
+    assert_eq!(w.conv(openid).await.state, ConversationState::Active);
+    assert_eq!(w.conv(openid).await.agent_id, Some(amy_id));
+
+    let (s, row) = amy.reply(conv.id, "您好,已为您查询").await;
+    assert_eq!(s, StatusCode::OK, "{row}");
+    assert!(row.contains("您好,已为您查询"), "{row}");
+    assert!(row.contains("发送中"), "{row}");
+    assert_eq!(w.outbox_rows().await, before + 1);
+    w.send_all().await;
+    let texts = w.texts_to(openid);
+    assert_eq!(
+        texts.last().map(String::as_str),
+        Some("您好,已为您查询"),
+        "{texts:?}"
+    );
+    let (s, page) = amy.chat(conv.id).await;
+    assert_eq!(s, StatusCode::OK);
+    let r = row_with(&page, "您好,已为您查询");
+    assert!(r.contains("已送达"), "{r}");
+    assert!(!r.contains("发送中"), "{r}");
+    // Bob sees the chat, read-only.
+    let (s, page) = bob.chat(conv.id).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("只有接待的客服可以回复"), "{page}");
+    assert!(!page.contains("id=\"composer\""), "{page}");
+    w.stop().await;
+}
+
+// ------------------------------------------------------------------ 4. budget
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_stop_when_the_quota_is_used_and_after_48_hours() {
+    let w = world().await;
+    w.quota(3).await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let openid = "oFanBudget0001";
+    w.say(openid, "在吗").await;
+    let conv = w.conv(openid).await;
+    assert_eq!(amy.accept(conv.id).await.0, StatusCode::OK);
+    // The queue notice used one of three.
+    assert_eq!(amy.reply(conv.id, "第一条").await.0, StatusCode::OK);
+    assert_eq!(amy.reply(conv.id, "第二条").await.0, StatusCode::OK);
+    let before = w.outbox_rows().await;
+    // Still pending: refused already, counting what is waiting.
+    let (s, body) = amy.reply(conv.id, "第三条").await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("额度"), "{body}");
+    w.send_all().await;
+    assert_eq!(w.texts_to(openid).len(), 3, "{:?}", w.texts_to(openid));
+    let (s, body) = amy.reply(conv.id, "第三条").await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("额度已用完"), "{body}");
+    assert_eq!(w.outbox_rows().await, before, "nothing queued");
+    let (s, page) = amy.chat(conv.id).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("<textarea disabled"), "{page}");
+    assert!(page.contains("无法回复:"), "{page}");
+    assert!(page.contains("额度已用完"), "{page}");
+    assert!(!page.contains("id=\"composer\""), "{page}");
+
+    // The follower writes again: the quota is back.
+    w.advance(SignedDuration::from_mins(1));
+    w.say(openid, "还在吗").await;
+    assert_eq!(amy.reply(conv.id, "在的").await.0, StatusCode::OK);
+    w.send_all().await;
+    assert_eq!(w.texts_to(openid).last().unwrap(), "在的");
+    let (_, page) = amy.chat(conv.id).await;
+    assert!(page.contains("id=\"composer\""), "{page}");
+
+    // 48 hours after the follower's last message: nothing may be sent.
+    w.advance(SignedDuration::from_hours(48) + SignedDuration::from_secs(1));
+    // The session idled out meanwhile: the agent logs in again.
+    let amy = login(&w.srv, "amy").await;
+    let (s, body) = amy.reply(conv.id, "太晚了").await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("48 小时"), "{body}");
+    let (_, page) = amy.chat(conv.id).await;
+    assert!(page.contains("<textarea disabled"), "{page}");
+    assert!(page.contains("48 小时"), "{page}");
+    assert_eq!(w.outbox_rows().await, before + 1);
+    w.stop().await;
+}
+
+// ------------------------------------------------------------------ 5. routing
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_agents_with_auto_accept_receive_in_turn_busy_and_offline_ones_nothing() {
+    let w = world().await;
+    let a = w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let b = w.srv.user("bob", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let bob = login(&w.srv, "bob").await;
+    amy.status("online", Some("10")).await;
+    bob.status("online", Some("10")).await;
+
+    let mut got = vec![];
+    for i in 0..4 {
+        w.advance(SignedDuration::from_secs(1));
+        let openid = format!("oFanRoute000{i}");
+        w.say(&openid, "你好").await;
+        let c = w.conv(&openid).await;
+        assert_eq!(c.state, ConversationState::Active, "{openid} routed");
+        got.push(c.agent_id.unwrap());
+        let ev = w.events(c.id).await;
+        assert_eq!(ev.last().unwrap().step, "route", "{ev:?}");
+        assert_eq!(ev.last().unwrap().to, c.agent_id);
+    }
+    assert_eq!(got, [a, b, a, b], "round robin");
+    // A routed follower is not told about a queue.
+    w.send_all().await;
+    assert!(w.texts_to("oFanRoute0000").is_empty());
+    // Each sees them among their conversations.
+    let lists = bob.lists().await;
+    assert!(lists.contains(&label("oFanRoute0001")), "{lists}");
+
+    // Bob busy: everything goes to Amy.
+    bob.status("busy", None).await;
+    for i in 4..6 {
+        w.advance(SignedDuration::from_secs(1));
+        let openid = format!("oFanRoute000{i}");
+        w.say(&openid, "你好").await;
+        assert_eq!(w.conv(&openid).await.agent_id, Some(a), "{openid}");
+    }
+    // Amy offline too: the next one waits.
+    amy.status("offline", None).await;
+    w.advance(SignedDuration::from_secs(1));
+    w.say("oFanRoute0006", "你好").await;
+    let c = w.conv("oFanRoute0006").await;
+    assert_eq!(c.state, ConversationState::Queued);
+    assert_eq!(c.agent_id, None);
+    // Bob back online (his limit kept): the queue drains to him.
+    bob.status("online", None).await;
+    let c = w.conv("oFanRoute0006").await;
+    assert_eq!(c.state, ConversationState::Active);
+    assert_eq!(c.agent_id, Some(b));
+    let held_by = |u: UserId| {
+        let srv = &w.srv;
+        async move {
+            count(
+                srv,
+                "SELECT count(*) FROM conversations WHERE state = 'active' AND agent_id = ?1",
+                u.0,
+            )
+            .await
+        }
+    };
+    assert_eq!(held_by(a).await, 4);
+    assert_eq!(held_by(b).await, 3);
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_auto_accept_followers_wait_until_an_agent_takes_the_next_one() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    // Logged in (online), auto-accept never switched on.
+    let amy = login(&w.srv, "amy").await;
+    w.say("oFanManual0001", "你好").await;
+    w.advance(SignedDuration::from_secs(1));
+    w.say("oFanManual0002", "你好").await;
+    assert_eq!(
+        w.conv("oFanManual0001").await.state,
+        ConversationState::Queued
+    );
+    // "接入下一位" takes the first in line.
+    let g = w.group.0.to_string();
+    let (s, body) = amy.post("/console/accept", &[("group", &g)]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        w.conv("oFanManual0001").await.state,
+        ConversationState::Active
+    );
+    assert_eq!(
+        w.conv("oFanManual0002").await.state,
+        ConversationState::Queued
+    );
+    let (s, body) = amy.post("/console/accept", &[("group", &g)]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = amy.post("/console/accept", &[("group", &g)]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("当前没有排队的客户"), "{body}");
+    // A limit outside 10..50 is refused.
+    let (s, _) = amy
+        .post(
+            "/console/status",
+            &[("status", "online"), ("auto_accept", "7")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    w.stop().await;
+}
+
+async fn auto_accept_of(srv: &TestServer, u: UserId) -> Option<i64> {
+    srv.state
+        .db
+        .read(move |c| -> DbResult<Option<i64>> {
+            Ok(c.query_row(
+                "SELECT auto_accept FROM agent_settings WHERE user_id = ?1",
+                [u],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap()
+}
+
+/// The console's 自动接入 select sends the value of its 关闭 option: whatever
+/// the page offers must switch auto-accept off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_auto_accept_off_in_the_console_stops_automatic_assignment() {
+    let w = world().await;
+    let a = w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    amy.status("online", Some("10")).await;
+    assert_eq!(auto_accept_of(&w.srv, a).await, Some(10));
+    // What the page's select sends for 关闭: read it from the page.
+    let (_, page) = amy.b.text("/console").await;
+    let select = &page[page.find("name=\"auto_accept\"").expect("the select")..];
+    let option = &select[..select.find(">关闭<").expect("a 关闭 option")];
+    let value = option
+        .rsplit("value=\"")
+        .next()
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    amy.status("online", Some(value)).await;
+    assert_eq!(
+        auto_accept_of(&w.srv, a).await,
+        None,
+        "auto_accept= (关闭) must switch auto-accept off"
+    );
+    w.say("oFanManual0003", "你好").await;
+    let c = w.conv("oFanManual0003").await;
+    assert_eq!(c.state, ConversationState::Queued, "{c:?}");
+    w.stop().await;
+}
+
+// ------------------------------------------------------------------ 6. transfer to an agent
+
+async fn transfer_row(w: &World, conv: ConversationId) -> (i64, String) {
+    w.srv
+        .state
+        .db
+        .read(move |c| -> DbResult<(i64, String)> {
+            Ok(c.query_row(
+                "SELECT id, state FROM transfers WHERE conversation_id = ?1 ORDER BY id DESC LIMIT 1",
+                [conv],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_is_declined_expires_or_is_accepted() {
+    let w = world().await;
+    w.settings(GroupSettings {
+        transfer_timeout_secs: 30,
+        ..GroupSettings::default()
+    })
+    .await;
+    let a = w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let b = w.srv.user("bob", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let bob = login(&w.srv, "bob").await;
+    let openid = "oFanTransfer01";
+    w.say(openid, "要退款").await;
+    let conv = w.conv(openid).await;
+    assert_eq!(amy.accept(conv.id).await.0, StatusCode::OK);
+    let to_bob = format!("u{}", b.0);
+    let path = format!("/console/c/{}/transfer", conv.id);
+
+    // 1: declined.
+    let (s, body) = amy
+        .post(&path, &[("target", &to_bob), ("note", "客户要退款,请跟进")])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains("已请求转接给"), "{body}");
+    let (t1, state) = transfer_row(&w, conv.id).await;
+    assert_eq!(state, "pending");
+    let lists = bob.lists().await;
+    assert!(
+        lists.contains(&format!("data-transfer=\"{t1}\"")),
+        "{lists}"
+    );
+    assert!(lists.contains("客户要退款,请跟进"), "{lists}");
+    assert!(lists.contains("请求将"), "{lists}");
+    // A second request while one is pending: refused.
+    let (s, body) = amy.post(&path, &[("target", &to_bob), ("note", "")]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    // Only Bob answers it.
+    let (s, _) = amy
+        .post(&format!("/console/transfers/{t1}/accept"), &[])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, body) = bob
+        .post(&format!("/console/transfers/{t1}/decline"), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(transfer_row(&w, conv.id).await.1, "declined");
+    let c = w.conv(openid).await;
+    assert_eq!((c.state, c.agent_id), (ConversationState::Active, Some(a)));
+    assert!(
+        !w.events(conv.id)
+            .await
+            .iter()
+            .any(|e| e.step.starts_with("transfer")),
+        "{:?}",
+        w.events(conv.id).await
+    );
+    assert!(!bob.lists().await.contains("data-transfer="));
+    // A declined request cannot be accepted afterwards.
+    let (s, _) = bob
+        .post(&format!("/console/transfers/{t1}/accept"), &[])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // 2: not answered in time.
+    let (s, body) = amy
+        .post(&path, &[("target", &to_bob), ("note", "再试一次")])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (t2, _) = transfer_row(&w, conv.id).await;
+    assert_ne!(t1, t2);
+    w.advance(SignedDuration::from_secs(20));
+    w.sweep().await;
+    assert_eq!(transfer_row(&w, conv.id).await.1, "pending", "not yet");
+    w.advance(SignedDuration::from_secs(11));
+    w.sweep().await;
+    assert_eq!(transfer_row(&w, conv.id).await.1, "expired");
+    assert_eq!(w.conv(openid).await.agent_id, Some(a));
+    assert!(!bob.lists().await.contains("data-transfer="));
+    let (s, body) = bob
+        .post(&format!("/console/transfers/{t2}/accept"), &[])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("该转接请求已失效"), "{body}");
+    assert_eq!(w.conv(openid).await.agent_id, Some(a));
+
+    // 3: accepted.
+    let (s, body) = amy
+        .post(&path, &[("target", &to_bob), ("note", "第三次,拜托")])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (t3, _) = transfer_row(&w, conv.id).await;
+    let (s, body) = bob
+        .post(&format!("/console/transfers/{t3}/accept"), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(transfer_row(&w, conv.id).await.1, "accepted");
+    let c = w.conv(openid).await;
+    assert_eq!((c.state, c.agent_id), (ConversationState::Active, Some(b)));
+    let ev = w.events(conv.id).await;
+    let tr: Vec<&EventRow> = ev
+        .iter()
+        .filter(|e| e.step.starts_with("transfer"))
+        .collect();
+    assert_eq!(tr.len(), 1, "{ev:?}");
+    assert_eq!(tr[0].step, "transfer_in_group");
+    assert_eq!(tr[0].actor, Some(a));
+    assert_eq!(tr[0].to, Some(b));
+    assert_eq!(tr[0].note, "第三次,拜托");
+    // Now Bob replies and Amy may not.
+    let (s, body) = amy.reply(conv.id, "我还在").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(bob.reply(conv.id, "我是 Bob").await.0, StatusCode::OK);
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_needs_an_online_agent_of_the_group() {
+    let w = world().await;
+    let other = w.srv.group("售前组", "pre").await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let b = w.srv.user("bob", Role::Agent, &[w.group]).await;
+    let c = w.srv.user("cat", Role::Agent, &[other]).await;
+    let amy = login(&w.srv, "amy").await;
+    w.say("oFanTransfer02", "你好").await;
+    let conv = w.conv("oFanTransfer02").await;
+    assert_eq!(amy.accept(conv.id).await.0, StatusCode::OK);
+    let path = format!("/console/c/{}/transfer", conv.id);
+    // Bob never logged in: offline.
+    let (s, body) = amy
+        .post(&path, &[("target", &format!("u{}", b.0)), ("note", "")])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("离线"), "{body}");
+    let (s, body) = amy
+        .post(&path, &[("target", &format!("u{}", c.0)), ("note", "")])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("只能转接给本客服组的客服"), "{body}");
+    let (s, _) = amy.post(&path, &[("target", ""), ("note", "")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        count(&w.srv, "SELECT count(*) FROM transfers WHERE ?1 = ?1", 0).await,
+        0
+    );
+    w.stop().await;
+}
+
+// ------------------------------------------------------------------ 7. transfer to a group
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_to_another_group_queues_the_follower_there() {
+    let w = world().await;
+    let other = w.srv.group("售前组", "pre").await;
+    let a = w.srv.user("amy", Role::Agent, &[w.group]).await;
+    w.srv.user("cat", Role::Agent, &[other]).await;
+    let amy = login(&w.srv, "amy").await;
+    let cat = login(&w.srv, "cat").await;
+    let openid = "oFanToGroup001";
+    w.say(openid, "我想买新品").await;
+    w.send_all().await;
+    let conv = w.conv(openid).await;
+    assert_eq!(amy.accept(conv.id).await.0, StatusCode::OK);
+    assert!(!cat.lists().await.contains("位客户正在排队"));
+
+    let target = format!("g{}", other.0);
+    let (s, body) = amy
+        .post(
+            &format!("/console/c/{}/transfer", conv.id),
+            &[("target", &target), ("note", "售前问题")],
+        )
+        .await;
+    let c = w.conv(openid).await;
+    assert_eq!(c.id, conv.id, "the same conversation");
+    assert_eq!(c.state, ConversationState::Queued);
+    assert_eq!(c.group_id, Some(other));
+    assert_eq!(c.agent_id, None);
+    let ev = w.events(conv.id).await;
+    let last = ev.last().unwrap();
+    assert_eq!(last.step, "transfer_to_group", "{ev:?}");
+    assert_eq!(last.actor, Some(a));
+    assert_eq!(last.note, "售前问题");
+    // The other group's agent sees one more in the queue; Amy's lists lose it.
+    let lists = cat.lists().await;
+    assert!(lists.contains("1 位客户正在排队"), "{lists}");
+    let lists = amy.lists().await;
+    assert!(!lists.contains(&label(openid)), "{lists}");
+    // The follower is told they wait again.
+    w.send_all().await;
+    let texts = w.texts_to(openid);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[1].contains("已为您转接人工客服"), "{texts:?}");
+    // Cat accepts it.
+    assert_eq!(cat.accept(conv.id).await.0, StatusCode::OK);
+    assert_eq!(w.conv(openid).await.state, ConversationState::Active);
+    // The transfer itself succeeded, so the answer to Amy must not be an error
+    // (she can no longer see the conversation; the chat she gets back may be
+    // empty, but not a 403).
+    assert!(
+        s.is_success(),
+        "transfer to another group answered {s}: {body}"
+    );
+    w.stop().await;
+}
+
+// ------------------------------------------------------------------ 8. end with a category
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ending_requires_a_category_when_the_group_says_so() {
+    let w = world().await;
+    w.settings(GroupSettings {
+        require_category: true,
+        ..GroupSettings::default()
+    })
+    .await;
+    let g = w.group;
+    let cat: i64 = w
+        .srv
+        .state
+        .db
+        .write(move |c| -> DbResult<i64> {
+            c.execute(
+                "INSERT INTO categories (group_id, name) VALUES (?1, '物流查询')",
+                [g],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+        .unwrap();
+    // A category of another group does not count.
+    let other = w.srv.group("售前组", "pre").await;
+    let foreign: i64 = w
+        .srv
+        .state
+        .db
+        .write(move |c| -> DbResult<i64> {
+            c.execute(
+                "INSERT INTO categories (group_id, name) VALUES (?1, '别组分类')",
+                [other],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+        .unwrap();
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let openid = "oFanCategory01";
+    w.say(openid, "快递到哪了").await;
+    let conv = w.conv(openid).await;
+    let (s, page) = amy.accept(conv.id).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("物流查询"), "{page}");
+    assert!(page.contains("至少选择一项"), "{page}");
+    let path = format!("/console/c/{}/end", conv.id);
+
+    let (s, body) = amy.post(&path, &[("remark", "已查")]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("请至少选择一个咨询分类"), "{body}");
+    let foreign = foreign.to_string();
+    let (s, body) = amy.post(&path, &[("category", &foreign)]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert_eq!(w.conv(openid).await.state, ConversationState::Active);
+
+    let cat_s = cat.to_string();
+    let (s, body) = amy
+        .post(&path, &[("category", &cat_s), ("remark", "已告知单号")])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let c = w.conv(openid).await;
+    assert_eq!(c.state, ConversationState::Ended);
+    assert_eq!(w.events(c.id).await.last().unwrap().step, "end_by_agent");
+    let rows: Vec<i64> = w
+        .srv
+        .state
+        .db
+        .read(move |c| -> DbResult<Vec<i64>> {
+            let mut s = c.prepare(
+                "SELECT category_id FROM conversation_categories WHERE conversation_id = ?1",
+            )?;
+            Ok(s.query_map([conv.id], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows, [cat]);
+
+    let f = w.follower(openid).await;
+    let (s, page) = amy.b.text(&format!("/console/f/{f}/history")).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("快递到哪了"), "{page}");
+    let table = page
+        .split("<tbody>")
+        .nth(1)
+        .and_then(|t| t.split("</tbody>").next())
+        .unwrap_or_else(|| panic!("no conversations table: {page}"));
+    assert!(table.contains("物流查询"), "{table}");
+    assert!(table.contains("已接待"), "{table}");
+    assert!(table.contains("amy显示名"), "{table}");
+    assert!(!table.contains("别组分类"), "{table}");
+    w.stop().await;
+}
+
+// ------------------------------------------------------------------ 9. 放弃排队
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_follower_leaves_the_queue_with_a_keyword() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let _amy = login(&w.srv, "amy").await;
+    let openid = "oFanAbandon001";
+    w.say(openid, "你好").await;
+    let conv = w.conv(openid).await;
+    assert_eq!(conv.state, ConversationState::Queued);
+    w.advance(SignedDuration::from_secs(10));
+    w.say(openid, "放弃排队").await;
+    let c = w.conv(openid).await;
+    assert_eq!(c.id, conv.id);
+    assert_eq!(c.state, ConversationState::Ended);
+    let ev = w.events(conv.id).await;
+    assert_eq!(ev.last().unwrap().step, "abandon", "{ev:?}");
+    w.send_all().await;
+    let texts = w.texts_to(openid);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].contains("下一位"), "{texts:?}");
+    assert!(texts[1].contains("您已退出排队"), "{texts:?}");
+    // Writing again opens a new conversation.
+    w.advance(SignedDuration::from_mins(1));
+    w.say(openid, "我又来了").await;
+    let again = w.conv(openid).await;
+    assert_ne!(again.id, conv.id);
+    assert_eq!(again.state, ConversationState::Queued);
+    w.stop().await;
+}
+
+// ------------------------------------------------------------------ 10. queue expiry
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_queued_too_long_expires() {
+    let w = world().await;
+    w.settings(GroupSettings {
+        queue_expiry_hours: 2,
+        ..GroupSettings::default()
+    })
+    .await;
+    let openid = "oFanExpire0001";
+    w.say(openid, "有人吗").await;
+    let conv = w.conv(openid).await;
+    w.advance(SignedDuration::from_mins(119));
+    w.sweep().await;
+    assert_eq!(w.conv(openid).await.state, ConversationState::Queued);
+    w.advance(SignedDuration::from_mins(1));
+    w.sweep().await;
+    let c = w.conv(openid).await;
+    assert_eq!(c.state, ConversationState::Ended);
+    let ev = w.events(conv.id).await;
+    let last = ev.last().unwrap();
+    assert_eq!(last.step, "expire", "{ev:?}");
+    assert_eq!(last.note, "排队超过 2 小时");
+    // Once only.
+    w.advance(SignedDuration::from_hours(3));
+    w.sweep().await;
+    assert_eq!(
+        w.events(conv.id)
+            .await
+            .iter()
+            .filter(|e| e.step == "expire")
+            .count(),
+        1
+    );
+    w.stop().await;
+}
+
+// ------------------------------------------------------------------ 11. re-open
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_conversation_reopens_only_while_wechat_allows_replies() {
+    let w = world().await;
+    let a = w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let openid = "oFanReopen0001";
+    w.say(openid, "咨询一下").await;
+    let first = w.conv(openid).await;
+    assert_eq!(amy.accept(first.id).await.0, StatusCode::OK);
+    let (s, body) = amy.post(&format!("/console/c/{}/end", first.id), &[]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains("重新发起会话"), "{body}");
+    let f = w.follower(openid).await;
+    let path = format!("/console/f/{f}/reopen");
+
+    let r = amy.post_raw(&path, &[], false).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let second = w.conv(openid).await;
+    assert_ne!(second.id, first.id);
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        format!("/console?c={}", second.id)
+    );
+    assert_eq!(second.state, ConversationState::Active);
+    assert_eq!(second.agent_id, Some(a));
+    assert_eq!(second.group_id, Some(w.group));
+    // While open, it cannot be re-opened again.
+    let (s, body) = amy.post(&path, &[]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("您正在接待该粉丝"), "{body}");
+    assert_eq!(amy.reply(second.id, "接着说").await.0, StatusCode::OK);
+    assert_eq!(
+        amy.post(&format!("/console/c/{}/end", second.id), &[])
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    // Two days later WeChat would refuse: so is the re-open.
+    w.advance(SignedDuration::from_hours(49));
+    // The session idled out meanwhile: the agent logs in again.
+    let amy = login(&w.srv, "amy").await;
+    let (s, body) = amy.post(&path, &[]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("无法重新发起会话"), "{body}");
+    assert!(body.contains("48 小时"), "{body}");
+    assert_eq!(w.conversations_of(openid).await, 2, "nothing opened");
+    w.stop().await;
+}
+
+// ------------------------------------------------------------------ 12. live events
+
+/// One server-sent event.
+#[derive(Debug, Clone)]
+struct Frame {
+    id: Option<String>,
+    event: String,
+    data: String,
+}
+
+/// Reads a stream, frame by frame, with a timeout per wait.
+struct Sse {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl Sse {
+    async fn open(tab: &Tab, last_event_id: Option<&str>) -> Sse {
+        let mut req = tab
+            .b
+            .client
+            .get(format!("{}/console/events", tab.base))
+            .header("Accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        let resp = req.send().await.expect("events");
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        Sse {
+            resp,
+            buf: String::new(),
+        }
+    }
+
+    /// The next frame with an `event:` line (comments and `retry:` skipped).
+    async fn next(&mut self) -> Option<Frame> {
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let raw: String = self.buf[..end].to_string();
+                self.buf.drain(..end + 2);
+                let mut f = Frame {
+                    id: None,
+                    event: String::new(),
+                    data: String::new(),
+                };
+                let mut data = vec![];
+                for line in raw.lines() {
+                    if let Some(v) = line.strip_prefix("id: ") {
+                        f.id = Some(v.to_string());
+                    } else if let Some(v) = line.strip_prefix("event: ") {
+                        f.event = v.to_string();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data.push(v);
+                    }
+                }
+                f.data = data.join("\n");
+                if !f.event.is_empty() {
+                    return Some(f);
+                }
+            }
+            match tokio::time::timeout(Duration::from_secs(5), self.resp.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.buf.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Frames until one matches `want` (all of them, the match last).
+    async fn until(&mut self, what: &str, want: impl Fn(&Frame) -> bool) -> Vec<Frame> {
+        let mut seen = vec![];
+        loop {
+            match self.next().await {
+                Some(f) => {
+                    let done = want(&f);
+                    seen.push(f);
+                    if done {
+                        return seen;
+                    }
+                }
+                None => panic!("no {what} frame; got {seen:?}"),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_shows_new_messages_and_replays_after_a_reconnect() {
+    let w = world().await;
+    // The group's admin: allowed to see queued followers in detail.
+    w.srv.user("amy", Role::Admin, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    // An agent of another group hears nothing of this group.
+    let other = w.srv.group("售前组", "pre").await;
+    w.srv.user("cat", Role::Agent, &[other]).await;
+    let cat = login(&w.srv, "cat").await;
+
+    let mut sse = Sse::open(&amy, None).await;
+    let hello = sse.next().await.expect("hello");
+    assert_eq!(hello.event, "hello");
+    let mut cat_sse = Sse::open(&cat, None).await;
+    assert_eq!(cat_sse.next().await.expect("hello").event, "hello");
+
+    let openid = "oFanLive000001";
+    w.say(openid, "实时消息测试").await;
+    let frames = sse
+        .until("msg with the notice", |f| {
+            f.event == "msg" && f.data.contains("已为您转接人工客服")
+        })
+        .await;
+    let first = frames[0].clone();
+    let first_id = first.id.clone().expect("events carry an id");
+    assert_eq!(first.event, "msg", "{frames:?}");
+    assert!(first.data.contains("实时消息测试"), "{first:?}");
+    let data: serde_json::Value = serde_json::from_str(&first.data).unwrap();
+    let conv = w.conv(openid).await;
+    assert_eq!(data["conv"], conv.id.0);
+    assert_eq!(data["follower"], w.follower(openid).await.0);
+    assert!(data["html"].as_str().unwrap().contains("实时消息测试"));
+    assert!(
+        frames.iter().any(|f| f.event == "lists"),
+        "the lists change: {frames:?}"
+    );
+    let later: Vec<(String, String)> = frames[1..]
+        .iter()
+        .map(|f| (f.id.clone().unwrap(), f.event.clone()))
+        .collect();
+    assert!(!later.is_empty());
+
+    // Cat, in another group, got none of it.
+    if let Some(f) = tokio::time::timeout(Duration::from_millis(500), cat_sse.next())
+        .await
+        .ok()
+        .flatten()
+    {
+        panic!("cat should hear nothing of the other group: {f:?}");
+    }
+    drop(cat_sse);
+
+    // The tab reconnects after the first event: the rest is replayed, in order.
+    drop(sse);
+    let mut again = Sse::open(&amy, Some(&first_id)).await;
+    let replay = again
+        .until("the replayed notice", |f| {
+            f.event == "msg" && f.data.contains("已为您转接人工客服")
+        })
+        .await;
+    let got: Vec<(String, String)> = replay
+        .iter()
+        .map(|f| (f.id.clone().unwrap_or_default(), f.event.clone()))
+        .collect();
+    assert_eq!(got, later, "exactly what followed the first event");
+    assert!(replay.iter().all(|f| f.id.as_deref() != Some(&first_id)));
+    // And it goes on live.
+    w.advance(SignedDuration::from_mins(10));
+    w.say(openid, "第二条实时").await;
+    again
+        .until("the live message", |f| {
+            f.event == "msg" && f.data.contains("第二条实时")
+        })
+        .await;
+    drop(again);
+
+    // An id from nowhere: the page must re-render.
+    let mut bogus = Sse::open(&amy, Some("deadbeef-3")).await;
+    let f = bogus.next().await.expect("a frame");
+    assert_eq!(f.event, "resync", "{f:?}");
+    drop(bogus);
+    let mut bogus = Sse::open(&amy, Some("nonsense")).await;
+    assert_eq!(bogus.next().await.expect("a frame").event, "resync");
+    drop(bogus);
+    w.stop().await;
+}
