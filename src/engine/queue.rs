@@ -49,6 +49,18 @@ pub fn entered_text(ahead: i64) -> String {
     }
 }
 
+/// When no agent is online and some are away (离开, B9).
+pub fn away_text(ahead: i64) -> String {
+    if ahead == 0 {
+        "客服暂时离开,您的消息已收到,客服回来后会第一时间为您服务。回复“放弃排队”可退出排队。"
+            .into()
+    } else {
+        format!(
+            "客服暂时离开,您前面还有 {ahead} 位,客服回来后会尽快为您服务。回复“放弃排队”可退出排队。"
+        )
+    }
+}
+
 pub fn moved_text(ahead: i64) -> String {
     if ahead == 0 {
         "排队进度:您是下一位,客服马上为您服务。".into()
@@ -126,5 +138,7 @@ mod tests {
         assert!(entered_text(0).contains("下一位"));
         assert!(moved_text(1).contains("1 位"));
         assert!(comfort_text(3).contains("3 位"));
+        assert!(away_text(0).contains("暂时离开"));
+        assert!(away_text(2).contains("2 位"));
     }
 }
