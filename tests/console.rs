@@ -1352,3 +1352,120 @@ async fn the_event_stream_shows_new_messages_and_replays_after_a_reconnect() {
     drop(bogus);
     w.stop().await;
 }
+
+// ------------------------------------------------------------------ images (D4, D9)
+
+impl Tab {
+    async fn upload(&self, id: ConversationId, name: &str, bytes: Vec<u8>) -> (StatusCode, String) {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let r = self
+            .b
+            .client
+            .post(format!("{}/console/c/{id}/image", self.base))
+            .header("X-CSRF-Token", &self.csrf)
+            .header("HX-Request", "true")
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_holder_sends_an_image_and_can_send_it_again() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    w.srv.user("bob", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let bob = login(&w.srv, "bob").await;
+    let openid = "oFanPicture0042";
+    w.say(openid, "能发张图吗").await;
+    let conv = w.conv(openid).await;
+    assert_eq!(amy.accept(conv.id).await.0, StatusCode::OK);
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-not-really-but-sniffed".to_vec();
+
+    // Only the holder; only real images; not more than 10 MB.
+    assert_eq!(
+        bob.upload(conv.id, "a.png", png.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, body) = amy
+        .upload(conv.id, "x.svg", b"<svg onload=alert(1)>".to_vec())
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("只能发送 JPG、PNG 或 GIF 图片"), "{body}");
+    let mut big = png.clone();
+    big.resize(11 * 1024 * 1024, 0);
+    assert_eq!(
+        amy.upload(conv.id, "big.png", big).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+
+    let (s, row) = amy.upload(conv.id, "商品图.png", png.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{row}");
+    assert!(
+        row.contains("/console/uploads/") && row.contains("发送中"),
+        "{row}"
+    );
+    w.send_all().await;
+    let sent: Vec<_> =
+        w.wx.fake
+            .sent_to(openid)
+            .into_iter()
+            .filter(|s| s.msgtype == "image")
+            .collect();
+    assert_eq!(sent.len(), 1, "one image sent");
+    let media_id = sent[0].body["image"]["media_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (ct, bytes) =
+        w.wx.fake
+            .media(&media_id)
+            .expect("uploaded to WeChat first");
+    assert_eq!((ct.as_str(), bytes.as_ref()), ("image/png", png.as_slice()));
+
+    // The upload is listed and shown to the group, and sent again on request.
+    let (s, list) = amy.get(&format!("/console/uploads?c={}", conv.id)).await;
+    assert_eq!(s, StatusCode::OK);
+    let upload_id = list
+        .split("name=\"upload\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("an upload in the list")
+        .to_string();
+    let r = bob
+        .b
+        .client
+        .get(format!("{}/console/uploads/{upload_id}", bob.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        png.as_slice(),
+        "the group sees the file"
+    );
+    let (s, row) = amy
+        .post(
+            &format!("/console/c/{}/resend", conv.id),
+            &[("upload", &upload_id)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{row}");
+    // Bob's own uploads list is empty; he cannot send Amy's file as his.
+    let (_, list) = bob.get(&format!("/console/uploads?c={}", conv.id)).await;
+    assert!(list.contains("还没有上传过图片"), "{list}");
+    w.send_all().await;
+    let images =
+        w.wx.fake
+            .sent_to(openid)
+            .into_iter()
+            .filter(|s| s.msgtype == "image")
+            .count();
+    assert_eq!(images, 2);
+    w.stop().await;
+}

@@ -210,6 +210,8 @@ fn table() -> Table {
         )),
     )
     .get("/console/uploads/{id}", Agent, uploads::serve)
+    .get("/console/uploads", Agent, uploads::list)
+    .post("/console/c/{id}/resend", Agent, uploads::resend)
     // -- end console
     // Taxonomy and follow-up lists (咨询分类, 会话标签, 知识库, 标注, tag list)
     .get("/admin/taxonomy", Admin, admin::taxonomy::page)

@@ -174,3 +174,92 @@ mod tests {
         assert_eq!(sniff(b""), None);
     }
 }
+
+#[derive(askama::Template)]
+#[template(path = "console/uploads.html")]
+struct UploadsView {
+    conv: i64,
+    /// (upload id, name, when)
+    items: Vec<(i64, String, String)>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct ListQuery {
+    c: i64,
+}
+
+/// The user's recent uploads, to send one again (D9).
+pub async fn list(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    super::form::Query(q): super::form::Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let (uid, tz) = (s.user.id, state.config.timezone.clone());
+    let rows = state
+        .db
+        .read(move |c| -> DbResult<Vec<(i64, String, i64)>> {
+            let mut stmt = c.prepare(
+                "SELECT id, name, created_at FROM uploads WHERE user_id = ?1
+                 ORDER BY id DESC LIMIT 24",
+            )?;
+            let rows = stmt
+                .query_map([uid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await?;
+    let view = UploadsView {
+        conv: q.c,
+        items: rows
+            .into_iter()
+            .map(|(id, name, at)| (id, name, super::page::local_time(db::ts(at), &tz)))
+            .collect(),
+    };
+    Ok(axum::response::Html(askama::Template::render(&view)?).into_response())
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct ResendForm {
+    upload: i64,
+}
+
+/// Sends one of the user's earlier uploads in this conversation.
+pub async fn resend(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    IdPath(id): IdPath,
+    super::form::Form(f): super::form::Form<ResendForm>,
+) -> Result<Response, AppError> {
+    let (id, user, now) = (ConversationId(id), s.user, state.clock.now());
+    let upload = f.upload;
+    let (message, out) = state
+        .db
+        .write(move |c| -> Result<_, AppError> {
+            use rusqlite::OptionalExtension;
+            let row: Option<(Option<crate::model::UserId>, String)> = c
+                .query_row(
+                    "SELECT user_id, path FROM uploads WHERE id = ?1",
+                    [upload],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db::DbError::from)?;
+            let Some((Some(owner), path)) = row else {
+                return Err(AppError::NotFound);
+            };
+            if owner != user.id {
+                return Err(AppError::NotFound);
+            }
+            Ok(desk::reply_image(c, &user, id, &path, upload, now)?)
+        })
+        .await?;
+    state.publish(out);
+    let (tz, now) = (state.config.timezone.clone(), state.clock.now());
+    let row = state
+        .db
+        .read(move |c| super::desk::render_message_row(c, message, &tz, now))
+        .await?;
+    Ok(axum::response::Html(row.map(|(h, _)| h).unwrap_or_default()).into_response())
+}
