@@ -1034,6 +1034,35 @@ pub fn sweep(c: &Connection, now: Timestamp) -> DbResult<Out> {
         out.conversation(conv, group);
         out.push(Live::UserLists { user: to });
     }
+    // Agents offline longer than their group allows give their conversations back (B9).
+    let held: Vec<(ConversationId, Option<GroupId>, UserId, i64)> = {
+        let mut stmt = c.prepare_cached(
+            "SELECT v.id, v.group_id, v.agent_id, s.status_at FROM conversations v
+             JOIN agent_settings s ON s.user_id = v.agent_id
+             WHERE v.state = 'active' AND s.status = 'offline'",
+        )?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    for (id, group, agent, since) in held {
+        let Some(mins) = settings::group_or_default(c, group)?.requeue_after_mins else {
+            continue;
+        };
+        if ts(since) + SignedDuration::from_mins(mins) > now {
+            continue;
+        }
+        let why = format!("客服离线超过 {mins} 分钟,会话回到排队");
+        if conversations::step(c, id, Step::TransferToGroup { from: agent }, &why, now)?.is_ok() {
+            c.execute(
+                "UPDATE conversations SET notice_at = NULL, notice_position = NULL, notices = 0
+                 WHERE id = ?1",
+                [id],
+            )?;
+            out.lists(group);
+            out.conversation(id, group);
+            drain(c, group, now, &mut out)?;
+        }
+    }
     let queued: Vec<(ConversationId, Option<GroupId>, i64)> = {
         let mut stmt = c.prepare_cached(
             "SELECT id, group_id, queued_at FROM conversations WHERE state = 'queued'",
@@ -1289,6 +1318,35 @@ mod tests {
         );
         sweep(&w.c, day).unwrap();
         assert_eq!(conversations::events(&w.c, qid).unwrap().len(), ev.len());
+    }
+
+    #[test]
+    fn an_agent_offline_too_long_gives_conversations_back_when_the_group_says_so() {
+        let w = world();
+        let amy = w.agent("amy");
+        let (_, f) = w.says("oF", "你好", 1, w.at(0));
+        let id = w.open(f).id;
+        accept(&w.c, &amy, &[id], w.at(0)).unwrap();
+        set_status(&w.c, amy.id, AgentStatus::Offline, None, w.at(1)).unwrap();
+        // Default: the conversation stays hers however long she is away.
+        sweep(&w.c, w.at(600)).unwrap();
+        assert_eq!(w.open(f).agent_id, Some(amy.id));
+        let s = settings::GroupSettings {
+            requeue_after_mins: Some(10),
+            ..Default::default()
+        };
+        settings::set_group(&w.c, w.group, &s).unwrap();
+        set_status(&w.c, amy.id, AgentStatus::Offline, None, w.at(700)).unwrap();
+        sweep(&w.c, w.at(709)).unwrap();
+        assert_eq!(w.open(f).state, ConversationState::Active, "not yet");
+        sweep(&w.c, w.at(710)).unwrap();
+        let conv = w.open(f);
+        assert_eq!(
+            (conv.state, conv.agent_id),
+            (ConversationState::Queued, None)
+        );
+        let last = conversations::events(&w.c, id).unwrap().pop().unwrap();
+        assert_eq!(last.note, "客服离线超过 10 分钟,会话回到排队");
     }
 
     #[test]

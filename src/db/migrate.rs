@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_wechat.sql"),
     include_str!("migrations/0003_conversations.sql"),
     include_str!("migrations/0004_console.sql"),
+    include_str!("migrations/0005_requeue.sql"),
 ];
 
 pub fn latest() -> i64 {

@@ -86,6 +86,9 @@ pub struct GroupSettings {
     pub queue_expiry_hours: i64,
     /// At most one comfort reply to a queued follower per this many minutes (B6).
     pub comfort_every_mins: i64,
+    /// An agent offline this long gives their conversations back to the queue
+    /// (B9); `None`: they stay theirs until they return.
+    pub requeue_after_mins: Option<i64>,
 }
 
 impl Default for GroupSettings {
@@ -98,6 +101,7 @@ impl Default for GroupSettings {
             transfer_timeout_secs: 60,
             queue_expiry_hours: 24,
             comfort_every_mins: 3,
+            requeue_after_mins: None,
         }
     }
 }
@@ -106,7 +110,8 @@ pub fn group(conn: &Connection, id: GroupId) -> DbResult<GroupSettings> {
     Ok(conn
         .query_row(
             "SELECT strategy, familiar_days, require_category, agents_see_queue,
-                    transfer_timeout_secs, queue_expiry_hours, comfort_every_mins
+                    transfer_timeout_secs, queue_expiry_hours, comfort_every_mins,
+                    requeue_after_mins
              FROM group_settings WHERE group_id = ?1",
             [id],
             |r| {
@@ -118,6 +123,7 @@ pub fn group(conn: &Connection, id: GroupId) -> DbResult<GroupSettings> {
                     transfer_timeout_secs: r.get(4)?,
                     queue_expiry_hours: r.get(5)?,
                     comfort_every_mins: r.get(6)?,
+                    requeue_after_mins: r.get(7)?,
                 })
             },
         )
@@ -137,11 +143,11 @@ pub fn set_group(conn: &Connection, id: GroupId, s: &GroupSettings) -> DbResult<
     conn.execute(
         "INSERT INTO group_settings (group_id, strategy, familiar_days, require_category,
                                      agents_see_queue, transfer_timeout_secs, queue_expiry_hours,
-                                     comfort_every_mins)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                                     comfort_every_mins, requeue_after_mins)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (group_id) DO UPDATE SET strategy = ?2, familiar_days = ?3,
              require_category = ?4, agents_see_queue = ?5, transfer_timeout_secs = ?6,
-             queue_expiry_hours = ?7, comfort_every_mins = ?8",
+             queue_expiry_hours = ?7, comfort_every_mins = ?8, requeue_after_mins = ?9",
         params![
             id,
             s.strategy,
@@ -150,7 +156,8 @@ pub fn set_group(conn: &Connection, id: GroupId, s: &GroupSettings) -> DbResult<
             s.agents_see_queue,
             s.transfer_timeout_secs,
             s.queue_expiry_hours,
-            s.comfort_every_mins
+            s.comfort_every_mins,
+            s.requeue_after_mins
         ],
     )?;
     Ok(())

@@ -124,6 +124,8 @@ pub struct SettingsForm {
     transfer_timeout_secs: String,
     queue_expiry_hours: String,
     comfort_every_mins: String,
+    /// Empty: conversations stay with an agent who went offline.
+    requeue_after_mins: String,
 }
 
 impl From<&GroupSettings> for SettingsForm {
@@ -137,6 +139,10 @@ impl From<&GroupSettings> for SettingsForm {
             transfer_timeout_secs: s.transfer_timeout_secs.to_string(),
             queue_expiry_hours: s.queue_expiry_hours.to_string(),
             comfort_every_mins: s.comfort_every_mins.to_string(),
+            requeue_after_mins: s
+                .requeue_after_mins
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -159,6 +165,10 @@ impl SettingsForm {
             transfer_timeout_secs: in_range(&self.transfer_timeout_secs, "转接等待秒数", 10, 600)?,
             queue_expiry_hours: in_range(&self.queue_expiry_hours, "排队超时小时", 1, 168)?,
             comfort_every_mins: in_range(&self.comfort_every_mins, "排队安抚间隔分钟", 1, 60)?,
+            requeue_after_mins: match self.requeue_after_mins.trim() {
+                "" => None,
+                raw => Some(in_range(raw, "客服离线后会话回到排队的分钟数", 1, 1440)?),
+            },
         })
     }
 }
