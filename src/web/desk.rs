@@ -877,7 +877,8 @@ pub async fn reply(
     message_fragment(&state, message).await
 }
 
-async fn message_fragment(state: &AppState, message: MessageId) -> Result<Response, AppError> {
+/// One message row as an htmx answer (the same HTML the live stream pushes).
+pub(crate) async fn message_fragment(state: &AppState, message: MessageId) -> Result<Response, AppError> {
     let (tz, now) = (state.config.timezone.clone(), state.clock.now());
     let row = state
         .db

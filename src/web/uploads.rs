@@ -102,12 +102,7 @@ pub async fn upload(
         })
         .await?;
     state.publish(out);
-    let (tz, now) = (state.config.timezone.clone(), state.clock.now());
-    let row = state
-        .db
-        .read(move |c| super::desk::render_message_row(c, message, &tz, now))
-        .await?;
-    Ok(axum::response::Html(row.map(|(h, _)| h).unwrap_or_default()).into_response())
+    super::desk::message_fragment(&state, message).await
 }
 
 /// An upload's group, path, type, and whether this user may see it.
@@ -256,10 +251,5 @@ pub async fn resend(
         })
         .await?;
     state.publish(out);
-    let (tz, now) = (state.config.timezone.clone(), state.clock.now());
-    let row = state
-        .db
-        .read(move |c| super::desk::render_message_row(c, message, &tz, now))
-        .await?;
-    Ok(axum::response::Html(row.map(|(h, _)| h).unwrap_or_default()).into_response())
+    super::desk::message_fragment(&state, message).await
 }
