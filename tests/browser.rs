@@ -452,6 +452,7 @@ async fn console_phone_flow() {
 }
 
 const FOLLOWER: &str = "oE2EFollower_8821";
+const REPLY: &str = "您好,您的快递已到达上海转运中心,预计明天送达。";
 const FOLLOWER_LABEL: &str = "访客8821";
 
 struct Desk {
@@ -488,6 +489,11 @@ async fn console_run(test: &'static str, device: Device) {
             c.execute(
                 "INSERT INTO categories (group_id, name) VALUES (?1, '物流咨询'), (?1, '退换货')",
                 [g],
+            )?;
+            c.execute(
+                "INSERT INTO kb_entries (group_id, folder, title, body, created_at, updated_at)
+                 VALUES (?1, '物流', '快递进度', ?2, 0, 0)",
+                rusqlite::params![g, REPLY],
             )?;
             Ok(())
         })
@@ -627,10 +633,21 @@ async fn console_flow(
     wait_text(a, "#chat .budget", "可回复").await?;
     shots.take(a, "2-accepted").await?;
 
-    // 3. A replies with Enter; the fake WeChat receives it; A sees 已送达.
-    let reply = "您好,您的快递已到达上海转运中心,预计明天送达。";
+    // 3. A replies with Enter — on the desktop by inserting the quick reply from
+    // the knowledge base — the fake WeChat receives it; A sees 已送达.
+    let reply = REPLY;
     let box_ = find(a, "#chat textarea[name='text']").await?;
-    box_.send_keys(reply).await?;
+    if device == Device::Desktop {
+        wait_text(a, "#side .kb", "快递进度").await?;
+        click(a, "#side .kb-entry [data-kb-insert]").await?;
+        assert_eq!(
+            box_.prop("value").await?.as_deref(),
+            Some(reply),
+            "quick reply inserted"
+        );
+    } else {
+        box_.send_keys(reply).await?;
+    }
     box_.send_keys("\u{E007}").await?; // Enter
     wait_text(a, "#timeline", reply).await?;
     let deadline = Instant::now() + WAIT;

@@ -1469,3 +1469,104 @@ async fn the_holder_sends_an_image_and_can_send_it_again() {
     assert_eq!(images, 2);
     w.stop().await;
 }
+
+// ------------------------------------------------------------------ delivery failure, retry, profile
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_reply_shows_why_and_can_be_sent_again() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let openid = "oFanRetry00077";
+    w.say(openid, "在吗").await;
+    let conv = w.conv(openid).await;
+    amy.accept(conv.id).await;
+    w.send_all().await; // the queue notice
+    // WeChat refuses the next send for good (45047: too many messages in a row).
+    w.wx.fake.fail_next(
+        kefu::wechat::fake::Api::CustomSend,
+        kefu::wechat::fake::Failure::ErrCode(45047),
+        1,
+    );
+    let (s, row) = amy.reply(conv.id, "您好,请问有什么可以帮您?").await;
+    assert_eq!(s, StatusCode::OK, "{row}");
+    w.send_all().await;
+    let (_, chat) = amy.chat(conv.id).await;
+    let row = row_with(&chat, "请问有什么可以帮您");
+    assert!(row.contains("失败"), "{row}");
+    assert!(row.contains("/retry"), "a retry button: {row}");
+    let message: i64 = row
+        .split("data-message=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .expect("message id");
+    // Another agent may not retry it; the holder may.
+    w.srv.user("bob", Role::Agent, &[w.group]).await;
+    let bob = login(&w.srv, "bob").await;
+    let (s, _) = bob
+        .post(&format!("/console/messages/{message}/retry"), &[])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, body) = amy
+        .post(&format!("/console/messages/{message}/retry"), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    w.send_all().await;
+    assert_eq!(
+        w.texts_to(openid).last().map(String::as_str),
+        Some("您好,请问有什么可以帮您?")
+    );
+    let (_, chat) = amy.chat(conv.id).await;
+    assert!(row_with(&chat, "请问有什么可以帮您").contains("已送达"));
+    // A sent message cannot be "retried" again.
+    let (s, _) = amy
+        .post(&format!("/console/messages/{message}/retry"), &[])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profile_is_edited_and_a_vip_goes_first_in_the_queue() {
+    let w = world().await;
+    w.srv.user("boss", Role::Admin, &[w.group]).await;
+    let boss = login(&w.srv, "boss").await;
+    w.say("oFanFirst00001", "我先来的").await;
+    w.advance(SignedDuration::from_secs(30));
+    w.say("oFanVip0000002", "我是老客户").await;
+    let vip = w.follower("oFanVip0000002").await;
+    let (s, side) = boss
+        .post(
+            &format!("/console/f/{vip}/profile"),
+            &[
+                ("remark", "王女士"),
+                ("labels", "老客户, 大客户"),
+                ("vip", "1"),
+                ("owner", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{side}");
+    assert!(
+        side.contains("资料已保存") && side.contains("王女士") && side.contains("VIP"),
+        "{side}"
+    );
+    assert!(side.contains("老客户,大客户"), "labels normalised: {side}");
+    let lists = boss.lists().await;
+    let (first, second) = (
+        lists.find("王女士").unwrap(),
+        lists.find(&label("oFanFirst00001")).unwrap(),
+    );
+    assert!(first < second, "the VIP is first in the queue: {lists}");
+    // Too long a remark is refused in Chinese, nothing saved.
+    let long = "很".repeat(31);
+    let (s, body) = boss
+        .post(&format!("/console/f/{vip}/profile"), &[("remark", &long)])
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("备注名不能超过 30 字"), "{body}");
+    let (_, side) = boss.get(&format!("/console/f/{vip}/profile")).await;
+    assert!(side.contains("王女士"));
+    w.stop().await;
+}
