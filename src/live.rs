@@ -61,6 +61,9 @@ pub struct Hub {
     ring: Mutex<VecDeque<Item>>,
     tx: broadcast::Sender<Item>,
     presence: Mutex<HashMap<UserId, Presence>>,
+    /// Turned on when the server shuts down: streams end, so the graceful
+    /// shutdown does not wait for them.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -96,7 +99,18 @@ impl Hub {
             ring: Mutex::new(VecDeque::with_capacity(RING)),
             tx,
             presence: Mutex::new(HashMap::new()),
+            closing: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Ends every stream (server shutdown).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`Hub::close`] was called.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     pub fn publish(&self, live: Live) {

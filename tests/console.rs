@@ -1570,3 +1570,43 @@ async fn the_profile_is_edited_and_a_vip_goes_first_in_the_queue() {
     assert!(side.contains("王女士"));
     w.stop().await;
 }
+
+/// A plain agent of the group, without 排队详情, hears that the queue changed
+/// but not what a queued follower wrote; once the follower is accepted by
+/// someone else, the conversation's messages reach them like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_keeps_queued_followers_words_from_agents_who_may_not_see_the_queue() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    w.srv.user("boss", Role::Admin, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let boss = login(&w.srv, "boss").await;
+    let mut sse = Sse::open(&amy, None).await;
+    assert_eq!(sse.next().await.expect("hello").event, "hello");
+
+    let openid = "oFanSecret0001";
+    w.say(openid, "这是排队时的私密内容").await;
+    let frames = sse.until("lists", |f| f.event == "lists").await;
+    assert!(
+        frames.iter().all(|f| !f.data.contains("私密内容")),
+        "{frames:?}"
+    );
+    // Nothing else arrives for this push: the message and the notice stay hidden.
+    while let Some(f) = sse.next().await {
+        assert!(
+            f.event != "msg",
+            "a queued follower's message leaked: {f:?}"
+        );
+    }
+
+    let conv = w.conv(openid).await;
+    assert_eq!(boss.accept(conv.id).await.0, StatusCode::OK);
+    let mut sse = Sse::open(&amy, None).await;
+    assert_eq!(sse.next().await.expect("hello").event, "hello");
+    w.say(openid, "接入后的消息").await;
+    sse.until("msg", |f| {
+        f.event == "msg" && f.data.contains("接入后的消息")
+    })
+    .await;
+    w.stop().await;
+}

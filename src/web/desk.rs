@@ -878,7 +878,10 @@ pub async fn reply(
 }
 
 /// One message row as an htmx answer (the same HTML the live stream pushes).
-pub(crate) async fn message_fragment(state: &AppState, message: MessageId) -> Result<Response, AppError> {
+pub(crate) async fn message_fragment(
+    state: &AppState,
+    message: MessageId,
+) -> Result<Response, AppError> {
     let (tz, now) = (state.config.timezone.clone(), state.clock.now());
     let row = state
         .db

@@ -89,8 +89,13 @@ async fn run(
     }
     let mut beat = tokio::time::interval(Duration::from_secs(15));
     beat.tick().await;
+    let mut closing = state.live().closing();
     loop {
+        if *closing.borrow() {
+            return Ok(());
+        }
         tokio::select! {
+            _ = closing.changed() => return Ok(()),
             got = rx.recv() => match got {
                 Ok(item) => {
                     if matches!(item.live, Live::Lists { .. }) {

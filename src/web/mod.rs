@@ -380,11 +380,14 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let tls = state.config.tls.clone();
+    let live = state.wechat.live.clone();
     let router = app(state);
     let handle = axum_server::Handle::new();
     let h = handle.clone();
     tokio::spawn(async move {
         shutdown.await;
+        // Live streams never finish by themselves: end them first.
+        live.close();
         h.graceful_shutdown(Some(Duration::from_secs(10)));
     });
     listener.set_nonblocking(true)?;
