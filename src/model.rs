@@ -240,6 +240,7 @@ db_enum!(OutboundKind {
     Text => "text", "文本";
     Image => "image", "图片";
     Voice => "voice", "语音";
+    Msgmenu => "msgmenu", "菜单消息";
 });
 
 db_enum!(MediaState {

@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_conversations.sql"),
     include_str!("migrations/0004_console.sql"),
     include_str!("migrations/0005_requeue.sql"),
+    include_str!("migrations/0006_automation.sql"),
 ];
 
 pub fn latest() -> i64 {

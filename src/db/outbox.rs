@@ -40,6 +40,11 @@ pub fn enqueue(
         ),
         OutboundKind::Image => (MessageKind::Image, String::new()),
         OutboundKind::Voice => (MessageKind::Voice, String::new()),
+        // Shown as the text a follower without menu support would read.
+        OutboundKind::Msgmenu => (
+            MessageKind::Text,
+            payload["fallback"].as_str().unwrap_or_default().to_string(),
+        ),
     };
     let new = super::messages::NewOutbound {
         account,

@@ -176,6 +176,17 @@ impl Sender {
                 "msgtype": "text",
                 "text": { "content": row.payload["content"].as_str().unwrap_or_default() },
             }),
+            // A menu the follower taps (satisfaction survey, B13): payload
+            // {"head", "items": [{"id", "content"}], "tail"}.
+            OutboundKind::Msgmenu => json!({
+                "touser": openid,
+                "msgtype": "msgmenu",
+                "msgmenu": {
+                    "head_content": row.payload["head"].as_str().unwrap_or_default(),
+                    "list": row.payload["items"].clone(),
+                    "tail_content": row.payload["tail"].as_str().unwrap_or_default(),
+                },
+            }),
             OutboundKind::Image | OutboundKind::Voice => {
                 let kind = row.kind.as_str();
                 let media_id = self.media_id(account, row, kind).await?;
