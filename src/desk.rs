@@ -17,7 +17,7 @@ use crate::model::{
 };
 use crate::wechat::budget::{Budget, budget};
 use crate::wechat::ingest::Stored;
-use crate::wechat::xml::{Inbound, InboundKind};
+use crate::wechat::xml::{Event, Inbound, InboundKind};
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -27,9 +27,16 @@ pub struct Out {
     pub events: Vec<Live>,
     /// Outbound rows were written: wake the sender.
     pub outbox: bool,
+    /// The passive reply to the push being answered (one per push; no quota,
+    /// no token), already recorded as an outbound message.
+    pub passive: Option<String>,
 }
 
 impl Out {
+    /// Adds an event once.
+    pub fn push_event(&mut self, e: Live) {
+        self.push(e);
+    }
     fn push(&mut self, e: Live) {
         if !self.events.contains(&e) {
             self.events.push(e);
@@ -162,7 +169,7 @@ pub fn budget_of(c: &Connection, follower: FollowerId, now: Timestamp) -> DbResu
 }
 
 /// Writes a text to the follower through the outbox, in this conversation.
-fn send_text(
+pub(crate) fn send_text(
     c: &Connection,
     conv: &conversations::Conversation,
     text: &str,
@@ -186,7 +193,7 @@ fn send_text(
     Ok(message)
 }
 
-fn attach(
+pub(crate) fn attach(
     c: &Connection,
     message: MessageId,
     conv: ConversationId,
@@ -258,6 +265,21 @@ pub fn drain(
     now: Timestamp,
     out: &mut Out,
 ) -> DbResult<()> {
+    for (conv, agent) in route_queue(c, group, now, out)? {
+        crate::automation::greet(c, conv, agent, now, out)?;
+    }
+    Ok(())
+}
+
+/// Routes what it can (see [`drain`]) and returns who got which conversation,
+/// without greeting (the push that opened one greets in its passive reply).
+fn route_queue(
+    c: &Connection,
+    group: Option<GroupId>,
+    now: Timestamp,
+    out: &mut Out,
+) -> DbResult<Vec<(ConversationId, UserId)>> {
+    let mut routed = vec![];
     let rules_src = settings::group_or_default(c, group)?;
     let rules = Rules {
         strategy: rules_src.strategy,
@@ -278,6 +300,7 @@ pub fn drain(
                     )?;
                     out.toast(agent, "有新的会话分配给您");
                     out.conversation(conv.id, group);
+                    routed.push((conv.id, agent));
                     moved = true;
                 }
             }
@@ -287,7 +310,8 @@ pub fn drain(
     if moved {
         out.lists(group);
     }
-    queue_moved(c, group, now, out)
+    queue_moved(c, group, now, out)?;
+    Ok(routed)
 }
 
 /// Tells queued followers who moved up their new place (rate-limited, see
@@ -341,7 +365,7 @@ fn position(c: &Connection, conv: &conversations::Conversation) -> DbResult<i64>
 
 /// The group an account's new conversations go to: its first linked group,
 /// or none (then every agent may take them).
-fn group_for(c: &Connection, account: AccountId) -> DbResult<Option<GroupId>> {
+pub(crate) fn group_for(c: &Connection, account: AccountId) -> DbResult<Option<GroupId>> {
     Ok(c.query_row(
         "SELECT group_id FROM account_groups WHERE account_id = ?1 ORDER BY group_id LIMIT 1",
         [account],
@@ -352,8 +376,14 @@ fn group_for(c: &Connection, account: AccountId) -> DbResult<Option<GroupId>> {
 
 // ------------------------------------------------------------------ the follower
 
-/// A stored push: attach it to the follower's open conversation, or open one
-/// when the account's trigger says so; queue notices, comfort, 放弃排队.
+/// A stored push, inside its write transaction: the automatic answer (one
+/// passive reply, in `Out::passive`) and the conversation. In order:
+/// follow and menu-click replies; a message in an open conversation (queued:
+/// 放弃排队 or comfort; in session with an agent away: their own auto reply);
+/// a survey answer; keyword and FAQ answers; and when the account's trigger
+/// asks for a human, a conversation — opened in any case (a message is never
+/// dropped), answered per the time plan: welcome and queue place in work
+/// hours, the off-hours or holiday reply otherwise (with the FAQ list when set).
 pub fn on_inbound(
     c: &Connection,
     account: AccountId,
@@ -361,15 +391,40 @@ pub fn on_inbound(
     stored: &Stored,
     now: Timestamp,
 ) -> DbResult<Out> {
+    use crate::automation::record_passive;
+    use crate::engine::timeplan;
     let mut out = Out::default();
     let Some(message) = stored.message else {
         return Ok(out);
     };
-    let is_event = matches!(m.kind, InboundKind::Event(_));
-    if let Some(conv) = conversations::open_of(c, stored.follower)? {
-        if is_event {
+    let follower = stored.follower;
+    let replies = db::automation::auto_replies(c, account)?;
+    let trigger = settings::account(c, account)?.trigger();
+    let opens = intake::opens_conversation(&trigger, &m.kind);
+    let text = match &m.kind {
+        InboundKind::Text { content } => Some(content.trim()),
+        _ => None,
+    };
+    let mut passive: Vec<String> = Vec::new();
+    let open = conversations::open_of(c, follower)?;
+
+    if let InboundKind::Event(e) = &m.kind {
+        match e {
+            Event::Subscribe { .. } => passive.push(replies.follow.clone()),
+            Event::Click { key } if !opens => {
+                if let Some(r) = db::menu::click_reply(c, account, key)? {
+                    passive.push(r);
+                }
+            }
+            _ => {}
+        }
+        if !opens || open.is_some() {
+            record_passive(c, account, follower, None, &passive, now, &mut out)?;
             return Ok(out);
         }
+    }
+
+    if let Some(conv) = open {
         attach(c, message, conv.id, now)?;
         out.push(Live::Message { id: message });
         out.lists(conv.group_id);
@@ -378,45 +433,132 @@ pub fn on_inbound(
                 if conversations::step(c, conv.id, Step::Abandon, "粉丝发送“放弃排队”", now)?
                     .is_ok()
                 {
-                    send_text(c, &conv, queue::LEFT_TEXT, None, now, &mut out)?;
+                    passive.push(queue::LEFT_TEXT.to_string());
                     out.conversation(conv.id, conv.group_id);
                     queue_moved(c, conv.group_id, now, &mut out)?;
                 }
-                return Ok(out);
+            } else {
+                let every = SignedDuration::from_mins(
+                    settings::group_or_default(c, conv.group_id)?.comfort_every_mins,
+                );
+                if queue::comfort_due(&notices(c, conv.id)?, every, now) {
+                    let ahead = position(c, &conv)?;
+                    passive.push(queue::comfort_text(ahead));
+                    noticed(c, conv.id, ahead, now)?;
+                }
             }
-            let every = SignedDuration::from_mins(
-                settings::group_or_default(c, conv.group_id)?.comfort_every_mins,
-            );
-            if queue::comfort_due(&notices(c, conv.id)?, every, now) {
-                let ahead = position(c, &conv)?;
-                send_text(c, &conv, &queue::comfort_text(ahead), None, now, &mut out)?;
-                noticed(c, conv.id, ahead, now)?;
+        } else if let Some(agent) = conv.agent_id {
+            // 工号自动回复 (C7): the holder is not at the desk; at most every 10 minutes.
+            let (status, _) = status_of(c, agent)?;
+            let own = db::automation::agent_auto_reply(c, agent)?;
+            let last = notices(c, conv.id)?.last_at;
+            if status != AgentStatus::Online
+                && !own.trim().is_empty()
+                && last.is_none_or(|t| t + SignedDuration::from_mins(10) <= now)
+            {
+                passive.push(own);
+                noticed(c, conv.id, 0, now)?;
             }
         }
+        record_passive(c, account, follower, Some(conv.id), &passive, now, &mut out)?;
         return Ok(out);
     }
-    let trigger = settings::account(c, account)?.trigger();
-    if !intake::opens_conversation(&trigger, &m.kind) {
-        // Kept in the follower's history; the automation (issue 5) may answer.
-        return Ok(out);
+
+    if let Some(t) = text {
+        if let Some((conv, thanks)) = crate::automation::take_answer(c, follower, t, now)? {
+            passive.push(thanks);
+            let group = conversations::get(c, conv)?.and_then(|v| v.group_id);
+            attach(c, message, conv, now)?;
+            out.conversation(conv, group);
+            record_passive(c, account, follower, Some(conv), &passive, now, &mut out)?;
+            return Ok(out);
+        }
+        if let Some(reply) = crate::notify::bind(c, account, &m.from_user, t, now)? {
+            record_passive(c, account, follower, None, &[reply], now, &mut out)?;
+            return Ok(out);
+        }
     }
+
     let group = group_for(c, account)?;
-    let id = match conversations::open(c, account, stored.follower, group, now)? {
+    let faq = match group {
+        Some(g) => db::automation::faq(c, g)?,
+        None => vec![],
+    };
+    // Keyword and FAQ answers come before a human (unless the text asks for one).
+    if let Some(t) = text.filter(|_| !opens || matches!(trigger, intake::Trigger::AnyMessage)) {
+        let rules = db::automation::keyword_replies(c, account)?;
+        let answer = db::automation::match_keyword(&rules, t)
+            .map(|k| k.reply.clone())
+            .or_else(|| db::automation::faq_answer(&faq, t).map(|f| f.answer.clone()));
+        if let Some(a) = answer {
+            record_passive(c, account, follower, None, &[a], now, &mut out)?;
+            return Ok(out);
+        }
+    }
+    if !opens {
+        if matches!(m.kind, InboundKind::Location { .. }) {
+            passive.push(replies.location.clone());
+        }
+        // Kept in the follower's history.
+        record_passive(c, account, follower, None, &passive, now, &mut out)?;
+        return Ok(out);
+    }
+
+    let id = match conversations::open(c, account, follower, group, now)? {
         Ok(id) => id,
         Err(_) => return Ok(out),
     };
     c.execute(
         "UPDATE conversations SET vip = (SELECT vip FROM followers WHERE id = ?2) WHERE id = ?1",
-        params![id, stored.follower],
+        params![id, follower],
     )?;
-    if !is_event {
+    if !matches!(m.kind, InboundKind::Event(_)) {
         attach(c, message, id, now)?;
         out.push(Live::Message { id: message });
     }
     out.lists(group);
-    drain(c, group, now, &mut out)?;
+    let faq_list = (!faq.is_empty()).then(|| db::automation::faq_list_text(&faq));
+    let plan = db::timeplan::load(c, account)?;
+    let in_hours = match timeplan::is_open(&plan, now) {
+        timeplan::Status::Open => {
+            passive.push(replies.welcome.clone());
+            if replies.welcome_faq {
+                passive.extend(faq_list.clone());
+            }
+            true
+        }
+        timeplan::Status::Closed => {
+            passive.push(replies.offhours.clone());
+            if replies.offhours_faq {
+                passive.extend(faq_list.clone());
+            }
+            false
+        }
+        timeplan::Status::Holiday { reply, .. } => {
+            passive.push(if reply.trim().is_empty() {
+                replies.offhours.clone()
+            } else {
+                reply
+            });
+            if replies.offhours_faq {
+                passive.extend(faq_list.clone());
+            }
+            false
+        }
+    };
+    for (conv, agent) in route_queue(c, group, now, &mut out)? {
+        if conv == id {
+            // Picked up at once: the greeting rides in the passive reply.
+            let name = db::users::get(c, agent)?
+                .map(|u| u.display_name)
+                .unwrap_or_default();
+            passive.push(replies.greeting.replace("{客服}", &name));
+        } else {
+            crate::automation::greet(c, conv, agent, now, &mut out)?;
+        }
+    }
     let conv = conversations::get(c, id)?.ok_or_else(|| DbError::Commit("lost".into()))?;
-    if conv.state == ConversationState::Queued {
+    if conv.state == ConversationState::Queued && in_hours {
         let ahead = position(c, &conv)?;
         // Nobody online and someone only away (离开): say so honestly (B9).
         let statuses: Vec<AgentStatus> = candidates(c, group)?
@@ -429,9 +571,13 @@ pub fn on_inbound(
             } else {
                 queue::entered_text(ahead)
             };
-        send_text(c, &conv, &text, None, now, &mut out)?;
+        passive.push(text);
         noticed(c, id, ahead, now)?;
+    } else if conv.state == ConversationState::Queued {
+        // Told the off-hours reply; queue updates follow the usual rule.
+        noticed(c, id, position(c, &conv)?, now)?;
     }
+    record_passive(c, account, follower, Some(id), &passive, now, &mut out)?;
     Ok(out)
 }
 
@@ -452,6 +598,7 @@ pub fn accept(
             return Err(refused(why));
         }
         mark_read(c, id, now)?;
+        crate::automation::greet(c, id, user.id, now, &mut out)?;
         out.conversation(id, conv.group_id);
         if !groups.contains(&conv.group_id) {
             groups.push(conv.group_id);
@@ -719,6 +866,7 @@ pub fn answer_transfer(
         params![transfer, ms(now)],
     )?;
     mark_read(c, conv_id, now)?;
+    crate::automation::greet(c, conv_id, user.id, now, &mut out)?;
     out.toast(from, format!("{} 已接受转接", user.display_name));
     out.conversation(conv_id, conv.group_id);
     out.lists(conv.group_id);
@@ -822,12 +970,18 @@ pub fn end(
         "UPDATE conversations SET end_remark = ?2 WHERE id = ?1",
         params![id, remark.trim()],
     )?;
+    let mut out = Out::default();
+    if db::automation::auto_replies(c, conv.account_id)?.survey_on_end {
+        // Not sent (no budget left): recorded on the survey with the reason.
+        if let Err(why) = crate::automation::send_survey(c, id, now, &mut out)? {
+            tracing::info!(conversation = %id, %why, "survey not sent");
+        }
+    }
     c.execute(
         "UPDATE transfers SET state = 'cancelled', decided_at = ?2
          WHERE conversation_id = ?1 AND state = 'pending'",
         params![id, ms(now)],
     )?;
-    let mut out = Out::default();
     out.lists(conv.group_id);
     out.conversation(id, conv.group_id);
     // A place became free.
@@ -1099,6 +1253,11 @@ impl Sweeper {
         let now = self.clock.now();
         let out = self.db.write(move |c| sweep(c, now)).await?;
         self.publish(out);
+        let out = self
+            .db
+            .write(move |c| crate::automation::timeouts(c, now))
+            .await?;
+        self.publish(out);
         for user in self.live.gone(now) {
             let out = self
                 .db
@@ -1210,7 +1369,13 @@ mod tests {
         let w = world();
         let amy = w.agent("amy");
         let (out, f) = w.says("oA", "在吗", 1, w.at(0));
-        assert!(out.outbox, "the follower is told their place");
+        // Told their place in the webhook's answer: no quota, no outbox.
+        let passive = out.passive.clone().expect("a passive reply");
+        assert!(
+            passive.contains("欢迎咨询") && passive.contains("下一位"),
+            "{passive}"
+        );
+        assert!(!out.outbox && w.pending_texts(f).is_empty());
         assert!(out.events.contains(&Live::Lists {
             group: Some(w.group)
         }));
@@ -1219,7 +1384,6 @@ mod tests {
             (conv.state, conv.group_id),
             (ConversationState::Queued, Some(w.group))
         );
-        assert!(w.pending_texts(f)[0].contains("下一位"));
 
         // Online without auto-accept: still queued (accepts by hand).
         set_status(&w.c, amy.id, AgentStatus::Online, Some(None), w.at(1)).unwrap();
@@ -1241,10 +1405,16 @@ mod tests {
             .map(|e| e.step)
             .collect();
         assert_eq!(steps, ["open", "route"]);
-        // The next message joins the same conversation, no second notice.
-        w.says("oA", "我的订单", 2, w.at(3));
+        // Picked up: the greeting (接入语) goes out through the outbox.
+        assert!(
+            w.pending_texts(f)[0].contains("很高兴为您服务"),
+            "{:?}",
+            w.pending_texts(f)
+        );
+        // The next message joins the same conversation, nothing automatic.
+        let (out, _) = w.says("oA", "我的订单", 2, w.at(3));
         assert_eq!(w.open(f).id, conv.id);
-        assert_eq!(w.pending_texts(f).len(), 1);
+        assert_eq!((out.passive, w.pending_texts(f).len()), (None, 1));
     }
 
     #[test]
@@ -1354,10 +1524,10 @@ mod tests {
         let w = world();
         let amy = w.agent("amy");
         set_status(&w.c, amy.id, AgentStatus::Away, None, w.at(0)).unwrap();
-        let (_, f) = w.says("oE", "你好", 1, w.at(0));
-        assert!(w.pending_texts(f)[0].contains("客服暂时离开"));
-        w.says("oE", "放弃排队", 2, w.at(1));
+        let (out, f) = w.says("oE", "你好", 1, w.at(0));
+        assert!(out.passive.unwrap().contains("客服暂时离开"));
+        let (out, _) = w.says("oE", "放弃排队", 2, w.at(1));
         assert!(conversations::open_of(&w.c, f).unwrap().is_none());
-        assert_eq!(w.pending_texts(f).last().unwrap(), queue::LEFT_TEXT);
+        assert_eq!(out.passive.as_deref(), Some(queue::LEFT_TEXT));
     }
 }

@@ -5,6 +5,7 @@
 //! integration tests build the same world the binary does.
 
 pub mod auth;
+pub mod automation;
 pub mod channel;
 pub mod clock;
 pub mod commands;
@@ -15,6 +16,7 @@ pub mod engine;
 pub mod error;
 pub mod live;
 pub mod model;
+pub mod notify;
 pub mod state;
 pub mod team;
 pub mod web;

@@ -199,6 +199,21 @@ db_enum!(AuditAction {
     KbDelete => "kb_delete", "删除知识库条目";
     GroupSettings => "group_settings", "修改接待设置";
     AccountTrigger => "account_trigger", "修改会话触发方式";
+    AutoRepliesUpdate => "auto_replies_update", "修改自动回复";
+    KeywordReplyCreate => "keyword_reply_create", "添加关键词回复";
+    KeywordReplyUpdate => "keyword_reply_update", "修改关键词回复";
+    KeywordReplyDelete => "keyword_reply_delete", "删除关键词回复";
+    FaqCreate => "faq_create", "添加常见问题";
+    FaqUpdate => "faq_update", "修改常见问题";
+    FaqDelete => "faq_delete", "删除常见问题";
+    TimeoutsUpdate => "timeouts_update", "修改超时设置";
+    AgentAutoReply => "agent_auto_reply", "修改工号自动回复";
+    MenuDraft => "menu_draft", "保存自定义菜单草稿";
+    MenuPublish => "menu_publish", "发布自定义菜单";
+    MenuLoad => "menu_load", "载入线上自定义菜单";
+    TimePlanUpdate => "timeplan_update", "修改工作时间";
+    PlanDayCreate => "plan_day_create", "添加自定义工作日或节假日";
+    PlanDayDelete => "plan_day_delete", "删除自定义工作日或节假日";
 });
 
 id_type!(AccountId);

@@ -57,12 +57,13 @@ impl World {
         self.srv.stop().await;
     }
 
-    /// The follower `openid` sends `text`, signed as WeChat does, at the clock's now.
-    async fn say(&self, openid: &str, text: &str) {
+    /// The follower `openid` sends `text`, signed as WeChat does, at the
+    /// clock's now; returns the passive reply in the webhook's answer, if any.
+    async fn say(&self, openid: &str, text: &str) -> Option<String> {
         let xml = text_xml(openid, text, self.srv.state.clock.now().as_second());
         let r = self.srv.push(&self.acc, "plain", &xml).await;
         assert_eq!(r.status(), StatusCode::OK, "push of {text:?}");
-        assert_eq!(r.text().await.unwrap(), "success");
+        passive_text(&r.text().await.unwrap(), openid)
     }
 
     fn advance(&self, by: SignedDuration) {
@@ -211,6 +212,21 @@ async fn count(srv: &TestServer, sql: &'static str, arg: i64) -> i64 {
 
 static MSG_ID: AtomicU64 = AtomicU64::new(7_000_000_000_000_000);
 
+/// The text of a passive reply (`success`: none), checked to be addressed to `openid`.
+fn passive_text(body: &str, openid: &str) -> Option<String> {
+    if body == "success" {
+        return None;
+    }
+    let field = |name: &str| {
+        let open = format!("<{name}><![CDATA[");
+        let start = body.find(&open)? + open.len();
+        Some(body[start..].split("]]>").next()?.to_string())
+    };
+    assert_eq!(field("ToUserName").as_deref(), Some(openid), "{body}");
+    assert_eq!(field("MsgType").as_deref(), Some("text"), "{body}");
+    field("Content")
+}
+
 fn text_xml(openid: &str, text: &str, now_s: i64) -> String {
     let id = MSG_ID.fetch_add(1, Ordering::SeqCst);
     format!(
@@ -332,31 +348,38 @@ async fn a_queued_follower_is_told_their_place_and_comforted_at_most_once_per_in
     w.srv.user("amy", Role::Agent, &[w.group]).await;
     let _amy = login(&w.srv, "amy").await;
 
-    w.say("oFanQueueFirst01", "你好,在吗").await;
+    // The place is told in the webhook's answer (a passive reply: no quota).
+    let first = w
+        .say("oFanQueueFirst01", "你好,在吗")
+        .await
+        .expect("passive reply");
+    assert!(
+        first.contains("欢迎咨询") && first.contains("下一位"),
+        "{first}"
+    );
     let c1 = w.conv("oFanQueueFirst01").await;
     assert_eq!(c1.state, ConversationState::Queued);
     assert_eq!(c1.group_id, Some(w.group), "the account's group queue");
     assert_eq!(c1.agent_id, None);
-    w.say("oFanQueueSecond2", "有人吗").await;
+    let second = w
+        .say("oFanQueueSecond2", "有人吗")
+        .await
+        .expect("passive reply");
+    assert!(second.contains("您前面还有 1 位"), "{second}");
     w.send_all().await;
-    let first = w.texts_to("oFanQueueFirst01");
-    assert_eq!(first.len(), 1, "{first:?}");
-    assert!(first[0].contains("下一位"), "{first:?}");
-    let second = w.texts_to("oFanQueueSecond2");
-    assert_eq!(second.len(), 1, "{second:?}");
-    assert!(second[0].contains("您前面还有 1 位"), "{second:?}");
+    assert!(
+        w.texts_to("oFanQueueFirst01").is_empty(),
+        "nothing by the customer-service API"
+    );
 
     // Writing again soon after the notice: no extra reply.
     w.advance(SignedDuration::from_mins(1));
-    w.say("oFanQueueFirst01", "还要等多久").await;
+    assert_eq!(w.say("oFanQueueFirst01", "还要等多久").await, None);
     w.advance(SignedDuration::from_mins(2));
-    w.say("oFanQueueFirst01", "快点").await;
-    w.send_all().await;
     assert_eq!(
-        w.texts_to("oFanQueueFirst01").len(),
-        1,
-        "within the group's 5 minutes: {:?}",
-        w.texts_to("oFanQueueFirst01")
+        w.say("oFanQueueFirst01", "快点").await,
+        None,
+        "within the group's 5 minutes"
     );
     assert_eq!(
         w.conversations_of("oFanQueueFirst01").await,
@@ -366,17 +389,14 @@ async fn a_queued_follower_is_told_their_place_and_comforted_at_most_once_per_in
 
     // Past the group's interval (5 min after the notice): one comfort reply.
     w.advance(SignedDuration::from_mins(2));
-    w.say("oFanQueueFirst01", "人呢").await;
-    w.send_all().await;
-    let first = w.texts_to("oFanQueueFirst01");
-    assert_eq!(first.len(), 2, "{first:?}");
-    assert!(first[1].contains("客服正在忙"), "{first:?}");
-    assert!(first[1].contains("下一位"), "{first:?}");
+    let comfort = w.say("oFanQueueFirst01", "人呢").await.expect("comfort");
+    assert!(
+        comfort.contains("客服正在忙") && comfort.contains("下一位"),
+        "{comfort}"
+    );
     // And not again right after it.
     w.advance(SignedDuration::from_secs(30));
-    w.say("oFanQueueFirst01", "喂").await;
-    w.send_all().await;
-    assert_eq!(w.texts_to("oFanQueueFirst01").len(), 2);
+    assert_eq!(w.say("oFanQueueFirst01", "喂").await, None);
     // The follower's messages all belong to the conversation.
     let n = count(
         &w.srv,
@@ -1060,21 +1080,18 @@ async fn a_queued_follower_leaves_the_queue_with_a_keyword() {
     w.srv.user("amy", Role::Agent, &[w.group]).await;
     let _amy = login(&w.srv, "amy").await;
     let openid = "oFanAbandon001";
-    w.say(openid, "你好").await;
+    let told = w.say(openid, "你好").await.unwrap_or_default();
+    assert!(told.contains("下一位"), "{told}");
     let conv = w.conv(openid).await;
     assert_eq!(conv.state, ConversationState::Queued);
     w.advance(SignedDuration::from_secs(10));
-    w.say(openid, "放弃排队").await;
+    let left = w.say(openid, "放弃排队").await.unwrap_or_default();
+    assert!(left.contains("您已退出排队"), "{left}");
     let c = w.conv(openid).await;
     assert_eq!(c.id, conv.id);
     assert_eq!(c.state, ConversationState::Ended);
     let ev = w.events(conv.id).await;
     assert_eq!(ev.last().unwrap().step, "abandon", "{ev:?}");
-    w.send_all().await;
-    let texts = w.texts_to(openid);
-    assert_eq!(texts.len(), 2, "{texts:?}");
-    assert!(texts[0].contains("下一位"), "{texts:?}");
-    assert!(texts[1].contains("您已退出排队"), "{texts:?}");
     // Writing again opens a new conversation.
     w.advance(SignedDuration::from_mins(1));
     w.say(openid, "我又来了").await;

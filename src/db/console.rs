@@ -114,18 +114,22 @@ pub fn open_items(conn: &Connection, scope: &Scope) -> DbResult<(Vec<Item>, Vec<
     Ok((active, queued))
 }
 
-/// Conversations the agent ended within the last 24 hours whose follower has
-/// no open one now (最近联系).
-pub fn recent(conn: &Connection, agent: UserId, now: jiff::Timestamp) -> DbResult<Vec<Item>> {
-    let since = ms(now - jiff::SignedDuration::from_hours(24));
+/// Conversations the agent ended in `[from, to)` whose follower has no open
+/// one now: today's (current contacts) or before today (最近联系, C11).
+pub fn ended_between(
+    conn: &Connection,
+    agent: UserId,
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+) -> DbResult<Vec<Item>> {
     let mut stmt = conn.prepare(&format!(
-        "{ITEM} WHERE v.state = 'ended' AND v.agent_id = ?1 AND v.ended_at >= ?2
+        "{ITEM} WHERE v.state = 'ended' AND v.agent_id = ?1 AND v.ended_at >= ?2 AND v.ended_at < ?3
            AND NOT EXISTS (SELECT 1 FROM conversations o WHERE o.follower_id = v.follower_id AND o.state <> 'ended')
            AND v.id = (SELECT max(x.id) FROM conversations x WHERE x.follower_id = v.follower_id)
          ORDER BY v.ended_at DESC LIMIT 30"
     ))?;
     let rows = stmt
-        .query_map(params![agent, since], item)?
+        .query_map(params![agent, ms(from), ms(to)], item)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }

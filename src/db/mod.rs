@@ -14,18 +14,21 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod automation;
 pub mod console;
 pub mod conversations;
 pub mod followers;
 pub mod followups;
 pub mod groups;
 pub mod media;
+pub mod menu;
 pub mod messages;
 pub mod migrate;
 pub mod outbox;
 pub mod sessions;
 pub mod settings;
 pub mod taxonomy;
+pub mod timeplan;
 pub mod users;
 
 #[cfg(test)]

@@ -6,3 +6,4 @@ pub mod intake;
 pub mod lifecycle;
 pub mod queue;
 pub mod routing;
+pub mod timeplan;

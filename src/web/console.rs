@@ -25,6 +25,10 @@ struct MePage {
     profile: Profile,
     profile_error: Option<String>,
     password_error: Option<String>,
+    /// The account whose WeChat the agent bound for notifications (C10).
+    wx_bound: Option<String>,
+    /// A pending binding code and until when it is valid.
+    bind_code: Option<(String, String)>,
 }
 
 async fn me_page(
@@ -36,12 +40,19 @@ async fn me_page(
 ) -> Result<MePage, AppError> {
     let me = page.me.clone().ok_or(AppError::Unauthorized)?;
     let uid = me.id;
-    let (groups, logins) = state
+    let now = state.clock.now();
+    let (groups, logins, wx_bound, bind_code) = state
         .db
         .read(move |c| -> crate::db::DbResult<_> {
+            let bound = match crate::notify::binding(c, uid)? {
+                Some((acc, _)) => crate::db::accounts::get(c, acc)?.map(|a| a.name),
+                None => None,
+            };
             Ok((
                 crate::db::users::groups_of(c, uid)?,
                 crate::db::sessions::recent_logins(c, uid, 10)?,
+                bound,
+                crate::notify::pending_code(c, uid, now)?,
             ))
         })
         .await?;
@@ -59,6 +70,8 @@ async fn me_page(
         }),
         profile_error,
         password_error,
+        wx_bound,
+        bind_code: bind_code.map(|(code, until)| (code, local_time(until, tz))),
         page,
     })
 }
@@ -187,4 +200,39 @@ pub async fn set_theme(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     Ok(Redirect::to("/console/me").into_response())
+}
+
+/// A one-time code to bind the agent's WeChat for notifications (C10).
+pub async fn bind_code(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+) -> Result<Response, AppError> {
+    let (uid, now) = (s.user.id, state.clock.now());
+    state
+        .db
+        .write(move |c| crate::notify::new_code(c, uid, now))
+        .await?;
+    Ok(with_flash(
+        Redirect::to("/console/me"),
+        true,
+        "绑定码已生成,10 分钟内有效",
+        ctx.secure_cookies,
+    ))
+}
+
+pub async fn unbind(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+) -> Result<Response, AppError> {
+    let uid = s.user.id;
+    state
+        .db
+        .write(move |c| crate::notify::unbind(c, uid))
+        .await?;
+    Ok(with_flash(
+        Redirect::to("/console/me"),
+        true,
+        "已解除微信绑定",
+        ctx.secure_cookies,
+    ))
 }

@@ -64,6 +64,8 @@ pub struct ListsView {
     /// Queued followers the user may not see in detail (count only).
     pub hidden_queue: i64,
     pub recent: Vec<ItemView>,
+    /// Ended today (local time): still current contacts until midnight (C11).
+    pub today: Vec<ItemView>,
     pub transfers: Vec<(TransferRequest, i64)>,
     pub is_admin: bool,
     pub csrf: String,
@@ -146,6 +148,10 @@ pub struct ChatView {
     pub tags: Vec<Choice>,
     pub emoji: &'static [(&'static str, &'static str, &'static str)],
     pub csrf: String,
+    /// The satisfaction survey's state (B13).
+    pub survey: Option<String>,
+    /// The user may invite the follower to rate (holder, or who ended it).
+    pub can_survey: bool,
 }
 
 #[derive(Template)]
@@ -276,6 +282,11 @@ fn lists_view(
 ) -> DbResult<ListsView> {
     let sc = scope(c, user)?;
     let (active, queued) = q::open_items(c, &sc)?;
+    let midnight = now
+        .to_zoned(tz.clone())
+        .start_of_day()
+        .map(|z| z.timestamp())
+        .unwrap_or(now);
     let my_groups = db::users::groups_of(c, user.id)?;
     let groups: Vec<crate::model::Group> = match user.role {
         Role::SuperAdmin => db::groups::list(c)?.into_iter().map(|r| r.group).collect(),
@@ -322,11 +333,26 @@ fn lists_view(
             .collect(),
         queued: shown_queue,
         hidden_queue,
-        recent: q::recent(c, user.id, now)?
-            .iter()
-            .filter(|i| in_tab(i))
-            .map(|i| item_view(i, user.id, tz, now, selected))
-            .collect(),
+        recent: q::ended_between(
+            c,
+            user.id,
+            midnight - jiff::SignedDuration::from_hours(24 * 7),
+            midnight,
+        )?
+        .iter()
+        .filter(|i| in_tab(i))
+        .map(|i| item_view(i, user.id, tz, now, selected))
+        .collect(),
+        today: q::ended_between(
+            c,
+            user.id,
+            midnight,
+            now + jiff::SignedDuration::from_secs(1),
+        )?
+        .iter()
+        .filter(|i| in_tab(i))
+        .map(|i| item_view(i, user.id, tz, now, selected))
+        .collect(),
         transfers: q::transfers_for(c, user.id, now)?
             .into_iter()
             .map(|t| {
@@ -526,6 +552,8 @@ fn chat_view(
         tags,
         emoji: rows::EMOJI,
         csrf: csrf.to_string(),
+        survey: crate::automation::survey_text(c, conv.id)?,
+        can_survey: conv.agent_id == Some(user.id) && conv.state != ConversationState::Queued,
     })
 }
 
@@ -1476,4 +1504,28 @@ pub async fn budget(
         crate::error::askama_escape(&v.reason),
         crate::error::askama_escape(&v.text)
     )))
+}
+
+/// The agent invites the follower to rate the service (B13).
+pub async fn survey(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    let id = ConversationId(id);
+    let user = s.user.clone();
+    let sent = change(&state, move |c, now| {
+        let conv = desk::visible(c, &user, id)?;
+        if conv.agent_id != Some(user.id) || conv.state == ConversationState::Queued {
+            return Err(DeskError::Denied("只有接待该会话的客服可以邀请评价".into()));
+        }
+        let mut out = desk::Out::default();
+        let r = crate::automation::send_survey(c, id, now, &mut out)?;
+        Ok((r, out))
+    })
+    .await?;
+    if let Err(why) = sent {
+        return Err(AppError::Conflict(format!("满意度评价未发送:{why}")));
+    }
+    chat_after(&state, &ctx, s.user, id).await
 }

@@ -117,6 +117,8 @@ fn table() -> Table {
     .post("/console/me", Agent, console::update_profile)
     .post("/console/me/password", Agent, console::change_password)
     .post("/console/me/theme", Agent, console::set_theme)
+    .post("/console/me/bind", Agent, console::bind_code)
+    .post("/console/me/unbind", Agent, console::unbind)
     // Admin console
     .get("/admin", Admin, admin_home)
     .get("/admin/users", Admin, admin::users::list)
@@ -186,6 +188,7 @@ fn table() -> Table {
     .post("/console/c/{id}/remove", Admin, desk::remove)
     .post("/console/c/{id}/mark", Agent, desk::mark)
     .post("/console/c/{id}/tag", Agent, desk::tag)
+    .post("/console/c/{id}/survey", Agent, desk::survey)
     .post("/console/messages/{id}/retry", Agent, desk::retry)
     .post(
         "/console/transfers/{id}/accept",
@@ -213,6 +216,98 @@ fn table() -> Table {
     .get("/console/uploads", Agent, uploads::list)
     .post("/console/c/{id}/resend", Agent, uploads::resend)
     // -- end console
+    // Custom menu (issue 5)
+    .get("/admin/menu", SuperAdmin, admin::menu::page)
+    .post("/admin/menu", SuperAdmin, admin::menu::save)
+    .get("/admin/menu/online", SuperAdmin, admin::menu::online)
+    .post("/admin/menu/publish", SuperAdmin, admin::menu::publish)
+    .post("/admin/menu/load", SuperAdmin, admin::menu::load)
+    // Time plan (issue 5)
+    .get("/admin/timeplan", SuperAdmin, admin::timeplan::page)
+    .post(
+        "/admin/timeplan/weekly",
+        SuperAdmin,
+        admin::timeplan::save_weekly,
+    )
+    .post("/admin/timeplan/days", SuperAdmin, admin::timeplan::add_day)
+    .post(
+        "/admin/timeplan/days/{id}/delete",
+        SuperAdmin,
+        admin::timeplan::delete_day,
+    )
+    // Automation settings (issue 5)
+    .get("/admin/automation", Admin, admin::automation::page)
+    .post(
+        "/admin/automation/replies",
+        SuperAdmin,
+        admin::automation::save_replies,
+    )
+    .post(
+        "/admin/automation/preview",
+        SuperAdmin,
+        admin::automation::preview_replies,
+    )
+    .post(
+        "/admin/automation/keywords",
+        SuperAdmin,
+        admin::automation::add_keyword,
+    )
+    .get(
+        "/admin/automation/keywords/{id}",
+        SuperAdmin,
+        admin::automation::edit_keyword,
+    )
+    .post(
+        "/admin/automation/keywords/{id}",
+        SuperAdmin,
+        admin::automation::update_keyword,
+    )
+    .post(
+        "/admin/automation/keywords/{id}/move",
+        SuperAdmin,
+        admin::automation::move_keyword,
+    )
+    .post(
+        "/admin/automation/keywords/{id}/delete",
+        SuperAdmin,
+        admin::automation::delete_keyword,
+    )
+    .post("/admin/automation/faq", Admin, admin::automation::add_faq)
+    .get(
+        "/admin/automation/faq/{id}",
+        Admin,
+        admin::automation::edit_faq,
+    )
+    .post(
+        "/admin/automation/faq/{id}",
+        Admin,
+        admin::automation::update_faq,
+    )
+    .post(
+        "/admin/automation/faq/{id}/move",
+        Admin,
+        admin::automation::move_faq,
+    )
+    .post(
+        "/admin/automation/faq/{id}/delete",
+        Admin,
+        admin::automation::delete_faq,
+    )
+    .post(
+        "/admin/automation/timeouts",
+        Admin,
+        admin::automation::save_timeouts,
+    )
+    .get(
+        "/console/auto-reply",
+        Agent,
+        admin::automation::agent_reply_page,
+    )
+    .post(
+        "/console/auto-reply",
+        Agent,
+        admin::automation::save_agent_reply,
+    )
     // Taxonomy and follow-up lists (咨询分类, 会话标签, 知识库, 标注, tag list)
     .get("/admin/taxonomy", Admin, admin::taxonomy::page)
     .post(

@@ -207,11 +207,20 @@ pub fn message_row(
             }
         },
     });
-    let delivery = m.delivery.as_ref().map(|(state, reason)| match state {
-        OutboxState::Pending if reason.is_empty() => ("pending", "发送中", String::new()),
-        OutboxState::Pending => ("pending", "重试中", reason.clone()),
-        OutboxState::Sent => ("sent", "已送达", String::new()),
-        OutboxState::Failed => ("failed", "失败", reason.clone()),
+    // A passive reply travelled in the webhook's answer: WeChat confirms nothing more.
+    let passive = m.direction == Direction::Out && m.data["passive"].as_bool() == Some(true);
+    let delivery = if passive {
+        Some(("sent", "被动回复", String::new()))
+    } else {
+        None
+    };
+    let delivery = delivery.or_else(|| {
+        m.delivery.as_ref().map(|(state, reason)| match state {
+            OutboxState::Pending if reason.is_empty() => ("pending", "发送中", String::new()),
+            OutboxState::Pending => ("pending", "重试中", reason.clone()),
+            OutboxState::Sent => ("sent", "已送达", String::new()),
+            OutboxState::Failed => ("failed", "失败", reason.clone()),
+        })
     });
     let retry_url = m
         .delivery

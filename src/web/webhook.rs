@@ -142,16 +142,23 @@ pub async fn push(
         Err(e) => tracing::warn!(account = id, error = %e, "push refused"),
         Ok(_) => {}
     }
-    result.map(|()| {
-        (
+    result.map(|reply| match reply {
+        Some(xml) => ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml).into_response(),
+        None => (
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             "success",
         )
-            .into_response()
+            .into_response(),
     })
 }
 
-async fn receive(state: &AppState, id: i64, q: &PushQuery, body: Body) -> Result<(), WebhookError> {
+/// Stores a push; `Some(body)` when it is answered with a passive reply.
+async fn receive(
+    state: &AppState,
+    id: i64,
+    q: &PushQuery,
+    body: Body,
+) -> Result<Option<String>, WebhookError> {
     let acc = account(state, id).await?;
     // A signature covers timestamp and nonce (and, encrypted, the ciphertext):
     // refuse stale ones so a signed URL seen in a log cannot be replayed later.
@@ -210,7 +217,9 @@ async fn receive(state: &AppState, id: i64, q: &PushQuery, body: Body) -> Result
     // Stored and routed in one transaction: once `success` is answered, the
     // message is in the follower's history and, if it asks for a human, in a
     // conversation (queued or assigned).
-    let (stored, out) = state
+    let (follower, official) = (inbound.from_user.clone(), inbound.to_user.clone());
+    let reply_acc = acc.clone();
+    let (stored, mut out) = state
         .db
         .write(move |c| -> db::DbResult<_> {
             let stored = ingest::store(c, &acc, &inbound, &plain, now)?;
@@ -218,6 +227,7 @@ async fn receive(state: &AppState, id: i64, q: &PushQuery, body: Body) -> Result
             Ok((stored, out))
         })
         .await?;
+    let passive = out.passive.take();
     state.publish(out);
     if learned_id {
         state.wechat.forget_account(account_id);
@@ -226,5 +236,39 @@ async fn receive(state: &AppState, id: i64, q: &PushQuery, body: Body) -> Result
     if stored.media || stored.new_follower {
         state.wechat.fetch_wake.notify_one();
     }
-    Ok(())
+    Ok(passive
+        .map(|text| passive_reply(&reply_acc, q, &follower, &official, &text, now.as_second())))
+}
+
+/// The body answering a push with a text: plain XML, or encrypted and signed
+/// when the push was encrypted (WeChat then expects the same).
+fn passive_reply(
+    acc: &Account,
+    q: &PushQuery,
+    follower: &str,
+    official: &str,
+    text: &str,
+    now_s: i64,
+) -> String {
+    let xml = xml::reply_xml(
+        follower,
+        official,
+        now_s,
+        &xml::Reply::Text {
+            content: text.to_string(),
+        },
+    );
+    if q.encrypt_type != "aes" {
+        return xml;
+    }
+    match AesKey::from_encoding_aes_key(&acc.aes_key) {
+        Ok(key) => {
+            let encrypt = crypto::encrypt(&key, &acc.app_id, &xml);
+            let ts = now_s.to_string();
+            let signature = crypto::signature(&[&acc.token, &ts, &q.nonce, &encrypt]);
+            xml::encrypted_reply_xml(&encrypt, &signature, &ts, &q.nonce)
+        }
+        // The push decrypted with the previous key only: answer "success".
+        Err(_) => "success".into(),
+    }
 }

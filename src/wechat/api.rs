@@ -511,6 +511,36 @@ impl WechatApi {
             next_openid: v["next_openid"].as_str().unwrap_or_default().to_string(),
         })
     }
+
+    /// `menu/create`: replaces the account's custom menu with `menu`
+    /// (`{"button":[…]}`, as `db::menu::Menu::to_wechat` builds it).
+    pub async fn create_menu(&self, account: &Account, menu: &Value) -> Result<(), ApiError> {
+        let url = format!("{}/cgi-bin/menu/create", self.base(account));
+        self.call_json(account, |t| {
+            self.client(account)
+                .post(&url)
+                .query(&[("access_token", t)])
+                .json(menu)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// `menu/get`: the menu online now, as its `menu` object (`{"button":[…]}`,
+    /// the shape `create_menu` takes; leaves carry an empty `sub_button`). An
+    /// account without a menu answers errcode 46003.
+    pub async fn get_menu(&self, account: &Account) -> Result<Value, ApiError> {
+        let url = format!("{}/cgi-bin/menu/get", self.base(account));
+        let body = self
+            .call_json(account, |t| {
+                self.client(account).get(&url).query(&[("access_token", t)])
+            })
+            .await?;
+        match body.get("menu") {
+            Some(menu) if menu.is_object() => Ok(menu.clone()),
+            _ => Err(ApiError::Decode("menu/get answered without menu".into())),
+        }
+    }
 }
 
 fn check_errcode(body: &Value) -> Result<(), ApiError> {

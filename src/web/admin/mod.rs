@@ -3,8 +3,11 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod automation;
 pub mod followers;
 pub mod groups;
+pub mod menu;
 pub mod simulator;
 pub mod taxonomy;
+pub mod timeplan;
 pub mod users;
