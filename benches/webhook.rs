@@ -197,7 +197,7 @@ impl RunResult {
 
 /// POSTs pushes `range` with at most `concurrency` requests in flight (one
 /// pooled keep-alive connection each), timing every request from send to the
-/// last byte of the answer, which must be 200 "success".
+/// last byte of the answer, which must be 200: "success" or a passive reply.
 async fn drive(
     client: &reqwest::Client,
     urls: &Arc<Vec<reqwest::Url>>,
@@ -232,7 +232,13 @@ async fn drive(
                     Ok(resp) => {
                         let status = resp.status();
                         match resp.bytes().await {
-                            Ok(b) if status == 200 && &b[..] == b"success" => Ok(()),
+                            // "success", or a passive reply (the welcome and queue place).
+                            Ok(b)
+                                if status == 200
+                                    && (&b[..] == b"success" || b.starts_with(b"<xml>")) =>
+                            {
+                                Ok(())
+                            }
                             Ok(b) => Err(format!("{status} {:?}", String::from_utf8_lossy(&b))),
                             Err(e) => Err(format!("reading the answer: {e}")),
                         }

@@ -6,13 +6,14 @@
 //! outbox and only within the reply budget — when it forbids, the skip is
 //! recorded with the reason where the agent sees it.
 
+use crate::db::Cached;
 use crate::db::{self, DbResult, conversations, ms, ts};
 use crate::desk::{self, Out};
 use crate::engine::lifecycle::Step;
 use crate::engine::routing::{self, Decision, Rules, Wanted};
 use crate::live::Live;
 use crate::model::{
-    AgentStatus, ConversationId, ConversationState, FollowerId, OutboundKind, UserId,
+    AgentStatus, ConversationId, ConversationState, FollowerId, MessageId, OutboundKind, UserId,
 };
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -24,8 +25,7 @@ use serde_json::json;
 /// it travels in the webhook's answer) and puts it in `out`.
 pub fn record_passive(
     c: &Connection,
-    account: crate::model::AccountId,
-    follower: FollowerId,
+    (account, follower, answers): (crate::model::AccountId, FollowerId, MessageId),
     conv: Option<ConversationId>,
     texts: &[String],
     now: Timestamp,
@@ -40,7 +40,8 @@ pub fn record_passive(
     if text.is_empty() {
         return Ok(());
     }
-    let data = json!({ "passive": true });
+    // `answers`: a retry of the same push gets the same reply.
+    let data = json!({ "passive": true, "answers": answers.0 });
     let new = db::messages::NewOutbound {
         account,
         follower,
@@ -67,17 +68,35 @@ pub fn note_skip(
     why: &str,
     now: Timestamp,
 ) -> DbResult<()> {
-    let follower: FollowerId = c.query_row(
+    let follower: FollowerId = c.row(
         "SELECT follower_id FROM conversations WHERE id = ?1",
         [conv],
         |r| r.get(0),
     )?;
-    c.execute(
+    c.exec(
         "INSERT INTO notes (conversation_id, follower_id, author_id, body, created_at)
          VALUES (?1, ?2, NULL, ?3, ?4)",
         params![conv, follower, format!("{what}未发送:{why}"), ms(now)],
     )?;
     Ok(())
+}
+
+/// The passive reply given to a push already stored (WeChat retries when our
+/// answer did not reach it in time): the same text again.
+pub fn passive_for_retry(
+    c: &Connection,
+    account: crate::model::AccountId,
+    dedup_key: &str,
+) -> DbResult<Option<String>> {
+    Ok(c.row(
+        "SELECT o.content FROM messages i JOIN messages o
+           ON o.follower_id = i.follower_id AND o.direction = 'out'
+          AND json_extract(o.data, '$.answers') = i.id
+         WHERE i.account_id = ?1 AND i.dedup_key = ?2",
+        params![account, dedup_key],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 /// Sends an automatic text in a conversation if the budget allows; otherwise
@@ -211,7 +230,7 @@ pub fn send_survey(
     let b = desk::budget_of(c, conv.follower_id, now)?;
     if !b.allowed {
         let why = b.reason.unwrap_or_default();
-        c.execute(
+        c.exec(
             "INSERT INTO surveys (conversation_id, state, reason, sent_at) VALUES (?1, 'not_sent', ?2, ?3)
              ON CONFLICT (conversation_id) DO UPDATE SET state = 'not_sent', reason = ?2, sent_at = ?3",
             params![conv.id, why, ms(now)],
@@ -232,7 +251,7 @@ pub fn send_survey(
         now,
     )?;
     desk::attach(c, message, conv.id, now)?;
-    c.execute(
+    c.exec(
         "INSERT INTO surveys (conversation_id, state, reason, sent_at) VALUES (?1, 'sent', '', ?2)
          ON CONFLICT (conversation_id) DO UPDATE SET state = CASE WHEN state = 'answered' THEN state ELSE 'sent' END,
              reason = '', sent_at = ?2",
@@ -257,7 +276,7 @@ pub fn take_answer(
     };
     let since = ms(now - SignedDuration::from_hours(48));
     let conv: Option<ConversationId> = c
-        .query_row(
+        .row(
             "SELECT s.conversation_id FROM surveys s JOIN conversations v ON v.id = s.conversation_id
              WHERE v.follower_id = ?1 AND s.state IN ('sent', 'answered') AND s.sent_at >= ?2
              ORDER BY s.sent_at DESC LIMIT 1",
@@ -268,7 +287,7 @@ pub fn take_answer(
     let Some(conv) = conv else {
         return Ok(None);
     };
-    c.execute(
+    c.exec(
         "UPDATE surveys SET state = 'answered', answered_at = ?2,
                 score = coalesce(?3, score), solved = coalesce(?4, solved)
          WHERE conversation_id = ?1",
@@ -285,7 +304,7 @@ pub fn take_answer(
 /// The survey as shown in the chat and history.
 pub fn survey_text(c: &Connection, conv: ConversationId) -> DbResult<Option<String>> {
     let row: Option<(String, String, Option<i64>, Option<bool>)> = c
-        .query_row(
+        .row(
             "SELECT state, reason, score, solved FROM surveys WHERE conversation_id = ?1",
             [conv],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -318,7 +337,7 @@ fn once(
     anchor: i64,
     now: Timestamp,
 ) -> DbResult<bool> {
-    let n = c.execute(
+    let n = c.exec(
         "INSERT OR IGNORE INTO timeout_actions (conversation_id, kind, anchor, at) VALUES (?1, ?2, ?3, ?4)",
         params![conv, kind, anchor, ms(now)],
     )?;
@@ -332,7 +351,7 @@ fn outcome(
     anchor: i64,
     what: &str,
 ) -> DbResult<()> {
-    c.execute(
+    c.exec(
         "UPDATE timeout_actions SET outcome = ?4 WHERE conversation_id = ?1 AND kind = ?2 AND anchor = ?3",
         params![conv, kind, anchor, what],
     )?;
@@ -360,12 +379,12 @@ pub fn timeouts(c: &Connection, now: Timestamp) -> DbResult<Out> {
     for (id, group, agent, accepted) in active {
         let Some(g) = group else { continue };
         let t = db::automation::timeouts(c, g)?;
-        let last_in: Option<i64> = c.query_row(
+        let last_in: Option<i64> = c.row(
             "SELECT max(received_at) FROM messages WHERE conversation_id = ?1 AND direction = 'in' AND kind <> 'event'",
             [id],
             |r| r.get(0),
         )?;
-        let last_agent: Option<i64> = c.query_row(
+        let last_agent: Option<i64> = c.row(
             "SELECT max(created_at) FROM messages WHERE conversation_id = ?1 AND direction = 'out' AND sender_id IS NOT NULL",
             [id],
             |r| r.get(0),
@@ -491,12 +510,12 @@ fn note_skip_free(
     body: &str,
     now: Timestamp,
 ) -> DbResult<()> {
-    let follower: FollowerId = c.query_row(
+    let follower: FollowerId = c.row(
         "SELECT follower_id FROM conversations WHERE id = ?1",
         [conv],
         |r| r.get(0),
     )?;
-    c.execute(
+    c.exec(
         "INSERT INTO notes (conversation_id, follower_id, author_id, body, created_at)
          VALUES (?1, ?2, NULL, ?3, ?4)",
         params![conv, follower, body, ms(now)],

@@ -6,6 +6,7 @@
 //! says what the consoles must show ([`Out`]), which the caller publishes on
 //! the live hub after the commit.
 
+use crate::db::Cached;
 use crate::db::{self, DbError, DbResult, conversations, ms, settings, ts};
 use crate::engine::lifecycle::Step;
 use crate::engine::routing::{self, Candidate, Decision, Rules, Wanted};
@@ -141,7 +142,7 @@ fn held_by(
 
 /// Customer-service messages written but not yet sent to this follower.
 fn pending_sends(c: &Connection, follower: FollowerId) -> DbResult<i64> {
-    Ok(c.query_row(
+    Ok(c.row(
         "SELECT count(*) FROM outbox WHERE follower_id = ?1 AND state = 'pending'",
         [follower],
         |r| r.get(0),
@@ -199,11 +200,11 @@ pub(crate) fn attach(
     conv: ConversationId,
     now: Timestamp,
 ) -> DbResult<()> {
-    c.execute(
+    c.exec(
         "UPDATE messages SET conversation_id = ?2 WHERE id = ?1",
         params![message, conv],
     )?;
-    c.execute(
+    c.exec(
         "UPDATE conversations SET last_message_at = ?2 WHERE id = ?1",
         params![conv, ms(now)],
     )?;
@@ -238,7 +239,7 @@ pub fn candidates(c: &Connection, group: Option<GroupId>) -> DbResult<Vec<Candid
 
 fn wanted(c: &Connection, follower: FollowerId) -> DbResult<Wanted> {
     let owner: Option<UserId> = c
-        .query_row(
+        .row(
             "SELECT owner_id FROM followers WHERE id = ?1",
             [follower],
             |r| r.get(0),
@@ -246,7 +247,7 @@ fn wanted(c: &Connection, follower: FollowerId) -> DbResult<Wanted> {
         .optional()?
         .flatten();
     let last_agent = c
-        .query_row(
+        .row(
             "SELECT agent_id, coalesce(ended_at, accepted_at, opened_at) FROM conversations
              WHERE follower_id = ?1 AND agent_id IS NOT NULL
              ORDER BY coalesce(ended_at, accepted_at, opened_at) DESC, id DESC LIMIT 1",
@@ -293,7 +294,7 @@ fn route_queue(
         match routing::route(&rules, &cands, &w, now, seed) {
             Decision::Assign { agent, .. } => {
                 if conversations::step(c, conv.id, Step::Route { to: agent }, "", now)?.is_ok() {
-                    c.execute(
+                    c.exec(
                         "INSERT INTO agent_settings (user_id, last_assigned_at) VALUES (?1, ?2)
                          ON CONFLICT (user_id) DO UPDATE SET last_assigned_at = ?2",
                         params![agent, ms(now)],
@@ -307,10 +308,12 @@ fn route_queue(
             Decision::Queue => break,
         }
     }
+    // Someone left the queue: the others moved up. (A newcomer at the end
+    // moves nobody, and checking every queued follower costs a long queue dearly.)
     if moved {
         out.lists(group);
+        queue_moved(c, group, now, out)?;
     }
-    queue_moved(c, group, now, out)?;
     Ok(routed)
 }
 
@@ -334,7 +337,7 @@ pub fn queue_moved(
 }
 
 fn notices(c: &Connection, id: ConversationId) -> DbResult<queue::Notices> {
-    Ok(c.query_row(
+    Ok(c.row(
         "SELECT notice_at, notice_position, notices FROM conversations WHERE id = ?1",
         [id],
         |r| {
@@ -348,7 +351,7 @@ fn notices(c: &Connection, id: ConversationId) -> DbResult<queue::Notices> {
 }
 
 fn noticed(c: &Connection, id: ConversationId, ahead: i64, now: Timestamp) -> DbResult<()> {
-    c.execute(
+    c.exec(
         "UPDATE conversations SET notice_at = ?2, notice_position = ?3, notices = notices + 1
          WHERE id = ?1",
         params![id, ms(now), ahead],
@@ -366,7 +369,7 @@ fn position(c: &Connection, conv: &conversations::Conversation) -> DbResult<i64>
 /// The group an account's new conversations go to: its first linked group,
 /// or none (then every agent may take them).
 pub(crate) fn group_for(c: &Connection, account: AccountId) -> DbResult<Option<GroupId>> {
-    Ok(c.query_row(
+    Ok(c.row(
         "SELECT group_id FROM account_groups WHERE account_id = ?1 ORDER BY group_id LIMIT 1",
         [account],
         |r| r.get(0),
@@ -395,18 +398,25 @@ pub fn on_inbound(
     use crate::engine::timeplan;
     let mut out = Out::default();
     let Some(message) = stored.message else {
+        // A retry: answer as the first time (the answer may have been lost).
+        out.passive =
+            crate::automation::passive_for_retry(c, account, &crate::wechat::ingest::dedup_key(m))?;
         return Ok(out);
     };
     let follower = stored.follower;
-    let replies = db::automation::auto_replies(c, account)?;
-    let trigger = settings::account(c, account)?.trigger();
-    let opens = intake::opens_conversation(&trigger, &m.kind);
     let text = match &m.kind {
         InboundKind::Text { content } => Some(content.trim()),
         _ => None,
     };
     let mut passive: Vec<String> = Vec::new();
     let open = conversations::open_of(c, follower)?;
+    let is_event = matches!(m.kind, InboundKind::Event(_));
+    if let (Some(conv), false) = (&open, is_event) {
+        return in_conversation(c, account, m, message, conv, now);
+    }
+    let replies = db::automation::auto_replies(c, account)?;
+    let trigger = settings::account(c, account)?.trigger();
+    let opens = intake::opens_conversation(&trigger, &m.kind);
 
     if let InboundKind::Event(e) = &m.kind {
         match e {
@@ -419,49 +429,16 @@ pub fn on_inbound(
             _ => {}
         }
         if !opens || open.is_some() {
-            record_passive(c, account, follower, None, &passive, now, &mut out)?;
+            record_passive(
+                c,
+                (account, follower, message),
+                None,
+                &passive,
+                now,
+                &mut out,
+            )?;
             return Ok(out);
         }
-    }
-
-    if let Some(conv) = open {
-        attach(c, message, conv.id, now)?;
-        out.push(Live::Message { id: message });
-        out.lists(conv.group_id);
-        if conv.state == ConversationState::Queued {
-            if intake::leaves_queue(&m.kind) {
-                if conversations::step(c, conv.id, Step::Abandon, "粉丝发送“放弃排队”", now)?
-                    .is_ok()
-                {
-                    passive.push(queue::LEFT_TEXT.to_string());
-                    out.conversation(conv.id, conv.group_id);
-                    queue_moved(c, conv.group_id, now, &mut out)?;
-                }
-            } else {
-                let every = SignedDuration::from_mins(
-                    settings::group_or_default(c, conv.group_id)?.comfort_every_mins,
-                );
-                if queue::comfort_due(&notices(c, conv.id)?, every, now) {
-                    let ahead = position(c, &conv)?;
-                    passive.push(queue::comfort_text(ahead));
-                    noticed(c, conv.id, ahead, now)?;
-                }
-            }
-        } else if let Some(agent) = conv.agent_id {
-            // 工号自动回复 (C7): the holder is not at the desk; at most every 10 minutes.
-            let (status, _) = status_of(c, agent)?;
-            let own = db::automation::agent_auto_reply(c, agent)?;
-            let last = notices(c, conv.id)?.last_at;
-            if status != AgentStatus::Online
-                && !own.trim().is_empty()
-                && last.is_none_or(|t| t + SignedDuration::from_mins(10) <= now)
-            {
-                passive.push(own);
-                noticed(c, conv.id, 0, now)?;
-            }
-        }
-        record_passive(c, account, follower, Some(conv.id), &passive, now, &mut out)?;
-        return Ok(out);
     }
 
     if let Some(t) = text {
@@ -470,11 +447,25 @@ pub fn on_inbound(
             let group = conversations::get(c, conv)?.and_then(|v| v.group_id);
             attach(c, message, conv, now)?;
             out.conversation(conv, group);
-            record_passive(c, account, follower, Some(conv), &passive, now, &mut out)?;
+            record_passive(
+                c,
+                (account, follower, message),
+                Some(conv),
+                &passive,
+                now,
+                &mut out,
+            )?;
             return Ok(out);
         }
         if let Some(reply) = crate::notify::bind(c, account, &m.from_user, t, now)? {
-            record_passive(c, account, follower, None, &[reply], now, &mut out)?;
+            record_passive(
+                c,
+                (account, follower, message),
+                None,
+                &[reply],
+                now,
+                &mut out,
+            )?;
             return Ok(out);
         }
     }
@@ -491,7 +482,7 @@ pub fn on_inbound(
             .map(|k| k.reply.clone())
             .or_else(|| db::automation::faq_answer(&faq, t).map(|f| f.answer.clone()));
         if let Some(a) = answer {
-            record_passive(c, account, follower, None, &[a], now, &mut out)?;
+            record_passive(c, (account, follower, message), None, &[a], now, &mut out)?;
             return Ok(out);
         }
     }
@@ -500,7 +491,14 @@ pub fn on_inbound(
             passive.push(replies.location.clone());
         }
         // Kept in the follower's history.
-        record_passive(c, account, follower, None, &passive, now, &mut out)?;
+        record_passive(
+            c,
+            (account, follower, message),
+            None,
+            &passive,
+            now,
+            &mut out,
+        )?;
         return Ok(out);
     }
 
@@ -508,7 +506,7 @@ pub fn on_inbound(
         Ok(id) => id,
         Err(_) => return Ok(out),
     };
-    c.execute(
+    c.exec(
         "UPDATE conversations SET vip = (SELECT vip FROM followers WHERE id = ?2) WHERE id = ?1",
         params![id, follower],
     )?;
@@ -577,7 +575,73 @@ pub fn on_inbound(
         // Told the off-hours reply; queue updates follow the usual rule.
         noticed(c, id, position(c, &conv)?, now)?;
     }
-    record_passive(c, account, follower, Some(id), &passive, now, &mut out)?;
+    record_passive(
+        c,
+        (account, follower, message),
+        Some(id),
+        &passive,
+        now,
+        &mut out,
+    )?;
+    Ok(out)
+}
+
+/// A follower's message while they have an open conversation: attached to it;
+/// queued: 放弃排队 or a comfort reply; in session with their agent away: the
+/// agent's own auto reply (at most every 10 minutes).
+fn in_conversation(
+    c: &Connection,
+    account: AccountId,
+    m: &Inbound,
+    message: MessageId,
+    conv: &conversations::Conversation,
+    now: Timestamp,
+) -> DbResult<Out> {
+    use crate::automation::record_passive;
+    let mut out = Out::default();
+    let mut passive: Vec<String> = Vec::new();
+    attach(c, message, conv.id, now)?;
+    out.push(Live::Message { id: message });
+    out.lists(conv.group_id);
+    if conv.state == ConversationState::Queued {
+        if intake::leaves_queue(&m.kind) {
+            if conversations::step(c, conv.id, Step::Abandon, "粉丝发送“放弃排队”", now)?.is_ok()
+            {
+                passive.push(queue::LEFT_TEXT.to_string());
+                out.conversation(conv.id, conv.group_id);
+                queue_moved(c, conv.group_id, now, &mut out)?;
+            }
+        } else {
+            let every = SignedDuration::from_mins(
+                settings::group_or_default(c, conv.group_id)?.comfort_every_mins,
+            );
+            if queue::comfort_due(&notices(c, conv.id)?, every, now) {
+                let ahead = position(c, conv)?;
+                passive.push(queue::comfort_text(ahead));
+                noticed(c, conv.id, ahead, now)?;
+            }
+        }
+    } else if let Some(agent) = conv.agent_id {
+        // 工号自动回复 (C7): the holder is not at the desk; at most every 10 minutes.
+        let (status, _) = status_of(c, agent)?;
+        let own = db::automation::agent_auto_reply(c, agent)?;
+        let last = notices(c, conv.id)?.last_at;
+        if status != AgentStatus::Online
+            && !own.trim().is_empty()
+            && last.is_none_or(|t| t + SignedDuration::from_mins(10) <= now)
+        {
+            passive.push(own);
+            noticed(c, conv.id, 0, now)?;
+        }
+    }
+    record_passive(
+        c,
+        (account, conv.follower_id, message),
+        Some(conv.id),
+        &passive,
+        now,
+        &mut out,
+    )?;
     Ok(out)
 }
 
@@ -612,7 +676,7 @@ pub fn accept(
 }
 
 pub fn mark_read(c: &Connection, id: ConversationId, now: Timestamp) -> DbResult<()> {
-    c.execute(
+    c.exec(
         "UPDATE conversations SET read_at = ?2 WHERE id = ?1",
         params![id, ms(now)],
     )?;
@@ -684,7 +748,7 @@ pub fn reply_image(
 /// Sends a failed message again (a new outbox attempt for the same message).
 pub fn retry(c: &Connection, user: &User, message: MessageId, now: Timestamp) -> DeskResult<Out> {
     let conv_id: Option<ConversationId> = c
-        .query_row(
+        .row(
             "SELECT conversation_id FROM messages WHERE id = ?1",
             [message],
             |r| r.get(0),
@@ -696,7 +760,7 @@ pub fn retry(c: &Connection, user: &User, message: MessageId, now: Timestamp) ->
     if !b.allowed {
         return Err(DeskError::Refused(b.reason.unwrap_or_default()));
     }
-    let n = c.execute(
+    let n = c.exec(
         "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2,
                 error_code = NULL, error_reason = ''
          WHERE message_id = ?1 AND state = 'failed'",
@@ -726,7 +790,7 @@ pub fn note(
         return Err(refused("备注内容需为 1–2000 字"));
     }
     let conv = visible(c, user, id)?;
-    c.execute(
+    c.exec(
         "INSERT INTO notes (conversation_id, follower_id, author_id, body, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, conv.follower_id, user.id, body, ms(now)],
@@ -763,7 +827,7 @@ pub fn transfer_to_agent(
             target.status.label()
         )));
     }
-    let pending: i64 = c.query_row(
+    let pending: i64 = c.row(
         "SELECT count(*) FROM transfers WHERE conversation_id = ?1 AND state = 'pending'",
         [id],
         |r| r.get(0),
@@ -772,7 +836,7 @@ pub fn transfer_to_agent(
         return Err(refused("该会话已有一个等待对方回应的转接"));
     }
     let timeout = settings::group_or_default(c, conv.group_id)?.transfer_timeout_secs;
-    c.execute(
+    c.exec(
         "INSERT INTO transfers (conversation_id, from_agent, to_agent, note, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -796,7 +860,7 @@ pub fn pending_transfer(
     c: &Connection,
     id: ConversationId,
 ) -> DbResult<Option<(i64, UserId, String, Timestamp)>> {
-    Ok(c.query_row(
+    Ok(c.row(
         "SELECT id, to_agent, note, expires_at FROM transfers
              WHERE conversation_id = ?1 AND state = 'pending'",
         [id],
@@ -814,7 +878,7 @@ pub fn answer_transfer(
     now: Timestamp,
 ) -> DeskResult<Out> {
     let row: Option<(ConversationId, UserId, UserId, String, String, i64)> = c
-        .query_row(
+        .row(
             "SELECT conversation_id, from_agent, to_agent, note, state, expires_at
              FROM transfers WHERE id = ?1",
             [transfer],
@@ -840,7 +904,7 @@ pub fn answer_transfer(
     let conv = conversations::get(c, conv_id)?.ok_or(DeskError::NotFound)?;
     let mut out = Out::default();
     if !accept {
-        c.execute(
+        c.exec(
             "UPDATE transfers SET state = 'declined', decided_at = ?2 WHERE id = ?1",
             params![transfer, ms(now)],
         )?;
@@ -855,13 +919,13 @@ pub fn answer_transfer(
     if let Err(why) =
         conversations::step(c, conv_id, Step::TransferInGroup { from, to }, &note, now)?
     {
-        c.execute(
+        c.exec(
             "UPDATE transfers SET state = 'cancelled', decided_at = ?2 WHERE id = ?1",
             params![transfer, ms(now)],
         )?;
         return Err(refused(why));
     }
-    c.execute(
+    c.exec(
         "UPDATE transfers SET state = 'accepted', decided_at = ?2 WHERE id = ?1",
         params![transfer, ms(now)],
     )?;
@@ -898,12 +962,12 @@ pub fn transfer_to_group(
     )? {
         return Err(refused(why));
     }
-    c.execute(
+    c.exec(
         "UPDATE conversations SET group_id = ?2, notice_at = NULL, notice_position = NULL,
                 notices = 0 WHERE id = ?1",
         params![id, group],
     )?;
-    c.execute(
+    c.exec(
         "UPDATE transfers SET state = 'cancelled', decided_at = ?2
          WHERE conversation_id = ?1 AND state = 'pending'",
         params![id, ms(now)],
@@ -961,12 +1025,12 @@ pub fn end(
         return Err(refused(why));
     }
     for cat in valid {
-        c.execute(
+        c.exec(
             "INSERT OR IGNORE INTO conversation_categories (conversation_id, category_id) VALUES (?1, ?2)",
             params![id, cat],
         )?;
     }
-    c.execute(
+    c.exec(
         "UPDATE conversations SET end_remark = ?2 WHERE id = ?1",
         params![id, remark.trim()],
     )?;
@@ -977,7 +1041,7 @@ pub fn end(
             tracing::info!(conversation = %id, %why, "survey not sent");
         }
     }
-    c.execute(
+    c.exec(
         "UPDATE transfers SET state = 'cancelled', decided_at = ?2
          WHERE conversation_id = ?1 AND state = 'pending'",
         params![id, ms(now)],
@@ -1016,7 +1080,7 @@ pub fn reopen(
 ) -> DeskResult<(ConversationId, Out)> {
     let f = db::followers::get(c, follower)?.ok_or(DeskError::NotFound)?;
     let last_group: Option<Option<GroupId>> = c
-        .query_row(
+        .row(
             "SELECT group_id FROM conversations WHERE follower_id = ?1 ORDER BY id DESC LIMIT 1",
             [follower],
             |r| r.get(0),
@@ -1047,7 +1111,7 @@ pub fn reopen(
         Ok(id) => id,
         Err(why) => return Err(refused(why)),
     };
-    c.execute(
+    c.exec(
         "UPDATE conversation_events SET actor_id = ?2, note = '客服重新发起会话'
          WHERE conversation_id = ?1 AND step = 'open'",
         params![id, user.id],
@@ -1089,7 +1153,7 @@ pub fn tag(
     now: Timestamp,
 ) -> DeskResult<()> {
     let conv = visible(c, user, id)?;
-    let exists: bool = c.query_row("SELECT count(*) FROM tags WHERE id = ?1", [tag], |r| {
+    let exists: bool = c.row("SELECT count(*) FROM tags WHERE id = ?1", [tag], |r| {
         r.get::<_, i64>(0).map(|n| n > 0)
     })?;
     if !exists {
@@ -1097,7 +1161,7 @@ pub fn tag(
     }
     if let Some(m) = message {
         let of: Option<FollowerId> = c
-            .query_row("SELECT follower_id FROM messages WHERE id = ?1", [m], |r| {
+            .row("SELECT follower_id FROM messages WHERE id = ?1", [m], |r| {
                 r.get(0)
             })
             .optional()?;
@@ -1123,7 +1187,7 @@ pub fn tag(
 // ------------------------------------------------------------------ status
 
 pub fn status_of(c: &Connection, user: UserId) -> DbResult<(AgentStatus, Option<u32>)> {
-    Ok(c.query_row(
+    Ok(c.row(
         "SELECT status, auto_accept FROM agent_settings WHERE user_id = ?1",
         [user],
         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -1143,7 +1207,7 @@ pub fn set_status(
 ) -> DbResult<Out> {
     let (_, current_limit) = status_of(c, user)?;
     let limit = auto_accept.unwrap_or(current_limit);
-    c.execute(
+    c.exec(
         "INSERT INTO agent_settings (user_id, status, auto_accept, status_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (user_id) DO UPDATE SET status = ?2, auto_accept = ?3, status_at = ?4",
         params![user, status, limit, ms(now)],
@@ -1179,7 +1243,7 @@ pub fn sweep(c: &Connection, now: Timestamp) -> DbResult<Out> {
         .collect::<Result<Vec<_>, _>>()?
     };
     for (id, conv, from, to) in expired {
-        c.execute(
+        c.exec(
             "UPDATE transfers SET state = 'expired', decided_at = ?2 WHERE id = ?1",
             params![id, ms(now)],
         )?;
@@ -1207,7 +1271,7 @@ pub fn sweep(c: &Connection, now: Timestamp) -> DbResult<Out> {
         }
         let why = format!("客服离线超过 {mins} 分钟,会话回到排队");
         if conversations::step(c, id, Step::TransferToGroup { from: agent }, &why, now)?.is_ok() {
-            c.execute(
+            c.exec(
                 "UPDATE conversations SET notice_at = NULL, notice_position = NULL, notices = 0
                  WHERE id = ?1",
                 [id],
@@ -1435,7 +1499,7 @@ mod tests {
         // A new message from the follower restores the budget …
         w.says("oB", "还在吗", 2, w.at(10));
         db::followers::count_sent(&w.c, f, crate::model::InteractionKind::Message).unwrap();
-        w.c.execute("UPDATE outbox SET state = 'sent'", []).unwrap();
+        w.c.exec("UPDATE outbox SET state = 'sent'", []).unwrap();
         assert!(reply(&w.c, &amy, id, "在的", w.at(11)).is_ok());
         // … for 48 hours.
         match reply(&w.c, &amy, id, "两天后", w.at(10 + 48 * 60 + 1)) {

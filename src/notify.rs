@@ -3,6 +3,7 @@
 //! then knows their OpenID for that account and can send them template
 //! messages (see [`due`]).
 
+use crate::db::Cached;
 use crate::db::{DbResult, ms, ts};
 use crate::model::{AccountId, UserId};
 use jiff::{SignedDuration, Timestamp};
@@ -16,7 +17,7 @@ pub fn new_code(c: &Connection, user: UserId, now: Timestamp) -> DbResult<String
     let mut b = [0u8; 4];
     getrandom::fill(&mut b).map_err(|e| crate::db::DbError::Commit(e.to_string()))?;
     let code = format!("KF{:06}", u32::from_le_bytes(b) % 1_000_000);
-    c.execute(
+    c.exec(
         "INSERT INTO agent_profiles (user_id, bind_code, bind_expires_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (user_id) DO UPDATE SET bind_code = ?2, bind_expires_at = ?3",
         params![user, code, ms(now + CODE_TTL)],
@@ -26,7 +27,7 @@ pub fn new_code(c: &Connection, user: UserId, now: Timestamp) -> DbResult<String
 
 /// The agent's binding: the account and OpenID, if bound.
 pub fn binding(c: &Connection, user: UserId) -> DbResult<Option<(AccountId, String)>> {
-    Ok(c.query_row(
+    Ok(c.row(
         "SELECT wx_account_id, wx_openid FROM agent_profiles
              WHERE user_id = ?1 AND wx_account_id IS NOT NULL AND wx_openid <> ''",
         [user],
@@ -42,7 +43,7 @@ pub fn pending_code(
     now: Timestamp,
 ) -> DbResult<Option<(String, Timestamp)>> {
     let row: Option<(String, i64)> = c
-        .query_row(
+        .row(
             "SELECT bind_code, bind_expires_at FROM agent_profiles WHERE user_id = ?1 AND bind_code <> ''",
             [user],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -54,7 +55,7 @@ pub fn pending_code(
 }
 
 pub fn unbind(c: &Connection, user: UserId) -> DbResult<()> {
-    c.execute(
+    c.exec(
         "UPDATE agent_profiles SET wx_account_id = NULL, wx_openid = '', bind_code = '' WHERE user_id = ?1",
         [user],
     )?;
@@ -76,7 +77,7 @@ pub fn bind(
         return Ok(None);
     }
     let found: Option<(UserId, i64, String)> = c
-        .query_row(
+        .row(
             "SELECT p.user_id, p.bind_expires_at, u.display_name FROM agent_profiles p
              JOIN users u ON u.id = p.user_id WHERE p.bind_code = ?1",
             [&code],
@@ -89,7 +90,7 @@ pub fn bind(
     if ts(expires) <= now {
         return Ok(Some("绑定码已过期,请在客服系统“个人中心”重新获取。".into()));
     }
-    c.execute(
+    c.exec(
         "UPDATE agent_profiles SET wx_account_id = ?2, wx_openid = ?3, bind_code = '', bind_expires_at = 0
          WHERE user_id = ?1",
         params![user, account, openid],

@@ -6,6 +6,8 @@
 
 mod common;
 
+use kefu::wechat::xml::InboundKind;
+
 use common::{AES_KEY, TestServer, WX_TOKEN, fixture};
 use kefu::model::{AccountId, MessageKind};
 use kefu::wechat::crypto;
@@ -70,11 +72,22 @@ async fn every_mode_stores_a_push_exactly_once_under_retries() {
         let srv = TestServer::start().await;
         let acc = srv.account(mode, "").await;
         let xml = fixture("text.xml");
-        // WeChat tries three times, each with a fresh timestamp, nonce and signature.
+        // WeChat tries three times, each with a fresh timestamp, nonce and
+        // signature; each gets the same passive reply (the welcome and the
+        // queue place), encrypted when the push was.
         for attempt in 0..3 {
             let r = srv.push(&acc, mode, &xml).await;
             assert_eq!(r.status(), StatusCode::OK, "{mode} attempt {attempt}");
-            assert_eq!(r.text().await.unwrap(), "success");
+            let body = r.text().await.unwrap();
+            let reply = passive_reply(&acc, mode, &body);
+            assert_eq!(
+                reply.to_user, "oWx9Z5kD4mQ1sT7uV2yA3bC6eF8g",
+                "{mode} attempt {attempt}"
+            );
+            assert!(
+                matches!(&reply.kind, InboundKind::Text { content } if content.contains("欢迎咨询") && content.contains("下一位")),
+                "{mode} attempt {attempt}: {reply:?}"
+            );
         }
         assert_eq!(
             stored(&srv, acc.id).await,
@@ -147,7 +160,7 @@ async fn every_message_type_and_event_is_stored_typed() {
             .db
             .read(|c| -> kefu::db::DbResult<(String, String)> {
                 Ok(c.query_row(
-                    "SELECT kind, event FROM messages ORDER BY id DESC LIMIT 1",
+                    "SELECT kind, event FROM messages WHERE direction = 'in' ORDER BY id DESC LIMIT 1",
                     [],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?)
@@ -483,4 +496,37 @@ async fn a_signed_plaintext_query_cannot_carry_another_body() {
     );
     assert_eq!(stored(&srv, acc.id).await, 1);
     srv.stop().await;
+}
+
+/// Reads the webhook's answer as WeChat would: plain reply XML, or in safe and
+/// compatible mode the encrypted envelope, whose signature must verify.
+fn passive_reply(
+    acc: &kefu::db::accounts::Account,
+    mode: &str,
+    body: &str,
+) -> kefu::wechat::xml::Inbound {
+    use kefu::wechat::{crypto, xml};
+    let plain = if mode == "plain" {
+        body.to_string()
+    } else {
+        let field = |name: &str| {
+            let open = format!("<{name}>");
+            let start = body.find(&open).expect(name) + open.len();
+            let rest = &body[start..];
+            let value = &rest[..rest.find(&format!("</{name}>")).expect(name)];
+            value
+                .trim_start_matches("<![CDATA[")
+                .trim_end_matches("]]>")
+                .to_string()
+        };
+        let (encrypt, signature) = (field("Encrypt"), field("MsgSignature"));
+        let (timestamp, nonce) = (field("TimeStamp"), field("Nonce"));
+        assert!(
+            crypto::verify_signature(&signature, &[&acc.token, &timestamp, &nonce, &encrypt]),
+            "{mode}: the reply's signature verifies"
+        );
+        let key = crypto::AesKey::from_encoding_aes_key(&acc.aes_key).unwrap();
+        crypto::decrypt(&key, &acc.app_id, &encrypt).expect("the reply decrypts")
+    };
+    xml::parse(&plain).expect("reply XML parses")
 }

@@ -1,6 +1,7 @@
 //! Official Accounts (E11, A11) and their cached access tokens (A8).
 
 use super::{DbResult, ms, ts};
+use crate::db::Cached;
 use crate::model::{AccountId, AccountMode, GroupId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -119,7 +120,7 @@ pub struct NewAccount<'a> {
 }
 
 pub fn insert(conn: &Connection, a: &NewAccount<'_>, now: jiff::Timestamp) -> DbResult<AccountId> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO accounts (name, app_id, app_secret, token, aes_key, mode, api_base, simulation, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
         params![a.name, a.app_id, a.app_secret, a.token, a.aes_key, a.mode, a.api_base, a.simulation, ms(now)],
@@ -155,7 +156,7 @@ pub fn update(
     } else {
         (f.aes_key.clone(), old.aes_key.clone())
     };
-    conn.execute(
+    conn.exec(
         "UPDATE accounts SET name = ?2, app_id = ?3, app_secret = ?4, token = ?5, aes_key = ?6,
                 prev_aes_key = ?7, mode = ?8, api_base = ?9, simulation = ?10, updated_at = ?11
          WHERE id = ?1",
@@ -179,13 +180,13 @@ pub fn update(
         || old.api_base != f.api_base
         || old.simulation != f.simulation
     {
-        conn.execute("DELETE FROM access_tokens WHERE account_id = ?1", [id])?;
+        conn.exec("DELETE FROM access_tokens WHERE account_id = ?1", [id])?;
     }
     Ok(true)
 }
 
 pub fn set_rules(conn: &Connection, id: AccountId, r: &BudgetRules) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE accounts SET window_hours = ?2, quota_after_message = ?3, quota_after_event = ?4,
                 event_window_secs = ?5 WHERE id = ?1",
         params![
@@ -201,7 +202,7 @@ pub fn set_rules(conn: &Connection, id: AccountId, r: &BudgetRules) -> DbResult<
 
 pub fn get(conn: &Connection, id: AccountId) -> DbResult<Option<Account>> {
     Ok(conn
-        .query_row(
+        .row(
             &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1"),
             [id],
             from_row,
@@ -219,7 +220,7 @@ pub fn list(conn: &Connection) -> DbResult<Vec<Account>> {
 
 /// Learns the account's original id (gh_…) from the first push.
 pub fn set_original_id(conn: &Connection, id: AccountId, original_id: &str) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE accounts SET original_id = ?2 WHERE id = ?1 AND original_id <> ?2",
         params![id, original_id],
     )?;
@@ -236,7 +237,7 @@ pub fn groups(conn: &Connection, id: AccountId) -> DbResult<Vec<GroupId>> {
 }
 
 pub fn set_groups(conn: &Connection, id: AccountId, groups: &[GroupId]) -> DbResult<()> {
-    conn.execute("DELETE FROM account_groups WHERE account_id = ?1", [id])?;
+    conn.exec("DELETE FROM account_groups WHERE account_id = ?1", [id])?;
     let mut stmt = conn
         .prepare("INSERT OR IGNORE INTO account_groups (account_id, group_id) VALUES (?1, ?2)")?;
     for g in groups {
@@ -248,7 +249,7 @@ pub fn set_groups(conn: &Connection, id: AccountId, groups: &[GroupId]) -> DbRes
 /// The cached access token, if it is still valid at `now`.
 pub fn token(conn: &Connection, id: AccountId) -> DbResult<Option<(String, jiff::Timestamp)>> {
     Ok(conn
-        .query_row(
+        .row(
             "SELECT token, expires_at FROM access_tokens WHERE account_id = ?1",
             [id],
             |r| Ok((r.get::<_, String>(0)?, ts(r.get(1)?))),
@@ -263,7 +264,7 @@ pub fn store_token(
     expires_at: jiff::Timestamp,
     now: jiff::Timestamp,
 ) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO access_tokens (account_id, token, expires_at, fetched_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (account_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at,
                                                 fetched_at = excluded.fetched_at",
@@ -274,7 +275,7 @@ pub fn store_token(
 
 /// Forgets a token WeChat refused (40001/40014/42001), unless another one replaced it already.
 pub fn drop_token(conn: &Connection, id: AccountId, token: &str) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "DELETE FROM access_tokens WHERE account_id = ?1 AND token = ?2",
         params![id, token],
     )?;

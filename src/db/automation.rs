@@ -11,6 +11,7 @@
 //! caller; the `CHECK` constraints are the last line of defence.
 
 use super::DbResult;
+use crate::db::Cached;
 use crate::model::{AccountId, GroupId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -75,7 +76,7 @@ impl AutoReplies {
 
 pub fn auto_replies(conn: &Connection, account: AccountId) -> DbResult<AutoReplies> {
     Ok(conn
-        .query_row(
+        .row(
             "SELECT welcome, welcome_faq, offhours, offhours_faq, follow, location, greeting,
                     away, agent_comfort, follower_prompt, closing, survey_on_end
              FROM auto_replies WHERE account_id = ?1",
@@ -102,7 +103,7 @@ pub fn auto_replies(conn: &Connection, account: AccountId) -> DbResult<AutoRepli
 }
 
 pub fn set_auto_replies(conn: &Connection, account: AccountId, a: &AutoReplies) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO auto_replies (account_id, welcome, welcome_faq, offhours, offhours_faq,
                                    follow, location, greeting, away, agent_comfort,
                                    follower_prompt, closing, survey_on_end)
@@ -164,7 +165,7 @@ pub fn keyword_replies(conn: &Connection, account: AccountId) -> DbResult<Vec<Ke
 /// One rule and the account it belongs to.
 pub fn keyword_reply(conn: &Connection, id: i64) -> DbResult<Option<(AccountId, KeywordReply)>> {
     Ok(conn
-        .query_row(
+        .row(
             "SELECT id, keyword, exact, reply, account_id FROM keyword_replies WHERE id = ?1",
             [id],
             |r| Ok((r.get(4)?, keyword_from_row(r)?)),
@@ -180,7 +181,7 @@ pub fn add_keyword_reply(
     exact: bool,
     reply: &str,
 ) -> DbResult<i64> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO keyword_replies (account_id, keyword, exact, reply, position)
          VALUES (?1, ?2, ?3, ?4,
                  (SELECT coalesce(max(position) + 1, 0) FROM keyword_replies WHERE account_id = ?1))",
@@ -196,14 +197,14 @@ pub fn update_keyword_reply(
     exact: bool,
     reply: &str,
 ) -> DbResult<bool> {
-    Ok(conn.execute(
+    Ok(conn.exec(
         "UPDATE keyword_replies SET keyword = ?2, exact = ?3, reply = ?4 WHERE id = ?1",
         params![id, keyword, exact, reply],
     )? > 0)
 }
 
 pub fn delete_keyword_reply(conn: &Connection, id: i64) -> DbResult<bool> {
-    Ok(conn.execute("DELETE FROM keyword_replies WHERE id = ?1", [id])? > 0)
+    Ok(conn.exec("DELETE FROM keyword_replies WHERE id = ?1", [id])? > 0)
 }
 
 /// Moves a rule one place up or down; false when it is already at that end.
@@ -292,7 +293,7 @@ pub fn faq(conn: &Connection, group: GroupId) -> DbResult<Vec<Faq>> {
 /// One entry and the group it belongs to.
 pub fn faq_entry(conn: &Connection, id: i64) -> DbResult<Option<(GroupId, Faq)>> {
     Ok(conn
-        .query_row(
+        .row(
             "SELECT id, question, answer, keywords, group_id FROM faq_entries WHERE id = ?1",
             [id],
             |r| Ok((r.get(4)?, faq_from_row(r)?)),
@@ -308,7 +309,7 @@ pub fn add_faq(
     answer: &str,
     keywords: &[String],
 ) -> DbResult<i64> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO faq_entries (group_id, question, answer, keywords, position)
          VALUES (?1, ?2, ?3, ?4,
                  (SELECT coalesce(max(position) + 1, 0) FROM faq_entries WHERE group_id = ?1))",
@@ -324,14 +325,14 @@ pub fn update_faq(
     answer: &str,
     keywords: &[String],
 ) -> DbResult<bool> {
-    Ok(conn.execute(
+    Ok(conn.exec(
         "UPDATE faq_entries SET question = ?2, answer = ?3, keywords = ?4 WHERE id = ?1",
         params![id, question, answer, keywords.join(",")],
     )? > 0)
 }
 
 pub fn delete_faq(conn: &Connection, id: i64) -> DbResult<bool> {
-    Ok(conn.execute("DELETE FROM faq_entries WHERE id = ?1", [id])? > 0)
+    Ok(conn.exec("DELETE FROM faq_entries WHERE id = ?1", [id])? > 0)
 }
 
 /// Moves an entry one place up or down (which renumbers the list).
@@ -418,7 +419,7 @@ pub struct Timeouts {
 
 pub fn timeouts(conn: &Connection, group: GroupId) -> DbResult<Timeouts> {
     Ok(conn
-        .query_row(
+        .row(
             "SELECT agent_comfort_mins, agent_remind_secs, agent_transfer_mins,
                     follower_prompt_mins, follower_close_mins, reception_mins
              FROM timeout_settings WHERE group_id = ?1",
@@ -439,7 +440,7 @@ pub fn timeouts(conn: &Connection, group: GroupId) -> DbResult<Timeouts> {
 }
 
 pub fn set_timeouts(conn: &Connection, group: GroupId, t: &Timeouts) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO timeout_settings (group_id, agent_comfort_mins, agent_remind_secs,
                                        agent_transfer_mins, follower_prompt_mins,
                                        follower_close_mins, reception_mins)
@@ -465,7 +466,7 @@ pub fn set_timeouts(conn: &Connection, group: GroupId, t: &Timeouts) -> DbResult
 /// The agent's own auto reply; empty when they have none.
 pub fn agent_auto_reply(conn: &Connection, user: UserId) -> DbResult<String> {
     Ok(conn
-        .query_row(
+        .row(
             "SELECT auto_reply FROM agent_profiles WHERE user_id = ?1",
             [user],
             |r| r.get(0),
@@ -475,7 +476,7 @@ pub fn agent_auto_reply(conn: &Connection, user: UserId) -> DbResult<String> {
 }
 
 pub fn set_agent_auto_reply(conn: &Connection, user: UserId, text: &str) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO agent_profiles (user_id, auto_reply) VALUES (?1, ?2)
          ON CONFLICT (user_id) DO UPDATE SET auto_reply = ?2",
         params![user, text],
@@ -607,7 +608,7 @@ mod tests {
         let conn = memory().unwrap();
         let acc = seed_account(&conn, "wx1");
         assert_eq!(auto_replies(&conn, acc).unwrap(), AutoReplies::default());
-        conn.execute("INSERT INTO auto_replies (account_id) VALUES (?1)", [acc])
+        conn.exec("INSERT INTO auto_replies (account_id) VALUES (?1)", [acc])
             .unwrap();
         assert_eq!(
             auto_replies(&conn, acc).unwrap(),

@@ -3,6 +3,7 @@
 //! figures (D10, D11). Writes go through `desk`.
 
 use super::{DbResult, ms, ts};
+use crate::db::Cached;
 use crate::model::{
     AccountId, AgentStatus, ConversationId, ConversationState, FollowerId, GroupId, MessageKind,
     UserId,
@@ -137,7 +138,7 @@ pub fn ended_between(
 pub fn item_of(conn: &Connection, id: ConversationId) -> DbResult<Option<Item>> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .query_row(&format!("{ITEM} WHERE v.id = ?1"), [id], item)
+        .row(&format!("{ITEM} WHERE v.id = ?1"), [id], item)
         .optional()?)
 }
 
@@ -298,7 +299,7 @@ pub fn notes(conn: &Connection, follower: FollowerId) -> DbResult<Vec<Note>> {
 pub fn note(conn: &Connection, id: i64) -> DbResult<Option<Note>> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .query_row(
+        .row(
             "SELECT n.id, n.conversation_id, coalesce(u.display_name, ''), n.body, n.created_at
              FROM notes n LEFT JOIN users u ON u.id = n.author_id WHERE n.id = ?1",
             [id],
@@ -356,7 +357,7 @@ pub fn message_place(
 ) -> DbResult<Option<Place>> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .query_row(
+        .row(
             "SELECT m.conversation_id, v.group_id, m.follower_id FROM messages m
              LEFT JOIN conversations v ON v.id = m.conversation_id WHERE m.id = ?1",
             [message],

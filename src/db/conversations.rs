@@ -3,6 +3,7 @@
 //! who did it and when, in the same transaction. Groundwork for issue 4.
 
 use super::{DbResult, ms, ts};
+use crate::db::Cached;
 use crate::engine::lifecycle::{self, Status, Step};
 use crate::model::{AccountId, ConversationId, ConversationState, FollowerId, GroupId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -39,7 +40,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
 
 pub fn get(conn: &Connection, id: ConversationId) -> DbResult<Option<Conversation>> {
     Ok(conn
-        .query_row(
+        .row(
             &format!("SELECT {COLUMNS} FROM conversations WHERE id = ?1"),
             [id],
             from_row,
@@ -50,7 +51,7 @@ pub fn get(conn: &Connection, id: ConversationId) -> DbResult<Option<Conversatio
 /// The follower's open (queued or active) conversation, if any.
 pub fn open_of(conn: &Connection, follower: FollowerId) -> DbResult<Option<Conversation>> {
     Ok(conn
-        .query_row(
+        .row(
             &format!(
                 "SELECT {COLUMNS} FROM conversations WHERE follower_id = ?1 AND state <> 'ended'"
             ),
@@ -75,7 +76,7 @@ pub fn open(
     if let Err(why) = lifecycle::next(current, Step::Open) {
         return Ok(Err(why));
     }
-    conn.execute(
+    conn.exec(
         "INSERT INTO conversations (account_id, follower_id, group_id, state, opened_at, queued_at)
          VALUES (?1, ?2, ?3, 'queued', ?4, ?4)",
         params![account, follower, group, ms(now)],
@@ -114,7 +115,7 @@ fn record(
         Step::TransferToGroup { from } => (Some(from), None),
         Step::Open | Step::EndByTimeout | Step::Abandon | Step::Expire => (None, None),
     };
-    conn.execute(
+    conn.exec(
         "INSERT INTO conversation_events (conversation_id, at, step, actor_id, to_agent_id, note)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![id, ms(now), step_name(&step), actor, to, note],
@@ -139,7 +140,7 @@ pub fn step(
         Err(why) => return Ok(Err(why)),
     };
     let t = ms(now);
-    conn.execute(
+    conn.exec(
         "UPDATE conversations SET state = ?2, agent_id = ?3,
                 accepted_at = CASE WHEN ?2 = 'active' AND state = 'queued' THEN ?4 ELSE accepted_at END,
                 queued_at = CASE WHEN ?2 = 'queued' THEN ?4 ELSE queued_at END,
@@ -153,7 +154,7 @@ pub fn step(
 
 /// A group's queue: VIP followers first, then by arrival (B3, B5).
 pub fn queue(conn: &Connection, group: Option<GroupId>) -> DbResult<Vec<Conversation>> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM conversations WHERE state = 'queued' AND group_id IS ?1
          ORDER BY vip DESC, queued_at, id"
     ))?;
@@ -277,7 +278,7 @@ mod tests {
                 .unwrap(),
             );
         }
-        conn.execute("UPDATE conversations SET vip = 1 WHERE id = ?1", [ids[2]])
+        conn.exec("UPDATE conversations SET vip = 1 WHERE id = ?1", [ids[2]])
             .unwrap();
         let order: Vec<ConversationId> = queue(&conn, None)
             .unwrap()

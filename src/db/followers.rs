@@ -1,6 +1,7 @@
 //! Followers (A10, E13) and their reply budget state (A7).
 
 use super::{DbResult, ms, ts};
+use crate::db::Cached;
 use crate::model::{AccountId, FollowerId, InteractionKind};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -133,7 +134,7 @@ pub fn upsert_seen(
 
 pub fn get(conn: &Connection, id: FollowerId) -> DbResult<Option<Follower>> {
     Ok(conn
-        .query_row(
+        .row(
             &format!("SELECT {COLUMNS} FROM followers WHERE id = ?1"),
             [id],
             from_row,
@@ -147,7 +148,7 @@ pub fn by_openid(
     openid: &str,
 ) -> DbResult<Option<Follower>> {
     Ok(conn
-        .query_row(
+        .row(
             &format!("SELECT {COLUMNS} FROM followers WHERE account_id = ?1 AND openid = ?2"),
             params![account, openid],
             from_row,
@@ -202,7 +203,7 @@ pub fn count_sent(conn: &Connection, id: FollowerId, window: InteractionKind) ->
         }
         InteractionKind::Event => "UPDATE followers SET event_sent = event_sent + 1 WHERE id = ?1",
     };
-    conn.execute(sql, [id])?;
+    conn.exec(sql, [id])?;
     Ok(())
 }
 
@@ -214,13 +215,13 @@ pub fn set_subscribed(
     at: jiff::Timestamp,
 ) -> DbResult<()> {
     if on {
-        conn.execute(
+        conn.exec(
             "UPDATE followers SET subscribed = 1, subscribed_at = ?2,
                     subscribe_scene = coalesce(?3, subscribe_scene) WHERE id = ?1",
             params![id, ms(at), scene],
         )?;
     } else {
-        conn.execute(
+        conn.exec(
             "UPDATE followers SET subscribed = 0, unsubscribed_at = ?2 WHERE id = ?1",
             params![id, ms(at)],
         )?;
@@ -229,7 +230,7 @@ pub fn set_subscribed(
 }
 
 pub fn set_remark(conn: &Connection, id: FollowerId, remark: &str) -> DbResult<bool> {
-    Ok(conn.execute(
+    Ok(conn.exec(
         "UPDATE followers SET remark = ?2 WHERE id = ?1",
         params![id, remark],
     )? == 1)
@@ -247,7 +248,7 @@ pub struct WxProfile {
 }
 
 pub fn store_profile(conn: &Connection, id: FollowerId, p: &WxProfile) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE followers SET wx_remark = ?2, unionid = ?3, tags = ?4, subscribe_scene = ?5, subscribed = ?6,
                 subscribed_at = coalesce(?7, subscribed_at), profile_state = 'fetched'
          WHERE id = ?1",
@@ -289,7 +290,7 @@ pub fn profile_retry(
     next: jiff::Timestamp,
     max: i64,
 ) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE followers SET profile_attempts = profile_attempts + 1, profile_next_at = ?2,
                 profile_state = CASE WHEN profile_attempts + 1 >= ?3 THEN 'failed' ELSE 'pending' END
          WHERE id = ?1",
@@ -314,7 +315,7 @@ pub fn search(conn: &Connection, f: &FollowerFilter) -> DbResult<(Vec<Follower>,
            AND (?2 = '' OR openid LIKE '%' || ?2 || '%' OR remark LIKE '%' || ?2 || '%' OR wx_remark LIKE '%' || ?2 || '%')
            AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?3))
            AND (?4 IS NULL OR subscribed = ?4)";
-    let total: i64 = conn.query_row(
+    let total: i64 = conn.row(
         &format!("SELECT count(*) FROM followers {where_}"),
         params![f.account, f.text, f.tag, f.subscribed],
         |r| r.get(0),

@@ -2,6 +2,7 @@
 //! transaction, as `pending`: it is the download job, resumed after a restart.
 
 use super::{DbResult, ms};
+use crate::db::Cached;
 use crate::model::{AccountId, MediaId, MediaKind, MediaState, MessageId};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -30,7 +31,7 @@ pub fn insert_pending(
     source_url: &str,
     now: jiff::Timestamp,
 ) -> DbResult<MediaId> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO media (account_id, message_id, kind, wx_media_id, source_url, next_attempt_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
         params![account, message, kind, wx_media_id, source_url, ms(now)],
@@ -59,7 +60,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Media> {
 
 pub fn get(conn: &Connection, id: MediaId) -> DbResult<Option<Media>> {
     Ok(conn
-        .query_row(
+        .row(
             &format!("SELECT {COLUMNS} FROM media WHERE id = ?1"),
             [id],
             from_row,
@@ -94,7 +95,7 @@ pub fn mark_stored(
     content_type: &str,
     size: i64,
 ) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE media SET state = 'stored', path = ?2, content_type = ?3, size = ?4, error = '',
                 attempts = attempts + 1 WHERE id = ?1",
         params![id, path, content_type, size],
@@ -110,7 +111,7 @@ pub fn mark_retry(
     error: &str,
     max: i64,
 ) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE media SET attempts = attempts + 1, next_attempt_at = ?2, error = ?3,
                 state = CASE WHEN attempts + 1 >= ?4 THEN 'failed' ELSE 'pending' END
          WHERE id = ?1",
@@ -120,7 +121,7 @@ pub fn mark_retry(
 }
 
 pub fn mark_failed(conn: &Connection, id: MediaId, error: &str) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE media SET state = 'failed', attempts = attempts + 1, error = ?2 WHERE id = ?1",
         params![id, error],
     )?;

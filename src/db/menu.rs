@@ -7,6 +7,7 @@
 //! `WechatApi::create_menu`.
 
 use super::{DbError, DbResult, ms, ts};
+use crate::db::Cached;
 use crate::model::AccountId;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
@@ -289,7 +290,7 @@ pub struct Stored {
 /// The draft (empty until one is saved).
 pub fn load(conn: &Connection, account: AccountId) -> DbResult<Stored> {
     let row: Option<(String, Option<i64>)> = conn
-        .query_row(
+        .row(
             "SELECT draft, published_at FROM menus WHERE account_id = ?1",
             [account],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -318,7 +319,7 @@ fn corrupt(reason: String) -> DbError {
 
 /// Replaces the draft; leaves the publication time as it was.
 pub fn save_draft(conn: &Connection, account: AccountId, menu: &Menu) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO menus (account_id, draft) VALUES (?1, ?2)
          ON CONFLICT (account_id) DO UPDATE SET draft = ?2",
         params![account, menu.to_wechat().to_string()],
@@ -328,7 +329,7 @@ pub fn save_draft(conn: &Connection, account: AccountId, menu: &Menu) -> DbResul
 
 /// Records that the draft went online at `now`.
 pub fn mark_published(conn: &Connection, account: AccountId, now: jiff::Timestamp) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO menus (account_id, published_at) VALUES (?1, ?2)
          ON CONFLICT (account_id) DO UPDATE SET published_at = ?2",
         params![account, ms(now)],
@@ -351,7 +352,7 @@ pub fn set_reply(conn: &Connection, account: AccountId, key: &str, reply: &str) 
         delete_reply(conn, account, key)?;
         return Ok(());
     }
-    conn.execute(
+    conn.exec(
         "INSERT INTO menu_replies (account_id, key, reply) VALUES (?1, ?2, ?3)
          ON CONFLICT (account_id, key) DO UPDATE SET reply = ?3",
         params![account, key, reply],
@@ -361,7 +362,7 @@ pub fn set_reply(conn: &Connection, account: AccountId, key: &str, reply: &str) 
 
 /// Removes the reply to `key`; whether there was one.
 pub fn delete_reply(conn: &Connection, account: AccountId, key: &str) -> DbResult<bool> {
-    Ok(conn.execute(
+    Ok(conn.exec(
         "DELETE FROM menu_replies WHERE account_id = ?1 AND key = ?2",
         params![account, key],
     )? > 0)
@@ -370,7 +371,7 @@ pub fn delete_reply(conn: &Connection, account: AccountId, key: &str) -> DbResul
 /// Removes the replies of keys not in `keys` (the menu just published); how many.
 pub fn keep_replies(conn: &Connection, account: AccountId, keys: &[&str]) -> DbResult<usize> {
     let keys = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
-    Ok(conn.execute(
+    Ok(conn.exec(
         "DELETE FROM menu_replies WHERE account_id = ?1
            AND key NOT IN (SELECT value FROM json_each(?2))",
         params![account, keys],
@@ -380,7 +381,7 @@ pub fn keep_replies(conn: &Connection, account: AccountId, keys: &[&str]) -> DbR
 /// The reply configured for a CLICK on `key` (the webhook answers with it).
 pub fn click_reply(conn: &Connection, account: AccountId, key: &str) -> DbResult<Option<String>> {
     Ok(conn
-        .query_row(
+        .row(
             "SELECT reply FROM menu_replies WHERE account_id = ?1 AND key = ?2",
             params![account, key],
             |r| r.get(0),

@@ -3,6 +3,7 @@
 //! unique key and is ignored.
 
 use super::{DbResult, ms, ts};
+use crate::db::Cached;
 use crate::model::{AccountId, Direction, FollowerId, MessageId, MessageKind, OutboxState, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -82,7 +83,7 @@ pub fn insert_outbound(
     m: &NewOutbound<'_>,
     now: jiff::Timestamp,
 ) -> DbResult<MessageId> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO messages (account_id, follower_id, direction, kind, content, data, sender_id, created_at, received_at)
          VALUES (?1, ?2, 'out', ?3, ?4, ?5, ?6, ?7, ?7)",
         params![m.account, m.follower, m.kind, m.content, m.data.to_string(), m.sender, ms(now)],
@@ -122,7 +123,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
 
 pub fn get(conn: &Connection, id: MessageId) -> DbResult<Option<Message>> {
     Ok(conn
-        .query_row(
+        .row(
             &format!("SELECT {COLUMNS} FROM messages m LEFT JOIN outbox o ON o.message_id = m.id WHERE m.id = ?1"),
             [id],
             from_row,
@@ -150,7 +151,7 @@ pub fn history(
 }
 
 pub fn count_inbound(conn: &Connection, account: AccountId) -> DbResult<i64> {
-    Ok(conn.query_row(
+    Ok(conn.row(
         "SELECT count(*) FROM messages WHERE account_id = ?1 AND direction = 'in'",
         [account],
         |r| r.get(0),

@@ -3,6 +3,7 @@
 //! oldest pending row, so messages leave in the order they were written.
 
 use super::{DbResult, ms, ts};
+use crate::db::Cached;
 use crate::model::{
     AccountId, FollowerId, MessageId, MessageKind, OutboundKind, OutboxId, OutboxState, UserId,
 };
@@ -55,7 +56,7 @@ pub fn enqueue(
         sender,
     };
     let message = super::messages::insert_outbound(conn, &new, now)?;
-    conn.execute(
+    conn.exec(
         "INSERT INTO outbox (message_id, account_id, follower_id, kind, payload, next_attempt_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
         params![message, account, follower, kind, payload.to_string(), ms(now)],
@@ -85,7 +86,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
 
 pub fn get(conn: &Connection, id: OutboxId) -> DbResult<Option<OutboxRow>> {
     Ok(conn
-        .query_row(
+        .row(
             &format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"),
             [id],
             from_row,
@@ -111,7 +112,7 @@ pub fn due(conn: &Connection, now: jiff::Timestamp, limit: i64) -> DbResult<Vec<
 /// When the next pending row becomes due, if any (so the sender can sleep until then).
 pub fn next_due(conn: &Connection) -> DbResult<Option<jiff::Timestamp>> {
     // Only the oldest pending row of each follower can be sent; rows behind it wait.
-    let at: Option<i64> = conn.query_row(
+    let at: Option<i64> = conn.row(
         "SELECT min(next_attempt_at) FROM outbox o
          WHERE state = 'pending'
            AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.follower_id = o.follower_id
@@ -123,7 +124,7 @@ pub fn next_due(conn: &Connection) -> DbResult<Option<jiff::Timestamp>> {
 }
 
 pub fn mark_sent(conn: &Connection, id: OutboxId, now: jiff::Timestamp) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, error_code = NULL, error_reason = ''
          WHERE id = ?1 AND state = 'pending'",
         params![id, ms(now)],
@@ -139,7 +140,7 @@ pub fn mark_retry(
     code: Option<i64>,
     reason: &str,
 ) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, error_code = ?3, error_reason = ?4
          WHERE id = ?1 AND state = 'pending'",
         params![id, ms(next), code, reason],
@@ -154,7 +155,7 @@ pub fn mark_failed(
     code: Option<i64>,
     reason: &str,
 ) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error_code = ?2, error_reason = ?3
          WHERE id = ?1 AND state = 'pending'",
         params![id, code, reason],

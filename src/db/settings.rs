@@ -3,6 +3,7 @@
 //! means the defaults, so a new account or group works at once.
 
 use super::DbResult;
+use crate::db::Cached;
 use crate::engine::intake::Trigger;
 use crate::model::{AccountId, GroupId, RoutingStrategy};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -46,7 +47,7 @@ impl AccountSettings {
 
 pub fn account(conn: &Connection, id: AccountId) -> DbResult<AccountSettings> {
     Ok(conn
-        .query_row(
+        .row(
             "SELECT trigger_mode, keywords, menu_key FROM account_settings WHERE account_id = ?1",
             [id],
             |r| {
@@ -62,7 +63,7 @@ pub fn account(conn: &Connection, id: AccountId) -> DbResult<AccountSettings> {
 }
 
 pub fn set_account(conn: &Connection, id: AccountId, s: &AccountSettings) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO account_settings (account_id, trigger_mode, keywords, menu_key)
          VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (account_id) DO UPDATE SET trigger_mode = ?2, keywords = ?3, menu_key = ?4",
@@ -108,7 +109,7 @@ impl Default for GroupSettings {
 
 pub fn group(conn: &Connection, id: GroupId) -> DbResult<GroupSettings> {
     Ok(conn
-        .query_row(
+        .row(
             "SELECT strategy, familiar_days, require_category, agents_see_queue,
                     transfer_timeout_secs, queue_expiry_hours, comfort_every_mins,
                     requeue_after_mins
@@ -140,7 +141,7 @@ pub fn group_or_default(conn: &Connection, id: Option<GroupId>) -> DbResult<Grou
 }
 
 pub fn set_group(conn: &Connection, id: GroupId, s: &GroupSettings) -> DbResult<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO group_settings (group_id, strategy, familiar_days, require_category,
                                      agents_see_queue, transfer_timeout_secs, queue_expiry_hours,
                                      comfort_every_mins, requeue_after_mins)

@@ -8,6 +8,7 @@
 //! and any future API refuse the same things.
 
 use super::DbResult;
+use crate::db::Cached;
 use crate::engine::timeplan::{DayRange, Plan, Span};
 use crate::model::AccountId;
 use jiff::civil::Date;
@@ -112,7 +113,7 @@ pub fn load(conn: &Connection, account: AccountId) -> DbResult<Plan> {
 
 pub fn weekly(conn: &Connection, account: AccountId) -> DbResult<WeeklyPlan> {
     let row = conn
-        .query_row(
+        .row(
             "SELECT enabled, timezone, weekly FROM time_plans WHERE account_id = ?1",
             [account],
             |r| {
@@ -138,7 +139,7 @@ pub fn weekly(conn: &Connection, account: AccountId) -> DbResult<WeeklyPlan> {
 pub fn save_weekly(conn: &Connection, account: AccountId, w: &WeeklyPlan) -> DbResult<()> {
     let json = serde_json::to_string(&w.weekly.iter().map(|d| to_pairs(d)).collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".into());
-    conn.execute(
+    conn.exec(
         "INSERT INTO time_plans (account_id, enabled, timezone, weekly) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (account_id) DO UPDATE SET enabled = ?2, timezone = ?3, weekly = ?4",
         params![account, w.enabled, w.timezone, json],
@@ -189,7 +190,7 @@ pub fn days(conn: &Connection, account: AccountId) -> DbResult<Vec<PlanDay>> {
 
 pub fn day(conn: &Connection, id: i64) -> DbResult<Option<PlanDay>> {
     Ok(conn
-        .query_row(
+        .row(
             &format!("SELECT {DAY_COLUMNS} FROM plan_days WHERE id = ?1"),
             [id],
             day_from_row,
@@ -204,7 +205,7 @@ pub fn add_day(
     kind: DayKind,
     d: &DayRange,
 ) -> DbResult<i64> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO plan_days (account_id, kind, name, start_date, end_date, spans, reply)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -222,7 +223,7 @@ pub fn add_day(
 
 /// Changes a range in place; `false` when there is no such row.
 pub fn update_day(conn: &Connection, id: i64, d: &DayRange) -> DbResult<bool> {
-    let n = conn.execute(
+    let n = conn.exec(
         "UPDATE plan_days SET name = ?2, start_date = ?3, end_date = ?4, spans = ?5, reply = ?6
          WHERE id = ?1",
         params![
@@ -239,7 +240,7 @@ pub fn update_day(conn: &Connection, id: i64, d: &DayRange) -> DbResult<bool> {
 
 /// `false` when there is no such row.
 pub fn delete_day(conn: &Connection, id: i64) -> DbResult<bool> {
-    Ok(conn.execute("DELETE FROM plan_days WHERE id = ?1", [id])? > 0)
+    Ok(conn.exec("DELETE FROM plan_days WHERE id = ?1", [id])? > 0)
 }
 
 fn to_pairs(spans: &[Span]) -> Vec<[u16; 2]> {
