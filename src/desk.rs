@@ -1310,6 +1310,8 @@ pub struct Sweeper {
     pub clock: crate::clock::Clock,
     pub live: std::sync::Arc<crate::live::Hub>,
     pub outbox_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Sends agents' template-message notifications (C10).
+    pub api: std::sync::Arc<crate::wechat::api::WechatApi>,
 }
 
 impl Sweeper {
@@ -1322,6 +1324,20 @@ impl Sweeper {
             .write(move |c| crate::automation::timeouts(c, now))
             .await?;
         self.publish(out);
+        let jobs = self.db.write(move |c| crate::notify::due(c, now)).await?;
+        for job in jobs {
+            let acc = job.account;
+            let Some(account) = self.db.read(move |c| db::accounts::get(c, acc)).await? else {
+                continue;
+            };
+            if let Err(e) = self.api.send_template(&account, &job.body).await {
+                tracing::warn!(notification = job.id, error = %e, "agent notification not sent");
+                let (id, why) = (job.id, e.explain());
+                self.db
+                    .write(move |c| crate::notify::failed(c, id, &why))
+                    .await?;
+            }
+        }
         for user in self.live.gone(now) {
             let out = self
                 .db

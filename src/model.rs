@@ -211,6 +211,7 @@ db_enum!(AuditAction {
     MenuDraft => "menu_draft", "保存自定义菜单草稿";
     MenuPublish => "menu_publish", "发布自定义菜单";
     MenuLoad => "menu_load", "载入线上自定义菜单";
+    NotifySettings => "notify_settings", "修改消息提醒设置";
     TimePlanUpdate => "timeplan_update", "修改工作时间";
     PlanDayCreate => "plan_day_create", "添加自定义工作日或节假日";
     PlanDayDelete => "plan_day_delete", "删除自定义工作日或节假日";

@@ -118,6 +118,7 @@ impl Wechat {
             clock: clock.clone(),
             live: self.live.clone(),
             outbox_wake: self.outbox_wake.clone(),
+            api: self.api.clone(),
         }
     }
 

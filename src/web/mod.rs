@@ -216,6 +216,9 @@ fn table() -> Table {
     .get("/console/uploads", Agent, uploads::list)
     .post("/console/c/{id}/resend", Agent, uploads::resend)
     // -- end console
+    // Agent notifications (issue 5)
+    .get("/admin/notify", SuperAdmin, admin::notify::show)
+    .post("/admin/notify", SuperAdmin, admin::notify::save)
     // Custom menu (issue 5)
     .get("/admin/menu", SuperAdmin, admin::menu::page)
     .post("/admin/menu", SuperAdmin, admin::menu::save)

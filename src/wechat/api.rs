@@ -541,6 +541,21 @@ impl WechatApi {
             _ => Err(ApiError::Decode("menu/get answered without menu".into())),
         }
     }
+
+    /// `message/template/send` (A13): a template message to a follower, e.g.
+    /// an agent who bound their WeChat. Returns WeChat's msgid.
+    pub async fn send_template(&self, account: &Account, body: &Value) -> Result<i64, ApiError> {
+        let url = format!("{}/cgi-bin/message/template/send", self.base(account));
+        let answer = self
+            .call_json(account, |t| {
+                self.client(account)
+                    .post(&url)
+                    .query(&[("access_token", t)])
+                    .json(body)
+            })
+            .await?;
+        Ok(answer["msgid"].as_i64().unwrap_or_default())
+    }
 }
 
 fn check_errcode(body: &Value) -> Result<(), ApiError> {

@@ -263,7 +263,7 @@ impl MenuPage {
 }
 
 /// The account named by `raw` (an id), or the first one when none is named.
-async fn pick_account(
+pub(crate) async fn pick_account(
     state: &AppState,
     raw: &str,
 ) -> Result<(Vec<Account>, Option<Account>), AppError> {

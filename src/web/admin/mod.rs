@@ -7,6 +7,7 @@ pub mod automation;
 pub mod followers;
 pub mod groups;
 pub mod menu;
+pub mod notify;
 pub mod simulator;
 pub mod taxonomy;
 pub mod timeplan;
