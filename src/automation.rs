@@ -52,7 +52,7 @@ pub fn record_passive(
     };
     let id = db::messages::insert_outbound(c, &new, now)?;
     if let Some(conv) = conv {
-        desk::attach(c, id, conv, now)?;
+        desk::attach(c, id, conv)?;
     }
     out.push_event(Live::Message { id });
     out.passive = Some(text);
@@ -250,7 +250,7 @@ pub fn send_survey(
         None,
         now,
     )?;
-    desk::attach(c, message, conv.id, now)?;
+    desk::attach(c, message, conv.id)?;
     c.exec(
         "INSERT INTO surveys (conversation_id, state, reason, sent_at) VALUES (?1, 'sent', '', ?2)
          ON CONFLICT (conversation_id) DO UPDATE SET state = CASE WHEN state = 'answered' THEN state ELSE 'sent' END,

@@ -188,25 +188,16 @@ pub(crate) fn send_text(
         sender,
         now,
     )?;
-    attach(c, message, conv.id, now)?;
+    attach(c, message, conv.id)?;
     out.outbox = true;
     out.push(Live::Message { id: message });
     Ok(message)
 }
 
-pub(crate) fn attach(
-    c: &Connection,
-    message: MessageId,
-    conv: ConversationId,
-    now: Timestamp,
-) -> DbResult<()> {
+pub(crate) fn attach(c: &Connection, message: MessageId, conv: ConversationId) -> DbResult<()> {
     c.exec(
         "UPDATE messages SET conversation_id = ?2 WHERE id = ?1",
         params![message, conv],
-    )?;
-    c.exec(
-        "UPDATE conversations SET last_message_at = ?2 WHERE id = ?1",
-        params![conv, ms(now)],
     )?;
     Ok(())
 }
@@ -350,6 +341,30 @@ fn notices(c: &Connection, id: ConversationId) -> DbResult<queue::Notices> {
     )?)
 }
 
+/// A queued conversation's notices and its group's comfort interval, in one query.
+fn notices_and_comfort(
+    c: &Connection,
+    id: ConversationId,
+) -> DbResult<(queue::Notices, SignedDuration)> {
+    let default = settings::GroupSettings::default().comfort_every_mins;
+    Ok(c.row(
+        "SELECT v.notice_at, v.notice_position, v.notices, coalesce(g.comfort_every_mins, ?2)
+         FROM conversations v LEFT JOIN group_settings g ON g.group_id = v.group_id
+         WHERE v.id = ?1",
+        params![id, default],
+        |r| {
+            Ok((
+                queue::Notices {
+                    last_at: r.get::<_, Option<i64>>(0)?.map(ts),
+                    last_ahead: r.get(1)?,
+                    sent: r.get(2)?,
+                },
+                SignedDuration::from_mins(r.get(3)?),
+            ))
+        },
+    )?)
+}
+
 fn noticed(c: &Connection, id: ConversationId, ahead: i64, now: Timestamp) -> DbResult<()> {
     c.exec(
         "UPDATE conversations SET notice_at = ?2, notice_position = ?3, notices = notices + 1
@@ -409,7 +424,7 @@ pub fn on_inbound(
         _ => None,
     };
     let mut passive: Vec<String> = Vec::new();
-    let open = conversations::open_of(c, follower)?;
+    let open = stored.open.clone();
     let is_event = matches!(m.kind, InboundKind::Event(_));
     if let (Some(conv), false) = (&open, is_event) {
         return in_conversation(c, account, m, message, conv, now);
@@ -445,7 +460,7 @@ pub fn on_inbound(
         if let Some((conv, thanks)) = crate::automation::take_answer(c, follower, t, now)? {
             passive.push(thanks);
             let group = conversations::get(c, conv)?.and_then(|v| v.group_id);
-            attach(c, message, conv, now)?;
+            attach(c, message, conv)?;
             out.conversation(conv, group);
             record_passive(
                 c,
@@ -511,7 +526,7 @@ pub fn on_inbound(
         params![id, follower],
     )?;
     if !matches!(m.kind, InboundKind::Event(_)) {
-        attach(c, message, id, now)?;
+        attach(c, message, id)?;
         out.push(Live::Message { id: message });
     }
     out.lists(group);
@@ -600,7 +615,7 @@ fn in_conversation(
     use crate::automation::record_passive;
     let mut out = Out::default();
     let mut passive: Vec<String> = Vec::new();
-    attach(c, message, conv.id, now)?;
+    // Stored with its conversation already (ingest::store).
     out.push(Live::Message { id: message });
     out.lists(conv.group_id);
     if conv.state == ConversationState::Queued {
@@ -612,10 +627,8 @@ fn in_conversation(
                 queue_moved(c, conv.group_id, now, &mut out)?;
             }
         } else {
-            let every = SignedDuration::from_mins(
-                settings::group_or_default(c, conv.group_id)?.comfort_every_mins,
-            );
-            if queue::comfort_due(&notices(c, conv.id)?, every, now) {
+            let (n, every) = notices_and_comfort(c, conv.id)?;
+            if queue::comfort_due(&n, every, now) {
                 let ahead = position(c, conv)?;
                 passive.push(queue::comfort_text(ahead));
                 noticed(c, conv.id, ahead, now)?;
@@ -735,7 +748,7 @@ pub fn reply_image(
         Some(user.id),
         now,
     )?;
-    attach(c, message, id, now)?;
+    attach(c, message, id)?;
     let mut out = Out {
         outbox: true,
         ..Out::default()

@@ -49,7 +49,8 @@ impl Item {
 const ITEM: &str = "SELECT v.id, v.follower_id, v.account_id, a.name, v.group_id, v.state, v.agent_id,
         coalesce(u.display_name, ''), f.openid, f.remark, f.wx_remark, v.vip, f.subscribe_scene,
         f.first_seen_at, v.queued_at,
-        coalesce(v.last_message_at, v.accepted_at, v.opened_at),
+        coalesce((SELECT max(m.received_at) FROM messages m WHERE m.conversation_id = v.id),
+                 v.accepted_at, v.opened_at),
         (SELECT m.kind FROM messages m WHERE m.follower_id = v.follower_id AND m.kind <> 'event'
           AND NOT (m.direction = 'out' AND m.sender_id IS NULL) ORDER BY m.id DESC LIMIT 1),
         coalesce((SELECT m.content FROM messages m WHERE m.follower_id = v.follower_id AND m.kind <> 'event'

@@ -19,6 +19,8 @@ pub struct NewInbound {
     pub data: serde_json::Value,
     pub raw: String,
     pub created_at: jiff::Timestamp,
+    /// The follower's open conversation it joins, if any.
+    pub conversation: Option<crate::model::ConversationId>,
 }
 
 /// A stored message with, for outbound ones, its delivery state.
@@ -47,8 +49,8 @@ pub fn insert_inbound(
 ) -> DbResult<Option<MessageId>> {
     let n = conn.prepare_cached(
         "INSERT INTO messages (account_id, follower_id, direction, kind, event, content, data, raw,
-                               dedup_key, wx_msg_id, created_at, received_at)
-         VALUES (?1, ?2, 'in', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                               dedup_key, wx_msg_id, created_at, received_at, conversation_id)
+         VALUES (?1, ?2, 'in', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (account_id, dedup_key) DO NOTHING",
     )?
     .execute(params![
@@ -62,7 +64,8 @@ pub fn insert_inbound(
             m.dedup_key,
             m.wx_msg_id,
             ms(m.created_at),
-            ms(now)
+            ms(now),
+            m.conversation
         ],
     )?;
     Ok((n == 1).then(|| MessageId(conn.last_insert_rowid())))
@@ -177,6 +180,7 @@ mod tests {
             data: serde_json::json!({}),
             raw: "<xml/>".into(),
             created_at: jiff::Timestamp::UNIX_EPOCH,
+            conversation: None,
         };
         let now = jiff::Timestamp::UNIX_EPOCH;
         assert!(insert_inbound(&conn, acc, f, &m, now).unwrap().is_some());

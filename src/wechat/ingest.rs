@@ -21,6 +21,9 @@ pub struct Stored {
     pub media: bool,
     /// This push created the follower (their profile is to be fetched).
     pub new_follower: bool,
+    /// The follower's open conversation when the push arrived (a message
+    /// joined it as it was stored).
+    pub open: Option<db::conversations::Conversation>,
 }
 
 /// WeChat's retries are byte-identical pushes. Messages carry a MsgId; events
@@ -153,6 +156,7 @@ pub fn to_row(m: &Inbound, raw: &str, now: jiff::Timestamp) -> NewInbound {
                 data,
                 raw: raw.to_string(),
                 created_at: created_at(m, now),
+                conversation: None,
             };
         }
         InboundKind::Unknown { msg_type } => (
@@ -171,6 +175,7 @@ pub fn to_row(m: &Inbound, raw: &str, now: jiff::Timestamp) -> NewInbound {
         data,
         raw: raw.to_string(),
         created_at: created_at(m, now),
+        conversation: None,
     }
 }
 
@@ -202,13 +207,19 @@ pub fn store(
     now: jiff::Timestamp,
 ) -> DbResult<Stored> {
     let (follower, new_follower) = db::followers::upsert_seen(c, account.id, &m.from_user, now)?;
-    let row = to_row(m, raw, now);
+    let mut row = to_row(m, raw, now);
+    // A message joins the follower's open conversation as it is stored (events do not).
+    let open = db::conversations::open_of(c, follower)?;
+    if !matches!(m.kind, InboundKind::Event(_)) {
+        row.conversation = open.as_ref().map(|v| v.id);
+    }
     let Some(message) = db::messages::insert_inbound(c, account.id, follower, &row, now)? else {
         return Ok(Stored {
             follower,
             message: None,
             media: false,
             new_follower,
+            open,
         });
     };
     if account.original_id != m.to_user && !m.to_user.is_empty() {
@@ -256,6 +267,7 @@ pub fn store(
         message: Some(message),
         media: !files.is_empty(),
         new_follower,
+        open,
     })
 }
 
