@@ -196,7 +196,8 @@
     es.addEventListener("hello", function () { workspace().dataset.live = "on"; });
     es.addEventListener("lists", refreshLists);
     es.addEventListener("resync", function () { refreshLists(); refreshChat(); });
-    es.addEventListener("toast", function (e) { toast(e.data); notify(e.data); });
+    // A line for this user (a transfer, a timeout reminder …): always with a sound.
+    es.addEventListener("toast", function (e) { toast(e.data); if (document.hidden) notify(e.data); else beep(); });
     es.addEventListener("conv", function (e) {
       var d = JSON.parse(e.data);
       refreshChat(d.conv);

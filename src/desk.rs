@@ -580,7 +580,11 @@ pub fn on_inbound(
             .collect();
         let text =
             if !statuses.contains(&AgentStatus::Online) && statuses.contains(&AgentStatus::Away) {
-                queue::away_text(ahead)
+                if replies.away.trim().is_empty() {
+                    queue::away_text(ahead)
+                } else {
+                    format!("{}\n{}", replies.away.trim(), queue::moved_text(ahead))
+                }
             } else {
                 queue::entered_text(ahead)
             };

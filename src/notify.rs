@@ -54,6 +54,25 @@ pub fn pending_code(
         .map(|(code, exp)| (code, ts(exp))))
 }
 
+pub fn offhours(c: &Connection, user: UserId) -> DbResult<bool> {
+    Ok(c.row(
+        "SELECT notify_offhours FROM agent_profiles WHERE user_id = ?1",
+        [user],
+        |r| r.get(0),
+    )
+    .optional()?
+    .unwrap_or(false))
+}
+
+pub fn set_offhours(c: &Connection, user: UserId, on: bool) -> DbResult<()> {
+    c.exec(
+        "INSERT INTO agent_profiles (user_id, notify_offhours) VALUES (?1, ?2)
+         ON CONFLICT (user_id) DO UPDATE SET notify_offhours = ?2",
+        params![user, on],
+    )?;
+    Ok(())
+}
+
 pub fn unbind(c: &Connection, user: UserId) -> DbResult<()> {
     c.exec(
         "UPDATE agent_profiles SET wx_account_id = NULL, wx_openid = '', bind_code = '' WHERE user_id = ?1",

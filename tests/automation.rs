@@ -497,6 +497,29 @@ async fn the_survey_is_answered_or_not_sent_with_the_reason() {
         survey(&w, id).await,
         ("answered".into(), Some(3), Some(false), String::new())
     );
+    let follower = w
+        .srv
+        .state
+        .db
+        .read(move |c| db::conversations::get(c, id))
+        .await
+        .unwrap()
+        .unwrap()
+        .follower_id;
+    let history = amy
+        .b
+        .client
+        .get(w.srv.at(&format!("/console/f/{follower}/history")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        history.contains("满意度:3 分 · 未解决"),
+        "the history shows the survey"
+    );
     assert!(
         w.conv(openid).await.unwrap().0 == id,
         "answers open no conversation"

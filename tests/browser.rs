@@ -1236,3 +1236,281 @@ fn free_port() -> u16 {
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free port");
     l.local_addr().expect("local addr").port()
 }
+
+// ---------------------------------------------------------------------------
+// 工作时间 → 节假日, seen from the simulator
+
+const HOLIDAY_NAME: &str = "公司年会";
+/// Today in Asia/Shanghai on the test server's clock (2026-11-20T02:00:00Z).
+const HOLIDAY_DATE: &str = "2026-11-20";
+const HOLIDAY_REPLY: &str = "今天公司年会,客服休息,明天为您服务。";
+
+/// C1–C3 in a real browser: a follower of the simulation account is welcomed
+/// in work hours; the super admin then enables the time plan and adds a
+/// holiday covering today on 设置 → 工作时间; a new follower writing during
+/// the holiday gets that holiday's reply in the simulator's chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeplan_holiday_flow() {
+    let started = Instant::now();
+    let driver = ChromeDriver::start().await;
+    let client = driver.connect(Device::Desktop).await;
+    let server = TestServer::start().await;
+    server
+        .user(ADMIN_USER, kefu::model::Role::SuperAdmin, &[])
+        .await;
+    // The workers `kefu serve` runs: the outbox sender and the media fetcher.
+    let sender = tokio::spawn(
+        server
+            .state
+            .wechat
+            .sender(&server.state.db, &server.state.clock)
+            .run(),
+    );
+    let fetcher = tokio::spawn(
+        server
+            .state
+            .wechat
+            .fetcher(&server.state.db, &server.state.clock)
+            .run(),
+    );
+    let shots = Shots::new("timeplan_holiday_flow");
+    let task = {
+        let (c, url, shots) = (client.clone(), server.url.clone(), shots.clone());
+        tokio::spawn(async move { timeplan_holiday(&c, &url, &shots).await })
+    };
+    let outcome = task.await;
+    if !matches!(outcome, Ok(Ok(()))) {
+        if let Ok(url) = client.current_url().await {
+            eprintln!("[timeplan_holiday_flow] failed at {url}");
+        }
+        let _ = shots.take(&client, "failure").await;
+    }
+    sender.abort();
+    fetcher.abort();
+    let _ = client.close().await;
+    server.stop().await;
+    drop(driver);
+    match outcome {
+        Ok(Ok(())) => eprintln!(
+            "[timeplan_holiday_flow] passed in {:.1?}",
+            started.elapsed()
+        ),
+        Ok(Err(e)) => panic!("[timeplan_holiday_flow] {e:#}"),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("[timeplan_holiday_flow] flow task failed: {e}"),
+    }
+}
+
+async fn timeplan_holiday(c: &Client, base: &str, shots: &Shots) -> Result<()> {
+    let at = |p: &str| format!("{base}{p}");
+    c.goto(&at("/login")).await?;
+    login(c, ADMIN_USER, common::PASSWORD).await?;
+    wait_path(c, "/console").await?;
+
+    // A simulation account and a first follower, in work hours (Friday 10:00).
+    c.goto(&at("/admin/simulator")).await?;
+    wait_text(c, "main", "模拟器让您扮演一位粉丝").await?;
+    click(c, "form[action='/admin/simulator/account'] button").await?;
+    wait_text(c, "#flash", "已创建模拟公众号").await?;
+    let first = new_sim_follower(c).await?;
+    sim_say(c, "你好").await?;
+    wait_text(c, "#sim-chat", "欢迎咨询").await?;
+    let chat = text_of(c, "#sim-chat").await?;
+    anyhow::ensure!(
+        !chat.contains(HOLIDAY_REPLY),
+        "no holiday yet, but the chat says: {chat}"
+    );
+    shots.take(c, "01-simulator-welcome").await?;
+
+    // 设置 → 工作时间: switch the plan on.
+    c.goto(&at("/admin/timeplan")).await?;
+    wait_path(c, "/admin/timeplan").await?;
+    wait_text(c, ".topbar-title", "工作时间").await?;
+    wait_text(c, "#timeplan-status", "未启用工作时间").await?;
+    let switch = find(c, "#weekly input[name='enabled']").await?;
+    anyhow::ensure!(
+        !switch.is_selected().await?,
+        "a new account's plan should start switched off"
+    );
+    click(c, "#weekly label.switch").await?;
+    anyhow::ensure!(
+        find(c, "#weekly input[name='enabled']")
+            .await?
+            .is_selected()
+            .await?,
+        "clicking 启用工作时间 should tick it"
+    );
+    click(c, "#weekly button[type=submit]").await?;
+    wait_text(c, "#flash", "工作时间已保存").await?;
+    wait_text(c, "#timeplan-status", "当前:工作时间").await?;
+    wait_text(c, "#timeplan-status", "2026-11-20 18:00 周五 结束工作时间").await?;
+    anyhow::ensure!(
+        find(c, "#weekly input[name='enabled']")
+            .await?
+            .is_selected()
+            .await?,
+        "the saved plan should show as enabled"
+    );
+    wait_text(c, "#holidays tbody", "暂无节假日").await?;
+
+    // The holiday: today, with its own reply.
+    fill_in(c, "#holidays input[name='name']", HOLIDAY_NAME).await?;
+    fill_date(c, "#holidays input[name='start']", HOLIDAY_DATE).await?;
+    fill_date(c, "#holidays input[name='end']", HOLIDAY_DATE).await?;
+    fill_in(c, "#holidays textarea[name='reply']", HOLIDAY_REPLY).await?;
+    shots.take(c, "02-timeplan-holiday-filled").await?;
+    click(c, "#holidays button[type=submit]").await?;
+    wait_text(c, "#flash", &format!("节假日「{HOLIDAY_NAME}」已添加")).await?;
+    let row = text_of(c, "#holidays tbody").await?;
+    for cell in [HOLIDAY_NAME, HOLIDAY_DATE, HOLIDAY_REPLY, "删除"] {
+        anyhow::ensure!(row.contains(cell), "holiday list should show {cell}: {row}");
+    }
+    anyhow::ensure!(
+        !row.contains(&format!("{HOLIDAY_DATE} 至")),
+        "a one-day holiday is one date: {row}"
+    );
+    // Still no custom workday: the holiday went to its own list.
+    wait_text(c, "#workdays tbody", "暂无自定义工作日").await?;
+    wait_text(c, "#timeplan-status", &format!("节假日({HOLIDAY_NAME})")).await?;
+    // Saturday and Sunday are days off: work starts again on Monday.
+    wait_text(c, "#timeplan-status", "2026-11-23 09:00 周一 开始工作时间").await?;
+    check_no_horizontal_overflow(c, "timeplan").await?;
+    c.execute("window.scrollTo(0, 0);", vec![]).await?;
+    shots.take(c, "03-timeplan-top").await?;
+    scroll_into_view(c, &find(c, "#holidays").await?).await?;
+    shots.take(c, "04-timeplan-holidays").await?;
+
+    // Back to the simulator: a new follower (no conversation yet) writes.
+    c.goto(&at("/admin/simulator")).await?;
+    wait_text(c, ".sim-followers", "已关注").await?;
+    let second = new_sim_follower(c).await?;
+    anyhow::ensure!(
+        second != first,
+        "+ 新粉丝关注公众号 should make a new follower, got {first} again"
+    );
+    sim_say(c, "在吗").await?;
+    wait_text(c, "#sim-chat", HOLIDAY_REPLY).await?;
+    let chat = text_of(c, "#sim-chat").await?;
+    anyhow::ensure!(
+        !chat.contains("欢迎咨询"),
+        "on a holiday the welcome must not be sent: {chat}"
+    );
+    anyhow::ensure!(
+        !chat.contains("你好"),
+        "the new follower's chat should not show the first one's messages: {chat}"
+    );
+    let followers = c.find_all(Locator::Css(".sim-followers li a")).await?.len();
+    anyhow::ensure!(
+        followers == 2,
+        "two simulated followers, listed {followers}"
+    );
+    check_no_horizontal_overflow(c, "simulator").await?;
+    shots.take(c, "05-simulator-holiday-reply").await?;
+
+    // The first follower's chat still holds the welcome only.
+    c.goto(&at(&format!("/admin/simulator?follower={first}")))
+        .await?;
+    wait_text(c, "#sim-chat", "欢迎咨询").await?;
+    let chat = text_of(c, "#sim-chat").await?;
+    anyhow::ensure!(
+        !chat.contains(HOLIDAY_REPLY),
+        "the first follower wrote before the holiday was added: {chat}"
+    );
+    Ok(())
+}
+
+/// Clicks 「+ 新粉丝关注公众号」 and returns the new follower's id, from the
+/// address the simulator goes to.
+async fn new_sim_follower(c: &Client) -> Result<String> {
+    let before = c.current_url().await?;
+    click(c, "form[action='/admin/simulator/act'].inline button").await?;
+    let deadline = Instant::now() + WAIT;
+    let id = loop {
+        let url = c.current_url().await?;
+        let follower = url
+            .query_pairs()
+            .find(|(k, _)| k == "follower")
+            .map(|(_, v)| v.into_owned());
+        if let Some(id) = follower.filter(|_| url != before) {
+            if ready(c).await? {
+                break id;
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("no new follower after 新粉丝关注公众号; at {url}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    anyhow::ensure!(
+        id.parse::<i64>().is_ok_and(|n| n > 0),
+        "the simulator should open the new follower, got follower={id:?}"
+    );
+    wait_text(c, ".sim-title", "我是").await?;
+    wait_text(c, "#sim-chat", "[关注了公众号]").await?;
+    Ok(id)
+}
+
+/// The simulated follower sends a text.
+async fn sim_say(c: &Client, text: &str) -> Result<()> {
+    let input = find(c, ".sim-input input[name='text']").await?;
+    input.send_keys(text).await?;
+    click(c, ".sim-input button[value='text']").await?;
+    wait_text(c, "#sim-chat", text).await
+}
+
+/// Types into the field `css` (an input or a textarea).
+async fn fill_in(c: &Client, css: &str, value: &str) -> Result<()> {
+    let e = find(c, css).await?;
+    scroll_into_view(c, &e).await?;
+    e.clear().await?;
+    e.send_keys(value)
+        .await
+        .with_context(|| format!("typing into {css}"))?;
+    let now = e.prop("value").await?.unwrap_or_default();
+    anyhow::ensure!(now == value, "{css} holds {now:?}, typed {value:?}");
+    Ok(())
+}
+
+/// Types a date (`YYYY-MM-DD`) into the date picker `css`, the way a person
+/// does: the digits of each part in the order the browser's locale shows them
+/// (年/月/日 in zh-CN, 月/日/年 in en-US), stepping on after the year (a year
+/// may have up to six digits, so the picker does not move on by itself).
+async fn fill_date(c: &Client, css: &str, date: &str) -> Result<()> {
+    let e = find(c, css).await?;
+    scroll_into_view(c, &e).await?;
+    let [year, month, day] = {
+        let p: Vec<&str> = date.split('-').collect();
+        anyhow::ensure!(p.len() == 3, "not a YYYY-MM-DD date: {date}");
+        [p[0], p[1], p[2]]
+    };
+    let order = c
+        .execute(
+            "return new Intl.DateTimeFormat(navigator.language, \
+             {year: 'numeric', month: '2-digit', day: '2-digit'}) \
+             .formatToParts(new Date(2026, 10, 20)) \
+             .map(p => p.type).filter(t => t !== 'literal');",
+            vec![],
+        )
+        .await?;
+    let order: Vec<String> = serde_json::from_value(order)?;
+    let arg = serde_json::to_value(&e)?;
+    c.execute("arguments[0].focus();", vec![arg]).await?;
+    for part in &order {
+        match part.as_str() {
+            "year" => {
+                e.send_keys(year).await?;
+                e.send_keys(&fantoccini::key::Key::Right.to_string())
+                    .await?;
+            }
+            "month" => e.send_keys(month).await?,
+            "day" => e.send_keys(day).await?,
+            other => bail!("unexpected date part {other} in {order:?}"),
+        }
+    }
+    let now = e.prop("value").await?.unwrap_or_default();
+    anyhow::ensure!(
+        now == date,
+        "{css} holds {now:?}, typed {date:?} in the order {order:?}"
+    );
+    Ok(())
+}

@@ -1627,3 +1627,29 @@ async fn the_stream_keeps_queued_followers_words_from_agents_who_may_not_see_the
     .await;
     w.stop().await;
 }
+
+/// C11: what an agent ended today stays among the current contacts until
+/// midnight in the configured time zone, then moves to recent contacts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ended_conversations_move_to_recent_contacts_at_midnight() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    // The test clock starts at 10:00 in Shanghai; 23:50 is 13 h 50 min later.
+    w.advance(SignedDuration::from_mins(13 * 60 + 50));
+    let amy = login(&w.srv, "amy").await;
+    let openid = "oFanMidnight01";
+    w.say(openid, "晚上好").await;
+    let conv = w.conv(openid).await;
+    amy.accept(conv.id).await;
+    let (s, _) = amy.post(&format!("/console/c/{}/end", conv.id), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let lists = amy.lists().await;
+    assert!(lists.contains("今日已结束 (1)"), "{lists}");
+    assert!(lists.contains("最近联系 (0)"), "{lists}");
+    w.advance(SignedDuration::from_mins(20)); // 00:10 the next day
+    let lists = amy.lists().await;
+    assert!(!lists.contains("今日已结束"), "{lists}");
+    assert!(lists.contains("最近联系 (1)"), "{lists}");
+    assert!(lists.contains(&label(openid)), "{lists}");
+    w.stop().await;
+}

@@ -43,9 +43,9 @@ pub fn comfort_due(n: &Notices, every: SignedDuration, now: Timestamp) -> bool {
 
 pub fn entered_text(ahead: i64) -> String {
     if ahead == 0 {
-        "您好,已为您转接人工客服,您是下一位,请稍候。回复“放弃排队”可退出排队。".into()
+        "已为您转接人工客服,您是下一位,请稍候。回复“放弃排队”可退出排队。".into()
     } else {
-        format!("您好,已为您转接人工客服,您前面还有 {ahead} 位,请稍候。回复“放弃排队”可退出排队。")
+        format!("已为您转接人工客服,您前面还有 {ahead} 位,请稍候。回复“放弃排队”可退出排队。")
     }
 }
 

@@ -29,6 +29,8 @@ struct MePage {
     wx_bound: Option<String>,
     /// A pending binding code and until when it is valid.
     bind_code: Option<(String, String)>,
+    /// Template messages also outside work hours.
+    notify_offhours: bool,
 }
 
 async fn me_page(
@@ -41,7 +43,7 @@ async fn me_page(
     let me = page.me.clone().ok_or(AppError::Unauthorized)?;
     let uid = me.id;
     let now = state.clock.now();
-    let (groups, logins, wx_bound, bind_code) = state
+    let (groups, logins, wx_bound, bind_code, notify_offhours) = state
         .db
         .read(move |c| -> crate::db::DbResult<_> {
             let bound = match crate::notify::binding(c, uid)? {
@@ -53,6 +55,7 @@ async fn me_page(
                 crate::db::sessions::recent_logins(c, uid, 10)?,
                 bound,
                 crate::notify::pending_code(c, uid, now)?,
+                crate::notify::offhours(c, uid)?,
             ))
         })
         .await?;
@@ -72,6 +75,7 @@ async fn me_page(
         password_error,
         wx_bound,
         bind_code: bind_code.map(|(code, until)| (code, local_time(until, tz))),
+        notify_offhours,
         page,
     })
 }
@@ -233,6 +237,35 @@ pub async fn unbind(
         Redirect::to("/console/me"),
         true,
         "已解除微信绑定",
+        ctx.secure_cookies,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct OffhoursForm {
+    on: Option<String>,
+}
+
+/// Whether the agent's WeChat is notified outside work hours too.
+pub async fn set_offhours(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    Form(f): Form<OffhoursForm>,
+) -> Result<Response, AppError> {
+    let (uid, on) = (s.user.id, f.on.is_some());
+    state
+        .db
+        .write(move |c| crate::notify::set_offhours(c, uid, on))
+        .await?;
+    Ok(with_flash(
+        Redirect::to("/console/me"),
+        true,
+        if on {
+            "非工作时间也会提醒您"
+        } else {
+            "非工作时间不再提醒您"
+        },
         ctx.secure_cookies,
     ))
 }

@@ -1379,7 +1379,7 @@ struct HistoryPage {
     from: String,
     to: String,
     older: Option<String>,
-    conversations: Vec<(String, String, String, String)>,
+    conversations: Vec<(String, String, String, String, String)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1435,7 +1435,7 @@ pub async fn history(
             rows.sort_by_key(|(at, _)| *at);
             let mut stmt = c
                 .prepare(
-                    "SELECT v.opened_at, v.state, coalesce(u.display_name, ''), coalesce(
+                    "SELECT v.opened_at, v.state, coalesce(u.display_name, ''), v.id, coalesce(
                         (SELECT group_concat(k.name, '、') FROM conversation_categories cc
                          JOIN categories k ON k.id = cc.category_id WHERE cc.conversation_id = v.id), '')
                      FROM conversations v LEFT JOIN users u ON u.id = v.agent_id
@@ -1450,13 +1450,19 @@ pub async fn history(
                             .map(|s| s.label().to_string())
                             .unwrap_or_default(),
                         r.get(2)?,
-                        r.get(3)?,
+                        r.get::<_, i64>(3)?,
+                        r.get(4)?,
                     ))
                 })
                 .map_err(db::DbError::from)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(db::DbError::from)?;
-            Ok((f, (rows, messages.first().map(|m| m.id.0), messages.len()), convs))
+            let mut with_survey = Vec::with_capacity(convs.len());
+            for (at, st, agent, id, cats) in convs {
+                let survey = crate::automation::survey_text(c, ConversationId(id))?.unwrap_or_default();
+                with_survey.push((at, st, agent, cats, survey));
+            }
+            Ok((f, (rows, messages.first().map(|m| m.id.0), messages.len()), with_survey))
         })
         .await?;
     let (mut rows, oldest, count) = rows;

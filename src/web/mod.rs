@@ -119,6 +119,7 @@ fn table() -> Table {
     .post("/console/me/theme", Agent, console::set_theme)
     .post("/console/me/bind", Agent, console::bind_code)
     .post("/console/me/unbind", Agent, console::unbind)
+    .post("/console/me/offhours", Agent, console::set_offhours)
     // Admin console
     .get("/admin", Admin, admin_home)
     .get("/admin/users", Admin, admin::users::list)
