@@ -68,16 +68,7 @@ pub fn note_skip(
     why: &str,
     now: Timestamp,
 ) -> DbResult<()> {
-    let follower: FollowerId = c.row(
-        "SELECT follower_id FROM conversations WHERE id = ?1",
-        [conv],
-        |r| r.get(0),
-    )?;
-    c.exec(
-        "INSERT INTO notes (conversation_id, follower_id, author_id, body, created_at)
-         VALUES (?1, ?2, NULL, ?3, ?4)",
-        params![conv, follower, format!("{what}未发送:{why}"), ms(now)],
-    )?;
+    system_note(c, conv, &format!("{what}未发送:{why}"), now)?;
     Ok(())
 }
 
@@ -401,7 +392,7 @@ pub fn timeouts(c: &Connection, now: Timestamp) -> DbResult<Out> {
                 && due(accepted, SignedDuration::from_mins(m), now)
                 && once(c, id, "reception", accepted, now)?
             {
-                note_skip_free(c, id, &format!("接待超时:接入后 {m} 分钟内客服未回复"), now)?;
+                system_note(c, id, &format!("接待超时:接入后 {m} 分钟内客服未回复"), now)?;
                 out.push_event(Live::Toast {
                     user: agent,
                     text: format!("接待超时:有客户接入后 {m} 分钟未回复"),
@@ -504,12 +495,7 @@ pub fn timeouts(c: &Connection, now: Timestamp) -> DbResult<Out> {
 }
 
 /// An internal note without an author (the system's).
-fn note_skip_free(
-    c: &Connection,
-    conv: ConversationId,
-    body: &str,
-    now: Timestamp,
-) -> DbResult<()> {
+fn system_note(c: &Connection, conv: ConversationId, body: &str, now: Timestamp) -> DbResult<()> {
     let follower: FollowerId = c.row(
         "SELECT follower_id FROM conversations WHERE id = ?1",
         [conv],
