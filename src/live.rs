@@ -12,8 +12,8 @@
 
 use crate::model::{ConversationId, GroupId, MessageId, UserId};
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 /// How many recent events a reconnecting tab can catch up on.
@@ -64,6 +64,9 @@ pub struct Hub {
     /// Turned on when the server shuts down: streams end, so the graceful
     /// shutdown does not wait for them.
     closing: tokio::sync::watch::Sender<bool>,
+    /// What every stream needs to know about an event (rendered once by the
+    /// first stream that asks, not once per open console), by sequence number.
+    shared: Mutex<HashMap<u64, Arc<serde_json::Value>>>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -100,7 +103,27 @@ impl Hub {
             tx,
             presence: Mutex::new(HashMap::new()),
             closing: tokio::sync::watch::Sender::new(false),
+            shared: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The facts computed for event `seq`, if a stream already did.
+    pub fn shared(&self, seq: u64) -> Option<Arc<serde_json::Value>> {
+        let m = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(&seq).cloned()
+    }
+
+    /// Keeps the facts of event `seq` for the other streams; forgets those
+    /// the ring no longer holds.
+    pub fn share(&self, seq: u64, facts: serde_json::Value) -> Arc<serde_json::Value> {
+        let facts = Arc::new(facts);
+        let mut m = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        let oldest = self.seq.load(Ordering::SeqCst).saturating_sub(RING as u64);
+        if m.len() > RING {
+            m.retain(|k, _| *k > oldest);
+        }
+        m.insert(seq, facts.clone());
+        facts
     }
 
     /// Ends every stream (server shutdown).
@@ -299,6 +322,22 @@ mod tests {
         hub.disconnected(u, t0);
         hub.connected(u);
         assert!(hub.gone(t0 + OFFLINE_AFTER).is_empty());
+    }
+
+    #[test]
+    fn facts_are_shared_by_sequence_and_forgotten_with_the_ring() {
+        let hub = Hub::new();
+        assert!(hub.shared(1).is_none());
+        hub.share(1, serde_json::json!({"html": "x"}));
+        assert_eq!(hub.shared(1).unwrap()["html"], "x");
+        for _ in 0..RING + 2 {
+            hub.publish(lists());
+        }
+        for seq in 2..RING as u64 + 4 {
+            hub.share(seq, serde_json::json!({}));
+        }
+        assert!(hub.shared(1).is_none(), "old facts are dropped");
+        assert!(hub.shared(RING as u64 + 3).is_some());
     }
 
     #[test]

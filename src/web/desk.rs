@@ -1245,24 +1245,6 @@ fn follower_visible(c: &Connection, user: &User, follower: FollowerId) -> Result
     Ok(())
 }
 
-/// May the user see the details of the message's conversation (its group,
-/// and the queue rule while it is queued)?
-pub fn may_see_message(c: &Connection, user: &User, message: MessageId) -> DbResult<bool> {
-    let Some((conv, group, _)) = q::message_place(c, message)? else {
-        return Ok(false);
-    };
-    if !desk::sees(c, user, group)? {
-        return Ok(false);
-    }
-    match conv {
-        Some(id) => match db::conversations::get(c, id)? {
-            Some(v) if v.state == ConversationState::Queued => sees_queue(c, user, v.group_id),
-            _ => Ok(true),
-        },
-        None => Ok(true),
-    }
-}
-
 pub async fn save_profile(
     State(state): State<AppState>,
     AnyUser(_, s): AnyUser,

@@ -158,37 +158,66 @@ async fn deliver(
             send(tx, frame(id, "conv", &data)).await
         }
         Live::Message { id: message } => {
-            let (m, tz, now) = (*message, state.config.timezone.clone(), state.clock.now());
-            let u = user.clone();
-            let found = state
-                .db
-                .read(move |c| -> DbResult<_> {
-                    let Some((conv, group, follower)) = db::console::message_place(c, m)? else {
-                        return Ok(None);
-                    };
-                    // A queued follower's words are not for agents who may not see the queue.
-                    if !super::desk::may_see_message(c, &u, m)? {
-                        return Ok(None);
+            // The row, its place and the queue rule are the same for every
+            // console: computed by the first stream, shared with the others.
+            let facts = match state.live().shared(item.seq) {
+                Some(f) => f,
+                None => {
+                    let (m, tz, now) = (*message, state.config.timezone.clone(), state.clock.now());
+                    let computed = state
+                        .db
+                        .read(move |c| -> DbResult<Option<serde_json::Value>> {
+                            let Some((conv, group, follower)) = db::console::message_place(c, m)?
+                            else {
+                                return Ok(None);
+                            };
+                            let queued = match conv {
+                                Some(id) => db::conversations::get(c, id)?.is_some_and(|v| {
+                                    v.state == crate::model::ConversationState::Queued
+                                }),
+                                None => false,
+                            };
+                            let see_queue =
+                                db::settings::group_or_default(c, group)?.agents_see_queue;
+                            let Some((html, _)) = super::desk::render_message_row(c, m, &tz, now)?
+                            else {
+                                return Ok(None);
+                            };
+                            Ok(Some(serde_json::json!({
+                                "conv": conv.map(|c| c.0),
+                                "follower": follower.0,
+                                "group": group.map(|g| g.0),
+                                "queued": queued,
+                                "agents_see_queue": see_queue,
+                                "id": format!("m-{}", m.0),
+                                "html": html,
+                            })))
+                        })
+                        .await
+                        .ok()
+                        .flatten();
+                    match computed {
+                        Some(f) => state.live().share(item.seq, f),
+                        None => return Ok(()),
                     }
-                    let row = super::desk::render_message_row(c, m, &tz, now)?;
-                    Ok(row.map(|(html, _)| (conv, group, follower, html)))
-                })
-                .await
-                .ok()
-                .flatten();
-            match found {
-                Some((conv, group, follower, html)) if sees(groups, group) => {
-                    let data = serde_json::json!({
-                        "conv": conv.map(|c| c.0),
-                        "follower": follower.0,
-                        "id": format!("m-{}", m.0),
-                        "html": html,
-                    })
-                    .to_string();
-                    send(tx, frame(id, "msg", &data)).await
                 }
-                _ => Ok(()),
+            };
+            let group = facts["group"].as_i64().map(GroupId);
+            // A queued follower's words are not for agents who may not see the queue.
+            let hidden = facts["queued"].as_bool() == Some(true)
+                && user.role == Role::Agent
+                && facts["agents_see_queue"].as_bool() != Some(true);
+            if !sees(groups, group) || hidden {
+                return Ok(());
             }
+            let data = serde_json::json!({
+                "conv": facts["conv"],
+                "follower": facts["follower"],
+                "id": facts["id"],
+                "html": facts["html"],
+            })
+            .to_string();
+            send(tx, frame(id, "msg", &data)).await
         }
         Live::Note {
             id: note,
