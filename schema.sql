@@ -242,19 +242,24 @@ CREATE TABLE agent_settings (
 
 -- A conversation (会话): queued → active → ended. At most one open per follower.
 CREATE TABLE conversations (
-    id          INTEGER PRIMARY KEY,
-    account_id  INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-    follower_id INTEGER NOT NULL REFERENCES followers (id) ON DELETE CASCADE,
-    group_id    INTEGER REFERENCES groups (id) ON DELETE SET NULL,
-    state       TEXT    NOT NULL CHECK (state IN ('queued', 'active', 'ended')),
-    agent_id    INTEGER REFERENCES users (id) ON DELETE SET NULL,
-    vip         INTEGER NOT NULL DEFAULT 0 CHECK (vip IN (0, 1)),
-    opened_at   INTEGER NOT NULL,
-    queued_at   INTEGER,
-    accepted_at INTEGER,
-    ended_at    INTEGER
-    , notice_at INTEGER, notice_position INTEGER, notices INTEGER NOT NULL DEFAULT 0,
-    read_at INTEGER, last_message_at INTEGER, end_remark TEXT NOT NULL DEFAULT '') STRICT;
+    id              INTEGER PRIMARY KEY,
+    account_id      INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    follower_id     INTEGER NOT NULL REFERENCES followers (id) ON DELETE CASCADE,
+    group_id        INTEGER NOT NULL REFERENCES groups (id) ON DELETE RESTRICT,
+    state           TEXT    NOT NULL CHECK (state IN ('queued', 'active', 'ended')),
+    agent_id        INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    vip             INTEGER NOT NULL DEFAULT 0 CHECK (vip IN (0, 1)),
+    opened_at       INTEGER NOT NULL,
+    queued_at       INTEGER,
+    accepted_at     INTEGER,
+    ended_at        INTEGER,
+    notice_at       INTEGER,
+    notice_position INTEGER,
+    notices         INTEGER NOT NULL DEFAULT 0,
+    read_at         INTEGER,
+    last_message_at INTEGER,
+    end_remark      TEXT    NOT NULL DEFAULT ''
+) STRICT;
 
 CREATE UNIQUE INDEX conversations_one_open ON conversations (follower_id) WHERE state <> 'ended';
 CREATE INDEX conversations_queue ON conversations (group_id, state, vip, queued_at);

@@ -51,10 +51,14 @@ pub fn record_passive(
         sender: None,
     };
     let id = db::messages::insert_outbound(c, &new, now)?;
-    if let Some(conv) = conv {
-        desk::attach(c, id, conv)?;
-    }
-    out.push_event(Live::Message { id });
+    let audience = match conv {
+        Some(conv) => {
+            desk::attach(c, id, conv)?;
+            crate::access::audience_of_message(c, id)?
+        }
+        None => crate::access::audience_of_follower(c, follower)?,
+    };
+    out.push_event(Live::Message { id, audience });
     out.passive = Some(text);
     Ok(())
 }
@@ -249,7 +253,10 @@ pub fn send_survey(
         params![conv.id, ms(now)],
     )?;
     out.outbox = true;
-    out.push_event(Live::Message { id: message });
+    out.push_event(Live::Message {
+        id: message,
+        audience: crate::live::Audience::group(conv.group_id),
+    });
     Ok(Ok(()))
 }
 
@@ -359,17 +366,16 @@ fn due(anchor: i64, after: SignedDuration, now: Timestamp) -> bool {
 /// conversation moved on) never fires.
 pub fn timeouts(c: &Connection, now: Timestamp) -> DbResult<Out> {
     let mut out = Out::default();
-    let active: Vec<(ConversationId, Option<crate::model::GroupId>, UserId, i64)> = {
+    let active: Vec<(ConversationId, crate::model::GroupId, UserId, i64)> = {
         let mut stmt = c.prepare_cached(
             "SELECT id, group_id, agent_id, coalesce(accepted_at, opened_at) FROM conversations
-             WHERE state = 'active' AND agent_id IS NOT NULL AND group_id IS NOT NULL",
+             WHERE state = 'active' AND agent_id IS NOT NULL",
         )?;
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect::<Result<Vec<_>, _>>()?
     };
     for (id, group, agent, accepted) in active {
-        let Some(g) = group else { continue };
-        let t = db::automation::timeouts(c, g)?;
+        let t = db::automation::timeouts(c, group)?;
         let last_in: Option<i64> = c.row(
             "SELECT max(received_at) FROM messages WHERE conversation_id = ?1 AND direction = 'in' AND kind <> 'event'",
             [id],
@@ -519,7 +525,7 @@ fn auto_transfer(
     now: Timestamp,
     out: &mut Out,
 ) -> DbResult<String> {
-    let s = db::settings::group_or_default(c, conv.group_id)?;
+    let s = db::settings::group(c, conv.group_id)?;
     let cands: Vec<_> = desk::candidates(c, conv.group_id)?
         .into_iter()
         .filter(|x| x.agent != from && x.status == AgentStatus::Online)

@@ -119,6 +119,10 @@ pub async fn create(
             simulation: f.simulation,
         };
         let id = db::accounts::insert(c, &new, now).map_err(|e| conflict(e, &f.app_id))?;
+        // An account always serves a group: the first one (客服组 on a fresh
+        // install); the edit page changes it.
+        let group = db::groups::default_group(c, now)?;
+        db::accounts::set_groups(c, id, &[group])?;
         let entry = Entry::new(AuditAction::AccountCreate, format!("公众号 {}", f.name))
             .change(None, Some(&f));
         db::audit::record(c, &crate::team::actor(&by), &entry, now)?;
@@ -144,6 +148,11 @@ pub async fn update(
         if mode != AccountMode::Plain && f.aes_key.is_empty() && old.aes_key.is_empty() {
             return Err(TeamError::Invalid(
                 "兼容模式和安全模式需要填写 EncodingAESKey".into(),
+            ));
+        }
+        if groups.is_empty() {
+            return Err(TeamError::Invalid(
+                "请至少选择一个接待该公众号的客服组".into(),
             ));
         }
         for g in &groups {

@@ -202,7 +202,7 @@ pub async fn user_passwd(config: Config, name: String, stdin: bool) -> Result<()
 pub async fn user_list(config: Config) -> Result<()> {
     let db = open_db(&config)?;
     let rows = db
-        .read(|c| db::users::list(c, &Default::default(), None))
+        .read(|c| db::users::list(c, &Default::default(), &crate::access::Reach::All))
         .await?;
     println!("ID     USERNAME                 ROLE         STATUS    DISPLAY NAME");
     for r in rows {

@@ -6,6 +6,7 @@
 //! says what the consoles must show ([`Out`]), which the caller publishes on
 //! the live hub after the commit.
 
+use crate::access;
 use crate::db::Cached;
 use crate::db::{self, DbError, DbResult, conversations, ms, settings, ts};
 use crate::engine::lifecycle::Step;
@@ -43,11 +44,18 @@ impl Out {
             self.events.push(e);
         }
     }
-    fn lists(&mut self, group: Option<GroupId>) {
+    fn lists(&mut self, group: GroupId) {
         self.push(Live::Lists { group });
     }
-    fn conversation(&mut self, id: ConversationId, group: Option<GroupId>) {
+    fn conversation(&mut self, id: ConversationId, group: GroupId) {
         self.push(Live::Conversation { id, group });
+    }
+    /// A message of a conversation of `group`.
+    pub(crate) fn message(&mut self, id: MessageId, group: GroupId) {
+        self.push(Live::Message {
+            id,
+            audience: crate::live::Audience::group(group),
+        });
     }
     fn toast(&mut self, user: UserId, text: impl Into<String>) {
         self.push(Live::Toast {
@@ -71,6 +79,16 @@ pub enum DeskError {
     Db(#[from] DbError),
 }
 
+impl From<access::Denied> for DeskError {
+    fn from(e: access::Denied) -> Self {
+        match e {
+            access::Denied::NotFound => DeskError::NotFound,
+            access::Denied::Forbidden(why) => DeskError::Denied(why),
+            access::Denied::Db(e) => DeskError::Db(e),
+        }
+    }
+}
+
 impl From<rusqlite::Error> for DeskError {
     fn from(e: rusqlite::Error) -> Self {
         DeskError::Db(e.into())
@@ -85,38 +103,14 @@ fn refused(why: &str) -> DeskError {
 
 // ------------------------------------------------------------------ who may
 
-/// Groups a user belongs to.
-pub fn groups_of(c: &Connection, user: UserId) -> DbResult<Vec<GroupId>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT group_id FROM group_members WHERE user_id = ?1 ORDER BY group_id",
-    )?;
-    let rows = stmt
-        .query_map([user], |r| r.get(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
-}
-
-/// May `user` see conversations of `group`? Super admins see all; a
-/// conversation without a group (its account has none linked) is everyone's.
-pub fn sees(c: &Connection, user: &User, group: Option<GroupId>) -> DbResult<bool> {
-    Ok(match group {
-        _ if user.role == Role::SuperAdmin => true,
-        None => true,
-        Some(g) => groups_of(c, user.id)?.contains(&g),
-    })
-}
-
-/// The conversation, if `user` may see it.
+/// The conversation, if `user` may see it ([`access::conversation`]).
 pub fn visible(
     c: &Connection,
     user: &User,
     id: ConversationId,
 ) -> DeskResult<conversations::Conversation> {
-    let conv = conversations::get(c, id)?.ok_or(DeskError::NotFound)?;
-    if !sees(c, user, conv.group_id)? {
-        return Err(DeskError::Denied("您不在该会话所属的客服组".into()));
-    }
-    Ok(conv)
+    let v = access::Viewer::load(c, user)?;
+    Ok(access::conversation(c, &v, id)?)
 }
 
 fn held_by(
@@ -190,7 +184,7 @@ pub(crate) fn send_text(
     )?;
     attach(c, message, conv.id)?;
     out.outbox = true;
-    out.push(Live::Message { id: message });
+    out.message(message, conv.group_id);
     Ok(message)
 }
 
@@ -205,13 +199,13 @@ pub(crate) fn attach(c: &Connection, message: MessageId, conv: ConversationId) -
 // ------------------------------------------------------------------ routing
 
 /// The agents who could take a conversation of `group`, as routing sees them.
-pub fn candidates(c: &Connection, group: Option<GroupId>) -> DbResult<Vec<Candidate>> {
+pub fn candidates(c: &Connection, group: GroupId) -> DbResult<Vec<Candidate>> {
     let mut stmt = c.prepare_cached(
         "SELECT u.id, coalesce(s.status, 'offline'), s.auto_accept, s.last_assigned_at,
                 (SELECT count(*) FROM conversations v WHERE v.agent_id = u.id AND v.state = 'active')
          FROM users u LEFT JOIN agent_settings s ON s.user_id = u.id
          WHERE u.status = 'active'
-           AND (?1 IS NULL OR u.id IN (SELECT user_id FROM group_members WHERE group_id = ?1))
+           AND u.id IN (SELECT user_id FROM group_members WHERE group_id = ?1)
          ORDER BY u.id",
     )?;
     let rows = stmt
@@ -253,7 +247,7 @@ fn wanted(c: &Connection, follower: FollowerId) -> DbResult<Wanted> {
 /// queue order, until nobody can; then tells those still waiting their place.
 pub fn drain(
     c: &Connection,
-    group: Option<GroupId>,
+    group: GroupId,
     now: Timestamp,
     out: &mut Out,
 ) -> DbResult<()> {
@@ -267,12 +261,12 @@ pub fn drain(
 /// without greeting (the push that opened one greets in its passive reply).
 fn route_queue(
     c: &Connection,
-    group: Option<GroupId>,
+    group: GroupId,
     now: Timestamp,
     out: &mut Out,
 ) -> DbResult<Vec<(ConversationId, UserId)>> {
     let mut routed = vec![];
-    let rules_src = settings::group_or_default(c, group)?;
+    let rules_src = settings::group(c, group)?;
     let rules = Rules {
         strategy: rules_src.strategy,
         familiar_days: rules_src.familiar_days,
@@ -312,7 +306,7 @@ fn route_queue(
 /// `engine::queue`).
 pub fn queue_moved(
     c: &Connection,
-    group: Option<GroupId>,
+    group: GroupId,
     now: Timestamp,
     out: &mut Out,
 ) -> DbResult<()> {
@@ -383,13 +377,10 @@ fn position(c: &Connection, conv: &conversations::Conversation) -> DbResult<i64>
 
 /// The group an account's new conversations go to: its first linked group,
 /// or none (then every agent may take them).
-pub(crate) fn group_for(c: &Connection, account: AccountId) -> DbResult<Option<GroupId>> {
-    Ok(c.row(
-        "SELECT group_id FROM account_groups WHERE account_id = ?1 ORDER BY group_id LIMIT 1",
-        [account],
-        |r| r.get(0),
-    )
-    .optional()?)
+/// The group new conversations of `account` go to: its first group (an
+/// account always serves one; one left without is linked to the default group).
+pub(crate) fn group_for(c: &Connection, account: AccountId, now: Timestamp) -> DbResult<GroupId> {
+    db::groups::serving(c, account, now)
 }
 
 // ------------------------------------------------------------------ the follower
@@ -459,7 +450,9 @@ pub fn on_inbound(
     if let Some(t) = text {
         if let Some((conv, thanks)) = crate::automation::take_answer(c, follower, t, now)? {
             passive.push(thanks);
-            let group = conversations::get(c, conv)?.and_then(|v| v.group_id);
+            let group = conversations::get(c, conv)?
+                .ok_or(DbError::Commit("survey answer for a missing conversation".into()))?
+                .group_id;
             attach(c, message, conv)?;
             out.conversation(conv, group);
             record_passive(
@@ -485,11 +478,8 @@ pub fn on_inbound(
         }
     }
 
-    let group = group_for(c, account)?;
-    let faq = match group {
-        Some(g) => db::automation::faq(c, g)?,
-        None => vec![],
-    };
+    let group = group_for(c, account, now)?;
+    let faq = db::automation::faq(c, group)?;
     // Keyword and FAQ answers come before a human (unless the text asks for one).
     if let Some(t) = text.filter(|_| !opens || matches!(trigger, intake::Trigger::AnyMessage)) {
         let rules = db::automation::keyword_replies(c, account)?;
@@ -527,7 +517,7 @@ pub fn on_inbound(
     )?;
     if !matches!(m.kind, InboundKind::Event(_)) {
         attach(c, message, id)?;
-        out.push(Live::Message { id: message });
+        out.message(message, group);
     }
     out.lists(group);
     let faq_list = (!faq.is_empty()).then(|| db::automation::faq_list_text(&faq));
@@ -620,7 +610,7 @@ fn in_conversation(
     let mut out = Out::default();
     let mut passive: Vec<String> = Vec::new();
     // Stored with its conversation already (ingest::store).
-    out.push(Live::Message { id: message });
+    out.message(message, conv.group_id);
     out.lists(conv.group_id);
     if conv.state == ConversationState::Queued {
         if intake::leaves_queue(&m.kind) {
@@ -757,7 +747,7 @@ pub fn reply_image(
         outbox: true,
         ..Out::default()
     };
-    out.push(Live::Message { id: message });
+    out.message(message, conv.group_id);
     out.lists(conv.group_id);
     Ok((message, out))
 }
@@ -790,7 +780,7 @@ pub fn retry(c: &Connection, user: &User, message: MessageId, now: Timestamp) ->
         outbox: true,
         ..Out::default()
     };
-    out.push(Live::Message { id: message });
+    out.message(message, conv.group_id);
     Ok(out)
 }
 
@@ -852,7 +842,7 @@ pub fn transfer_to_agent(
     if pending > 0 {
         return Err(refused("该会话已有一个等待对方回应的转接"));
     }
-    let timeout = settings::group_or_default(c, conv.group_id)?.transfer_timeout_secs;
+    let timeout = settings::group(c, conv.group_id)?.transfer_timeout_secs;
     c.exec(
         "INSERT INTO transfers (conversation_id, from_agent, to_agent, note, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -964,7 +954,7 @@ pub fn transfer_to_group(
     now: Timestamp,
 ) -> DeskResult<Out> {
     let conv = held_by(c, user, id, "转接")?;
-    if conv.group_id == Some(group) {
+    if conv.group_id == group {
         return Err(refused("会话已在该客服组,请选择本组的客服"));
     }
     if db::groups::get(c, group)?.is_none() {
@@ -991,9 +981,9 @@ pub fn transfer_to_group(
     )?;
     let mut out = Out::default();
     out.lists(conv.group_id);
-    out.lists(Some(group));
+    out.lists(group);
     out.conversation(id, conv.group_id);
-    drain(c, Some(group), now, &mut out)?;
+    drain(c, group, now, &mut out)?;
     let moved = conversations::get(c, id)?.ok_or(DeskError::NotFound)?;
     if moved.state == ConversationState::Queued {
         let ahead = position(c, &moved)?;
@@ -1017,20 +1007,17 @@ pub fn end(
     now: Timestamp,
 ) -> DeskResult<Out> {
     let conv = held_by(c, user, id, "结束会话")?;
-    let rules = settings::group_or_default(c, conv.group_id)?;
-    let valid: Vec<i64> = match conv.group_id {
-        Some(g) => {
-            let mut stmt = c.prepare_cached("SELECT id FROM categories WHERE group_id = ?1")?;
-            let all: Vec<i64> = stmt
-                .query_map([g], |r| r.get(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            categories
-                .iter()
-                .copied()
-                .filter(|x| all.contains(x))
-                .collect()
-        }
-        None => vec![],
+    let rules = settings::group(c, conv.group_id)?;
+    let valid: Vec<i64> = {
+        let mut stmt = c.prepare_cached("SELECT id FROM categories WHERE group_id = ?1")?;
+        let all: Vec<i64> = stmt
+            .query_map([conv.group_id], |r| r.get(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        categories
+            .iter()
+            .copied()
+            .filter(|x| all.contains(x))
+            .collect()
     };
     if rules.require_category && valid.is_empty() {
         return Err(refused("请至少选择一个咨询分类"));
@@ -1095,21 +1082,12 @@ pub fn reopen(
     follower: FollowerId,
     now: Timestamp,
 ) -> DeskResult<(ConversationId, Out)> {
-    let f = db::followers::get(c, follower)?.ok_or(DeskError::NotFound)?;
-    let last_group: Option<Option<GroupId>> = c
-        .row(
-            "SELECT group_id FROM conversations WHERE follower_id = ?1 ORDER BY id DESC LIMIT 1",
-            [follower],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let group = match last_group {
+    let v = access::Viewer::load(c, user)?;
+    let f = access::follower(c, &v, follower)?;
+    let group = match conversations::current_group(c, follower)? {
         Some(g) => g,
-        None => group_for(c, f.account_id)?,
+        None => group_for(c, f.account_id, now)?,
     };
-    if !sees(c, user, group)? {
-        return Err(DeskError::Denied("您不在该粉丝所属的客服组".into()));
-    }
     if let Some(open) = conversations::open_of(c, follower)? {
         return Err(DeskError::Refused(match open.agent_id {
             Some(a) if a == user.id => "您正在接待该粉丝".into(),
@@ -1230,15 +1208,14 @@ pub fn set_status(
         params![user, status, limit, ms(now)],
     )?;
     let mut out = Out::default();
-    let groups = groups_of(c, user)?;
+    let groups = db::users::group_ids(c, user)?;
     for g in &groups {
-        out.lists(Some(*g));
+        out.lists(*g);
     }
     if status == AgentStatus::Online && limit.is_some() {
         for g in groups {
-            drain(c, Some(g), now, &mut out)?;
+            drain(c, g, now, &mut out)?;
         }
-        drain(c, None, now, &mut out)?;
     }
     Ok(out)
 }
@@ -1264,13 +1241,14 @@ pub fn sweep(c: &Connection, now: Timestamp) -> DbResult<Out> {
             "UPDATE transfers SET state = 'expired', decided_at = ?2 WHERE id = ?1",
             params![id, ms(now)],
         )?;
-        let group = conversations::get(c, conv)?.and_then(|x| x.group_id);
-        out.toast(from, "对方未在规定时间内接受转接,会话仍由您接待");
-        out.conversation(conv, group);
+        out.toast(from, "对方未在规定时间内接受转接，会话仍由您接待");
+        if let Some(v) = conversations::get(c, conv)? {
+            out.conversation(conv, v.group_id);
+        }
         out.push(Live::UserLists { user: to });
     }
     // Agents offline longer than their group allows give their conversations back (B9).
-    let held: Vec<(ConversationId, Option<GroupId>, UserId, i64)> = {
+    let held: Vec<(ConversationId, GroupId, UserId, i64)> = {
         let mut stmt = c.prepare_cached(
             "SELECT v.id, v.group_id, v.agent_id, s.status_at FROM conversations v
              JOIN agent_settings s ON s.user_id = v.agent_id
@@ -1280,7 +1258,7 @@ pub fn sweep(c: &Connection, now: Timestamp) -> DbResult<Out> {
             .collect::<Result<Vec<_>, _>>()?
     };
     for (id, group, agent, since) in held {
-        let Some(mins) = settings::group_or_default(c, group)?.requeue_after_mins else {
+        let Some(mins) = settings::group(c, group)?.requeue_after_mins else {
             continue;
         };
         if ts(since) + SignedDuration::from_mins(mins) > now {
@@ -1298,7 +1276,7 @@ pub fn sweep(c: &Connection, now: Timestamp) -> DbResult<Out> {
             drain(c, group, now, &mut out)?;
         }
     }
-    let queued: Vec<(ConversationId, Option<GroupId>, i64)> = {
+    let queued: Vec<(ConversationId, GroupId, i64)> = {
         let mut stmt = c.prepare_cached(
             "SELECT id, group_id, queued_at FROM conversations WHERE state = 'queued'",
         )?;
@@ -1306,7 +1284,7 @@ pub fn sweep(c: &Connection, now: Timestamp) -> DbResult<Out> {
             .collect::<Result<Vec<_>, _>>()?
     };
     for (id, group, queued_at) in queued {
-        let hours = settings::group_or_default(c, group)?.queue_expiry_hours;
+        let hours = settings::group(c, group)?.queue_expiry_hours;
         if ts(queued_at) + SignedDuration::from_hours(hours) <= now {
             let why = format!("排队超过 {hours} 小时");
             if conversations::step(c, id, Step::Expire, &why, now)?.is_ok() {

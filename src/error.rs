@@ -31,6 +31,16 @@ pub enum AppError {
     Internal(String),
 }
 
+impl From<crate::access::Denied> for AppError {
+    fn from(e: crate::access::Denied) -> Self {
+        match e {
+            crate::access::Denied::NotFound => AppError::NotFound,
+            crate::access::Denied::Forbidden(why) => AppError::Denied(why),
+            crate::access::Denied::Db(e) => e.into(),
+        }
+    }
+}
+
 /// The message an htmx request should show instead of the page.
 #[derive(Clone, Debug)]
 pub struct ErrorText(pub String);

@@ -4,6 +4,7 @@
 //! `main.rs` only tells the start-up story; everything it calls lives here so the
 //! integration tests build the same world the binary does.
 
+pub mod access;
 pub mod auth;
 pub mod automation;
 pub mod channel;

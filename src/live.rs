@@ -22,26 +22,41 @@ pub const RING: usize = 2048;
 /// An agent with no live console for this long is set offline (B9).
 pub const OFFLINE_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
-/// What changed. Audiences: a group's members (None: an account without
-/// groups, so everyone), or one user. Super admins see every group.
+/// Who may receive an event about a follower: the groups it concerns (the
+/// group of the follower's conversation, or the groups serving the account).
+/// Decided by [`crate::access::receives`]; an empty audience reaches super
+/// admins only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Audience(pub Vec<GroupId>);
+
+impl Audience {
+    pub fn group(g: GroupId) -> Audience {
+        Audience(vec![g])
+    }
+}
+
+/// What changed. Audiences: a group's members, the groups of an [`Audience`],
+/// or one user; super admins see every group. Who receives what is decided in
+/// [`crate::access`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Live {
     /// The lists of a group changed (queue, holders, unread counts).
-    Lists { group: Option<GroupId> },
+    Lists { group: GroupId },
     /// One user's lists changed (a transfer request for them).
     UserLists { user: UserId },
-    /// A message was stored, or its delivery changed.
-    Message { id: MessageId },
+    /// A message was stored, or its delivery changed; for its audience
+    /// (the groups of its conversation or follower).
+    Message { id: MessageId, audience: Audience },
     /// An internal note was written.
     Note {
         id: i64,
         conversation: ConversationId,
-        group: Option<GroupId>,
+        group: GroupId,
     },
     /// A conversation changed state or holder.
     Conversation {
         id: ConversationId,
-        group: Option<GroupId>,
+        group: GroupId,
     },
     /// A line for one user (a transfer was declined, a conversation assigned …).
     Toast { user: UserId, text: String },

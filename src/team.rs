@@ -4,6 +4,7 @@
 //! groups; nobody disables or demotes themselves. Every change is written with
 //! its audit row in one transaction. No HTTP here.
 
+use crate::access::{self, Reach};
 use crate::auth::{self, AuthError};
 use crate::clock::Clock;
 use crate::db::audit::{Actor, Entry};
@@ -152,17 +153,15 @@ fn group_ids_of(c: &Connection, u: UserId) -> DbResult<Vec<GroupId>> {
         .collect())
 }
 
-/// May `by` manage `target`? Super admins: anyone; admins: agents who share one
-/// of their groups; agents: nobody.
+/// May `by` manage `target`? [`access::manages`] decides.
 fn may_manage(c: &Connection, by: &Acting, target: &User) -> DbResult<bool> {
-    Ok(match by.role {
-        Role::SuperAdmin => true,
-        Role::Admin => match by.id {
-            Some(me) => target.role == Role::Agent && db::users::share_a_group(c, me, target.id)?,
-            None => false,
-        },
-        Role::Agent => false,
-    })
+    let reach = Reach::load(c, by.role, by.id)?;
+    Ok(access::manages(
+        by.role,
+        &reach,
+        target,
+        &db::users::group_ids(c, target.id)?,
+    ))
 }
 
 /// Loads `id` and checks that `by` may manage them.
@@ -259,15 +258,8 @@ pub async fn create_user(
     let hash = auth::hash_password_async(input.password).await?;
     let (by, now, groups) = (by.clone(), clock.now(), input.groups);
     db.write(move |c| {
-        if by.role == Role::Admin {
-            let mine = by
-                .id
-                .map(|me| group_ids_of(c, me))
-                .transpose()?
-                .unwrap_or_default();
-            if groups.is_empty() || !groups.iter().all(|g| mine.contains(g)) {
-                return invalid("请至少选择一个您所在的客服组");
-            }
+        if !access::assigns(by.role, &Reach::load(c, by.role, by.id)?, &groups) {
+            return invalid("请至少选择一个您所在的客服组");
         }
         for g in &groups {
             if db::groups::get(c, *g)?.is_none() {
@@ -412,17 +404,13 @@ pub async fn set_groups(
         let mut next: Vec<GroupId> = if by.role == Role::SuperAdmin {
             wanted
         } else {
-            let mine = by
-                .id
-                .map(|me| group_ids_of(c, me))
-                .transpose()?
-                .unwrap_or_default();
+            let mine = Reach::load(c, by.role, by.id)?;
             let mut keep: Vec<GroupId> = before
                 .iter()
                 .copied()
-                .filter(|g| !mine.contains(g))
+                .filter(|g| !mine.covers(*g))
                 .collect();
-            keep.extend(wanted.into_iter().filter(|g| mine.contains(g)));
+            keep.extend(wanted.into_iter().filter(|g| mine.covers(*g)));
             keep
         };
         next.sort();
@@ -628,10 +616,16 @@ pub async fn manageable_user(db: &Db, by: &Acting, id: UserId) -> TeamResult<Use
 /// The groups `by` may assign: all for a super admin, their own for an admin.
 pub async fn assignable_groups(db: &Db, by: &Acting) -> TeamResult<Vec<crate::model::Group>> {
     let by = by.clone();
-    db.read(move |c| match (by.role, by.id) {
-        (Role::SuperAdmin, _) => Ok(db::groups::list(c)?.into_iter().map(|r| r.group).collect()),
-        (Role::Admin, Some(me)) => Ok(db::users::groups_of(c, me)?),
-        _ => Ok(vec![]),
+    db.read(move |c| {
+        if by.role == Role::Agent {
+            return Ok(vec![]);
+        }
+        let reach = Reach::load(c, by.role, by.id)?;
+        Ok(db::groups::list(c)?
+            .into_iter()
+            .map(|r| r.group)
+            .filter(|g| reach.covers(g.id))
+            .collect())
     })
     .await
 }

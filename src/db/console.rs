@@ -3,6 +3,7 @@
 //! figures (D10, D11). Writes go through `desk`.
 
 use super::{DbResult, ms, ts};
+use crate::access::Reach;
 use crate::db::Cached;
 use crate::model::{
     AccountId, AgentStatus, ConversationId, ConversationState, FollowerId, GroupId, MessageKind,
@@ -17,7 +18,7 @@ pub struct Item {
     pub follower_id: FollowerId,
     pub account_id: AccountId,
     pub account_name: String,
-    pub group_id: Option<GroupId>,
+    pub group_id: GroupId,
     pub state: ConversationState,
     pub agent_id: Option<UserId>,
     pub agent_name: String,
@@ -86,31 +87,29 @@ fn item(r: &Row<'_>) -> rusqlite::Result<Item> {
     })
 }
 
-/// Which groups a list covers: `None` = everything (super admin), else these
-/// groups plus conversations without a group.
-pub type Scope = Option<Vec<GroupId>>;
-
-fn scope_sql(scope: &Scope) -> String {
-    match scope {
-        None => "1".into(),
-        Some(gs) => {
+/// The SQL condition on `v.group_id` for a reach (decided in `access`).
+fn reach_sql(reach: &Reach) -> String {
+    match reach {
+        Reach::All => "1".into(),
+        Reach::Groups(gs) if gs.is_empty() => "0".into(),
+        Reach::Groups(gs) => {
             let ids: Vec<String> = gs.iter().map(|g| g.0.to_string()).collect();
-            format!("(v.group_id IS NULL OR v.group_id IN ({}))", ids.join(","))
+            format!("v.group_id IN ({})", ids.join(","))
         }
     }
 }
 
 /// Open conversations in scope, in session first by latest activity, the queue
 /// in queue order (VIP first).
-pub fn open_items(conn: &Connection, scope: &Scope) -> DbResult<(Vec<Item>, Vec<Item>)> {
+pub fn open_items(conn: &Connection, reach: &Reach) -> DbResult<(Vec<Item>, Vec<Item>)> {
     let mut stmt = conn.prepare(&format!(
         "{ITEM} WHERE v.state = 'active' AND {} ORDER BY 16 DESC, v.id DESC",
-        scope_sql(scope)
+        reach_sql(reach)
     ))?;
     let active = stmt.query_map([], item)?.collect::<Result<Vec<_>, _>>()?;
     let mut stmt = conn.prepare(&format!(
         "{ITEM} WHERE v.state = 'queued' AND {} ORDER BY v.vip DESC, v.queued_at, v.id",
-        scope_sql(scope)
+        reach_sql(reach)
     ))?;
     let queued = stmt.query_map([], item)?.collect::<Result<Vec<_>, _>>()?;
     Ok((active, queued))
@@ -191,13 +190,13 @@ pub fn transfers_for(
 /// their status — the transfer dialog's choices.
 pub fn agents_of(
     conn: &Connection,
-    group: Option<GroupId>,
+    group: GroupId,
 ) -> DbResult<Vec<(UserId, String, AgentStatus)>> {
     let mut stmt = conn.prepare(
         "SELECT u.id, u.display_name, coalesce(s.status, 'offline')
          FROM users u LEFT JOIN agent_settings s ON s.user_id = u.id
          WHERE u.status = 'active'
-           AND (?1 IS NULL OR u.id IN (SELECT user_id FROM group_members WHERE group_id = ?1))
+           AND u.id IN (SELECT user_id FROM group_members WHERE group_id = ?1)
          ORDER BY u.display_name",
     )?;
     let rows = stmt

@@ -13,7 +13,7 @@ pub struct Conversation {
     pub id: ConversationId,
     pub account_id: AccountId,
     pub follower_id: FollowerId,
-    pub group_id: Option<GroupId>,
+    pub group_id: GroupId,
     pub state: ConversationState,
     pub agent_id: Option<UserId>,
     pub vip: bool,
@@ -61,12 +61,24 @@ pub fn open_of(conn: &Connection, follower: FollowerId) -> DbResult<Option<Conve
         .optional()?)
 }
 
+/// The group of the follower's open conversation, else of their last one.
+pub fn current_group(conn: &Connection, follower: FollowerId) -> DbResult<Option<GroupId>> {
+    Ok(conn
+        .row(
+            "SELECT group_id FROM conversations WHERE follower_id = ?1
+             ORDER BY state <> 'ended' DESC, id DESC LIMIT 1",
+            [follower],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// Opens a conversation in the queue; refused while the follower has one open.
 pub fn open(
     conn: &Connection,
     account: AccountId,
     follower: FollowerId,
-    group: Option<GroupId>,
+    group: GroupId,
     now: jiff::Timestamp,
 ) -> DbResult<Result<ConversationId, &'static str>> {
     let current = open_of(conn, follower)?.map(|c| Status {
@@ -153,9 +165,9 @@ pub fn step(
 }
 
 /// A group's queue: VIP followers first, then by arrival (B3, B5).
-pub fn queue(conn: &Connection, group: Option<GroupId>) -> DbResult<Vec<Conversation>> {
+pub fn queue(conn: &Connection, group: GroupId) -> DbResult<Vec<Conversation>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM conversations WHERE state = 'queued' AND group_id IS ?1
+        "SELECT {COLUMNS} FROM conversations WHERE state = 'queued' AND group_id = ?1
          ORDER BY vip DESC, queued_at, id"
     ))?;
     let rows = stmt

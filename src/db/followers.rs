@@ -301,6 +301,8 @@ pub fn profile_retry(
 
 #[derive(Clone, Debug, Default)]
 pub struct FollowerFilter {
+    /// The accounts the reader may see (decided in `access`); nothing by default.
+    pub within: Within,
     pub account: Option<AccountId>,
     /// Matches OpenID or either remark.
     pub text: String,
@@ -310,11 +312,38 @@ pub struct FollowerFilter {
     pub offset: i64,
 }
 
+/// Which accounts' followers a search may return.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Within {
+    /// Every account (a super admin).
+    All,
+    /// These accounts only; none by default.
+    Only(Vec<AccountId>),
+    #[default]
+    Nothing,
+}
+
+impl Within {
+    fn sql(&self) -> String {
+        match self {
+            Within::All => "1".into(),
+            Within::Only(ids) if !ids.is_empty() => {
+                let ids: Vec<String> = ids.iter().map(|a| a.0.to_string()).collect();
+                format!("account_id IN ({})", ids.join(","))
+            }
+            Within::Only(_) | Within::Nothing => "0".into(),
+        }
+    }
+}
+
 pub fn search(conn: &Connection, f: &FollowerFilter) -> DbResult<(Vec<Follower>, i64)> {
-    let where_ = "WHERE (?1 IS NULL OR account_id = ?1)
+    let where_ = &format!(
+        "WHERE {} AND (?1 IS NULL OR account_id = ?1)
            AND (?2 = '' OR openid LIKE '%' || ?2 || '%' OR remark LIKE '%' || ?2 || '%' OR wx_remark LIKE '%' || ?2 || '%')
            AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?3))
-           AND (?4 IS NULL OR subscribed = ?4)";
+           AND (?4 IS NULL OR subscribed = ?4)",
+        f.within.sql()
+    );
     let total: i64 = conn.row(
         &format!("SELECT count(*) FROM followers {where_}"),
         params![f.account, f.text, f.tag, f.subscribed],
@@ -410,6 +439,7 @@ mod tests {
         let (rows, total) = search(
             &conn,
             &FollowerFilter {
+                within: Within::All,
                 text: "老板".into(),
                 ..Default::default()
             },
@@ -420,6 +450,7 @@ mod tests {
         let (rows, _) = search(
             &conn,
             &FollowerFilter {
+                within: Within::Only(vec![acc]),
                 tag: Some(7),
                 ..Default::default()
             },
@@ -429,6 +460,7 @@ mod tests {
         let (rows, _) = search(
             &conn,
             &FollowerFilter {
+                within: Within::All,
                 subscribed: Some(true),
                 ..Default::default()
             },

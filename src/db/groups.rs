@@ -1,7 +1,7 @@
 //! Agent groups (客服组, E2).
 
-use super::{DbResult, ms, ts};
-use crate::model::{Group, GroupId, User, UserId};
+use super::{Cached, DbResult, ms, ts};
+use crate::model::{AccountId, Group, GroupId, User, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 pub(crate) const COLUMNS: &str = "g.id, g.name, g.ident, g.phone, g.public_name, g.public_visible,
@@ -121,8 +121,60 @@ pub fn members(conn: &Connection, id: GroupId) -> DbResult<Vec<User>> {
     Ok(users)
 }
 
+/// The group new conversations of `account` go to: its first group. An
+/// account left without one (it should not happen: creating an account links
+/// one, and the only group of an account cannot be deleted) is linked to the
+/// default group here, so a push is never refused for want of a group.
+pub fn serving(conn: &Connection, account: AccountId, now: jiff::Timestamp) -> DbResult<GroupId> {
+    let first: Option<GroupId> = conn
+        .row(
+            "SELECT group_id FROM account_groups WHERE account_id = ?1 ORDER BY group_id LIMIT 1",
+            [account],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(g) = first {
+        return Ok(g);
+    }
+    let g = default_group(conn, now)?;
+    conn.exec(
+        "INSERT OR IGNORE INTO account_groups (account_id, group_id) VALUES (?1, ?2)",
+        params![account, g],
+    )?;
+    tracing::warn!(account = %account, group = %g, "account served no group; linked to the default group");
+    Ok(g)
+}
+
+/// The group a new account is linked to when none is chosen: the first group,
+/// or a new 客服组 on a fresh install.
+pub fn default_group(conn: &Connection, now: jiff::Timestamp) -> DbResult<GroupId> {
+    let first: Option<GroupId> = conn
+        .row("SELECT min(id) FROM groups", [], |r| r.get(0))
+        .optional()?
+        .flatten();
+    if let Some(g) = first {
+        return Ok(g);
+    }
+    insert(
+        conn,
+        &GroupFields {
+            name: DEFAULT_GROUP_NAME.into(),
+            ident: "kefu".into(),
+            phone: String::new(),
+            public_name: String::new(),
+            public_visible: true,
+        },
+        None,
+        now,
+    )
+}
+
+/// The name of the group a fresh install makes for its first account.
+pub const DEFAULT_GROUP_NAME: &str = "客服组";
+
 /// Why a group cannot be deleted now, if it cannot (E2: a group in use stays).
-/// Members and open (queued or active) conversations keep a group.
+/// Members, conversations (open or ended: their history keeps its group) and
+/// accounts it alone serves keep a group.
 pub fn in_use(conn: &Connection, id: GroupId) -> DbResult<Option<String>> {
     let members: i64 = conn.query_row(
         "SELECT count(*) FROM group_members WHERE group_id = ?1",
@@ -141,7 +193,34 @@ pub fn in_use(conn: &Connection, id: GroupId) -> DbResult<Option<String>> {
     )?;
     if open > 0 {
         return Ok(Some(format!(
-            "该客服组还有 {open} 个未结束的会话,请等会话结束后再删除"
+            "该客服组还有 {open} 个未结束的会话，请等会话结束后再删除"
+        )));
+    }
+    let past: i64 = conn.query_row(
+        "SELECT count(*) FROM conversations WHERE group_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    if past > 0 {
+        return Ok(Some(format!(
+            "该客服组有 {past} 个历史会话，删除后这些记录将无人可查，因此不能删除（可改名或停用成员）"
+        )));
+    }
+    let alone: Vec<String> = {
+        let mut stmt = conn.prepare(
+            "SELECT a.name FROM accounts a JOIN account_groups x ON x.account_id = a.id
+             WHERE x.group_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM account_groups y
+                               WHERE y.account_id = a.id AND y.group_id <> ?1)
+             ORDER BY a.id",
+        )?;
+        stmt.query_map([id], |r| r.get(0))?
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    if !alone.is_empty() {
+        return Ok(Some(format!(
+            "公众号「{}」只由该客服组接待，请先在公众号设置中指定其他客服组",
+            alone.join("、")
         )));
     }
     Ok(None)

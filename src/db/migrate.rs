@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_console.sql"),
     include_str!("migrations/0005_requeue.sql"),
     include_str!("migrations/0006_automation.sql"),
+    include_str!("migrations/0007_groups_required.sql"),
 ];
 
 pub fn latest() -> i64 {

@@ -133,13 +133,6 @@ pub fn group(conn: &Connection, id: GroupId) -> DbResult<GroupSettings> {
 }
 
 /// Settings of an optional group (a conversation of an account without groups).
-pub fn group_or_default(conn: &Connection, id: Option<GroupId>) -> DbResult<GroupSettings> {
-    match id {
-        Some(id) => group(conn, id),
-        None => Ok(GroupSettings::default()),
-    }
-}
-
 pub fn set_group(conn: &Connection, id: GroupId, s: &GroupSettings) -> DbResult<()> {
     conn.exec(
         "INSERT INTO group_settings (group_id, strategy, familiar_days, require_category,

@@ -1,6 +1,7 @@
 //! Users (E1) and their group membership.
 
 use super::{DbResult, ms, ts};
+use crate::access::Reach;
 use crate::model::{Group, GroupId, Role, Theme, User, UserId, UserStatus};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -121,13 +122,17 @@ pub fn password_hash(conn: &Connection, id: UserId) -> DbResult<Option<String>> 
         .optional()?)
 }
 
-/// Users matching `filter`. With `visible_to = Some(admin)`, only users who share
-/// at least one group with that admin (S3 2.3: an admin manages their groups).
-pub fn list(
-    conn: &Connection,
-    filter: &UserFilter,
-    visible_to: Option<UserId>,
-) -> DbResult<Vec<UserRow>> {
+/// Users matching `filter`, among the members of the groups `reach` covers
+/// (everyone for [`Reach::All`]).
+pub fn list(conn: &Connection, filter: &UserFilter, reach: &Reach) -> DbResult<Vec<UserRow>> {
+    let within = match reach {
+        Reach::All => "1".to_string(),
+        Reach::Groups(gs) if gs.is_empty() => "0".to_string(),
+        Reach::Groups(gs) => format!(
+            "EXISTS (SELECT 1 FROM group_members w WHERE w.user_id = u.id AND w.group_id IN ({}))",
+            gs.iter().map(|g| g.0.to_string()).collect::<Vec<_>>().join(",")
+        ),
+    };
     let sql = format!(
         "SELECT {COLUMNS} FROM users u
          WHERE (?1 = '' OR u.display_name LIKE '%' || ?1 || '%')
@@ -137,9 +142,7 @@ pub fn list(
            AND (?5 IS NULL OR EXISTS (SELECT 1 FROM group_members m
                                       WHERE m.user_id = u.id AND m.group_id = ?5))
            AND (?6 IS NULL OR u.status = ?6)
-           AND (?7 IS NULL OR u.id = ?7 OR EXISTS (
-                 SELECT 1 FROM group_members a JOIN group_members b ON a.group_id = b.group_id
-                 WHERE a.user_id = ?7 AND b.user_id = u.id))
+           AND {within}
          ORDER BY u.id"
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -151,8 +154,7 @@ pub fn list(
                 filter.phone,
                 filter.role,
                 filter.group,
-                filter.status,
-                visible_to
+                filter.status
             ],
             from_row,
         )?
@@ -236,6 +238,16 @@ pub fn groups_of(conn: &Connection, id: UserId) -> DbResult<Vec<Group>> {
     Ok(rows)
 }
 
+/// The ids of the user's groups, in order.
+pub fn group_ids(conn: &Connection, id: UserId) -> DbResult<Vec<GroupId>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT group_id FROM group_members WHERE user_id = ?1 ORDER BY group_id")?;
+    let rows = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// Replaces the user's group membership.
 pub fn set_groups(conn: &Connection, id: UserId, groups: &[GroupId]) -> DbResult<()> {
     conn.execute("DELETE FROM group_members WHERE user_id = ?1", [id])?;
@@ -245,16 +257,6 @@ pub fn set_groups(conn: &Connection, id: UserId, groups: &[GroupId]) -> DbResult
         stmt.execute(params![g, id])?;
     }
     Ok(())
-}
-
-/// Whether `a` and `b` are members of at least one common group.
-pub fn share_a_group(conn: &Connection, a: UserId, b: UserId) -> DbResult<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM group_members x JOIN group_members y ON x.group_id = y.group_id
-                        WHERE x.user_id = ?1 AND y.user_id = ?2)",
-        params![a, b],
-        |r| r.get(0),
-    )?)
 }
 
 #[cfg(test)]
@@ -318,9 +320,9 @@ pub(crate) mod tests {
         set_groups(&conn, b, &[g2]).unwrap();
         set_status(&conn, b, UserStatus::Disabled, jiff::Timestamp::UNIX_EPOCH).unwrap();
 
-        let all = list(&conn, &UserFilter::default(), None).unwrap();
+        let all = list(&conn, &UserFilter::default(), &Reach::All).unwrap();
         assert_eq!(all.len(), 3);
-        let seen: Vec<UserId> = list(&conn, &UserFilter::default(), Some(admin))
+        let seen: Vec<UserId> = list(&conn, &UserFilter::default(), &Reach::Groups(vec![g1]))
             .unwrap()
             .iter()
             .map(|r| r.user.id)
@@ -330,21 +332,30 @@ pub(crate) mod tests {
             status: Some(UserStatus::Disabled),
             ..Default::default()
         };
-        assert_eq!(list(&conn, &f, None).unwrap()[0].user.id, b);
+        assert_eq!(list(&conn, &f, &Reach::All).unwrap()[0].user.id, b);
         let f = UserFilter {
             group: Some(g2),
             ..Default::default()
         };
-        assert_eq!(list(&conn, &f, None).unwrap().len(), 1);
+        assert_eq!(list(&conn, &f, &Reach::All).unwrap().len(), 1);
         let f = UserFilter {
             role: Some(Role::Admin),
             ..Default::default()
         };
         assert_eq!(
-            list(&conn, &f, None).unwrap()[0].groups,
+            list(&conn, &f, &Reach::All).unwrap()[0].groups,
             vec![(g1, "售前".to_string())]
         );
-        assert!(share_a_group(&conn, admin, a).unwrap());
-        assert!(!share_a_group(&conn, admin, b).unwrap());
+        let seen = |r: &Reach| -> Vec<UserId> {
+            list(&conn, &UserFilter::default(), r)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.user.id)
+                .collect()
+        };
+        assert!(seen(&Reach::Groups(vec![g1])).contains(&a));
+        assert!(!seen(&Reach::Groups(vec![g1])).contains(&b));
+        assert!(seen(&Reach::Groups(vec![])).is_empty());
+        assert!(seen(&Reach::All).contains(&b));
     }
 }

@@ -6,7 +6,8 @@ use super::form::{Form, IdPath, Query};
 use super::page::{Page, render};
 use super::rows::{self, RowTemplate, RowView, Seg};
 use super::session::{AnyUser, Ctx};
-use crate::db::console::{self as q, Item, Scope, Today, TransferRequest};
+use crate::access::{self, Viewer};
+use crate::db::console::{self as q, Item, Today, TransferRequest};
 use crate::db::{self, DbResult, conversations::Conversation};
 use crate::desk::{self, DeskError};
 use crate::error::AppError;
@@ -39,7 +40,7 @@ pub struct ItemView {
     pub agent: String,
     pub mine: bool,
     pub vip: bool,
-    pub group_id: Option<GroupId>,
+    pub group_id: GroupId,
     pub selected: bool,
     /// `active`, `queued` or `ended`.
     pub state: &'static str,
@@ -190,18 +191,6 @@ impl IndexPage {
 
 // ------------------------------------------------------------------ helpers
 
-fn scope(c: &Connection, user: &User) -> DbResult<Scope> {
-    Ok(match user.role {
-        Role::SuperAdmin => None,
-        _ => Some(desk::groups_of(c, user.id)?),
-    })
-}
-
-/// May this user see who is queued in `group` (S3 1.2.1.1)?
-fn sees_queue(c: &Connection, user: &User, group: Option<GroupId>) -> DbResult<bool> {
-    Ok(user.role != Role::Agent || db::settings::group_or_default(c, group)?.agents_see_queue)
-}
-
 fn hhmm(t: jiff::Timestamp, tz: &jiff::tz::TimeZone, now: jiff::Timestamp) -> String {
     let z = t.to_zoned(tz.clone());
     if z.date() == now.to_zoned(tz.clone()).date() {
@@ -280,24 +269,20 @@ fn lists_view(
     tz: &jiff::tz::TimeZone,
     now: jiff::Timestamp,
 ) -> DbResult<ListsView> {
-    let sc = scope(c, user)?;
-    let (active, queued) = q::open_items(c, &sc)?;
+    let viewer = Viewer::load(c, user)?;
+    let (active, queued) = q::open_items(c, &viewer.reach)?;
     let midnight = now
         .to_zoned(tz.clone())
         .start_of_day()
         .map(|z| z.timestamp())
         .unwrap_or(now);
-    let my_groups = db::users::groups_of(c, user.id)?;
-    let groups: Vec<crate::model::Group> = match user.role {
-        Role::SuperAdmin => db::groups::list(c)?.into_iter().map(|r| r.group).collect(),
-        _ => my_groups,
-    };
+    let groups = access::groups(c, &viewer)?;
     let only_mine = lq
         .mine
         .as_deref()
         .is_some_and(|m| !m.is_empty() && m != "0");
     let group = lq.group.filter(|g| groups.iter().any(|x| x.id.0 == *g));
-    let in_tab = |i: &Item| group.is_none_or(|g| i.group_id.map(|x| x.0) == Some(g));
+    let in_tab = |i: &Item| group.is_none_or(|g| i.group_id.0 == g);
     let selected = lq.c.map(ConversationId);
     let tabs = groups
         .iter()
@@ -306,17 +291,17 @@ fn lists_view(
             name: g.name.clone(),
             unread: active
                 .iter()
-                .filter(|i| i.group_id == Some(g.id) && i.agent_id == Some(user.id))
+                .filter(|i| i.group_id == g.id && i.agent_id == Some(user.id))
                 .map(|i| i.unread)
                 .sum(),
-            queued: queued.iter().filter(|i| i.group_id == Some(g.id)).count() as i64,
+            queued: queued.iter().filter(|i| i.group_id == g.id).count() as i64,
             active: group == Some(g.id.0),
         })
         .collect();
     let mut shown_queue = vec![];
     let mut hidden_queue = 0;
     for i in queued.iter().filter(|i| in_tab(i)) {
-        if sees_queue(c, user, i.group_id)? {
+        if access::sees_queue_of(c, &viewer, i.group_id)? {
             shown_queue.push(item_view(i, user.id, tz, now, selected));
         } else {
             hidden_queue += 1;
@@ -519,7 +504,7 @@ fn chat_view(
         .collect();
     let groups = db::groups::list(c)?
         .into_iter()
-        .filter(|g| Some(g.group.id) != conv.group_id)
+        .filter(|g| g.group.id != conv.group_id)
         .map(|g| Choice {
             id: g.group.id.0,
             name: g.group.name,
@@ -528,10 +513,7 @@ fn chat_view(
             enabled: true,
         })
         .collect();
-    let categories = match conv.group_id {
-        Some(g) => category_choices(c, g)?,
-        None => vec![],
-    };
+    let categories = category_choices(c, conv.group_id)?;
     let tags = tag_choices(c)?;
     Ok(ChatView {
         id: conv.id,
@@ -548,7 +530,7 @@ fn chat_view(
         agents,
         groups,
         categories,
-        require_category: db::settings::group_or_default(c, conv.group_id)?.require_category,
+        require_category: db::settings::group(c, conv.group_id)?.require_category,
         tags,
         emoji: rows::EMOJI,
         csrf: csrf.to_string(),
@@ -596,14 +578,13 @@ fn side_view(
     let account = db::accounts::get(c, f.account_id)?
         .map(|a| a.name)
         .unwrap_or_default();
-    let group = c
-        .query_row(
-            "SELECT group_id FROM conversations WHERE follower_id = ?1 ORDER BY id DESC LIMIT 1",
-            [follower],
-            |r| r.get::<_, Option<GroupId>>(0),
-        )
-        .unwrap_or(None);
-    let owners = q::agents_of(c, group)?
+    // Owners (负责人) come from the follower's group only.
+    let group = access::follower_groups(c, follower, f.account_id)?;
+    let owners = group
+        .first()
+        .map(|g| q::agents_of(c, *g))
+        .transpose()?
+        .unwrap_or_default()
         .into_iter()
         .map(|(id, name, _)| Choice {
             id: id.0,
@@ -670,8 +651,11 @@ pub async fn index(
             let mut chat = None;
             let mut side = None;
             if let Some(id) = selected {
-                let conv = desk::visible(c, &user, id)?;
-                if conv.state != ConversationState::Queued || sees_queue(c, &user, conv.group_id)? {
+                let v = Viewer::load(c, &user)?;
+                let conv = access::conversation(c, &v, id)?;
+                if conv.state != ConversationState::Queued
+                    || access::sees_queue_of(c, &v, conv.group_id)?
+                {
                     side = side_view(c, &user, conv.follower_id, &tz, now)?;
                     chat = Some(chat_view(c, &user, &conv, &csrf, &tz, now)?);
                 }
@@ -740,12 +724,7 @@ pub async fn chat(
     let (chat, side) = state
         .db
         .read(move |c| -> Result<_, AppError> {
-            let conv = desk::visible(c, &user, id)?;
-            if conv.state == ConversationState::Queued && !sees_queue(c, &user, conv.group_id)? {
-                return Err(AppError::Denied(
-                    "排队详情仅管理员可见,请使用“接入下一位”".into(),
-                ));
-            }
+            let conv = access::conversation_details(c, &Viewer::load(c, &user)?, id)?;
             Ok((
                 chat_view(c, &user, &conv, &csrf, &tz, now)?,
                 side_view(c, &user, conv.follower_id, &tz, now)?,
@@ -832,6 +811,8 @@ pub async fn accept(
     let id = ConversationId(id);
     let user = s.user.clone();
     change(&state, move |c, now| {
+        // Picking one follower out of the queue needs the queue's details.
+        access::conversation_details(c, &Viewer::load(c, &user)?, id)?;
         Ok(((), desk::accept(c, &user, &[id], now)?))
     })
     .await?;
@@ -856,21 +837,17 @@ pub async fn accept_many(
     let taken = change(&state, move |c, now| {
         let ids: Vec<ConversationId> = if f.ids.is_empty() {
             let group = f.group.map(GroupId);
-            let sc = scope(c, &user)?;
-            let (_, queued) = q::open_items(c, &sc)?;
+            let viewer = Viewer::load(c, &user)?;
+            let (_, queued) = q::open_items(c, &viewer.reach)?;
             queued
                 .into_iter()
-                .find(|i| f.group.is_none() || i.group_id == group)
+                .find(|i| group.is_none_or(|g| i.group_id == g))
                 .map(|i| vec![i.id])
                 .ok_or_else(|| DeskError::Refused("当前没有排队的客户".into()))?
         } else {
+            let viewer = Viewer::load(c, &user)?;
             for id in &f.ids {
-                let conv = desk::visible(c, &user, ConversationId(*id))?;
-                if !sees_queue(c, &user, conv.group_id)? {
-                    return Err(DeskError::Denied(
-                        "排队详情仅管理员可见,请使用“接入下一位”".into(),
-                    ));
-                }
+                access::conversation_details(c, &viewer, ConversationId(*id))?;
             }
             f.ids.iter().map(|i| ConversationId(*i)).collect()
         };
@@ -1211,37 +1188,9 @@ pub async fn profile(
     fragment(&view)
 }
 
-/// May the user see this follower? Through their last conversation's group.
+/// May the user see this follower ([`access::follower`])?
 fn follower_visible(c: &Connection, user: &User, follower: FollowerId) -> Result<(), AppError> {
-    let f = db::followers::get(c, follower)?.ok_or(AppError::NotFound)?;
-    let group: Option<GroupId> = c
-        .query_row(
-            "SELECT group_id FROM conversations WHERE follower_id = ?1 ORDER BY id DESC LIMIT 1",
-            [follower],
-            |r| r.get(0),
-        )
-        .unwrap_or(None);
-    let group = match group {
-        Some(g) => Some(g),
-        None => c
-            .query_row(
-                "SELECT group_id FROM account_groups WHERE account_id = ?1 ORDER BY group_id LIMIT 1",
-                [f.account_id],
-                |r| r.get(0),
-            )
-            .unwrap_or(None),
-    };
-    if !desk::sees(c, user, group)? {
-        return Err(AppError::Denied("您不在该粉丝所属的客服组".into()));
-    }
-    // A queued follower's details are for those who may see the queue.
-    if let Some(open) = db::conversations::open_of(c, follower)? {
-        if open.state == ConversationState::Queued && !sees_queue(c, user, open.group_id)? {
-            return Err(AppError::Denied(
-                "排队详情仅管理员可见,请使用“接入下一位”".into(),
-            ));
-        }
-    }
+    access::follower(c, &Viewer::load(c, user)?, follower)?;
     Ok(())
 }
 
@@ -1262,7 +1211,7 @@ pub async fn save_profile(
     let view = state
         .db
         .write(move |c| -> Result<_, AppError> {
-            follower_visible(c, &user, follower)?;
+            let current = access::follower(c, &Viewer::load(c, &user)?, follower)?;
             let labels: Vec<&str> = f
                 .labels
                 .split([',', ','])
@@ -1270,9 +1219,19 @@ pub async fn save_profile(
                 .filter(|l| !l.is_empty())
                 .collect();
             let owner = f.owner.filter(|o| *o > 0).map(UserId);
-            if let Some(o) = owner {
+            if let Some(o) = owner.filter(|o| current.owner_id != Some(*o)) {
                 if db::users::get(c, o)?.is_none() {
                     return Err(AppError::BadRequest("负责人不存在".into()));
+                }
+                let group = access::follower_groups(c, follower, current.account_id)?;
+                let theirs = db::users::group_ids(c, o)?;
+                if !group
+                    .first()
+                    .is_some_and(|g| access::owner_allowed(&theirs, *g))
+                {
+                    return Err(AppError::BadRequest(
+                        "负责人必须是该粉丝所属客服组的成员".into(),
+                    ));
                 }
             }
             c.execute(
@@ -1326,13 +1285,7 @@ pub async fn kb(
     let entries = state
         .db
         .read(move |c| -> DbResult<_> {
-            let groups = match user.role {
-                Role::SuperAdmin => db::groups::list(c)?
-                    .into_iter()
-                    .map(|g| g.group.id)
-                    .collect(),
-                _ => desk::groups_of(c, user.id)?,
-            };
+            let groups = access::group_ids(c, &Viewer::load(c, &user)?)?;
             db::taxonomy::kb(c, &groups, &qq)
         })
         .await?;

@@ -1,6 +1,6 @@
 //! `GET /console/events`: the console's server-sent-event stream (D14). Each
-//! hub event is filtered for the user (their groups; super admins see all)
-//! and sent as a small instruction the page acts on:
+//! hub event reaches the user only if [`access::receives`] says so (its
+//! audience is one of their groups; super admins see all), and is sent as a small instruction the page acts on:
 //!
 //! - `lists`: re-render the lists;
 //! - `msg` / `note`: `{"conv":…, "follower":…, "id":"m-…", "html":"…"}` — the
@@ -13,9 +13,10 @@
 //! us soon when the tab is gone (presence, B9).
 
 use super::session::AnyUser;
+use crate::access::{self, Audience, Viewer};
 use crate::db::{self, DbResult};
 use crate::live::{Item, Live, Resume, frame};
-use crate::model::{GroupId, Role, User};
+use crate::model::User;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -77,13 +78,13 @@ async fn run(
 ) -> Result<(), ()> {
     // Tell the browser how soon to reconnect.
     send(tx, "retry: 2000\n\n".into()).await?;
-    let mut groups = groups(state, user).await;
+    let mut viewer = viewer(state, user).await?;
     match resume {
         Resume::Fresh => send(tx, frame(None, "hello", "")).await?,
         Resume::Resync => send(tx, frame(None, "resync", "")).await?,
         Resume::Replay(items) => {
             for item in items {
-                deliver(state, user, &groups, &item, tx).await?;
+                deliver(state, &viewer, &item, tx).await?;
             }
         }
     }
@@ -100,9 +101,9 @@ async fn run(
                 Ok(item) => {
                     if matches!(item.live, Live::Lists { .. }) {
                         // Membership may have changed since the stream opened.
-                        groups = self::groups(state, user).await;
+                        viewer = self::viewer(state, user).await?;
                     }
-                    deliver(state, user, &groups, &item, tx).await?
+                    deliver(state, &viewer, &item, tx).await?
                 }
                 // Too slow to follow: the page re-renders rather than miss anything.
                 Err(broadcast::error::RecvError::Lagged(_)) => send(tx, frame(None, "resync", "")).await?,
@@ -118,46 +119,42 @@ async fn send(tx: &mpsc::Sender<String>, chunk: String) -> Result<(), ()> {
     tx.send(chunk).await.map_err(|_| ())
 }
 
-/// `None`: everything (super admin).
-async fn groups(state: &AppState, user: &User) -> Option<Vec<GroupId>> {
-    if user.role == Role::SuperAdmin {
-        return None;
-    }
-    let uid = user.id;
-    Some(
-        state
-            .db
-            .read(move |c| crate::desk::groups_of(c, uid))
-            .await
-            .unwrap_or_default(),
-    )
-}
-
-fn sees(groups: &Option<Vec<GroupId>>, group: Option<GroupId>) -> bool {
-    match (groups, group) {
-        (None, _) | (_, None) => true,
-        (Some(gs), Some(g)) => gs.contains(&g),
-    }
+/// The user's reach, loaded again when lists change; a stream whose reach
+/// cannot be read ends (the page reconnects) rather than guess.
+async fn viewer(state: &AppState, user: &User) -> Result<Viewer, ()> {
+    let u = user.clone();
+    state
+        .db
+        .read(move |c| Viewer::load(c, &u))
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "live stream: cannot load the user's groups"))
 }
 
 async fn deliver(
     state: &AppState,
-    user: &User,
-    groups: &Option<Vec<GroupId>>,
+    viewer: &Viewer,
     item: &Item,
     tx: &mpsc::Sender<String>,
 ) -> Result<(), ()> {
     let id = state.live().event_id(item.seq);
     let id = Some(id.as_str());
+    let me = viewer.id();
+    let group = |g: &crate::model::GroupId| access::receives(viewer, &Audience::group(*g));
     match &item.live {
-        Live::Lists { group } if sees(groups, *group) => send(tx, frame(id, "lists", "")).await,
-        Live::UserLists { user: u } if *u == user.id => send(tx, frame(id, "lists", "")).await,
-        Live::Toast { user: u, text } if *u == user.id => send(tx, frame(id, "toast", text)).await,
-        Live::Conversation { id: conv, group } if sees(groups, *group) => {
+        Live::Lists { group: g } if group(g) => send(tx, frame(id, "lists", "")).await,
+        Live::UserLists { user: u } if *u == me => send(tx, frame(id, "lists", "")).await,
+        Live::Toast { user: u, text } if *u == me => send(tx, frame(id, "toast", text)).await,
+        Live::Conversation { id: conv, group: g } if group(g) => {
             let data = serde_json::json!({ "conv": conv.0 }).to_string();
             send(tx, frame(id, "conv", &data)).await
         }
-        Live::Message { id: message } => {
+        Live::Message {
+            id: message,
+            audience,
+        } => {
+            if !access::receives(viewer, audience) {
+                return Ok(());
+            }
             // The row, its place and the queue rule are the same for every
             // console: computed by the first stream, shared with the others.
             let facts = match state.live().shared(item.seq) {
@@ -171,6 +168,22 @@ async fn deliver(
                             else {
                                 return Ok(None);
                             };
+                            let Some(group) = group else {
+                                // Not in a conversation: no queue to hide it from.
+                                let Some((html, _)) =
+                                    super::desk::render_message_row(c, m, &tz, now)?
+                                else {
+                                    return Ok(None);
+                                };
+                                return Ok(Some(serde_json::json!({
+                                    "conv": null,
+                                    "follower": follower.0,
+                                    "queued": false,
+                                    "agents_see_queue": true,
+                                    "id": format!("m-{}", m.0),
+                                    "html": html,
+                                })));
+                            };
                             let queued = match conv {
                                 Some(id) => db::conversations::get(c, id)?.is_some_and(|v| {
                                     v.state == crate::model::ConversationState::Queued
@@ -178,7 +191,7 @@ async fn deliver(
                                 None => false,
                             };
                             let see_queue =
-                                db::settings::group_or_default(c, group)?.agents_see_queue;
+                                db::settings::group(c, group)?.agents_see_queue;
                             let Some((html, _)) = super::desk::render_message_row(c, m, &tz, now)?
                             else {
                                 return Ok(None);
@@ -186,7 +199,6 @@ async fn deliver(
                             Ok(Some(serde_json::json!({
                                 "conv": conv.map(|c| c.0),
                                 "follower": follower.0,
-                                "group": group.map(|g| g.0),
                                 "queued": queued,
                                 "agents_see_queue": see_queue,
                                 "id": format!("m-{}", m.0),
@@ -202,12 +214,13 @@ async fn deliver(
                     }
                 }
             };
-            let group = facts["group"].as_i64().map(GroupId);
             // A queued follower's words are not for agents who may not see the queue.
             let hidden = facts["queued"].as_bool() == Some(true)
-                && user.role == Role::Agent
-                && facts["agents_see_queue"].as_bool() != Some(true);
-            if !sees(groups, group) || hidden {
+                && !access::receives_queued_words(
+                    viewer,
+                    facts["agents_see_queue"].as_bool() == Some(true),
+                );
+            if hidden {
                 return Ok(());
             }
             let data = serde_json::json!({
@@ -222,8 +235,8 @@ async fn deliver(
         Live::Note {
             id: note,
             conversation,
-            group,
-        } if sees(groups, *group) => {
+            group: g,
+        } if group(g) => {
             let (n, tz) = (*note, state.config.timezone.clone());
             let html = state
                 .db

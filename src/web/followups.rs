@@ -22,17 +22,9 @@ const PAGE_SIZE: i64 = 50;
 
 /// What `user` may see of marks and taggings.
 fn scope_of(c: &Connection, user: &User) -> crate::db::DbResult<Scope> {
-    Ok(match user.role {
-        Role::SuperAdmin => Scope::All,
-        Role::Admin => Scope::Groups(
-            user.id,
-            crate::db::users::groups_of(c, user.id)?
-                .into_iter()
-                .map(|g| g.id)
-                .collect(),
-        ),
-        Role::Agent => Scope::Own(user.id),
-    })
+    Ok(crate::access::followups_scope(
+        &crate::access::Viewer::load(c, user)?,
+    ))
 }
 
 // ---- 标注列表 -------------------------------------------------------------
@@ -269,8 +261,8 @@ pub async fn tagged(
             let agents = match user.role {
                 Role::Agent => Vec::new(),
                 Role::Admin | Role::SuperAdmin => {
-                    let visible_to = (user.role == Role::Admin).then_some(user.id);
-                    crate::db::users::list(c, &Default::default(), visible_to)?
+                    let reach = crate::access::Viewer::load(c, &user)?.reach;
+                    crate::db::users::list(c, &Default::default(), &reach)?
                         .into_iter()
                         .map(|r| (r.user.id, r.user.display_name))
                         .collect()

@@ -1,5 +1,5 @@
-//! `GET /media/{id}`: an inbound file, only for logged-in users who serve its
-//! account. The path comes
+//! `GET /media/{id}`: an inbound file, only for users who may see its
+//! follower (`access::media`). The path comes
 //! from the database row (never from the URL) and is checked to stay inside the
 //! media folder. Voice (AMR/Speex) is offered as a download: browsers cannot
 //! play AMR and no well-kept Rust crate decodes it; the recognition text is
@@ -30,24 +30,21 @@ pub async fn get(
     if media.state != MediaState::Stored {
         return Err(AppError::NotFound);
     }
-    // An agent sees the media of the accounts their groups serve (all, while an
-    // account is linked to no group); admins see everything.
-    if session.user.role == crate::model::Role::Agent {
-        let (account, user) = (media.account_id, session.user.id);
-        let allowed = state
-            .db
-            .read(move |c| -> crate::db::DbResult<bool> {
-                let linked = crate::db::accounts::groups(c, account)?;
-                if linked.is_empty() {
-                    return Ok(true);
-                }
-                let mine = crate::db::users::groups_of(c, user)?;
-                Ok(mine.iter().any(|g| linked.contains(&g.id)))
-            })
-            .await?;
-        if !allowed {
-            return Err(AppError::NotFound);
-        }
+    // Only for those who may see its follower ([`access::media`]); 404 either
+    // way, so ids cannot be probed.
+    let (user, m) = (session.user.clone(), media.clone());
+    let allowed = state
+        .db
+        .read(move |c| -> crate::db::DbResult<bool> {
+            match crate::access::media(c, &crate::access::Viewer::load(c, &user)?, &m) {
+                Ok(()) => Ok(true),
+                Err(crate::access::Denied::Db(e)) => Err(e),
+                Err(_) => Ok(false),
+            }
+        })
+        .await?;
+    if !allowed {
+        return Err(AppError::NotFound);
     }
     let path = safe_join(&state.wechat.media_dir, &media.path).ok_or(AppError::NotFound)?;
     if !tokio::fs::try_exists(&path).await.unwrap_or(false) {

@@ -10,7 +10,8 @@ use super::session::AnyUser;
 use crate::db::{self, DbResult, ms};
 use crate::desk;
 use crate::error::AppError;
-use crate::model::{ConversationId, GroupId, Role};
+use crate::access;
+use crate::model::{ConversationId, GroupId, UserId};
 use crate::state::AppState;
 use crate::wechat::outbox::safe_join;
 use axum::extract::{Multipart, State};
@@ -63,7 +64,7 @@ pub async fn upload(
     let (u, cid) = (user.clone(), id);
     let group = state
         .db
-        .read(move |c| -> Result<Option<GroupId>, AppError> {
+        .read(move |c| -> Result<GroupId, AppError> {
             let conv = desk::visible(c, &u, cid)?;
             if conv.agent_id != Some(u.id) {
                 return Err(AppError::Denied("只有接待该会话的客服可以回复".into()));
@@ -119,16 +120,16 @@ pub async fn serve(
         .db
         .read(move |c| -> DbResult<Option<Stored>> {
             use rusqlite::OptionalExtension;
-            let row: Option<(Option<GroupId>, String, String)> = c
+            let row: Option<(Option<GroupId>, Option<UserId>, String, String)> = c
                 .query_row(
-                    "SELECT group_id, path, content_type FROM uploads WHERE id = ?1",
+                    "SELECT group_id, user_id, path, content_type FROM uploads WHERE id = ?1",
                     [id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()?;
             Ok(match row {
-                Some((g, p, t)) => {
-                    let ok = user.role == Role::SuperAdmin || desk::sees(c, &user, g)?;
+                Some((g, by, p, t)) => {
+                    let ok = access::upload(&access::Viewer::load(c, &user)?, g, by);
                     Some((g, p, t, ok))
                 }
                 None => None,

@@ -85,7 +85,11 @@ impl Fetcher {
             let message = m.message_id;
             self.fetch_media(m).await?;
             if let (Some(live), Some(id)) = (&self.live, message) {
-                live.publish(crate::live::Live::Message { id });
+                let audience = self
+                    .db
+                    .read(move |c| crate::access::audience_of_message(c, id))
+                    .await?;
+                live.publish(crate::live::Live::Message { id, audience });
             }
         }
         for (fid, aid, openid) in profiles {

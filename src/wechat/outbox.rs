@@ -61,7 +61,17 @@ impl Sender {
                 let (id, message) = (row.id, row.message_id);
                 let result = me.send_one(row).await;
                 if let (Ok(_), Some(live)) = (&result, &me.live) {
-                    live.publish(crate::live::Live::Message { id: message });
+                    let audience = me
+                        .db
+                        .read(move |c| crate::access::audience_of_message(c, message))
+                        .await;
+                    match audience {
+                        Ok(audience) => live.publish(crate::live::Live::Message {
+                            id: message,
+                            audience,
+                        }),
+                        Err(e) => tracing::warn!(error = %e, "delivery not shown live"),
+                    }
                 }
                 (id, result)
             });

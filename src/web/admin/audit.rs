@@ -69,12 +69,17 @@ pub async fn list(
         .db
         .read(move |c| -> crate::db::DbResult<_> {
             let filter = Default::default();
-            let scope = (me.role != Role::SuperAdmin).then_some(me.id);
+            let v = crate::access::Viewer::load(c, &me)?;
             // An admin sees what they did and what the agents they manage did,
             // not the actions of other admins or super admins in their groups.
-            Ok(crate::db::users::list(c, &filter, scope)?
+            Ok(crate::db::users::list(c, &filter, &v.reach)?
                 .into_iter()
-                .filter(|r| scope.is_none() || r.user.role == Role::Agent || r.user.id == me.id)
+                .filter(|r| {
+                    r.user.id == me.id || {
+                        let groups: Vec<_> = r.groups.iter().map(|(g, _)| *g).collect();
+                        crate::access::manages(me.role, &v.reach, &r.user, &groups)
+                    }
+                })
                 .map(|r| (r.user.id, r.user.username))
                 .collect::<Vec<_>>())
         })

@@ -514,16 +514,9 @@ fn need_group(raw: &str) -> Result<GroupId, AppError> {
     parse_group(raw).ok_or_else(|| AppError::BadRequest("请选择客服组".into()))
 }
 
-/// The groups `user` manages here: all for the super admin, else their own.
+/// The groups `user` manages here ([`crate::access::groups`]).
 fn manageable(c: &Connection, user: &User) -> crate::db::DbResult<Vec<Group>> {
-    if user.role == Role::SuperAdmin {
-        Ok(crate::db::groups::list(c)?
-            .into_iter()
-            .map(|r| r.group)
-            .collect())
-    } else {
-        crate::db::users::groups_of(c, user.id)
-    }
+    crate::access::groups(c, &crate::access::Viewer::load(c, user)?)
 }
 
 /// The group, if the user manages it: 403 for another's group, 404 for none.

@@ -2,11 +2,13 @@
 //! remark, tag and subscription; remarks set by the team (WeChat no longer
 //! gives nicknames); and 同步粉丝 with a progress line polled by htmx.
 
+use crate::access::{self, Viewer};
+use crate::db::DbResult;
 use crate::db::accounts::Account;
 use crate::db::audit::Entry;
-use crate::db::followers::{Follower, FollowerFilter};
+use crate::db::followers::{Follower, FollowerFilter, Within};
 use crate::error::AppError;
-use crate::model::{AccountId, AuditAction, FollowerId};
+use crate::model::{AccountId, AuditAction, FollowerId, User};
 use crate::state::AppState;
 use crate::team::Acting;
 use crate::web::form::{Form, IdPath, Query};
@@ -68,14 +70,41 @@ impl FollowersPage {
     }
 }
 
+/// The accounts whose followers this admin may see ([`access::accounts`]).
+async fn reachable(state: &AppState, user: &User) -> Result<Vec<Account>, AppError> {
+    let user = user.clone();
+    Ok(state
+        .db
+        .read(move |c| -> DbResult<Vec<Account>> {
+            let ids = access::accounts(c, &Viewer::load(c, &user)?)?;
+            Ok(crate::db::accounts::list(c)?
+                .into_iter()
+                .filter(|a| ids.contains(&a.id))
+                .collect())
+        })
+        .await?)
+}
+
+/// Checks that the admin may act on `account`'s followers.
+async fn check_account(state: &AppState, user: &User, account: AccountId) -> Result<(), AppError> {
+    let user = user.clone();
+    state
+        .db
+        .read(move |c| -> Result<(), AppError> {
+            Ok(access::account(c, &Viewer::load(c, &user)?, account)?)
+        })
+        .await
+}
+
 pub async fn list(
     State(state): State<AppState>,
-    AdminUser(ctx, _): AdminUser,
+    AdminUser(ctx, s): AdminUser,
     Query(q): Query<FollowerQuery>,
 ) -> Result<Response, AppError> {
-    let accounts = state.db.read(crate::db::accounts::list).await?;
+    let accounts = reachable(&state, &s.user).await?;
     let current = q.page.clamp(1, 1_000_000);
     let filter = FollowerFilter {
+        within: Within::Only(accounts.iter().map(|a| a.id).collect()),
         account: q.account.parse().ok().map(AccountId),
         text: q.q.trim().to_string(),
         tag: q.tag.trim().parse().ok(),
@@ -139,15 +168,17 @@ pub async fn set_remark(
     if remark.chars().count() > 30 {
         return Err(AppError::BadRequest("备注最多 30 个字符".into()));
     }
-    let (id, now, by) = (
+    let (id, now, by, by_user) = (
         FollowerId(id),
         state.clock.now(),
         Acting::user(&s.user, &ctx.ip),
+        s.user.clone(),
     );
     state
         .db
         .write(move |c| -> Result<(), AppError> {
             let old = crate::db::followers::get(c, id)?.ok_or(AppError::NotFound)?;
+            access::account(c, &Viewer::load(c, &by_user)?, old.account_id)?;
             crate::db::followers::set_remark(c, id, &remark)?;
             let entry = Entry::new(AuditAction::FollowerRemark, format!("粉丝 {}", old.openid))
                 .change(Some(&old.remark), Some(&remark));
@@ -176,6 +207,7 @@ pub async fn sync(
     Form(f): Form<SyncForm>,
 ) -> Result<Response, AppError> {
     let id = AccountId(f.account);
+    check_account(&state, &s.user, id).await?;
     let account = state
         .db
         .read(move |c| crate::db::accounts::get(c, id))
@@ -225,9 +257,9 @@ struct ProgressFragment {
 /// `GET /admin/followers/progress` (htmx polling).
 pub async fn progress(
     State(state): State<AppState>,
-    AdminUser(_, _): AdminUser,
+    AdminUser(_, s): AdminUser,
 ) -> Result<Response, AppError> {
-    let accounts = state.db.read(crate::db::accounts::list).await?;
+    let accounts = reachable(&state, &s.user).await?;
     let progress: Vec<(Account, Progress)> = accounts
         .into_iter()
         .filter_map(|a| state.wechat.syncs.get(a.id).map(|p| (a, p)))

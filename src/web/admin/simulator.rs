@@ -141,6 +141,8 @@ async fn load(
         return Ok((accounts, None, vec![], None));
     };
     let filter = crate::db::followers::FollowerFilter {
+        // The simulator is the super admin's.
+        within: crate::db::followers::Within::All,
         account: Some(acc.id),
         limit: 50,
         ..Default::default()

@@ -124,16 +124,9 @@ impl TaxonomyPage {
     }
 }
 
-/// The groups `user` manages here: all for the super admin, else their own.
+/// The groups `user` manages here ([`crate::access::groups`]).
 fn manageable(c: &Connection, user: &User) -> crate::db::DbResult<Vec<Group>> {
-    if user.role == Role::SuperAdmin {
-        Ok(crate::db::groups::list(c)?
-            .into_iter()
-            .map(|r| r.group)
-            .collect())
-    } else {
-        crate::db::users::groups_of(c, user.id)
-    }
+    crate::access::groups(c, &crate::access::Viewer::load(c, user)?)
 }
 
 /// Refuses a group the user does not manage.

@@ -63,10 +63,13 @@ pub async fn list(
         group: q.group.parse().ok().map(GroupId),
         status: UserStatus::parse(&q.status),
     };
-    let visible_to = (s.user.role != Role::SuperAdmin).then_some(s.user.id);
+    let me = s.user.clone();
     let rows = state
         .db
-        .read(move |c| crate::db::users::list(c, &filter, visible_to))
+        .read(move |c| {
+            let reach = crate::access::Viewer::load(c, &me)?.reach;
+            crate::db::users::list(c, &filter, &reach)
+        })
         .await?;
     let groups = team::assignable_groups(&state.db, &acting(&ctx, &s.user)).await?;
     let tz = state.config.timezone.clone();
