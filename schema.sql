@@ -241,7 +241,7 @@ CREATE TABLE agent_settings (
 ) STRICT;
 
 -- A conversation (会话): queued → active → ended. At most one open per follower.
-CREATE TABLE conversations (
+CREATE TABLE "conversations" (
     id              INTEGER PRIMARY KEY,
     account_id      INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     follower_id     INTEGER NOT NULL REFERENCES followers (id) ON DELETE CASCADE,

@@ -1452,12 +1452,12 @@ mod tests {
         );
         assert!(!out.outbox && w.pending_texts(f).is_empty());
         assert!(out.events.contains(&Live::Lists {
-            group: Some(w.group)
+            group: w.group
         }));
         let conv = w.open(f);
         assert_eq!(
             (conv.state, conv.group_id),
-            (ConversationState::Queued, Some(w.group))
+            (ConversationState::Queued, w.group)
         );
 
         // Online without auto-accept: still queued (accepts by hand).
@@ -1538,7 +1538,7 @@ mod tests {
         let out = sweep(&w.c, t).unwrap();
         assert!(out.events.contains(&Live::Toast {
             user: amy.id,
-            text: "对方未在规定时间内接受转接,会话仍由您接待".into()
+            text: "对方未在规定时间内接受转接，会话仍由您接待".into()
         }));
         assert!(sweep(&w.c, t).unwrap().events.is_empty(), "once");
         assert_eq!(w.open(f).agent_id, Some(amy.id));

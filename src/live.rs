@@ -270,7 +270,7 @@ mod tests {
     use super::*;
 
     fn lists() -> Live {
-        Live::Lists { group: None }
+        Live::Lists { group: GroupId(1) }
     }
 
     #[test]

@@ -298,7 +298,10 @@ pub(crate) mod tests {
             api_base: "",
             simulation: false,
         };
-        insert(conn, &a, jiff::Timestamp::UNIX_EPOCH).unwrap()
+        let id = insert(conn, &a, jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let g = crate::db::groups::default_group(conn, jiff::Timestamp::UNIX_EPOCH).unwrap();
+        set_groups(conn, id, &[g]).unwrap();
+        id
     }
 
     #[test]

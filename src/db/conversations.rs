@@ -213,6 +213,11 @@ mod tests {
     use crate::model::Role;
     use jiff::{SignedDuration, Timestamp};
 
+    /// The group seeded accounts serve.
+    fn g0(conn: &Connection) -> GroupId {
+        crate::db::groups::default_group(conn, Timestamp::UNIX_EPOCH).unwrap()
+    }
+
     #[test]
     fn a_conversation_lives_queued_active_ended_with_its_history() {
         let conn = memory().unwrap();
@@ -222,13 +227,13 @@ mod tests {
         let a = seed_user(&conn, "amy", Role::Agent);
         let b = seed_user(&conn, "bob", Role::Agent);
 
-        let id = open(&conn, acc, f, None, t0).unwrap().unwrap();
+        let id = open(&conn, acc, f, g0(&conn), t0).unwrap().unwrap();
         assert_eq!(
-            open(&conn, acc, f, None, t0).unwrap(),
+            open(&conn, acc, f, g0(&conn), t0).unwrap(),
             Err("该粉丝已有进行中的会话"),
             "one open per follower"
         );
-        assert_eq!(queue(&conn, None).unwrap().len(), 1);
+        assert_eq!(queue(&conn, g0(&conn)).unwrap().len(), 1);
 
         let at = |m| t0 + SignedDuration::from_mins(m);
         step(&conn, id, Step::Accept { by: a }, "", at(1))
@@ -265,9 +270,9 @@ mod tests {
             steps,
             ["open", "accept", "transfer_in_group", "end_by_agent"]
         );
-        assert!(queue(&conn, None).unwrap().is_empty());
+        assert!(queue(&conn, g0(&conn)).unwrap().is_empty());
         // Ended: the follower may open a new one.
-        assert!(open(&conn, acc, f, None, at(5)).unwrap().is_ok());
+        assert!(open(&conn, acc, f, g0(&conn), at(5)).unwrap().is_ok());
     }
 
     #[test]
@@ -283,7 +288,7 @@ mod tests {
                     &conn,
                     acc,
                     f,
-                    None,
+                    g0(&conn),
                     t0 + SignedDuration::from_mins(i as i64),
                 )
                 .unwrap()
@@ -292,7 +297,7 @@ mod tests {
         }
         conn.exec("UPDATE conversations SET vip = 1 WHERE id = ?1", [ids[2]])
             .unwrap();
-        let order: Vec<ConversationId> = queue(&conn, None)
+        let order: Vec<ConversationId> = queue(&conn, g0(&conn))
             .unwrap()
             .into_iter()
             .map(|c| c.id)

@@ -308,10 +308,10 @@ mod tests {
         let f1 = followers::upsert(&conn, acc, "oABCD0001", t0).unwrap();
         let f2 = followers::upsert(&conn, acc, "oABCD0002", t0).unwrap();
         followers::set_remark(&conn, f2, "王先生").unwrap();
-        let conv_g = conversations::open(&conn, acc, f1, Some(g), t0)
+        let conv_g = conversations::open(&conn, acc, f1, g, t0)
             .unwrap()
             .unwrap();
-        let conv_h = conversations::open(&conn, acc, f2, Some(h), t0)
+        let conv_h = conversations::open(&conn, acc, f2, h, t0)
             .unwrap()
             .unwrap();
         World {

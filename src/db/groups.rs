@@ -267,7 +267,7 @@ pub(crate) mod tests {
         let acc = crate::db::accounts::tests::seed_account(&conn, "wx1");
         let t = jiff::Timestamp::UNIX_EPOCH;
         let f = crate::db::followers::upsert(&conn, acc, "oA", t).unwrap();
-        let c = crate::db::conversations::open(&conn, acc, f, Some(g), t)
+        let c = crate::db::conversations::open(&conn, acc, f, g, t)
             .unwrap()
             .unwrap();
         let refused = delete(&conn, g).unwrap().unwrap_err();
@@ -276,8 +276,22 @@ pub(crate) mod tests {
         crate::db::conversations::step(&conn, c, abandon, "", t)
             .unwrap()
             .unwrap();
-        delete(&conn, g).unwrap().unwrap();
-        assert!(get(&conn, g).unwrap().is_none());
+        // Ended conversations keep it as well: their history stays in a group.
+        let refused = delete(&conn, g).unwrap().unwrap_err();
+        assert!(refused.contains("1 个历史会话"), "{refused}");
+        assert!(get(&conn, g).unwrap().is_some());
+
+        // A group that is the only one of an account stays; a second one goes.
+        let lone = seed_group(&conn, "售前", "pre");
+        crate::db::accounts::set_groups(&conn, acc, &[lone]).unwrap();
+        let refused = delete(&conn, lone).unwrap().unwrap_err();
+        assert!(refused.contains("只由该客服组接待"), "{refused}");
+        let spare = seed_group(&conn, "备用", "spare");
+        crate::db::accounts::set_groups(&conn, acc, &[lone, spare]).unwrap();
+        delete(&conn, spare).unwrap().unwrap();
+        assert!(get(&conn, spare).unwrap().is_none());
+        // And the database itself refuses to orphan a conversation.
+        assert!(conn.execute("DELETE FROM groups WHERE id = ?1", [g]).is_err());
     }
 
     #[test]
