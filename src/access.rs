@@ -411,8 +411,14 @@ mod tests {
         let m = |v: Viewer, t: &User, g: &[i64]| manages(v.user.role, &v.reach, t, &gs(g));
         let agent = user(5, Role::Agent);
         assert!(m(viewer(Role::Admin, &[2]), &agent, &[2]));
-        assert!(!m(viewer(Role::Admin, &[2]), &agent, &[1, 2]), "shared agent");
-        assert!(!m(viewer(Role::Admin, &[2]), &agent, &[]), "agent in no group");
+        assert!(
+            !m(viewer(Role::Admin, &[2]), &agent, &[1, 2]),
+            "shared agent"
+        );
+        assert!(
+            !m(viewer(Role::Admin, &[2]), &agent, &[]),
+            "agent in no group"
+        );
         assert!(!m(viewer(Role::Admin, &[2]), &user(6, Role::Admin), &[2]));
         assert!(m(viewer(Role::Admin, &[1, 2]), &agent, &[1, 2]));
         assert!(m(viewer(Role::SuperAdmin, &[]), &agent, &[]));

@@ -245,12 +245,7 @@ fn wanted(c: &Connection, follower: FollowerId) -> DbResult<Wanted> {
 
 /// Gives queued conversations of `group` to agents who can receive them, in
 /// queue order, until nobody can; then tells those still waiting their place.
-pub fn drain(
-    c: &Connection,
-    group: GroupId,
-    now: Timestamp,
-    out: &mut Out,
-) -> DbResult<()> {
+pub fn drain(c: &Connection, group: GroupId, now: Timestamp, out: &mut Out) -> DbResult<()> {
     for (conv, agent) in route_queue(c, group, now, out)? {
         crate::automation::greet(c, conv, agent, now, out)?;
     }
@@ -304,12 +299,7 @@ fn route_queue(
 
 /// Tells queued followers who moved up their new place (rate-limited, see
 /// `engine::queue`).
-pub fn queue_moved(
-    c: &Connection,
-    group: GroupId,
-    now: Timestamp,
-    out: &mut Out,
-) -> DbResult<()> {
+pub fn queue_moved(c: &Connection, group: GroupId, now: Timestamp, out: &mut Out) -> DbResult<()> {
     for (ahead, conv) in conversations::queue(c, group)?.into_iter().enumerate() {
         let n = notices(c, conv.id)?;
         let left = budget_of(c, conv.follower_id, now)?.remaining;
@@ -451,7 +441,9 @@ pub fn on_inbound(
         if let Some((conv, thanks)) = crate::automation::take_answer(c, follower, t, now)? {
             passive.push(thanks);
             let group = conversations::get(c, conv)?
-                .ok_or(DbError::Commit("survey answer for a missing conversation".into()))?
+                .ok_or(DbError::Commit(
+                    "survey answer for a missing conversation".into(),
+                ))?
                 .group_id;
             attach(c, message, conv)?;
             out.conversation(conv, group);
@@ -1451,9 +1443,7 @@ mod tests {
             "{passive}"
         );
         assert!(!out.outbox && w.pending_texts(f).is_empty());
-        assert!(out.events.contains(&Live::Lists {
-            group: w.group
-        }));
+        assert!(out.events.contains(&Live::Lists { group: w.group }));
         let conv = w.open(f);
         assert_eq!(
             (conv.state, conv.group_id),

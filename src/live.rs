@@ -54,10 +54,7 @@ pub enum Live {
         group: GroupId,
     },
     /// A conversation changed state or holder.
-    Conversation {
-        id: ConversationId,
-        group: GroupId,
-    },
+    Conversation { id: ConversationId, group: GroupId },
     /// A line for one user (a transfer was declined, a conversation assigned …).
     Toast { user: UserId, text: String },
 }

@@ -38,7 +38,13 @@ async fn world() -> World {
     let id = acc.id;
     srv.state
         .db
-        .write(move |c| db::accounts::set_groups(c, id, &[group]))
+        .write(move |c| {
+            db::accounts::set_groups(c, id, &[group])?;
+            // Agents here pick followers from the queue by id.
+            let mut s = db::settings::group(c, group)?;
+            s.agents_see_queue = true;
+            db::settings::set_group(c, group, &s)
+        })
         .await
         .unwrap();
     srv.state.wechat.forget_account(id);

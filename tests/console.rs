@@ -31,6 +31,14 @@ struct World {
     group: GroupId,
 }
 
+/// Group settings that let agents see who is queued (and so accept by id).
+fn shown_queue() -> GroupSettings {
+    GroupSettings {
+        agents_see_queue: true,
+        ..GroupSettings::default()
+    }
+}
+
 async fn world() -> World {
     let wx = FakeServer::start().await;
     wx.fake.add_account(APPID, SECRET);
@@ -44,6 +52,8 @@ async fn world() -> World {
         .await
         .unwrap();
     srv.state.wechat.forget_account(id);
+    // Agents in these scenarios pick followers from the queue by id.
+    set_group(&srv, group, shown_queue()).await;
     World {
         wx,
         srv,
@@ -341,7 +351,7 @@ async fn a_queued_follower_is_told_their_place_and_comforted_at_most_once_per_in
     let w = world().await;
     w.settings(GroupSettings {
         comfort_every_mins: 5,
-        ..GroupSettings::default()
+        ..shown_queue()
     })
     .await;
     // An agent at work, but with auto-accept off: nobody can receive.
@@ -359,7 +369,7 @@ async fn a_queued_follower_is_told_their_place_and_comforted_at_most_once_per_in
     );
     let c1 = w.conv("oFanQueueFirst01").await;
     assert_eq!(c1.state, ConversationState::Queued);
-    assert_eq!(c1.group_id, Some(w.group), "the account's group queue");
+    assert_eq!(c1.group_id, w.group, "the account's group queue");
     assert_eq!(c1.agent_id, None);
     let second = w
         .say("oFanQueueSecond2", "有人吗")
@@ -417,6 +427,7 @@ async fn plain_agents_see_only_the_queue_count_unless_the_group_allows_more() {
     w.srv.user("boss", Role::Admin, &[w.group]).await;
     let amy = login(&w.srv, "amy").await;
     let boss = login(&w.srv, "boss").await;
+    w.settings(GroupSettings::default()).await; // the queue hidden from agents
     let openid = "oFanHiddenQ7Z9";
     w.say(openid, "我要退货").await;
     let conv = w.conv(openid).await;
@@ -461,7 +472,7 @@ async fn plain_agents_see_only_the_queue_count_unless_the_group_allows_more() {
     // The group lets agents see the queue.
     w.settings(GroupSettings {
         agents_see_queue: true,
-        ..GroupSettings::default()
+        ..shown_queue()
     })
     .await;
     let lists = amy.lists().await;
@@ -775,7 +786,7 @@ async fn a_transfer_is_declined_expires_or_is_accepted() {
     let w = world().await;
     w.settings(GroupSettings {
         transfer_timeout_secs: 30,
-        ..GroupSettings::default()
+        ..shown_queue()
     })
     .await;
     let a = w.srv.user("amy", Role::Agent, &[w.group]).await;
@@ -890,6 +901,7 @@ async fn a_transfer_is_declined_expires_or_is_accepted() {
 async fn a_transfer_needs_an_online_agent_of_the_group() {
     let w = world().await;
     let other = w.srv.group("售前组", "pre").await;
+    set_group(&w.srv, other, shown_queue()).await;
     w.srv.user("amy", Role::Agent, &[w.group]).await;
     let b = w.srv.user("bob", Role::Agent, &[w.group]).await;
     let c = w.srv.user("cat", Role::Agent, &[other]).await;
@@ -924,6 +936,7 @@ async fn a_transfer_needs_an_online_agent_of_the_group() {
 async fn a_transfer_to_another_group_queues_the_follower_there() {
     let w = world().await;
     let other = w.srv.group("售前组", "pre").await;
+    set_group(&w.srv, other, shown_queue()).await;
     let a = w.srv.user("amy", Role::Agent, &[w.group]).await;
     w.srv.user("cat", Role::Agent, &[other]).await;
     let amy = login(&w.srv, "amy").await;
@@ -945,16 +958,16 @@ async fn a_transfer_to_another_group_queues_the_follower_there() {
     let c = w.conv(openid).await;
     assert_eq!(c.id, conv.id, "the same conversation");
     assert_eq!(c.state, ConversationState::Queued);
-    assert_eq!(c.group_id, Some(other));
+    assert_eq!(c.group_id, other);
     assert_eq!(c.agent_id, None);
     let ev = w.events(conv.id).await;
     let last = ev.last().unwrap();
     assert_eq!(last.step, "transfer_to_group", "{ev:?}");
     assert_eq!(last.actor, Some(a));
     assert_eq!(last.note, "售前问题");
-    // The other group's agent sees one more in the queue; Amy's lists lose it.
+    // The other group's agent sees it in the queue; Amy's lists lose it.
     let lists = cat.lists().await;
-    assert!(lists.contains("1 位客户正在排队"), "{lists}");
+    assert!(lists.contains(&label(openid)), "{lists}");
     let lists = amy.lists().await;
     assert!(!lists.contains(&label(openid)), "{lists}");
     // The follower is told they wait again.
@@ -982,7 +995,7 @@ async fn ending_requires_a_category_when_the_group_says_so() {
     let w = world().await;
     w.settings(GroupSettings {
         require_category: true,
-        ..GroupSettings::default()
+        ..shown_queue()
     })
     .await;
     let g = w.group;
@@ -1001,6 +1014,7 @@ async fn ending_requires_a_category_when_the_group_says_so() {
         .unwrap();
     // A category of another group does not count.
     let other = w.srv.group("售前组", "pre").await;
+    set_group(&w.srv, other, shown_queue()).await;
     let foreign: i64 = w
         .srv
         .state
@@ -1108,7 +1122,7 @@ async fn a_follower_queued_too_long_expires() {
     let w = world().await;
     w.settings(GroupSettings {
         queue_expiry_hours: 2,
-        ..GroupSettings::default()
+        ..shown_queue()
     })
     .await;
     let openid = "oFanExpire0001";
@@ -1166,7 +1180,7 @@ async fn an_ended_conversation_reopens_only_while_wechat_allows_replies() {
     );
     assert_eq!(second.state, ConversationState::Active);
     assert_eq!(second.agent_id, Some(a));
-    assert_eq!(second.group_id, Some(w.group));
+    assert_eq!(second.group_id, w.group);
     // While open, it cannot be re-opened again.
     let (s, body) = amy.post(&path, &[]).await;
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
@@ -1290,6 +1304,7 @@ async fn the_event_stream_shows_new_messages_and_replays_after_a_reconnect() {
     let amy = login(&w.srv, "amy").await;
     // An agent of another group hears nothing of this group.
     let other = w.srv.group("售前组", "pre").await;
+    set_group(&w.srv, other, shown_queue()).await;
     w.srv.user("cat", Role::Agent, &[other]).await;
     let cat = login(&w.srv, "cat").await;
 
@@ -1598,6 +1613,7 @@ async fn the_stream_keeps_queued_followers_words_from_agents_who_may_not_see_the
     w.srv.user("boss", Role::Admin, &[w.group]).await;
     let amy = login(&w.srv, "amy").await;
     let boss = login(&w.srv, "boss").await;
+    w.settings(GroupSettings::default()).await; // the queue hidden from agents
     let mut sse = Sse::open(&amy, None).await;
     assert_eq!(sse.next().await.expect("hello").event, "hello");
 

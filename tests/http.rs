@@ -252,7 +252,7 @@ async fn first_run_setup() {
     let users = srv
         .state
         .db
-        .read(|c| kefu::db::users::list(c, &Default::default(), None))
+        .read(|c| kefu::db::users::list(c, &Default::default(), &kefu::access::Reach::All))
         .await
         .unwrap();
     assert_eq!(users.len(), 1, "exactly one user: the super admin");

@@ -36,7 +36,19 @@ async fn media_is_fetched_after_the_answer_and_served_to_users_only() {
         .put_media("MEDIA_BIG", "image/jpeg", vec![0u8; 11 * 1024 * 1024]);
 
     let srv = TestServer::start().await;
-    srv.user("amy", Role::Agent, &[]).await;
+    // The account serves the only group there is; amy is in it.
+    let g0 = srv.group("客服组", "kefu").await;
+    srv.user("amy", Role::Agent, &[g0]).await;
+    // Queued followers' files are queue details: the group shows them to agents.
+    srv.state
+        .db
+        .write(move |c| {
+            let mut s = kefu::db::settings::group(c, g0)?;
+            s.agents_see_queue = true;
+            kefu::db::settings::set_group(c, g0, &s)
+        })
+        .await
+        .unwrap();
     let acc = srv.account("safe", &wx.url).await;
     for (i, id) in ["MEDIA_OK", "MEDIA_HTML", "MEDIA_BIG", "MEDIA_GONE"]
         .iter()
@@ -119,26 +131,19 @@ async fn media_is_fetched_after_the_answer_and_served_to_users_only() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(r.bytes().await.unwrap().to_vec(), png[..8].to_vec());
-    // Once the account is linked to a group, only its agents see its media.
+    // Agents and admins of another group do not see it, by id or otherwise.
     let g = srv.group("售前", "pre").await;
-    let aid = acc.id;
-    srv.state
-        .db
-        .write(move |c| kefu::db::accounts::set_groups(c, aid, &[g]))
-        .await
-        .unwrap();
-    assert_eq!(
-        amy.get(&url).await.status(),
-        StatusCode::NOT_FOUND,
-        "amy is not in the account's group"
-    );
-    srv.user("ben", Role::Agent, &[g]).await;
-    let ben = srv.login("ben").await;
-    assert_eq!(
-        ben.get(&url).await.status(),
-        StatusCode::OK,
-        "ben serves the account"
-    );
+    srv.user("bob", Role::Agent, &[g]).await;
+    srv.user("lead", Role::Admin, &[g]).await;
+    for other in ["bob", "lead"] {
+        let b = srv.login(other).await;
+        assert_eq!(
+            b.get(&url).await.status(),
+            StatusCode::NOT_FOUND,
+            "{other} is not in the follower's group"
+        );
+    }
+    assert_eq!(amy.get(&url).await.status(), StatusCode::OK, "amy is");
     for bad in [
         format!("/media/{}", media[1].id),
         "/media/..%2F..%2Fkefu.db".into(),

@@ -232,7 +232,15 @@ async fn test_connection_explains_wechat_errors_in_chinese() {
         &kefu::team::Acting::shell(),
         acc.id,
         f,
-        vec![],
+        // Groups stay as they are.
+        srv.state
+            .db
+            .read({
+                let id = acc.id;
+                move |c| kefu::db::accounts::groups(c, id)
+            })
+            .await
+            .unwrap(),
     )
     .await
     .unwrap();
@@ -254,6 +262,14 @@ async fn test_connection_explains_wechat_errors_in_chinese() {
 
     // The reply rules are settings (WeChat has changed them before).
     let id = acc.id.to_string();
+    let aid = acc.id;
+    let linked = srv
+        .state
+        .db
+        .read(move |c| kefu::db::accounts::groups(c, aid))
+        .await
+        .unwrap();
+    let group = linked[0].0.to_string();
     let form = |hours: &'static str| {
         vec![
             ("name", "测试公众号"),
@@ -264,6 +280,7 @@ async fn test_connection_explains_wechat_errors_in_chinese() {
             ("quota_after_message", "20"),
             ("quota_after_event", "3"),
             ("event_window_secs", "60"),
+            ("groups", group.as_str()),
         ]
     };
     let r = b

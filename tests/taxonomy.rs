@@ -292,8 +292,7 @@ async fn conversation(
         .write(move |c| -> kefu::db::DbResult<_> {
             let f = kefu::db::followers::upsert(c, account, openid, now)?;
             kefu::db::followers::set_remark(c, f, remark)?;
-            let conv =
-                kefu::db::conversations::open(c, account, f, Some(group), now)?.expect("opened");
+            let conv = kefu::db::conversations::open(c, account, f, group, now)?.expect("opened");
             Ok((conv, f))
         })
         .await

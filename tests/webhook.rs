@@ -207,7 +207,15 @@ async fn the_previous_encoding_aes_key_still_decrypts() {
         &kefu::team::Acting::shell(),
         old.id,
         f,
-        vec![],
+        // Groups stay as they are.
+        srv.state
+            .db
+            .read({
+                let id = old.id;
+                move |c| kefu::db::accounts::groups(c, id)
+            })
+            .await
+            .unwrap(),
     )
     .await
     .unwrap();

@@ -308,12 +308,8 @@ mod tests {
         let f1 = followers::upsert(&conn, acc, "oABCD0001", t0).unwrap();
         let f2 = followers::upsert(&conn, acc, "oABCD0002", t0).unwrap();
         followers::set_remark(&conn, f2, "王先生").unwrap();
-        let conv_g = conversations::open(&conn, acc, f1, g, t0)
-            .unwrap()
-            .unwrap();
-        let conv_h = conversations::open(&conn, acc, f2, h, t0)
-            .unwrap()
-            .unwrap();
+        let conv_g = conversations::open(&conn, acc, f1, g, t0).unwrap().unwrap();
+        let conv_h = conversations::open(&conn, acc, f2, h, t0).unwrap().unwrap();
         World {
             conn,
             amy,

@@ -291,7 +291,10 @@ pub(crate) mod tests {
         delete(&conn, spare).unwrap().unwrap();
         assert!(get(&conn, spare).unwrap().is_none());
         // And the database itself refuses to orphan a conversation.
-        assert!(conn.execute("DELETE FROM groups WHERE id = ?1", [g]).is_err());
+        assert!(
+            conn.execute("DELETE FROM groups WHERE id = ?1", [g])
+                .is_err()
+        );
     }
 
     #[test]

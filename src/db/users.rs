@@ -130,7 +130,10 @@ pub fn list(conn: &Connection, filter: &UserFilter, reach: &Reach) -> DbResult<V
         Reach::Groups(gs) if gs.is_empty() => "0".to_string(),
         Reach::Groups(gs) => format!(
             "EXISTS (SELECT 1 FROM group_members w WHERE w.user_id = u.id AND w.group_id IN ({}))",
-            gs.iter().map(|g| g.0.to_string()).collect::<Vec<_>>().join(",")
+            gs.iter()
+                .map(|g| g.0.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
         ),
     };
     let sql = format!(
@@ -240,8 +243,9 @@ pub fn groups_of(conn: &Connection, id: UserId) -> DbResult<Vec<Group>> {
 
 /// The ids of the user's groups, in order.
 pub fn group_ids(conn: &Connection, id: UserId) -> DbResult<Vec<GroupId>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT group_id FROM group_members WHERE user_id = ?1 ORDER BY group_id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT group_id FROM group_members WHERE user_id = ?1 ORDER BY group_id",
+    )?;
     let rows = stmt
         .query_map([id], |r| r.get(0))?
         .collect::<Result<Vec<_>, _>>()?;

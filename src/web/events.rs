@@ -190,8 +190,7 @@ async fn deliver(
                                 }),
                                 None => false,
                             };
-                            let see_queue =
-                                db::settings::group(c, group)?.agents_see_queue;
+                            let see_queue = db::settings::group(c, group)?.agents_see_queue;
                             let Some((html, _)) = super::desk::render_message_row(c, m, &tz, now)?
                             else {
                                 return Ok(None);

@@ -7,10 +7,10 @@
 
 use super::form::IdPath;
 use super::session::AnyUser;
+use crate::access;
 use crate::db::{self, DbResult, ms};
 use crate::desk;
 use crate::error::AppError;
-use crate::access;
 use crate::model::{ConversationId, GroupId, UserId};
 use crate::state::AppState;
 use crate::wechat::outbox::safe_join;

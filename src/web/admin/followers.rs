@@ -207,12 +207,12 @@ pub async fn sync(
     Form(f): Form<SyncForm>,
 ) -> Result<Response, AppError> {
     let id = AccountId(f.account);
-    check_account(&state, &s.user, id).await?;
     let account = state
         .db
         .read(move |c| crate::db::accounts::get(c, id))
         .await?
         .ok_or(AppError::NotFound)?;
+    check_account(&state, &s.user, id).await?;
     let (now, by, name) = (
         state.clock.now(),
         Acting::user(&s.user, &ctx.ip),
