@@ -130,4 +130,57 @@ mod tests {
             .unwrap();
         assert!(matches!(migrate(&mut conn), Err(DbError::TooNew { .. })));
     }
+
+    /// Migration 7 gives every account a group (a new 客服组 when there is
+    /// none) and every conversation its account's group, then forbids NULL.
+    #[test]
+    fn migration_7_leaves_no_conversation_without_a_group() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply_migrations_to(&mut conn, 6);
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, app_id, app_secret, token, created_at, updated_at)
+                 VALUES (1, 'a', 'wx1', 's', 'tok', 0, 0), (2, 'b', 'wx2', 's', 'tok', 0, 0);
+             INSERT INTO followers (id, account_id, openid, first_seen_at, last_seen_at)
+                 VALUES (1, 1, 'o1', 0, 0), (2, 2, 'o2', 0, 0);
+             INSERT INTO conversations (account_id, follower_id, group_id, state, opened_at)
+                 VALUES (1, 1, NULL, 'ended', 0), (2, 2, NULL, 'queued', 0);",
+        )
+        .unwrap();
+        apply_migrations(&mut conn, 6).unwrap();
+        let orphans: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM conversations WHERE group_id IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(orphans, 0);
+        let (group, name): (i64, String) = conn
+            .query_row("SELECT id, name FROM groups", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(name, "客服组");
+        let linked: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM account_groups WHERE group_id = ?1",
+                [group],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(linked, 2, "both accounts serve the new group");
+        let null = conn.execute(
+            "INSERT INTO conversations (account_id, follower_id, group_id, state, opened_at)
+             VALUES (1, 1, NULL, 'ended', 0)",
+            [],
+        );
+        assert!(null.is_err(), "NULL groups are refused from now on");
+    }
+
+    fn apply_migrations_to(conn: &mut Connection, to: usize) {
+        for sql in &MIGRATIONS[..to] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", to as i64).unwrap();
+    }
 }
