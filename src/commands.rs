@@ -255,7 +255,7 @@ pub fn backup_file(source: &Path, target: &Path) -> Result<()> {
             }
         }
     }
-    let check: String = dst.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    let check = db::integrity(&dst)?;
     if check != "ok" {
         bail!("the backup failed its integrity check: {check}");
     }
