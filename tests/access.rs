@@ -1100,7 +1100,7 @@ async fn run(rows: Vec<Row<'_>>, outsiders: &[&Tab], secrets: &[&str]) -> Vec<St
 async fn route_table_cross_group() {
     let w = world().await;
     w.generous_quota().await;
-    let a = &w.acc_a;
+    let (a, ga, now) = (&w.acc_a, w.ga, w.srv.state.clock.now());
     let agent_a = tab(&w.srv, "agent_a").await;
     let agent_a2 = tab(&w.srv, "agent_a2").await;
     let admin_a = tab(&w.srv, "admin_a").await;
@@ -1145,9 +1145,26 @@ async fn route_table_cross_group() {
             [failed],
         )?;
         c.execute("INSERT INTO tags (name) VALUES ('甲标签')", [])?;
+        // Group A's own settings data: an FAQ entry, a quick reply, a category.
+        db::automation::add_faq(c, ga, "机密甲FAQ问题", "机密甲FAQ答案", &[])?;
+        db::taxonomy::add_kb(c, ga, "", "机密甲快捷回复", "机密甲内容", now)?;
+        let _ = db::taxonomy::add_category(c, ga, None, "机密甲分类")?;
         Ok(())
     })
     .await;
+    let faq = w.int(
+        "SELECT max(id) FROM faq_entries WHERE ?1 = ?1",
+        String::new(),
+    );
+    let kb = w.int(
+        "SELECT max(id) FROM kb_entries WHERE ?1 = ?1",
+        String::new(),
+    );
+    let cat = w.int(
+        "SELECT max(id) FROM categories WHERE ?1 = ?1",
+        String::new(),
+    );
+    let (faq, kb, cat) = (faq.await.unwrap(), kb.await.unwrap(), cat.await.unwrap());
     let tag = w
         .int("SELECT id FROM tags WHERE name = ?1", "甲标签".into())
         .await
@@ -1295,6 +1312,13 @@ async fn route_table_cross_group() {
         post(format!("/console/c/{c3}/accept"), &[], &admin_a),
         post(format!("/console/c/{c4}/remove"), &[], &admin_a),
         post(format!("/console/f/{f2}/reopen"), &[], &agent_a),
+        get(format!("/admin/automation/faq/{faq}"), &admin_a),
+        get(format!("/admin/taxonomy/kb/{kb}"), &admin_a),
+        post(
+            format!("/admin/taxonomy/categories/{cat}"),
+            &[("name", "甲分类")],
+            &admin_a,
+        ),
     ];
     wrong.extend(run(rows, &outsiders, &secrets).await);
 
