@@ -163,6 +163,26 @@ pub fn mark_failed(
     Ok(())
 }
 
+/// Customer-service messages written but not yet sent to this follower.
+pub fn pending_for(conn: &Connection, follower: FollowerId) -> DbResult<i64> {
+    Ok(conn.row(
+        "SELECT count(*) FROM outbox WHERE follower_id = ?1 AND state = 'pending'",
+        [follower],
+        |r| r.get(0),
+    )?)
+}
+
+/// Queues a failed message for another attempt; `false` when it had not failed.
+pub fn retry_failed(conn: &Connection, message: MessageId, now: jiff::Timestamp) -> DbResult<bool> {
+    let n = conn.exec(
+        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2,
+                error_code = NULL, error_reason = ''
+         WHERE message_id = ?1 AND state = 'failed'",
+        params![message, ms(now)],
+    )?;
+    Ok(n > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
