@@ -184,7 +184,7 @@ pub fn retry_failed(conn: &Connection, message: MessageId, now: jiff::Timestamp)
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
     use crate::db::{accounts::tests::seed_account, followers, memory};
     use jiff::{SignedDuration, Timestamp};
@@ -242,5 +242,22 @@ mod tests {
             msg.delivery,
             Some((OutboxState::Failed, "超过48小时".to_string()))
         );
+    }
+
+    /// The payloads written for a follower, oldest first.
+    pub fn payloads(conn: &Connection, follower: FollowerId) -> Vec<serde_json::Value> {
+        let mut stmt = conn
+            .prepare("SELECT payload FROM outbox WHERE follower_id = ?1 ORDER BY id")
+            .unwrap();
+        stmt.query_map([follower], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|p| serde_json::from_str(&p.unwrap()).unwrap())
+            .collect()
+    }
+
+    /// As if the sender had sent everything.
+    pub fn all_sent(conn: &Connection) {
+        conn.execute("UPDATE outbox SET state = 'sent'", [])
+            .unwrap();
     }
 }
