@@ -326,4 +326,87 @@ mod tests {
             assert_eq!(parse_answer(no), None, "{no:?}");
         }
     }
+
+    #[test]
+    fn timeouts_fall_due_in_order_and_only_for_the_silent_side() {
+        let t0: Timestamp = "2026-05-01T02:00:00Z".parse().unwrap();
+        let at = |mins: i64| crate::db::ms(t0 + SignedDuration::from_mins(mins));
+        let t = Timeouts {
+            reception_mins: Some(5),
+            agent_remind_secs: Some(60),
+            agent_comfort_mins: Some(2),
+            agent_transfer_mins: Some(3),
+            follower_prompt_mins: Some(2),
+            follower_close_mins: Some(4),
+        };
+        // Accepted at 0, the follower wrote at 1, the agent never: at 10
+        // everything on the agent's side is due, reception first.
+        let agent_silent = Silence {
+            accepted: at(0),
+            last_in: Some(at(1)),
+            last_agent: None,
+        };
+        let now = t0 + SignedDuration::from_mins(10);
+        assert_eq!(
+            timeouts_due(&t, agent_silent, now),
+            [
+                (TimeoutKind::Reception, at(0)),
+                (TimeoutKind::AgentRemind, at(1)),
+                (TimeoutKind::AgentComfort, at(1)),
+                (TimeoutKind::AgentTransfer, at(1)),
+            ]
+        );
+        // Just after the follower wrote, only the reminder (after a minute).
+        let early = t0 + SignedDuration::from_secs(121);
+        assert_eq!(
+            timeouts_due(&t, agent_silent, early),
+            [(TimeoutKind::AgentRemind, at(1))]
+        );
+        // The agent answered at 2: now the follower is the silent one.
+        let follower_silent = Silence {
+            last_agent: Some(at(2)),
+            ..agent_silent
+        };
+        assert_eq!(
+            timeouts_due(&t, follower_silent, t0 + SignedDuration::from_mins(5)),
+            [(TimeoutKind::FollowerPrompt, at(2))]
+        );
+        assert_eq!(
+            timeouts_due(&t, follower_silent, now),
+            [
+                (TimeoutKind::FollowerPrompt, at(2)),
+                (TimeoutKind::FollowerClose, at(2)),
+            ]
+        );
+        assert!(timeouts_due(&Timeouts::default(), agent_silent, now).is_empty());
+    }
+
+    #[test]
+    fn the_opening_follows_the_time_plan_and_the_greeting_names_the_agent() {
+        let r = AutoReplies::default();
+        let faq = Some("常见问题".to_string());
+        let (texts, open) = opening(&r, timeplan::Status::Open, faq.clone());
+        assert!(open && texts[0] == r.welcome);
+        let holiday = timeplan::Status::Holiday {
+            name: "国庆".into(),
+            reply: "国庆放假".into(),
+        };
+        let (texts, open) = opening(&r, holiday, faq);
+        assert!(!open && texts[0] == "国庆放假");
+        let g = AutoReplies {
+            greeting: "我是{客服}".into(),
+            ..AutoReplies::default()
+        };
+        assert_eq!(greeting(&g, "小美").as_deref(), Some("我是小美"));
+        let off = AutoReplies {
+            greeting: "  ".into(),
+            ..AutoReplies::default()
+        };
+        assert_eq!(greeting(&off, "小美"), None);
+        assert_eq!(
+            passive_text(&[" a ".into(), "".into(), "b".into()]).as_deref(),
+            Some("a\n\nb")
+        );
+        assert_eq!(passive_text(&["  ".into()]), None);
+    }
 }
