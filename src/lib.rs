@@ -6,7 +6,6 @@
 
 pub mod access;
 pub mod auth;
-pub mod automation;
 pub mod channel;
 pub mod clock;
 pub mod commands;

@@ -297,3 +297,22 @@ db_enum!(ConversationState {
 });
 
 id_type!(ConversationId);
+
+// Where a request to hand a conversation to another agent stands (B7).
+db_enum!(TransferState {
+    Pending => "pending", "等待回应";
+    Accepted => "accepted", "已接受";
+    Declined => "declined", "已拒绝";
+    Expired => "expired", "已超时";
+    Cancelled => "cancelled", "已取消";
+});
+
+// The timeout actions of C8, each done at most once per silence.
+db_enum!(TimeoutKind {
+    AgentComfort => "agent_comfort", "安抚语";
+    AgentRemind => "agent_remind", "客服回复提醒";
+    AgentTransfer => "agent_transfer", "超时自动转接";
+    FollowerPrompt => "follower_prompt", "提醒语";
+    FollowerClose => "follower_close", "超时结束";
+    Reception => "reception", "接待超时";
+});

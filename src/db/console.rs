@@ -7,7 +7,7 @@ use crate::access::Reach;
 use crate::db::Cached;
 use crate::model::{
     AccountId, AgentStatus, ConversationId, ConversationState, FollowerId, GroupId, MessageKind,
-    UserId,
+    TransferState, UserId,
 };
 use rusqlite::{Connection, Row, params};
 
@@ -162,10 +162,10 @@ pub fn transfers_for(
         "SELECT t.id, t.conversation_id, u.display_name, f.openid, f.remark, f.wx_remark, t.note, t.expires_at
          FROM transfers t JOIN users u ON u.id = t.from_agent
          JOIN conversations v ON v.id = t.conversation_id JOIN followers f ON f.id = v.follower_id
-         WHERE t.to_agent = ?1 AND t.state = 'pending' AND t.expires_at > ?2 ORDER BY t.id",
+         WHERE t.to_agent = ?1 AND t.state = ?3 AND t.expires_at > ?2 ORDER BY t.id",
     )?;
     let rows = stmt
-        .query_map(params![agent, ms(now)], |r| {
+        .query_map(params![agent, ms(now), TransferState::Pending], |r| {
             let (openid, remark, wx): (String, String, String) = (r.get(3)?, r.get(4)?, r.get(5)?);
             Ok(TransferRequest {
                 id: r.get(0)?,

@@ -206,6 +206,95 @@ pub fn events(conn: &Connection, id: ConversationId) -> DbResult<Vec<EventRow>> 
     Ok(rows)
 }
 
+/// The follower a conversation is with.
+pub fn follower_of(conn: &Connection, id: ConversationId) -> DbResult<FollowerId> {
+    Ok(conn.row(
+        "SELECT follower_id FROM conversations WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Copies the follower's VIP flag onto their new conversation (queue order).
+pub fn copy_vip(conn: &Connection, id: ConversationId, follower: FollowerId) -> DbResult<()> {
+    conn.exec(
+        "UPDATE conversations SET vip = (SELECT vip FROM followers WHERE id = ?2) WHERE id = ?1",
+        params![id, follower],
+    )?;
+    Ok(())
+}
+
+/// The agent has read the conversation up to `now`.
+pub fn mark_read(conn: &Connection, id: ConversationId, now: jiff::Timestamp) -> DbResult<()> {
+    conn.exec(
+        "UPDATE conversations SET read_at = ?2 WHERE id = ?1",
+        params![id, ms(now)],
+    )?;
+    Ok(())
+}
+
+/// Moves the conversation to another group's queue, its notices forgotten.
+pub fn move_to_group(conn: &Connection, id: ConversationId, group: GroupId) -> DbResult<()> {
+    conn.exec(
+        "UPDATE conversations SET group_id = ?2, notice_at = NULL, notice_position = NULL,
+                notices = 0 WHERE id = ?1",
+        params![id, group],
+    )?;
+    Ok(())
+}
+
+/// Files the ended conversation under these categories (咨询分类).
+pub fn add_categories(conn: &Connection, id: ConversationId, categories: &[i64]) -> DbResult<()> {
+    for cat in categories {
+        conn.exec(
+            "INSERT OR IGNORE INTO conversation_categories (conversation_id, category_id) VALUES (?1, ?2)",
+            params![id, cat],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn set_end_remark(conn: &Connection, id: ConversationId, remark: &str) -> DbResult<()> {
+    conn.exec(
+        "UPDATE conversations SET end_remark = ?2 WHERE id = ?1",
+        params![id, remark],
+    )?;
+    Ok(())
+}
+
+/// Rewrites the `open` step of a conversation an agent opened from history.
+pub fn opened_by_agent(conn: &Connection, id: ConversationId, agent: UserId) -> DbResult<()> {
+    conn.exec(
+        "UPDATE conversation_events SET actor_id = ?2, note = '客服重新发起会话'
+         WHERE conversation_id = ?1 AND step = 'open'",
+        params![id, agent],
+    )?;
+    Ok(())
+}
+
+/// Every queued conversation: (id, group, queued at).
+pub fn all_queued(conn: &Connection) -> DbResult<Vec<(ConversationId, GroupId, jiff::Timestamp)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, group_id, queued_at FROM conversations WHERE state = 'queued'",
+    )?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, ts(r.get::<_, i64>(2)?))))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Every conversation in session: (id, group, agent, accepted at or opened at).
+pub fn all_active(conn: &Connection) -> DbResult<Vec<(ConversationId, GroupId, UserId, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, group_id, agent_id, coalesce(accepted_at, opened_at) FROM conversations
+         WHERE state = 'active' AND agent_id IS NOT NULL",
+    )?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

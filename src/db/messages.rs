@@ -4,7 +4,9 @@
 
 use super::{DbResult, ms, ts};
 use crate::db::Cached;
-use crate::model::{AccountId, Direction, FollowerId, MessageId, MessageKind, OutboxState, UserId};
+use crate::model::{
+    AccountId, ConversationId, Direction, FollowerId, MessageId, MessageKind, OutboxState, UserId,
+};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 /// An inbound push, already parsed and flattened for storage.
@@ -159,6 +161,74 @@ pub fn count_inbound(conn: &Connection, account: AccountId) -> DbResult<i64> {
         [account],
         |r| r.get(0),
     )?)
+}
+
+/// Files a message under a conversation.
+pub fn attach(conn: &Connection, id: MessageId, conv: ConversationId) -> DbResult<()> {
+    conn.exec(
+        "UPDATE messages SET conversation_id = ?2 WHERE id = ?1",
+        params![id, conv],
+    )?;
+    Ok(())
+}
+
+/// The conversation a message belongs to, if any.
+pub fn conversation_of(conn: &Connection, id: MessageId) -> DbResult<Option<ConversationId>> {
+    Ok(conn
+        .row(
+            "SELECT conversation_id FROM messages WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// The follower a message is with, if it exists.
+pub fn follower_of(conn: &Connection, id: MessageId) -> DbResult<Option<FollowerId>> {
+    Ok(conn
+        .row(
+            "SELECT follower_id FROM messages WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// When the follower last wrote in the conversation (events do not count), in ms.
+pub fn last_inbound_at(conn: &Connection, conv: ConversationId) -> DbResult<Option<i64>> {
+    Ok(conn.row(
+        "SELECT max(received_at) FROM messages WHERE conversation_id = ?1 AND direction = 'in' AND kind <> 'event'",
+        [conv],
+        |r| r.get(0),
+    )?)
+}
+
+/// When an agent (not kefu itself) last wrote in the conversation, in ms.
+pub fn last_agent_at(conn: &Connection, conv: ConversationId) -> DbResult<Option<i64>> {
+    Ok(conn.row(
+        "SELECT max(created_at) FROM messages WHERE conversation_id = ?1 AND direction = 'out' AND sender_id IS NOT NULL",
+        [conv],
+        |r| r.get(0),
+    )?)
+}
+
+/// The passive reply recorded for a push (by its dedup key), if any.
+pub fn passive_answer(
+    conn: &Connection,
+    account: AccountId,
+    dedup_key: &str,
+) -> DbResult<Option<String>> {
+    Ok(conn
+        .row(
+            "SELECT o.content FROM messages i JOIN messages o
+               ON o.follower_id = i.follower_id AND o.direction = 'out'
+              AND json_extract(o.data, '$.answers') = i.id
+             WHERE i.account_id = ?1 AND i.dedup_key = ?2",
+            params![account, dedup_key],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //!   or a report never delays the webhook's write path, and vice versa.
 
 pub mod accounts;
+pub mod agents;
 pub mod audit;
 pub mod automation;
 pub mod console;
@@ -24,11 +25,17 @@ pub mod media;
 pub mod menu;
 pub mod messages;
 pub mod migrate;
+pub mod notes;
+pub mod notices;
+pub mod notify;
 pub mod outbox;
 pub mod sessions;
 pub mod settings;
+pub mod surveys;
 pub mod taxonomy;
+pub mod timeouts;
 pub mod timeplan;
+pub mod transfers;
 pub mod users;
 
 #[cfg(test)]

@@ -163,8 +163,28 @@ pub fn mark_failed(
     Ok(())
 }
 
+/// Customer-service messages written but not yet sent to this follower.
+pub fn pending_for(conn: &Connection, follower: FollowerId) -> DbResult<i64> {
+    Ok(conn.row(
+        "SELECT count(*) FROM outbox WHERE follower_id = ?1 AND state = 'pending'",
+        [follower],
+        |r| r.get(0),
+    )?)
+}
+
+/// Queues a failed message for another attempt; `false` when it had not failed.
+pub fn retry_failed(conn: &Connection, message: MessageId, now: jiff::Timestamp) -> DbResult<bool> {
+    let n = conn.exec(
+        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2,
+                error_code = NULL, error_reason = ''
+         WHERE message_id = ?1 AND state = 'failed'",
+        params![message, ms(now)],
+    )?;
+    Ok(n > 0)
+}
+
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
     use crate::db::{accounts::tests::seed_account, followers, memory};
     use jiff::{SignedDuration, Timestamp};
@@ -222,5 +242,22 @@ mod tests {
             msg.delivery,
             Some((OutboxState::Failed, "超过48小时".to_string()))
         );
+    }
+
+    /// The payloads written for a follower, oldest first.
+    pub fn payloads(conn: &Connection, follower: FollowerId) -> Vec<serde_json::Value> {
+        let mut stmt = conn
+            .prepare("SELECT payload FROM outbox WHERE follower_id = ?1 ORDER BY id")
+            .unwrap();
+        stmt.query_map([follower], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|p| serde_json::from_str(&p.unwrap()).unwrap())
+            .collect()
+    }
+
+    /// As if the sender had sent everything.
+    pub fn all_sent(conn: &Connection) {
+        conn.execute("UPDATE outbox SET state = 'sent'", [])
+            .unwrap();
     }
 }

@@ -380,6 +380,15 @@ pub fn delete_kb(conn: &Connection, id: i64) -> DbResult<bool> {
     Ok(conn.execute("DELETE FROM kb_entries WHERE id = ?1", [id])? == 1)
 }
 
+/// The ids of a group's categories.
+pub fn category_ids(conn: &Connection, group: GroupId) -> DbResult<Vec<i64>> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM categories WHERE group_id = ?1")?;
+    let ids = stmt
+        .query_map([group], |r| r.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! the conversation life cycle, the time plan and the automation. Decisions are
 //! plain functions of their inputs and `now`, tested without sleeping.
 
+pub mod automation;
 pub mod intake;
 pub mod lifecycle;
 pub mod queue;

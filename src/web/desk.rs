@@ -534,7 +534,7 @@ fn chat_view(
         tags,
         emoji: rows::EMOJI,
         csrf: csrf.to_string(),
-        survey: crate::automation::survey_text(c, conv.id)?,
+        survey: crate::desk::survey_text(c, conv.id)?,
         can_survey: conv.agent_id == Some(user.id) && conv.state != ConversationState::Queued,
     })
 }
@@ -1394,7 +1394,7 @@ pub async fn history(
                 .map_err(db::DbError::from)?;
             let mut with_survey = Vec::with_capacity(convs.len());
             for (at, st, agent, id, cats) in convs {
-                let survey = crate::automation::survey_text(c, ConversationId(id))?.unwrap_or_default();
+                let survey = crate::desk::survey_text(c, ConversationId(id))?.unwrap_or_default();
                 with_survey.push((at, st, agent, cats, survey));
             }
             Ok((f, (rows, messages.first().map(|m| m.id.0), messages.len()), with_survey))
@@ -1461,7 +1461,7 @@ pub async fn survey(
             return Err(DeskError::Denied("只有接待该会话的客服可以邀请评价".into()));
         }
         let mut out = desk::Out::default();
-        let r = crate::automation::send_survey(c, id, now, &mut out)?;
+        let r = crate::desk::send_survey(c, id, now, &mut out)?;
         Ok((r, out))
     })
     .await?;

@@ -1,0 +1,337 @@
+//! What an agent does in a conversation — accept, reply (text or image),
+//! retry a failed send, note, end, remove from the queue, re-open from
+//! history, mark and tag — and their status at the desk.
+
+use super::queue::{drain, queue_moved};
+use super::send::{budget_of, greet, send_survey, send_text};
+use super::{DeskError, DeskResult, Out, held_by, refused, visible};
+use crate::access;
+use crate::db::{self, DbResult, conversations, settings};
+use crate::engine::lifecycle::Step;
+use crate::live::Live;
+use crate::model::{
+    AgentStatus, ConversationId, FollowerId, MessageId, OutboundKind, Role, User, UserId,
+};
+use jiff::Timestamp;
+use rusqlite::Connection;
+
+/// Takes queued conversations by hand (one or many).
+pub fn accept(
+    c: &Connection,
+    user: &User,
+    ids: &[ConversationId],
+    now: Timestamp,
+) -> DeskResult<Out> {
+    let mut out = Out::default();
+    let mut groups = vec![];
+    for &id in ids {
+        let conv = visible(c, user, id)?;
+        if let Err(why) = conversations::step(c, id, Step::Accept { by: user.id }, "", now)? {
+            return Err(refused(why));
+        }
+        mark_read(c, id, now)?;
+        greet(c, id, user.id, now, &mut out)?;
+        out.conversation(id, conv.group_id);
+        if !groups.contains(&conv.group_id) {
+            groups.push(conv.group_id);
+        }
+    }
+    for g in groups {
+        out.lists(g);
+        queue_moved(c, g, now, &mut out)?;
+    }
+    Ok(out)
+}
+
+pub fn mark_read(c: &Connection, id: ConversationId, now: Timestamp) -> DbResult<()> {
+    conversations::mark_read(c, id, now)
+}
+
+/// The holder's text reply: stored and queued for sending, or refused when
+/// WeChat would refuse it (the reason is what the input box shows).
+pub fn reply(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    text: &str,
+    now: Timestamp,
+) -> DeskResult<(MessageId, Out)> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(refused("请输入回复内容"));
+    }
+    if text.chars().count() > 2000 {
+        return Err(refused("回复内容不能超过 2000 字"));
+    }
+    let conv = held_by(c, user, id, "回复")?;
+    let b = budget_of(c, conv.follower_id, now)?;
+    if !b.allowed {
+        return Err(DeskError::Refused(b.reason.unwrap_or_default()));
+    }
+    let mut out = Out::default();
+    let message = send_text(c, &conv, text, Some(user.id), now, &mut out)?;
+    mark_read(c, id, now)?;
+    out.lists(conv.group_id);
+    Ok((message, out))
+}
+
+/// The holder sends an uploaded image (`path` relative to the media folder).
+pub fn reply_image(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    path: &str,
+    upload: i64,
+    now: Timestamp,
+) -> DeskResult<(MessageId, Out)> {
+    let conv = held_by(c, user, id, "回复")?;
+    let b = budget_of(c, conv.follower_id, now)?;
+    if !b.allowed {
+        return Err(DeskError::Refused(b.reason.unwrap_or_default()));
+    }
+    let payload = serde_json::json!({ "path": path, "upload": upload });
+    let (message, _) = db::outbox::enqueue(
+        c,
+        conv.account_id,
+        conv.follower_id,
+        OutboundKind::Image,
+        &payload,
+        Some(user.id),
+        now,
+    )?;
+    db::messages::attach(c, message, id)?;
+    let mut out = Out {
+        outbox: true,
+        ..Out::default()
+    };
+    out.message(message, conv.group_id);
+    out.lists(conv.group_id);
+    Ok((message, out))
+}
+
+/// Sends a failed message again (a new outbox attempt for the same message).
+pub fn retry(c: &Connection, user: &User, message: MessageId, now: Timestamp) -> DeskResult<Out> {
+    let conv_id = db::messages::conversation_of(c, message)?;
+    let conv = held_by(c, user, conv_id.ok_or(DeskError::NotFound)?, "重发消息")?;
+    let b = budget_of(c, conv.follower_id, now)?;
+    if !b.allowed {
+        return Err(DeskError::Refused(b.reason.unwrap_or_default()));
+    }
+    if !db::outbox::retry_failed(c, message, now)? {
+        return Err(refused("只有发送失败的消息可以重发"));
+    }
+    let mut out = Out {
+        outbox: true,
+        ..Out::default()
+    };
+    out.message(message, conv.group_id);
+    Ok(out)
+}
+
+/// An internal note: agents only, never sent (B14).
+pub fn note(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    body: &str,
+    now: Timestamp,
+) -> DeskResult<Out> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 2000 {
+        return Err(refused("备注内容需为 1–2000 字"));
+    }
+    let conv = visible(c, user, id)?;
+    let note = db::notes::add(c, id, conv.follower_id, Some(user.id), body, now)?;
+    let mut out = Out::default();
+    out.push(Live::Note {
+        id: note,
+        conversation: id,
+        group: conv.group_id,
+    });
+    Ok(out)
+}
+
+/// Ends the conversation; with 咨询分类 required, at least one category of the group.
+pub fn end(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    categories: &[i64],
+    remark: &str,
+    now: Timestamp,
+) -> DeskResult<Out> {
+    let conv = held_by(c, user, id, "结束会话")?;
+    let rules = settings::group(c, conv.group_id)?;
+    let valid: Vec<i64> = {
+        let all = db::taxonomy::category_ids(c, conv.group_id)?;
+        categories
+            .iter()
+            .copied()
+            .filter(|x| all.contains(x))
+            .collect()
+    };
+    if rules.require_category && valid.is_empty() {
+        return Err(refused("请至少选择一个咨询分类"));
+    }
+    if remark.chars().count() > 500 {
+        return Err(refused("备注不能超过 500 字"));
+    }
+    if let Err(why) = conversations::step(c, id, Step::EndByAgent { by: user.id }, "", now)? {
+        return Err(refused(why));
+    }
+    conversations::add_categories(c, id, &valid)?;
+    conversations::set_end_remark(c, id, remark.trim())?;
+    let mut out = Out::default();
+    if db::automation::auto_replies(c, conv.account_id)?.survey_on_end {
+        // Not sent (no budget left): recorded on the survey with the reason.
+        if let Err(why) = send_survey(c, id, now, &mut out)? {
+            tracing::info!(conversation = %id, %why, "survey not sent");
+        }
+    }
+    db::transfers::cancel_pending(c, id, now)?;
+    out.lists(conv.group_id);
+    out.conversation(id, conv.group_id);
+    // A place became free.
+    drain(c, conv.group_id, now, &mut out)?;
+    Ok(out)
+}
+
+/// An admin removes a queued follower (B5).
+pub fn remove(c: &Connection, user: &User, id: ConversationId, now: Timestamp) -> DeskResult<Out> {
+    if user.role == Role::Agent {
+        return Err(DeskError::Denied("只有管理员可以移除排队客户".into()));
+    }
+    let conv = visible(c, user, id)?;
+    if let Err(why) = conversations::step(c, id, Step::Remove { by: user.id }, "管理员移除", now)?
+    {
+        return Err(refused(why));
+    }
+    let mut out = Out::default();
+    out.lists(conv.group_id);
+    out.conversation(id, conv.group_id);
+    queue_moved(c, conv.group_id, now, &mut out)?;
+    Ok(out)
+}
+
+/// Opens a conversation with a follower from history, held by `user` at
+/// once — only while WeChat still allows replies (B10).
+pub fn reopen(
+    c: &Connection,
+    user: &User,
+    follower: FollowerId,
+    now: Timestamp,
+) -> DeskResult<(ConversationId, Out)> {
+    let v = access::Viewer::load(c, user)?;
+    let f = access::follower(c, &v, follower)?;
+    let group = match conversations::current_group(c, follower)? {
+        Some(g) => g,
+        None => super::inbound::group_for(c, f.account_id, now)?,
+    };
+    if let Some(open) = conversations::open_of(c, follower)? {
+        return Err(DeskError::Refused(match open.agent_id {
+            Some(a) if a == user.id => "您正在接待该粉丝".into(),
+            Some(_) => "该粉丝正由其他客服接待".into(),
+            None => "该粉丝正在排队,请从排队列表接入".into(),
+        }));
+    }
+    let b = budget_of(c, follower, now)?;
+    if !b.allowed {
+        return Err(DeskError::Refused(format!(
+            "无法重新发起会话:{}",
+            b.reason.unwrap_or_default()
+        )));
+    }
+    let id = match conversations::open(c, f.account_id, follower, group, now)? {
+        Ok(id) => id,
+        Err(why) => return Err(refused(why)),
+    };
+    conversations::opened_by_agent(c, id, user.id)?;
+    if let Err(why) = conversations::step(c, id, Step::Accept { by: user.id }, "重新发起", now)?
+    {
+        return Err(refused(why));
+    }
+    mark_read(c, id, now)?;
+    let mut out = Out::default();
+    out.lists(group);
+    Ok((id, out))
+}
+
+/// Marks a conversation for follow-up (B11).
+pub fn mark(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    note: &str,
+    now: Timestamp,
+) -> DeskResult<()> {
+    visible(c, user, id)?;
+    if note.chars().count() > 500 {
+        return Err(refused("标注内容不能超过 500 字"));
+    }
+    db::followups::add_mark(c, id, Some(user.id), note.trim(), now)?;
+    Ok(())
+}
+
+/// Tags a conversation, or one of its messages, with a remark (B12).
+pub fn tag(
+    c: &Connection,
+    user: &User,
+    id: ConversationId,
+    tag: i64,
+    message: Option<MessageId>,
+    remark: &str,
+    now: Timestamp,
+) -> DeskResult<()> {
+    let conv = visible(c, user, id)?;
+    if db::taxonomy::tag(c, tag)?.is_none() {
+        return Err(refused("请选择一个标签"));
+    }
+    if let Some(m) = message {
+        if db::messages::follower_of(c, m)? != Some(conv.follower_id) {
+            return Err(refused("该消息不属于这个会话"));
+        }
+    }
+    if remark.chars().count() > 200 {
+        return Err(refused("标签备注不能超过 200 字"));
+    }
+    db::followups::add_tagging(
+        c,
+        tag,
+        id,
+        message.map(|m| m.0),
+        remark.trim(),
+        Some(user.id),
+        now,
+    )?;
+    Ok(())
+}
+
+/// The agent's status and auto-accept limit.
+pub fn status_of(c: &Connection, user: UserId) -> DbResult<(AgentStatus, Option<u32>)> {
+    db::agents::status(c, user)
+}
+
+/// Sets an agent's status (B9) and auto-accept limit (B4); an agent who can
+/// now receive gets queued conversations of their groups.
+pub fn set_status(
+    c: &Connection,
+    user: UserId,
+    status: AgentStatus,
+    auto_accept: Option<Option<u32>>,
+    now: Timestamp,
+) -> DbResult<Out> {
+    let (_, current_limit) = status_of(c, user)?;
+    let limit = auto_accept.unwrap_or(current_limit);
+    db::agents::set_status(c, user, status, limit, now)?;
+    let mut out = Out::default();
+    let groups = db::users::group_ids(c, user)?;
+    for g in &groups {
+        out.lists(*g);
+    }
+    if status == AgentStatus::Online && limit.is_some() {
+        for g in groups {
+            drain(c, g, now, &mut out)?;
+        }
+    }
+    Ok(out)
+}

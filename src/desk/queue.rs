@@ -1,0 +1,90 @@
+//! The queue of a group: routing queued conversations to agents who can
+//! receive them (`engine::routing`), and telling those still waiting their
+//! place (`engine::queue`).
+
+use super::Out;
+use super::send::{greet, send_text};
+use crate::db::{self, DbResult, conversations, ms, settings};
+use crate::engine::lifecycle::Step;
+use crate::engine::queue;
+use crate::engine::routing::{self, Candidate, Decision, Rules};
+use crate::model::{ConversationId, GroupId, UserId};
+use jiff::Timestamp;
+use rusqlite::Connection;
+
+/// The agents who could take a conversation of `group`, as routing sees them.
+pub fn candidates(c: &Connection, group: GroupId) -> DbResult<Vec<Candidate>> {
+    db::agents::candidates(c, group)
+}
+
+/// Gives queued conversations of `group` to agents who can receive them, in
+/// queue order, until nobody can; then tells those still waiting their place.
+pub fn drain(c: &Connection, group: GroupId, now: Timestamp, out: &mut Out) -> DbResult<()> {
+    for (conv, agent) in route_queue(c, group, now, out)? {
+        greet(c, conv, agent, now, out)?;
+    }
+    Ok(())
+}
+
+/// Routes what it can (see [`drain`]) and returns who got which conversation,
+/// without greeting (the push that opened one greets in its passive reply).
+pub(super) fn route_queue(
+    c: &Connection,
+    group: GroupId,
+    now: Timestamp,
+    out: &mut Out,
+) -> DbResult<Vec<(ConversationId, UserId)>> {
+    let mut routed = vec![];
+    let rules_src = settings::group(c, group)?;
+    let rules = Rules {
+        strategy: rules_src.strategy,
+        familiar_days: rules_src.familiar_days,
+    };
+    let mut moved = false;
+    for conv in conversations::queue(c, group)? {
+        let cands = candidates(c, group)?;
+        let w = db::agents::wanted(c, conv.follower_id)?;
+        let seed = (ms(now) as u64) ^ (conv.id.0 as u64).rotate_left(17);
+        match routing::route(&rules, &cands, &w, now, seed) {
+            Decision::Assign { agent, .. } => {
+                if conversations::step(c, conv.id, Step::Route { to: agent }, "", now)?.is_ok() {
+                    db::agents::assigned(c, agent, now)?;
+                    out.toast(agent, "有新的会话分配给您");
+                    out.conversation(conv.id, group);
+                    routed.push((conv.id, agent));
+                    moved = true;
+                }
+            }
+            Decision::Queue => break,
+        }
+    }
+    // Someone left the queue: the others moved up. (A newcomer at the end
+    // moves nobody, and checking every queued follower costs a long queue dearly.)
+    if moved {
+        out.lists(group);
+        queue_moved(c, group, now, out)?;
+    }
+    Ok(routed)
+}
+
+/// Tells queued followers who moved up their new place (rate-limited, see
+/// `engine::queue`).
+pub fn queue_moved(c: &Connection, group: GroupId, now: Timestamp, out: &mut Out) -> DbResult<()> {
+    for (ahead, conv) in conversations::queue(c, group)?.into_iter().enumerate() {
+        let n = db::notices::get(c, conv.id)?;
+        let left = super::budget_of(c, conv.follower_id, now)?.remaining;
+        if queue::update_due(&n, ahead as i64, left, now) {
+            send_text(c, &conv, &queue::moved_text(ahead as i64), None, now, out)?;
+            db::notices::noticed(c, conv.id, ahead as i64, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// How many followers are ahead of this queued conversation.
+pub(super) fn position(c: &Connection, conv: &conversations::Conversation) -> DbResult<i64> {
+    Ok(conversations::queue(c, conv.group_id)?
+        .iter()
+        .position(|q| q.id == conv.id)
+        .unwrap_or(0) as i64)
+}
