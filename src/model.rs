@@ -290,6 +290,13 @@ db_enum!(RoutingStrategy {
     Random => "random", "随机分配";
 });
 
+// What opens a conversation for an account (B2), stored in `account_settings`.
+db_enum!(TriggerMode {
+    AnyMessage => "any", "任意消息";
+    Keywords => "keywords", "关键词";
+    MenuKey => "menu", "菜单点击";
+});
+
 db_enum!(ConversationState {
     Queued => "queued", "排队中";
     Active => "active", "会话中";

@@ -460,7 +460,7 @@ async fn live_stream_respects_groups() {
     // automation answers (and media arrive) before any conversation exists.
     w.write(move |c| {
         let trigger = AccountSettings {
-            trigger_mode: "keywords".into(),
+            trigger_mode: kefu::model::TriggerMode::Keywords,
             keywords: "人工".into(),
             menu_key: String::new(),
         };

@@ -277,7 +277,7 @@ async fn keywords_faq_and_menu_clicks_answer_without_a_human() {
             c,
             acc,
             &db::settings::AccountSettings {
-                trigger_mode: "keywords".into(),
+                trigger_mode: kefu::model::TriggerMode::Keywords,
                 keywords: "人工".into(),
                 menu_key: String::new(),
             },

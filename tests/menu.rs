@@ -292,7 +292,7 @@ async fn the_trigger_key_is_pointed_out_and_only_super_admins_may_edit() {
     assert!(page.contains("会话触发方式不是「菜单点击」"));
 
     let settings = kefu::db::settings::AccountSettings {
-        trigger_mode: "menu".into(),
+        trigger_mode: kefu::model::TriggerMode::MenuKey,
         keywords: String::new(),
         menu_key: "KEFU".into(),
     };

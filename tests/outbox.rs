@@ -422,9 +422,12 @@ async fn images_and_voice_are_uploaded_first_then_sent_by_media_id() {
     assert_eq!(sent[0].body["image"]["media_id"], uploaded[0].0.as_str());
     assert_eq!(sent[1].msgtype, "voice");
     let r = row(&srv, ids[0]).await;
+    let Ok(db::outbox::Payload::Image(media)) = &r.payload else {
+        panic!("an image payload: {:?}", r.payload);
+    };
     assert_eq!(
-        r.payload["media_id"],
-        uploaded[0].0.as_str(),
+        media.media_id.as_deref(),
+        Some(uploaded[0].0.as_str()),
         "kept so a retry does not upload again"
     );
     let evil = row(&srv, ids[2]).await;
@@ -438,5 +441,53 @@ async fn images_and_voice_are_uploaded_first_then_sent_by_media_id() {
         "{}",
         evil.error_reason
     );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_whose_payload_cannot_be_read_is_failed_with_a_reason_and_not_sent() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &wx.url).await;
+    let f = follower(&srv, acc.id, "oBad", true).await;
+    let bad = enqueue(&srv, acc.id, f, "坏").await;
+    let good = enqueue(&srv, acc.id, f, "好").await;
+    // Written by another version, or damaged: a text without "content".
+    srv.state
+        .db
+        .write(move |c| -> DbResult<usize> {
+            Ok(c.execute(
+                "UPDATE outbox SET payload = '{\"text\":\"坏\"}' WHERE id = ?1",
+                [bad],
+            )?)
+        })
+        .await
+        .unwrap();
+    let out = drain(&srv).await;
+    assert!(
+        matches!(&out[0], (id, Outcome::Failed(r)) if *id == bad && r.contains("无法读取")),
+        "{out:?}"
+    );
+    let r = row(&srv, bad).await;
+    assert!(r.payload.is_err());
+    assert_eq!((r.state, r.error_code), (OutboxState::Failed, None));
+    assert!(
+        r.error_reason.contains("消息内容无法读取"),
+        "{}",
+        r.error_reason
+    );
+    let texts: Vec<String> = wx
+        .fake
+        .sent_to("oBad")
+        .iter()
+        .map(|s| s.body["text"]["content"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        texts,
+        ["好"],
+        "the unreadable row never reaches WeChat; the one behind it goes on"
+    );
+    assert_eq!(row(&srv, good).await.state, OutboxState::Sent);
     srv.stop().await;
 }

@@ -1,6 +1,12 @@
 //! The outbox (A6): every outbound customer-service message is a row here,
 //! committed before any network call. The sender picks, per follower, only the
 //! oldest pending row, so messages leave in the order they were written.
+//!
+//! What a row sends is a typed [`Payload`], one variant per [`OutboundKind`].
+//! It is stored as JSON in `payload` without a tag of its own: the `kind`
+//! column says which variant it is, as it always has, so rows written by
+//! earlier versions read the same. A payload that cannot be read is handed to
+//! the sender as an error, which fails that row with a reason.
 
 use super::{DbResult, ms, ts};
 use crate::db::Cached;
@@ -8,6 +14,135 @@ use crate::model::{
     AccountId, FollowerId, MessageId, MessageKind, OutboundKind, OutboxId, OutboxState, UserId,
 };
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+/// What an outbox row sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    Text(Text),
+    Image(Media),
+    Voice(Media),
+    /// A menu the follower taps (the satisfaction survey, B13).
+    Msgmenu(Menu),
+}
+
+/// `{"content"}`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Text {
+    pub content: String,
+}
+
+/// `{"path", "upload", "media_id"}`: a file to upload (relative to the media
+/// folder), or what WeChat already knows it by.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Media {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub path: String,
+    /// The agent's upload the file came from, shown on the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<i64>,
+    /// Set once the file is uploaded, so a retry does not upload it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+}
+
+/// `{"head", "items": [{"id", "content"}], "tail", "fallback"}`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Menu {
+    #[serde(default)]
+    pub head: String,
+    pub items: Vec<MenuItem>,
+    #[serde(default)]
+    pub tail: String,
+    /// The message's text in the history: what a follower without menu
+    /// support would read.
+    #[serde(default)]
+    pub fallback: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuItem {
+    pub id: String,
+    pub content: String,
+}
+
+/// Why a stored payload cannot be read as its row's kind.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} payload cannot be read: {reason}")]
+pub struct BadPayload {
+    pub kind: OutboundKind,
+    pub reason: String,
+}
+
+impl Payload {
+    pub fn text(content: &str) -> Payload {
+        Payload::Text(Text {
+            content: content.to_string(),
+        })
+    }
+
+    pub fn kind(&self) -> OutboundKind {
+        match self {
+            Payload::Text(_) => OutboundKind::Text,
+            Payload::Image(_) => OutboundKind::Image,
+            Payload::Voice(_) => OutboundKind::Voice,
+            Payload::Msgmenu(_) => OutboundKind::Msgmenu,
+        }
+    }
+
+    /// Reads the JSON of a row of this kind.
+    pub fn from_value(kind: OutboundKind, value: serde_json::Value) -> Result<Payload, BadPayload> {
+        let bad = |e: serde_json::Error| BadPayload {
+            kind,
+            reason: e.to_string(),
+        };
+        Ok(match kind {
+            OutboundKind::Text => Payload::Text(serde_json::from_value(value).map_err(bad)?),
+            OutboundKind::Image => Payload::Image(serde_json::from_value(value).map_err(bad)?),
+            OutboundKind::Voice => Payload::Voice(serde_json::from_value(value).map_err(bad)?),
+            OutboundKind::Msgmenu => Payload::Msgmenu(serde_json::from_value(value).map_err(bad)?),
+        })
+    }
+
+    /// Reads the stored text of a row of this kind.
+    pub fn from_json(kind: OutboundKind, json: &str) -> Result<Payload, BadPayload> {
+        let value = serde_json::from_str(json).map_err(|e| BadPayload {
+            kind,
+            reason: e.to_string(),
+        })?;
+        Payload::from_value(kind, value)
+    }
+
+    /// The JSON stored in the row (and as the message's data).
+    pub fn to_value(&self) -> serde_json::Value {
+        let value = match self {
+            Payload::Text(t) => serde_json::to_value(t),
+            Payload::Image(m) | Payload::Voice(m) => serde_json::to_value(m),
+            Payload::Msgmenu(m) => serde_json::to_value(m),
+        };
+        // Plain structs of strings and numbers always serialize.
+        value.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The file of an image or a voice message.
+    pub fn media_mut(&mut self) -> Option<&mut Media> {
+        match self {
+            Payload::Image(m) | Payload::Voice(m) => Some(m),
+            Payload::Text(_) | Payload::Msgmenu(_) => None,
+        }
+    }
+
+    /// The message this payload is stored as: its kind and its text.
+    fn message(&self) -> (MessageKind, &str) {
+        match self {
+            Payload::Text(t) => (MessageKind::Text, &t.content),
+            Payload::Image(_) => (MessageKind::Image, ""),
+            Payload::Voice(_) => (MessageKind::Voice, ""),
+            // Shown as the text a follower without menu support would read.
+            Payload::Msgmenu(m) => (MessageKind::Text, &m.fallback),
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutboxRow {
@@ -16,7 +151,9 @@ pub struct OutboxRow {
     pub account_id: AccountId,
     pub follower_id: FollowerId,
     pub kind: OutboundKind,
-    pub payload: serde_json::Value,
+    /// What to send, or why the stored JSON cannot be read (the row is then
+    /// failed, never sent).
+    pub payload: Result<Payload, BadPayload>,
     pub state: OutboxState,
     pub attempts: i64,
     pub next_attempt_at: jiff::Timestamp,
@@ -25,6 +162,35 @@ pub struct OutboxRow {
 }
 
 /// Stores an outbound message and its outbox row in one go.
+pub fn enqueue_payload(
+    conn: &Connection,
+    account: AccountId,
+    follower: FollowerId,
+    payload: &Payload,
+    sender: Option<UserId>,
+    now: jiff::Timestamp,
+) -> DbResult<(MessageId, OutboxId)> {
+    let (kind, content) = payload.message();
+    let data = payload.to_value();
+    let new = super::messages::NewOutbound {
+        account,
+        follower,
+        kind,
+        content,
+        data: &data,
+        sender,
+    };
+    let message = super::messages::insert_outbound(conn, &new, now)?;
+    conn.exec(
+        "INSERT INTO outbox (message_id, account_id, follower_id, kind, payload, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        params![message, account, follower, payload.kind(), data.to_string(), ms(now)],
+    )?;
+    Ok((message, OutboxId(conn.last_insert_rowid())))
+}
+
+/// [`enqueue_payload`] for writers that build the payload as JSON: it must
+/// read as a payload of `kind`, or nothing is stored.
 pub fn enqueue(
     conn: &Connection,
     account: AccountId,
@@ -34,48 +200,24 @@ pub fn enqueue(
     sender: Option<UserId>,
     now: jiff::Timestamp,
 ) -> DbResult<(MessageId, OutboxId)> {
-    let (mkind, content) = match kind {
-        OutboundKind::Text => (
-            MessageKind::Text,
-            payload["content"].as_str().unwrap_or_default().to_string(),
-        ),
-        OutboundKind::Image => (MessageKind::Image, String::new()),
-        OutboundKind::Voice => (MessageKind::Voice, String::new()),
-        // Shown as the text a follower without menu support would read.
-        OutboundKind::Msgmenu => (
-            MessageKind::Text,
-            payload["fallback"].as_str().unwrap_or_default().to_string(),
-        ),
-    };
-    let new = super::messages::NewOutbound {
-        account,
-        follower,
-        kind: mkind,
-        content: &content,
-        data: payload,
-        sender,
-    };
-    let message = super::messages::insert_outbound(conn, &new, now)?;
-    conn.exec(
-        "INSERT INTO outbox (message_id, account_id, follower_id, kind, payload, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-        params![message, account, follower, kind, payload.to_string(), ms(now)],
-    )?;
-    Ok((message, OutboxId(conn.last_insert_rowid())))
+    let payload = Payload::from_value(kind, payload.clone())
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    enqueue_payload(conn, account, follower, &payload, sender, now)
 }
 
 const COLUMNS: &str = "id, message_id, account_id, follower_id, kind, payload, state, attempts,
     next_attempt_at, error_code, error_reason";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
+    let kind: OutboundKind = r.get(4)?;
     let payload: String = r.get(5)?;
     Ok(OutboxRow {
         id: r.get(0)?,
         message_id: r.get(1)?,
         account_id: r.get(2)?,
         follower_id: r.get(3)?,
-        kind: r.get(4)?,
-        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+        kind,
+        payload: Payload::from_json(kind, &payload),
         state: r.get(6)?,
         attempts: r.get(7)?,
         next_attempt_at: ts(r.get(8)?),
@@ -121,6 +263,15 @@ pub fn next_due(conn: &Connection) -> DbResult<Option<jiff::Timestamp>> {
         |r| r.get(0),
     )?;
     Ok(at.map(ts))
+}
+
+/// Replaces what a row sends (a media_id learned by uploading its file).
+pub fn set_payload(conn: &Connection, id: OutboxId, payload: &Payload) -> DbResult<()> {
+    conn.exec(
+        "UPDATE outbox SET payload = ?2 WHERE id = ?1",
+        params![id, payload.to_value().to_string()],
+    )?;
+    Ok(())
 }
 
 pub fn mark_sent(conn: &Connection, id: OutboxId, now: jiff::Timestamp) -> DbResult<()> {
@@ -259,5 +410,99 @@ pub mod tests {
     pub fn all_sent(conn: &Connection) {
         conn.execute("UPDATE outbox SET state = 'sent'", [])
             .unwrap();
+    }
+
+    /// The JSON each writer stores today (and stored before payloads were
+    /// typed), exactly: each must read as its kind and be written back as is.
+    #[test]
+    fn payloads_as_written_today_read_back_and_keep_their_shape() {
+        let survey = r#"{"head":"请为本次服务评分:","items":[{"id":"kefu_s5","content":"5 非常满意"},{"id":"kefu_s4","content":"4 满意"},{"id":"kefu_s3","content":"3 一般"},{"id":"kefu_s2","content":"2 不满意"},{"id":"kefu_s1","content":"1 非常不满意"}],"tail":"问题是否已解决?请回复“已解决”或“未解决”。也可直接回复 1-5 评分。","fallback":"请为本次服务评分:回复 1-5(5 为非常满意)。问题是否已解决?请回复“已解决”或“未解决”。"}"#;
+        let cases = [
+            // desk::send_text, wechat::outbox::queue_text
+            (
+                OutboundKind::Text,
+                r#"{"content":"您好，请问有什么可以帮您？"}"#,
+            ),
+            // desk::reply_image, then the sender keeps the media_id it uploaded
+            (
+                OutboundKind::Image,
+                r#"{"path":"uploads/1/photo.png","upload":7}"#,
+            ),
+            (
+                OutboundKind::Image,
+                r#"{"media_id":"MEDIA_1","path":"uploads/1/photo.png","upload":7}"#,
+            ),
+            (OutboundKind::Voice, r#"{"path":"uploads/hello.mp3"}"#),
+            // automation::send_survey
+            (OutboundKind::Msgmenu, survey),
+        ];
+        for (kind, json) in cases {
+            let p = Payload::from_json(kind, json).unwrap_or_else(|e| panic!("{json}: {e}"));
+            assert_eq!(p.kind(), kind);
+            let as_stored: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(p.to_value(), as_stored, "{json}");
+        }
+        assert_eq!(
+            Payload::from_json(
+                OutboundKind::Image,
+                r#"{"media_id":"M","path":"a.png","upload":7}"#
+            ),
+            Ok(Payload::Image(Media {
+                path: "a.png".into(),
+                upload: Some(7),
+                media_id: Some("M".into()),
+            }))
+        );
+        let Ok(Payload::Msgmenu(menu)) = Payload::from_json(OutboundKind::Msgmenu, survey) else {
+            panic!("the survey reads as a menu");
+        };
+        assert_eq!(menu.items.len(), 5);
+        assert_eq!(menu.items[0].id, "kefu_s5");
+        assert_eq!(menu.fallback, crate::engine::automation::SURVEY_FALLBACK);
+    }
+
+    #[test]
+    fn a_payload_that_does_not_fit_its_kind_is_an_error() {
+        for (kind, json) in [
+            (OutboundKind::Text, "{}"),
+            (OutboundKind::Text, r#"{"content":5}"#),
+            (OutboundKind::Text, "not json"),
+            (OutboundKind::Image, r#"{"path":["a"]}"#),
+            (OutboundKind::Msgmenu, r#"{"head":"评分"}"#),
+            (OutboundKind::Msgmenu, r#"{"items":[{"id":"a"}]}"#),
+        ] {
+            let e = Payload::from_json(kind, json).unwrap_err();
+            assert_eq!(e.kind, kind, "{json}");
+        }
+    }
+
+    #[test]
+    fn a_stored_row_that_cannot_be_read_is_still_listed_with_its_error() {
+        let conn = memory().unwrap();
+        let acc = seed_account(&conn, "wx1");
+        let t0: Timestamp = "2026-05-01T00:00:00Z".parse().unwrap();
+        let f = followers::upsert(&conn, acc, "oA", t0).unwrap();
+        let wrong = serde_json::json!({ "path": "uploads/1.png" });
+        assert!(
+            enqueue(&conn, acc, f, OutboundKind::Text, &wrong, None, t0).is_err(),
+            "a text without content is not stored"
+        );
+        let hello = Payload::text("你好");
+        let (message, id) = enqueue_payload(&conn, acc, f, &hello, None, t0).unwrap();
+        assert_eq!(get(&conn, id).unwrap().unwrap().payload, Ok(hello));
+        let msg = crate::db::messages::get(&conn, message).unwrap().unwrap();
+        assert_eq!(msg.content, "你好");
+
+        // Written by another version, or damaged.
+        conn.execute(
+            "UPDATE outbox SET payload = '{\"text\":1}' WHERE id = ?1",
+            [id],
+        )
+        .unwrap();
+        let due = due(&conn, t0, 10).unwrap();
+        assert_eq!(due.len(), 1, "listed, so the sender can fail it");
+        let e = due[0].payload.clone().unwrap_err();
+        assert_eq!(e.kind, OutboundKind::Text);
+        assert!(e.to_string().contains("content"), "{e}");
     }
 }

@@ -5,23 +5,22 @@
 use super::DbResult;
 use crate::db::Cached;
 use crate::engine::intake::Trigger;
-use crate::model::{AccountId, GroupId, RoutingStrategy};
+use crate::model::{AccountId, GroupId, RoutingStrategy, TriggerMode};
 use rusqlite::{Connection, OptionalExtension, params};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountSettings {
-    /// `any`, `keywords` or `menu`.
-    pub trigger_mode: String,
-    /// Comma-separated keywords (for `keywords`).
+    pub trigger_mode: TriggerMode,
+    /// Comma-separated keywords (for [`TriggerMode::Keywords`]).
     pub keywords: String,
-    /// The menu key (for `menu`).
+    /// The menu key (for [`TriggerMode::MenuKey`]).
     pub menu_key: String,
 }
 
 impl Default for AccountSettings {
     fn default() -> Self {
         AccountSettings {
-            trigger_mode: "any".into(),
+            trigger_mode: TriggerMode::AnyMessage,
             keywords: crate::engine::intake::default_keywords().join(","),
             menu_key: String::new(),
         }
@@ -30,8 +29,8 @@ impl Default for AccountSettings {
 
 impl AccountSettings {
     pub fn trigger(&self) -> Trigger {
-        match self.trigger_mode.as_str() {
-            "keywords" => Trigger::Keywords(
+        match self.trigger_mode {
+            TriggerMode::Keywords => Trigger::Keywords(
                 self.keywords
                     .split([',', ',', ' ', '\n'])
                     .map(str::trim)
@@ -39,12 +38,14 @@ impl AccountSettings {
                     .map(String::from)
                     .collect(),
             ),
-            "menu" => Trigger::MenuKey(self.menu_key.clone()),
-            _ => Trigger::AnyMessage,
+            TriggerMode::MenuKey => Trigger::MenuKey(self.menu_key.clone()),
+            TriggerMode::AnyMessage => Trigger::AnyMessage,
         }
     }
 }
 
+/// The account's settings, the defaults if none were saved. A stored trigger
+/// mode this version does not know is an error, never read as "any message".
 pub fn account(conn: &Connection, id: AccountId) -> DbResult<AccountSettings> {
     Ok(conn
         .row(
@@ -168,7 +169,7 @@ mod tests {
         let acc = seed_account(&conn, "wx1");
         assert_eq!(account(&conn, acc).unwrap().trigger(), Trigger::AnyMessage);
         let s = AccountSettings {
-            trigger_mode: "keywords".into(),
+            trigger_mode: TriggerMode::Keywords,
             keywords: "人工, 退款,".into(),
             menu_key: String::new(),
         };
@@ -176,6 +177,18 @@ mod tests {
         assert_eq!(
             account(&conn, acc).unwrap().trigger(),
             Trigger::Keywords(vec!["人工".into(), "退款".into()])
+        );
+
+        let menu = AccountSettings {
+            trigger_mode: TriggerMode::MenuKey,
+            keywords: String::new(),
+            menu_key: "KEFU".into(),
+        };
+        set_account(&conn, acc, &menu).unwrap();
+        assert_eq!(account(&conn, acc).unwrap(), menu);
+        assert_eq!(
+            account(&conn, acc).unwrap().trigger(),
+            Trigger::MenuKey("KEFU".into())
         );
 
         let g = seed_group(&conn, "售前", "pre");
@@ -192,5 +205,22 @@ mod tests {
             ..gs
         };
         assert!(set_group(&conn, g, &bad).is_err(), "CHECK refuses 5 s");
+    }
+
+    #[test]
+    fn an_unknown_stored_trigger_mode_is_an_error_not_any_message() {
+        let conn = memory().unwrap();
+        let acc = seed_account(&conn, "wx1");
+        // Written by something else than this version (the CHECK is bypassed).
+        conn.execute_batch("PRAGMA ignore_check_constraints = ON")
+            .unwrap();
+        conn.execute(
+            "INSERT INTO account_settings (account_id, trigger_mode, keywords, menu_key)
+             VALUES (?1, 'sometimes', '', '')",
+            [acc],
+        )
+        .unwrap();
+        let err = account(&conn, acc).unwrap_err();
+        assert!(err.to_string().contains("sometimes"), "{err}");
     }
 }

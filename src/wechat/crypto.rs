@@ -4,7 +4,7 @@
 //!
 //! This module owns bytes and keys only. It does not parse XML, read the query
 //! string, or decide which mode or which key (current or previous) applies:
-//! the webhook does, and tries the previous key itself when `decrypt` fails.
+//! `push` does, and tries the previous key itself when `decrypt` fails.
 //! The primitives come from the RustCrypto crates; the WeChat-specific layout
 //! (random prefix, length field, AppID trailer, PKCS#7 to 32 bytes) is the only
 //! thing written here.

@@ -3,17 +3,17 @@
 //! is refused with the reason, not sent); uploads media when needed; calls
 //! customer-service send; and records the outcome in the same row: sent,
 //! retried later with exponential backoff (busy, HTTP 5xx, network), or failed
-//! for good with the Chinese explanation the agent sees on the message.
+//! for good with the Chinese explanation the agent sees on the message. A row
+//! whose payload cannot be read is failed with a reason, never sent.
 //! Everything it needs is in the database, so after a restart it simply goes on.
 
 use super::api::{ApiError, WechatApi};
 use super::budget::budget;
 use crate::clock::Clock;
-use crate::db::outbox::OutboxRow;
+use crate::db::outbox::{Media, OutboxRow, Payload};
 use crate::db::{self, Db, DbResult};
-use crate::model::OutboundKind;
 use jiff::SignedDuration;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -29,7 +29,7 @@ pub struct Sender {
     pub api: Arc<WechatApi>,
     pub db: Db,
     pub clock: Clock,
-    /// Where uploaded files live (`payload.path` is relative to it).
+    /// Where uploaded files live ([`Media::path`] is relative to it).
     pub media_dir: PathBuf,
     /// Woken when a row is enqueued.
     pub wake: Arc<Notify>,
@@ -124,6 +124,15 @@ impl Sender {
                 .record_sent(&row, crate::model::InteractionKind::Message)
                 .await;
         }
+        let payload = match &row.payload {
+            Ok(p) => p.clone(),
+            Err(e) => {
+                tracing::warn!(outbox = %row.id, error = %e, "outbox row not sent");
+                return self
+                    .fail(&row, None, "消息内容无法读取（可能由其他版本写入），未发送")
+                    .await;
+            }
+        };
         let (aid, fid) = (row.account_id, row.follower_id);
         let (account, follower) = self
             .db
@@ -146,7 +155,9 @@ impl Sender {
             return self.fail(&row, None, &reason).await;
         }
         let charge = b.charge.unwrap_or(crate::model::InteractionKind::Message);
-        let result = self.deliver(&account, &follower.openid, &row).await;
+        let result = self
+            .deliver(&account, &follower.openid, &row, &payload)
+            .await;
         match result {
             Ok(()) => self.record_sent(&row, charge).await,
             Err(e) if e.is_transient() => {
@@ -179,27 +190,27 @@ impl Sender {
         account: &db::accounts::Account,
         openid: &str,
         row: &OutboxRow,
+        payload: &Payload,
     ) -> Result<(), ApiError> {
-        let body = match row.kind {
-            OutboundKind::Text => json!({
+        let body = match payload {
+            Payload::Text(text) => json!({
                 "touser": openid,
                 "msgtype": "text",
-                "text": { "content": row.payload["content"].as_str().unwrap_or_default() },
+                "text": { "content": text.content },
             }),
-            // A menu the follower taps (satisfaction survey, B13): payload
-            // {"head", "items": [{"id", "content"}], "tail"}.
-            OutboundKind::Msgmenu => json!({
+            // A menu the follower taps (satisfaction survey, B13).
+            Payload::Msgmenu(menu) => json!({
                 "touser": openid,
                 "msgtype": "msgmenu",
                 "msgmenu": {
-                    "head_content": row.payload["head"].as_str().unwrap_or_default(),
-                    "list": row.payload["items"].clone(),
-                    "tail_content": row.payload["tail"].as_str().unwrap_or_default(),
+                    "head_content": menu.head,
+                    "list": menu.items,
+                    "tail_content": menu.tail,
                 },
             }),
-            OutboundKind::Image | OutboundKind::Voice => {
-                let kind = row.kind.as_str();
-                let media_id = self.media_id(account, row, kind).await?;
+            Payload::Image(media) | Payload::Voice(media) => {
+                let kind = payload.kind().as_str();
+                let media_id = self.media_id(account, row, payload, media).await?;
                 json!({ "touser": openid, "msgtype": kind, kind: { "media_id": media_id } })
             }
         };
@@ -211,12 +222,13 @@ impl Sender {
         &self,
         account: &db::accounts::Account,
         row: &OutboxRow,
-        kind: &str,
+        payload: &Payload,
+        media: &Media,
     ) -> Result<String, ApiError> {
-        if let Some(id) = row.payload["media_id"].as_str().filter(|s| !s.is_empty()) {
+        if let Some(id) = media.media_id.as_deref().filter(|s| !s.is_empty()) {
             return Ok(id.to_string());
         }
-        let rel = row.payload["path"].as_str().unwrap_or_default();
+        let rel = media.path.as_str();
         let path = safe_join(&self.media_dir, rel)
             .ok_or_else(|| ApiError::Local(format!("bad media path {rel:?}")))?;
         let bytes = tokio::fs::read(&path)
@@ -227,18 +239,16 @@ impl Sender {
             .and_then(|n| n.to_str())
             .unwrap_or("file")
             .to_string();
+        let kind = payload.kind().as_str();
         let media_id = self.api.upload_media(account, kind, &name, bytes).await?;
         // Keep it, so a retry does not upload again.
-        let mut payload: Value = row.payload.clone();
-        payload["media_id"] = Value::String(media_id.clone());
+        let mut payload = payload.clone();
+        if let Some(media) = payload.media_mut() {
+            media.media_id = Some(media_id.clone());
+        }
         let id = row.id;
         self.db
-            .write(move |c| -> DbResult<usize> {
-                Ok(c.execute(
-                    "UPDATE outbox SET payload = ?2 WHERE id = ?1",
-                    rusqlite::params![id, payload.to_string()],
-                )?)
-            })
+            .write(move |c| db::outbox::set_payload(c, id, &payload))
             .await?;
         Ok(media_id)
     }
@@ -307,20 +317,10 @@ pub async fn queue_text(
     content: &str,
     sender: Option<crate::model::UserId>,
 ) -> DbResult<crate::model::MessageId> {
-    let payload = json!({ "content": content });
+    let payload = Payload::text(content);
     let now = clock.now();
     let (message, _) = db
-        .write(move |c| {
-            db::outbox::enqueue(
-                c,
-                account,
-                follower,
-                OutboundKind::Text,
-                &payload,
-                sender,
-                now,
-            )
-        })
+        .write(move |c| db::outbox::enqueue_payload(c, account, follower, &payload, sender, now))
         .await?;
     wake.notify_one();
     Ok(message)

@@ -7,7 +7,7 @@ use crate::db::accounts::{Account, AccountFields};
 use crate::db::audit::Entry;
 use crate::db::settings::AccountSettings;
 use crate::error::AppError;
-use crate::model::{AccountId, AccountMode, AuditAction, Group, GroupId};
+use crate::model::{AccountId, AccountMode, AuditAction, Group, GroupId, TriggerMode};
 use crate::state::AppState;
 use crate::team::{Acting, TeamError};
 use crate::web::form::{Form, IdPath};
@@ -307,7 +307,7 @@ pub struct TriggerForm {
 impl From<&AccountSettings> for TriggerForm {
     fn from(s: &AccountSettings) -> Self {
         TriggerForm {
-            trigger_mode: s.trigger_mode.clone(),
+            trigger_mode: s.trigger_mode.as_str().to_string(),
             keywords: s.keywords.clone(),
             menu_key: s.menu_key.clone(),
         }
@@ -333,16 +333,16 @@ impl TriggerForm {
         if menu_key.len() > 128 {
             return Err("菜单 KEY 不能超过 128 个字节".into());
         }
-        match self.trigger_mode.as_str() {
-            "any" => {}
-            "keywords" if keywords.is_empty() => return Err("请至少填写一个关键词".into()),
-            "keywords" => {}
-            "menu" if menu_key.is_empty() => return Err("请填写菜单 KEY".into()),
-            "menu" => {}
-            _ => return Err("请选择会话触发方式".into()),
+        let trigger_mode = TriggerMode::parse(&self.trigger_mode).ok_or("请选择会话触发方式")?;
+        match trigger_mode {
+            TriggerMode::Keywords if keywords.is_empty() => {
+                return Err("请至少填写一个关键词".into());
+            }
+            TriggerMode::MenuKey if menu_key.is_empty() => return Err("请填写菜单 KEY".into()),
+            TriggerMode::AnyMessage | TriggerMode::Keywords | TriggerMode::MenuKey => {}
         }
         Ok(AccountSettings {
-            trigger_mode: self.trigger_mode.clone(),
+            trigger_mode,
             keywords: keywords.join(","),
             menu_key: menu_key.to_string(),
         })
@@ -377,10 +377,10 @@ pub async fn set_trigger(
         .write(move |c| -> crate::db::DbResult<()> {
             let before = crate::db::settings::account(c, id)?;
             crate::db::settings::set_account(c, id, &settings)?;
-            let describe = |s: &AccountSettings| match s.trigger_mode.as_str() {
-                "keywords" => format!("关键词:{}", s.keywords),
-                "menu" => format!("菜单点击:{}", s.menu_key),
-                _ => "任意消息".to_string(),
+            let describe = |s: &AccountSettings| match s.trigger_mode {
+                TriggerMode::Keywords => format!("关键词:{}", s.keywords),
+                TriggerMode::MenuKey => format!("菜单点击:{}", s.menu_key),
+                TriggerMode::AnyMessage => "任意消息".to_string(),
             };
             let entry = Entry::new(
                 AuditAction::AccountTrigger,
@@ -426,6 +426,17 @@ mod tests {
         );
         assert_eq!(form("menu", "", " KF ").settings().unwrap().menu_key, "KF");
         assert!(form("any", "", "").settings().is_ok());
-        assert!(form("sometimes", "", "").settings().is_err());
+        assert_eq!(
+            form("sometimes", "人工", "KF").settings().unwrap_err(),
+            "请选择会话触发方式",
+            "a typo is refused, not read as any message"
+        );
+        assert_eq!(
+            form("keywords", "人工", "")
+                .settings()
+                .unwrap()
+                .trigger_mode,
+            TriggerMode::Keywords
+        );
     }
 }

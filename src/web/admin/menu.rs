@@ -333,8 +333,9 @@ async fn menu_page(
         .published_at
         .map(|t| local_time(t, &state.config.timezone))
         .unwrap_or_default();
-    page.trigger_key = (settings.trigger_mode == "menu" && !settings.menu_key.is_empty())
-        .then_some(settings.menu_key);
+    page.trigger_key = (settings.trigger_mode == crate::model::TriggerMode::MenuKey
+        && !settings.menu_key.is_empty())
+    .then_some(settings.menu_key);
     page.account = Some(account);
     Ok(page)
 }

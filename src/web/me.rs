@@ -1,5 +1,7 @@
-//! The agent console (`/console`): the conversation workspace and the personal
-//! centre (D12, S3 1.4.1).
+//! The personal centre (个人中心, `/console/me`, D12, S3 1.4.1): a user's
+//! own profile, password, theme, the WeChat binding for notifications and
+//! whether they are notified outside work hours. The conversation workspace
+//! is `web::desk`.
 
 use super::form::Form;
 use super::page::{Page, local_time, render, render_status};
