@@ -10,7 +10,7 @@ use crate::db::{self, DbResult, conversations, settings};
 use crate::engine::lifecycle::Step;
 use crate::live::Live;
 use crate::model::{
-    AgentStatus, ConversationId, FollowerId, MessageId, OutboundKind, Role, User, UserId,
+    AgentStatus, ConversationId, FollowerId, MessageId, Role, User, UserId,
 };
 use jiff::Timestamp;
 use rusqlite::Connection;
@@ -89,12 +89,15 @@ pub fn reply_image(
     if !b.allowed {
         return Err(DeskError::Refused(b.reason.unwrap_or_default()));
     }
-    let payload = serde_json::json!({ "path": path, "upload": upload });
-    let (message, _) = db::outbox::enqueue(
+    let payload = db::outbox::Payload::Image(db::outbox::Media {
+        path: path.to_string(),
+        upload: Some(upload),
+        media_id: None,
+    });
+    let (message, _) = db::outbox::enqueue_payload(
         c,
         conv.account_id,
         conv.follower_id,
-        OutboundKind::Image,
         &payload,
         Some(user.id),
         now,

@@ -4,10 +4,11 @@
 //! `engine::automation`; this file only writes them.
 
 use super::Out;
+use crate::db::outbox::{self, Payload};
 use crate::db::{self, DbError, DbResult, conversations};
 use crate::engine::automation;
 use crate::live::Live;
-use crate::model::{AccountId, ConversationId, FollowerId, MessageId, OutboundKind, UserId};
+use crate::model::{AccountId, ConversationId, FollowerId, MessageId, UserId};
 use crate::wechat::budget::{Budget, budget};
 use jiff::Timestamp;
 use rusqlite::Connection;
@@ -42,12 +43,13 @@ pub(crate) fn send_text(
     now: Timestamp,
     out: &mut Out,
 ) -> DbResult<MessageId> {
-    let payload = json!({ "content": text });
-    let (message, _) = db::outbox::enqueue(
+    let payload = Payload::Text(outbox::Text {
+        content: text.to_string(),
+    });
+    let (message, _) = db::outbox::enqueue_payload(
         c,
         conv.account_id,
         conv.follower_id,
-        OutboundKind::Text,
         &payload,
         sender,
         now,
@@ -179,12 +181,11 @@ pub fn send_survey(
         });
         return Ok(Err(why));
     }
-    let (message, _) = db::outbox::enqueue(
+    let (message, _) = db::outbox::enqueue_payload(
         c,
         conv.account_id,
         conv.follower_id,
-        OutboundKind::Msgmenu,
-        &automation::survey_payload(),
+        &Payload::Msgmenu(automation::survey_payload()),
         None,
         now,
     )?;

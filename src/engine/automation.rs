@@ -11,7 +11,6 @@ use crate::engine::queue;
 use crate::engine::timeplan;
 use crate::model::{AgentStatus, TimeoutKind};
 use jiff::{SignedDuration, Timestamp};
-use serde_json::json;
 
 // ------------------------------------------------------------------ passive replies
 
@@ -164,19 +163,23 @@ pub fn parse_answer(text: &str) -> Option<Answer> {
 pub const SURVEY_FALLBACK: &str =
     "请为本次服务评分:回复 1-5(5 为非常满意)。问题是否已解决?请回复“已解决”或“未解决”。";
 
-pub fn survey_payload() -> serde_json::Value {
-    json!({
-        "head": "请为本次服务评分:",
-        "items": [
-            { "id": "kefu_s5", "content": "5 非常满意" },
-            { "id": "kefu_s4", "content": "4 满意" },
-            { "id": "kefu_s3", "content": "3 一般" },
-            { "id": "kefu_s2", "content": "2 不满意" },
-            { "id": "kefu_s1", "content": "1 非常不满意" },
+pub fn survey_payload() -> crate::db::outbox::Menu {
+    let item = |id: &str, content: &str| crate::db::outbox::MenuItem {
+        id: id.into(),
+        content: content.into(),
+    };
+    crate::db::outbox::Menu {
+        head: "请为本次服务评分:".into(),
+        items: vec![
+            item("kefu_s5", "5 非常满意"),
+            item("kefu_s4", "4 满意"),
+            item("kefu_s3", "3 一般"),
+            item("kefu_s2", "2 不满意"),
+            item("kefu_s1", "1 非常不满意"),
         ],
-        "tail": "问题是否已解决?请回复“已解决”或“未解决”。也可直接回复 1-5 评分。",
-        "fallback": SURVEY_FALLBACK,
-    })
+        tail: "问题是否已解决?请回复“已解决”或“未解决”。也可直接回复 1-5 评分。".into(),
+        fallback: SURVEY_FALLBACK.into(),
+    }
 }
 
 /// What kefu says to a survey answer.
