@@ -6,12 +6,12 @@
 
 pub mod admin;
 pub mod assets;
-pub mod console;
 pub mod desk;
 pub mod events;
 pub mod followups;
 pub mod form;
 pub mod login;
+pub mod me;
 pub mod media;
 pub mod page;
 pub mod rows;
@@ -112,14 +112,14 @@ fn table() -> Table {
     .get("/", Agent, home)
     // Agent console
     .get("/console", Agent, desk::index)
-    .get("/console/me", Agent, console::me)
+    .get("/console/me", Agent, me::show)
     .get("/media/{id}", Agent, media::get)
-    .post("/console/me", Agent, console::update_profile)
-    .post("/console/me/password", Agent, console::change_password)
-    .post("/console/me/theme", Agent, console::set_theme)
-    .post("/console/me/bind", Agent, console::bind_code)
-    .post("/console/me/unbind", Agent, console::unbind)
-    .post("/console/me/offhours", Agent, console::set_offhours)
+    .post("/console/me", Agent, me::update_profile)
+    .post("/console/me/password", Agent, me::change_password)
+    .post("/console/me/theme", Agent, me::set_theme)
+    .post("/console/me/bind", Agent, me::bind_code)
+    .post("/console/me/unbind", Agent, me::unbind)
+    .post("/console/me/offhours", Agent, me::set_offhours)
     // Admin console
     .get("/admin", Admin, admin_home)
     .get("/admin/users", Admin, admin::users::list)

@@ -1,5 +1,6 @@
-//! The agent console (`/console`): the conversation workspace and the personal
-//! centre (D12, S3 1.4.1).
+//! The personal centre 个人中心 (`/console/me`, D12, S3 1.4.1): an agent's own
+//! profile, password, theme, WeChat binding and off-hours reply. Only the
+//! signed-in user's own record; nothing here touches conversations.
 
 use super::form::Form;
 use super::page::{Page, local_time, render, render_status};
@@ -80,7 +81,7 @@ async fn me_page(
     })
 }
 
-pub async fn me(
+pub async fn show(
     State(state): State<AppState>,
     AnyUser(ctx, _): AnyUser,
 ) -> Result<Response, AppError> {
