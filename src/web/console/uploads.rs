@@ -5,14 +5,14 @@
 //! sender uploads it to WeChat and sends the media_id. `GET
 //! /console/uploads/{id}` shows it to agents of the same group.
 
-use super::form::IdPath;
-use super::session::AnyUser;
 use crate::access;
 use crate::db::{self, DbResult, ms};
 use crate::desk;
 use crate::error::AppError;
 use crate::model::{ConversationId, GroupId, UserId};
 use crate::state::AppState;
+use crate::web::form::IdPath;
+use crate::web::session::AnyUser;
 use crate::wechat::outbox::safe_join;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, header};
@@ -103,7 +103,7 @@ pub async fn upload(
         })
         .await?;
     state.publish(out);
-    super::desk::message_fragment(&state, message).await
+    super::rows::message_fragment(&state, message).await
 }
 
 /// An upload's group, path, type, and whether this user may see it.
@@ -189,7 +189,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     AnyUser(_, s): AnyUser,
-    super::form::Query(q): super::form::Query<ListQuery>,
+    crate::web::form::Query(q): crate::web::form::Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let (uid, tz) = (s.user.id, state.config.timezone.clone());
     let rows = state
@@ -209,7 +209,7 @@ pub async fn list(
         conv: q.c,
         items: rows
             .into_iter()
-            .map(|(id, name, at)| (id, name, super::page::local_time(db::ts(at), &tz)))
+            .map(|(id, name, at)| (id, name, crate::web::page::local_time(db::ts(at), &tz)))
             .collect(),
     };
     Ok(axum::response::Html(askama::Template::render(&view)?).into_response())
@@ -226,7 +226,7 @@ pub async fn resend(
     State(state): State<AppState>,
     AnyUser(_, s): AnyUser,
     IdPath(id): IdPath,
-    super::form::Form(f): super::form::Form<ResendForm>,
+    crate::web::form::Form(f): crate::web::form::Form<ResendForm>,
 ) -> Result<Response, AppError> {
     let (id, user, now) = (ConversationId(id), s.user, state.clock.now());
     let upload = f.upload;
@@ -252,5 +252,5 @@ pub async fn resend(
         })
         .await?;
     state.publish(out);
-    super::desk::message_fragment(&state, message).await
+    super::rows::message_fragment(&state, message).await
 }
