@@ -15,11 +15,13 @@
 pub mod accounts;
 pub mod audit;
 pub mod automation;
+pub mod bindings;
 pub mod console;
 pub mod conversations;
 pub mod followers;
 pub mod followups;
 pub mod groups;
+pub mod health;
 pub mod media;
 pub mod menu;
 pub mod messages;
@@ -29,6 +31,7 @@ pub mod sessions;
 pub mod settings;
 pub mod taxonomy;
 pub mod timeplan;
+pub mod uploads;
 pub mod users;
 
 #[cfg(test)]

@@ -440,9 +440,7 @@ pub fn app(state: AppState) -> Router {
 /// `GET /healthz`: 200 "ok" when the database answers reads and the writer
 /// commits (an empty write job).
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
-    let read = state
-        .db
-        .read(|c| -> crate::db::DbResult<i64> { Ok(c.query_row("SELECT 1", [], |r| r.get(0))?) });
+    let read = state.db.read(crate::db::health::ping);
     let write = state.db.write(|_| -> crate::db::DbResult<()> { Ok(()) });
     match read.await.and(write.await) {
         Ok(()) => (axum::http::StatusCode::OK, "ok"),

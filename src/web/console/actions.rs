@@ -193,13 +193,10 @@ pub async fn transfer_accept(
 ) -> Result<Response, AppError> {
     let user = s.user.clone();
     let conv = change(&state, move |c, now| {
-        let conv: ConversationId = c
-            .query_row(
-                "SELECT conversation_id FROM transfers WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .map_err(|_| DeskError::NotFound)?;
+        let conv = crate::db::console::transfer_conversation(c, id)
+            .ok()
+            .flatten()
+            .ok_or(DeskError::NotFound)?;
         Ok((conv, desk::answer_transfer(c, &user, id, true, now)?))
     })
     .await?;

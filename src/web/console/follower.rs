@@ -11,7 +11,7 @@ use crate::db::console::{self as q, Today};
 use crate::db::{self, DbResult};
 use crate::desk::{self};
 use crate::error::AppError;
-use crate::model::{ConversationId, ConversationState, FollowerId, MessageKind, User, UserId};
+use crate::model::{FollowerId, MessageKind, User, UserId};
 use crate::state::AppState;
 use crate::web::form::{Form, IdPath, Query};
 use crate::web::page::{Page, render};
@@ -176,23 +176,14 @@ pub async fn save_profile(
                     ));
                 }
             }
-            c.execute(
-                "UPDATE followers SET remark = ?2, labels = ?3, vip = ?4, owner_id = ?5 WHERE id = ?1",
-                rusqlite::params![
-                    follower,
-                    f.remark.trim(),
-                    labels.join(","),
-                    f.vip.is_some(),
-                    owner
-                ],
-            )
-            .map_err(db::DbError::from)?;
-            // A VIP waits less from now on.
-            c.execute(
-                "UPDATE conversations SET vip = ?2 WHERE follower_id = ?1 AND state = 'queued'",
-                rusqlite::params![follower, f.vip.is_some()],
-            )
-            .map_err(db::DbError::from)?;
+            db::followers::save_profile(
+                c,
+                follower,
+                f.remark.trim(),
+                &labels.join(","),
+                f.vip.is_some(),
+                owner,
+            )?;
             let mut v = side_view(c, &user, follower, &tz, now)?.ok_or(AppError::NotFound)?;
             v.saved = true;
             Ok(v)
@@ -265,36 +256,23 @@ pub async fn show_history(
                 }
             }
             rows.sort_by_key(|(at, _)| *at);
-            let mut stmt = c
-                .prepare(
-                    "SELECT v.opened_at, v.state, coalesce(u.display_name, ''), v.id, coalesce(
-                        (SELECT group_concat(k.name, '、') FROM conversation_categories cc
-                         JOIN categories k ON k.id = cc.category_id WHERE cc.conversation_id = v.id), '')
-                     FROM conversations v LEFT JOIN users u ON u.id = v.agent_id
-                     WHERE v.follower_id = ?1 ORDER BY v.id DESC LIMIT 20",
-                )
-                .map_err(db::DbError::from)?;
-            let convs = stmt
-                .query_map([follower], |r| {
-                    Ok((
-                        crate::web::page::local_time(db::ts(r.get(0)?), &tz2),
-                        ConversationState::parse(&r.get::<_, String>(1)?)
-                            .map(|s| s.label().to_string())
-                            .unwrap_or_default(),
-                        r.get(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get(4)?,
-                    ))
-                })
-                .map_err(db::DbError::from)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db::DbError::from)?;
+            let convs = db::console::conversations_of(c, follower, 20)?;
             let mut with_survey = Vec::with_capacity(convs.len());
-            for (at, st, agent, id, cats) in convs {
-                let survey = crate::automation::survey_text(c, ConversationId(id))?.unwrap_or_default();
-                with_survey.push((at, st, agent, cats, survey));
+            for v in convs {
+                let survey = crate::automation::survey_text(c, v.id)?.unwrap_or_default();
+                with_survey.push((
+                    crate::web::page::local_time(v.opened_at, &tz2),
+                    v.state.map(|s| s.label().to_string()).unwrap_or_default(),
+                    v.agent,
+                    v.categories,
+                    survey,
+                ));
             }
-            Ok((f, (rows, messages.first().map(|m| m.id.0), messages.len()), with_survey))
+            Ok((
+                f,
+                (rows, messages.first().map(|m| m.id.0), messages.len()),
+                with_survey,
+            ))
         })
         .await?;
     let (mut rows, oldest, count) = rows;

@@ -339,16 +339,8 @@ pub fn render_message_row(
         return Ok(None);
     };
     let mut row = row_of(c, &m, tz)?;
-    let prev: Option<i64> = c
-        .query_row(
-            "SELECT max(created_at) FROM messages WHERE follower_id = ?1 AND id < ?2 AND kind <> 'event'",
-            rusqlite::params![m.follower_id, m.id],
-            |r| r.get(0),
-        )
-        .unwrap_or(None);
-    if prev
-        .is_none_or(|p| m.created_at.duration_since(db::ts(p)) > jiff::SignedDuration::from_mins(3))
-    {
+    let prev = db::console::previous_message_at(c, m.follower_id, m.id).unwrap_or(None);
+    if prev.is_none_or(|p| m.created_at.duration_since(p) > jiff::SignedDuration::from_mins(3)) {
         row.stamp = Some(stamp_text(
             m.created_at,
             tz,

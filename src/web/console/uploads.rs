@@ -6,10 +6,10 @@
 //! /console/uploads/{id}` shows it to agents of the same group.
 
 use crate::access;
-use crate::db::{self, DbResult, ms};
+use crate::db::{self, DbResult};
 use crate::desk;
 use crate::error::AppError;
-use crate::model::{ConversationId, GroupId, UserId};
+use crate::model::{ConversationId, GroupId};
 use crate::state::AppState;
 use crate::web::form::IdPath;
 use crate::web::session::AnyUser;
@@ -92,13 +92,8 @@ pub async fn upload(
     let (message, out) = state
         .db
         .write(move |c| -> Result<_, AppError> {
-            c.execute(
-                "INSERT INTO uploads (user_id, group_id, name, path, content_type, size, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                rusqlite::params![user.id, group, name, rel, content_type, size, ms(now)],
-            )
-            .map_err(db::DbError::from)?;
-            let upload = c.last_insert_rowid();
+            let upload =
+                db::uploads::insert(c, user.id, group, &name, &rel, content_type, size, now)?;
             Ok(desk::reply_image(c, &user, id, &rel, upload, now)?)
         })
         .await?;
@@ -119,18 +114,11 @@ pub async fn serve(
     let row = state
         .db
         .read(move |c| -> DbResult<Option<Stored>> {
-            use rusqlite::OptionalExtension;
-            let row: Option<(Option<GroupId>, Option<UserId>, String, String)> = c
-                .query_row(
-                    "SELECT group_id, user_id, path, content_type FROM uploads WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()?;
-            Ok(match row {
-                Some((g, by, p, t)) => {
-                    let ok = access::upload(&access::Viewer::load(c, &user)?, g, by);
-                    Some((g, p, t, ok))
+            Ok(match db::uploads::get(c, id)? {
+                Some(u) => {
+                    let ok =
+                        access::upload(&access::Viewer::load(c, &user)?, u.group_id, u.user_id);
+                    Some((u.group_id, u.path, u.content_type, ok))
                 }
                 None => None,
             })
@@ -192,24 +180,12 @@ pub async fn list(
     crate::web::form::Query(q): crate::web::form::Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let (uid, tz) = (s.user.id, state.config.timezone.clone());
-    let rows = state
-        .db
-        .read(move |c| -> DbResult<Vec<(i64, String, i64)>> {
-            let mut stmt = c.prepare(
-                "SELECT id, name, created_at FROM uploads WHERE user_id = ?1
-                 ORDER BY id DESC LIMIT 24",
-            )?;
-            let rows = stmt
-                .query_map([uid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
-        .await?;
+    let rows = state.db.read(move |c| db::uploads::recent(c, uid)).await?;
     let view = UploadsView {
         conv: q.c,
         items: rows
             .into_iter()
-            .map(|(id, name, at)| (id, name, crate::web::page::local_time(db::ts(at), &tz)))
+            .map(|(id, name, at)| (id, name, crate::web::page::local_time(at, &tz)))
             .collect(),
     };
     Ok(axum::response::Html(askama::Template::render(&view)?).into_response())
@@ -233,16 +209,12 @@ pub async fn resend(
     let (message, out) = state
         .db
         .write(move |c| -> Result<_, AppError> {
-            use rusqlite::OptionalExtension;
-            let row: Option<(Option<crate::model::UserId>, String)> = c
-                .query_row(
-                    "SELECT user_id, path FROM uploads WHERE id = ?1",
-                    [upload],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(db::DbError::from)?;
-            let Some((Some(owner), path)) = row else {
+            let Some(db::uploads::Upload {
+                user_id: Some(owner),
+                path,
+                ..
+            }) = db::uploads::get(c, upload)?
+            else {
                 return Err(AppError::NotFound);
             };
             if owner != user.id {
