@@ -264,73 +264,73 @@ fn table() -> Table {
     .post(
         "/admin/automation/replies",
         SuperAdmin,
-        admin::automation::save_replies,
+        admin::automation::replies::save,
     )
     .post(
         "/admin/automation/preview",
         SuperAdmin,
-        admin::automation::preview_replies,
+        admin::automation::replies::show_preview,
     )
     .post(
         "/admin/automation/keywords",
         SuperAdmin,
-        admin::automation::add_keyword,
+        admin::automation::keywords::add,
     )
     .get(
         "/admin/automation/keywords/{id}",
         SuperAdmin,
-        admin::automation::edit_keyword,
+        admin::automation::keywords::edit,
     )
     .post(
         "/admin/automation/keywords/{id}",
         SuperAdmin,
-        admin::automation::update_keyword,
+        admin::automation::keywords::update,
     )
     .post(
         "/admin/automation/keywords/{id}/move",
         SuperAdmin,
-        admin::automation::move_keyword,
+        admin::automation::keywords::reorder,
     )
     .post(
         "/admin/automation/keywords/{id}/delete",
         SuperAdmin,
-        admin::automation::delete_keyword,
+        admin::automation::keywords::delete,
     )
-    .post("/admin/automation/faq", Admin, admin::automation::add_faq)
+    .post("/admin/automation/faq", Admin, admin::automation::faq::add)
     .get(
         "/admin/automation/faq/{id}",
         Admin,
-        admin::automation::edit_faq,
+        admin::automation::faq::edit,
     )
     .post(
         "/admin/automation/faq/{id}",
         Admin,
-        admin::automation::update_faq,
+        admin::automation::faq::update,
     )
     .post(
         "/admin/automation/faq/{id}/move",
         Admin,
-        admin::automation::move_faq,
+        admin::automation::faq::reorder,
     )
     .post(
         "/admin/automation/faq/{id}/delete",
         Admin,
-        admin::automation::delete_faq,
+        admin::automation::faq::delete,
     )
     .post(
         "/admin/automation/timeouts",
         Admin,
-        admin::automation::save_timeouts,
+        admin::automation::timeouts::save,
     )
     .get(
         "/console/auto-reply",
         Agent,
-        admin::automation::agent_reply_page,
+        admin::automation::agent_reply::show,
     )
     .post(
         "/console/auto-reply",
         Agent,
-        admin::automation::save_agent_reply,
+        admin::automation::agent_reply::save,
     )
     // Taxonomy and follow-up lists (咨询分类, 会话标签, 知识库, 标注, tag list)
     .get("/admin/taxonomy", Admin, admin::taxonomy::page)
