@@ -63,3 +63,51 @@ pub fn recent(conn: &Connection, user: UserId) -> DbResult<Vec<(i64, String, jif
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{groups::tests::seed_group, memory, users::tests::seed_user};
+    use crate::model::Role;
+
+    #[test]
+    fn an_upload_is_stored_found_and_listed_newest_first() {
+        let conn = memory().unwrap();
+        let amy = seed_user(&conn, "amy", Role::Agent);
+        let bob = seed_user(&conn, "bob", Role::Agent);
+        let g = seed_group(&conn, "售前", "presale");
+        let t0: jiff::Timestamp = "2026-05-01T00:00:00Z".parse().unwrap();
+        let a = insert(&conn, amy, g, "a.png", "uploads/a.png", "image/png", 10, t0).unwrap();
+        let t1 = t0 + jiff::SignedDuration::from_mins(1);
+        let b = insert(
+            &conn,
+            amy,
+            g,
+            "b.jpg",
+            "uploads/b.jpg",
+            "image/jpeg",
+            20,
+            t1,
+        )
+        .unwrap();
+        let u = get(&conn, a).unwrap().unwrap();
+        assert_eq!(
+            (
+                u.group_id,
+                u.user_id,
+                u.path.as_str(),
+                u.content_type.as_str()
+            ),
+            (Some(g), Some(amy), "uploads/a.png", "image/png")
+        );
+        assert!(get(&conn, b + 1).unwrap().is_none());
+        let mine = recent(&conn, amy).unwrap();
+        assert_eq!(
+            mine.iter()
+                .map(|r| (r.0, r.1.as_str(), r.2))
+                .collect::<Vec<_>>(),
+            vec![(b, "b.jpg", t1), (a, "a.png", t0)]
+        );
+        assert!(recent(&conn, bob).unwrap().is_empty());
+    }
+}
