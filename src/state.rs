@@ -7,6 +7,10 @@ use crate::db::Db;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Where kefu serves its fake WeChat API for simulation-mode accounts; the
+/// API client of those accounts is pointed here.
+pub const SIMULATOR_API: &str = "/simulator/wx";
+
 /// The WeChat API client, the wake-up bells of the background workers, and the
 /// fake WeChat API that serves simulation-mode accounts.
 pub struct Wechat {
@@ -42,11 +46,7 @@ impl Wechat {
                     clock.clone(),
                     &config.wechat_api_base,
                 );
-                api.set_simulator_base(&format!(
-                    "{}{}",
-                    config.local_url(),
-                    crate::web::SIMULATOR_API
-                ));
+                api.set_simulator_base(&format!("{}{}", config.local_url(), SIMULATOR_API));
                 api
             }),
             outbox_wake: Default::default(),

@@ -365,3 +365,68 @@ pub fn message_place(
         )
         .optional()?)
 }
+
+/// When the follower's previous message (events aside) before `message` came.
+pub fn previous_message_at(
+    conn: &Connection,
+    follower: FollowerId,
+    message: crate::model::MessageId,
+) -> DbResult<Option<jiff::Timestamp>> {
+    let at: Option<i64> = conn.query_row(
+        "SELECT max(created_at) FROM messages WHERE follower_id = ?1 AND id < ?2 AND kind <> 'event'",
+        params![follower, message],
+        |r| r.get(0),
+    )?;
+    Ok(at.map(ts))
+}
+
+/// The conversation a transfer request is about.
+pub fn transfer_conversation(conn: &Connection, transfer: i64) -> DbResult<Option<ConversationId>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            "SELECT conversation_id FROM transfers WHERE id = ?1",
+            [transfer],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// One of a follower's conversations, as the history page lists it.
+#[derive(Clone, Debug)]
+pub struct ConversationSummary {
+    pub id: ConversationId,
+    pub opened_at: jiff::Timestamp,
+    /// `None` when the stored state is unknown.
+    pub state: Option<ConversationState>,
+    pub agent: String,
+    /// The consultation categories, joined with 、.
+    pub categories: String,
+}
+
+/// The follower's latest `limit` conversations, newest first (D8).
+pub fn conversations_of(
+    conn: &Connection,
+    follower: FollowerId,
+    limit: i64,
+) -> DbResult<Vec<ConversationSummary>> {
+    let mut stmt = conn.prepare(
+        "SELECT v.opened_at, v.state, coalesce(u.display_name, ''), v.id, coalesce(
+            (SELECT group_concat(k.name, '、') FROM conversation_categories cc
+             JOIN categories k ON k.id = cc.category_id WHERE cc.conversation_id = v.id), '')
+         FROM conversations v LEFT JOIN users u ON u.id = v.agent_id
+         WHERE v.follower_id = ?1 ORDER BY v.id DESC LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![follower, limit], |r| {
+            Ok(ConversationSummary {
+                opened_at: ts(r.get(0)?),
+                state: ConversationState::parse(&r.get::<_, String>(1)?),
+                agent: r.get(2)?,
+                id: r.get(3)?,
+                categories: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}

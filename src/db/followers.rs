@@ -362,6 +362,27 @@ pub fn search(conn: &Connection, f: &FollowerFilter) -> DbResult<(Vec<Follower>,
     Ok((rows, total))
 }
 
+/// The agent-edited profile (D7): remark, labels, VIP and owner. A VIP flag
+/// also applies to the follower's waiting conversations, so they wait less.
+pub fn save_profile(
+    conn: &Connection,
+    id: FollowerId,
+    remark: &str,
+    labels: &str,
+    vip: bool,
+    owner: Option<crate::model::UserId>,
+) -> DbResult<()> {
+    conn.execute(
+        "UPDATE followers SET remark = ?2, labels = ?3, vip = ?4, owner_id = ?5 WHERE id = ?1",
+        params![id, remark, labels, vip, owner],
+    )?;
+    conn.execute(
+        "UPDATE conversations SET vip = ?2 WHERE follower_id = ?1 AND state = 'queued'",
+        params![id, vip],
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,11 +16,13 @@ pub mod accounts;
 pub mod agents;
 pub mod audit;
 pub mod automation;
+pub mod bindings;
 pub mod console;
 pub mod conversations;
 pub mod followers;
 pub mod followups;
 pub mod groups;
+pub mod health;
 pub mod media;
 pub mod menu;
 pub mod messages;
@@ -36,6 +38,7 @@ pub mod taxonomy;
 pub mod timeouts;
 pub mod timeplan;
 pub mod transfers;
+pub mod uploads;
 pub mod users;
 
 #[cfg(test)]

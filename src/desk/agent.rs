@@ -9,9 +9,7 @@ use crate::access;
 use crate::db::{self, DbResult, conversations, settings};
 use crate::engine::lifecycle::Step;
 use crate::live::Live;
-use crate::model::{
-    AgentStatus, ConversationId, FollowerId, MessageId, Role, User, UserId,
-};
+use crate::model::{AgentStatus, ConversationId, FollowerId, MessageId, Role, User, UserId};
 use jiff::Timestamp;
 use rusqlite::Connection;
 

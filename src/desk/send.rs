@@ -46,14 +46,8 @@ pub(crate) fn send_text(
     let payload = Payload::Text(outbox::Text {
         content: text.to_string(),
     });
-    let (message, _) = db::outbox::enqueue_payload(
-        c,
-        conv.account_id,
-        conv.follower_id,
-        &payload,
-        sender,
-        now,
-    )?;
+    let (message, _) =
+        db::outbox::enqueue_payload(c, conv.account_id, conv.follower_id, &payload, sender, now)?;
     db::messages::attach(c, message, conv.id)?;
     out.outbox = true;
     out.message(message, conv.group_id);

@@ -1,7 +1,6 @@
-//! The personal centre (个人中心, `/console/me`, D12, S3 1.4.1): a user's
-//! own profile, password, theme, the WeChat binding for notifications and
-//! whether they are notified outside work hours. The conversation workspace
-//! is `web::desk`.
+//! The personal centre 个人中心 (`/console/me`, D12, S3 1.4.1): an agent's own
+//! profile, password, theme, WeChat binding and off-hours reply. Only the
+//! signed-in user's own record; nothing here touches conversations.
 
 use super::form::Form;
 use super::page::{Page, local_time, render, render_status};
@@ -82,7 +81,7 @@ async fn me_page(
     })
 }
 
-pub async fn me(
+pub async fn show(
     State(state): State<AppState>,
     AnyUser(ctx, _): AnyUser,
 ) -> Result<Response, AppError> {

@@ -6,17 +6,14 @@
 
 pub mod admin;
 pub mod assets;
-pub mod desk;
-pub mod events;
+pub mod console;
 pub mod followups;
 pub mod form;
 pub mod login;
 pub mod me;
 pub mod media;
 pub mod page;
-pub mod rows;
 pub mod session;
-pub mod uploads;
 pub mod webhook;
 
 use crate::state::AppState;
@@ -46,8 +43,7 @@ pub struct RouteInfo {
     pub access: Access,
 }
 
-/// Where kefu serves its fake WeChat API for simulation-mode accounts.
-pub const SIMULATOR_API: &str = "/simulator/wx";
+pub use crate::state::SIMULATOR_API;
 
 /// The largest request body any route accepts (uploads will get their own limit).
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -111,8 +107,8 @@ fn table() -> Table {
     .post("/logout", Public, login::logout)
     .get("/", Agent, home)
     // Agent console
-    .get("/console", Agent, desk::index)
-    .get("/console/me", Agent, me::me)
+    .get("/console", Agent, console::lists::page)
+    .get("/console/me", Agent, me::show)
     .get("/media/{id}", Agent, media::get)
     .post("/console/me", Agent, me::update_profile)
     .post("/console/me/password", Agent, me::change_password)
@@ -174,48 +170,72 @@ fn table() -> Table {
         admin::simulator::create_account,
     )
     // Console: conversations (issue 4)
-    .get("/console/lists", Agent, desk::lists)
-    .get("/console/events", Agent, events::stream)
-    .post("/console/status", Agent, desk::set_status)
-    .post("/console/accept", Agent, desk::accept_many)
-    .get("/console/c/{id}", Agent, desk::chat)
-    .get("/console/c/{id}/budget", Agent, desk::budget)
-    .post("/console/c/{id}/read", Agent, desk::read)
-    .post("/console/c/{id}/accept", Agent, desk::accept)
-    .post("/console/c/{id}/reply", Agent, desk::reply)
-    .post("/console/c/{id}/note", Agent, desk::note)
-    .post("/console/c/{id}/transfer", Agent, desk::transfer)
-    .post("/console/c/{id}/end", Agent, desk::end)
-    .post("/console/c/{id}/remove", Admin, desk::remove)
-    .post("/console/c/{id}/mark", Agent, desk::mark)
-    .post("/console/c/{id}/tag", Agent, desk::tag)
-    .post("/console/c/{id}/survey", Agent, desk::survey)
-    .post("/console/messages/{id}/retry", Agent, desk::retry)
+    .get("/console/lists", Agent, console::lists::show)
+    .get("/console/events", Agent, console::events::stream)
+    .post("/console/status", Agent, console::actions::set_status)
+    .post("/console/accept", Agent, console::actions::accept_many)
+    .get("/console/c/{id}", Agent, console::chat::show)
+    .get("/console/c/{id}/budget", Agent, console::chat::show_budget)
+    .post("/console/c/{id}/read", Agent, console::chat::mark_read)
+    .post("/console/c/{id}/accept", Agent, console::actions::accept)
+    .post("/console/c/{id}/reply", Agent, console::actions::reply)
+    .post("/console/c/{id}/note", Agent, console::actions::add_note)
+    .post(
+        "/console/c/{id}/transfer",
+        Agent,
+        console::actions::transfer,
+    )
+    .post("/console/c/{id}/end", Agent, console::actions::end)
+    .post("/console/c/{id}/remove", Admin, console::actions::remove)
+    .post("/console/c/{id}/mark", Agent, console::actions::mark)
+    .post("/console/c/{id}/tag", Agent, console::actions::tag)
+    .post(
+        "/console/c/{id}/survey",
+        Agent,
+        console::actions::invite_survey,
+    )
+    .post(
+        "/console/messages/{id}/retry",
+        Agent,
+        console::actions::retry,
+    )
     .post(
         "/console/transfers/{id}/accept",
         Agent,
-        desk::transfer_accept,
+        console::actions::transfer_accept,
     )
     .post(
         "/console/transfers/{id}/decline",
         Agent,
-        desk::transfer_decline,
+        console::actions::transfer_decline,
     )
-    .get("/console/f/{id}/profile", Agent, desk::profile)
-    .post("/console/f/{id}/profile", Agent, desk::save_profile)
-    .post("/console/f/{id}/reopen", Agent, desk::reopen)
-    .get("/console/f/{id}/history", Agent, desk::history)
-    .get("/console/kb", Agent, desk::kb)
+    .get(
+        "/console/f/{id}/profile",
+        Agent,
+        console::follower::show_profile,
+    )
+    .post(
+        "/console/f/{id}/profile",
+        Agent,
+        console::follower::save_profile,
+    )
+    .post("/console/f/{id}/reopen", Agent, console::follower::reopen)
+    .get(
+        "/console/f/{id}/history",
+        Agent,
+        console::follower::show_history,
+    )
+    .get("/console/kb", Agent, console::kb::search)
     .post(
         "/console/c/{id}/image",
         Agent,
-        uploads::upload.layer(axum::extract::DefaultBodyLimit::max(
-            uploads::MAX_IMAGE + 64 * 1024,
+        console::uploads::upload.layer(axum::extract::DefaultBodyLimit::max(
+            console::uploads::MAX_IMAGE + 64 * 1024,
         )),
     )
-    .get("/console/uploads/{id}", Agent, uploads::serve)
-    .get("/console/uploads", Agent, uploads::list)
-    .post("/console/c/{id}/resend", Agent, uploads::resend)
+    .get("/console/uploads/{id}", Agent, console::uploads::serve)
+    .get("/console/uploads", Agent, console::uploads::list)
+    .post("/console/c/{id}/resend", Agent, console::uploads::resend)
     // -- end console
     // Agent notifications (issue 5)
     .get("/admin/notify", SuperAdmin, admin::notify::show)
@@ -244,73 +264,73 @@ fn table() -> Table {
     .post(
         "/admin/automation/replies",
         SuperAdmin,
-        admin::automation::save_replies,
+        admin::automation::replies::save,
     )
     .post(
         "/admin/automation/preview",
         SuperAdmin,
-        admin::automation::preview_replies,
+        admin::automation::replies::show_preview,
     )
     .post(
         "/admin/automation/keywords",
         SuperAdmin,
-        admin::automation::add_keyword,
+        admin::automation::keywords::add,
     )
     .get(
         "/admin/automation/keywords/{id}",
         SuperAdmin,
-        admin::automation::edit_keyword,
+        admin::automation::keywords::edit,
     )
     .post(
         "/admin/automation/keywords/{id}",
         SuperAdmin,
-        admin::automation::update_keyword,
+        admin::automation::keywords::update,
     )
     .post(
         "/admin/automation/keywords/{id}/move",
         SuperAdmin,
-        admin::automation::move_keyword,
+        admin::automation::keywords::reorder,
     )
     .post(
         "/admin/automation/keywords/{id}/delete",
         SuperAdmin,
-        admin::automation::delete_keyword,
+        admin::automation::keywords::delete,
     )
-    .post("/admin/automation/faq", Admin, admin::automation::add_faq)
+    .post("/admin/automation/faq", Admin, admin::automation::faq::add)
     .get(
         "/admin/automation/faq/{id}",
         Admin,
-        admin::automation::edit_faq,
+        admin::automation::faq::edit,
     )
     .post(
         "/admin/automation/faq/{id}",
         Admin,
-        admin::automation::update_faq,
+        admin::automation::faq::update,
     )
     .post(
         "/admin/automation/faq/{id}/move",
         Admin,
-        admin::automation::move_faq,
+        admin::automation::faq::reorder,
     )
     .post(
         "/admin/automation/faq/{id}/delete",
         Admin,
-        admin::automation::delete_faq,
+        admin::automation::faq::delete,
     )
     .post(
         "/admin/automation/timeouts",
         Admin,
-        admin::automation::save_timeouts,
+        admin::automation::timeouts::save,
     )
     .get(
         "/console/auto-reply",
         Agent,
-        admin::automation::agent_reply_page,
+        admin::automation::agent_reply::show,
     )
     .post(
         "/console/auto-reply",
         Agent,
-        admin::automation::save_agent_reply,
+        admin::automation::agent_reply::save,
     )
     // Taxonomy and follow-up lists (咨询分类, 会话标签, 知识库, 标注, tag list)
     .get("/admin/taxonomy", Admin, admin::taxonomy::page)
@@ -420,9 +440,7 @@ pub fn app(state: AppState) -> Router {
 /// `GET /healthz`: 200 "ok" when the database answers reads and the writer
 /// commits (an empty write job).
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
-    let read = state
-        .db
-        .read(|c| -> crate::db::DbResult<i64> { Ok(c.query_row("SELECT 1", [], |r| r.get(0))?) });
+    let read = state.db.read(crate::db::health::ping);
     let write = state.db.write(|_| -> crate::db::DbResult<()> { Ok(()) });
     match read.await.and(write.await) {
         Ok(()) => (axum::http::StatusCode::OK, "ok"),

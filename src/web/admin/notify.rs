@@ -116,13 +116,7 @@ async fn page(
             let (s, bound) = state
                 .db
                 .read(move |c| -> crate::db::DbResult<_> {
-                    let mut stmt = c.prepare(
-                        "SELECT u.display_name, p.wx_openid FROM agent_profiles p JOIN users u ON u.id = p.user_id
-                         WHERE p.wx_account_id = ?1 AND p.wx_openid <> '' ORDER BY u.display_name",
-                    )?;
-                    let bound = stmt
-                        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                        .collect::<Result<Vec<_>, _>>()?;
+                    let bound = crate::db::bindings::bound_to(c, id)?;
                     Ok((crate::notify::settings(c, id)?, bound))
                 })
                 .await?;

@@ -5,14 +5,14 @@
 //! sender uploads it to WeChat and sends the media_id. `GET
 //! /console/uploads/{id}` shows it to agents of the same group.
 
-use super::form::IdPath;
-use super::session::AnyUser;
 use crate::access;
-use crate::db::{self, DbResult, ms};
+use crate::db::{self, DbResult};
 use crate::desk;
 use crate::error::AppError;
-use crate::model::{ConversationId, GroupId, UserId};
+use crate::model::{ConversationId, GroupId};
 use crate::state::AppState;
+use crate::web::form::IdPath;
+use crate::web::session::AnyUser;
 use crate::wechat::outbox::safe_join;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, header};
@@ -92,18 +92,13 @@ pub async fn upload(
     let (message, out) = state
         .db
         .write(move |c| -> Result<_, AppError> {
-            c.execute(
-                "INSERT INTO uploads (user_id, group_id, name, path, content_type, size, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                rusqlite::params![user.id, group, name, rel, content_type, size, ms(now)],
-            )
-            .map_err(db::DbError::from)?;
-            let upload = c.last_insert_rowid();
+            let upload =
+                db::uploads::insert(c, user.id, group, &name, &rel, content_type, size, now)?;
             Ok(desk::reply_image(c, &user, id, &rel, upload, now)?)
         })
         .await?;
     state.publish(out);
-    super::desk::message_fragment(&state, message).await
+    super::rows::message_fragment(&state, message).await
 }
 
 /// An upload's group, path, type, and whether this user may see it.
@@ -119,18 +114,11 @@ pub async fn serve(
     let row = state
         .db
         .read(move |c| -> DbResult<Option<Stored>> {
-            use rusqlite::OptionalExtension;
-            let row: Option<(Option<GroupId>, Option<UserId>, String, String)> = c
-                .query_row(
-                    "SELECT group_id, user_id, path, content_type FROM uploads WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()?;
-            Ok(match row {
-                Some((g, by, p, t)) => {
-                    let ok = access::upload(&access::Viewer::load(c, &user)?, g, by);
-                    Some((g, p, t, ok))
+            Ok(match db::uploads::get(c, id)? {
+                Some(u) => {
+                    let ok =
+                        access::upload(&access::Viewer::load(c, &user)?, u.group_id, u.user_id);
+                    Some((u.group_id, u.path, u.content_type, ok))
                 }
                 None => None,
             })
@@ -189,27 +177,15 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     AnyUser(_, s): AnyUser,
-    super::form::Query(q): super::form::Query<ListQuery>,
+    crate::web::form::Query(q): crate::web::form::Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let (uid, tz) = (s.user.id, state.config.timezone.clone());
-    let rows = state
-        .db
-        .read(move |c| -> DbResult<Vec<(i64, String, i64)>> {
-            let mut stmt = c.prepare(
-                "SELECT id, name, created_at FROM uploads WHERE user_id = ?1
-                 ORDER BY id DESC LIMIT 24",
-            )?;
-            let rows = stmt
-                .query_map([uid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
-        .await?;
+    let rows = state.db.read(move |c| db::uploads::recent(c, uid)).await?;
     let view = UploadsView {
         conv: q.c,
         items: rows
             .into_iter()
-            .map(|(id, name, at)| (id, name, super::page::local_time(db::ts(at), &tz)))
+            .map(|(id, name, at)| (id, name, crate::web::page::local_time(at, &tz)))
             .collect(),
     };
     Ok(axum::response::Html(askama::Template::render(&view)?).into_response())
@@ -226,23 +202,19 @@ pub async fn resend(
     State(state): State<AppState>,
     AnyUser(_, s): AnyUser,
     IdPath(id): IdPath,
-    super::form::Form(f): super::form::Form<ResendForm>,
+    crate::web::form::Form(f): crate::web::form::Form<ResendForm>,
 ) -> Result<Response, AppError> {
     let (id, user, now) = (ConversationId(id), s.user, state.clock.now());
     let upload = f.upload;
     let (message, out) = state
         .db
         .write(move |c| -> Result<_, AppError> {
-            use rusqlite::OptionalExtension;
-            let row: Option<(Option<crate::model::UserId>, String)> = c
-                .query_row(
-                    "SELECT user_id, path FROM uploads WHERE id = ?1",
-                    [upload],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(db::DbError::from)?;
-            let Some((Some(owner), path)) = row else {
+            let Some(db::uploads::Upload {
+                user_id: Some(owner),
+                path,
+                ..
+            }) = db::uploads::get(c, upload)?
+            else {
                 return Err(AppError::NotFound);
             };
             if owner != user.id {
@@ -252,5 +224,5 @@ pub async fn resend(
         })
         .await?;
     state.publish(out);
-    super::desk::message_fragment(&state, message).await
+    super::rows::message_fragment(&state, message).await
 }

@@ -7,8 +7,14 @@
 use crate::db::console::Note;
 use crate::db::media::Media;
 use crate::db::messages::Message;
+use crate::db::{self, DbResult};
+use crate::error::AppError;
+use crate::model::{ConversationId, FollowerId, MessageId};
 use crate::model::{Direction, MediaKind, MediaState, MessageKind, OutboxState};
+use crate::state::AppState;
 use askama::Template;
+use axum::response::{IntoResponse, Response};
+use rusqlite::Connection;
 
 /// WeChat's text codes for its classic faces, and the emoji shown for them.
 pub const EMOJI: &[(&str, &str, &str)] = &[
@@ -306,6 +312,77 @@ pub fn stamp_text(
     } else {
         z.strftime("%Y-%m-%d %H:%M").to_string()
     }
+}
+
+pub(super) fn row_of(
+    c: &Connection,
+    m: &db::messages::Message,
+    tz: &jiff::tz::TimeZone,
+) -> DbResult<RowView> {
+    let media = db::media::of_message(c, m.id)?;
+    let agent = match m.sender_id {
+        Some(u) => db::users::get(c, u)?.map(|u| u.display_name),
+        None => None,
+    };
+    Ok(message_row(m, &media, agent, tz))
+}
+
+/// One message row as a live push or a swap renders it; with a stamp when the
+/// previous message of the follower is more than 3 minutes older.
+pub fn render_message_row(
+    c: &Connection,
+    id: MessageId,
+    tz: &jiff::tz::TimeZone,
+    now: jiff::Timestamp,
+) -> DbResult<Option<(String, FollowerId)>> {
+    let Some(m) = db::messages::get(c, id)? else {
+        return Ok(None);
+    };
+    let mut row = row_of(c, &m, tz)?;
+    let prev = db::console::previous_message_at(c, m.follower_id, m.id).unwrap_or(None);
+    if prev.is_none_or(|p| m.created_at.duration_since(p) > jiff::SignedDuration::from_mins(3)) {
+        row.stamp = Some(stamp_text(
+            m.created_at,
+            tz,
+            now.to_zoned(tz.clone()).date(),
+        ));
+    }
+    Ok(Some((
+        RowTemplate { r: &row }
+            .render()
+            .map_err(|e| db::DbError::Commit(e.to_string()))?,
+        m.follower_id,
+    )))
+}
+
+pub fn render_note_row(
+    c: &Connection,
+    id: i64,
+    tz: &jiff::tz::TimeZone,
+) -> DbResult<Option<(String, ConversationId)>> {
+    let Some(n) = db::console::note(c, id)? else {
+        return Ok(None);
+    };
+    let row = note_row(&n, tz);
+    Ok(Some((
+        RowTemplate { r: &row }
+            .render()
+            .map_err(|e| db::DbError::Commit(e.to_string()))?,
+        n.conversation_id,
+    )))
+}
+
+/// One message row as an htmx answer (the same HTML the live stream pushes).
+pub(crate) async fn message_fragment(
+    state: &AppState,
+    message: MessageId,
+) -> Result<Response, AppError> {
+    let (tz, now) = (state.config.timezone.clone(), state.clock.now());
+    let row = state
+        .db
+        .read(move |c| render_message_row(c, message, &tz, now))
+        .await?;
+    Ok(axum::response::Html(row.map(|(h, _)| h).unwrap_or_default()).into_response())
 }
 
 #[cfg(test)]

@@ -12,12 +12,12 @@
 //! A comment line every 15 s keeps proxies from closing the stream and tells
 //! us soon when the tab is gone (presence, B9).
 
-use super::session::AnyUser;
 use crate::access::{self, Audience, Viewer};
 use crate::db::{self, DbResult};
 use crate::live::{Item, Live, Resume, frame};
 use crate::model::User;
 use crate::state::AppState;
+use crate::web::session::AnyUser;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -171,7 +171,7 @@ async fn deliver(
                             let Some(group) = group else {
                                 // Not in a conversation: no queue to hide it from.
                                 let Some((html, _)) =
-                                    super::desk::render_message_row(c, m, &tz, now)?
+                                    super::rows::render_message_row(c, m, &tz, now)?
                                 else {
                                     return Ok(None);
                                 };
@@ -191,7 +191,7 @@ async fn deliver(
                                 None => false,
                             };
                             let see_queue = db::settings::group(c, group)?.agents_see_queue;
-                            let Some((html, _)) = super::desk::render_message_row(c, m, &tz, now)?
+                            let Some((html, _)) = super::rows::render_message_row(c, m, &tz, now)?
                             else {
                                 return Ok(None);
                             };
@@ -239,7 +239,7 @@ async fn deliver(
             let (n, tz) = (*note, state.config.timezone.clone());
             let html = state
                 .db
-                .read(move |c| super::desk::render_note_row(c, n, &tz))
+                .read(move |c| super::rows::render_note_row(c, n, &tz))
                 .await
                 .ok()
                 .flatten();

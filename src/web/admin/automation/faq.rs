@@ -1,0 +1,242 @@
+//! 常见问题 of a group (C7): add, edit, reorder and delete its FAQ entries.
+
+use super::*;
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct FaqForm {
+    pub(super) account: String,
+    pub(super) group: String,
+    pub(super) question: String,
+    pub(super) answer: String,
+    pub(super) keywords: String,
+}
+
+impl FaqForm {
+    /// (question, answer, keywords), trimmed and checked.
+    pub(super) fn checked(&self) -> Result<(String, String, Vec<String>), String> {
+        let (question, answer) = (self.question.trim(), self.answer.trim());
+        if question.is_empty() {
+            return Err("请填写问题".into());
+        }
+        if question.chars().count() > 100 {
+            return Err("问题不能超过 100 个字".into());
+        }
+        if answer.is_empty() {
+            return Err("请填写答案".into());
+        }
+        if answer.chars().count() > TEXT_MAX {
+            return Err(format!("答案不能超过 {TEXT_MAX} 个字"));
+        }
+        let keywords = auto::parse_keywords(&self.keywords);
+        if keywords.iter().any(|k| k.chars().count() > 30) {
+            return Err("每个关键词不能超过 30 个字".into());
+        }
+        if keywords.len() > 20 {
+            return Err("关键词最多 20 个".into());
+        }
+        Ok((question.into(), answer.into(), keywords))
+    }
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    AdminUser(ctx, s): AdminUser,
+    Form(f): Form<FaqForm>,
+) -> Result<Response, AppError> {
+    let group = need_group(&f.group)?;
+    let user = s.user.clone();
+    state
+        .db
+        .read(move |c| managed_group(c, &user, group))
+        .await?;
+    let account = parse_account(&f.account);
+    let (question, answer, keywords) = match f.checked() {
+        Ok(v) => v,
+        Err(m) => {
+            let kept = Kept {
+                section: "faq",
+                error: Some(m),
+                faq: f,
+                ..Kept::default()
+            };
+            return refused(&state, &ctx, &s.user, (account, Some(group)), kept).await;
+        }
+    };
+    let (by, now, q) = (
+        Acting::user(&s.user, &ctx.ip),
+        state.clock.now(),
+        question.clone(),
+    );
+    state
+        .db
+        .write(move |c| -> Result<_, AppError> {
+            auto::add_faq(c, group, &q, &answer, &keywords)?;
+            audit(
+                c,
+                &by,
+                Entry::new(AuditAction::FaqCreate, format!("常见问题 {q}")),
+                now,
+            )
+        })
+        .await?;
+    Ok(done(
+        &ctx,
+        account,
+        Some(group),
+        "faq",
+        format!("常见问题 {question} 已添加"),
+    ))
+}
+
+/// Loads an entry and its group, checking that the user manages the group.
+pub(super) async fn managed_faq(
+    state: &AppState,
+    user: &User,
+    id: i64,
+) -> Result<(Faq, Group), AppError> {
+    let user = user.clone();
+    state
+        .db
+        .read(move |c| -> Result<_, AppError> {
+            let (group, f) = auto::faq_entry(c, id)?.ok_or(AppError::NotFound)?;
+            Ok((f, managed_group(c, &user, group)?))
+        })
+        .await
+}
+
+#[derive(Template)]
+#[template(path = "admin/automation_faq.html")]
+pub(super) struct FaqEditPage {
+    pub(super) page: Page,
+    pub(super) id: i64,
+    pub(super) group: Group,
+    pub(super) f: FaqForm,
+    pub(super) error: Option<String>,
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    AdminUser(ctx, s): AdminUser,
+    IdPath(id): IdPath,
+    Query(q): Query<PlaceForm>,
+) -> Result<Response, AppError> {
+    let (e, group) = managed_faq(&state, &s.user, id).await?;
+    render(&FaqEditPage {
+        page: Page::new(&ctx, format!("修改常见问题 {}", e.question), "automation"),
+        id,
+        f: FaqForm {
+            account: q.account,
+            group: group.id.to_string(),
+            question: e.question,
+            answer: e.answer,
+            keywords: e.keywords.join(","),
+        },
+        group,
+        error: None,
+    })
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    AdminUser(ctx, s): AdminUser,
+    IdPath(id): IdPath,
+    Form(f): Form<FaqForm>,
+) -> Result<Response, AppError> {
+    let (old, group) = managed_faq(&state, &s.user, id).await?;
+    let account = parse_account(&f.account);
+    let (question, answer, keywords) = match f.checked() {
+        Ok(v) => v,
+        Err(m) => {
+            let page = FaqEditPage {
+                page: Page::new(&ctx, format!("修改常见问题 {}", old.question), "automation"),
+                id,
+                f: FaqForm {
+                    group: group.id.to_string(),
+                    ..f
+                },
+                group,
+                error: Some(m),
+            };
+            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let (by, now, gid) = (Acting::user(&s.user, &ctx.ip), state.clock.now(), group.id);
+    state
+        .db
+        .write(move |c| -> Result<_, AppError> {
+            auto::update_faq(c, id, &question, &answer, &keywords)?;
+            let after = Faq {
+                id,
+                question: question.clone(),
+                answer,
+                keywords,
+            };
+            let entry = Entry::new(
+                AuditAction::FaqUpdate,
+                format!("常见问题 {} → {question}", old.question),
+            )
+            .change(Some(&old), Some(&after));
+            audit(c, &by, entry, now)
+        })
+        .await?;
+    Ok(done(&ctx, account, Some(gid), "faq", "常见问题已保存"))
+}
+
+pub async fn reorder(
+    State(state): State<AppState>,
+    AdminUser(ctx, s): AdminUser,
+    IdPath(id): IdPath,
+    Form(f): Form<MoveForm>,
+) -> Result<Response, AppError> {
+    let (e, group) = managed_faq(&state, &s.user, id).await?;
+    let up = f.up()?;
+    let (by, now) = (Acting::user(&s.user, &ctx.ip), state.clock.now());
+    state
+        .db
+        .write(move |c| -> Result<_, AppError> {
+            if auto::move_faq(c, id, up)? {
+                let target = format!("常见问题 {}(调整顺序)", e.question);
+                audit(c, &by, Entry::new(AuditAction::FaqUpdate, target), now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(done(
+        &ctx,
+        parse_account(&f.account),
+        Some(group.id),
+        "faq",
+        "顺序已调整",
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    AdminUser(ctx, s): AdminUser,
+    IdPath(id): IdPath,
+    Form(f): Form<PlaceForm>,
+) -> Result<Response, AppError> {
+    let (e, group) = managed_faq(&state, &s.user, id).await?;
+    let (by, now, question) = (
+        Acting::user(&s.user, &ctx.ip),
+        state.clock.now(),
+        e.question.clone(),
+    );
+    state
+        .db
+        .write(move |c| -> Result<_, AppError> {
+            auto::delete_faq(c, id)?;
+            let entry = Entry::new(AuditAction::FaqDelete, format!("常见问题 {question}"))
+                .change(Some(&e), None);
+            audit(c, &by, entry, now)
+        })
+        .await?;
+    Ok(done(
+        &ctx,
+        parse_account(&f.account),
+        Some(group.id),
+        "faq",
+        "常见问题已删除",
+    ))
+}

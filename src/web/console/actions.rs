@@ -1,0 +1,365 @@
+//! What an agent does to a conversation (D5–D11): accept, reply, note,
+//! transfer, end, remove, mark, tag, retry a failed send, invite a rating,
+//! and set their own status. Each runs one `desk` change in a write
+//! transaction, publishes it, and answers with the fragment htmx swaps in.
+
+use super::rows::{message_fragment, render_note_row};
+use super::{change, chat_after, html, ok_flash};
+use crate::access::{self, Viewer};
+use crate::db::console::{self as q};
+use crate::desk::{self, DeskError};
+use crate::error::AppError;
+use crate::model::{AgentStatus, ConversationId, ConversationState, GroupId, MessageId, UserId};
+use crate::state::AppState;
+use crate::web::form::{Form, IdPath};
+use crate::web::session::AnyUser;
+use axum::extract::State;
+use axum::http::HeaderValue;
+use axum::response::Response;
+use serde::Deserialize;
+
+pub async fn accept(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    let id = ConversationId(id);
+    let user = s.user.clone();
+    change(&state, move |c, now| {
+        // Picking one follower out of the queue needs the queue's details.
+        access::conversation_details(c, &Viewer::load(c, &user)?, id)?;
+        Ok(((), desk::accept(c, &user, &[id], now)?))
+    })
+    .await?;
+    chat_after(&state, &ctx, s.user, id).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ManyForm {
+    ids: Vec<i64>,
+    group: Option<i64>,
+}
+
+/// Accepts several queued followers at once, or "the next one" of a group
+/// (for agents who see only the count).
+pub async fn accept_many(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    Form(f): Form<ManyForm>,
+) -> Result<Response, AppError> {
+    let user = s.user.clone();
+    let taken = change(&state, move |c, now| {
+        let ids: Vec<ConversationId> = if f.ids.is_empty() {
+            let group = f.group.map(GroupId);
+            let viewer = Viewer::load(c, &user)?;
+            let (_, queued) = q::open_items(c, &viewer.reach)?;
+            queued
+                .into_iter()
+                .find(|i| group.is_none_or(|g| i.group_id == g))
+                .map(|i| vec![i.id])
+                .ok_or_else(|| DeskError::Refused("当前没有排队的客户".into()))?
+        } else {
+            let viewer = Viewer::load(c, &user)?;
+            for id in &f.ids {
+                access::conversation_details(c, &viewer, ConversationId(*id))?;
+            }
+            f.ids.iter().map(|i| ConversationId(*i)).collect()
+        };
+        let out = desk::accept(c, &user, &ids, now)?;
+        Ok((ids, out))
+    })
+    .await?;
+    match taken.as_slice() {
+        [one] => chat_after(&state, &ctx, s.user, *one).await,
+        many => Ok(ok_flash(&format!("已接入 {} 位客户", many.len()))),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReplyForm {
+    text: String,
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    IdPath(id): IdPath,
+    Form(f): Form<ReplyForm>,
+) -> Result<Response, AppError> {
+    let id = ConversationId(id);
+    let user = s.user;
+    let message = change(&state, move |c, now| {
+        desk::reply(c, &user, id, &f.text, now)
+    })
+    .await?;
+    message_fragment(&state, message).await
+}
+
+pub async fn retry(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    let message = MessageId(id);
+    let user = s.user;
+    change(&state, move |c, now| {
+        Ok(((), desk::retry(c, &user, message, now)?))
+    })
+    .await?;
+    Ok(ok_flash("已重新发送"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NoteForm {
+    body: String,
+}
+
+pub async fn add_note(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    IdPath(id): IdPath,
+    Form(f): Form<NoteForm>,
+) -> Result<Response, AppError> {
+    let id = ConversationId(id);
+    let user = s.user;
+    let note = change(&state, move |c, now| {
+        let out = desk::note(c, &user, id, &f.body, now)?;
+        let note = out.events.iter().find_map(|e| match e {
+            crate::live::Live::Note { id, .. } => Some(*id),
+            _ => None,
+        });
+        Ok((note, out))
+    })
+    .await?;
+    let tz = state.config.timezone.clone();
+    let row = match note {
+        Some(n) => state.db.read(move |c| render_note_row(c, n, &tz)).await?,
+        None => None,
+    };
+    Ok(html(row.map(|(h, _)| h).unwrap_or_default()))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TransferForm {
+    /// `u<id>` for an agent of the group, `g<id>` for another group.
+    target: String,
+    note: String,
+}
+
+pub async fn transfer(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    IdPath(id): IdPath,
+    Form(f): Form<TransferForm>,
+) -> Result<Response, AppError> {
+    let id = ConversationId(id);
+    let user = s.user.clone();
+    if f.note.chars().count() > 200 {
+        return Err(AppError::BadRequest("转接说明不能超过 200 字".into()));
+    }
+    let target = f.target.clone();
+    let parse = |p: &str| target.strip_prefix(p).and_then(|n| n.parse::<i64>().ok());
+    let (to_user, to_group) = (parse("u"), parse("g"));
+    if to_user.is_none() && to_group.is_none() {
+        return Err(AppError::BadRequest("请选择转接对象".into()));
+    }
+    change(&state, move |c, now| {
+        let out = match (to_user, to_group) {
+            (Some(u), _) => desk::transfer_to_agent(c, &user, id, UserId(u), &f.note, now)?,
+            (_, Some(g)) => desk::transfer_to_group(c, &user, id, GroupId(g), &f.note, now)?,
+            _ => desk::Out::default(),
+        };
+        Ok(((), out))
+    })
+    .await?;
+    match chat_after(&state, &ctx, s.user, id).await {
+        // Sent to a group the agent is not in: it is out of their sight now.
+        Err(AppError::Denied(_)) => Ok(html(
+            "<div class=\"empty-state\" role=\"status\"><p>会话已转接到其他客服组,将由该组客服接待。</p></div>"
+                .into(),
+        )),
+        other => other,
+    }
+}
+
+pub async fn transfer_accept(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    let user = s.user.clone();
+    let conv = change(&state, move |c, now| {
+        let conv = crate::db::console::transfer_conversation(c, id)
+            .ok()
+            .flatten()
+            .ok_or(DeskError::NotFound)?;
+        Ok((conv, desk::answer_transfer(c, &user, id, true, now)?))
+    })
+    .await?;
+    let mut resp = chat_after(&state, &ctx, s.user, conv).await?;
+    resp.headers_mut()
+        .insert("hx-retarget", HeaderValue::from_static("#chat"));
+    resp.headers_mut()
+        .insert("hx-reswap", HeaderValue::from_static("innerHTML"));
+    Ok(resp)
+}
+
+pub async fn transfer_decline(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    let user = s.user;
+    change(&state, move |c, now| {
+        Ok(((), desk::answer_transfer(c, &user, id, false, now)?))
+    })
+    .await?;
+    Ok(ok_flash("已拒绝转接"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EndForm {
+    category: Vec<i64>,
+    remark: String,
+}
+
+pub async fn end(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    IdPath(id): IdPath,
+    Form(f): Form<EndForm>,
+) -> Result<Response, AppError> {
+    let id = ConversationId(id);
+    let user = s.user.clone();
+    change(&state, move |c, now| {
+        Ok(((), desk::end(c, &user, id, &f.category, &f.remark, now)?))
+    })
+    .await?;
+    chat_after(&state, &ctx, s.user, id).await
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    crate::web::session::AdminUser(_, s): crate::web::session::AdminUser,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    let id = ConversationId(id);
+    let user = s.user;
+    change(&state, move |c, now| {
+        Ok(((), desk::remove(c, &user, id, now)?))
+    })
+    .await?;
+    Ok(ok_flash("已将该客户移出排队"))
+}
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MarkForm {
+    note: String,
+}
+
+pub async fn mark(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    IdPath(id): IdPath,
+    Form(f): Form<MarkForm>,
+) -> Result<Response, AppError> {
+    let id = ConversationId(id);
+    let user = s.user;
+    change(&state, move |c, now| {
+        desk::mark(c, &user, id, &f.note, now)?;
+        Ok(((), desk::Out::default()))
+    })
+    .await?;
+    Ok(ok_flash("已标注,可在“标注”列表中跟进"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TagForm {
+    tag: Option<i64>,
+    message: Option<i64>,
+    remark: String,
+}
+
+pub async fn tag(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    IdPath(id): IdPath,
+    Form(f): Form<TagForm>,
+) -> Result<Response, AppError> {
+    let id = ConversationId(id);
+    let user = s.user;
+    let Some(tag) = f.tag else {
+        return Err(AppError::BadRequest("请选择一个标签".into()));
+    };
+    change(&state, move |c, now| {
+        desk::tag(c, &user, id, tag, f.message.map(MessageId), &f.remark, now)?;
+        Ok(((), desk::Out::default()))
+    })
+    .await?;
+    Ok(ok_flash("已添加标签"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct StatusForm {
+    status: String,
+    /// "off" or 10/20/30/40/50; absent (or empty): unchanged.
+    auto_accept: Option<String>,
+}
+
+pub async fn set_status(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    Form(f): Form<StatusForm>,
+) -> Result<Response, AppError> {
+    let status =
+        AgentStatus::parse(&f.status).ok_or_else(|| AppError::BadRequest("未知的状态".into()))?;
+    let limit = match f.auto_accept.as_deref() {
+        None => None,
+        Some("off") => Some(None),
+        Some(n) => match n.parse::<u32>() {
+            Ok(n) if [10, 20, 30, 40, 50].contains(&n) => Some(Some(n)),
+            _ => {
+                return Err(AppError::BadRequest(
+                    "自动接入上限只能是 10、20、30、40 或 50".into(),
+                ));
+            }
+        },
+    };
+    let uid = s.user.id;
+    change(&state, move |c, now| {
+        Ok(((), desk::set_status(c, uid, status, limit, now)?))
+    })
+    .await?;
+    Ok(ok_flash(&format!("状态已切换为{}", status.label())))
+}
+
+/// The agent invites the follower to rate the service (B13).
+pub async fn invite_survey(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    let id = ConversationId(id);
+    let user = s.user.clone();
+    let sent = change(&state, move |c, now| {
+        let conv = desk::visible(c, &user, id)?;
+        if conv.agent_id != Some(user.id) || conv.state == ConversationState::Queued {
+            return Err(DeskError::Denied("只有接待该会话的客服可以邀请评价".into()));
+        }
+        let mut out = desk::Out::default();
+        let r = crate::desk::send_survey(c, id, now, &mut out)?;
+        Ok((r, out))
+    })
+    .await?;
+    if let Err(why) = sent {
+        return Err(AppError::Conflict(format!("满意度评价未发送:{why}")));
+    }
+    chat_after(&state, &ctx, s.user, id).await
+}
