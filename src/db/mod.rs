@@ -306,11 +306,6 @@ pub fn integrity(conn: &Connection) -> rusqlite::Result<String> {
     conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
 }
 
-/// A round trip to the database (health checks).
-pub fn ping(conn: &Connection) -> DbResult<i64> {
-    Ok(conn.query_row("SELECT 1", [], |r| r.get(0))?)
-}
-
 pub fn ms(t: jiff::Timestamp) -> i64 {
     t.as_millisecond()
 }
