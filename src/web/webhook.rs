@@ -120,8 +120,11 @@ async fn receive(
     let bytes = to_bytes(body, xml::MAX_BODY)
         .await
         .map_err(|_| WebhookError::TooLarge)?;
-    let push::Opened { plain, inbound } =
-        push::open(&acc, q, &bytes, &state.wechat.replays, now_s)?;
+    let push::Opened {
+        plain,
+        inbound,
+        key,
+    } = push::open(&acc, q, &bytes, &state.wechat.replays, now_s)?;
     let now = state.clock.now();
     let learned_id = acc.original_id != inbound.to_user;
     let account_id = acc.id;
@@ -147,8 +150,16 @@ async fn receive(
     if stored.media || stored.new_follower {
         state.wechat.fetch_wake.notify_one();
     }
-    Ok(
-        passive
-            .map(|text| push::reply(&reply_acc, q, &follower, &official, &text, now.as_second())),
-    )
+    let now_s = now.as_second();
+    Ok(passive.map(|text| {
+        push::reply(
+            &reply_acc,
+            key.as_deref(),
+            q,
+            &follower,
+            &official,
+            &text,
+            now_s,
+        )
+    }))
 }

@@ -102,6 +102,9 @@ pub struct Opened {
     /// The message XML as WeChat wrote it (decrypted in safe and compatible modes).
     pub plain: String,
     pub inbound: Inbound,
+    /// The EncodingAESKey that decrypted it (the current one, or the previous
+    /// one during a rotation): the reply is sealed with the same key.
+    pub key: Option<String>,
 }
 
 /// Opens a push body that passed [`verify`]: signature, decryption, replay
@@ -115,7 +118,7 @@ pub fn open(
 ) -> Result<Opened, PushError> {
     let text =
         std::str::from_utf8(body).map_err(|_| XmlError::Malformed("body is not UTF-8".into()))?;
-    let plain = if q.is_encrypted() {
+    let (plain, key) = if q.is_encrypted() {
         let envelope = xml::parse_envelope(text)?;
         let encrypt = envelope.encrypt.ok_or(PushError::NoEncrypt)?;
         // msg_signature covers the ciphertext: check it before decrypting.
@@ -125,12 +128,13 @@ pub fn open(
         ) {
             return Err(PushError::BadSignature);
         }
-        decrypt(acc, &encrypt)?
+        let (plain, key) = decrypt(acc, &encrypt)?;
+        (plain, Some(key))
     } else {
         if !crypto::verify_signature(&q.signature, &[&acc.token, &q.timestamp, &q.nonce]) {
             return Err(PushError::BadSignature);
         }
-        text.to_string()
+        (text.to_string(), None)
     };
     // Plaintext mode only (encrypted pushes are covered by msg_signature, where
     // a repeated nonce can only be chance): the same signed query, for the same
@@ -143,11 +147,16 @@ pub fn open(
     }
     let inbound = xml::parse(&plain)?;
     ingest::check(&inbound).map_err(|m| XmlError::Malformed(m.into()))?;
-    Ok(Opened { plain, inbound })
+    Ok(Opened {
+        plain,
+        inbound,
+        key,
+    })
 }
 
-/// Decrypts `encrypt` with the current key, then the previous one (rotation).
-fn decrypt(acc: &Account, encrypt: &str) -> Result<String, PushError> {
+/// Decrypts `encrypt` with the current key, then the previous one (rotation);
+/// returns the text and the key that worked.
+fn decrypt(acc: &Account, encrypt: &str) -> Result<(String, String), PushError> {
     let mut last = PushError::NoKey;
     for key in [&acc.aes_key, &acc.prev_aes_key] {
         if key.is_empty() {
@@ -157,7 +166,7 @@ fn decrypt(acc: &Account, encrypt: &str) -> Result<String, PushError> {
             continue;
         };
         match crypto::decrypt(&k, &acc.app_id, encrypt) {
-            Ok(xml) => return Ok(xml),
+            Ok(xml) => return Ok((xml, key.clone())),
             Err(e) => last = e.into(),
         }
     }
@@ -165,10 +174,12 @@ fn decrypt(acc: &Account, encrypt: &str) -> Result<String, PushError> {
 }
 
 /// The body answering a push with a text: plain XML, or encrypted and signed
-/// when the push was encrypted (WeChat then expects the same). `follower` and
-/// `official` are the push's FromUserName and ToUserName.
+/// when the push was encrypted (WeChat then expects the same) with `key`, the
+/// EncodingAESKey that opened the push (WECHAT.md: reply with the key that
+/// worked). `follower` and `official` are the push's FromUserName and ToUserName.
 pub fn reply(
     acc: &Account,
+    key: Option<&str>,
     q: &PushQuery,
     follower: &str,
     official: &str,
@@ -186,7 +197,7 @@ pub fn reply(
     if !q.is_encrypted() {
         return xml;
     }
-    match AesKey::from_encoding_aes_key(&acc.aes_key) {
+    match AesKey::from_encoding_aes_key(key.unwrap_or(&acc.aes_key)) {
         Ok(key) => {
             let encrypt = crypto::encrypt(&key, &acc.app_id, &xml);
             let ts = now_s.to_string();
@@ -377,7 +388,7 @@ mod tests {
         let acc = account(AccountMode::Safe);
         let (q, _) = push(&acc, "在吗", NOW);
 
-        let sealed = reply(&acc, &q, "oF", "gh_test", "您好！", NOW);
+        let sealed = reply(&acc, None, &q, "oF", "gh_test", "您好！", NOW);
         let envelope = xml::parse_envelope(&sealed).unwrap();
         let encrypt = envelope.encrypt.expect("an Encrypt element");
         assert!(sealed.contains(&format!("<TimeStamp>{NOW}</TimeStamp>")));
@@ -398,12 +409,42 @@ mod tests {
         );
 
         let plain_q = PushQuery::default();
-        assert_eq!(reply(&acc, &plain_q, "oF", "gh_test", "您好！", NOW), inner);
+        assert_eq!(
+            reply(&acc, None, &plain_q, "oF", "gh_test", "您好！", NOW),
+            inner
+        );
+
+        // During a rotation the reply is sealed with the key that opened the
+        // push (the previous one), not the new one.
+        let rotated = Account {
+            aes_key: OTHER_KEY.into(),
+            prev_aes_key: KEY.into(),
+            ..acc.clone()
+        };
+        let (rq, body) = push(&acc, "在吗", NOW);
+        let opened = open(&rotated, &rq, &body, &ReplayGuard::default(), NOW).unwrap();
+        assert_eq!(opened.key.as_deref(), Some(KEY));
+        let sealed = reply(
+            &rotated,
+            opened.key.as_deref(),
+            &rq,
+            "oF",
+            "gh_test",
+            "您好！",
+            NOW,
+        );
+        let encrypt = xml::parse_envelope(&sealed).unwrap().encrypt.unwrap();
+        assert!(crypto::decrypt(&key, APPID, &encrypt).is_ok(), "old key");
+        let new = AesKey::from_encoding_aes_key(OTHER_KEY).unwrap();
+        assert!(crypto::decrypt(&new, APPID, &encrypt).is_err());
 
         let broken = Account {
             aes_key: "not a key".into(),
             ..acc
         };
-        assert_eq!(reply(&broken, &q, "oF", "gh_test", "您好！", NOW), ACK);
+        assert_eq!(
+            reply(&broken, None, &q, "oF", "gh_test", "您好！", NOW),
+            ACK
+        );
     }
 }
