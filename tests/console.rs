@@ -1430,10 +1430,22 @@ async fn the_holder_sends_an_image_and_can_send_it_again() {
     assert!(body.contains("只能发送 JPG、PNG 或 GIF 图片"), "{body}");
     let mut big = png.clone();
     big.resize(11 * 1024 * 1024, 0);
-    assert_eq!(
-        amy.upload(conv.id, "big.png", big).await.0,
-        StatusCode::PAYLOAD_TOO_LARGE
-    );
+    let part = reqwest::multipart::Part::bytes(big).file_name("big.png");
+    let sent = amy
+        .b
+        .client
+        .post(format!("{}/console/c/{}/image", amy.base, conv.id))
+        .header("X-CSRF-Token", &amy.csrf)
+        .header("HX-Request", "true")
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await;
+    // The server answers 413 as soon as the body passes the limit and closes
+    // the connection; the client may still be writing and see the reset instead.
+    match sent {
+        Ok(r) => assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE),
+        Err(e) => assert!(e.is_request() || e.is_body(), "{e:?}"),
+    }
 
     let (s, row) = amy.upload(conv.id, "商品图.png", png.clone()).await;
     assert_eq!(s, StatusCode::OK, "{row}");
