@@ -18,10 +18,17 @@ fn width(s: &str) -> f64 {
         .sum::<f64>()
 }
 
-/// Writes `table` as a workbook; temporary files go to `tempdir`.
-pub fn write(table: &Table, tempdir: &Path) -> Result<Vec<u8>, XlsxError> {
+/// Writes `tables` as a workbook, a sheet each; temporary files go to `tempdir`.
+pub fn write(tables: &[Table], tempdir: &Path) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
     book.set_tempdir(tempdir)?;
+    for table in tables {
+        add_sheet(&mut book, table)?;
+    }
+    book.save_to_buffer()
+}
+
+fn add_sheet(book: &mut Workbook, table: &Table) -> Result<(), XlsxError> {
     let bold = Format::new().set_bold();
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let percent = Format::new().set_num_format("0.0%");
@@ -90,7 +97,7 @@ pub fn write(table: &Table, tempdir: &Path) -> Result<Vec<u8>, XlsxError> {
         chart.set_width(720).set_height(360);
         sheet.insert_chart(1, (table.headers.len() + 1) as u16, &chart)?;
     }
-    book.save_to_buffer()
+    Ok(())
 }
 
 /// `Content-Disposition` for a download named `name` (UTF-8, RFC 5987).
@@ -122,7 +129,7 @@ mod tests {
             series: vec![1],
         });
         let dir = std::env::temp_dir();
-        let bytes = write(&t, &dir).expect("workbook");
+        let bytes = write(&[t], &dir).expect("workbook");
         assert!(bytes.starts_with(b"PK"), "a zip file");
         assert_eq!(
             disposition("工作量.xlsx"),
