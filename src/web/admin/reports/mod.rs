@@ -384,6 +384,6 @@ pub fn refused(
 }
 
 /// `/admin/reports`: the first report.
-pub async fn home() -> axum::response::Redirect {
+pub async fn home(_: crate::web::session::AdminUser) -> axum::response::Redirect {
     axum::response::Redirect::to("/admin/reports/workload")
 }
