@@ -56,12 +56,12 @@ impl World {
             .db
             .read(move |c| -> DbResult<ConversationId> {
                 let f = db::followers::by_openid(c, acc, &openid)?.expect("follower");
-                Ok(c.query_row(
+                c.query_row(
                     "SELECT max(id) FROM conversations WHERE follower_id = ?1",
                     [f.id],
                     |r| r.get(0),
                 )
-                .map_err(DbError::from)?)
+                .map_err(DbError::from)
             })
             .await
             .unwrap()
@@ -282,12 +282,12 @@ async fn a_day_at_the_desk_in_every_report_and_workbook() {
         .state
         .db
         .read(move |c| -> DbResult<i64> {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT max(id) FROM transfers WHERE conversation_id = ?1",
                 [c1],
                 |r| r.get(0),
             )
-            .map_err(DbError::from)?)
+            .map_err(DbError::from)
         })
         .await
         .unwrap();
@@ -631,12 +631,12 @@ async fn a_day_at_the_desk_in_every_report_and_workbook() {
         .state
         .db
         .read(|c| -> DbResult<i64> {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT count(*) FROM audit_log WHERE action = 'report_export'",
                 [],
                 |r| r.get(0),
             )
-            .map_err(DbError::from)?)
+            .map_err(DbError::from)
         })
         .await
         .unwrap();

@@ -15,6 +15,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// Milliseconds since the Unix epoch (UTC).
 pub type Ms = i64;
 
+/// An answered survey: score 1–5 and 已解决 when given.
+pub type Survey = (i64, Option<bool>);
+
+/// A stretch of one status: (status, from, to).
+pub type Segment = (AgentStatus, Ms, Ms);
+
 /// A half-open period `[from, to)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Period {
@@ -53,8 +59,8 @@ pub struct Conv {
     pub group: GroupId,
     pub ended_at: Option<Ms>,
     pub steps: Vec<Step>,
-    /// The answered survey: score 1–5 and 已解决 when given.
-    pub survey: Option<(i64, Option<bool>)>,
+    /// The answered survey, if any.
+    pub survey: Option<Survey>,
 }
 
 /// A message of a conversation: a follower's (inbound) or an agent's reply.
@@ -435,7 +441,7 @@ pub fn status_segments(
     changes: &[(AgentStatus, Ms)],
     period: Period,
     until: Ms,
-) -> Vec<(AgentStatus, Ms, Ms)> {
+) -> Vec<Segment> {
     let until = until.clamp(period.from, period.to);
     let mut out = Vec::new();
     let mut cur = (before.unwrap_or(AgentStatus::Offline), period.from);
@@ -453,7 +459,7 @@ pub fn status_segments(
 }
 
 /// Total time per status in segments.
-pub fn status_totals(segments: &[(AgentStatus, Ms, Ms)]) -> HashMap<AgentStatus, Ms> {
+pub fn status_totals(segments: &[Segment]) -> HashMap<AgentStatus, Ms> {
     let mut m = HashMap::new();
     for (s, a, b) in segments {
         *m.entry(*s).or_default() += b - a;
@@ -501,7 +507,7 @@ pub fn handled(
     convs: &[Conv],
     period: Period,
     in_scope: impl Fn(GroupId) -> bool,
-) -> Vec<(GroupId, UserId, Ms, Option<(i64, Option<bool>)>)> {
+) -> Vec<(GroupId, UserId, Ms, Option<Survey>)> {
     let mut out = Vec::new();
     for conv in convs {
         let Some(end) = conv.ended_at.filter(|e| period.contains(*e)) else {

@@ -9,7 +9,8 @@ use super::{
 use crate::access::Viewer;
 use crate::db::reports::{self, Person};
 use crate::engine::reports::{
-    Ms, Period, first_responses, median, queue_length, status_segments, status_totals, workload,
+    Ms, Period, Segment, first_responses, median, queue_length, status_segments, status_totals,
+    workload,
 };
 use crate::error::AppError;
 use crate::export::table::{Cell, Table};
@@ -104,11 +105,7 @@ fn status_class(s: AgentStatus) -> &'static str {
     }
 }
 
-fn timeline(
-    rows: &[(Person, Vec<(AgentStatus, Ms, Ms)>)],
-    p: Period,
-    tz: &jiff::tz::TimeZone,
-) -> Svg {
+fn timeline(rows: &[(Person, Vec<Segment>)], p: Period, tz: &jiff::tz::TimeZone) -> Svg {
     let row_h = 24.0;
     let top = 24.0;
     let bottom = top + row_h * rows.len().max(1) as f64;
