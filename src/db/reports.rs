@@ -200,3 +200,48 @@ pub fn status_log(
         .collect::<Result<Vec<_>, _>>()?;
     Ok((before, changes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{agents, groups::tests::seed_group, memory, users, users::tests::seed_user};
+    use crate::model::Role;
+
+    fn at(min: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_millisecond(1_000_000_000_000 + min * 60_000).unwrap()
+    }
+
+    #[test]
+    fn every_status_change_is_logged_and_read_back_around_a_period() {
+        let c = memory().unwrap();
+        let amy = seed_user(&c, "amy", Role::Agent);
+        let g = seed_group(&c, "售后", "after");
+        users::set_groups(&c, amy, &[g]).unwrap();
+        agents::set_status(&c, amy, AgentStatus::Online, None, at(0)).unwrap();
+        // The same status again (a new auto-accept limit) is no change.
+        agents::set_status(&c, amy, AgentStatus::Online, Some(10), at(1)).unwrap();
+        agents::set_status(&c, amy, AgentStatus::Busy, Some(10), at(5)).unwrap();
+        agents::set_status(&c, amy, AgentStatus::Offline, Some(10), at(9)).unwrap();
+        let ms = |m| at(m).as_millisecond();
+        let (before, changes) = status_log(&c, &[amy], ms(3), ms(20)).unwrap();
+        assert_eq!(before.get(&amy), Some(&AgentStatus::Online));
+        assert_eq!(
+            changes,
+            vec![
+                (amy, AgentStatus::Busy, ms(5)),
+                (amy, AgentStatus::Offline, ms(9)),
+            ]
+        );
+        let (before, _) = status_log(&c, &[amy], ms(0), ms(1)).unwrap();
+        assert!(before.is_empty(), "nothing logged before the first change");
+        assert_eq!(
+            members(&c, &[g]).unwrap(),
+            vec![Person {
+                id: amy,
+                name: "amy".into(),
+                username: "amy".into()
+            }]
+        );
+        assert!(members(&c, &[]).unwrap().is_empty());
+    }
+}
