@@ -1129,7 +1129,7 @@ async fn seed_day(server: &TestServer) {
     let acc = server.account("plain", "http://127.0.0.1:9").await;
     let day0 = "2026-11-20T00:00:00+08:00[Asia/Shanghai]"
         .parse::<jiff::Zoned>()
-        .unwrap()
+        .expect("the seeded day")
         .timestamp()
         .as_millisecond();
     server
@@ -1231,7 +1231,7 @@ async fn seed_day(server: &TestServer) {
             Ok(())
         })
         .await
-        .unwrap();
+        .expect("seed a day of work");
 }
 
 // ---------------------------------------------------------------------------
