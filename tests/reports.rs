@@ -191,6 +191,49 @@ fn sheet(bytes: &[u8], name: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// A workbook's sheet as the page shows it: each number formatted the way
+/// the page's cell at the same place is (a share, a duration, two decimals),
+/// an empty cell as "—". So a whole sheet can be compared with its page.
+fn sheet_as_page(bytes: &[u8], name: &str, page: &[Vec<String>]) -> Vec<Vec<String>> {
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
+    let range = book.worksheet_range(name).expect("sheet");
+    range
+        .rows()
+        .enumerate()
+        .map(|(i, r)| {
+            r.iter()
+                .enumerate()
+                .map(|(j, c)| {
+                    let like = page
+                        .get(i)
+                        .and_then(|row| row.get(j))
+                        .cloned()
+                        .unwrap_or_default();
+                    let x = match c {
+                        Data::String(s) => return s.clone(),
+                        Data::Empty if like == "—" => return like,
+                        Data::Empty => return String::new(),
+                        Data::Float(f) => *f,
+                        Data::Int(n) => *n as f64,
+                        Data::DateTime(d) => d.as_f64(),
+                        other => return format!("{other:?}"),
+                    };
+                    if like.ends_with('%') {
+                        format!("{:.1}%", x * 100.0)
+                    } else if like.contains(':') {
+                        let s = (x * 86_400.0).round() as i64;
+                        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+                    } else if like.contains('.') {
+                        format!("{x:.2}")
+                    } else {
+                        format!("{}", x as i64)
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 async fn world() -> World {
     let wx = FakeServer::start().await;
     wx.fake.add_account(APPID, SECRET);
@@ -607,9 +650,8 @@ async fn a_day_at_the_desk_in_every_report_and_workbook() {
         ]
     );
     let (_, _, xlsx) = root.bytes(&format!("{url}&format=xlsx")).await;
-    let back = sheet(&xlsx, "服务水平（客服组）");
-    assert_eq!(back[0], groups[0]);
-    assert_eq!(back[2][..2], groups[2][..2]);
+    assert_eq!(sheet_as_page(&xlsx, "服务水平（客服组）", &groups), groups);
+    assert_eq!(sheet_as_page(&xlsx, "服务水平（客服）", &agents), agents);
 
     // ---------------------------------------------------------------- 工作质量概览
     let (s, page) = root.page("/admin/reports/quality?date=2026-11-20").await;
@@ -620,10 +662,33 @@ async fn a_day_at_the_desk_in_every_report_and_workbook() {
     );
     assert!(page.contains("st-online"), "{page}");
     let q = table(&page, "工作质量详情");
-    let amy_row = q.iter().find(|r| r[1] == "amy").expect("amy");
-    assert_eq!(amy_row[2], "0:20:00", "online since 10:00, now 10:20");
-    assert_eq!(amy_row[5], "2");
-    assert_eq!(amy_row[6], "0:01:00");
+    let zero = "0:00:00";
+    assert_eq!(
+        q,
+        vec![
+            row(&[
+                "客服昵称",
+                "客服账号",
+                "在线时长",
+                "忙碌时长",
+                "离开时长",
+                "接入会话量",
+                "首次响应中位数"
+            ]),
+            // Online since 10:00; now is 10:20.
+            row(&["amy显示名", "amy", "0:20:00", zero, zero, "2", "0:01:00"]),
+            // Bob took his conversation by a transfer: no first response of his own.
+            row(&["bob显示名", "bob", "0:20:00", zero, zero, "1", "—"]),
+            row(&["cat显示名", "cat", "0:20:00", zero, zero, "1", "0:02:00"]),
+            row(&["dan显示名", "dan", zero, zero, zero, "0", "—"]),
+            row(&["ada显示名", "ada", zero, zero, zero, "0", "—"]),
+            row(&["bea显示名", "bea", zero, zero, zero, "0", "—"]),
+        ]
+    );
+    let (_, _, xlsx) = root
+        .bytes("/admin/reports/quality?date=2026-11-20&format=xlsx")
+        .await;
+    assert_eq!(sheet_as_page(&xlsx, "工作质量详情", &q), q);
 
     // Every export is in the audit log.
     let n: i64 = w
@@ -640,7 +705,7 @@ async fn a_day_at_the_desk_in_every_report_and_workbook() {
         })
         .await
         .unwrap();
-    assert_eq!(n, 4);
+    assert_eq!(n, 5);
 
     // ---------------------------------------------------------------- another group's admin
     let bea = login(&w.srv, "bea").await;
