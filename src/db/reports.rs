@@ -244,4 +244,87 @@ mod tests {
         );
         assert!(members(&c, &[]).unwrap().is_empty());
     }
+
+    /// 咨询消息数 and 回复消息数 read only what the definitions count: a
+    /// follower's messages (not events), an agent's sends (not automatic
+    /// replies, which have no sender, and not failed sends).
+    #[test]
+    fn messages_are_what_the_reports_count() {
+        let c = memory().unwrap();
+        let amy = seed_user(&c, "amy", Role::Agent);
+        let g = seed_group(&c, "售后", "after");
+        let acc = crate::db::accounts::tests::seed_account(&c, "wx1");
+        c.execute(
+            "INSERT INTO followers (account_id, openid, first_seen_at, last_seen_at) VALUES (?1, 'o1', 0, 0)",
+            [acc],
+        )
+        .unwrap();
+        let f = c.last_insert_rowid();
+        c.execute(
+            "INSERT INTO conversations (account_id, follower_id, group_id, state, opened_at, queued_at)
+             VALUES (?1, ?2, ?3, 'queued', 100, 100)",
+            params![acc, f, g],
+        )
+        .unwrap();
+        let conv = ConversationId(c.last_insert_rowid());
+        c.execute(
+            "INSERT INTO conversation_events (conversation_id, at, step, group_id) VALUES (?1, 100, 'open', ?2)",
+            params![conv, g],
+        )
+        .unwrap();
+        let msg = |dir: &str, kind: &str, sender: Option<UserId>, at: i64| {
+            c.execute(
+                "INSERT INTO messages (account_id, follower_id, direction, kind, sender_id, created_at,
+                                       received_at, conversation_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+                params![acc, f, dir, kind, sender, at, conv],
+            )
+            .unwrap();
+            c.last_insert_rowid()
+        };
+        let outbox = |m: i64, state: &str| {
+            c.execute(
+                "INSERT INTO outbox (message_id, account_id, follower_id, kind, payload, state,
+                                     next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, 'text', '{}', ?4, 0, 0)",
+                params![m, acc, f, state],
+            )
+            .unwrap();
+        };
+        msg("in", "text", None, 100);
+        msg("in", "event", None, 101);
+        let sent = msg("out", "text", Some(amy), 102);
+        outbox(sent, "sent");
+        let failed = msg("out", "text", Some(amy), 103);
+        outbox(failed, "failed");
+        let pending = msg("out", "image", Some(amy), 104);
+        outbox(pending, "pending");
+        msg("out", "text", None, 105); // an automatic reply
+        let got: Vec<(bool, i64, Option<UserId>)> = messages(&c, &[conv])
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.inbound, m.at, m.sender))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (true, 100, None),
+                (false, 102, Some(amy)),
+                (false, 104, Some(amy))
+            ]
+        );
+        // The conversation is found for its group and period, with its steps.
+        let convs = conversations(&c, &[g], 0, 1000).unwrap();
+        assert_eq!(convs.len(), 1);
+        assert_eq!(convs[0].steps.len(), 1);
+        assert!(
+            conversations(&c, &[g], 0, 100).unwrap().is_empty(),
+            "opened after"
+        );
+        assert!(
+            conversations(&c, &[GroupId(99)], 0, 1000)
+                .unwrap()
+                .is_empty()
+        );
+    }
 }
