@@ -41,7 +41,7 @@ fn x_of(t: Ms, p: Period) -> f64 {
 }
 
 /// Hour ticks along the bottom of a day chart.
-fn hour_axis(svg: &mut Svg, p: Period, top: f64, bottom: f64) {
+fn hour_axis(svg: &mut Svg, top: f64, bottom: f64) {
     for h in (0..=24).step_by(3) {
         let x = LEFT + WIDTH * f64::from(h) / 24.0;
         svg.lines.push(Line {
@@ -57,7 +57,6 @@ fn hour_axis(svg: &mut Svg, p: Period, top: f64, bottom: f64) {
             anchor: "middle",
         });
     }
-    let _ = p;
 }
 
 fn queue_chart(points: &[(Ms, i64)], p: Period, until: Ms) -> Svg {
@@ -70,7 +69,7 @@ fn queue_chart(points: &[(Ms, i64)], p: Period, until: Ms) -> Svg {
         height: 160.0,
         ..Svg::default()
     };
-    hour_axis(&mut svg, p, top, top + h);
+    hour_axis(&mut svg, top, top + h);
     svg.texts.push(Label {
         x: LEFT - 6.0,
         y: top + 4.0,
@@ -132,7 +131,7 @@ fn timeline(rows: &[(Person, Vec<Segment>)], p: Period, tz: &jiff::tz::TimeZone)
             anchor: "start",
         });
     }
-    hour_axis(&mut svg, p, top, bottom);
+    hour_axis(&mut svg, top, bottom);
     let hm = |t: Ms| {
         jiff::Timestamp::from_millisecond(t)
             .map(|x| x.to_zoned(tz.clone()).strftime("%H:%M").to_string())
