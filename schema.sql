@@ -279,8 +279,7 @@ CREATE TABLE conversation_events (
 , group_id INTEGER) STRICT;
 
 CREATE INDEX conversation_events_conversation ON conversation_events (conversation_id, at);
-CREATE INDEX conversation_events_at ON conversation_events (at);
-CREATE INDEX messages_received ON messages (received_at);
+CREATE INDEX conversations_ended ON conversations (ended_at) WHERE state = 'ended';
 
 -- Every change of an agent's status, with its time (工作质量概览, issue 10).
 CREATE TABLE agent_status_log (

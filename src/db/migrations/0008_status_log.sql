@@ -16,5 +16,4 @@ ALTER TABLE conversation_events ADD COLUMN group_id INTEGER;
 UPDATE conversation_events
 SET group_id = (SELECT v.group_id FROM conversations v WHERE v.id = conversation_events.conversation_id);
 
-CREATE INDEX conversation_events_at ON conversation_events (at);
-CREATE INDEX messages_received ON messages (received_at);
+CREATE INDEX conversations_ended ON conversations (ended_at) WHERE state = 'ended';
