@@ -84,6 +84,15 @@ pub struct Table {
 }
 
 impl Table {
+    /// Does column `i` hold numbers (judged by its first row, or the 合计 row)?
+    pub fn numeric_column(&self, i: usize) -> bool {
+        self.rows
+            .first()
+            .or(self.total.as_ref())
+            .and_then(|r| r.get(i))
+            .is_some_and(Cell::numeric)
+    }
+
     pub fn new(name: &str, headers: &[&str]) -> Table {
         Table {
             name: name.into(),
