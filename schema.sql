@@ -276,9 +276,20 @@ CREATE TABLE conversation_events (
     actor_id        INTEGER REFERENCES users (id) ON DELETE SET NULL,
     to_agent_id     INTEGER REFERENCES users (id) ON DELETE SET NULL,
     note            TEXT    NOT NULL DEFAULT ''
-) STRICT;
+, group_id INTEGER) STRICT;
 
 CREATE INDEX conversation_events_conversation ON conversation_events (conversation_id, at);
+CREATE INDEX conversations_ended ON conversations (ended_at) WHERE state = 'ended';
+
+-- Every change of an agent's status, with its time (工作质量概览, issue 10).
+CREATE TABLE agent_status_log (
+    id      INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    status  TEXT    NOT NULL CHECK (status IN ('online', 'busy', 'away', 'offline')),
+    at      INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX agent_status_log_at ON agent_status_log (at, user_id);
 
 -- ---------------------------------------------------------------- Console
 

@@ -1020,6 +1020,221 @@ async fn ready(c: &Client) -> Result<bool> {
 }
 
 // ---------------------------------------------------------------------------
+// 工作报表
+
+/// 工作报表 in a real browser (issue 10): a super admin opens 工作报表,
+/// picks a range, sees the table and the chart of each report, and 导出
+/// answers with a workbook. A day of work is seeded straight into the
+/// database (the numbers themselves are checked in `tests/reports.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_flow() {
+    let driver = ChromeDriver::start().await;
+    let client = driver.connect(Device::Desktop).await;
+    let server = TestServer::start().await;
+    server
+        .user(ADMIN_USER, kefu::model::Role::SuperAdmin, &[])
+        .await;
+    seed_day(&server).await;
+    // Evening of the seeded day (22:00 in Shanghai): the whole day is past.
+    server
+        .state
+        .clock
+        .advance(jiff::SignedDuration::from_hours(12));
+    let shots = Shots::new("reports_flow");
+    let task = {
+        let (c, url, shots) = (client.clone(), server.url.clone(), shots.clone());
+        tokio::spawn(async move { reports(&c, &url, &shots).await })
+    };
+    let outcome = task.await;
+    if !matches!(outcome, Ok(Ok(()))) {
+        let _ = shots.take(&client, "failure").await;
+    }
+    let _ = client.close().await;
+    server.stop().await;
+    drop(driver);
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("[reports_flow] {e:#}"),
+        Err(e) => panic!("[reports_flow] flow task failed: {e}"),
+    }
+}
+
+async fn reports(c: &Client, base: &str, shots: &Shots) -> Result<()> {
+    let at = |p: &str| format!("{base}{p}");
+    c.goto(&at("/login")).await?;
+    login(c, ADMIN_USER, common::PASSWORD).await?;
+    wait_path(c, "/console").await?;
+    click(c, "a.nav-item[href='/admin/reports/workload']").await?;
+    wait_path(c, "/admin/reports/workload").await?;
+    for kind in ["workload", "categories", "hourly", "quality", "service"] {
+        if kind != "workload" {
+            click(c, &format!("nav.tabs a[href='/admin/reports/{kind}']")).await?;
+            wait_path(c, &format!("/admin/reports/{kind}")).await?;
+        }
+        // Pick the range (a date input's typing depends on the locale: set it).
+        let set = if kind == "quality" {
+            "document.querySelector(\"input[name=date]\").value = '2026-11-20';"
+        } else {
+            "document.querySelector(\"input[name=from]\").value = '2026-11-20';
+             document.querySelector(\"input[name=to]\").value = '2026-11-20';"
+        };
+        c.execute(set, vec![]).await?;
+        click(c, "form.filters button[type=submit]").await?;
+        let deadline = Instant::now() + WAIT;
+        while !c
+            .current_url()
+            .await?
+            .query()
+            .unwrap_or_default()
+            .contains("2026-11-20")
+        {
+            if Instant::now() > deadline {
+                bail!("{kind}: the filter was not submitted");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        wait_text(c, "table.report tbody", "").await?;
+        let body = text_of(c, "main").await?;
+        if body.contains("没有符合条件的数据") && kind != "quality" {
+            bail!("{kind}: the seeded day shows no data");
+        }
+        if matches!(kind, "hourly" | "quality") {
+            find(c, "figure.report-chart svg").await?;
+        }
+        shots.take(c, kind).await?;
+        // 导出: the link answers with a workbook.
+        let got = c
+            .execute(
+                "const a = document.querySelector('a[download]');
+                 return fetch(a.href).then(r => [r.status, r.headers.get('content-type'),
+                   r.headers.get('content-disposition')]);",
+                vec![],
+            )
+            .await?;
+        let got: (u16, String, String) = serde_json::from_value(got)?;
+        if got.0 != 200 || !got.1.contains("spreadsheetml") || !got.2.contains("attachment") {
+            bail!("{kind}: 导出 answered {got:?}");
+        }
+    }
+    Ok(())
+}
+
+/// One day (2026-11-20, Asia/Shanghai) of two agents in one group: a
+/// conversation every hour from 09:00 to 20:00, accepted, answered, ended with
+/// a category, some rated; statuses changing along the day.
+async fn seed_day(server: &TestServer) {
+    let group = server.group("售后服务", "after-sales").await;
+    let amy = server.user("amy", kefu::model::Role::Agent, &[group]).await;
+    let bob = server.user("bob", kefu::model::Role::Agent, &[group]).await;
+    let acc = server.account("plain", "http://127.0.0.1:9").await;
+    let day0 = "2026-11-20T00:00:00+08:00[Asia/Shanghai]"
+        .parse::<jiff::Zoned>()
+        .expect("the seeded day")
+        .timestamp()
+        .as_millisecond();
+    server
+        .state
+        .db
+        .write(move |c| -> kefu::db::DbResult<()> {
+            let min = 60_000i64;
+            let exec = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> kefu::db::DbResult<i64> {
+                c.execute(sql, p).map_err(kefu::db::DbError::from)?;
+                Ok(c.last_insert_rowid())
+            };
+            let parent = exec(
+                "INSERT INTO categories (group_id, name) VALUES (?1, '售后')",
+                &[&group],
+            )?;
+            let cats = [
+                exec(
+                    "INSERT INTO categories (group_id, parent_id, name) VALUES (?1, ?2, '退货')",
+                    &[&group, &parent],
+                )?,
+                exec(
+                    "INSERT INTO categories (group_id, parent_id, name) VALUES (?1, ?2, '物流')",
+                    &[&group, &parent],
+                )?,
+            ];
+            for (who, status, h, m) in [
+                (amy, "online", 9, 0),
+                (bob, "online", 9, 30),
+                (amy, "busy", 12, 0),
+                (amy, "online", 13, 0),
+                (bob, "away", 15, 0),
+                (bob, "online", 15, 40),
+                (amy, "offline", 18, 0),
+                (bob, "offline", 21, 0),
+            ] {
+                let t = day0 + (h * 60 + m) * min;
+                exec(
+                    "INSERT INTO agent_status_log (user_id, status, at) VALUES (?1, ?2, ?3)",
+                    &[&who, &status, &t],
+                )?;
+            }
+            for (i, h) in (9..=20i64).enumerate() {
+                let i = i as i64;
+                let agent = if i % 3 == 2 { bob } else { amy };
+                let t = day0 + h * 60 * min + (i * 7 % 40) * min;
+                let openid = format!("oSeedFan{i:02}");
+                let f = exec(
+                    "INSERT INTO followers (account_id, openid, first_seen_at, last_seen_at)
+                     VALUES (?1, ?2, ?3, ?3)",
+                    &[&acc.id, &openid, &t],
+                )?;
+                let (acc_at, end) = (t + (2 + i % 4) * min, t + (15 + i) * min);
+                let conv = exec(
+                    "INSERT INTO conversations (account_id, follower_id, group_id, state, agent_id,
+                        opened_at, queued_at, accepted_at, ended_at)
+                     VALUES (?1, ?2, ?3, 'ended', ?4, ?5, ?5, ?6, ?7)",
+                    &[&acc.id, &f, &group, &agent, &t, &acc_at, &end],
+                )?;
+                for (step, actor, at) in [
+                    ("open", None, t),
+                    ("accept", Some(agent), acc_at),
+                    ("end_by_agent", Some(agent), end),
+                ] {
+                    exec(
+                        "INSERT INTO conversation_events (conversation_id, at, step, actor_id, group_id)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        &[&conv, &at, &step, &actor, &group],
+                    )?;
+                }
+                for k in 0..(2 + i % 3) {
+                    let at = t + k * 3 * min;
+                    exec(
+                        "INSERT INTO messages (account_id, follower_id, direction, kind, content,
+                            created_at, received_at, conversation_id)
+                         VALUES (?1, ?2, 'in', 'text', '请问', ?3, ?3, ?4)",
+                        &[&acc.id, &f, &at, &conv],
+                    )?;
+                    let reply = acc_at + (k + 1) * (20 + i * 5) * 1000;
+                    exec(
+                        "INSERT INTO messages (account_id, follower_id, direction, kind, content,
+                            sender_id, created_at, received_at, conversation_id)
+                         VALUES (?1, ?2, 'out', 'text', '您好', ?3, ?4, ?4, ?5)",
+                        &[&acc.id, &f, &agent, &reply, &conv],
+                    )?;
+                }
+                exec(
+                    "INSERT INTO conversation_categories (conversation_id, category_id) VALUES (?1, ?2)",
+                    &[&conv, &cats[(i % 2) as usize]],
+                )?;
+                if i % 2 == 0 {
+                    let score = 3 + i % 3;
+                    exec(
+                        "INSERT INTO surveys (conversation_id, state, score, solved, sent_at, answered_at)
+                         VALUES (?1, 'answered', ?2, 1, ?3, ?3)",
+                        &[&conv, &score, &end],
+                    )?;
+                }
+            }
+            Ok(())
+        })
+        .await
+        .expect("seed a day of work");
+}
+
+// ---------------------------------------------------------------------------
 // Screenshots
 
 #[derive(Clone)]

@@ -83,6 +83,15 @@ pub fn set_status(
     auto_accept: Option<u32>,
     now: Timestamp,
 ) -> DbResult<()> {
+    // The reports draw statuses along the day: a change is logged with its
+    // time, in the same transaction as the status itself.
+    let (before, _) = self::status(c, user)?;
+    if before != status {
+        c.exec(
+            "INSERT INTO agent_status_log (user_id, status, at) VALUES (?1, ?2, ?3)",
+            params![user, status, ms(now)],
+        )?;
+    }
     c.exec(
         "INSERT INTO agent_settings (user_id, status, auto_accept, status_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (user_id) DO UPDATE SET status = ?2, auto_accept = ?3, status_at = ?4",

@@ -128,8 +128,8 @@ fn record(
         Step::Open | Step::EndByTimeout | Step::Abandon | Step::Expire => (None, None),
     };
     conn.exec(
-        "INSERT INTO conversation_events (conversation_id, at, step, actor_id, to_agent_id, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO conversation_events (conversation_id, at, step, actor_id, to_agent_id, note, group_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT group_id FROM conversations WHERE id = ?1))",
         params![id, ms(now), step_name(&step), actor, to, note],
     )?;
     Ok(())

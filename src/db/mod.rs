@@ -31,6 +31,7 @@ pub mod notes;
 pub mod notices;
 pub mod notify;
 pub mod outbox;
+pub mod reports;
 pub mod sessions;
 pub mod settings;
 pub mod surveys;

@@ -6,5 +6,6 @@ pub mod automation;
 pub mod intake;
 pub mod lifecycle;
 pub mod queue;
+pub mod reports;
 pub mod routing;
 pub mod timeplan;

@@ -140,6 +140,29 @@ fn table() -> Table {
         admin::groups::delete,
     )
     .get("/admin/audit", Admin, admin::audit::list)
+    // 工作报表 (issue 10): the same URL plus `format=xlsx` is the workbook.
+    .get("/admin/reports", Admin, admin::reports::home)
+    .get(
+        "/admin/reports/workload",
+        Admin,
+        admin::reports::workload::show,
+    )
+    .get(
+        "/admin/reports/categories",
+        Admin,
+        admin::reports::categories::show,
+    )
+    .get("/admin/reports/hourly", Admin, admin::reports::hourly::show)
+    .get(
+        "/admin/reports/quality",
+        Admin,
+        admin::reports::quality::show,
+    )
+    .get(
+        "/admin/reports/service",
+        Admin,
+        admin::reports::service::show,
+    )
     .get("/admin/accounts", SuperAdmin, admin::accounts::list)
     .post("/admin/accounts", SuperAdmin, admin::accounts::create)
     .get("/admin/accounts/{id}", SuperAdmin, admin::accounts::edit)

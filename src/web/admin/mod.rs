@@ -8,6 +8,7 @@ pub mod followers;
 pub mod groups;
 pub mod menu;
 pub mod notify;
+pub mod reports;
 pub mod simulator;
 pub mod taxonomy;
 pub mod timeplan;

@@ -1,0 +1,156 @@
+//! 分时统计 (F3): 24 rows 00–23 (时段) × 排队量, 咨询人数, 咨询消息数, with
+//! a bar chart drawn on the server and a native chart in the workbook.
+
+use super::{
+    Label, Line, Rect, ReportPage, ReportQuery, Svg, days, download, hour_of, refused, scope, today,
+};
+use crate::access::Viewer;
+use crate::db::reports;
+use crate::engine::reports::{Hour, hourly};
+use crate::error::AppError;
+use crate::export::table::{Cell, ChartSpec, Table};
+use crate::state::AppState;
+use crate::web::form::Query;
+use crate::web::page::render;
+use crate::web::session::AdminUser;
+use axum::extract::State;
+use axum::response::Response;
+
+pub const HEADERS: &[&str] = &["时段", "排队量", "咨询人数", "咨询消息数"];
+
+const SERIES: [(&str, &str); 3] = [
+    ("排队量", "bar-queued"),
+    ("咨询人数", "bar-followers"),
+    ("咨询消息数", "bar-messages"),
+];
+
+/// Grouped bars, three per hour.
+fn chart(hours: &[Hour]) -> Svg {
+    let (left, top, w, h) = (40.0, 24.0, 912.0, 200.0);
+    let max = hours
+        .iter()
+        .flat_map(|x| [x.queued, x.followers, x.messages])
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let mut svg = Svg {
+        label: "分时统计（按小时）".into(),
+        width: 960.0,
+        height: 250.0,
+        ..Svg::default()
+    };
+    for i in 0..=4 {
+        let y = top + h - h * f64::from(i) / 4.0;
+        svg.lines.push(Line {
+            x1: left,
+            y1: y,
+            x2: left + w,
+            y2: y,
+        });
+        svg.texts.push(Label {
+            x: left - 6.0,
+            y: y + 4.0,
+            text: format!("{}", (max * f64::from(i) / 4.0).round()),
+            anchor: "end",
+        });
+    }
+    let slot = w / 24.0;
+    let bar = (slot - 6.0) / 3.0;
+    for (i, x) in hours.iter().enumerate() {
+        let x0 = left + slot * i as f64 + 3.0;
+        for (k, (v, (name, class))) in [x.queued, x.followers, x.messages]
+            .iter()
+            .zip(SERIES)
+            .enumerate()
+        {
+            let bh = h * *v as f64 / max;
+            svg.rects.push(Rect {
+                x: x0 + bar * k as f64,
+                y: top + h - bh,
+                w: bar,
+                h: bh,
+                class,
+                tip: format!("{i:02} 时 {name}：{v}"),
+            });
+        }
+        svg.texts.push(Label {
+            x: x0 + slot / 2.0 - 3.0,
+            y: top + h + 14.0,
+            text: format!("{i:02}"),
+            anchor: "middle",
+        });
+    }
+    for (k, (name, class)) in SERIES.iter().enumerate() {
+        let x = left + 10.0 + 110.0 * k as f64;
+        svg.rects.push(Rect {
+            x,
+            y: 4.0,
+            w: 10.0,
+            h: 10.0,
+            class,
+            tip: (*name).into(),
+        });
+        svg.texts.push(Label {
+            x: x + 14.0,
+            y: 13.0,
+            text: (*name).into(),
+            anchor: "start",
+        });
+    }
+    svg
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    AdminUser(ctx, s): AdminUser,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, AppError> {
+    let tz = state.config.timezone.clone();
+    let d = match days(&q.from, &q.to, today(&state), &tz) {
+        Ok(d) => d,
+        Err(why) => return refused(&ctx, "hourly", q, why),
+    };
+    let (me, group) = (s.user.clone(), q.group.clone());
+    let (groups, hours) = state
+        .db
+        .read(move |c| -> Result<_, AppError> {
+            let v = Viewer::load(c, &me)?;
+            let (scope, groups) = scope(c, &v, &group)?;
+            let convs = reports::conversations(c, &scope, d.period.from, d.period.to)?;
+            let ids: Vec<_> = convs.iter().map(|v| v.id).collect();
+            let msgs = reports::messages(c, &ids)?;
+            let hours = hourly(
+                &convs,
+                &msgs,
+                d.period,
+                |g| scope.contains(&g),
+                |t| hour_of(t, &tz),
+            );
+            Ok((groups, hours))
+        })
+        .await?;
+    let mut table = Table::new("分时统计", HEADERS);
+    for (i, h) in hours.iter().enumerate() {
+        table.rows.push(vec![
+            Cell::text(format!("{i:02}")),
+            Cell::Int(h.queued as i64),
+            Cell::Int(h.followers as i64),
+            Cell::Int(h.messages as i64),
+        ]);
+    }
+    table.chart = Some(ChartSpec {
+        title: "分时统计".into(),
+        series: vec![1, 2, 3],
+    });
+    if q.xlsx() {
+        let what = format!("分时统计 {}", d.label());
+        let name = format!("分时统计_{}.xlsx", d.label());
+        return download(&state, &ctx, &s.user, &name, what, vec![table]).await;
+    }
+    let mut p = ReportPage::new(&ctx, "hourly", q);
+    p.groups = groups;
+    p.charts = vec![chart(&hours)];
+    p.tables = vec![table];
+    p.note = "排队量：进入排队的会话次数（立即分配给客服的不计）；咨询人数：该时段发过消息的不同粉丝数（多天合并按时段去重）；咨询消息数：粉丝发送的消息数。";
+    render(&p)
+}

@@ -1,0 +1,189 @@
+//! 服务水平 (F5): per group and per agent — first response (median, p90,
+//! share within the SLA), handling time, abandonment and satisfaction.
+
+use super::{ReportPage, ReportQuery, days, download, refused, scope, today};
+use crate::access::Viewer;
+use crate::db::reports::{self, Person};
+use crate::engine::reports::{Ms, abandonment, first_responses, handled, median, percentile};
+use crate::error::AppError;
+use crate::export::table::{Cell, Table};
+use crate::model::{GroupId, UserId};
+use crate::state::AppState;
+use crate::web::form::Query;
+use crate::web::page::render;
+use crate::web::session::AdminUser;
+use axum::extract::State;
+use axum::response::Response;
+use std::collections::HashMap;
+
+/// The first-response target in seconds (one for all groups for now).
+pub const SLA_SECS: i64 = 60;
+
+pub const GROUP_HEADERS: &[&str] = &[
+    "客服组",
+    "接入会话量",
+    "首次响应中位数",
+    "首次响应P90",
+    "SLA达标率",
+    "平均处理时长",
+    "排队量",
+    "放弃量",
+    "放弃率",
+    "评价数",
+    "平均满意度",
+    "满意率",
+    "已解决率",
+];
+
+pub const AGENT_HEADERS: &[&str] = &[
+    "客服昵称",
+    "客服账号",
+    "接入会话量",
+    "首次响应中位数",
+    "首次响应P90",
+    "SLA达标率",
+    "平均处理时长",
+    "评价数",
+    "平均满意度",
+    "满意率",
+    "已解决率",
+];
+
+/// What is summed per group or per agent.
+#[derive(Default)]
+struct Acc {
+    taken: u64,
+    delays: Vec<Ms>,
+    handling: Vec<Ms>,
+    scores: Vec<i64>,
+    solved: u64,
+}
+
+impl Acc {
+    fn cells(&self) -> (Vec<Cell>, Vec<Cell>) {
+        let within = self
+            .delays
+            .iter()
+            .filter(|d| **d <= SLA_SECS * 1000)
+            .count() as u64;
+        let first = vec![
+            Cell::Int(self.taken as i64),
+            Cell::duration(median(&self.delays)),
+            Cell::duration(percentile(&self.delays, 90)),
+            Cell::share(within, self.taken),
+            Cell::duration(if self.handling.is_empty() {
+                None
+            } else {
+                Some(self.handling.iter().sum::<Ms>() / self.handling.len() as i64)
+            }),
+        ];
+        let n = self.scores.len() as u64;
+        let good = self.scores.iter().filter(|s| **s >= 4).count() as u64;
+        let last = vec![
+            Cell::Int(n as i64),
+            if n == 0 {
+                Cell::Empty
+            } else {
+                Cell::Decimal(self.scores.iter().sum::<i64>() as f64 / n as f64)
+            },
+            Cell::share(good, n),
+            Cell::share(self.solved, n),
+        ];
+        (first, last)
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    AdminUser(ctx, s): AdminUser,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, AppError> {
+    let tz = state.config.timezone.clone();
+    let d = match days(&q.from, &q.to, today(&state), &tz) {
+        Ok(d) => d,
+        Err(why) => return refused(&ctx, "service", q, why),
+    };
+    let (me, group) = (s.user.clone(), q.group.clone());
+    let (groups, by_group, by_agent) = state
+        .db
+        .read(move |c| -> Result<_, AppError> {
+            let v = Viewer::load(c, &me)?;
+            let (scope, groups) = scope(c, &v, &group)?;
+            let convs = reports::conversations(c, &scope, d.period.from, d.period.to)?;
+            let ids: Vec<_> = convs.iter().map(|v| v.id).collect();
+            let msgs = reports::messages(c, &ids)?;
+            let in_scope = |g: GroupId| scope.contains(&g);
+            let mut per_group: HashMap<GroupId, Acc> = HashMap::new();
+            let mut per_agent: HashMap<UserId, Acc> = HashMap::new();
+            for (g, a, delay) in first_responses(&convs, &msgs, d.period, in_scope) {
+                for acc in [
+                    per_group.entry(g).or_default(),
+                    per_agent.entry(a).or_default(),
+                ] {
+                    acc.taken += 1;
+                    acc.delays.extend(delay);
+                }
+            }
+            for (g, a, took, survey) in handled(&convs, d.period, in_scope) {
+                for acc in [
+                    per_group.entry(g).or_default(),
+                    per_agent.entry(a).or_default(),
+                ] {
+                    acc.handling.push(took);
+                    if let Some((score, solved)) = survey {
+                        acc.scores.push(score);
+                        acc.solved += u64::from(solved == Some(true));
+                    }
+                }
+            }
+            let queues = abandonment(&convs, d.period, in_scope);
+            let mut by_group = Table::new("服务水平（客服组）", GROUP_HEADERS);
+            for g in groups.iter().filter(|g| scope.contains(&g.id)) {
+                let acc = per_group.remove(&g.id).unwrap_or_default();
+                let (entered, left) = queues.get(&g.id).copied().unwrap_or((0, 0));
+                let (first, last) = acc.cells();
+                let mut r = vec![Cell::text(&g.name)];
+                r.extend(first);
+                r.extend([
+                    Cell::Int(entered as i64),
+                    Cell::Int(left as i64),
+                    Cell::share(left, entered),
+                ]);
+                r.extend(last);
+                by_group.rows.push(r);
+            }
+            let mut people: Vec<Person> = reports::members(c, &scope)?;
+            let others: Vec<UserId> = per_agent
+                .keys()
+                .filter(|id| !people.iter().any(|p| p.id == **id))
+                .copied()
+                .collect();
+            people.extend(reports::people(c, &others)?);
+            let mut by_agent = Table::new("服务水平（客服）", AGENT_HEADERS);
+            for p in &people {
+                let Some(acc) = per_agent.get(&p.id) else {
+                    continue;
+                };
+                let (first, last) = acc.cells();
+                let mut r = vec![Cell::text(&p.name), Cell::text(&p.username)];
+                r.extend(first);
+                r.extend(last);
+                by_agent.rows.push(r);
+            }
+            Ok((groups, by_group, by_agent))
+        })
+        .await?;
+    let tables = vec![by_group, by_agent];
+    if q.xlsx() {
+        let what = format!("服务水平 {}", d.label());
+        let name = format!("服务水平_{}.xlsx", d.label());
+        return download(&state, &ctx, &s.user, &name, what, tables).await;
+    }
+    let mut p = ReportPage::new(&ctx, "service", q);
+    p.groups = groups;
+    p.tables = tables;
+    p.note = "首次响应：从接入会话（手动或自动分配）到该客服第一条回复的时间；SLA达标率：60 秒内首次响应的会话占接入会话的比例（未回复的会话算未达标）；\
+              平均处理时长：从首次接入到会话结束；放弃率：排队期间粉丝放弃排队或排队超时的占进入排队的比例；\
+              满意度按会话结束的日期计入最后接待的客服，满意率为 4–5 分的占比。";
+    render(&p)
+}

@@ -1,0 +1,115 @@
+//! 工作量统计 (F1): one row per agent and a 合计 row, over days and groups;
+//! agents without a reply are hidden unless 显示未回复客服 (`idle=1`).
+
+use super::{ReportPage, ReportQuery, days, download, refused, scope, today};
+use crate::access::Viewer;
+use crate::db::reports::{self, Person};
+use crate::engine::reports::{Workload, workload};
+use crate::error::AppError;
+use crate::export::table::{Cell, Table};
+use crate::model::UserId;
+use crate::state::AppState;
+use crate::web::form::Query;
+use crate::web::page::render;
+use crate::web::session::AdminUser;
+use axum::extract::State;
+use axum::response::Response;
+
+pub const HEADERS: &[&str] = &[
+    "客服昵称",
+    "客服账号",
+    "个人接待人数",
+    "接入会话量",
+    "组内转接量",
+    "跨组转接量",
+    "咨询消息数",
+    "回复消息数",
+];
+
+fn row(p: &Person, w: &Workload) -> Vec<Cell> {
+    let mut r = vec![Cell::text(&p.name), Cell::text(&p.username)];
+    r.extend(numbers(w));
+    r
+}
+
+fn numbers(w: &Workload) -> Vec<Cell> {
+    [
+        w.followers,
+        w.taken,
+        w.in_group,
+        w.cross_group,
+        w.inbound,
+        w.replies,
+    ]
+    .into_iter()
+    .map(|n| Cell::Int(n as i64))
+    .collect()
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    AdminUser(ctx, s): AdminUser,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, AppError> {
+    let tz = state.config.timezone.clone();
+    let d = match days(&q.from, &q.to, today(&state), &tz) {
+        Ok(d) => d,
+        Err(why) => return refused(&ctx, "workload", q, why),
+    };
+    let agent = match q.agent.trim() {
+        "" => None,
+        a => {
+            Some(UserId(a.parse().map_err(|_| {
+                AppError::BadRequest("客服参数不正确".into())
+            })?))
+        }
+    };
+    let (me, group, idle) = (s.user.clone(), q.group.clone(), q.idle == "1");
+    let (groups, members, table) = state
+        .db
+        .read(move |c| -> Result<_, AppError> {
+            let v = Viewer::load(c, &me)?;
+            let (scope, groups) = scope(c, &v, &group)?;
+            let convs = reports::conversations(c, &scope, d.period.from, d.period.to)?;
+            let ids: Vec<_> = convs.iter().map(|v| v.id).collect();
+            let msgs = reports::messages(c, &ids)?;
+            let by_agent = workload(&convs, &msgs, d.period, |g| scope.contains(&g));
+            let members = reports::members(c, &scope)?;
+            // Members of the groups, then anyone else who worked in them.
+            let mut people = members.clone();
+            let others: Vec<UserId> = by_agent
+                .keys()
+                .filter(|id| !members.iter().any(|m| m.id == **id))
+                .copied()
+                .collect();
+            people.extend(reports::people(c, &others)?);
+            let mut table = Table::new("工作量统计", HEADERS);
+            let mut total = Workload::default();
+            for p in &people {
+                let w = by_agent.get(&p.id).cloned().unwrap_or_default();
+                if agent.is_some_and(|a| a != p.id) || (w.replies == 0 && !idle) {
+                    continue;
+                }
+                total.add(&w);
+                table.rows.push(row(p, &w));
+            }
+            let mut t = vec![Cell::text("合计"), Cell::text("")];
+            t.extend(numbers(&total));
+            table.total = Some(t);
+            Ok((groups, members, table))
+        })
+        .await?;
+    if q.xlsx() {
+        let what = format!("工作量统计 {}", d.label());
+        let name = format!("工作量统计_{}.xlsx", d.label());
+        return download(&state, &ctx, &s.user, &name, what, vec![table]).await;
+    }
+    let mut p = ReportPage::new(&ctx, "workload", q);
+    p.groups = groups;
+    p.agents = members;
+    p.tables = vec![table];
+    p.note = "个人接待人数：期间内接待过的不同粉丝数；接入会话量：从排队接入（手动或自动分配）及接受转接的次数；\
+              组内转接量：转给本组客服且被接受的次数；跨组转接量：转到其他客服组的次数；\
+              咨询消息数：客服接待期间收到的粉丝消息；回复消息数：客服发送的消息（不含自动回复、内部备注和发送失败的消息）。";
+    render(&p)
+}
