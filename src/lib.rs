@@ -14,6 +14,7 @@ pub mod db;
 pub mod desk;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod live;
 pub mod model;
 pub mod notify;

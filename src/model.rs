@@ -215,6 +215,7 @@ db_enum!(AuditAction {
     TimePlanUpdate => "timeplan_update", "修改工作时间";
     PlanDayCreate => "plan_day_create", "添加自定义工作日或节假日";
     PlanDayDelete => "plan_day_delete", "删除自定义工作日或节假日";
+    TranscriptExport => "transcript_export", "导出会话记录 PDF";
 });
 
 id_type!(AccountId);
