@@ -4,7 +4,7 @@
 //! media folder (inbound media and agents' uploads). Read-only; runs on a
 //! reader connection after `access` allowed it.
 
-use super::pdf::{Entry, Transcript, Who};
+use super::pdf::{self, Transcript, Who};
 use crate::db::messages::Message;
 use crate::db::transcripts::{self as q, NoteLine, StepLine};
 use crate::db::{self, DbResult};
@@ -17,6 +17,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rusqlite::Connection;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::{Path, PathBuf};
 
 /// Who exports, when, and where files are.
@@ -103,7 +104,7 @@ fn header(
     title: String,
     period: String,
     agents: Vec<String>,
-    entries: Vec<Entry>,
+    entries: Vec<pdf::Entry>,
     ctx: &Context,
 ) -> DbResult<Option<Transcript>> {
     let Some(f) = db::followers::get(c, follower)? else {
@@ -137,20 +138,24 @@ fn entries(
     messages: Vec<Message>,
     notes: Vec<NoteLine>,
     steps: Vec<StepLine>,
-) -> DbResult<Vec<Entry>> {
+) -> DbResult<Vec<pdf::Entry>> {
     let mut names: HashMap<UserId, String> = HashMap::new();
-    let mut all: Vec<(Timestamp, u8, Entry)> = Vec::new();
+    let mut all: Vec<(Timestamp, u8, pdf::Entry)> = Vec::new();
     for m in &messages {
         let who = match (m.direction, m.sender_id) {
             (Direction::In, _) => Who::Follower,
             (Direction::Out, Some(id)) => {
-                if !names.contains_key(&id) {
-                    let n = db::users::get(c, id)?
-                        .map(|u| u.display_name)
-                        .unwrap_or_default();
-                    names.insert(id, n);
-                }
-                Who::Agent(names.get(&id).cloned().unwrap_or_default())
+                let name = match names.entry(id) {
+                    Entry::Occupied(e) => e.get().clone(),
+                    Entry::Vacant(e) => e
+                        .insert(
+                            db::users::get(c, id)?
+                                .map(|u| u.display_name)
+                                .unwrap_or_default(),
+                        )
+                        .clone(),
+                };
+                Who::Agent(name)
             }
             (Direction::Out, None) => Who::Auto,
         };
@@ -158,7 +163,7 @@ fn entries(
         all.push((
             m.created_at,
             1,
-            Entry {
+            pdf::Entry {
                 time: ctx.time(m.created_at),
                 who,
                 text,
@@ -170,7 +175,7 @@ fn entries(
         all.push((
             n.at,
             1,
-            Entry {
+            pdf::Entry {
                 time: ctx.time(n.at),
                 who: Who::Note(n.author),
                 text: n.body,
@@ -187,7 +192,7 @@ fn entries(
         all.push((
             s.at,
             rank,
-            Entry {
+            pdf::Entry {
                 time: ctx.time(s.at),
                 who: Who::Step,
                 text: step_text(&s),
