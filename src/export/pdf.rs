@@ -245,6 +245,13 @@ impl Layout<'_> {
 /// The transcript as PDF bytes, set in `font`.
 pub fn render(t: &Transcript, font: &ParsedFont) -> Vec<u8> {
     let mut doc = PdfDocument::new(&t.title);
+    let pages = lay_out(t, font, &mut doc);
+    doc.with_pages(pages)
+        .save(&PdfSaveOptions::default(), &mut Vec::new())
+}
+
+/// The pages of `t`, with the font and images added to `doc`.
+fn lay_out(t: &Transcript, font: &ParsedFont, doc: &mut PdfDocument) -> Vec<PdfPage> {
     let font_id = doc.add_font(font);
     let units = f32::from(font.pdf_font_metrics.units_per_em.max(1));
     let mut l = Layout {
@@ -332,7 +339,7 @@ pub fn render(t: &Transcript, font: &ParsedFont) -> Vec<u8> {
             l.paragraph(&e.text, MARGIN_X + INDENT, BODY, BODY_LH, ink.clone(), band);
         }
         if let Some(bytes) = &e.image
-            && !l.image(&mut doc, bytes)
+            && !l.image(doc, bytes)
         {
             l.paragraph(
                 "[图片无法显示]",
@@ -358,8 +365,7 @@ pub fn render(t: &Transcript, font: &ParsedFont) -> Vec<u8> {
         })
         .collect();
     let font = PdfFontHandle::External(l.font_id.clone());
-    let pages = l
-        .pages
+    l.pages
         .into_iter()
         .zip(feet)
         .map(|(mut ops, (foot, x))| {
@@ -383,7 +389,90 @@ pub fn render(t: &Transcript, font: &ParsedFont) -> Vec<u8> {
             ]);
             PdfPage::new(Mm(210.0), Mm(297.0), ops)
         })
-        .collect();
-    doc.with_pages(pages)
-        .save(&PdfSaveOptions::default(), &mut Vec::new())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transcript(n: usize) -> Transcript {
+        let who = |i: usize| match i % 4 {
+            0 => Who::Follower,
+            1 => Who::Agent("小王".into()),
+            2 => Who::Note("小王".into()),
+            _ => Who::Step,
+        };
+        Transcript {
+            title: "会话记录 #1".into(),
+            account: "测试公众号".into(),
+            follower: "张三".into(),
+            openid: "oABC".into(),
+            agents: vec!["小王".into()],
+            period: "2026-01-31 09:00 至 2026-01-31 10:00".into(),
+            exported_at: "2026-02-01 08:00".into(),
+            exported_by: "小王（wang）".into(),
+            entries: (0..n)
+                .map(|i| Entry {
+                    time: "2026-01-31 09:00".into(),
+                    who: who(i),
+                    text: format!("第{i}条：您好，请问订单什么时候发货？/::)👍 order ABC-{i}"),
+                    image: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn texts(pages: &[PdfPage]) -> Vec<String> {
+        pages
+            .iter()
+            .flat_map(|p| p.ops.iter())
+            .filter_map(|op| match op {
+                Op::ShowText { items } => Some(
+                    items
+                        .iter()
+                        .map(|i| match i {
+                            TextItem::Text(t) => t.clone(),
+                            _ => String::new(),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_transcripts_flow_onto_numbered_pages() {
+        let font = crate::export::font::transcript();
+        let mut doc = PdfDocument::new("t");
+        let pages = lay_out(&transcript(200), font, &mut doc);
+        assert!(pages.len() > 5, "{}", pages.len());
+        let all = texts(&pages);
+        let n = pages.len();
+        assert!(all.contains(&format!("第 1 页 / 共 {n} 页")));
+        assert!(all.contains(&format!("第 {n} 页 / 共 {n} 页")));
+        assert!(all.iter().any(|t| t.contains("[微笑][强]")), "faces named");
+        assert!(all.iter().any(|t| t.contains("【内部备注】小王")));
+        // Nothing the font cannot draw reaches the page.
+        for t in &all {
+            for ch in t.chars() {
+                assert!(
+                    ch == ' ' || font.lookup_glyph_index(ch as u32).is_some_and(|g| g != 0),
+                    "{ch:?} in {t}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_transcript_is_one_page_that_says_so() {
+        let font = crate::export::font::transcript();
+        let mut doc = PdfDocument::new("t");
+        let pages = lay_out(&transcript(0), font, &mut doc);
+        assert_eq!(pages.len(), 1);
+        assert!(texts(&pages).iter().any(|t| t == "该时间段没有消息。"));
+        let bytes = render(&transcript(3), font);
+        assert!(bytes.starts_with(b"%PDF"));
+    }
 }
