@@ -1,7 +1,13 @@
-//! Fetches the pinned third-party front-end files listed in `assets/vendor.lock`
-//! (htmx and its SSE extension) with `npm pack`, checks each tarball against the
-//! sha256 kept in the repository, and extracts the served file into
-//! `$OUT_DIR/vendor`, which `src/web/assets.rs` embeds into the binary.
+//! Fetches the pinned third-party files listed in `assets/vendor.lock` (htmx, its
+//! SSE extension and the Noto Sans SC font with its licence) with `npm pack`,
+//! checks each tarball against the sha256 kept in the repository, and extracts
+//! the listed file into `$OUT_DIR/vendor`; `src/web/assets.rs` embeds the `.js`
+//! files.
+//!
+//! The font is then cut down to what a transcript needs ([`transcript_chars`]:
+//! GB2312 — its 6,763 hanzi, punctuation and full-width forms — plus ASCII and
+//! the CJK punctuation blocks) and written to `$OUT_DIR/fonts/transcript.ttf`,
+//! which `src/export/font.rs` includes: the binary grows by the subset only.
 //!
 //! Nothing third-party is committed. A build machine without network access can
 //! point `KEFU_VENDOR_DIR` at a folder holding the same `.tgz` files.
@@ -47,6 +53,103 @@ fn main() {
         extract(&tgz, &pin.inner, &served);
         std::fs::write(&stamp, &pin.sha256).expect("write stamp");
     }
+    subset_font(&vendor.join(FONT), &out.join("fonts"));
+}
+
+/// The font file, as `assets/vendor.lock` names it.
+const FONT: &str = "NotoSansSC-Regular.ttf";
+
+/// Bump when [`transcript_chars`] changes, so the subset is cut again.
+const SUBSET_VERSION: &str = "gb2312+ascii+cjk-punct 1";
+
+/// Every character the transcript font keeps: GB2312 (decoded from its byte
+/// grid, so the list is not hand-typed), ASCII, Latin-1 punctuation, general
+/// punctuation, CJK symbols and punctuation, and the full-width forms.
+fn transcript_chars() -> Vec<char> {
+    let mut chars: Vec<char> = Vec::new();
+    for hi in 0xA1u8..=0xF7 {
+        for lo in 0xA1u8..=0xFE {
+            let pair = [hi, lo];
+            let (text, _, bad) = encoding_rs::GBK.decode(&pair);
+            if !bad {
+                // User-defined rows decode to the Private Use Area: not text.
+                chars.extend(
+                    text.chars()
+                        .filter(|c| !c.is_control() && !('\u{E000}'..='\u{F8FF}').contains(c)),
+                );
+            }
+        }
+    }
+    let ranges = [
+        (0x20, 0x7E),
+        (0xA0, 0xFF),
+        (0x2010, 0x206F),
+        (0x2100, 0x214F),
+        (0x2190, 0x21FF),
+        (0x2460, 0x24FF),
+        (0x25A0, 0x25FF),
+        (0x3000, 0x303F),
+        (0xFE30, 0xFE4F),
+        (0xFF00, 0xFFEF),
+    ];
+    for (a, b) in ranges {
+        chars.extend((a..=b).filter_map(char::from_u32));
+    }
+    chars.sort_unstable();
+    chars.dedup();
+    chars
+}
+
+/// Cuts the font down to [`transcript_chars`] (those the font has), keeping a
+/// Unicode cmap so printpdf can map text to glyphs. Cached by a stamp.
+fn subset_font(source: &Path, dir: &Path) {
+    use allsorts::binary::read::ReadScope;
+    use allsorts::font_data::FontData;
+    use allsorts::subset::{CmapTarget, SubsetProfile, subset};
+    use allsorts::tables::FontTableProvider;
+    use allsorts::tables::cmap::Cmap;
+
+    std::fs::create_dir_all(dir).expect("create fonts dir");
+    let target = dir.join("transcript.ttf");
+    let stamp = dir.join("transcript.stamp");
+    let source_bytes = std::fs::read(source).expect("read the font");
+    let key = format!("{} {}", hex(&Sha256::digest(&source_bytes)), SUBSET_VERSION);
+    if target.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&key) {
+        return;
+    }
+    let font = ReadScope::new(&source_bytes)
+        .read::<FontData<'_>>()
+        .expect("parse the font");
+    let provider = font.table_provider(0).expect("font tables");
+    let cmap_data = provider.read_table_data(allsorts::tag::CMAP).expect("cmap");
+    let cmap = ReadScope::new(&cmap_data)
+        .read::<Cmap<'_>>()
+        .expect("parse cmap");
+    let (_, table) = allsorts::font::read_cmap_subtable(&cmap)
+        .expect("read cmap")
+        .expect("a Unicode cmap");
+    let mut glyphs = vec![0u16];
+    let mut kept = 0usize;
+    for ch in transcript_chars() {
+        if let Some(g) = table.map_glyph(ch as u32).expect("map glyph")
+            && g != 0
+        {
+            glyphs.push(g);
+            kept += 1;
+        }
+    }
+    glyphs[1..].sort_unstable();
+    glyphs.dedup();
+    let bytes = subset(
+        &provider,
+        &glyphs,
+        &SubsetProfile::Minimal,
+        CmapTarget::Unicode,
+    )
+    .expect("subset the font");
+    std::fs::write(&target, &bytes).expect("write the subset font");
+    std::fs::write(dir.join("transcript.chars"), kept.to_string()).expect("write count");
+    std::fs::write(&stamp, key).expect("write stamp");
 }
 
 fn parse_line(line: &str) -> Option<Pin> {

@@ -216,6 +216,7 @@ db_enum!(AuditAction {
     PlanDayCreate => "plan_day_create", "添加自定义工作日或节假日";
     PlanDayDelete => "plan_day_delete", "删除自定义工作日或节假日";
     ReportExport => "report_export", "导出报表";
+    TranscriptExport => "transcript_export", "导出会话记录 PDF";
 });
 
 id_type!(AccountId);

@@ -96,11 +96,11 @@ pub fn insert_outbound(
     Ok(MessageId(conn.last_insert_rowid()))
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "m.id, m.account_id, m.follower_id, m.direction, m.kind, m.event, m.content, m.data,
     m.sender_id, m.created_at, o.state, o.error_reason";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     let data: String = r.get(7)?;
     let state: Option<OutboxState> = r.get(10)?;
     Ok(Message {

@@ -38,6 +38,7 @@ pub mod surveys;
 pub mod taxonomy;
 pub mod timeouts;
 pub mod timeplan;
+pub mod transcripts;
 pub mod transfers;
 pub mod uploads;
 pub mod users;

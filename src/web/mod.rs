@@ -9,6 +9,7 @@ pub mod assets;
 pub mod console;
 pub mod followups;
 pub mod form;
+pub mod licenses;
 pub mod login;
 pub mod me;
 pub mod media;
@@ -100,6 +101,7 @@ fn table() -> Table {
     .get("/wechat/{id}", Public, webhook::verify)
     .post("/wechat/{id}", Public, webhook::push)
     .get("/assets/{hash}/{*name}", Public, assets::serve)
+    .get("/licenses", Public, licenses::show)
     .get("/setup", Public, login::setup_form)
     .post("/setup", Public, login::setup)
     .get("/login", Public, login::login_form)
@@ -247,6 +249,16 @@ fn table() -> Table {
         "/console/f/{id}/history",
         Agent,
         console::follower::show_history,
+    )
+    .get(
+        "/console/f/{id}/history.pdf",
+        Agent,
+        console::transcripts::follower,
+    )
+    .get(
+        "/console/c/{id}/transcript.pdf",
+        Agent,
+        console::transcripts::conversation,
     )
     .get("/console/kb", Agent, console::kb::search)
     .post(

@@ -73,6 +73,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 /// Paths that work before setup and without a session.
 fn is_open_path(path: &str) -> bool {
     path == "/healthz"
+        || path == "/licenses"
         || path.starts_with("/assets/")
         || path.starts_with("/wechat/")
         || path.starts_with(crate::web::SIMULATOR_API)

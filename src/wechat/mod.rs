@@ -6,6 +6,7 @@
 pub mod api;
 pub mod budget;
 pub mod crypto;
+pub mod faces;
 pub mod fake;
 pub mod fetch;
 pub mod ingest;

@@ -1,0 +1,478 @@
+//! A transcript as a PDF (F6): pure — a loaded [`Transcript`] and the font in,
+//! bytes out; no database, no files. A4 pages with a header block (account,
+//! follower, agents, period, who exported it and when), one entry per message,
+//! note or conversation step, images scaled to the text width, and
+//! 第 N 页 / 共 M 页 at the foot of every page.
+//!
+//! Text goes through [`text::printable`] (face codes named, glyphs the font
+//! lacks replaced) and [`text::wrap`] (Chinese line breaking) before it is
+//! placed; printpdf subsets the font to the glyphs used when saving.
+
+use super::text;
+use printpdf::{
+    Color, FontId, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,
+    PdfSaveOptions, Point, Pt, RawImage, Rect, Rgb, TextItem, XObjectTransform,
+};
+
+/// Everything a transcript shows, already loaded and formatted.
+#[derive(Clone, Debug, Default)]
+pub struct Transcript {
+    /// `会话记录` or `历史消息`.
+    pub title: String,
+    pub account: String,
+    /// The follower's name as agents know it (remark, or WeChat remark).
+    pub follower: String,
+    pub openid: String,
+    pub agents: Vec<String>,
+    /// `2026-01-31 09:00 至 2026-01-31 09:40`.
+    pub period: String,
+    pub exported_at: String,
+    pub exported_by: String,
+    pub entries: Vec<Entry>,
+}
+
+/// One message, note or step.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// Local time, `2026-01-31 09:12`.
+    pub time: String,
+    pub who: Who,
+    /// The text (may be empty for a bare image); face codes are fine.
+    pub text: String,
+    /// An image's file, shown under the text.
+    pub image: Option<Vec<u8>>,
+}
+
+/// Who an entry is from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Who {
+    Follower,
+    Agent(String),
+    /// kefu's own automatic replies.
+    Auto,
+    /// An internal note by this agent (never seen by the follower).
+    Note(String),
+    /// A conversation step: accepted, transferred, ended…
+    Step,
+}
+
+impl Who {
+    fn label(&self) -> String {
+        match self {
+            Who::Follower => "客户".into(),
+            Who::Agent(n) => format!("客服 {n}"),
+            Who::Auto => "自动回复".into(),
+            Who::Note(n) => format!("【内部备注】{n}"),
+            Who::Step => "会话记录".into(),
+        }
+    }
+
+    fn color(&self) -> Color {
+        match self {
+            Who::Follower => rgb(0x1a, 0x5f, 0xb4),
+            Who::Agent(_) => rgb(0x26, 0x8a, 0x50),
+            Who::Auto => rgb(0x6a, 0x6a, 0x6a),
+            Who::Note(_) => rgb(0xb3, 0x4a, 0x00),
+            Who::Step => rgb(0x6a, 0x6a, 0x6a),
+        }
+    }
+}
+
+const PAGE_W: f32 = 595.28;
+const PAGE_H: f32 = 841.89;
+const MARGIN_X: f32 = 48.0;
+const TOP: f32 = PAGE_H - 48.0;
+const BOTTOM: f32 = 56.0;
+const BODY: f32 = 10.5;
+const BODY_LH: f32 = 15.5;
+const META: f32 = 8.5;
+const META_LH: f32 = 13.0;
+const INDENT: f32 = 14.0;
+const IMAGE_MAX_H: f32 = 320.0;
+
+fn rgb(r: u8, g: u8, b: u8) -> Color {
+    Color::Rgb(Rgb {
+        r: f32::from(r) / 255.0,
+        g: f32::from(g) / 255.0,
+        b: f32::from(b) / 255.0,
+        icc_profile: None,
+    })
+}
+
+/// Pages being filled from the top down.
+struct Layout<'f> {
+    font: &'f ParsedFont,
+    font_id: FontId,
+    units: f32,
+    pages: Vec<Vec<Op>>,
+    y: f32,
+}
+
+impl Layout<'_> {
+    fn has_glyph(&self, ch: char) -> bool {
+        ch == ' '
+            || self
+                .font
+                .lookup_glyph_index(ch as u32)
+                .is_some_and(|g| g != 0)
+    }
+
+    fn width(&self, ch: char, size: f32) -> f32 {
+        let g = self.font.lookup_glyph_index(ch as u32).unwrap_or(0);
+        f32::from(self.font.get_horizontal_advance(g)) / self.units * size
+    }
+
+    fn text_width(&self, s: &str, size: f32) -> f32 {
+        s.chars().map(|c| self.width(c, size)).sum()
+    }
+
+    fn ops(&mut self) -> &mut Vec<Op> {
+        if self.pages.is_empty() {
+            self.pages.push(Vec::new());
+        }
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
+    }
+
+    /// Starts a new page unless `height` still fits.
+    fn room(&mut self, height: f32) {
+        if self.pages.is_empty() || self.y - height < BOTTOM {
+            self.pages.push(Vec::new());
+            self.y = TOP;
+        }
+    }
+
+    fn put(&mut self, x: f32, y: f32, size: f32, color: Color, s: String) {
+        let font = PdfFontHandle::External(self.font_id.clone());
+        self.ops().extend([
+            Op::StartTextSection,
+            Op::SetFont {
+                font,
+                size: Pt(size),
+            },
+            Op::SetFillColor { col: color },
+            Op::SetTextCursor {
+                pos: Point { x: Pt(x), y: Pt(y) },
+            },
+            Op::ShowText {
+                items: vec![TextItem::Text(s)],
+            },
+            Op::EndTextSection,
+        ]);
+    }
+
+    fn fill(&mut self, x: f32, y: f32, w: f32, h: f32, color: Color) {
+        let mut rect = Rect::from_xywh(Pt(x), Pt(y), Pt(w), Pt(h));
+        rect.mode = Some(PaintMode::Fill);
+        self.ops().extend([
+            Op::SetFillColor { col: color },
+            Op::DrawRectangle { rectangle: rect },
+        ]);
+    }
+
+    /// Wrapped lines of `s` at `x`, each on the page that has room for it,
+    /// on a tinted band when `band` is given.
+    fn paragraph(
+        &mut self,
+        s: &str,
+        x: f32,
+        size: f32,
+        lh: f32,
+        color: Color,
+        band: Option<Color>,
+    ) {
+        let s = text::printable(s, |c| self.has_glyph(c));
+        let max = PAGE_W - MARGIN_X - x;
+        let lines = text::wrap(&s, max, |c| self.width(c, size));
+        for line in lines {
+            self.room(lh);
+            self.y -= lh;
+            if let Some(b) = &band {
+                self.fill(x - 4.0, self.y - lh * 0.3, max + 8.0, lh, b.clone());
+            }
+            if !line.is_empty() {
+                self.put(x, self.y, size, color.clone(), line);
+            }
+        }
+    }
+
+    fn rule(&mut self) {
+        self.room(10.0);
+        self.y -= 6.0;
+        self.fill(
+            MARGIN_X,
+            self.y,
+            PAGE_W - 2.0 * MARGIN_X,
+            0.6,
+            rgb(0xbb, 0xbb, 0xbb),
+        );
+        self.y -= 6.0;
+    }
+
+    fn image(&mut self, doc: &mut PdfDocument, bytes: &[u8]) -> bool {
+        let Ok(img) = RawImage::decode_from_bytes(bytes, &mut Vec::new()) else {
+            return false;
+        };
+        if img.width == 0 || img.height == 0 {
+            return false;
+        }
+        let (pw, ph) = (img.width as f32, img.height as f32);
+        let max_w = PAGE_W - MARGIN_X - (MARGIN_X + INDENT);
+        // Scaled to the text width (never enlarged past 1 px = 1 pt), and not
+        // taller than a third of a page.
+        let scale = (max_w / pw).min(1.0).min(IMAGE_MAX_H / ph);
+        let h = ph * scale;
+        self.room(h + 6.0);
+        self.y -= h + 4.0;
+        let id = doc.add_image(&img);
+        let y = self.y;
+        self.ops().push(Op::UseXobject {
+            id,
+            transform: XObjectTransform {
+                translate_x: Some(Pt(MARGIN_X + INDENT)),
+                translate_y: Some(Pt(y)),
+                scale_x: Some(scale),
+                scale_y: Some(scale),
+                dpi: Some(72.0),
+                ..Default::default()
+            },
+        });
+        self.y -= 2.0;
+        true
+    }
+}
+
+/// The transcript as PDF bytes, set in `font`.
+pub fn render(t: &Transcript, font: &ParsedFont) -> Vec<u8> {
+    let mut doc = PdfDocument::new(&t.title);
+    let pages = lay_out(t, font, &mut doc);
+    doc.with_pages(pages)
+        .save(&PdfSaveOptions::default(), &mut Vec::new())
+}
+
+/// The pages of `t`, with the font and images added to `doc`.
+fn lay_out(t: &Transcript, font: &ParsedFont, doc: &mut PdfDocument) -> Vec<PdfPage> {
+    let font_id = doc.add_font(font);
+    let units = f32::from(font.pdf_font_metrics.units_per_em.max(1));
+    let mut l = Layout {
+        font,
+        font_id,
+        units,
+        pages: Vec::new(),
+        y: TOP,
+    };
+    let ink = rgb(0x1e, 0x1e, 0x1e);
+    let grey = rgb(0x55, 0x55, 0x55);
+
+    // Header block.
+    l.room(30.0);
+    l.y -= 18.0;
+    l.put(
+        MARGIN_X,
+        l.y,
+        16.0,
+        ink.clone(),
+        text::printable(&t.title, |c| l.has_glyph(c)),
+    );
+    l.y -= 6.0;
+    let agents = if t.agents.is_empty() {
+        "无".to_string()
+    } else {
+        t.agents.join("、")
+    };
+    for (k, v) in [
+        ("公众号", t.account.as_str()),
+        ("客户", t.follower.as_str()),
+        ("OpenID", t.openid.as_str()),
+        ("接待客服", agents.as_str()),
+        ("时间范围", t.period.as_str()),
+        ("导出时间", t.exported_at.as_str()),
+        ("导出人", t.exported_by.as_str()),
+    ] {
+        l.paragraph(
+            &format!("{k}：{v}"),
+            MARGIN_X,
+            9.5,
+            14.0,
+            grey.clone(),
+            None,
+        );
+    }
+    l.rule();
+    if t.entries.is_empty() {
+        l.paragraph(
+            "该时间段没有消息。",
+            MARGIN_X,
+            BODY,
+            BODY_LH,
+            grey.clone(),
+            None,
+        );
+    }
+
+    let note_band = rgb(0xff, 0xf3, 0xd6);
+    for e in &t.entries {
+        // Keep the meta line with at least one line of what follows.
+        l.room(META_LH + BODY_LH + 4.0);
+        l.y -= 4.0;
+        if e.who == Who::Step {
+            l.paragraph(
+                &format!("{}  —— {} ——", e.time, e.text),
+                MARGIN_X,
+                META,
+                META_LH,
+                e.who.color(),
+                None,
+            );
+            continue;
+        }
+        l.paragraph(
+            &format!("{}  {}", e.time, e.who.label()),
+            MARGIN_X,
+            META,
+            META_LH,
+            e.who.color(),
+            None,
+        );
+        let band = matches!(e.who, Who::Note(_)).then(|| note_band.clone());
+        if !e.text.is_empty() {
+            l.paragraph(&e.text, MARGIN_X + INDENT, BODY, BODY_LH, ink.clone(), band);
+        }
+        if let Some(bytes) = &e.image
+            && !l.image(doc, bytes)
+        {
+            l.paragraph(
+                "[图片无法显示]",
+                MARGIN_X + INDENT,
+                BODY,
+                BODY_LH,
+                grey.clone(),
+                None,
+            );
+        }
+    }
+
+    // Page numbers, now that the count is known.
+    if l.pages.is_empty() {
+        l.pages.push(Vec::new());
+    }
+    let total = l.pages.len();
+    let feet: Vec<(String, f32)> = (1..=total)
+        .map(|n| {
+            let foot = format!("第 {n} 页 / 共 {total} 页");
+            let x = (PAGE_W - l.text_width(&foot, 8.5)) / 2.0;
+            (foot, x)
+        })
+        .collect();
+    let font = PdfFontHandle::External(l.font_id.clone());
+    l.pages
+        .into_iter()
+        .zip(feet)
+        .map(|(mut ops, (foot, x))| {
+            ops.extend([
+                Op::StartTextSection,
+                Op::SetFont {
+                    font: font.clone(),
+                    size: Pt(8.5),
+                },
+                Op::SetFillColor { col: grey.clone() },
+                Op::SetTextCursor {
+                    pos: Point {
+                        x: Pt(x),
+                        y: Pt(28.0),
+                    },
+                },
+                Op::ShowText {
+                    items: vec![TextItem::Text(foot)],
+                },
+                Op::EndTextSection,
+            ]);
+            PdfPage::new(Mm(210.0), Mm(297.0), ops)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transcript(n: usize) -> Transcript {
+        let who = |i: usize| match i % 4 {
+            0 => Who::Follower,
+            1 => Who::Agent("小王".into()),
+            2 => Who::Note("小王".into()),
+            _ => Who::Step,
+        };
+        Transcript {
+            title: "会话记录 #1".into(),
+            account: "测试公众号".into(),
+            follower: "张三".into(),
+            openid: "oABC".into(),
+            agents: vec!["小王".into()],
+            period: "2026-01-31 09:00 至 2026-01-31 10:00".into(),
+            exported_at: "2026-02-01 08:00".into(),
+            exported_by: "小王（wang）".into(),
+            entries: (0..n)
+                .map(|i| Entry {
+                    time: "2026-01-31 09:00".into(),
+                    who: who(i),
+                    text: format!("第{i}条：您好，请问订单什么时候发货？/::)👍 order ABC-{i}"),
+                    image: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn texts(pages: &[PdfPage]) -> Vec<String> {
+        pages
+            .iter()
+            .flat_map(|p| p.ops.iter())
+            .filter_map(|op| match op {
+                Op::ShowText { items } => Some(
+                    items
+                        .iter()
+                        .map(|i| match i {
+                            TextItem::Text(t) => t.clone(),
+                            _ => String::new(),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_transcripts_flow_onto_numbered_pages() {
+        let font = crate::export::font::transcript();
+        let mut doc = PdfDocument::new("t");
+        let pages = lay_out(&transcript(200), font, &mut doc);
+        assert!(pages.len() > 5, "{}", pages.len());
+        let all = texts(&pages);
+        let n = pages.len();
+        assert!(all.contains(&format!("第 1 页 / 共 {n} 页")));
+        assert!(all.contains(&format!("第 {n} 页 / 共 {n} 页")));
+        assert!(all.iter().any(|t| t.contains("[微笑][强]")), "faces named");
+        assert!(all.iter().any(|t| t.contains("【内部备注】小王")));
+        // Nothing the font cannot draw reaches the page.
+        for t in &all {
+            for ch in t.chars() {
+                assert!(
+                    ch == ' ' || font.lookup_glyph_index(ch as u32).is_some_and(|g| g != 0),
+                    "{ch:?} in {t}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_transcript_is_one_page_that_says_so() {
+        let font = crate::export::font::transcript();
+        let mut doc = PdfDocument::new("t");
+        let pages = lay_out(&transcript(0), font, &mut doc);
+        assert_eq!(pages.len(), 1);
+        assert!(texts(&pages).iter().any(|t| t == "该时间段没有消息。"));
+        let bytes = render(&transcript(3), font);
+        assert!(bytes.starts_with(b"%PDF"));
+    }
+}

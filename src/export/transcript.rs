@@ -1,0 +1,337 @@
+//! Loads a transcript — one conversation, or a follower over a date range —
+//! into a [`Transcript`]: messages, internal notes and conversation steps in
+//! time order, with names, local times, and the image files read from the
+//! media folder (inbound media and agents' uploads). Read-only; runs on a
+//! reader connection after `access` allowed it.
+
+use super::pdf::{self, Transcript, Who};
+use crate::db::messages::Message;
+use crate::db::transcripts::{self as q, NoteLine, StepLine};
+use crate::db::{self, DbResult};
+use crate::model::{
+    ConversationId, Direction, FollowerId, MediaKind, MediaState, MessageKind, OutboxState, UserId,
+};
+use crate::wechat::outbox::safe_join;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use rusqlite::Connection;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::path::{Path, PathBuf};
+
+/// Who exports, when, and where files are.
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub tz: TimeZone,
+    pub now: Timestamp,
+    pub exported_by: String,
+    pub media_dir: PathBuf,
+}
+
+impl Context {
+    fn time(&self, t: Timestamp) -> String {
+        t.to_zoned(self.tz.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+}
+
+/// One conversation's transcript; `None` if it does not exist.
+pub fn conversation(
+    c: &Connection,
+    id: ConversationId,
+    ctx: &Context,
+) -> DbResult<Option<Transcript>> {
+    let Some(conv) = db::conversations::get(c, id)? else {
+        return Ok(None);
+    };
+    let (opened, ended) = q::conversation_period(c, id)?;
+    let period = format!(
+        "{} 至 {}",
+        ctx.time(opened),
+        ended.map_or_else(|| "进行中".to_string(), |e| ctx.time(e))
+    );
+    let entries = entries(
+        c,
+        ctx,
+        q::conversation_messages(c, id)?,
+        q::conversation_notes(c, id)?,
+        q::conversation_steps(c, id)?,
+    )?;
+    let agents = q::conversation_agents(c, id)?;
+    header(
+        c,
+        conv.follower_id,
+        format!("会话记录 #{id}"),
+        period,
+        agents,
+        entries,
+        ctx,
+    )
+}
+
+/// A follower's history from `from` to `to` (inclusive days in the configured
+/// time zone; open ends reach the first or last message).
+pub fn follower(
+    c: &Connection,
+    id: FollowerId,
+    from: Option<Date>,
+    to: Option<Date>,
+    ctx: &Context,
+) -> DbResult<Option<Transcript>> {
+    let start = |d: Date| d.to_zoned(ctx.tz.clone()).ok().map(|z| z.timestamp());
+    let (lo, hi) = (
+        from.and_then(start),
+        to.and_then(|d| d.tomorrow().ok()).and_then(start),
+    );
+    let day = |d: Option<Date>, open: &str| d.map_or_else(|| open.to_string(), |d| d.to_string());
+    let period = format!("{} 至 {}", day(from, "最早"), day(to, "最近"));
+    let entries = entries(
+        c,
+        ctx,
+        q::follower_messages(c, id, lo, hi)?,
+        q::follower_notes(c, id, lo, hi)?,
+        q::follower_steps(c, id, lo, hi)?,
+    )?;
+    let agents = q::follower_agents(c, id, lo, hi)?;
+    header(c, id, "历史消息".into(), period, agents, entries, ctx)
+}
+
+fn header(
+    c: &Connection,
+    follower: FollowerId,
+    title: String,
+    period: String,
+    agents: Vec<String>,
+    entries: Vec<pdf::Entry>,
+    ctx: &Context,
+) -> DbResult<Option<Transcript>> {
+    let Some(f) = db::followers::get(c, follower)? else {
+        return Ok(None);
+    };
+    let account = db::accounts::get(c, f.account_id)?
+        .map(|a| a.name)
+        .unwrap_or_default();
+    let mut name = f.label();
+    if !f.wx_remark.is_empty() && f.wx_remark != name {
+        name = format!("{name}（{}）", f.wx_remark);
+    }
+    Ok(Some(Transcript {
+        title,
+        account,
+        follower: name,
+        openid: f.openid,
+        agents,
+        period,
+        exported_at: ctx.time(ctx.now),
+        exported_by: ctx.exported_by.clone(),
+        entries,
+    }))
+}
+
+/// Messages, notes and steps merged in time order (a step that ends a
+/// conversation after everything said at the same moment).
+fn entries(
+    c: &Connection,
+    ctx: &Context,
+    messages: Vec<Message>,
+    notes: Vec<NoteLine>,
+    steps: Vec<StepLine>,
+) -> DbResult<Vec<pdf::Entry>> {
+    let mut names: HashMap<UserId, String> = HashMap::new();
+    let mut all: Vec<(Timestamp, u8, pdf::Entry)> = Vec::new();
+    for m in &messages {
+        let who = match (m.direction, m.sender_id) {
+            (Direction::In, _) => Who::Follower,
+            (Direction::Out, Some(id)) => {
+                let name = match names.entry(id) {
+                    Entry::Occupied(e) => e.get().clone(),
+                    Entry::Vacant(e) => e
+                        .insert(
+                            db::users::get(c, id)?
+                                .map(|u| u.display_name)
+                                .unwrap_or_default(),
+                        )
+                        .clone(),
+                };
+                Who::Agent(name)
+            }
+            (Direction::Out, None) => Who::Auto,
+        };
+        let (text, image) = message_body(c, m, &ctx.media_dir)?;
+        all.push((
+            m.created_at,
+            1,
+            pdf::Entry {
+                time: ctx.time(m.created_at),
+                who,
+                text,
+                image,
+            },
+        ));
+    }
+    for n in notes {
+        all.push((
+            n.at,
+            1,
+            pdf::Entry {
+                time: ctx.time(n.at),
+                who: Who::Note(n.author),
+                text: n.body,
+                image: None,
+            },
+        ));
+    }
+    for s in steps {
+        let rank = if s.step.starts_with("end_") || s.step == "remove" {
+            2
+        } else {
+            0
+        };
+        all.push((
+            s.at,
+            rank,
+            pdf::Entry {
+                time: ctx.time(s.at),
+                who: Who::Step,
+                text: step_text(&s),
+                image: None,
+            },
+        ));
+    }
+    all.sort_by_key(|(at, rank, _)| (*at, *rank));
+    Ok(all.into_iter().map(|(_, _, e)| e).collect())
+}
+
+fn json_str(v: &serde_json::Value, key: &str) -> String {
+    match &v[key] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// What a message shows as text, and its image file if it is one.
+fn message_body(
+    c: &Connection,
+    m: &Message,
+    media_dir: &Path,
+) -> DbResult<(String, Option<Vec<u8>>)> {
+    let mut image = None;
+    let mut text = match m.kind {
+        MessageKind::Text | MessageKind::Event => m.content.clone(),
+        MessageKind::Image => {
+            let (bytes, why) = image_file(c, m, media_dir)?;
+            image = bytes;
+            match why {
+                Some(why) => format!("[图片]（{why}）"),
+                None => String::new(),
+            }
+        }
+        MessageKind::Voice => labelled("[语音]", &json_str(&m.data, "recognition"), "无识别文字"),
+        MessageKind::Video | MessageKind::ShortVideo => labelled("[视频]", &m.content, ""),
+        MessageKind::Location => {
+            let label = json_str(&m.data, "label");
+            format!(
+                "[位置] {}（纬度 {}，经度 {}）",
+                if label.is_empty() {
+                    "未命名地点".into()
+                } else {
+                    label
+                },
+                json_str(&m.data, "latitude"),
+                json_str(&m.data, "longitude")
+            )
+        }
+        MessageKind::Link => {
+            let mut s = format!("[链接] {}", json_str(&m.data, "title"));
+            let d = json_str(&m.data, "description");
+            if !d.is_empty() {
+                s.push_str(&format!("\n{d}"));
+            }
+            let u = json_str(&m.data, "url");
+            if !u.is_empty() {
+                s.push_str(&format!("\n{u}"));
+            }
+            s
+        }
+        MessageKind::Unknown => labelled("[暂不支持的消息]", &m.content, ""),
+    };
+    if let Some((OutboxState::Failed, reason)) = &m.delivery {
+        text.push_str(&format!("\n（发送失败：{reason}）"));
+    }
+    Ok((text, image))
+}
+
+fn labelled(label: &str, text: &str, empty: &str) -> String {
+    match (text.trim(), empty) {
+        ("", "") => label.to_string(),
+        ("", e) => format!("{label}（{e}）"),
+        (t, _) => format!("{label} {t}"),
+    }
+}
+
+/// An image message's file: an inbound one from `media`, an agent's upload
+/// from `uploads`; or why it cannot be shown.
+fn image_file(
+    c: &Connection,
+    m: &Message,
+    media_dir: &Path,
+) -> DbResult<(Option<Vec<u8>>, Option<&'static str>)> {
+    let rel = if m.direction == Direction::In {
+        let media = db::media::of_message(c, m.id)?;
+        match media.iter().find(|x| x.kind == MediaKind::Image) {
+            Some(x) if x.state == MediaState::Stored => Some(x.path.clone()),
+            Some(x) if x.state == MediaState::Pending => return Ok((None, Some("尚未下载"))),
+            _ => None,
+        }
+    } else {
+        json_str(&m.data, "upload")
+            .parse::<i64>()
+            .ok()
+            .map(|id| db::uploads::get(c, id))
+            .transpose()?
+            .flatten()
+            .map(|u| u.path)
+    };
+    let Some(rel) = rel else {
+        return Ok((None, Some("文件缺失")));
+    };
+    match safe_join(media_dir, &rel).and_then(|p| std::fs::read(p).ok()) {
+        Some(bytes) => Ok((Some(bytes), None)),
+        None => Ok((None, Some("文件缺失"))),
+    }
+}
+
+/// A step as a line: who did what, to whom, and why.
+fn step_text(s: &StepLine) -> String {
+    let actor = if s.actor.is_empty() {
+        "客服"
+    } else {
+        &s.actor
+    };
+    let mut t = match s.step.as_str() {
+        "open" => "会话开始".to_string(),
+        "route" => format!("分配给 {}", s.to),
+        "accept" => format!("{actor} 接入会话"),
+        "transfer_in_group" => format!("转接：{actor} → {}", s.to),
+        "transfer_to_group" => format!("转接：{actor} → 其他客服组"),
+        "end_by_agent" => format!("{actor} 结束会话"),
+        "end_by_timeout" => "会话超时结束".to_string(),
+        "abandon" => "客户放弃排队".to_string(),
+        "expire" => "排队超时，会话结束".to_string(),
+        "remove" => format!("{actor} 移除会话"),
+        other => other.to_string(),
+    };
+    if !s.note.trim().is_empty() {
+        t.push_str(&format!("（{}）", s.note.trim()));
+    }
+    if !s.categories.is_empty() {
+        t.push_str(&format!("，咨询分类：{}", s.categories.join("、")));
+    }
+    if !s.end_remark.trim().is_empty() {
+        t.push_str(&format!("，备注：{}", s.end_remark.trim()));
+    }
+    t
+}

@@ -1,0 +1,80 @@
+//! WeChat's classic faces: the text codes (`/::)`) its clients send for them,
+//! the emoji a browser shows instead, and their Chinese names (what a printed
+//! transcript shows). Pure data and a splitter, used by the console rows and
+//! the PDF export alike.
+
+/// WeChat's text codes for its classic faces, and the emoji shown for them.
+pub const EMOJI: &[(&str, &str, &str)] = &[
+    ("/::)", "🙂", "微笑"),
+    ("/::~", "😖", "撇嘴"),
+    ("/::B", "😍", "色"),
+    ("/::|", "😳", "发呆"),
+    ("/:8-)", "😎", "得意"),
+    ("/::<", "😢", "流泪"),
+    ("/::$", "☺️", "害羞"),
+    ("/::X", "🤐", "闭嘴"),
+    ("/::Z", "😴", "睡"),
+    ("/::'(", "😭", "大哭"),
+    ("/::-|", "😅", "尴尬"),
+    ("/::@", "😡", "发怒"),
+    ("/::P", "😜", "调皮"),
+    ("/::D", "😁", "呲牙"),
+    ("/::O", "😮", "惊讶"),
+    ("/::(", "🙁", "难过"),
+    ("/:,@-D", "😄", "愉快"),
+    ("/:,@o", "🙄", "白眼"),
+    ("/:--b", "😓", "流汗"),
+    ("/::!", "😨", "惊恐"),
+    ("/:handclap", "👏", "鼓掌"),
+    ("/:strong", "👍", "强"),
+    ("/:weak", "👎", "弱"),
+    ("/:share", "🤝", "握手"),
+    ("/:v", "✌️", "胜利"),
+    ("/:ok", "👌", "OK"),
+    ("/:rose", "🌹", "玫瑰"),
+    ("/:heart", "❤️", "爱心"),
+    ("/:hug", "🤗", "拥抱"),
+    ("/:sun", "☀️", "太阳"),
+];
+
+/// A run of text, or an emoji that stood for a WeChat code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seg {
+    Text(String),
+    Emoji {
+        glyph: &'static str,
+        name: &'static str,
+    },
+}
+
+/// Splits text into plain runs and emoji (longest code first).
+pub fn segments(text: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    let mut plain = String::new();
+    let mut rest = text;
+    'outer: while !rest.is_empty() {
+        if rest.starts_with('/') {
+            let best = EMOJI
+                .iter()
+                .filter(|(code, _, _)| rest.starts_with(code))
+                .max_by_key(|(code, _, _)| code.len());
+            if let Some((code, glyph, name)) = best {
+                if !plain.is_empty() {
+                    out.push(Seg::Text(std::mem::take(&mut plain)));
+                }
+                out.push(Seg::Emoji { glyph, name });
+                rest = &rest[code.len()..];
+                continue 'outer;
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(ch) = chars.next() {
+            plain.push(ch);
+        }
+        rest = chars.as_str();
+    }
+    if !plain.is_empty() {
+        out.push(Seg::Text(plain));
+    }
+    out
+}
