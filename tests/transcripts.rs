@@ -459,6 +459,16 @@ async fn a_transcript_reads_in_order_with_an_embedded_subset_font() {
             "{path}: {s}"
         );
     }
+    // The font's licence ships with the binary's notices, open to anyone.
+    let notices = reqwest::get(srv.at("/licenses")).await.unwrap();
+    assert_eq!(notices.status(), StatusCode::OK);
+    let notices = notices.text().await.unwrap();
+    assert!(
+        notices.contains("Noto Sans SC") && notices.contains("SIL Open Font License"),
+        "{notices}"
+    );
+    assert!(notices.contains("htmx"), "{notices}");
+
     let exports = audit_exports(&srv).await;
     assert_eq!(exports.len(), 2, "{exports:?}");
     assert!(
