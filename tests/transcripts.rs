@@ -186,6 +186,7 @@ async fn audit_exports(srv: &TestServer) -> Vec<(String, String)> {
                 c,
                 &db::audit::AuditFilter {
                     action: Some(kefu::model::AuditAction::TranscriptExport),
+                    actors: db::audit::Actors::All,
                     ..Default::default()
                 },
             )?;

@@ -63,8 +63,8 @@ pub struct AuditFilter {
     pub action: Option<AuditAction>,
     pub from: Option<jiff::Timestamp>,
     pub to: Option<jiff::Timestamp>,
-    /// Only actions by these users (an admin sees their groups' members).
-    pub actors_in: Option<Vec<UserId>>,
+    /// Whose actions (decided by the caller through `access`); nobody's by default.
+    pub actors: Actors,
     pub limit: i64,
 }
 
@@ -86,8 +86,24 @@ pub fn record(conn: &Connection, actor: &Actor, e: &Entry, now: jiff::Timestamp)
     Ok(())
 }
 
+/// Whose actions an audit list shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Actors {
+    /// Everyone's (a super admin).
+    All,
+    /// These users' only; nobody's when empty.
+    Only(Vec<UserId>),
+    #[default]
+    Nobody,
+}
+
 pub fn list(conn: &Connection, f: &AuditFilter) -> DbResult<Vec<AuditRow>> {
-    let actors_json = f.actors_in.as_ref().map(|ids| {
+    let ids: &[UserId] = match &f.actors {
+        Actors::All => &[],
+        Actors::Only(ids) => ids,
+        Actors::Nobody => return Ok(Vec::new()),
+    };
+    let actors_json = (f.actors != Actors::All).then(|| {
         serde_json::to_string(&ids.iter().map(|i| i.0).collect::<Vec<_>>()).unwrap_or_default()
     });
     let mut stmt = conn.prepare(
@@ -161,7 +177,18 @@ mod tests {
         )
         .unwrap();
 
-        let all = list(&conn, &AuditFilter::default()).unwrap();
+        assert!(
+            list(&conn, &AuditFilter::default()).unwrap().is_empty(),
+            "nobody's"
+        );
+        let all = list(
+            &conn,
+            &AuditFilter {
+                actors: Actors::All,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].actor_name, "bob", "newest first");
         assert_eq!(all[0].before.as_deref(), Some("\"old\""));
@@ -169,6 +196,7 @@ mod tests {
             &conn,
             &AuditFilter {
                 actor: Some(a),
+                actors: Actors::All,
                 ..Default::default()
             },
         )
@@ -177,16 +205,18 @@ mod tests {
         assert_eq!(by_a[0].action_label(), "添加用户");
         let act = AuditFilter {
             action: Some(AuditAction::ProfileUpdate),
+            actors: Actors::All,
             ..Default::default()
         };
         assert_eq!(list(&conn, &act).unwrap()[0].actor_name, "bob");
         let early = AuditFilter {
             to: Some(t0 + SignedDuration::from_hours(1)),
+            actors: Actors::All,
             ..Default::default()
         };
         assert_eq!(list(&conn, &early).unwrap()[0].actor_name, "amy");
         let scoped = AuditFilter {
-            actors_in: Some(vec![b]),
+            actors: Actors::Only(vec![b]),
             ..Default::default()
         };
         assert_eq!(list(&conn, &scoped).unwrap().len(), 1);

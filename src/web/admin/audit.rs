@@ -2,7 +2,7 @@
 //! time. A super admin sees everything; an admin sees what the members of their
 //! groups (and they themselves) did.
 
-use crate::db::audit::{AuditFilter, AuditRow};
+use crate::db::audit::{Actors, AuditFilter, AuditRow};
 use crate::error::AppError;
 use crate::model::{AuditAction, Role, UserId};
 use crate::state::AppState;
@@ -98,8 +98,11 @@ pub async fn list(
         action: AuditAction::parse(&q.action),
         from,
         to,
-        actors_in: (s.user.role != Role::SuperAdmin)
-            .then(|| visible.iter().map(|(id, _)| *id).collect()),
+        actors: if s.user.role == Role::SuperAdmin {
+            Actors::All
+        } else {
+            Actors::Only(visible.iter().map(|(id, _)| *id).collect())
+        },
         limit: 500,
     };
     let rows = state
