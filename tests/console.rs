@@ -947,6 +947,22 @@ async fn a_transfer_to_another_group_queues_the_follower_there() {
     let conv = w.conv(openid).await;
     assert_eq!(amy.accept(conv.id).await.0, StatusCode::OK);
     assert!(!cat.lists().await.contains("位客户正在排队"));
+    // The transfer dialog offers the group's agents (not a super admin in no
+    // group) and the other groups (not the conversation's own).
+    w.srv.user("boss", Role::SuperAdmin, &[]).await;
+    let (s, chat) = amy.chat(conv.id).await;
+    assert_eq!(s, StatusCode::OK, "{chat}");
+    let dialog = &chat[chat.find("转接给").expect("the transfer dialog")..];
+    let dialog = &dialog[..dialog.find("</select>").unwrap_or(dialog.len())];
+    assert!(
+        dialog.contains(&format!("value=\"g{}\"", other.0)),
+        "{dialog}"
+    );
+    assert!(
+        !dialog.contains(&format!("value=\"g{}\"", w.group.0)),
+        "{dialog}"
+    );
+    assert!(!dialog.contains("boss显示名"), "{dialog}");
 
     let target = format!("g{}", other.0);
     let (s, body) = amy
