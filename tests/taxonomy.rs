@@ -18,6 +18,25 @@ async fn page(b: &Browser, path: &str) -> String {
     body
 }
 
+/// A workbook download's first sheet, as text cells.
+async fn sheet(b: &Browser, path: &str, name: &str) -> Vec<Vec<String>> {
+    use calamine::{Reader, Xlsx};
+    let r = b.get(path).await;
+    assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(disposition.starts_with("attachment"), "{disposition}");
+    let bytes = r.bytes().await.unwrap();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
+    let range = book.worksheet_range(name).expect("sheet");
+    range
+        .rows()
+        .map(|row| row.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
 async fn post(b: &Browser, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
     let resp = b.post_form(path, form).await;
     (resp.status(), resp.text().await.unwrap_or_default())
@@ -344,10 +363,15 @@ async fn agents_see_and_handle_only_their_own_marks_and_tags() {
     let handled = page(&a, "/console/marks?state=handled").await;
     assert!(handled.contains("明天回电话") && handled.contains("已处理"));
 
-    // The admin of 售前 sees the group's marks, not 售后's.
+    // The admin of 售前 sees the group's marks, not 售后's — on the page and
+    // in the workbook of the same list.
     let lead = srv.login("lead").await;
     let body = page(&lead, "/console/marks?state=all").await;
     assert!(body.contains("张三") && !body.contains("李四"));
+    let rows = sheet(&lead, "/console/marks?state=all&format=xlsx", "标注列表").await;
+    assert_eq!(rows[0][..3], ["客户", "标注客服", "备注"]);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1][0..3], ["张三", "amy显示名", "明天回电话"]);
 
     // Tags: the agent's own taggings; a filter by tag.
     let now = srv.state.clock.now();
@@ -379,5 +403,18 @@ async fn agents_see_and_handle_only_their_own_marks_and_tags() {
     assert!(body.contains("态度好") && !body.contains("回复太慢"));
     let body = page(&boss, "/console/tagged?from=2026-12-01").await;
     assert!(body.contains("共 0 条"));
+    // 导出 Excel: every matching row of the same filters.
+    let rows = sheet(
+        &boss,
+        &format!("/console/tagged?tag={praise}&format=xlsx"),
+        "会话标签",
+    )
+    .await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1][0], "表扬");
+    assert_eq!(rows[1][3], "态度好");
+    let rows = sheet(&a, "/console/tagged?format=xlsx", "会话标签").await;
+    assert_eq!(rows.len(), 2, "amy's own tagging only: {rows:?}");
+    assert_eq!(rows[1][3], "回复太慢");
     srv.stop().await;
 }

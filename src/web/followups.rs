@@ -7,8 +7,10 @@
 use crate::db::followups::{self, MarkFilter, MarkRow, Scope, TaggedFilter, TaggedRow};
 use crate::db::taxonomy::Tag;
 use crate::error::AppError;
+use crate::export::table::{Cell, Table};
 use crate::model::{Role, User, UserId};
 use crate::state::AppState;
+use crate::web::admin::reports::download;
 use crate::web::form::{IdPath, Query};
 use crate::web::page::{Page, local_time, render};
 use crate::web::session::{AnyUser, with_flash};
@@ -34,6 +36,8 @@ fn scope_of(c: &Connection, user: &User) -> crate::db::DbResult<Scope> {
 pub struct MarksQuery {
     /// `open` (default), `handled` or `all`.
     state: String,
+    /// `xlsx`: the same rows as a workbook.
+    format: String,
 }
 
 impl MarksQuery {
@@ -86,6 +90,24 @@ pub async fn marks(
         })
         .await?;
     let tz = &state.config.timezone;
+    if q.format == "xlsx" {
+        let mut table = Table::new(
+            "标注列表",
+            &["客户", "标注客服", "备注", "标注时间", "处理时间"],
+        );
+        for m in &rows {
+            table.rows.push(vec![
+                Cell::text(m.follower.clone()),
+                Cell::text(m.agent.clone().unwrap_or_default()),
+                Cell::text(m.note.clone()),
+                Cell::text(local_time(m.created_at, tz)),
+                m.handled_at
+                    .map_or(Cell::Empty, |t| Cell::text(local_time(t, tz))),
+            ]);
+        }
+        let what = format!("标注列表（{} 条）", rows.len());
+        return download(&state, &ctx, &s.user, "标注列表", what, vec![table]).await;
+    }
     render(&MarksPage {
         page: Page::new(&ctx, "标注列表", "marks"),
         state: match filter {
@@ -165,7 +187,12 @@ pub struct TaggedQuery {
     to: String,
     agent: String,
     page: i64,
+    /// `xlsx`: every matching row (not only this page) as a workbook.
+    format: String,
 }
+
+/// The most rows one workbook of the tagged list holds.
+const EXPORT_ROWS: i64 = 50_000;
 
 pub struct TaggedLine {
     pub row: TaggedRow,
@@ -200,6 +227,22 @@ impl TaggedPage {
         ];
         format!(
             "/console/tagged?{}&page={n}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    }
+
+    /// The current filters as a workbook (every matching row, not one page).
+    fn export_url(&self) -> String {
+        let q = &self.q;
+        let pairs = [
+            ("tag", q.tag.as_str()),
+            ("from", q.from.as_str()),
+            ("to", q.to.as_str()),
+            ("agent", q.agent.as_str()),
+            ("format", "xlsx"),
+        ];
+        format!(
+            "/console/tagged?{}",
             serde_urlencoded::to_string(pairs).unwrap_or_default()
         )
     }
@@ -248,6 +291,10 @@ pub async fn tagged(
         offset: (current - 1) * PAGE_SIZE,
         tags: Vec::new(),
     };
+    let export = q.format == "xlsx";
+    if export {
+        (filter.limit, filter.offset) = (EXPORT_ROWS, 0);
+    }
     let (user, tag) = (s.user.clone(), q.tag.trim().parse::<i64>().ok());
     let (tags, agents, (rows, total)) = state
         .db
@@ -272,6 +319,29 @@ pub async fn tagged(
             Ok((crate::db::taxonomy::tags(c)?, agents, found))
         })
         .await?;
+    if export {
+        if total > EXPORT_ROWS {
+            return Err(AppError::BadRequest(format!(
+                "共 {total} 条，超过一次导出的上限 {EXPORT_ROWS} 条，请缩小日期范围或选择标签"
+            )));
+        }
+        let mut table = Table::new(
+            "会话标签",
+            &["标签", "客户", "标注的消息", "备注", "客服", "时间"],
+        );
+        for r in &rows {
+            table.rows.push(vec![
+                Cell::text(r.tag.clone()),
+                Cell::text(r.follower.clone()),
+                Cell::text(r.message.clone().unwrap_or_else(|| "整个会话".into())),
+                Cell::text(r.remark.clone()),
+                Cell::text(r.agent.clone().unwrap_or_default()),
+                Cell::text(local_time(r.created_at, &tz)),
+            ]);
+        }
+        let what = format!("会话标签列表（{} 条）", rows.len());
+        return download(&state, &ctx, &s.user, "会话标签", what, vec![table]).await;
+    }
     let mut page = TaggedPage {
         page: Page::new(&ctx, "标签列表", "tagged"),
         rows: rows
