@@ -393,7 +393,7 @@ async fn a_silent_follower_is_prompted_then_closed_once_each() {
     let (step, note) = w.last_event(id).await;
     assert_eq!(
         (step.as_str(), note.as_str()),
-        ("end_by_timeout", "客户 5 分钟未回复,自动结束")
+        ("end_by_timeout", "客户 5 分钟未回复，自动结束")
     );
 
     // A follower who answers in time is not prompted for the old silence.
@@ -467,7 +467,7 @@ async fn a_silent_agent_gets_the_follower_comforted_then_the_conversation_moves_
     let (step, note) = w.last_event(id).await;
     assert_eq!(
         (step.as_str(), note.as_str()),
-        ("transfer_in_group", "客服 2 分钟未回复,自动转接")
+        ("transfer_in_group", "客服 2 分钟未回复，自动转接")
     );
     w.tick().await;
     let (step, _) = w.last_event(id).await;
@@ -523,7 +523,7 @@ async fn the_survey_is_answered_or_not_sent_with_the_reason() {
         .await
         .unwrap();
     assert!(
-        history.contains("满意度:3 分 · 未解决"),
+        history.contains("满意度：3 分 · 未解决"),
         "the history shows the survey"
     );
     assert!(

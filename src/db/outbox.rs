@@ -458,7 +458,11 @@ pub mod tests {
         };
         assert_eq!(menu.items.len(), 5);
         assert_eq!(menu.items[0].id, "kefu_s5");
-        assert_eq!(menu.fallback, crate::engine::automation::SURVEY_FALLBACK);
+        // A row written before the texts took full-width punctuation keeps its own.
+        assert!(
+            menu.fallback
+                .starts_with("请为本次服务评分:回复 1-5(5 为非常满意)")
+        );
     }
 
     #[test]

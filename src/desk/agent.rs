@@ -232,13 +232,13 @@ pub fn reopen(
         return Err(DeskError::Refused(match open.agent_id {
             Some(a) if a == user.id => "您正在接待该粉丝".into(),
             Some(_) => "该粉丝正由其他客服接待".into(),
-            None => "该粉丝正在排队,请从排队列表接入".into(),
+            None => "该粉丝正在排队，请从排队列表接入".into(),
         }));
     }
     let b = budget_of(c, follower, now)?;
     if !b.allowed {
         return Err(DeskError::Refused(format!(
-            "无法重新发起会话:{}",
+            "无法重新发起会话：{}",
             b.reason.unwrap_or_default()
         )));
     }

@@ -138,7 +138,7 @@ pub(crate) fn held_by(
     let conv = visible(c, user, id)?;
     if conv.state != ConversationState::Active {
         return Err(DeskError::Refused(format!(
-            "该会话{},不能{what}",
+            "该会话{}，不能{what}",
             conv.state.label()
         )));
     }

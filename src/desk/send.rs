@@ -27,7 +27,7 @@ pub fn budget_of(c: &Connection, follower: FollowerId, now: Timestamp) -> DbResu
         if b.remaining == 0 {
             b.allowed = false;
             b.reason = Some(format!(
-                "还有 {pending} 条消息正在发送,发送后本次互动的客服消息额度将用完,需等粉丝再次发消息"
+                "还有 {pending} 条消息正在发送，发送后本次互动的客服消息额度将用完，需等粉丝再次发消息"
             ));
         }
     }

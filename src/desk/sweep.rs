@@ -32,7 +32,7 @@ pub fn sweep(c: &Connection, now: Timestamp) -> DbResult<Out> {
         if since + SignedDuration::from_mins(mins) > now {
             continue;
         }
-        let why = format!("客服离线超过 {mins} 分钟,会话回到排队");
+        let why = format!("客服离线超过 {mins} 分钟，会话回到排队");
         if conversations::step(c, id, Step::TransferToGroup { from: agent }, &why, now)?.is_ok() {
             db::notices::reset(c, id)?;
             out.lists(group);

@@ -218,7 +218,7 @@ fn an_agent_offline_too_long_gives_conversations_back_when_the_group_says_so() {
         (ConversationState::Queued, None)
     );
     let last = conversations::events(&w.c, id).unwrap().pop().unwrap();
-    assert_eq!(last.note, "客服离线超过 10 分钟,会话回到排队");
+    assert_eq!(last.note, "客服离线超过 10 分钟，会话回到排队");
 }
 
 #[test]

@@ -37,13 +37,18 @@ pub fn timeouts(c: &Connection, now: Timestamp) -> DbResult<Out> {
             match kind {
                 TimeoutKind::Reception => {
                     let m = t.reception_mins.unwrap_or_default();
-                    system_note(c, id, &format!("接待超时:接入后 {m} 分钟内客服未回复"), now)?;
-                    out.toast(agent, format!("接待超时:有客户接入后 {m} 分钟未回复"));
+                    system_note(
+                        c,
+                        id,
+                        &format!("接待超时：接入后 {m} 分钟内客服未回复"),
+                        now,
+                    )?;
+                    out.toast(agent, format!("接待超时：有客户接入后 {m} 分钟未回复"));
                     out.conversation(id, group);
                 }
                 TimeoutKind::AgentRemind => {
                     let s = t.agent_remind_secs.unwrap_or_default();
-                    out.toast(agent, format!("客户已等待 {s} 秒未得到回复,请尽快回复"));
+                    out.toast(agent, format!("客户已等待 {s} 秒未得到回复，请尽快回复"));
                 }
                 TimeoutKind::AgentTransfer => {
                     let m = t.agent_transfer_mins.unwrap_or_default();
@@ -59,7 +64,7 @@ pub fn timeouts(c: &Connection, now: Timestamp) -> DbResult<Out> {
                     db::timeouts::outcome(c, id, kind, anchor, &result)?;
                     if kind == TimeoutKind::FollowerClose {
                         let m = t.follower_close_mins.unwrap_or_default();
-                        let why = format!("客户 {m} 分钟未回复,自动结束");
+                        let why = format!("客户 {m} 分钟未回复，自动结束");
                         if conversations::step(c, id, Step::EndByTimeout, &why, now)?.is_ok() {
                             out.lists(group);
                             out.conversation(id, group);

@@ -36,7 +36,7 @@ pub fn transfer_to_agent(
         .ok_or_else(|| refused("只能转接给本客服组的客服"))?;
     if target.status != AgentStatus::Online {
         return Err(DeskError::Refused(format!(
-            "对方当前{},不能接收转接",
+            "对方当前{}，不能接收转接",
             target.status.label()
         )));
     }
@@ -83,7 +83,7 @@ pub fn answer_transfer(
         db::transfers::decide(c, transfer, TransferState::Declined, now)?;
         out.toast(
             from,
-            format!("{} 拒绝了转接,会话仍由您接待", user.display_name),
+            format!("{} 拒绝了转接，会话仍由您接待", user.display_name),
         );
         out.conversation(conv_id, conv.group_id);
         out.push(Live::UserLists { user: to });
@@ -115,7 +115,7 @@ pub fn transfer_to_group(
 ) -> DeskResult<Out> {
     let conv = held_by(c, user, id, "转接")?;
     if conv.group_id == group {
-        return Err(refused("会话已在该客服组,请选择本组的客服"));
+        return Err(refused("会话已在该客服组，请选择本组的客服"));
     }
     if db::groups::get(c, group)?.is_none() {
         return Err(DeskError::NotFound);
@@ -171,7 +171,7 @@ pub(super) fn auto_transfer(
     let seed = (ms(now) as u64) ^ (conv.id.0 as u64);
     match routing::route(&rules, &cands, &Wanted::default(), now, seed) {
         Decision::Assign { agent: to, .. } => {
-            let note = format!("客服 {mins} 分钟未回复,自动转接");
+            let note = format!("客服 {mins} 分钟未回复，自动转接");
             if conversations::step(c, conv.id, Step::TransferInGroup { from, to }, &note, now)?
                 .is_err()
             {
@@ -180,7 +180,7 @@ pub(super) fn auto_transfer(
             out.toast(to, "有一个超时未回复的会话自动转接给您");
             out.toast(
                 from,
-                format!("您 {mins} 分钟未回复,会话已自动转接给其他客服"),
+                format!("您 {mins} 分钟未回复，会话已自动转接给其他客服"),
             );
             out.lists(conv.group_id);
             out.conversation(conv.id, conv.group_id);

@@ -107,7 +107,7 @@ pub fn greeting(replies: &AutoReplies, agent: &str) -> Option<String> {
 
 /// The note that says why an automatic message was not sent.
 pub fn skip_note(what: &str, why: &str) -> String {
-    format!("{what}未发送:{why}")
+    format!("{what}未发送：{why}")
 }
 
 // ------------------------------------------------------------------ survey (B13)
@@ -161,7 +161,7 @@ pub fn parse_answer(text: &str) -> Option<Answer> {
 }
 
 pub const SURVEY_FALLBACK: &str =
-    "请为本次服务评分:回复 1-5(5 为非常满意)。问题是否已解决?请回复“已解决”或“未解决”。";
+    "请为本次服务评分：回复 1-5（5 为非常满意）。问题是否已解决？请回复“已解决”或“未解决”。";
 
 pub fn survey_payload() -> crate::db::outbox::Menu {
     let item = |id: &str, content: &str| crate::db::outbox::MenuItem {
@@ -169,7 +169,7 @@ pub fn survey_payload() -> crate::db::outbox::Menu {
         content: content.into(),
     };
     crate::db::outbox::Menu {
-        head: "请为本次服务评分:".into(),
+        head: "请为本次服务评分：".into(),
         items: vec![
             item("kefu_s5", "5 非常满意"),
             item("kefu_s4", "4 满意"),
@@ -177,7 +177,7 @@ pub fn survey_payload() -> crate::db::outbox::Menu {
             item("kefu_s2", "2 不满意"),
             item("kefu_s1", "1 非常不满意"),
         ],
-        tail: "问题是否已解决?请回复“已解决”或“未解决”。也可直接回复 1-5 评分。".into(),
+        tail: "问题是否已解决？请回复“已解决”或“未解决”。也可直接回复 1-5 评分。".into(),
         fallback: SURVEY_FALLBACK.into(),
     }
 }
@@ -185,9 +185,9 @@ pub fn survey_payload() -> crate::db::outbox::Menu {
 /// What kefu says to a survey answer.
 pub fn thanks(answer: Answer) -> &'static str {
     match (answer.score, answer.solved) {
-        (Some(_), _) => "感谢您的评价!问题是否已解决?可回复“已解决”或“未解决”。",
-        (None, Some(true)) => "感谢您的反馈,很高兴问题已解决!",
-        (None, _) => "抱歉问题还没有解决,请直接发送消息,我们会继续为您处理。",
+        (Some(_), _) => "感谢您的评价！问题是否已解决？可回复“已解决”或“未解决”。",
+        (None, Some(true)) => "感谢您的反馈，很高兴问题已解决！",
+        (None, _) => "抱歉问题还没有解决，请直接发送消息，我们会继续为您处理。",
     }
 }
 
@@ -199,8 +199,8 @@ pub fn describe_survey(
     (state, reason, score, solved): &(String, String, Option<i64>, Option<bool>),
 ) -> String {
     match state.as_str() {
-        "not_sent" => format!("满意度评价未发送:{reason}"),
-        "sent" => "已邀请评价,等待客户回复".to_string(),
+        "not_sent" => format!("满意度评价未发送：{reason}"),
+        "sent" => "已邀请评价，等待客户回复".to_string(),
         _ => {
             let s = score.map_or("未评分".to_string(), |s| format!("{s} 分"));
             let v = match solved {
@@ -208,7 +208,7 @@ pub fn describe_survey(
                 Some(false) => "未解决",
                 None => "未回答是否解决",
             };
-            format!("满意度:{s} · {v}")
+            format!("满意度：{s} · {v}")
         }
     }
 }

@@ -207,7 +207,7 @@ async fn edit_page(
     Ok(EditPage {
         page: Page::new(ctx, format!("公众号 {}", account.name), "accounts"),
         url: channel::webhook_url(&public, account.id),
-        secret_hint: format!("已保存 {},留空则不修改", account.masked_secret()),
+        secret_hint: format!("已保存 {}，留空则不修改", account.masked_secret()),
         masked_token: crate::db::accounts::mask(&account.token),
         account,
         groups,
@@ -378,8 +378,8 @@ pub async fn set_trigger(
             let before = crate::db::settings::account(c, id)?;
             crate::db::settings::set_account(c, id, &settings)?;
             let describe = |s: &AccountSettings| match s.trigger_mode {
-                TriggerMode::Keywords => format!("关键词:{}", s.keywords),
-                TriggerMode::MenuKey => format!("菜单点击:{}", s.menu_key),
+                TriggerMode::Keywords => format!("关键词：{}", s.keywords),
+                TriggerMode::MenuKey => format!("菜单点击：{}", s.menu_key),
                 TriggerMode::AnyMessage => "任意消息".to_string(),
             };
             let entry = Entry::new(

@@ -179,7 +179,7 @@ pub async fn transfer(
     match chat_after(&state, &ctx, s.user, id).await {
         // Sent to a group the agent is not in: it is out of their sight now.
         Err(AppError::Denied(_)) => Ok(html(
-            "<div class=\"empty-state\" role=\"status\"><p>会话已转接到其他客服组,将由该组客服接待。</p></div>"
+            "<div class=\"empty-state\" role=\"status\"><p>会话已转接到其他客服组，将由该组客服接待。</p></div>"
                 .into(),
         )),
         other => other,
@@ -275,7 +275,7 @@ pub async fn mark(
         Ok(((), desk::Out::default()))
     })
     .await?;
-    Ok(ok_flash("已标注,可在“标注”列表中跟进"))
+    Ok(ok_flash("已标注，可在“标注”列表中跟进"))
 }
 
 #[derive(Deserialize, Default)]
@@ -359,7 +359,7 @@ pub async fn invite_survey(
     })
     .await?;
     if let Err(why) = sent {
-        return Err(AppError::Conflict(format!("满意度评价未发送:{why}")));
+        return Err(AppError::Conflict(format!("满意度评价未发送：{why}")));
     }
     chat_after(&state, &ctx, s.user, id).await
 }

@@ -135,7 +135,7 @@ pub(super) fn chat_view(
                 .map(|u| u.display_name)
                 .unwrap_or_default();
             Some(format!(
-                "已请求转接给 {name},等待对方接受(剩余 {} 秒)",
+                "已请求转接给 {name}，等待对方接受（剩余 {} 秒）",
                 expires.duration_since(now).as_secs().max(0)
             ))
         }

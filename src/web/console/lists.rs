@@ -181,7 +181,7 @@ fn item_view(
         source: if i.subscribe_scene.is_empty() {
             "公众号消息".into()
         } else {
-            format!("关注来源:{}", i.subscribe_scene)
+            format!("关注来源：{}", i.subscribe_scene)
         },
         first_contact: crate::web::page::local_time(i.first_seen_at, tz),
         preview: preview(i),

@@ -196,7 +196,7 @@ pub async fn reorder(
         .db
         .write(move |c| -> Result<_, AppError> {
             if auto::move_faq(c, id, up)? {
-                let target = format!("常见问题 {}(调整顺序)", e.question);
+                let target = format!("常见问题 {}（调整顺序）", e.question);
                 audit(c, &by, Entry::new(AuditAction::FaqUpdate, target), now)?;
             }
             Ok(())

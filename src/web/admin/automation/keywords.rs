@@ -184,7 +184,7 @@ pub async fn reorder(
         .db
         .write(move |c| -> Result<_, AppError> {
             if auto::move_keyword_reply(c, id, up)? {
-                let target = format!("关键词回复 {}(调整顺序)", k.keyword);
+                let target = format!("关键词回复 {}（调整顺序）", k.keyword);
                 audit(
                     c,
                     &by,

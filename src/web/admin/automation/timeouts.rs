@@ -26,7 +26,7 @@ pub(super) const TIMEOUTS: [TimeoutSpec; 6] = [
         min: 1,
         max: 30,
         suggest: 3,
-        hint: "客服超过设定时间未回复,向粉丝发送“客服超时安抚语”。",
+        hint: "客服超过设定时间未回复，向粉丝发送“客服超时安抚语”。",
     },
     TimeoutSpec {
         key: "agent_remind_secs",
@@ -36,7 +36,7 @@ pub(super) const TIMEOUTS: [TimeoutSpec; 6] = [
         min: 10,
         max: 600,
         suggest: 30,
-        hint: "客服超过设定时间未回复,在客服工作台提醒客服。",
+        hint: "客服超过设定时间未回复，在客服工作台提醒客服。",
     },
     TimeoutSpec {
         key: "agent_transfer_mins",
@@ -46,7 +46,7 @@ pub(super) const TIMEOUTS: [TimeoutSpec; 6] = [
         min: 1,
         max: 9,
         suggest: 3,
-        hint: "客服超过设定时间未回复,会话自动转给本组其他在线客服。",
+        hint: "客服超过设定时间未回复，会话自动转给本组其他在线客服。",
     },
     TimeoutSpec {
         key: "follower_prompt_mins",
@@ -56,7 +56,7 @@ pub(super) const TIMEOUTS: [TimeoutSpec; 6] = [
         min: 1,
         max: 20,
         suggest: 3,
-        hint: "粉丝超过设定时间未回复,发送“粉丝超时提示语”。",
+        hint: "粉丝超过设定时间未回复，发送“粉丝超时提示语”。",
     },
     TimeoutSpec {
         key: "follower_close_mins",
@@ -66,7 +66,7 @@ pub(super) const TIMEOUTS: [TimeoutSpec; 6] = [
         min: 2,
         max: 120,
         suggest: 10,
-        hint: "粉丝超过设定时间未回复,发送“结束语”并结束会话。",
+        hint: "粉丝超过设定时间未回复，发送“结束语”并结束会话。",
     },
     TimeoutSpec {
         key: "reception_mins",
@@ -76,7 +76,7 @@ pub(super) const TIMEOUTS: [TimeoutSpec; 6] = [
         min: 1,
         max: 60,
         suggest: 5,
-        hint: "在设定时间内粉丝没有新消息,标记本次接待超时。",
+        hint: "在设定时间内粉丝没有新消息，标记本次接待超时。",
     },
 ];
 
