@@ -334,7 +334,7 @@ mod tests {
             ("价格".into(), false, "见官网".into())
         );
         let q = FaqForm {
-            question: "如何收费?".into(),
+            question: "如何收费？".into(),
             answer: " ".into(),
             ..FaqForm::default()
         };

@@ -112,7 +112,7 @@ pub(super) fn preview(a: &AutoReplies, faq: &[Faq], agent_name: &str) -> Vec<Pre
         ("客服离开时粉丝来消息", vec![a.away.clone()]),
         ("客服超时未回复", vec![a.agent_comfort.clone()]),
         ("粉丝超时未回复", vec![a.follower_prompt.clone()]),
-        ("粉丝长时间未回复,会话结束", vec![a.closing.clone()]),
+        ("粉丝长时间未回复，会话结束", vec![a.closing.clone()]),
     ];
     items
         .into_iter()
@@ -195,7 +195,7 @@ mod tests {
     fn the_preview_shows_the_faq_after_the_welcome_only_when_switched_on() {
         let faq = vec![Faq {
             id: 1,
-            question: "如何收费?".into(),
+            question: "如何收费？".into(),
             answer: "免费".into(),
             keywords: Vec::new(),
         }];
@@ -208,7 +208,7 @@ mod tests {
         let p = preview(&a, &faq, "小王");
         let on = |when: &str| p.iter().find(|i| i.when == when).unwrap().texts.clone();
         assert_eq!(on("工作时间发起咨询").len(), 2);
-        assert!(on("工作时间发起咨询")[1].contains("1. 如何收费?"));
+        assert!(on("工作时间发起咨询")[1].contains("1. 如何收费？"));
         assert_eq!(on("非工作时间发起咨询").len(), 1);
         assert!(on("粉丝发送位置").is_empty(), "an empty text is off");
         assert!(on("客服接入会话")[0].contains("小王"));
