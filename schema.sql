@@ -262,7 +262,7 @@ CREATE TABLE "conversations" (
 ) STRICT;
 
 CREATE UNIQUE INDEX conversations_one_open ON conversations (follower_id) WHERE state <> 'ended';
-CREATE INDEX conversations_queue ON conversations (group_id, state, vip, queued_at);
+CREATE INDEX conversations_queue ON conversations (group_id, state, vip DESC, queued_at, id);
 CREATE INDEX conversations_agent ON conversations (agent_id, state);
 
 -- Every step of a conversation: who, when, why (B1).

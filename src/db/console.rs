@@ -115,6 +115,36 @@ pub fn open_items(conn: &Connection, reach: &Reach) -> DbResult<(Vec<Item>, Vec<
     Ok((active, queued))
 }
 
+/// The next conversation 接入下一位 takes: the first of the queue of `group`
+/// (when given and in reach) or of every group in reach — each group's head
+/// is one indexed read, so a long queue costs nothing more.
+pub fn next_queued(
+    conn: &Connection,
+    reach: &Reach,
+    group: Option<GroupId>,
+) -> DbResult<Option<ConversationId>> {
+    let groups: Vec<GroupId> = match (reach, group) {
+        (r, Some(g)) if r.covers(g) => vec![g],
+        (_, Some(_)) => vec![],
+        (Reach::All, None) => {
+            let mut stmt = conn.prepare_cached("SELECT id FROM groups ORDER BY id")?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()?
+        }
+        (Reach::Groups(gs), None) => gs.clone(),
+    };
+    let mut best: Option<super::conversations::Conversation> = None;
+    for g in groups {
+        if let Some(head) = super::conversations::queue_head(conn, g)? {
+            let key = |c: &super::conversations::Conversation| (!c.vip, c.queued_at, c.id);
+            if best.as_ref().is_none_or(|b| key(&head) < key(b)) {
+                best = Some(head);
+            }
+        }
+    }
+    Ok(best.map(|c| c.id))
+}
+
 /// Conversations the agent ended in `[from, to)` whose follower has no open
 /// one now: today's (current contacts) or before today (最近联系, C11).
 pub fn ended_between(

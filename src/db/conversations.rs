@@ -23,6 +23,8 @@ pub struct Conversation {
 
 const COLUMNS: &str =
     "id, account_id, follower_id, group_id, state, agent_id, vip, opened_at, queued_at";
+/// How many columns [`COLUMNS`] has (a query's extra column comes after them).
+const COLUMN_COUNT: usize = 9;
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
@@ -172,6 +174,56 @@ pub fn queue(conn: &Connection, group: GroupId) -> DbResult<Vec<Conversation>> {
     ))?;
     let rows = stmt
         .query_map([group], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The first of a group's queue, if any (an indexed read, whatever the length).
+pub fn queue_head(conn: &Connection, group: GroupId) -> DbResult<Option<Conversation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversations WHERE state = 'queued' AND group_id = ?1
+         ORDER BY vip DESC, queued_at, id LIMIT 1"
+    ))?;
+    let mut rows = stmt.query_map([group], from_row)?;
+    Ok(rows.next().transpose()?)
+}
+
+/// How many queued conversations of the group come before `conv` (a count
+/// over the queue-order index, no rows loaded).
+pub fn ahead_of(conn: &Connection, conv: &Conversation) -> DbResult<i64> {
+    let queued_at = conv.queued_at.map(ms).unwrap_or(i64::MAX);
+    Ok(conn.row(
+        "SELECT count(*) FROM conversations
+         WHERE group_id = ?1 AND state = 'queued'
+           AND (vip > ?2 OR (vip = ?2 AND (queued_at < ?3 OR (queued_at = ?3 AND id < ?4))))",
+        params![conv.group_id, conv.vip, queued_at, conv.id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Queued conversations of the group that moved up since their last notice
+/// and may hear of it by time and count (`engine::queue::update_due` has the
+/// last word), nearest the head first, at most `limit`: (conversation, ahead).
+pub fn moved_up(
+    conn: &Connection,
+    group: GroupId,
+    noticed_before: jiff::Timestamp,
+    max_notices: i64,
+    limit: usize,
+) -> DbResult<Vec<(Conversation, i64)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, ahead FROM (
+             SELECT *, row_number() OVER (ORDER BY vip DESC, queued_at, id) - 1 AS ahead
+             FROM conversations WHERE group_id = ?1 AND state = 'queued')
+         WHERE notice_position IS NOT NULL AND ahead < notice_position
+           AND notices < ?3 AND (notice_at IS NULL OR notice_at <= ?2)
+         ORDER BY ahead LIMIT ?4"
+    ))?;
+    let rows = stmt
+        .query_map(
+            params![group, ms(noticed_before), max_notices, limit as i64],
+            |r| Ok((from_row(r)?, r.get::<_, i64>(COLUMN_COUNT)?)),
+        )?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
@@ -392,5 +444,52 @@ mod tests {
             .map(|c| c.id)
             .collect();
         assert_eq!(order, vec![ids[2], ids[0], ids[1]]);
+    }
+
+    #[test]
+    fn the_head_and_each_place_agree_with_the_queue_order() {
+        let conn = memory().unwrap();
+        let acc = seed_account(&conn, "wx1");
+        let t0: Timestamp = "2026-05-01T08:00:00Z".parse().unwrap();
+        let mut ids = vec![];
+        for i in 0..12i64 {
+            let f = followers::upsert(&conn, acc, &format!("o{i}"), t0).unwrap();
+            // Two arrive in the same millisecond: the id decides.
+            let at = t0 + SignedDuration::from_secs(i / 2);
+            ids.push(open(&conn, acc, f, g0(&conn), at).unwrap().unwrap());
+        }
+        for vip in [ids[5], ids[9]] {
+            conn.exec("UPDATE conversations SET vip = 1 WHERE id = ?1", [vip])
+                .unwrap();
+        }
+        let order = queue(&conn, g0(&conn)).unwrap();
+        assert_eq!(order[0].id, ids[5]);
+        assert_eq!(order[1].id, ids[9]);
+        assert_eq!(
+            queue_head(&conn, g0(&conn)).unwrap().map(|c| c.id),
+            Some(ids[5])
+        );
+        for (place, conv) in order.iter().enumerate() {
+            assert_eq!(ahead_of(&conn, conv).unwrap(), place as i64, "{conv:?}");
+        }
+        // Moved-up notices: told 11 ahead at entry, now 6 ahead and long ago.
+        let last = order.last().unwrap().id;
+        conn.exec(
+            "UPDATE conversations SET notice_position = 20, notice_at = ?2, notices = 1 WHERE id = ?1",
+            params![last, ms(t0)],
+        )
+        .unwrap();
+        let later = t0 + SignedDuration::from_mins(10);
+        let due = moved_up(&conn, g0(&conn), later, 3, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!((due[0].0.id, due[0].1), (last, 11));
+        // Told too recently, or three times already: not loaded.
+        assert!(
+            moved_up(&conn, g0(&conn), t0 - SignedDuration::from_mins(1), 3, 10)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(moved_up(&conn, g0(&conn), later, 1, 10).unwrap().is_empty());
+        assert!(queue_head(&conn, GroupId(999)).unwrap().is_none());
     }
 }

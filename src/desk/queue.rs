@@ -41,19 +41,21 @@ pub(super) fn route_queue(
         familiar_days: rules_src.familiar_days,
     };
     let mut moved = false;
-    for conv in conversations::queue(c, group)? {
+    // The head, one at a time: a long queue nobody can take costs one indexed read.
+    while let Some(conv) = conversations::queue_head(c, group)? {
         let cands = candidates(c, group)?;
         let w = db::agents::wanted(c, conv.follower_id)?;
         let seed = (ms(now) as u64) ^ (conv.id.0 as u64).rotate_left(17);
         match routing::route(&rules, &cands, &w, now, seed) {
             Decision::Assign { agent, .. } => {
-                if conversations::step(c, conv.id, Step::Route { to: agent }, "", now)?.is_ok() {
-                    db::agents::assigned(c, agent, now)?;
-                    out.toast(agent, "有新的会话分配给您");
-                    out.conversation(conv.id, group);
-                    routed.push((conv.id, agent));
-                    moved = true;
+                if conversations::step(c, conv.id, Step::Route { to: agent }, "", now)?.is_err() {
+                    break;
                 }
+                db::agents::assigned(c, agent, now)?;
+                out.toast(agent, "有新的会话分配给您");
+                out.conversation(conv.id, group);
+                routed.push((conv.id, agent));
+                moved = true;
             }
             Decision::Queue => break,
         }
@@ -67,15 +69,22 @@ pub(super) fn route_queue(
     Ok(routed)
 }
 
+/// At most this many followers hear of one move of the queue, nearest the
+/// head first; the others on a later move (the notice rule still holds).
+const NOTICES_PER_MOVE: usize = 20;
+
 /// Tells queued followers who moved up their new place (rate-limited, see
-/// `engine::queue`).
+/// `engine::queue`). Only followers whose notice may be due are loaded.
 pub fn queue_moved(c: &Connection, group: GroupId, now: Timestamp, out: &mut Out) -> DbResult<()> {
-    for (ahead, conv) in conversations::queue(c, group)?.into_iter().enumerate() {
+    let before = now - queue::UPDATE_EVERY;
+    for (conv, ahead) in
+        conversations::moved_up(c, group, before, queue::MAX_NOTICES, NOTICES_PER_MOVE)?
+    {
         let n = db::notices::get(c, conv.id)?;
         let left = super::budget_of(c, conv.follower_id, now)?.remaining;
-        if queue::update_due(&n, ahead as i64, left, now) {
-            send_text(c, &conv, &queue::moved_text(ahead as i64), None, now, out)?;
-            db::notices::noticed(c, conv.id, ahead as i64, now)?;
+        if queue::update_due(&n, ahead, left, now) {
+            send_text(c, &conv, &queue::moved_text(ahead), None, now, out)?;
+            db::notices::noticed(c, conv.id, ahead, now)?;
         }
     }
     Ok(())
@@ -83,8 +92,5 @@ pub fn queue_moved(c: &Connection, group: GroupId, now: Timestamp, out: &mut Out
 
 /// How many followers are ahead of this queued conversation.
 pub(super) fn position(c: &Connection, conv: &conversations::Conversation) -> DbResult<i64> {
-    Ok(conversations::queue(c, conv.group_id)?
-        .iter()
-        .position(|q| q.id == conv.id)
-        .unwrap_or(0) as i64)
+    conversations::ahead_of(c, conv)
 }

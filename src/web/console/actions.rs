@@ -51,13 +51,9 @@ pub async fn accept_many(
     let user = s.user.clone();
     let taken = change(&state, move |c, now| {
         let ids: Vec<ConversationId> = if f.ids.is_empty() {
-            let group = f.group.map(GroupId);
             let viewer = Viewer::load(c, &user)?;
-            let (_, queued) = q::open_items(c, &viewer.reach)?;
-            queued
-                .into_iter()
-                .find(|i| group.is_none_or(|g| i.group_id == g))
-                .map(|i| vec![i.id])
+            q::next_queued(c, &viewer.reach, f.group.map(GroupId))?
+                .map(|id| vec![id])
                 .ok_or_else(|| DeskError::Refused("当前没有排队的客户".into()))?
         } else {
             let viewer = Viewer::load(c, &user)?;
