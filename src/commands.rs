@@ -222,6 +222,47 @@ pub async fn user_list(config: Config) -> Result<()> {
 
 /// `kefu backup FILE`: SQLite's online backup API, from a connection of its own,
 /// so it is consistent while the server keeps writing.
+/// `kefu fixture` (hidden): a realistic data folder for benches and for
+/// trying the reports on real volumes. Refuses a folder that has users.
+pub async fn fixture(
+    config: Config,
+    conversations: usize,
+    messages: usize,
+    days: i64,
+    password: &str,
+    seed: u64,
+) -> Result<()> {
+    if !(1..=3650).contains(&days) || conversations < 100 {
+        bail!("--days must be 1..=3650 and --conversations at least 100");
+    }
+    let db = open_db(&config)?;
+    let now = jiff::Timestamp::now();
+    let spec = crate::fixture::Spec {
+        conversations,
+        messages,
+        days,
+        first_day: crate::fixture::first_day(&config.timezone, now, days),
+        seed,
+    };
+    let hash = crate::auth::hash_password(password).context("hash the password")?;
+    let started = std::time::Instant::now();
+    let summary = crate::fixture::build(&db, spec, hash, now.as_millisecond(), |done, total| {
+        if done % 20_000 == 0 || done == total {
+            tracing::info!(done, total, "fixture: conversations written");
+        }
+    })
+    .await?;
+    db.close();
+    for (table, n) in &summary.counts {
+        println!("{table:<20} {n:>10}");
+    }
+    println!(
+        "built in {:.1} s; log in as admin / admin1..admin5 / agent01..agent50 with the given password",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 pub fn backup(config: &Config, target: &Path) -> Result<()> {
     let source = config.db_path();
     if !source.exists() {

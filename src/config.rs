@@ -99,6 +99,21 @@ pub enum Command {
     },
     /// Exit 0 when the local server answers /healthz (for Docker and systemd)
     Healthcheck,
+    /// Fill an empty data folder with a realistic volume of made-up traffic
+    /// (benches, trying the reports); every user's password is --password
+    #[command(hide = true)]
+    Fixture {
+        #[arg(long, default_value_t = 100_000)]
+        conversations: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 90)]
+        days: i64,
+        #[arg(long, default_value = "fixture-pass-1")]
+        password: String,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -15,6 +15,7 @@ pub mod desk;
 pub mod engine;
 pub mod error;
 pub mod export;
+pub mod fixture;
 pub mod live;
 pub mod model;
 pub mod notify;

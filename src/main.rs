@@ -70,6 +70,13 @@ async fn main() -> ExitCode {
         Command::Account(AccountCommand::List) => commands::account_list(config).await,
         Command::Backup { file } => commands::backup(&config, &file),
         Command::Healthcheck => commands::healthcheck(&config).await,
+        Command::Fixture {
+            conversations,
+            messages,
+            days,
+            password,
+            seed,
+        } => commands::fixture(config, conversations, messages, days, &password, seed).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
