@@ -348,7 +348,6 @@ fn lay_out(t: &Transcript, font: &ParsedFont, doc: &mut PdfDocument) -> Vec<PdfP
             ("导出人", t.exported_by.as_str()),
         ],
     );
-    l.rule();
     if t.entries.is_empty() {
         l.paragraph(
             "该时间段没有消息。",
