@@ -321,6 +321,29 @@ async fn group_settings_and_the_account_trigger_are_checked_and_saved() {
     );
     let body = page(&boss, &format!("/admin/groups/{g}")).await;
     assert!(body.contains("接待设置") && body.contains("value=\"120\""));
+    assert_eq!(saved.sla_secs, 60, "no SLA field: the default");
+
+    // 首次响应达标秒数 (服务水平 SLA): 10–3600 seconds, per group.
+    form.push(("sla_secs", "5"));
+    let (status, body) = post(&boss, &path, &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("首次响应达标秒数须为 10–3600 之间的整数"),
+        "{body}"
+    );
+    form.pop();
+    form.push(("sla_secs", "30"));
+    let (status, _) = post(&boss, &path, &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let saved = srv
+        .state
+        .db
+        .read(move |c| settings::group(c, g))
+        .await
+        .unwrap();
+    assert_eq!((saved.sla_secs, saved.transfer_timeout_secs), (30, 120));
+    let body = page(&boss, &format!("/admin/groups/{g}")).await;
+    assert!(body.contains("name=\"sla_secs\"") && body.contains("value=\"30\""));
 
     // 会话触发方式
     let account = srv.account("safe", "http://127.0.0.1:9").await;
