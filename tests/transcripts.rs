@@ -545,8 +545,8 @@ async fn a_missing_image_file_is_a_labelled_line() {
 }
 
 /// A transfer to another group names the group it went to ("转接至 售前组"),
-/// whichever step follows it there; a transfer within the group names both
-/// agents.
+/// whichever step follows it there; and a name written with characters of
+/// 通用规范汉字表 beyond GB2312 prints as written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_to_another_group_names_that_group() {
     let wx = FakeServer::start().await;
@@ -577,7 +577,7 @@ async fn a_transfer_to_another_group_names_that_group() {
     let tick = || srv.state.clock.advance(jiff::SignedDuration::from_secs(30));
     let xml = text_xml(
         "oFanCrossGroup1",
-        "想了解一下新品",
+        "想了解一下新品，我叫王堃，同事陶喆推荐的",
         srv.state.clock.now().as_second(),
         8_300_001,
     );
@@ -618,7 +618,8 @@ async fn a_transfer_to_another_group_names_that_group() {
     in_order(
         &text,
         &[
-            "想了解一下新品",
+            // 堃 and 喆 are in 通用规范汉字表 but not in GB2312: drawn, not "?".
+            "想了解一下新品，我叫王堃，同事陶喆推荐的",
             "amy显示名 接入会话",
             "amy显示名 转接至 售前组（售前问题）",
             "carl显示名 接入会话",
