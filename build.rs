@@ -1,6 +1,6 @@
 //! Fetches the pinned third-party files listed in `assets/vendor.lock` (htmx, its
 //! SSE extension and the Noto Sans SC font with its licence) with `npm pack`,
-//! and Unicode's Unihan mappings (the list of 通用规范汉字表) with `pip
+//! and Unicode's Unihan mappings, which list 通用规范汉字表 in full, with `pip
 //! download`, checks each archive against the sha256 kept in the repository,
 //! and extracts the listed file into `$OUT_DIR/vendor`; `src/web/assets.rs`
 //! embeds the `.js` files.
@@ -76,7 +76,7 @@ const TONGYONG_GUIFAN: usize = 8105;
 /// Bump when [`transcript_chars`] changes, so the subset is cut again.
 const SUBSET_VERSION: &str = "tgh2013+gb2312+gbk-symbols+ascii+cjk-punct 2";
 
-/// The characters of 通用规范汉字表: those Unihan gives a `kTGH` position
+/// The characters of 通用规范汉字表 are those Unihan gives a `kTGH` position
 /// (`U+5803\tkTGH\t2013:6530`). A file that does not list exactly 8,105 of
 /// them is refused rather than silently cutting a smaller font.
 fn tongyong_guifan(unihan: &str) -> Vec<char> {

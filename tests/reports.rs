@@ -757,8 +757,8 @@ async fn a_day_at_the_desk_in_every_report_and_workbook() {
     w.srv.stop().await;
 }
 
-/// 服务水平 judges each first response by its group's own target (接待设置,
-/// 首次响应达标秒数): with 30 s a 45-s answer is outside the SLA, with the
+/// 服务水平 judges each first response by its group's own target, set as
+/// 首次响应达标秒数 on 接待设置 — with 30 s a 45-s answer is outside the SLA, with the
 /// default 60 s it is inside.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sla_share_uses_the_groups_own_target() {

@@ -60,8 +60,9 @@ fn excel_serial(local: &str) -> f64 {
 }
 
 /// A PDF download's text as `pdftotext` reads it (spaces dropped: it puts
-/// some between ideographs), with its `Content-Disposition`.
-async fn pdf_text(b: &Browser, path: &str) -> (String, String) {
+/// some between ideographs), with its `Content-Disposition`; with `shot`, its
+/// first page is also rendered to `target/screenshots/{shot}.png` to look at.
+async fn pdf_text(b: &Browser, path: &str, shot: Option<&str>) -> (String, String) {
     let r = b.get(path).await;
     assert_eq!(r.status(), StatusCode::OK, "GET {path}");
     assert_eq!(r.headers()["content-type"], "application/pdf");
@@ -79,6 +80,19 @@ async fn pdf_text(b: &Browser, path: &str) -> (String, String) {
         .output()
         .expect("pdftotext (poppler-utils) is needed");
     assert!(out.status.success(), "{out:?}");
+    if let Some(name) = shot {
+        let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join("screenshots");
+        std::fs::create_dir_all(&shots).unwrap();
+        let png = std::process::Command::new("pdftoppm")
+            .args(["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile"])
+            .arg(&file)
+            .arg(shots.join(name))
+            .output()
+            .expect("pdftoppm (poppler-utils) is needed");
+        assert!(png.status.success(), "{png:?}");
+    }
     let text = String::from_utf8_lossy(&out.stdout).replace(' ', "");
     (text, disposition)
 }
@@ -323,7 +337,7 @@ async fn group_settings_and_the_account_trigger_are_checked_and_saved() {
     assert!(body.contains("接待设置") && body.contains("value=\"120\""));
     assert_eq!(saved.sla_secs, 60, "no SLA field: the default");
 
-    // 首次响应达标秒数 (服务水平 SLA): 10–3600 seconds, per group.
+    // 首次响应达标秒数 for the SLA of 服务水平 is 10–3600 seconds, per group.
     form.push(("sla_secs", "5"));
     let (status, body) = post(&boss, &path, &form).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -540,11 +554,16 @@ async fn both_lists_export_as_pdf_and_workbooks_with_real_dates() {
         .await
         .unwrap();
 
-    // 标注 list of the admin of 售前: newest first, 售后's mark absent.
+    // The 标注 list of the admin of 售前 is newest first, without the mark of 售后
     let lead = srv.login("lead").await;
     let body = page(&lead, "/console/marks?state=all").await;
     assert!(body.contains("/console/marks?state=all&amp;format=pdf") && body.contains("导出 PDF"));
-    let (text, cd) = pdf_text(&lead, "/console/marks?state=all&format=pdf").await;
+    let (text, cd) = pdf_text(
+        &lead,
+        "/console/marks?state=all&format=pdf",
+        Some("marks-list"),
+    )
+    .await;
     assert!(cd.contains("filename*=UTF-8''%E6%A0%87%E6%B3%A8"), "{cd}");
     assert!(cd.ends_with(".pdf"), "{cd}");
     in_order(
@@ -574,7 +593,12 @@ async fn both_lists_export_as_pdf_and_workbooks_with_real_dates() {
     let body = page(&boss, &format!("/console/tagged?tag={praise}")).await;
     let link = format!("/console/tagged?tag={praise}&#38;from=&#38;to=&#38;agent=&#38;format=pdf");
     assert!(body.contains(&link) && body.contains("导出 PDF"), "{body}");
-    let (text, _) = pdf_text(&boss, &format!("/console/tagged?tag={praise}&format=pdf")).await;
+    let (text, _) = pdf_text(
+        &boss,
+        &format!("/console/tagged?tag={praise}&format=pdf"),
+        Some("tagged-list"),
+    )
+    .await;
     in_order(
         &text,
         &[
@@ -596,6 +620,7 @@ async fn both_lists_export_as_pdf_and_workbooks_with_real_dates() {
     let (text, _) = pdf_text(
         &lead,
         "/console/tagged?from=2026-11-20&to=2026-11-20&format=pdf",
+        None,
     )
     .await;
     in_order(
@@ -608,7 +633,7 @@ async fn both_lists_export_as_pdf_and_workbooks_with_real_dates() {
         ],
     );
     assert!(!text.contains("李四") && !text.contains("态度好"), "{text}");
-    let (text, _) = pdf_text(&lead, "/console/tagged?from=2026-12-01&format=pdf").await;
+    let (text, _) = pdf_text(&lead, "/console/tagged?from=2026-12-01&format=pdf", None).await;
     assert!(text.contains("没有符合条件的记录。"), "{text}");
 
     // Every export is in the audit log, PDF and workbook alike.

@@ -502,7 +502,7 @@ pub fn first_responses(
 }
 
 /// Whether a first response after `delay` met a target of `sla_secs` seconds
-/// (SLA达标); a conversation never answered does not.
+/// and so counts as SLA达标 — a conversation never answered does not
 pub fn within_sla(delay: Option<Ms>, sla_secs: i64) -> bool {
     delay.is_some_and(|d| d <= sla_secs.saturating_mul(1000))
 }

@@ -55,8 +55,8 @@ mod tests {
         );
         let kept: usize = SUBSET_CHARS.trim().parse().expect("a count");
         assert!(kept > 9500, "{kept}");
-        // 通用规范汉字表 whole, including what GB2312 lacks (names like 堃, 喆,
-        // 珺; 㛃 and 䶮 of Extension A).
+        // 通用规范汉字表 whole, including what GB2312 lacks: names like 堃 or 喆
+        // or 珺 and also 㛃 or 䶮 of Extension A
         assert_eq!(TONGYONG_MISSING, "", "the font lacks these");
         for ch in "堃犇喆昇珺㛃䶮".chars() {
             assert!(

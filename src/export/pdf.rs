@@ -404,12 +404,12 @@ fn lay_out(t: &Transcript, font: &ParsedFont, doc: &mut PdfDocument) -> Vec<PdfP
     l.finish()
 }
 
-/// A list (会话标签, 标注) as a PDF: the rows of its [`Table`] under a header
+/// A list like 会话标签 or 标注 as a PDF: the rows of its [`Table`] under a header
 /// naming the list, its filters, and who exported it when.
 #[derive(Clone, Debug)]
 pub struct Listing {
     pub title: String,
-    /// The list's filters as (name, value); none: 全部.
+    /// The list's filters as (name, value); the header says 全部 for none
     pub filters: Vec<(String, String)>,
     pub exported_at: String,
     pub exported_by: String,

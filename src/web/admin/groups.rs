@@ -126,7 +126,7 @@ pub struct SettingsForm {
     comfort_every_mins: String,
     /// Empty: conversations stay with an agent who went offline.
     requeue_after_mins: String,
-    /// 服务水平: the first-response target in seconds.
+    /// The first-response target of 服务水平 in seconds.
     sla_secs: String,
 }
 

@@ -112,7 +112,7 @@ pub async fn show(
             let in_scope = |g: GroupId| scope.contains(&g);
             let mut per_group: HashMap<GroupId, Acc> = HashMap::new();
             let mut per_agent: HashMap<UserId, Acc> = HashMap::new();
-            // Each group's first-response target (接待设置, default 60 s).
+            // Each group's first-response target from its 接待设置 (default 60 s).
             let mut sla: HashMap<GroupId, i64> = HashMap::new();
             for g in &scope {
                 sla.insert(*g, crate::db::settings::group(c, *g)?.sla_secs);
