@@ -635,6 +635,13 @@ async fn both_lists_export_as_pdf_and_workbooks_with_real_dates() {
     assert!(!text.contains("李四") && !text.contains("态度好"), "{text}");
     let (text, _) = pdf_text(&lead, "/console/tagged?from=2026-12-01&format=pdf", None).await;
     assert!(text.contains("没有符合条件的记录。"), "{text}");
+    let r = lead.get("/console/tagged?from=2026-13-01&format=pdf").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "a wrong date is refused, not ignored"
+    );
+    assert!(r.text().await.unwrap().contains("日期格式应为 2026-01-31"));
 
     // Every export is in the audit log, PDF and workbook alike.
     let exports = srv

@@ -308,6 +308,10 @@ pub async fn tagged(
     };
     let export = q.format == "xlsx" || q.format == "pdf";
     if export {
+        // A file must not quietly cover more than the filters said.
+        if let Some(why) = error {
+            return Err(AppError::BadRequest(why));
+        }
         (filter.limit, filter.offset) = (EXPORT_ROWS, 0);
     }
     let agent = filter.agent;
