@@ -1,16 +1,19 @@
 //! Fetches the pinned third-party files listed in `assets/vendor.lock` (htmx, its
 //! SSE extension and the Noto Sans SC font with its licence) with `npm pack`,
-//! checks each tarball against the sha256 kept in the repository, and extracts
-//! the listed file into `$OUT_DIR/vendor`; `src/web/assets.rs` embeds the `.js`
-//! files.
+//! and Unicode's Unihan mappings, which list 通用规范汉字表 in full, with `pip
+//! download`, checks each archive against the sha256 kept in the repository,
+//! and extracts the listed file into `$OUT_DIR/vendor`; `src/web/assets.rs`
+//! embeds the `.js` files.
 //!
 //! The font is then cut down to what a transcript needs ([`transcript_chars`]:
-//! GB2312 — its 6,763 hanzi, punctuation and full-width forms — plus ASCII and
-//! the CJK punctuation blocks) and written to `$OUT_DIR/fonts/transcript.ttf`,
-//! which `src/export/font.rs` includes: the binary grows by the subset only.
+//! the 8,105 characters of 通用规范汉字表 (2013) as Unihan's `kTGH` field lists
+//! them, GB2312 — its 6,763 hanzi, punctuation and full-width forms — the
+//! symbols of GBK, ASCII and the CJK punctuation blocks) and written to
+//! `$OUT_DIR/fonts/transcript.ttf`, which `src/export/font.rs` includes: the
+//! binary grows by the subset only.
 //!
 //! Nothing third-party is committed. A build machine without network access can
-//! point `KEFU_VENDOR_DIR` at a folder holding the same `.tgz` files.
+//! point `KEFU_VENDOR_DIR` at a folder holding the same `.tgz` and `.whl` files.
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -53,20 +56,55 @@ fn main() {
         extract(&tgz, &pin.inner, &served);
         std::fs::write(&stamp, &pin.sha256).expect("write stamp");
     }
-    subset_font(&vendor.join(FONT), &out.join("fonts"));
+    let tgh = std::fs::read_to_string(vendor.join(UNIHAN)).expect("read the Unihan mappings");
+    subset_font(
+        &vendor.join(FONT),
+        &out.join("fonts"),
+        &tongyong_guifan(&tgh),
+    );
 }
 
 /// The font file, as `assets/vendor.lock` names it.
 const FONT: &str = "NotoSansSC-Regular.ttf";
 
-/// Bump when [`transcript_chars`] changes, so the subset is cut again.
-const SUBSET_VERSION: &str = "gb2312+ascii+cjk-punct 1";
+/// Unihan's other mappings (Unicode 14.0), as `assets/vendor.lock` names them.
+const UNIHAN: &str = "Unihan_OtherMappings.txt";
 
-/// Every character the transcript font keeps: GB2312 (decoded from its byte
-/// grid, so the list is not hand-typed), ASCII, Latin-1 punctuation, general
-/// punctuation, CJK symbols and punctuation, and the full-width forms.
-fn transcript_chars() -> Vec<char> {
-    let mut chars: Vec<char> = Vec::new();
+/// How many characters 通用规范汉字表 (2013) has.
+const TONGYONG_GUIFAN: usize = 8105;
+
+/// Bump when [`transcript_chars`] changes, so the subset is cut again.
+const SUBSET_VERSION: &str = "tgh2013+gb2312+gbk-symbols+ascii+cjk-punct 2";
+
+/// The characters of 通用规范汉字表 are those Unihan gives a `kTGH` position
+/// (`U+5803\tkTGH\t2013:6530`). A file that does not list exactly 8,105 of
+/// them is refused rather than silently cutting a smaller font.
+fn tongyong_guifan(unihan: &str) -> Vec<char> {
+    let chars: Vec<char> = unihan
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            let (cp, field) = (f.next()?, f.next()?);
+            (field == "kTGH").then_some(cp)
+        })
+        .filter_map(|cp| u32::from_str_radix(cp.strip_prefix("U+")?, 16).ok())
+        .filter_map(char::from_u32)
+        .collect();
+    assert_eq!(
+        chars.len(),
+        TONGYONG_GUIFAN,
+        "{UNIHAN}: expected the {TONGYONG_GUIFAN} kTGH characters of 通用规范汉字表"
+    );
+    chars
+}
+
+/// Every character the transcript font keeps: 通用规范汉字表 (`tongyong`),
+/// GB2312 (decoded from its byte grid, so the list is not hand-typed), the
+/// symbols and punctuation GBK adds (its non-ideographs), ASCII, Latin-1
+/// punctuation, general punctuation, CJK symbols and punctuation, and the
+/// full-width forms.
+fn transcript_chars(tongyong: &[char]) -> Vec<char> {
+    let mut chars: Vec<char> = tongyong.to_vec();
     for hi in 0xA1u8..=0xF7 {
         for lo in 0xA1u8..=0xFE {
             let pair = [hi, lo];
@@ -77,6 +115,21 @@ fn transcript_chars() -> Vec<char> {
                     text.chars()
                         .filter(|c| !c.is_control() && !('\u{E000}'..='\u{F8FF}').contains(c)),
                 );
+            }
+        }
+    }
+    // GBK's symbols: everything it encodes that is not an ideograph (its
+    // 21,000 hanzi beyond GB2312 are rare names and classical forms).
+    for hi in 0x81u8..=0xFE {
+        for lo in (0x40u8..=0xFE).filter(|b| *b != 0x7F) {
+            let pair = [hi, lo];
+            let (text, _, bad) = encoding_rs::GBK.decode(&pair);
+            if !bad {
+                chars.extend(text.chars().filter(|c| {
+                    !c.is_control()
+                        && !c.is_alphanumeric()
+                        && !('\u{E000}'..='\u{F8FF}').contains(c)
+                }));
             }
         }
     }
@@ -102,7 +155,7 @@ fn transcript_chars() -> Vec<char> {
 
 /// Cuts the font down to [`transcript_chars`] (those the font has), keeping a
 /// Unicode cmap so printpdf can map text to glyphs. Cached by a stamp.
-fn subset_font(source: &Path, dir: &Path) {
+fn subset_font(source: &Path, dir: &Path, tongyong: &[char]) {
     use allsorts::binary::read::ReadScope;
     use allsorts::font_data::FontData;
     use allsorts::subset::{CmapTarget, SubsetProfile, subset};
@@ -130,7 +183,7 @@ fn subset_font(source: &Path, dir: &Path) {
         .expect("a Unicode cmap");
     let mut glyphs = vec![0u16];
     let mut kept = 0usize;
-    for ch in transcript_chars() {
+    for ch in transcript_chars(tongyong) {
         if let Some(g) = table.map_glyph(ch as u32).expect("map glyph")
             && g != 0
         {
@@ -149,6 +202,18 @@ fn subset_font(source: &Path, dir: &Path) {
     .expect("subset the font");
     std::fs::write(&target, &bytes).expect("write the subset font");
     std::fs::write(dir.join("transcript.chars"), kept.to_string()).expect("write count");
+    // Characters of 通用规范汉字表 the font itself lacks (a test expects none).
+    let missing: String = tongyong
+        .iter()
+        .filter(|ch| {
+            table
+                .map_glyph(**ch as u32)
+                .ok()
+                .flatten()
+                .is_none_or(|g| g == 0)
+        })
+        .collect();
+    std::fs::write(dir.join("tongyong.missing"), missing).expect("write missing");
     std::fs::write(&stamp, key).expect("write stamp");
 }
 
@@ -168,14 +233,27 @@ fn parse_line(line: &str) -> Option<Pin> {
     })
 }
 
-/// The tarball name npm uses: scope dropped, `/` turned into `-`.
-fn tgz_name(pin: &Pin) -> String {
+/// A Python package's name when the lock says `pypi:NAME`; npm otherwise.
+fn pypi(pin: &Pin) -> Option<&str> {
+    pin.package.strip_prefix("pypi:")
+}
+
+/// The archive's file name: the tarball npm writes (scope dropped, `/` turned
+/// into `-`), or a pure-Python wheel.
+fn archive_name(pin: &Pin) -> String {
+    if let Some(name) = pypi(pin) {
+        return format!(
+            "{}-{}-py3-none-any.whl",
+            name.replace('-', "_"),
+            pin.version
+        );
+    }
     let base = pin.package.trim_start_matches('@').replace('/', "-");
     format!("{base}-{}.tgz", pin.version)
 }
 
 fn fetch(pin: &Pin, dir: &Path) -> PathBuf {
-    let name = tgz_name(pin);
+    let name = archive_name(pin);
     if let Ok(local) = std::env::var("KEFU_VENDOR_DIR") {
         let p = Path::new(&local).join(&name);
         if p.exists() {
@@ -184,6 +262,25 @@ fn fetch(pin: &Pin, dir: &Path) -> PathBuf {
     }
     let target = dir.join(&name);
     if target.exists() {
+        return target;
+    }
+    if let Some(package) = pypi(pin) {
+        let spec = format!("{package}=={}", pin.version);
+        let status = Command::new("python3")
+            .args(["-m", "pip", "download", "--quiet", "--no-deps"])
+            .args(["--only-binary=:all:", "--ignore-requires-python", "--dest"])
+            .arg(dir)
+            .arg(&spec)
+            .status()
+            .unwrap_or_else(|e| {
+                panic!("building kefu needs python3 with pip to fetch {spec} (see README, 'Why Node.js at build time'): {e}")
+            });
+        assert!(status.success(), "pip download {spec} failed ({status})");
+        assert!(
+            target.exists(),
+            "pip download {spec} did not write {}",
+            target.display()
+        );
         return target;
     }
     let spec = format!("{}@{}", pin.package, pin.version);
@@ -204,6 +301,25 @@ fn fetch(pin: &Pin, dir: &Path) -> PathBuf {
 }
 
 fn extract(tgz: &Path, inner: &str, served: &Path) {
+    if tgz.extension().is_some_and(|e| e == "whl") {
+        // A wheel is a zip file; python3 (there for pip) reads the one member.
+        let status = Command::new("python3")
+            .args([
+                "-c",
+                "import sys, zipfile; open(sys.argv[3], 'wb').write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))",
+            ])
+            .arg(tgz)
+            .arg(inner)
+            .arg(served)
+            .status()
+            .expect("run python3");
+        assert!(
+            status.success(),
+            "python3 could not extract {inner} from {}",
+            tgz.display()
+        );
+        return;
+    }
     let tmp = served.with_extension("extract");
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).expect("create extract dir");

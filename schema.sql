@@ -311,7 +311,7 @@ CREATE TABLE group_settings (
     transfer_timeout_secs INTEGER NOT NULL DEFAULT 60 CHECK (transfer_timeout_secs BETWEEN 10 AND 600),
     queue_expiry_hours    INTEGER NOT NULL DEFAULT 24 CHECK (queue_expiry_hours BETWEEN 1 AND 168),
     comfort_every_mins    INTEGER NOT NULL DEFAULT 3 CHECK (comfort_every_mins BETWEEN 1 AND 60)
-, requeue_after_mins INTEGER CHECK (requeue_after_mins IS NULL OR requeue_after_mins BETWEEN 1 AND 1440)) STRICT;
+, requeue_after_mins INTEGER CHECK (requeue_after_mins IS NULL OR requeue_after_mins BETWEEN 1 AND 1440), sla_secs INTEGER NOT NULL DEFAULT 60 CHECK (sla_secs BETWEEN 10 AND 3600)) STRICT;
 
 -- A transfer to another agent waits for their answer (B7).
 CREATE TABLE transfers (

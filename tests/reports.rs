@@ -756,3 +756,74 @@ async fn a_day_at_the_desk_in_every_report_and_workbook() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     w.srv.stop().await;
 }
+
+/// 服务水平 judges each first response by its group's own target, set as
+/// 首次响应达标秒数 on 接待设置 — with 30 s a 45-s answer is outside the SLA, with the
+/// default 60 s it is inside.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sla_share_uses_the_groups_own_target() {
+    let w = world().await;
+    let ga = w.a;
+    let target = |sla_secs: i64| GroupSettings {
+        agents_see_queue: true,
+        sla_secs,
+        ..GroupSettings::default()
+    };
+    let s30 = target(30);
+    w.srv
+        .state
+        .db
+        .write(move |c| db::settings::set_group(c, ga, &s30))
+        .await
+        .unwrap();
+    w.srv.user("root", Role::SuperAdmin, &[]).await;
+    w.srv.user("amy", Role::Agent, &[ga]).await;
+    let amy = login(&w.srv, "amy").await;
+    amy.post("/console/status", &[("status", "online")]).await;
+    let root = login(&w.srv, "root").await;
+    // f1 is answered 45 s after amy takes it, f2 after 20 s.
+    for (openid, secs) in [("oSlaFan1", 45), ("oSlaFan2", 20)] {
+        w.say(openid, "你好").await;
+        let conv = w.conv(openid).await;
+        w.minute();
+        amy.post(&format!("/console/c/{conv}/accept"), &[]).await;
+        w.srv.state.clock.advance(SignedDuration::from_secs(secs));
+        amy.post(&format!("/console/c/{conv}/reply"), &[("text", "您好")])
+            .await;
+        w.minute();
+        amy.post(&format!("/console/c/{conv}/end"), &[]).await;
+        w.minute();
+    }
+    let url = "/admin/reports/service?from=2026-11-20&to=2026-11-20";
+    let sla_cells = |page: &str| {
+        let groups = table(page, "服务水平（客服组）");
+        let agents = table(page, "服务水平（客服）");
+        let g = groups.iter().find(|r| r[0] == "售后组").unwrap().clone();
+        let a = agents.iter().find(|r| r[1] == "amy").unwrap().clone();
+        ((g[1].clone(), g[4].clone()), (a[2].clone(), a[5].clone()))
+    };
+    let (s, page) = root.page(url).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let half = ("2".to_string(), "50.0%".to_string());
+    assert_eq!(sla_cells(&page), (half.clone(), half), "{page}");
+    assert!(
+        page.contains("首次响应达标秒数"),
+        "the note names the setting"
+    );
+    let (_, _, xlsx) = root.bytes(&format!("{url}&format=xlsx")).await;
+    let rows = sheet(&xlsx, "服务水平（客服组）");
+    let g = rows.iter().find(|r| r[0] == "售后组").unwrap();
+    assert_eq!(g[4], "0.5", "the workbook agrees: {rows:?}");
+
+    let s60 = target(60);
+    w.srv
+        .state
+        .db
+        .write(move |c| db::settings::set_group(c, ga, &s60))
+        .await
+        .unwrap();
+    let (_, page) = root.page(url).await;
+    let all = ("2".to_string(), "100.0%".to_string());
+    assert_eq!(sla_cells(&page), (all.clone(), all), "{page}");
+    w.srv.stop().await;
+}

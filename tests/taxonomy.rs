@@ -37,6 +37,78 @@ async fn sheet(b: &Browser, path: &str, name: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// A workbook download's sheet as calamine's typed cells.
+async fn cells(b: &Browser, path: &str, name: &str) -> Vec<Vec<calamine::Data>> {
+    use calamine::{Reader, Xlsx};
+    let r = b.get(path).await;
+    assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+    let bytes = r.bytes().await.unwrap();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
+    let range = book.worksheet_range(name).expect("sheet");
+    range.rows().map(|row| row.to_vec()).collect()
+}
+
+/// The Excel serial number of a local date-time (days since 1899-12-30).
+fn excel_serial(local: &str) -> f64 {
+    let t: jiff::civil::DateTime = local.parse().unwrap();
+    let days = jiff::civil::date(1899, 12, 30)
+        .until(t.date())
+        .unwrap()
+        .get_days();
+    let secs = i64::from(t.hour()) * 3600 + i64::from(t.minute()) * 60 + i64::from(t.second());
+    f64::from(days) + secs as f64 / 86_400.0
+}
+
+/// A PDF download's text as `pdftotext` reads it (spaces dropped: it puts
+/// some between ideographs), with its `Content-Disposition`; with `shot`, its
+/// first page is also rendered to `target/screenshots/{shot}.png` to look at.
+async fn pdf_text(b: &Browser, path: &str, shot: Option<&str>) -> (String, String) {
+    let r = b.get(path).await;
+    assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF"), "a PDF");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("list.pdf");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8", file.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) is needed");
+    assert!(out.status.success(), "{out:?}");
+    if let Some(name) = shot {
+        let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join("screenshots");
+        std::fs::create_dir_all(&shots).unwrap();
+        let png = std::process::Command::new("pdftoppm")
+            .args(["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile"])
+            .arg(&file)
+            .arg(shots.join(name))
+            .output()
+            .expect("pdftoppm (poppler-utils) is needed");
+        assert!(png.status.success(), "{png:?}");
+    }
+    let text = String::from_utf8_lossy(&out.stdout).replace(' ', "");
+    (text, disposition)
+}
+
+/// `needles` appear in `hay` in this order.
+fn in_order(hay: &str, needles: &[&str]) {
+    let mut at = 0;
+    for n in needles {
+        let n = n.replace(' ', "");
+        match hay[at..].find(&n) {
+            Some(i) => at += i + n.len(),
+            None => panic!("{n:?} missing or out of order after byte {at} in:\n{hay}"),
+        }
+    }
+}
+
 async fn post(b: &Browser, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
     let resp = b.post_form(path, form).await;
     (resp.status(), resp.text().await.unwrap_or_default())
@@ -263,6 +335,29 @@ async fn group_settings_and_the_account_trigger_are_checked_and_saved() {
     );
     let body = page(&boss, &format!("/admin/groups/{g}")).await;
     assert!(body.contains("接待设置") && body.contains("value=\"120\""));
+    assert_eq!(saved.sla_secs, 60, "no SLA field: the default");
+
+    // 首次响应达标秒数 for the SLA of 服务水平 is 10–3600 seconds, per group.
+    form.push(("sla_secs", "5"));
+    let (status, body) = post(&boss, &path, &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("首次响应达标秒数须为 10–3600 之间的整数"),
+        "{body}"
+    );
+    form.pop();
+    form.push(("sla_secs", "30"));
+    let (status, _) = post(&boss, &path, &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let saved = srv
+        .state
+        .db
+        .read(move |c| settings::group(c, g))
+        .await
+        .unwrap();
+    assert_eq!((saved.sla_secs, saved.transfer_timeout_secs), (30, 120));
+    let body = page(&boss, &format!("/admin/groups/{g}")).await;
+    assert!(body.contains("name=\"sla_secs\"") && body.contains("value=\"30\""));
 
     // 会话触发方式
     let account = srv.account("safe", "http://127.0.0.1:9").await;
@@ -416,5 +511,195 @@ async fn agents_see_and_handle_only_their_own_marks_and_tags() {
     let rows = sheet(&a, "/console/tagged?format=xlsx", "会话标签").await;
     assert_eq!(rows.len(), 2, "amy's own tagging only: {rows:?}");
     assert_eq!(rows[1][3], "回复太慢");
+    srv.stop().await;
+}
+
+/// 导出 PDF of both lists (E10, B11/E14): the list's filters, its rows in
+/// order, only what the viewer may see; and the workbooks' times are real
+/// Excel date-times in the configured time zone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_lists_export_as_pdf_and_workbooks_with_real_dates() {
+    let srv = TestServer::start().await;
+    let g = srv.group("售前", "pre").await;
+    let h = srv.group("售后", "post").await;
+    let amy = srv.user("amy", Role::Agent, &[g]).await;
+    let bob = srv.user("bob", Role::Agent, &[h]).await;
+    srv.user("lead", Role::Admin, &[g]).await;
+    srv.user("boss", Role::SuperAdmin, &[]).await;
+    let account = srv.account("safe", "http://127.0.0.1:9").await.id;
+    let (c1, _) = conversation(&srv, account, "oFollowerA1", "张三", g).await;
+    let (c2, _) = conversation(&srv, account, "oFollowerB2", "李四", h).await;
+    let (c3, _) = conversation(&srv, account, "oFollowerC3", "王五", g).await;
+    // 2026-11-20 10:00 in Asia/Shanghai, then a minute apart.
+    let minute = || srv.state.clock.advance(jiff::SignedDuration::from_mins(1));
+    mark(&srv, c1, amy, "明天回电话，确认退款").await;
+    minute();
+    mark(&srv, c2, bob, "寄送样品").await;
+    minute();
+    mark(&srv, c3, amy, "等待客户发票").await;
+    let now: jiff::Timestamp = "2026-11-20T03:00:00Z".parse().unwrap(); // 11:00 in Shanghai
+    let praise = srv
+        .state
+        .db
+        .write(move |c| -> kefu::db::DbResult<i64> {
+            let t = taxonomy::add_tag(c, None, "投诉")?.expect("tag");
+            let p = taxonomy::add_tag(c, None, "表扬")?.expect("tag");
+            followups::add_tagging(c, t, c1, None, "回复太慢", Some(amy), now)?;
+            let later = now + jiff::SignedDuration::from_mins(5);
+            followups::add_tagging(c, p, c2, None, "态度好", Some(bob), later)?;
+            let last = now + jiff::SignedDuration::from_mins(10);
+            followups::add_tagging(c, p, c3, None, "耐心细致", Some(amy), last)?;
+            Ok(p)
+        })
+        .await
+        .unwrap();
+
+    // The 标注 list of the admin of 售前 is newest first, without the mark of 售后
+    let lead = srv.login("lead").await;
+    let body = page(&lead, "/console/marks?state=all").await;
+    assert!(body.contains("/console/marks?state=all&amp;format=pdf") && body.contains("导出 PDF"));
+    let (text, cd) = pdf_text(
+        &lead,
+        "/console/marks?state=all&format=pdf",
+        Some("marks-list"),
+    )
+    .await;
+    assert!(cd.contains("filename*=UTF-8''%E6%A0%87%E6%B3%A8"), "{cd}");
+    assert!(cd.ends_with(".pdf"), "{cd}");
+    in_order(
+        &text,
+        &[
+            "标注列表",
+            "筛选条件：状态 全部",
+            "条数：2 条",
+            "导出人：lead显示名（lead）",
+            "1．2026-11-20 10:02:00",
+            "王五",
+            "等待客户发票",
+            "2．2026-11-20 10:00:00",
+            "张三",
+            "明天回电话，确认退款",
+            "第 1 页 / 共 1 页",
+        ],
+    );
+    assert!(
+        !text.contains("李四") && !text.contains("寄送样品"),
+        "{text}"
+    );
+
+    // 会话标签 list with a tag filter (super admin: every group), and the
+    // same list for the admin of 售前 (bob's tagging in 售后 absent).
+    let boss = srv.login("boss").await;
+    let body = page(&boss, &format!("/console/tagged?tag={praise}")).await;
+    let link = format!("/console/tagged?tag={praise}&#38;from=&#38;to=&#38;agent=&#38;format=pdf");
+    assert!(body.contains(&link) && body.contains("导出 PDF"), "{body}");
+    let (text, _) = pdf_text(
+        &boss,
+        &format!("/console/tagged?tag={praise}&format=pdf"),
+        Some("tagged-list"),
+    )
+    .await;
+    in_order(
+        &text,
+        &[
+            "会话标签列表",
+            "筛选条件：标签 表扬",
+            "条数：2 条",
+            "1．2026-11-20 11:10:00",
+            "表扬",
+            "王五",
+            "amy显示名",
+            "备注：耐心细致",
+            "2．2026-11-20 11:05:00",
+            "李四",
+            "bob显示名",
+            "备注：态度好",
+        ],
+    );
+    assert!(!text.contains("回复太慢"), "filtered by tag: {text}");
+    let (text, _) = pdf_text(
+        &lead,
+        "/console/tagged?from=2026-11-20&to=2026-11-20&format=pdf",
+        None,
+    )
+    .await;
+    in_order(
+        &text,
+        &[
+            "筛选条件：开始日期 2026-11-20；结束日期 2026-11-20",
+            "条数：2 条",
+            "耐心细致",
+            "回复太慢",
+        ],
+    );
+    assert!(!text.contains("李四") && !text.contains("态度好"), "{text}");
+    let (text, _) = pdf_text(&lead, "/console/tagged?from=2026-12-01&format=pdf", None).await;
+    assert!(text.contains("没有符合条件的记录。"), "{text}");
+    let r = lead.get("/console/tagged?from=2026-13-01&format=pdf").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "a wrong date is refused, not ignored"
+    );
+    assert!(r.text().await.unwrap().contains("日期格式应为 2026-01-31"));
+
+    // Every export is in the audit log, PDF and workbook alike.
+    let exports = srv
+        .state
+        .db
+        .read(|c| {
+            kefu::db::audit::list(
+                c,
+                &kefu::db::audit::AuditFilter {
+                    action: Some(kefu::model::AuditAction::ReportExport),
+                    actors: kefu::db::audit::Actors::All,
+                    ..Default::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+    let pdfs: Vec<_> = exports
+        .iter()
+        .filter(|r| r.target.ends_with("PDF"))
+        .map(|r| (r.actor_name.as_str(), r.target.as_str()))
+        .collect();
+    assert_eq!(pdfs.len(), 4, "{pdfs:?}");
+    assert!(
+        pdfs.contains(&("lead", "标注列表（2 条），PDF")),
+        "{pdfs:?}"
+    );
+    assert!(
+        pdfs.contains(&("boss", "会话标签列表（2 条），PDF")),
+        "{pdfs:?}"
+    );
+
+    // The workbooks: times are date-times in Asia/Shanghai, not text.
+    use calamine::{Data, DataType};
+    let rows = cells(&lead, "/console/marks?state=all&format=xlsx", "标注列表").await;
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let Data::DateTime(at) = &rows[1][3] else {
+        panic!("标注时间 is a date-time: {:?}", rows[1][3]);
+    };
+    assert!(at.is_datetime());
+    assert!(
+        (at.as_f64() - excel_serial("2026-11-20T10:02:00")).abs() < 1e-6,
+        "{at:?}"
+    );
+    assert_eq!(rows[1][4], Data::Empty, "not handled yet");
+    assert!(rows[1][3].is_datetime());
+    let rows = cells(
+        &boss,
+        &format!("/console/tagged?tag={praise}&format=xlsx"),
+        "会话标签",
+    )
+    .await;
+    let Data::DateTime(at) = &rows[2][5] else {
+        panic!("时间 is a date-time: {:?}", rows[2][5]);
+    };
+    assert!(
+        (at.as_f64() - excel_serial("2026-11-20T11:05:00")).abs() < 1e-6,
+        "{at:?}"
+    );
     srv.stop().await;
 }

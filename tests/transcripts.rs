@@ -543,3 +543,89 @@ async fn a_missing_image_file_is_a_labelled_line() {
     in_order(&text, &["看图", "[图片]（文件缺失）"]);
     srv.stop().await;
 }
+
+/// A transfer to another group names the group it went to ("转接至 售前组"),
+/// whichever step follows it there; and a name written with characters of
+/// 通用规范汉字表 beyond GB2312 prints as written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_to_another_group_names_that_group() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("plain", &wx.url).await;
+    let group = srv.group("售后组", "after").await;
+    let other = srv.group("售前组", "before").await;
+    let acc_id = acc.id;
+    let settings = db::settings::GroupSettings {
+        agents_see_queue: true,
+        ..Default::default()
+    };
+    srv.state
+        .db
+        .write(move |c| -> DbResult<()> {
+            db::accounts::set_groups(c, acc_id, &[group])?;
+            db::settings::set_group(c, group, &settings)?;
+            db::settings::set_group(c, other, &settings)
+        })
+        .await
+        .unwrap();
+    srv.state.wechat.forget_account(acc_id);
+    srv.user("amy", Role::Agent, &[group]).await;
+    srv.user("carl", Role::Agent, &[other]).await;
+    let amy = Tab::login(&srv, "amy").await;
+    let carl = Tab::login(&srv, "carl").await;
+    let tick = || srv.state.clock.advance(jiff::SignedDuration::from_secs(30));
+    let xml = text_xml(
+        "oFanCrossGroup1",
+        "想了解一下新品，我叫王堃，同事陶喆推荐的",
+        srv.state.clock.now().as_second(),
+        8_300_001,
+    );
+    assert_eq!(srv.push(&acc, "plain", &xml).await.status(), StatusCode::OK);
+    let conv: ConversationId = srv
+        .state
+        .db
+        .read(|c| -> DbResult<ConversationId> {
+            Ok(c.query_row("SELECT max(id) FROM conversations", [], |r| r.get(0))?)
+        })
+        .await
+        .unwrap();
+    tick();
+    amy.ok(&format!("/console/c/{conv}/accept"), &[]).await;
+    tick();
+    amy.ok(
+        &format!("/console/c/{conv}/transfer"),
+        &[("target", &format!("g{}", other.0)), ("note", "售前问题")],
+    )
+    .await;
+    tick();
+    carl.ok(&format!("/console/c/{conv}/accept"), &[]).await;
+    tick();
+    carl.ok(
+        &format!("/console/c/{conv}/reply"),
+        &[("text", "您好，新品下周上市。")],
+    )
+    .await;
+
+    let r = carl
+        .download(&format!("/console/c/{conv}/transcript.pdf"))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.pdf");
+    std::fs::write(&file, r.bytes().await.unwrap()).unwrap();
+    let text = tool("pdftotext", &["-enc", "UTF-8", file.to_str().unwrap(), "-"]);
+    in_order(
+        &text,
+        &[
+            // 堃 and 喆 are in 通用规范汉字表 but not in GB2312: drawn, not "?".
+            "想了解一下新品，我叫王堃，同事陶喆推荐的",
+            "amy显示名 接入会话",
+            "amy显示名 转接至 售前组（售前问题）",
+            "carl显示名 接入会话",
+            "您好，新品下周上市。",
+        ],
+    );
+    assert!(!text.contains("其他客服组"), "{text}");
+    srv.stop().await;
+}

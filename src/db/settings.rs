@@ -91,6 +91,9 @@ pub struct GroupSettings {
     /// An agent offline this long gives their conversations back to the queue
     /// (B9); `None`: they stay theirs until they return.
     pub requeue_after_mins: Option<i64>,
+    /// The 服务水平 report's first-response target: a conversation answered
+    /// within this many seconds of being taken counts as within the SLA.
+    pub sla_secs: i64,
 }
 
 impl Default for GroupSettings {
@@ -104,6 +107,7 @@ impl Default for GroupSettings {
             queue_expiry_hours: 24,
             comfort_every_mins: 3,
             requeue_after_mins: None,
+            sla_secs: 60,
         }
     }
 }
@@ -113,7 +117,7 @@ pub fn group(conn: &Connection, id: GroupId) -> DbResult<GroupSettings> {
         .row(
             "SELECT strategy, familiar_days, require_category, agents_see_queue,
                     transfer_timeout_secs, queue_expiry_hours, comfort_every_mins,
-                    requeue_after_mins
+                    requeue_after_mins, sla_secs
              FROM group_settings WHERE group_id = ?1",
             [id],
             |r| {
@@ -126,6 +130,7 @@ pub fn group(conn: &Connection, id: GroupId) -> DbResult<GroupSettings> {
                     queue_expiry_hours: r.get(5)?,
                     comfort_every_mins: r.get(6)?,
                     requeue_after_mins: r.get(7)?,
+                    sla_secs: r.get(8)?,
                 })
             },
         )
@@ -138,11 +143,12 @@ pub fn set_group(conn: &Connection, id: GroupId, s: &GroupSettings) -> DbResult<
     conn.exec(
         "INSERT INTO group_settings (group_id, strategy, familiar_days, require_category,
                                      agents_see_queue, transfer_timeout_secs, queue_expiry_hours,
-                                     comfort_every_mins, requeue_after_mins)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                                     comfort_every_mins, requeue_after_mins, sla_secs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (group_id) DO UPDATE SET strategy = ?2, familiar_days = ?3,
              require_category = ?4, agents_see_queue = ?5, transfer_timeout_secs = ?6,
-             queue_expiry_hours = ?7, comfort_every_mins = ?8, requeue_after_mins = ?9",
+             queue_expiry_hours = ?7, comfort_every_mins = ?8, requeue_after_mins = ?9,
+             sla_secs = ?10",
         params![
             id,
             s.strategy,
@@ -152,7 +158,8 @@ pub fn set_group(conn: &Connection, id: GroupId, s: &GroupSettings) -> DbResult<
             s.transfer_timeout_secs,
             s.queue_expiry_hours,
             s.comfort_every_mins,
-            s.requeue_after_mins
+            s.requeue_after_mins,
+            s.sla_secs
         ],
     )?;
     Ok(())
@@ -196,6 +203,7 @@ mod tests {
         let gs = GroupSettings {
             strategy: RoutingStrategy::LeastBusy,
             require_category: true,
+            sla_secs: 30,
             ..GroupSettings::default()
         };
         set_group(&conn, g, &gs).unwrap();

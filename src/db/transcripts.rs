@@ -25,6 +25,12 @@ pub struct StepLine {
     pub actor: String,
     pub to: String,
     pub note: String,
+    /// The group the step happened in.
+    pub group: String,
+    /// For `transfer_to_group`: the group whose queue the conversation joined
+    /// (the group of the next step, or the conversation's group now; the same
+    /// group when an offline agent's conversation went back to the queue).
+    pub to_group: String,
     /// The conversation's end remark (only filled on end steps).
     pub end_remark: String,
     /// The conversation's categories as tree paths (`售后/退货`), on end steps.
@@ -109,11 +115,19 @@ fn step_lines(
 ) -> DbResult<Vec<StepLine>> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT e.at, e.conversation_id, e.step, coalesce(a.display_name, ''),
-                coalesce(t.display_name, ''), e.note, v.end_remark
+                coalesce(t.display_name, ''), e.note, v.end_remark,
+                coalesce(g.name, ''), coalesce(tg.name, '')
          FROM conversation_events e
          JOIN conversations v ON v.id = e.conversation_id
          LEFT JOIN users a ON a.id = e.actor_id
          LEFT JOIN users t ON t.id = e.to_agent_id
+         LEFT JOIN groups g ON g.id = e.group_id
+         LEFT JOIN groups tg ON e.step = 'transfer_to_group' AND tg.id = coalesce(
+             (SELECT n.group_id FROM conversation_events n
+              WHERE n.conversation_id = e.conversation_id
+                AND (n.at > e.at OR (n.at = e.at AND n.id > e.id))
+              ORDER BY n.at, n.id LIMIT 1),
+             v.group_id)
          WHERE {sql_filter} ORDER BY e.at, e.id"
     ))?;
     let mut rows: Vec<StepLine> = stmt
@@ -126,6 +140,8 @@ fn step_lines(
                 to: r.get(4)?,
                 note: r.get(5)?,
                 end_remark: r.get(6)?,
+                group: r.get(7)?,
+                to_group: r.get(8)?,
                 categories: Vec::new(),
             })
         })?

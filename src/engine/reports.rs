@@ -501,6 +501,12 @@ pub fn first_responses(
     out
 }
 
+/// Whether a first response after `delay` met a target of `sla_secs` seconds
+/// and so counts as SLA达标 — a conversation never answered does not
+pub fn within_sla(delay: Option<Ms>, sla_secs: i64) -> bool {
+    delay.is_some_and(|d| d <= sla_secs.saturating_mul(1000))
+}
+
 /// Conversations that ended in the period after an agent held them: (group,
 /// last agent, handling time from the first accept to the end, survey).
 pub fn handled(
@@ -579,6 +585,15 @@ mod tests {
     const B: UserId = UserId(2);
     const G1: GroupId = GroupId(1);
     const G2: GroupId = GroupId(2);
+
+    #[test]
+    fn a_first_response_meets_the_sla_up_to_its_second() {
+        assert!(within_sla(Some(30_000), 30));
+        assert!(!within_sla(Some(30_001), 30));
+        assert!(!within_sla(Some(45_000), 30));
+        assert!(within_sla(Some(45_000), 60));
+        assert!(!within_sla(None, 3600), "never answered");
+    }
 
     fn step(step: &str, actor: Option<UserId>, to: Option<UserId>, group: GroupId, at: Ms) -> Step {
         Step {

@@ -16,3 +16,17 @@ pub mod table;
 pub mod text;
 pub mod transcript;
 pub mod xlsx;
+
+/// `Content-Disposition` for a download named `name` (UTF-8, RFC 5987), with
+/// an ASCII `fallback` name for old clients.
+pub fn attachment(name: &str, fallback: &str) -> String {
+    let mut enc = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            enc.push(b as char);
+        } else {
+            enc.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{enc}")
+}

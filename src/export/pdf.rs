@@ -8,6 +8,7 @@
 //! lacks replaced) and [`text::wrap`] (Chinese line breaking) before it is
 //! placed; printpdf subsets the font to the glyphs used when saving.
 
+use super::table::{Cell, Table};
 use super::text;
 use printpdf::{
     Color, FontId, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,
@@ -209,6 +210,68 @@ impl Layout<'_> {
         self.y -= 6.0;
     }
 
+    /// The title and the `key：value` lines under it, then a rule.
+    fn header(&mut self, title: &str, lines: &[(&str, &str)]) {
+        self.room(30.0);
+        self.y -= 18.0;
+        let title = text::printable(title, |c| self.has_glyph(c));
+        self.put(MARGIN_X, self.y, 16.0, rgb(0x1e, 0x1e, 0x1e), title);
+        self.y -= 6.0;
+        for (k, v) in lines {
+            self.paragraph(
+                &format!("{k}：{v}"),
+                MARGIN_X,
+                9.5,
+                14.0,
+                rgb(0x55, 0x55, 0x55),
+                None,
+            );
+        }
+        self.rule();
+    }
+
+    /// The pages, each with 第 N 页 / 共 M 页 at its foot now that the count is known.
+    fn finish(mut self) -> Vec<PdfPage> {
+        if self.pages.is_empty() {
+            self.pages.push(Vec::new());
+        }
+        let grey = rgb(0x55, 0x55, 0x55);
+        let total = self.pages.len();
+        let feet: Vec<(String, f32)> = (1..=total)
+            .map(|n| {
+                let foot = format!("第 {n} 页 / 共 {total} 页");
+                let x = (PAGE_W - self.text_width(&foot, 8.5)) / 2.0;
+                (foot, x)
+            })
+            .collect();
+        let font = PdfFontHandle::External(self.font_id.clone());
+        self.pages
+            .into_iter()
+            .zip(feet)
+            .map(|(mut ops, (foot, x))| {
+                ops.extend([
+                    Op::StartTextSection,
+                    Op::SetFont {
+                        font: font.clone(),
+                        size: Pt(8.5),
+                    },
+                    Op::SetFillColor { col: grey.clone() },
+                    Op::SetTextCursor {
+                        pos: Point {
+                            x: Pt(x),
+                            y: Pt(28.0),
+                        },
+                    },
+                    Op::ShowText {
+                        items: vec![TextItem::Text(foot)],
+                    },
+                    Op::EndTextSection,
+                ]);
+                PdfPage::new(Mm(210.0), Mm(297.0), ops)
+            })
+            .collect()
+    }
+
     fn image(&mut self, doc: &mut PdfDocument, bytes: &[u8]) -> bool {
         let Ok(img) = RawImage::decode_from_bytes(bytes, &mut Vec::new()) else {
             return false;
@@ -250,55 +313,41 @@ pub fn render(t: &Transcript, font: &ParsedFont) -> Vec<u8> {
         .save(&PdfSaveOptions::default(), &mut Vec::new())
 }
 
+impl<'f> Layout<'f> {
+    fn new(font: &'f ParsedFont, doc: &mut PdfDocument) -> Layout<'f> {
+        Layout {
+            font,
+            font_id: doc.add_font(font),
+            units: f32::from(font.pdf_font_metrics.units_per_em.max(1)),
+            pages: Vec::new(),
+            y: TOP,
+        }
+    }
+}
+
 /// The pages of `t`, with the font and images added to `doc`.
 fn lay_out(t: &Transcript, font: &ParsedFont, doc: &mut PdfDocument) -> Vec<PdfPage> {
-    let font_id = doc.add_font(font);
-    let units = f32::from(font.pdf_font_metrics.units_per_em.max(1));
-    let mut l = Layout {
-        font,
-        font_id,
-        units,
-        pages: Vec::new(),
-        y: TOP,
-    };
+    let mut l = Layout::new(font, doc);
     let ink = rgb(0x1e, 0x1e, 0x1e);
     let grey = rgb(0x55, 0x55, 0x55);
 
-    // Header block.
-    l.room(30.0);
-    l.y -= 18.0;
-    l.put(
-        MARGIN_X,
-        l.y,
-        16.0,
-        ink.clone(),
-        text::printable(&t.title, |c| l.has_glyph(c)),
-    );
-    l.y -= 6.0;
     let agents = if t.agents.is_empty() {
         "无".to_string()
     } else {
         t.agents.join("、")
     };
-    for (k, v) in [
-        ("公众号", t.account.as_str()),
-        ("客户", t.follower.as_str()),
-        ("OpenID", t.openid.as_str()),
-        ("接待客服", agents.as_str()),
-        ("时间范围", t.period.as_str()),
-        ("导出时间", t.exported_at.as_str()),
-        ("导出人", t.exported_by.as_str()),
-    ] {
-        l.paragraph(
-            &format!("{k}：{v}"),
-            MARGIN_X,
-            9.5,
-            14.0,
-            grey.clone(),
-            None,
-        );
-    }
-    l.rule();
+    l.header(
+        &t.title,
+        &[
+            ("公众号", t.account.as_str()),
+            ("客户", t.follower.as_str()),
+            ("OpenID", t.openid.as_str()),
+            ("接待客服", agents.as_str()),
+            ("时间范围", t.period.as_str()),
+            ("导出时间", t.exported_at.as_str()),
+            ("导出人", t.exported_by.as_str()),
+        ],
+    );
     if t.entries.is_empty() {
         l.paragraph(
             "该时间段没有消息。",
@@ -352,44 +401,102 @@ fn lay_out(t: &Transcript, font: &ParsedFont, doc: &mut PdfDocument) -> Vec<PdfP
         }
     }
 
-    // Page numbers, now that the count is known.
-    if l.pages.is_empty() {
-        l.pages.push(Vec::new());
+    l.finish()
+}
+
+/// A list like 会话标签 or 标注 as a PDF: the rows of its [`Table`] under a header
+/// naming the list, its filters, and who exported it when.
+#[derive(Clone, Debug)]
+pub struct Listing {
+    pub title: String,
+    /// The list's filters as (name, value); the header says 全部 for none
+    pub filters: Vec<(String, String)>,
+    pub exported_at: String,
+    pub exported_by: String,
+    pub table: Table,
+    /// The columns that make an entry's first line (in this order); every
+    /// other non-empty column follows as a `名称：值` line.
+    pub heading: Vec<usize>,
+}
+
+/// The list as PDF bytes, set in `font`.
+pub fn render_listing(list: &Listing, font: &ParsedFont) -> Vec<u8> {
+    let mut doc = PdfDocument::new(&list.title);
+    let pages = lay_out_listing(list, font, &mut doc);
+    doc.with_pages(pages)
+        .save(&PdfSaveOptions::default(), &mut Vec::new())
+}
+
+fn lay_out_listing(list: &Listing, font: &ParsedFont, doc: &mut PdfDocument) -> Vec<PdfPage> {
+    let mut l = Layout::new(font, doc);
+    let ink = rgb(0x1e, 0x1e, 0x1e);
+    let grey = rgb(0x55, 0x55, 0x55);
+    let filters = if list.filters.is_empty() {
+        "全部".to_string()
+    } else {
+        list.filters
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join("；")
+    };
+    let count = format!("{} 条", list.table.rows.len());
+    l.header(
+        &list.title,
+        &[
+            ("筛选条件", filters.as_str()),
+            ("条数", count.as_str()),
+            ("导出时间", list.exported_at.as_str()),
+            ("导出人", list.exported_by.as_str()),
+        ],
+    );
+    if list.table.rows.is_empty() {
+        l.paragraph(
+            "没有符合条件的记录。",
+            MARGIN_X,
+            BODY,
+            BODY_LH,
+            grey.clone(),
+            None,
+        );
     }
-    let total = l.pages.len();
-    let feet: Vec<(String, f32)> = (1..=total)
-        .map(|n| {
-            let foot = format!("第 {n} 页 / 共 {total} 页");
-            let x = (PAGE_W - l.text_width(&foot, 8.5)) / 2.0;
-            (foot, x)
-        })
-        .collect();
-    let font = PdfFontHandle::External(l.font_id.clone());
-    l.pages
-        .into_iter()
-        .zip(feet)
-        .map(|(mut ops, (foot, x))| {
-            ops.extend([
-                Op::StartTextSection,
-                Op::SetFont {
-                    font: font.clone(),
-                    size: Pt(8.5),
-                },
-                Op::SetFillColor { col: grey.clone() },
-                Op::SetTextCursor {
-                    pos: Point {
-                        x: Pt(x),
-                        y: Pt(28.0),
-                    },
-                },
-                Op::ShowText {
-                    items: vec![TextItem::Text(foot)],
-                },
-                Op::EndTextSection,
-            ]);
-            PdfPage::new(Mm(210.0), Mm(297.0), ops)
-        })
-        .collect()
+    let band = rgb(0xee, 0xf2, 0xf7);
+    for (i, row) in list.table.rows.iter().enumerate() {
+        let cell = |c: usize| row.get(c).filter(|c| **c != Cell::Empty);
+        // Keep the first line with at least one line of what follows.
+        l.room(BODY_LH + META_LH + 6.0);
+        l.y -= 4.0;
+        let head: Vec<String> = list
+            .heading
+            .iter()
+            .filter_map(|c| cell(*c))
+            .map(|c| c.to_string())
+            .collect();
+        l.paragraph(
+            &format!("{}．{}", i + 1, head.join(" · ")),
+            MARGIN_X,
+            BODY,
+            BODY_LH,
+            ink.clone(),
+            Some(band.clone()),
+        );
+        for (c, name) in list.table.headers.iter().enumerate() {
+            if list.heading.contains(&c) {
+                continue;
+            }
+            if let Some(v) = cell(c) {
+                l.paragraph(
+                    &format!("{name}：{v}"),
+                    MARGIN_X + INDENT,
+                    BODY,
+                    BODY_LH,
+                    grey.clone(),
+                    None,
+                );
+            }
+        }
+    }
+    l.finish()
 }
 
 #[cfg(test)]
@@ -474,5 +581,45 @@ mod tests {
         assert!(texts(&pages).iter().any(|t| t == "该时间段没有消息。"));
         let bytes = render(&transcript(3), font);
         assert!(bytes.starts_with(b"%PDF"));
+    }
+
+    #[test]
+    fn a_listing_is_one_block_per_row_in_order() {
+        let font = crate::export::font::transcript();
+        let mut table = Table::new("会话标签", &["标签", "客户", "备注", "时间"]);
+        for i in 0..120 {
+            table.rows.push(vec![
+                Cell::text("投诉"),
+                Cell::text(format!("客户{i}")),
+                if i % 2 == 0 {
+                    Cell::text("回复太慢，请尽快处理")
+                } else {
+                    Cell::Empty
+                },
+                Cell::text("2026-11-20 10:00:00"),
+            ]);
+        }
+        let list = Listing {
+            title: "会话标签列表".into(),
+            filters: vec![("标签".into(), "投诉".into())],
+            exported_at: "2026-11-21 08:00".into(),
+            exported_by: "小王（wang）".into(),
+            table,
+            heading: vec![3, 0, 1],
+        };
+        let mut doc = PdfDocument::new("t");
+        let pages = lay_out_listing(&list, font, &mut doc);
+        assert!(pages.len() > 2, "{}", pages.len());
+        let all = texts(&pages);
+        assert!(all.contains(&"筛选条件：标签 投诉".to_string()), "{all:?}");
+        let firsts: Vec<&String> = all.iter().filter(|t| t.contains("．2026")).collect();
+        assert_eq!(firsts.len(), 120);
+        assert_eq!(firsts[0], "1．2026-11-20 10:00:00 · 投诉 · 客户0");
+        assert_eq!(firsts[119], "120．2026-11-20 10:00:00 · 投诉 · 客户119");
+        let notes = all.iter().filter(|t| t.starts_with("备注：")).count();
+        assert_eq!(notes, 60, "empty cells are left out");
+        let n = pages.len();
+        assert!(all.contains(&format!("第 {n} 页 / 共 {n} 页")));
+        assert!(render_listing(&list, font).starts_with(b"%PDF"));
     }
 }

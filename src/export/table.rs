@@ -13,6 +13,9 @@ pub enum Cell {
     Decimal(f64),
     /// A calendar day in the configured time zone.
     Date(jiff::civil::Date),
+    /// A moment as a local date and time in the configured time zone
+    /// (to the second, as the pages show it; a real date-time in the workbook).
+    DateTime(jiff::civil::DateTime),
     /// A share between 0 and 1, shown as a percentage.
     Percent(f64),
     /// A length of time in milliseconds, shown as h:mm:ss.
@@ -31,6 +34,11 @@ impl Cell {
         ms.map_or(Cell::Empty, Cell::Duration)
     }
 
+    /// A stored instant as a local date-time in `tz`.
+    pub fn time(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> Cell {
+        Cell::DateTime(t.to_zoned(tz.clone()).datetime())
+    }
+
     /// `part / whole` as a percentage, empty when `whole` is 0.
     pub fn share(part: u64, whole: u64) -> Cell {
         if whole == 0 {
@@ -42,7 +50,7 @@ impl Cell {
 
     /// Is it a number (right-aligned on the page)?
     pub fn numeric(&self) -> bool {
-        !matches!(self, Cell::Text(_) | Cell::Date(_))
+        !matches!(self, Cell::Text(_) | Cell::Date(_) | Cell::DateTime(_))
     }
 }
 
@@ -53,6 +61,7 @@ impl fmt::Display for Cell {
             Cell::Int(n) => write!(f, "{n}"),
             Cell::Decimal(x) => write!(f, "{x:.2}"),
             Cell::Date(d) => write!(f, "{}", d.strftime("%Y-%m-%d")),
+            Cell::DateTime(t) => write!(f, "{}", t.strftime("%Y-%m-%d %H:%M:%S")),
             Cell::Percent(x) => write!(f, "{:.1}%", x * 100.0),
             Cell::Duration(ms) => {
                 let s = (ms.max(&0) + 500) / 1000;

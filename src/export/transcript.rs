@@ -316,7 +316,10 @@ fn step_text(s: &StepLine) -> String {
         "route" => format!("分配给 {}", s.to),
         "accept" => format!("{actor} 接入会话"),
         "transfer_in_group" => format!("转接：{actor} → {}", s.to),
-        "transfer_to_group" => format!("转接：{actor} → 其他客服组"),
+        "transfer_to_group" if s.to_group.is_empty() || s.to_group == s.group => {
+            format!("{actor} 的会话回到排队")
+        }
+        "transfer_to_group" => format!("{actor} 转接至 {}", s.to_group),
         "end_by_agent" => format!("{actor} 结束会话"),
         "end_by_timeout" => "会话超时结束".to_string(),
         "abandon" => "客户放弃排队".to_string(),

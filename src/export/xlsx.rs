@@ -31,6 +31,7 @@ pub fn write(tables: &[Table], tempdir: &Path) -> Result<Vec<u8>, XlsxError> {
 fn add_sheet(book: &mut Workbook, table: &Table) -> Result<(), XlsxError> {
     let bold = Format::new().set_bold();
     let date = Format::new().set_num_format("yyyy-mm-dd");
+    let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
     let percent = Format::new().set_num_format("0.0%");
     let decimal = Format::new().set_num_format("0.00");
     let duration = Format::new().set_num_format("[h]:mm:ss");
@@ -78,6 +79,11 @@ fn add_sheet(book: &mut Workbook, table: &Table) -> Result<(), XlsxError> {
                         ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
                     sheet.write_datetime_with_format(r, col, &x, &pick(&date))?
                 }
+                Cell::DateTime(t) => {
+                    // Whole seconds: the sub-second part would only add noise.
+                    let t = t.with().subsec_nanosecond(0).build().unwrap_or(*t);
+                    sheet.write_datetime_with_format(r, col, t, &pick(&datetime))?
+                }
                 Cell::Empty => sheet.write_blank(r, col, &pick(&plain))?,
             };
         }
@@ -102,15 +108,7 @@ fn add_sheet(book: &mut Workbook, table: &Table) -> Result<(), XlsxError> {
 
 /// `Content-Disposition` for a download named `name` (UTF-8, RFC 5987).
 pub fn disposition(name: &str) -> String {
-    let mut enc = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            enc.push(b as char);
-        } else {
-            enc.push_str(&format!("%{b:02X}"));
-        }
-    }
-    format!("attachment; filename=\"report.xlsx\"; filename*=UTF-8''{enc}")
+    super::attachment(name, "report.xlsx")
 }
 
 #[cfg(test)]

@@ -4,19 +4,23 @@
 //! [`Scope`](crate::db::followups::Scope): an agent their own, an admin their
 //! groups', the super admin all. Marks and tags are created in the console.
 
+use crate::db::audit::Entry;
 use crate::db::followups::{self, MarkFilter, MarkRow, Scope, TaggedFilter, TaggedRow};
 use crate::db::taxonomy::Tag;
 use crate::error::AppError;
+use crate::export::pdf::Listing;
 use crate::export::table::{Cell, Table};
-use crate::model::{Role, User, UserId};
+use crate::model::{AuditAction, Role, User, UserId};
 use crate::state::AppState;
+use crate::team::Acting;
 use crate::web::admin::reports::download;
 use crate::web::form::{IdPath, Query};
 use crate::web::page::{Page, local_time, render};
-use crate::web::session::{AnyUser, with_flash};
+use crate::web::session::{AnyUser, Ctx, with_flash};
 use askama::Template;
 use axum::extract::State;
-use axum::response::{Redirect, Response};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use rusqlite::Connection;
 use serde::Deserialize;
 
@@ -36,7 +40,7 @@ fn scope_of(c: &Connection, user: &User) -> crate::db::DbResult<Scope> {
 pub struct MarksQuery {
     /// `open` (default), `handled` or `all`.
     state: String,
-    /// `xlsx`: the same rows as a workbook.
+    /// `xlsx` or `pdf`: the same rows as a workbook or a PDF.
     format: String,
 }
 
@@ -90,7 +94,7 @@ pub async fn marks(
         })
         .await?;
     let tz = &state.config.timezone;
-    if q.format == "xlsx" {
+    if q.format == "xlsx" || q.format == "pdf" {
         let mut table = Table::new(
             "标注列表",
             &["客户", "标注客服", "备注", "标注时间", "处理时间"],
@@ -100,13 +104,22 @@ pub async fn marks(
                 Cell::text(m.follower.clone()),
                 Cell::text(m.agent.clone().unwrap_or_default()),
                 Cell::text(m.note.clone()),
-                Cell::text(local_time(m.created_at, tz)),
-                m.handled_at
-                    .map_or(Cell::Empty, |t| Cell::text(local_time(t, tz))),
+                Cell::time(m.created_at, tz),
+                m.handled_at.map_or(Cell::Empty, |t| Cell::time(t, tz)),
             ]);
         }
         let what = format!("标注列表（{} 条）", rows.len());
-        return download(&state, &ctx, &s.user, "标注列表", what, vec![table]).await;
+        if q.format == "pdf" {
+            let label = match filter {
+                MarkFilter::Open => "未处理",
+                MarkFilter::Handled => "已处理",
+                MarkFilter::All => "全部",
+            };
+            let filters = vec![("状态".to_string(), label.to_string())];
+            let list = listing(&state, &s.user, "标注列表", filters, table, vec![3, 0, 1]);
+            return pdf_download(&state, &ctx, &s.user, list, "标注列表.pdf", what).await;
+        }
+        return download(&state, &ctx, &s.user, "标注列表.xlsx", what, vec![table]).await;
     }
     render(&MarksPage {
         page: Page::new(&ctx, "标注列表", "marks"),
@@ -187,7 +200,8 @@ pub struct TaggedQuery {
     to: String,
     agent: String,
     page: i64,
-    /// `xlsx`: every matching row (not only this page) as a workbook.
+    /// `xlsx` or `pdf`: every matching row (not only this page) as a
+    /// workbook or a PDF.
     format: String,
 }
 
@@ -231,15 +245,16 @@ impl TaggedPage {
         )
     }
 
-    /// The current filters as a workbook (every matching row, not one page).
-    fn export_url(&self) -> String {
+    /// The current filters as a workbook or PDF (`format`: every matching
+    /// row, not one page).
+    fn export_url(&self, format: &str) -> String {
         let q = &self.q;
         let pairs = [
             ("tag", q.tag.as_str()),
             ("from", q.from.as_str()),
             ("to", q.to.as_str()),
             ("agent", q.agent.as_str()),
-            ("format", "xlsx"),
+            ("format", format),
         ];
         format!(
             "/console/tagged?{}",
@@ -291,10 +306,15 @@ pub async fn tagged(
         offset: (current - 1) * PAGE_SIZE,
         tags: Vec::new(),
     };
-    let export = q.format == "xlsx";
+    let export = q.format == "xlsx" || q.format == "pdf";
     if export {
+        // A file must not quietly cover more than the filters said.
+        if let Some(why) = error {
+            return Err(AppError::BadRequest(why));
+        }
         (filter.limit, filter.offset) = (EXPORT_ROWS, 0);
     }
+    let agent = filter.agent;
     let (user, tag) = (s.user.clone(), q.tag.trim().parse::<i64>().ok());
     let (tags, agents, (rows, total)) = state
         .db
@@ -336,11 +356,39 @@ pub async fn tagged(
                 Cell::text(r.message.clone().unwrap_or_else(|| "整个会话".into())),
                 Cell::text(r.remark.clone()),
                 Cell::text(r.agent.clone().unwrap_or_default()),
-                Cell::text(local_time(r.created_at, &tz)),
+                Cell::time(r.created_at, &tz),
             ]);
         }
         let what = format!("会话标签列表（{} 条）", rows.len());
-        return download(&state, &ctx, &s.user, "会话标签", what, vec![table]).await;
+        if q.format == "pdf" {
+            let mut filters = Vec::new();
+            if let Some(t) = tag {
+                let name = tags.iter().find(|x| x.id == t).map(|x| x.name.clone());
+                filters.push(("标签".into(), name.unwrap_or_else(|| format!("#{t}"))));
+            }
+            for (name, raw) in [("开始日期", &q.from), ("结束日期", &q.to)] {
+                if !raw.trim().is_empty() {
+                    filters.push((name.to_string(), raw.trim().to_string()));
+                }
+            }
+            if let Some(a) = agent {
+                let name = agents
+                    .iter()
+                    .find(|(id, _)| *id == a)
+                    .map(|(_, n)| n.clone());
+                filters.push(("客服".into(), name.unwrap_or_else(|| format!("#{a}"))));
+            }
+            let list = listing(
+                &state,
+                &s.user,
+                "会话标签列表",
+                filters,
+                table,
+                vec![5, 0, 1, 4],
+            );
+            return pdf_download(&state, &ctx, &s.user, list, "会话标签.pdf", what).await;
+        }
+        return download(&state, &ctx, &s.user, "会话标签.xlsx", what, vec![table]).await;
     }
     let mut page = TaggedPage {
         page: Page::new(&ctx, "标签列表", "tagged"),
@@ -367,6 +415,67 @@ pub async fn tagged(
         .map(|n| (n, page.page_url(n)))
         .collect();
     render(&page)
+}
+
+// ---- PDF ------------------------------------------------------------------
+
+/// A list's table as a [`Listing`] with who exports it and when.
+fn listing(
+    state: &AppState,
+    user: &User,
+    title: &str,
+    filters: Vec<(String, String)>,
+    table: Table,
+    heading: Vec<usize>,
+) -> Listing {
+    Listing {
+        title: title.into(),
+        filters,
+        exported_at: state
+            .clock
+            .now()
+            .to_zoned(state.config.timezone.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string(),
+        exported_by: format!("{}（{}）", user.display_name, user.username),
+        table,
+        heading,
+    }
+}
+
+/// The list as a PDF download, recorded in the audit log like the workbook.
+async fn pdf_download(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &User,
+    list: Listing,
+    filename: &str,
+    what: String,
+) -> Result<Response, AppError> {
+    let (by, now) = (Acting::user(user, &ctx.ip), state.clock.now());
+    let entry = Entry::new(AuditAction::ReportExport, format!("{what}，PDF"));
+    state
+        .db
+        .write(move |c| crate::db::audit::record(c, &crate::team::actor(&by), &entry, now))
+        .await?;
+    let bytes = tokio::task::spawn_blocking(move || {
+        crate::export::pdf::render_listing(&list, crate::export::font::transcript())
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("rendering a list as PDF: {e}")))?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                crate::export::attachment(filename, "list.pdf"),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

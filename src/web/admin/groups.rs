@@ -126,6 +126,8 @@ pub struct SettingsForm {
     comfort_every_mins: String,
     /// Empty: conversations stay with an agent who went offline.
     requeue_after_mins: String,
+    /// The first-response target of 服务水平 in seconds.
+    sla_secs: String,
 }
 
 impl From<&GroupSettings> for SettingsForm {
@@ -143,6 +145,7 @@ impl From<&GroupSettings> for SettingsForm {
                 .requeue_after_mins
                 .map(|m| m.to_string())
                 .unwrap_or_default(),
+            sla_secs: s.sla_secs.to_string(),
         }
     }
 }
@@ -168,6 +171,10 @@ impl SettingsForm {
             requeue_after_mins: match self.requeue_after_mins.trim() {
                 "" => None,
                 raw => Some(in_range(raw, "客服离线后会话回到排队的分钟数", 1, 1440)?),
+            },
+            sla_secs: match self.sla_secs.trim() {
+                "" => GroupSettings::default().sla_secs,
+                raw => in_range(raw, "首次响应达标秒数", 10, 3600)?,
             },
         })
     }

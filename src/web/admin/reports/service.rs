@@ -4,7 +4,10 @@
 use super::{ReportPage, ReportQuery, days, download, refused, scope, today};
 use crate::access::Viewer;
 use crate::db::reports::{self, Person};
-use crate::engine::reports::{Ms, abandonment, first_responses, handled, median, percentile};
+use crate::db::settings::GroupSettings;
+use crate::engine::reports::{
+    Ms, abandonment, first_responses, handled, median, percentile, within_sla,
+};
 use crate::error::AppError;
 use crate::export::table::{Cell, Table};
 use crate::model::{GroupId, UserId};
@@ -15,9 +18,6 @@ use crate::web::session::AdminUser;
 use axum::extract::State;
 use axum::response::Response;
 use std::collections::HashMap;
-
-/// The first-response target in seconds (one for all groups for now).
-pub const SLA_SECS: i64 = 60;
 
 pub const GROUP_HEADERS: &[&str] = &[
     "客服组",
@@ -53,6 +53,8 @@ pub const AGENT_HEADERS: &[&str] = &[
 #[derive(Default)]
 struct Acc {
     taken: u64,
+    /// First responses within their group's SLA.
+    within: u64,
     delays: Vec<Ms>,
     handling: Vec<Ms>,
     scores: Vec<i64>,
@@ -61,16 +63,11 @@ struct Acc {
 
 impl Acc {
     fn cells(&self) -> (Vec<Cell>, Vec<Cell>) {
-        let within = self
-            .delays
-            .iter()
-            .filter(|d| **d <= SLA_SECS * 1000)
-            .count() as u64;
         let first = vec![
             Cell::Int(self.taken as i64),
             Cell::duration(median(&self.delays)),
             Cell::duration(percentile(&self.delays, 90)),
-            Cell::share(within, self.taken),
+            Cell::share(self.within, self.taken),
             Cell::duration(if self.handling.is_empty() {
                 None
             } else {
@@ -115,12 +112,23 @@ pub async fn show(
             let in_scope = |g: GroupId| scope.contains(&g);
             let mut per_group: HashMap<GroupId, Acc> = HashMap::new();
             let mut per_agent: HashMap<UserId, Acc> = HashMap::new();
+            // Each group's first-response target from its 接待设置 (default 60 s).
+            let mut sla: HashMap<GroupId, i64> = HashMap::new();
+            for g in &scope {
+                sla.insert(*g, crate::db::settings::group(c, *g)?.sla_secs);
+            }
             for (g, a, delay) in first_responses(&convs, &msgs, d.period, in_scope) {
+                let target = sla
+                    .get(&g)
+                    .copied()
+                    .unwrap_or(GroupSettings::default().sla_secs);
+                let within = u64::from(within_sla(delay, target));
                 for acc in [
                     per_group.entry(g).or_default(),
                     per_agent.entry(a).or_default(),
                 ] {
                     acc.taken += 1;
+                    acc.within += within;
                     acc.delays.extend(delay);
                 }
             }
@@ -182,7 +190,7 @@ pub async fn show(
     let mut p = ReportPage::new(&ctx, "service", q);
     p.groups = groups;
     p.tables = tables;
-    p.note = "首次响应：从接入会话（手动或自动分配）到该客服第一条回复的时间；SLA达标率：60 秒内首次响应的会话占接入会话的比例（未回复的会话算未达标）；\
+    p.note = "首次响应：从接入会话（手动或自动分配）到该客服第一条回复的时间；SLA达标率：在客服组接待设置的首次响应达标秒数（默认 60 秒）内首次响应的会话占接入会话的比例（未回复的会话算未达标）；\
               平均处理时长：从首次接入到会话结束；放弃率：排队期间粉丝放弃排队或排队超时的占进入排队的比例；\
               满意度按会话结束的日期计入最后接待的客服，满意率为 4–5 分的占比。";
     render(&p)
