@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_automation.sql"),
     include_str!("migrations/0007_groups_required.sql"),
     include_str!("migrations/0008_status_log.sql"),
+    include_str!("migrations/0010_outbox_sending.sql"),
 ];
 
 pub fn latest() -> i64 {
