@@ -491,3 +491,411 @@ async fn a_row_whose_payload_cannot_be_read_is_failed_with_a_reason_and_not_sent
     assert_eq!(row(&srv, good).await.state, OutboxState::Sent);
     srv.stop().await;
 }
+
+// ------------------------------------------------------------ under failure (issue 11)
+
+use kefu::clock::Clock;
+use kefu::wechat::api::WechatApi;
+use kefu::wechat::outbox::Sender;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// A sender of its own over the server's database: a fresh process's memory,
+/// an API client with `timeout` for sends, on `clock`.
+fn own_sender(srv: &TestServer, wx_url: &str, clock: Clock, timeout: Option<Duration>) -> Sender {
+    let mut api = WechatApi::new(srv.state.db.clone(), clock.clone(), wx_url);
+    if let Some(t) = timeout {
+        api.set_send_timeout(t);
+    }
+    Sender {
+        api: Arc::new(api),
+        db: srv.state.db.clone(),
+        clock,
+        media_dir: srv.dir.path().join("media"),
+        wake: Arc::new(tokio::sync::Notify::new()),
+        unrecorded: Default::default(),
+        live: None,
+        status: Default::default(),
+    }
+}
+
+/// Runs the sender's loop until the returned sender is dropped or told to stop.
+fn run(sender: Sender) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    (stop, tokio::spawn(sender.run_until(rx)))
+}
+
+/// A follower who wrote just now by the system clock (the loop tests run on it).
+async fn follower_now(srv: &TestServer, account: kefu::model::AccountId, openid: &str) -> FollowerId {
+    let openid = openid.to_string();
+    srv.state
+        .db
+        .write(move |c| -> DbResult<FollowerId> {
+            let now = jiff::Timestamp::now();
+            let f = db::followers::upsert(c, account, &openid, now)?;
+            db::followers::record_interaction(c, f, InteractionKind::Message, now)?;
+            Ok(f)
+        })
+        .await
+        .unwrap()
+}
+
+fn texts_to(wx: &FakeServer, openid: &str) -> Vec<String> {
+    wx.fake
+        .sent_to(openid)
+        .iter()
+        .map(|s| s.body["text"]["content"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let end = Instant::now() + limit;
+    while !check().await {
+        assert!(Instant::now() < end, "waited {limit:?} for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn state_of(srv: &TestServer, id: OutboxId) -> OutboxState {
+    row(srv, id).await.state
+}
+
+async fn sent_count(srv: &TestServer, f: FollowerId) -> i64 {
+    srv.state
+        .db
+        .read(move |c| db::followers::get(c, f))
+        .await
+        .unwrap()
+        .unwrap()
+        .message_window
+        .unwrap()
+        .1
+}
+
+async fn message_row_html(srv: &TestServer, id: OutboxId) -> String {
+    let message = row(srv, id).await.message_id;
+    let tz = srv.state.config.timezone.clone();
+    let now = srv.state.clock.now();
+    srv.state
+        .db
+        .read(move |c| kefu::web::console::rows::render_message_row(c, message, &tz, now))
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_killed_mid_call_is_never_resent_and_shows_outcome_unknown() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &wx.url).await;
+    let f = follower(&srv, acc.id, "oKill", true).await;
+    // WeChat takes the message at once and never answers.
+    wx.fake.answer_late(Duration::from_secs(3600), 1);
+    let first = enqueue(&srv, acc.id, f, "甲").await;
+    let second = enqueue(&srv, acc.id, f, "乙").await;
+
+    let (_stop, task) = run(srv.state.wechat.sender(&srv.state.db, &srv.state.clock));
+    wait_for("WeChat has the first message", Duration::from_secs(10), || async {
+        wx.fake.sent_to("oKill").len() == 1
+    })
+    .await;
+    assert_eq!(
+        state_of(&srv, first).await,
+        OutboxState::Sending,
+        "committed as sending before the call"
+    );
+    assert_eq!(
+        state_of(&srv, second).await,
+        OutboxState::Pending,
+        "the next one waits its turn"
+    );
+    // kill -9, as far as the sender is concerned.
+    task.abort();
+    let _ = task.await;
+
+    // The next life, on the same database, with nothing in memory.
+    let (stop, task) = run(own_sender(&srv, &wx.url, srv.state.clock.clone(), None));
+    wait_for("the second message goes out", Duration::from_secs(10), || async {
+        wx.fake.sent_to("oKill").len() >= 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(texts_to(&wx, "oKill"), ["甲", "乙"], "no duplicate");
+    let r = row(&srv, first).await;
+    assert_eq!(r.state, OutboxState::Unknown);
+    assert!(r.error_reason.contains("服务重启"), "{}", r.error_reason);
+    assert_eq!(state_of(&srv, second).await, OutboxState::Sent);
+    assert_eq!(
+        sent_count(&srv, f).await,
+        2,
+        "the unknown one is charged too: WeChat may have counted it"
+    );
+    let html = message_row_html(&srv, first).await;
+    for word in ["结果未知", "重发", "忽略", "防重复"] {
+        assert!(html.contains(word), "{word} in {html}");
+    }
+    assert!(!html.contains("立即重试"), "{html}");
+    let _ = stop.send(true);
+    task.await.unwrap();
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_that_times_out_becomes_unknown_and_only_the_agent_resends_it() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &wx.url).await;
+    let f = follower(&srv, acc.id, "oSlow", true).await;
+    // Slower than the client's timeout (shortened here; 35 s in production).
+    wx.fake.answer_late(Duration::from_secs(3), 1);
+    let sender = own_sender(
+        &srv,
+        &wx.url,
+        srv.state.clock.clone(),
+        Some(Duration::from_secs(1)),
+    );
+    let id = enqueue(&srv, acc.id, f, "慢").await;
+    let out = sender.pass().await.unwrap();
+    assert!(
+        matches!(&out[..], [(i, Outcome::Unknown(r))] if *i == id && r.contains("无法确定")),
+        "{out:?}"
+    );
+    // Hours later, still not resent automatically.
+    for _ in 0..3 {
+        srv.state.clock.advance(SignedDuration::from_hours(1));
+        assert!(sender.pass().await.unwrap().is_empty());
+    }
+    assert_eq!(texts_to(&wx, "oSlow"), ["慢"]);
+    assert_eq!(state_of(&srv, id).await, OutboxState::Unknown);
+    assert!(
+        message_row_html(&srv, id).await.contains("结果未知"),
+        "the agent sees it"
+    );
+
+    // 重发: the agent accepts it may arrive twice.
+    let message = row(&srv, id).await.message_id;
+    let now = srv.state.clock.now();
+    let again = srv
+        .state
+        .db
+        .write(move |c| db::outbox::retry_failed(c, message, now))
+        .await
+        .unwrap();
+    assert!(again);
+    assert_eq!(sender.pass().await.unwrap(), vec![(id, Outcome::Sent)]);
+    assert_eq!(texts_to(&wx, "oSlow"), ["慢", "慢"]);
+
+    // 忽略 only applies to an unknown outcome.
+    wx.fake.answer_late(Duration::from_secs(3), 1);
+    let other = enqueue(&srv, acc.id, f, "再慢").await;
+    sender.pass().await.unwrap();
+    let message = row(&srv, other).await.message_id;
+    let ignored = srv
+        .state
+        .db
+        .write(move |c| db::outbox::ignore_unknown(c, message))
+        .await
+        .unwrap();
+    assert!(ignored);
+    assert_eq!(state_of(&srv, other).await, OutboxState::Ignored);
+    let html = message_row_html(&srv, other).await;
+    assert!(html.contains("已忽略") && !html.contains("重发"), "{html}");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_is_retried_since_nothing_was_sent() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    // Nothing listens on this port.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let acc = srv.account("safe", &closed).await;
+    let f = follower(&srv, acc.id, "oRefused", true).await;
+    let id = enqueue(&srv, acc.id, f, "稍后").await;
+    let sender = srv.state.wechat.sender(&srv.state.db, &srv.state.clock);
+    let out = sender.pass().await.unwrap();
+    assert!(matches!(&out[..], [(_, Outcome::Retry(_))]), "{out:?}");
+    let r = row(&srv, id).await;
+    assert_eq!((r.state, r.attempts), (OutboxState::Pending, 1));
+    assert!(
+        message_row_html(&srv, id).await.contains("立即重试"),
+        "a waiting row offers 立即重试"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_cannot_be_stored_is_kept_and_fetches_stay_bounded() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &wx.url).await;
+    // The disk refuses the token (as a full disk would).
+    srv.state
+        .db
+        .write(|c| -> DbResult<()> {
+            c.execute_batch(
+                "CREATE TRIGGER full_disk_i BEFORE INSERT ON access_tokens
+                   BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;
+                 CREATE TRIGGER full_disk_u BEFORE UPDATE ON access_tokens
+                   BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let mut followers = vec![];
+    for (i, o) in ["oT1", "oT2", "oT3"].into_iter().enumerate() {
+        let f = follower_now(&srv, acc.id, o).await;
+        for n in 0..2 {
+            enqueue(&srv, acc.id, f, &format!("{i}-{n}")).await;
+        }
+        followers.push(o);
+    }
+    let sender = own_sender(&srv, &wx.url, Clock::System, None);
+    let status = sender.status.clone();
+    let (stop, task) = run(sender);
+    wait_for("every reply delivered", Duration::from_secs(10), || async {
+        wx.fake.sent().len() == 6
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        wx.fake.token_requests(),
+        1,
+        "the token is kept in memory: one fetch, not one per send"
+    );
+    let _ = stop.send(true);
+    task.await.unwrap();
+    assert!(status.passes.load(Ordering::Relaxed) < 20);
+
+    // A new process (nothing in memory, nothing stored) meets a WeChat that
+    // refuses every token fetch: fetches stay a few per minute.
+    wx.fake.fail_next(Api::Token, Failure::ErrCode(-1), 100_000);
+    let before = wx.fake.token_requests();
+    let sender = own_sender(&srv, &wx.url, Clock::System, None);
+    let status = sender.status.clone();
+    for o in &followers {
+        let f = follower_now(&srv, acc.id, o).await;
+        enqueue(&srv, acc.id, f, "又一条").await;
+    }
+    let (stop, task) = run(sender);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let _ = stop.send(true);
+    task.await.unwrap();
+    let fetches = wx.fake.token_requests() - before;
+    assert!(
+        (1..=kefu::wechat::api::TOKEN_BURST as usize + 1).contains(&fetches),
+        "{fetches} token fetches in 6 s"
+    );
+    assert_eq!(wx.fake.sent().len(), 6, "nothing more sent");
+    let passes = status.passes.load(Ordering::Relaxed);
+    assert!(passes < 30, "{passes} passes in 6 s: the loop waits");
+    println!("token fetches in 6 s while every fetch fails: {fetches}; passes: {passes}");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outcome_that_cannot_be_written_is_not_resent_and_the_loop_waits() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &wx.url).await;
+    let f = follower_now(&srv, acc.id, "oFull").await;
+    let id = enqueue(&srv, acc.id, f, "一次").await;
+    // The row can be taken, but its outcome cannot be written down.
+    let block = "CREATE TRIGGER full_disk BEFORE UPDATE OF state ON outbox WHEN NEW.state <> 'sending'
+                   BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;";
+    srv.state
+        .db
+        .write(move |c| -> DbResult<()> { Ok(c.execute_batch(block)?) })
+        .await
+        .unwrap();
+    let sender = own_sender(&srv, &wx.url, Clock::System, None);
+    let (status, bell) = (sender.status.clone(), sender.wake.clone());
+    let (stop, task) = run(sender);
+    wait_for("sent once", Duration::from_secs(5), || async {
+        wx.fake.sent().len() == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let passes = status.passes.load(Ordering::Relaxed);
+    assert_eq!(texts_to(&wx, "oFull"), ["一次"], "never sent again");
+    assert_eq!(state_of(&srv, id).await, OutboxState::Sending);
+    assert!(passes <= 6, "{passes} passes in 5 s: the loop backs off");
+    assert_eq!(wx.fake.token_requests(), 1);
+
+    // Space comes back: the outcome is written, still sent once.
+    srv.state
+        .db
+        .write(|c| -> DbResult<()> { Ok(c.execute_batch("DROP TRIGGER full_disk")?) })
+        .await
+        .unwrap();
+    bell.notify_one();
+    wait_for("written down", Duration::from_secs(20), || async {
+        state_of(&srv, id).await == OutboxState::Sent
+    })
+    .await;
+    assert_eq!(texts_to(&wx, "oFull"), ["一次"]);
+    let _ = stop.send(true);
+    task.await.unwrap();
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_outage_waiting_replies_go_out_within_ten_seconds_in_order() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &wx.url).await;
+    let sender = own_sender(&srv, &wx.url, Clock::System, None);
+    let (status, bell) = (sender.status.clone(), sender.wake.clone());
+    let (stop, task) = run(sender);
+    let openids = ["oO1", "oO2", "oO3", "oO4"];
+    let mut fs = vec![];
+    for o in openids {
+        fs.push(follower_now(&srv, acc.id, o).await);
+    }
+    // WeChat goes down (every endpoint answers 503) with replies pending.
+    wx.fake.set_outage(Some(503));
+    for n in 0..3 {
+        for f in &fs {
+            enqueue(&srv, acc.id, *f, &format!("第{n}条")).await;
+        }
+        bell.notify_one();
+    }
+    // Long enough for the backoff to grow past what recovery may take.
+    tokio::time::sleep(Duration::from_secs(14)).await;
+    assert!(wx.fake.sent().is_empty());
+    let probes = wx.fake.probe_requests();
+    assert!(probes >= 1, "probed while down: {probes}");
+
+    let back = Instant::now();
+    wx.fake.set_outage(None);
+    wait_for("all replies delivered", Duration::from_secs(10), || async {
+        wx.fake.sent().len() == 12
+    })
+    .await;
+    let delay = back.elapsed();
+    println!("delivered {delay:?} after the API came back ({probes} probes while down)");
+    for o in openids {
+        assert_eq!(texts_to(&wx, o), ["第0条", "第1条", "第2条"], "in order for {o}");
+    }
+    let _ = stop.send(true);
+    task.await.unwrap();
+    assert!(status.probes.load(Ordering::Relaxed) >= probes as u64);
+    srv.stop().await;
+}
