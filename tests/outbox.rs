@@ -521,13 +521,22 @@ fn own_sender(srv: &TestServer, wx_url: &str, clock: Clock, timeout: Option<Dura
 }
 
 /// Runs the sender's loop until the returned sender is dropped or told to stop.
-fn run(sender: Sender) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+fn run(
+    sender: Sender,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
     let (stop, rx) = tokio::sync::watch::channel(false);
     (stop, tokio::spawn(sender.run_until(rx)))
 }
 
 /// A follower who wrote just now by the system clock (the loop tests run on it).
-async fn follower_now(srv: &TestServer, account: kefu::model::AccountId, openid: &str) -> FollowerId {
+async fn follower_now(
+    srv: &TestServer,
+    account: kefu::model::AccountId,
+    openid: &str,
+) -> FollowerId {
     let openid = openid.to_string();
     srv.state
         .db
@@ -603,9 +612,11 @@ async fn a_send_killed_mid_call_is_never_resent_and_shows_outcome_unknown() {
     let second = enqueue(&srv, acc.id, f, "乙").await;
 
     let (_stop, task) = run(srv.state.wechat.sender(&srv.state.db, &srv.state.clock));
-    wait_for("WeChat has the first message", Duration::from_secs(10), || async {
-        wx.fake.sent_to("oKill").len() == 1
-    })
+    wait_for(
+        "WeChat has the first message",
+        Duration::from_secs(10),
+        || async { wx.fake.sent_to("oKill").len() == 1 },
+    )
     .await;
     assert_eq!(
         state_of(&srv, first).await,
@@ -623,9 +634,11 @@ async fn a_send_killed_mid_call_is_never_resent_and_shows_outcome_unknown() {
 
     // The next life, on the same database, with nothing in memory.
     let (stop, task) = run(own_sender(&srv, &wx.url, srv.state.clock.clone(), None));
-    wait_for("the second message goes out", Duration::from_secs(10), || async {
-        wx.fake.sent_to("oKill").len() >= 2
-    })
+    wait_for(
+        "the second message goes out",
+        Duration::from_secs(10),
+        || async { wx.fake.sent_to("oKill").len() >= 2 },
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(texts_to(&wx, "oKill"), ["甲", "乙"], "no duplicate");
@@ -817,7 +830,8 @@ async fn an_outcome_that_cannot_be_written_is_not_resent_and_the_loop_waits() {
     let f = follower_now(&srv, acc.id, "oFull").await;
     let id = enqueue(&srv, acc.id, f, "一次").await;
     // The row can be taken, but its outcome cannot be written down.
-    let block = "CREATE TRIGGER full_disk BEFORE UPDATE OF state ON outbox WHEN NEW.state <> 'sending'
+    let block =
+        "CREATE TRIGGER full_disk BEFORE UPDATE OF state ON outbox WHEN NEW.state <> 'sending'
                    BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;";
     srv.state
         .db
@@ -892,10 +906,206 @@ async fn after_an_outage_waiting_replies_go_out_within_ten_seconds_in_order() {
     let delay = back.elapsed();
     println!("delivered {delay:?} after the API came back ({probes} probes while down)");
     for o in openids {
-        assert_eq!(texts_to(&wx, o), ["第0条", "第1条", "第2条"], "in order for {o}");
+        assert_eq!(
+            texts_to(&wx, o),
+            ["第0条", "第1条", "第2条"],
+            "in order for {o}"
+        );
     }
     let _ = stop.send(true);
     task.await.unwrap();
     assert!(status.probes.load(Ordering::Relaxed) >= probes as u64);
+    srv.stop().await;
+}
+
+/// A logged-in console tab: htmx POSTs with the CSRF token.
+struct Tab {
+    b: common::Browser,
+    csrf: String,
+    base: String,
+}
+
+impl Tab {
+    async fn new(srv: &TestServer, name: &str) -> Tab {
+        let b = srv.login(name).await;
+        let csrf = b.csrf().await;
+        Tab {
+            b,
+            csrf,
+            base: srv.url.clone(),
+        }
+    }
+
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (reqwest::StatusCode, String) {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("_csrf", &self.csrf));
+        let r = self
+            .b
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("HX-Request", "true")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+
+    async fn get(&self, path: &str) -> String {
+        let r = self
+            .b
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.text().await.unwrap_or_default()
+    }
+}
+
+/// The chat row of the message `needle` is in.
+fn row_of<'a>(chat: &'a str, needle: &str) -> &'a str {
+    let at = chat
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle} in {chat}"));
+    let start = chat[..at].rfind("<div class=\"row ").unwrap_or(0);
+    let end = chat[at..]
+        .find("<div class=\"row ")
+        .map_or(chat.len(), |e| at + e);
+    &chat[start..end]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_holder_or_an_admin_may_retry_now_and_the_holder_may_ignore_an_unknown_outcome() {
+    use kefu::model::Role;
+    use reqwest::StatusCode;
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("plain", &wx.url).await;
+    let group = srv.group("售后组", "after").await;
+    let id = acc.id;
+    srv.state
+        .db
+        .write(move |c| db::accounts::set_groups(c, id, &[group]))
+        .await
+        .unwrap();
+    srv.state.wechat.forget_account(id);
+    srv.user("amy", Role::Admin, &[group]).await;
+    srv.user("bob", Role::Agent, &[group]).await;
+    srv.user("boss", Role::Admin, &[group]).await;
+    let (amy, bob, boss) = (
+        Tab::new(&srv, "amy").await,
+        Tab::new(&srv, "bob").await,
+        Tab::new(&srv, "boss").await,
+    );
+    let openid = "oFanWaits0001";
+    let xml = format!(
+        "<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>\
+         <CreateTime>{}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[在吗]]></Content>\
+         <MsgId>7001</MsgId></xml>",
+        srv.state.clock.now().as_second()
+    );
+    assert_eq!(srv.push(&acc, "plain", &xml).await.status(), StatusCode::OK);
+    let conv = srv
+        .state
+        .db
+        .read(move |c| -> DbResult<_> {
+            let f = db::followers::by_openid(c, id, openid)?.unwrap();
+            db::conversations::open_of(c, f.id)
+        })
+        .await
+        .unwrap()
+        .expect("a conversation");
+    let (s, body) = amy
+        .post(&format!("/console/c/{}/accept", conv.id), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let sender = srv.state.wechat.sender(&srv.state.db, &srv.state.clock);
+    drain(&srv).await;
+
+    // WeChat is down behind its gateway: the reply waits.
+    wx.fake.fail_next(Api::CustomSend, Failure::Http(502), 2);
+    let (s, body) = amy
+        .post(
+            &format!("/console/c/{}/reply", conv.id),
+            &[("text", "马上为您处理")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let out = sender.pass().await.unwrap();
+    assert!(matches!(&out[..], [(_, Outcome::Retry(_))]), "{out:?}");
+    let chat = amy.get(&format!("/console/c/{}", conv.id)).await;
+    let row = row_of(&chat, "马上为您处理");
+    assert!(row.contains("重试中") && row.contains("立即重试"), "{row}");
+    let message: i64 = row
+        .split("data-message=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .expect("message id");
+    let now_url = format!("/console/messages/{message}/retry-now");
+    let (s, _) = bob.post(&now_url, &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "not the holder, not an admin");
+    assert!(sender.pass().await.unwrap().is_empty(), "still waiting");
+    let (s, body) = boss.post(&now_url, &[]).await;
+    assert_eq!(s, StatusCode::OK, "an admin of the group: {body}");
+    assert_eq!(sender.pass().await.unwrap().len(), 1, "due at once");
+    let (s, body) = amy.post(&now_url, &[]).await;
+    assert_eq!(s, StatusCode::OK, "the holder: {body}");
+    assert_eq!(sender.pass().await.unwrap(), [(out[0].0, Outcome::Sent)]);
+    let (s, _) = amy.post(&now_url, &[]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "nothing waits any more");
+
+    // A send whose answer is lost: 结果未知, with 重发 and 忽略.
+    let slow = own_sender(
+        &srv,
+        &wx.url,
+        srv.state.clock.clone(),
+        Some(Duration::from_millis(500)),
+    );
+    wx.fake.answer_late(Duration::from_secs(2), 1);
+    let (s, _) = amy
+        .post(
+            &format!("/console/c/{}/reply", conv.id),
+            &[("text", "稍等一下哦")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let out = slow.pass().await.unwrap();
+    assert!(matches!(&out[..], [(_, Outcome::Unknown(_))]), "{out:?}");
+    let chat = amy.get(&format!("/console/c/{}", conv.id)).await;
+    let row = row_of(&chat, "稍等一下哦");
+    for word in [
+        "结果未知",
+        "/retry\"",
+        "/ignore\"",
+        "重发",
+        "忽略",
+        "防重复",
+    ] {
+        assert!(row.contains(word), "{word} in {row}");
+    }
+    let message: i64 = row
+        .split("data-message=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .expect("message id");
+    let ignore = format!("/console/messages/{message}/ignore");
+    let (s, _) = bob.post(&ignore, &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, body) = amy.post(&ignore, &[]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let chat = amy.get(&format!("/console/c/{}", conv.id)).await;
+    let row = row_of(&chat, "稍等一下哦");
+    assert!(row.contains("已忽略") && !row.contains("/retry\""), "{row}");
+    assert_eq!(
+        wx.fake.sent_to(openid).len(),
+        3,
+        "the queue notice, the reply once, 稍等一下哦 once"
+    );
     srv.stop().await;
 }

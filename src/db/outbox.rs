@@ -341,7 +341,11 @@ pub fn wake(
     )?;
     let rows = stmt
         .query_map(params![account, ms(now)], |r| {
-            Ok((r.get::<_, OutboxId>(0)?, r.get::<_, FollowerId>(1)?, r.get::<_, i64>(2)?))
+            Ok((
+                r.get::<_, OutboxId>(0)?,
+                r.get::<_, FollowerId>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut moved = 0;

@@ -302,7 +302,8 @@ impl WechatApi {
 
     async fn cached_token(&self, account: &Account) -> Result<Option<String>, ApiError> {
         let (id, now) = (account.id, self.clock.now());
-        let fresh = |t: &str, exp: jiff::Timestamp| (exp - REFRESH_AHEAD > now).then(|| t.to_string());
+        let fresh =
+            |t: &str, exp: jiff::Timestamp| (exp - REFRESH_AHEAD > now).then(|| t.to_string());
         let credentials = self.credentials(account);
         let kept = self.remember().get(&id).and_then(|r| {
             r.token

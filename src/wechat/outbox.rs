@@ -50,8 +50,7 @@ const WAKE_GAP_MAX: Duration = Duration::from_secs(60);
 pub const TROUBLE_WAIT_MAX: Duration = Duration::from_secs(30);
 
 /// What the agent reads on a row whose call was under way when kefu stopped.
-pub const LOST_BY_RESTART: &str =
-    "发送时服务重启，没有收到微信的答复，无法确定粉丝是否收到";
+pub const LOST_BY_RESTART: &str = "发送时服务重启，没有收到微信的答复，无法确定粉丝是否收到";
 
 /// Backoff after the n-th transient failure: 2, 4, 8 … seconds, at most a minute.
 pub fn backoff(attempts: i64) -> SignedDuration {
@@ -467,9 +466,7 @@ impl Sender {
             let now = self.clock.now();
             let salt = now.as_millisecond();
             self.db
-                .write(move |c| {
-                    db::outbox::wake(c, a, now, |f| now + jitter(f, salt, WAKE_SPREAD))
-                })
+                .write(move |c| db::outbox::wake(c, a, now, |f| now + jitter(f, salt, WAKE_SPREAD)))
                 .await?;
             let at = Instant::now();
             self.status.with(a, |h| {
@@ -501,7 +498,10 @@ impl Sender {
             })
             .await?;
         let (Some(account), Some(follower)) = (account, follower) else {
-            return self.fail(&row, None, "公众号或粉丝已不存在").await.map(Some);
+            return self
+                .fail(&row, None, "公众号或粉丝已不存在")
+                .await
+                .map(Some);
         };
         let now = self.clock.now();
         let b = budget(
@@ -529,7 +529,10 @@ impl Sender {
                 reason: e.explain(),
             }
         };
-        let record = match self.prepare(&account, &follower.openid, &row, &payload).await {
+        let record = match self
+            .prepare(&account, &follower.openid, &row, &payload)
+            .await
+        {
             // Nothing was sent yet (an upload or a local file failed).
             Err(e) if e.is_transient() => {
                 self.warn("upload", &e);
@@ -677,7 +680,11 @@ impl Sender {
                 }
                 Ok(r) => (r.trouble || !recovered, r.waiting),
             };
-            troubled = if trouble { troubled.saturating_add(1) } else { 0 };
+            troubled = if trouble {
+                troubled.saturating_add(1)
+            } else {
+                0
+            };
             let next = self.db.read(db::outbox::next_due).await;
             let mut wait = match next {
                 Ok(Some(at)) => {
@@ -779,7 +786,10 @@ mod tests {
             .collect();
         assert!(places.iter().all(|p| (0..2000).contains(p)), "{places:?}");
         let distinct: std::collections::HashSet<_> = places.iter().collect();
-        assert!(distinct.len() > 40, "followers get different places: {places:?}");
+        assert!(
+            distinct.len() > 40,
+            "followers get different places: {places:?}"
+        );
         assert_eq!(
             jitter(FollowerId(3), 7, spread),
             jitter(FollowerId(3), 7, spread),

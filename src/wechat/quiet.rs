@@ -71,7 +71,10 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(q.allow_at("token", t0), Some(0));
         for i in 1..=99 {
-            assert_eq!(q.allow_at("token", t0 + Duration::from_millis(i * 10)), None);
+            assert_eq!(
+                q.allow_at("token", t0 + Duration::from_millis(i * 10)),
+                None
+            );
         }
         assert_eq!(q.allow_at("other", t0), Some(0), "keys are separate");
         assert_eq!(q.allow_at("token", t0 + Duration::from_secs(10)), Some(99));

@@ -169,7 +169,10 @@ pub fn message_row(
             OutboxState::Ignored => ("unknown", "结果未知（已忽略）", String::new()),
         })
     });
-    let state = m.delivery.as_ref().map(|(s, reason)| (*s, reason.is_empty()));
+    let state = m
+        .delivery
+        .as_ref()
+        .map(|(s, reason)| (*s, reason.is_empty()));
     let url = |action: &str| Some(format!("/console/messages/{}/{action}", m.id));
     let retry_url = match state {
         Some((OutboxState::Failed | OutboxState::Unknown, _)) => url("retry"),
