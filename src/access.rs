@@ -147,8 +147,8 @@ pub fn conversation(
     Ok(conv)
 }
 
-/// May the viewer hurry a waiting send of this conversation (立即重试)? Its
-/// holder, or an admin of its group.
+/// May the viewer hurry a waiting send of this conversation, the button
+/// 立即重试 — its holder, or an admin of its group?
 pub fn hurries_sends(
     c: &rusqlite::Connection,
     v: &Viewer,

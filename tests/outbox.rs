@@ -694,7 +694,7 @@ async fn a_send_that_times_out_becomes_unknown_and_only_the_agent_resends_it() {
         "the agent sees it"
     );
 
-    // 重发: the agent accepts it may arrive twice.
+    // The agent presses 重发 and accepts it may arrive twice.
     let message = row(&srv, id).await.message_id;
     let now = srv.state.clock.now();
     let again = srv
@@ -1059,7 +1059,7 @@ async fn the_holder_or_an_admin_may_retry_now_and_the_holder_may_ignore_an_unkno
     let (s, _) = amy.post(&now_url, &[]).await;
     assert_eq!(s, StatusCode::CONFLICT, "nothing waits any more");
 
-    // A send whose answer is lost: 结果未知, with 重发 and 忽略.
+    // A send whose answer is lost shows 结果未知 with 重发 and 忽略.
     let slow = own_sender(
         &srv,
         &wx.url,

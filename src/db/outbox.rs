@@ -303,7 +303,7 @@ pub fn in_flight(conn: &Connection) -> DbResult<Vec<InFlight>> {
 }
 
 /// The call went out but its answer was lost: the row stays as it is until
-/// the agent resends it (重发) or lets it be (忽略).
+/// the agent resends it with 重发 or lets it be with 忽略.
 pub fn mark_unknown(conn: &Connection, id: OutboxId, reason: &str) -> DbResult<bool> {
     let n = conn.exec(
         "UPDATE outbox SET state = 'unknown', attempts = attempts + 1, error_code = NULL, error_reason = ?2
@@ -425,8 +425,9 @@ pub fn pending_for(conn: &Connection, follower: FollowerId) -> DbResult<i64> {
     )?)
 }
 
-/// Queues a failed message, or one whose outcome is unknown (重发: the agent
-/// accepts it may arrive twice), for another attempt; `false` when it was neither.
+/// Queues a failed message, or one whose outcome is unknown, for another
+/// attempt (the button 重发 — for an unknown one the agent accepts it may
+/// arrive twice); `false` when it was neither.
 pub fn retry_failed(conn: &Connection, message: MessageId, now: jiff::Timestamp) -> DbResult<bool> {
     let n = conn.exec(
         "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2,
@@ -437,7 +438,8 @@ pub fn retry_failed(conn: &Connection, message: MessageId, now: jiff::Timestamp)
     Ok(n > 0)
 }
 
-/// The agent lets an unknown outcome be (忽略); `false` when it was not unknown.
+/// The agent lets an unknown outcome be (the button 忽略 does this).
+/// `false` when it was not unknown.
 pub fn ignore_unknown(conn: &Connection, message: MessageId) -> DbResult<bool> {
     let n = conn.exec(
         "UPDATE outbox SET state = 'ignored' WHERE message_id = ?1 AND state = 'unknown'",
@@ -446,8 +448,8 @@ pub fn ignore_unknown(conn: &Connection, message: MessageId) -> DbResult<bool> {
     Ok(n > 0)
 }
 
-/// A row waiting after a transient failure is due now (立即重试); `false`
-/// when it was not waiting.
+/// A row waiting after a transient failure is due now (the button 立即重试 does
+/// this). `false` when it was not waiting.
 pub fn retry_now(conn: &Connection, message: MessageId, now: jiff::Timestamp) -> DbResult<bool> {
     let n = conn.exec(
         "UPDATE outbox SET next_attempt_at = ?2

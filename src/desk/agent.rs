@@ -129,7 +129,7 @@ pub fn retry(c: &Connection, user: &User, message: MessageId, now: Timestamp) ->
     Ok(out)
 }
 
-/// The holder lets a send whose outcome is unknown be (忽略): it is not resent.
+/// The holder lets a send whose outcome is unknown be, the button 忽略 — it is not resent.
 pub fn ignore_unknown(
     c: &Connection,
     user: &User,
@@ -146,8 +146,8 @@ pub fn ignore_unknown(
     Ok(out)
 }
 
-/// A send waiting after a transient failure goes out now (立即重试): its
-/// holder or an admin of its group.
+/// A send waiting after a transient failure goes out now, the button 立即重试 —
+/// by its holder or an admin of its group.
 pub fn retry_now(
     c: &Connection,
     user: &User,

@@ -530,7 +530,7 @@ impl Sender {
             }
         };
         let record = match self
-            .prepare(&account, &follower.openid, &row, &payload)
+            .body_for(&account, &follower.openid, &row, &payload)
             .await
         {
             // Nothing was sent yet (an upload or a local file failed).
@@ -588,7 +588,7 @@ impl Sender {
     }
 
     /// The JSON body of the send; uploads the media first when needed.
-    async fn prepare(
+    async fn body_for(
         &self,
         account: &db::accounts::Account,
         openid: &str,

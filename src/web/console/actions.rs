@@ -111,7 +111,7 @@ pub async fn retry(
     Ok(ok_flash("已重新发送"))
 }
 
-/// 忽略: a send whose outcome is unknown is not resent.
+/// The button 忽略 — a send whose outcome is unknown is not resent.
 pub async fn ignore(
     State(state): State<AppState>,
     AnyUser(_, s): AnyUser,
@@ -126,7 +126,7 @@ pub async fn ignore(
     Ok(ok_flash("已忽略，不再重发"))
 }
 
-/// 立即重试: a send waiting after a transient failure goes out now.
+/// The button 立即重试 — a send waiting after a transient failure goes out now.
 pub async fn retry_now(
     State(state): State<AppState>,
     AnyUser(_, s): AnyUser,
