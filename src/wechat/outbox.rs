@@ -556,8 +556,12 @@ impl Sender {
                     }
                 }
                 Err(e) if e.is_transient() => {
-                    self.status
-                        .saw(aid, if unreachable(&e) { Some(false) } else { None });
+                    // A throttled token fetch or our own database says nothing
+                    // about WeChat: the account keeps its state (and its probe).
+                    if !matches!(e, ApiError::Throttled | ApiError::Db(_)) {
+                        self.status
+                            .saw(aid, if unreachable(&e) { Some(false) } else { None });
+                    }
                     if let Some(skipped) = self.api.quiet.allow(&format!("send-retry-{aid}")) {
                         tracing::warn!(account = %aid, outbox = %row.id, error = %e, skipped, "send failed; will retry");
                     }
