@@ -520,6 +520,72 @@ pub mod tests {
         );
     }
 
+    #[test]
+    fn a_row_being_sent_holds_its_place_and_an_unknown_one_waits_for_the_agent() {
+        let conn = memory().unwrap();
+        let acc = seed_account(&conn, "wx1");
+        let t0: Timestamp = "2026-05-01T00:00:00Z".parse().unwrap();
+        let a = followers::upsert(&conn, acc, "oA", t0).unwrap();
+        let (m1, a1) = enqueue_payload(&conn, acc, a, &Payload::text("1"), None, t0).unwrap();
+        let (_, a2) = enqueue_payload(&conn, acc, a, &Payload::text("2"), None, t0).unwrap();
+        assert!(claim(&conn, a1).unwrap());
+        assert!(!claim(&conn, a1).unwrap(), "taken once");
+        assert!(
+            due(&conn, t0, 10).unwrap().is_empty(),
+            "a2 waits behind a1 in flight"
+        );
+        assert_eq!(
+            pending_for(&conn, a).unwrap(),
+            2,
+            "in flight still counts against the budget"
+        );
+        let found = in_flight(&conn).unwrap();
+        assert_eq!(found.iter().map(|r| r.id).collect::<Vec<_>>(), vec![a1]);
+
+        assert!(mark_unknown(&conn, a1, "结果未知").unwrap());
+        assert!(
+            !mark_unknown(&conn, a1, "结果未知").unwrap(),
+            "only from sending"
+        );
+        assert_eq!(pending_for(&conn, a).unwrap(), 1);
+        assert_eq!(
+            due(&conn, t0, 10)
+                .unwrap()
+                .iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>(),
+            vec![a2],
+            "an unknown row does not hold up the next one"
+        );
+        assert!(!retry_now(&conn, m1, t0).unwrap(), "not waiting");
+        assert!(retry_failed(&conn, m1, t0).unwrap(), "重发 an unknown one");
+        assert_eq!(get(&conn, a1).unwrap().unwrap().state, OutboxState::Pending);
+
+        assert!(claim(&conn, a1).unwrap());
+        assert!(mark_unknown(&conn, a1, "结果未知").unwrap());
+        assert!(ignore_unknown(&conn, m1).unwrap());
+        assert!(!ignore_unknown(&conn, m1).unwrap());
+        assert!(
+            !retry_failed(&conn, m1, t0).unwrap(),
+            "an ignored row stays"
+        );
+        assert_eq!(get(&conn, a1).unwrap().unwrap().state, OutboxState::Ignored);
+
+        // A transient failure: waiting, woken by the probe, or hurried by hand.
+        assert!(claim(&conn, a2).unwrap());
+        let later = t0 + SignedDuration::from_secs(60);
+        mark_retry(&conn, a2, later, None, "无法连接").unwrap();
+        assert_eq!(waiting_accounts(&conn, t0).unwrap(), vec![acc]);
+        let soon = t0 + SignedDuration::from_secs(1);
+        assert_eq!(wake(&conn, acc, t0, |_| soon).unwrap(), 1);
+        assert_eq!(get(&conn, a2).unwrap().unwrap().next_attempt_at, soon);
+        assert_eq!(wake(&conn, acc, t0, |_| later).unwrap(), 0, "never later");
+        let m2 = get(&conn, a2).unwrap().unwrap().message_id;
+        assert!(retry_now(&conn, m2, t0).unwrap());
+        assert_eq!(get(&conn, a2).unwrap().unwrap().next_attempt_at, t0);
+        assert!(waiting_accounts(&conn, t0).unwrap().is_empty());
+    }
+
     /// The payloads written for a follower, oldest first.
     pub fn payloads(conn: &Connection, follower: FollowerId) -> Vec<serde_json::Value> {
         let mut stmt = conn
