@@ -1109,3 +1109,120 @@ async fn the_holder_or_an_admin_may_retry_now_and_the_holder_may_ignore_an_unkno
     );
     srv.stop().await;
 }
+
+/// The fake WeChat on a fixed address, which can stop listening (connections
+/// refused) and listen again on the same address.
+struct Flaky {
+    fake: kefu::wechat::fake::FakeWechat,
+    addr: std::net::SocketAddr,
+    stop: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
+}
+
+impl Flaky {
+    async fn start() -> Flaky {
+        let fake = kefu::wechat::fake::FakeWechat::new();
+        fake.add_account(APPID, SECRET);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut f = Flaky {
+            fake,
+            addr,
+            stop: None,
+        };
+        f.serve(listener);
+        f
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let router = self.fake.router();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        self.stop = Some((tx, task));
+    }
+
+    async fn down(&mut self) {
+        if let Some((tx, task)) = self.stop.take() {
+            let _ = tx.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    }
+
+    async fn up(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_connections_were_refused_waiting_replies_go_out_within_ten_seconds() {
+    let mut wx = Flaky::start().await;
+    let url = format!("http://{}", wx.addr);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &url).await;
+    let sender = own_sender(&srv, &url, Clock::System, None);
+    let bell = sender.wake.clone();
+    let (stop, task) = run(sender);
+    let openids = ["oR1", "oR2", "oR3"];
+    let mut fs = vec![];
+    for o in openids {
+        fs.push(follower_now(&srv, acc.id, o).await);
+    }
+    // A token first, while WeChat answers.
+    enqueue(&srv, acc.id, fs[0], "早").await;
+    bell.notify_one();
+    wait_for("the first reply", Duration::from_secs(5), || async {
+        wx.fake.sent().len() == 1
+    })
+    .await;
+
+    wx.down().await;
+    for n in 0..2 {
+        for f in &fs {
+            enqueue(&srv, acc.id, *f, &format!("第{n}条")).await;
+        }
+    }
+    bell.notify_one();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(wx.fake.sent().len(), 1, "nothing while refused");
+    let back = Instant::now();
+    wx.up().await;
+    let fake = wx.fake.clone();
+    wait_for("all replies delivered", Duration::from_secs(10), || async {
+        fake.sent().len() == 7
+    })
+    .await;
+    println!(
+        "delivered {:?} after connections were accepted again",
+        back.elapsed()
+    );
+    for o in openids {
+        let texts: Vec<String> = fake
+            .sent_to(o)
+            .iter()
+            .map(|s| s.body["text"]["content"].as_str().unwrap().to_string())
+            .filter(|t| t.starts_with('第'))
+            .collect();
+        assert_eq!(texts, ["第0条", "第1条"], "in order for {o}");
+    }
+    assert!(
+        srv.state
+            .db
+            .read(|c| db::outbox::in_flight(c))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let _ = stop.send(true);
+    task.await.unwrap();
+    wx.down().await;
+    srv.stop().await;
+}

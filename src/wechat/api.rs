@@ -235,6 +235,7 @@ impl WechatApi {
             .unwrap_or_default();
         let simulator_http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(5))
             .danger_accept_invalid_certs(true)
             .build()
             .unwrap_or_default();
