@@ -1216,7 +1216,7 @@ async fn after_connections_were_refused_waiting_replies_go_out_within_ten_second
     assert!(
         srv.state
             .db
-            .read(|c| db::outbox::in_flight(c))
+            .read(db::outbox::in_flight)
             .await
             .unwrap()
             .is_empty()
