@@ -188,6 +188,8 @@ CREATE INDEX messages_follower ON messages (follower_id, created_at);
 
 -- Outbound customer-service messages (A6): committed before any network call,
 -- sent in order per follower, retried while transient, failed with a reason.
+-- 'sending' is committed before the HTTP call; a lost answer makes the row
+-- 'unknown' (never resent automatically), which the agent resends or ignores.
 CREATE TABLE "outbox" (
     id              INTEGER PRIMARY KEY,
     message_id      INTEGER NOT NULL UNIQUE REFERENCES messages (id) ON DELETE CASCADE,
@@ -195,7 +197,8 @@ CREATE TABLE "outbox" (
     follower_id     INTEGER NOT NULL REFERENCES followers (id) ON DELETE CASCADE,
     kind            TEXT    NOT NULL CHECK (kind IN ('text', 'image', 'voice', 'msgmenu')),
     payload         TEXT    NOT NULL,
-    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    state           TEXT    NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'unknown', 'ignored')),
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL,
     error_code      INTEGER,
@@ -206,6 +209,7 @@ CREATE TABLE "outbox" (
 
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX outbox_follower ON outbox (follower_id, id);
+CREATE INDEX outbox_sending ON outbox (id) WHERE state = 'sending';
 
 -- Media (A9): inbound files fetched after the push is acknowledged; the row is
 -- the job, so a restart resumes what is still pending.

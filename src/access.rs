@@ -147,6 +147,21 @@ pub fn conversation(
     Ok(conv)
 }
 
+/// May the viewer hurry a waiting send of this conversation, the button
+/// 立即重试 — its holder, or an admin of its group?
+pub fn hurries_sends(
+    c: &rusqlite::Connection,
+    v: &Viewer,
+    id: ConversationId,
+) -> AccessResult<Conversation> {
+    let conv = conversation(c, v, id)?;
+    if conv.agent_id == Some(v.id()) || v.user.role != Role::Agent {
+        Ok(conv)
+    } else {
+        Err(forbidden("只有接待该会话的客服或管理员可以立即重试"))
+    }
+}
+
 /// The conversation with its details (who waits, what they wrote): as
 /// [`conversation`], and a queued one only for those who may see the queue.
 pub fn conversation_details(

@@ -248,10 +248,16 @@ db_enum!(MessageKind {
     Unknown => "unknown", "暂不支持的消息类型";
 });
 
+// `sending` is committed before the HTTP call; `unknown`: the call went out
+// but its answer was lost (never resent automatically); `ignored`: an unknown
+// outcome the agent chose not to resend.
 db_enum!(OutboxState {
     Pending => "pending", "发送中";
+    Sending => "sending", "发送中";
     Sent => "sent", "已送达微信";
     Failed => "failed", "发送失败";
+    Unknown => "unknown", "结果未知";
+    Ignored => "ignored", "结果未知（已忽略）";
 });
 
 db_enum!(OutboundKind {

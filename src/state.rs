@@ -22,7 +22,7 @@ pub struct Wechat {
     /// Running and finished follower syncs.
     pub syncs: crate::wechat::sync::Syncs,
     /// Shared by the outbox senders: sent rows whose success is not yet written down.
-    pub unrecorded: Arc<std::sync::Mutex<std::collections::HashSet<crate::model::OutboxId>>>,
+    pub unrecorded: crate::wechat::outbox::Unrecorded,
     /// Signed (timestamp, nonce) pairs of recent pushes, against forged replays.
     pub replays: crate::wechat::replay::ReplayGuard,
     /// Live events for the consoles (D14), published by requests and workers.
@@ -109,6 +109,7 @@ impl Wechat {
             wake: self.outbox_wake.clone(),
             unrecorded: self.unrecorded.clone(),
             live: Some(self.live.clone()),
+            status: Default::default(),
         }
     }
 

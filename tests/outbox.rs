@@ -491,3 +491,738 @@ async fn a_row_whose_payload_cannot_be_read_is_failed_with_a_reason_and_not_sent
     assert_eq!(row(&srv, good).await.state, OutboxState::Sent);
     srv.stop().await;
 }
+
+// ------------------------------------------------------------ under failure (issue 11)
+
+use kefu::clock::Clock;
+use kefu::wechat::api::WechatApi;
+use kefu::wechat::outbox::Sender;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// A sender of its own over the server's database: a fresh process's memory,
+/// an API client with `timeout` for sends, on `clock`.
+fn own_sender(srv: &TestServer, wx_url: &str, clock: Clock, timeout: Option<Duration>) -> Sender {
+    let mut api = WechatApi::new(srv.state.db.clone(), clock.clone(), wx_url);
+    if let Some(t) = timeout {
+        api.set_send_timeout(t);
+    }
+    Sender {
+        api: Arc::new(api),
+        db: srv.state.db.clone(),
+        clock,
+        media_dir: srv.dir.path().join("media"),
+        wake: Arc::new(tokio::sync::Notify::new()),
+        unrecorded: Default::default(),
+        live: None,
+        status: Default::default(),
+    }
+}
+
+/// Runs the sender's loop until the returned sender is dropped or told to stop.
+fn run(
+    sender: Sender,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    (stop, tokio::spawn(sender.run_until(rx)))
+}
+
+/// A follower who wrote just now by the system clock (the loop tests run on it).
+async fn follower_now(
+    srv: &TestServer,
+    account: kefu::model::AccountId,
+    openid: &str,
+) -> FollowerId {
+    let openid = openid.to_string();
+    srv.state
+        .db
+        .write(move |c| -> DbResult<FollowerId> {
+            let now = jiff::Timestamp::now();
+            let f = db::followers::upsert(c, account, &openid, now)?;
+            db::followers::record_interaction(c, f, InteractionKind::Message, now)?;
+            Ok(f)
+        })
+        .await
+        .unwrap()
+}
+
+fn texts_to(wx: &FakeServer, openid: &str) -> Vec<String> {
+    wx.fake
+        .sent_to(openid)
+        .iter()
+        .map(|s| s.body["text"]["content"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let end = Instant::now() + limit;
+    while !check().await {
+        assert!(Instant::now() < end, "waited {limit:?} for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn state_of(srv: &TestServer, id: OutboxId) -> OutboxState {
+    row(srv, id).await.state
+}
+
+async fn sent_count(srv: &TestServer, f: FollowerId) -> i64 {
+    srv.state
+        .db
+        .read(move |c| db::followers::get(c, f))
+        .await
+        .unwrap()
+        .unwrap()
+        .message_window
+        .unwrap()
+        .1
+}
+
+async fn message_row_html(srv: &TestServer, id: OutboxId) -> String {
+    let message = row(srv, id).await.message_id;
+    let tz = srv.state.config.timezone.clone();
+    let now = srv.state.clock.now();
+    srv.state
+        .db
+        .read(move |c| kefu::web::console::rows::render_message_row(c, message, &tz, now))
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_killed_mid_call_is_never_resent_and_shows_outcome_unknown() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &wx.url).await;
+    let f = follower(&srv, acc.id, "oKill", true).await;
+    // WeChat takes the message at once and never answers.
+    wx.fake.answer_late(Duration::from_secs(3600), 1);
+    let first = enqueue(&srv, acc.id, f, "甲").await;
+    let second = enqueue(&srv, acc.id, f, "乙").await;
+
+    let (_stop, task) = run(srv.state.wechat.sender(&srv.state.db, &srv.state.clock));
+    wait_for(
+        "WeChat has the first message",
+        Duration::from_secs(10),
+        || async { wx.fake.sent_to("oKill").len() == 1 },
+    )
+    .await;
+    assert_eq!(
+        state_of(&srv, first).await,
+        OutboxState::Sending,
+        "committed as sending before the call"
+    );
+    assert_eq!(
+        state_of(&srv, second).await,
+        OutboxState::Pending,
+        "the next one waits its turn"
+    );
+    // kill -9, as far as the sender is concerned.
+    task.abort();
+    let _ = task.await;
+
+    // The next life, on the same database, with nothing in memory.
+    let (stop, task) = run(own_sender(&srv, &wx.url, srv.state.clock.clone(), None));
+    wait_for(
+        "the second message goes out",
+        Duration::from_secs(10),
+        || async { wx.fake.sent_to("oKill").len() >= 2 },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(texts_to(&wx, "oKill"), ["甲", "乙"], "no duplicate");
+    let r = row(&srv, first).await;
+    assert_eq!(r.state, OutboxState::Unknown);
+    assert!(r.error_reason.contains("服务重启"), "{}", r.error_reason);
+    assert_eq!(state_of(&srv, second).await, OutboxState::Sent);
+    assert_eq!(
+        sent_count(&srv, f).await,
+        2,
+        "the unknown one is charged too: WeChat may have counted it"
+    );
+    let html = message_row_html(&srv, first).await;
+    for word in ["结果未知", "重发", "忽略", "防重复"] {
+        assert!(html.contains(word), "{word} in {html}");
+    }
+    assert!(!html.contains("立即重试"), "{html}");
+    let _ = stop.send(true);
+    task.await.unwrap();
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_that_times_out_becomes_unknown_and_only_the_agent_resends_it() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &wx.url).await;
+    let f = follower(&srv, acc.id, "oSlow", true).await;
+    // Slower than the client's timeout (shortened here; 35 s in production).
+    wx.fake.answer_late(Duration::from_secs(3), 1);
+    let sender = own_sender(
+        &srv,
+        &wx.url,
+        srv.state.clock.clone(),
+        Some(Duration::from_secs(1)),
+    );
+    let id = enqueue(&srv, acc.id, f, "慢").await;
+    let out = sender.pass().await.unwrap();
+    assert!(
+        matches!(&out[..], [(i, Outcome::Unknown(r))] if *i == id && r.contains("无法确定")),
+        "{out:?}"
+    );
+    // Hours later, still not resent automatically.
+    for _ in 0..3 {
+        srv.state.clock.advance(SignedDuration::from_hours(1));
+        assert!(sender.pass().await.unwrap().is_empty());
+    }
+    assert_eq!(texts_to(&wx, "oSlow"), ["慢"]);
+    assert_eq!(state_of(&srv, id).await, OutboxState::Unknown);
+    assert!(
+        message_row_html(&srv, id).await.contains("结果未知"),
+        "the agent sees it"
+    );
+
+    // The agent presses 重发 and accepts it may arrive twice.
+    let message = row(&srv, id).await.message_id;
+    let now = srv.state.clock.now();
+    let again = srv
+        .state
+        .db
+        .write(move |c| db::outbox::retry_failed(c, message, now))
+        .await
+        .unwrap();
+    assert!(again);
+    assert_eq!(sender.pass().await.unwrap(), vec![(id, Outcome::Sent)]);
+    assert_eq!(texts_to(&wx, "oSlow"), ["慢", "慢"]);
+
+    // 忽略 only applies to an unknown outcome.
+    wx.fake.answer_late(Duration::from_secs(3), 1);
+    let other = enqueue(&srv, acc.id, f, "再慢").await;
+    sender.pass().await.unwrap();
+    let message = row(&srv, other).await.message_id;
+    let ignored = srv
+        .state
+        .db
+        .write(move |c| db::outbox::ignore_unknown(c, message))
+        .await
+        .unwrap();
+    assert!(ignored);
+    assert_eq!(state_of(&srv, other).await, OutboxState::Ignored);
+    let html = message_row_html(&srv, other).await;
+    assert!(html.contains("已忽略") && !html.contains("重发"), "{html}");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_is_retried_since_nothing_was_sent() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    // Nothing listens on this port.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let acc = srv.account("safe", &closed).await;
+    let f = follower(&srv, acc.id, "oRefused", true).await;
+    let id = enqueue(&srv, acc.id, f, "稍后").await;
+    let sender = srv.state.wechat.sender(&srv.state.db, &srv.state.clock);
+    let out = sender.pass().await.unwrap();
+    assert!(matches!(&out[..], [(_, Outcome::Retry(_))]), "{out:?}");
+    let r = row(&srv, id).await;
+    assert_eq!((r.state, r.attempts), (OutboxState::Pending, 1));
+    assert!(
+        message_row_html(&srv, id).await.contains("立即重试"),
+        "a waiting row offers 立即重试"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_cannot_be_stored_is_kept_and_fetches_stay_bounded() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &wx.url).await;
+    // The disk refuses the token (as a full disk would).
+    srv.state
+        .db
+        .write(|c| -> DbResult<()> {
+            c.execute_batch(
+                "CREATE TRIGGER full_disk_i BEFORE INSERT ON access_tokens
+                   BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;
+                 CREATE TRIGGER full_disk_u BEFORE UPDATE ON access_tokens
+                   BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let mut followers = vec![];
+    for (i, o) in ["oT1", "oT2", "oT3"].into_iter().enumerate() {
+        let f = follower_now(&srv, acc.id, o).await;
+        for n in 0..2 {
+            enqueue(&srv, acc.id, f, &format!("{i}-{n}")).await;
+        }
+        followers.push(o);
+    }
+    let sender = own_sender(&srv, &wx.url, Clock::System, None);
+    let status = sender.status.clone();
+    let (stop, task) = run(sender);
+    wait_for("every reply delivered", Duration::from_secs(10), || async {
+        wx.fake.sent().len() == 6
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        wx.fake.token_requests(),
+        1,
+        "the token is kept in memory: one fetch, not one per send"
+    );
+    let _ = stop.send(true);
+    task.await.unwrap();
+    assert!(status.passes.load(Ordering::Relaxed) < 20);
+
+    // A new process (nothing in memory, nothing stored) meets a WeChat that
+    // refuses every token fetch: fetches stay a few per minute.
+    wx.fake.fail_next(Api::Token, Failure::ErrCode(-1), 100_000);
+    let before = wx.fake.token_requests();
+    let sender = own_sender(&srv, &wx.url, Clock::System, None);
+    let status = sender.status.clone();
+    for o in &followers {
+        let f = follower_now(&srv, acc.id, o).await;
+        enqueue(&srv, acc.id, f, "又一条").await;
+    }
+    let (stop, task) = run(sender);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let _ = stop.send(true);
+    task.await.unwrap();
+    let fetches = wx.fake.token_requests() - before;
+    assert!(
+        (1..=kefu::wechat::api::TOKEN_BURST as usize + 1).contains(&fetches),
+        "{fetches} token fetches in 6 s"
+    );
+    assert_eq!(wx.fake.sent().len(), 6, "nothing more sent");
+    let passes = status.passes.load(Ordering::Relaxed);
+    assert!(passes < 30, "{passes} passes in 6 s: the loop waits");
+    println!("token fetches in 6 s while every fetch fails: {fetches}; passes: {passes}");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outcome_that_cannot_be_written_is_not_resent_and_the_loop_waits() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &wx.url).await;
+    let f = follower_now(&srv, acc.id, "oFull").await;
+    let id = enqueue(&srv, acc.id, f, "一次").await;
+    // The row can be taken, but its outcome cannot be written down.
+    let block =
+        "CREATE TRIGGER full_disk BEFORE UPDATE OF state ON outbox WHEN NEW.state <> 'sending'
+                   BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;";
+    srv.state
+        .db
+        .write(move |c| -> DbResult<()> { Ok(c.execute_batch(block)?) })
+        .await
+        .unwrap();
+    let sender = own_sender(&srv, &wx.url, Clock::System, None);
+    let (status, bell) = (sender.status.clone(), sender.wake.clone());
+    let (stop, task) = run(sender);
+    wait_for("sent once", Duration::from_secs(5), || async {
+        wx.fake.sent().len() == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let passes = status.passes.load(Ordering::Relaxed);
+    assert_eq!(texts_to(&wx, "oFull"), ["一次"], "never sent again");
+    assert_eq!(state_of(&srv, id).await, OutboxState::Sending);
+    assert!(passes <= 6, "{passes} passes in 5 s: the loop backs off");
+    assert_eq!(wx.fake.token_requests(), 1);
+
+    // Space comes back: the outcome is written, still sent once.
+    srv.state
+        .db
+        .write(|c| -> DbResult<()> { Ok(c.execute_batch("DROP TRIGGER full_disk")?) })
+        .await
+        .unwrap();
+    bell.notify_one();
+    wait_for("written down", Duration::from_secs(20), || async {
+        state_of(&srv, id).await == OutboxState::Sent
+    })
+    .await;
+    assert_eq!(texts_to(&wx, "oFull"), ["一次"]);
+    let _ = stop.send(true);
+    task.await.unwrap();
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_outage_waiting_replies_go_out_within_ten_seconds_in_order() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &wx.url).await;
+    let sender = own_sender(&srv, &wx.url, Clock::System, None);
+    let (status, bell) = (sender.status.clone(), sender.wake.clone());
+    let (stop, task) = run(sender);
+    let openids = ["oO1", "oO2", "oO3", "oO4"];
+    let mut fs = vec![];
+    for o in openids {
+        fs.push(follower_now(&srv, acc.id, o).await);
+    }
+    // WeChat goes down (every endpoint answers 503) with replies pending.
+    wx.fake.set_outage(Some(503));
+    for n in 0..3 {
+        for f in &fs {
+            enqueue(&srv, acc.id, *f, &format!("第{n}条")).await;
+        }
+        bell.notify_one();
+    }
+    // Long enough for the backoff to grow past what recovery may take.
+    tokio::time::sleep(Duration::from_secs(14)).await;
+    assert!(wx.fake.sent().is_empty());
+    let probes = wx.fake.probe_requests();
+    assert!(probes >= 1, "probed while down: {probes}");
+
+    let back = Instant::now();
+    wx.fake.set_outage(None);
+    wait_for("all replies delivered", Duration::from_secs(10), || async {
+        wx.fake.sent().len() == 12
+    })
+    .await;
+    let delay = back.elapsed();
+    println!("delivered {delay:?} after the API came back ({probes} probes while down)");
+    for o in openids {
+        assert_eq!(
+            texts_to(&wx, o),
+            ["第0条", "第1条", "第2条"],
+            "in order for {o}"
+        );
+    }
+    let _ = stop.send(true);
+    task.await.unwrap();
+    assert!(status.probes.load(Ordering::Relaxed) >= probes as u64);
+    srv.stop().await;
+}
+
+/// A logged-in console tab: htmx POSTs with the CSRF token.
+struct Tab {
+    b: common::Browser,
+    csrf: String,
+    base: String,
+}
+
+impl Tab {
+    async fn new(srv: &TestServer, name: &str) -> Tab {
+        let b = srv.login(name).await;
+        let csrf = b.csrf().await;
+        Tab {
+            b,
+            csrf,
+            base: srv.url.clone(),
+        }
+    }
+
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (reqwest::StatusCode, String) {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("_csrf", &self.csrf));
+        let r = self
+            .b
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("HX-Request", "true")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+
+    async fn get(&self, path: &str) -> String {
+        let r = self
+            .b
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.text().await.unwrap_or_default()
+    }
+}
+
+/// The chat row of the message `needle` is in.
+fn row_of<'a>(chat: &'a str, needle: &str) -> &'a str {
+    let at = chat
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle} in {chat}"));
+    let start = chat[..at].rfind("<div class=\"row ").unwrap_or(0);
+    let end = chat[at..]
+        .find("<div class=\"row ")
+        .map_or(chat.len(), |e| at + e);
+    &chat[start..end]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_holder_or_an_admin_may_retry_now_and_the_holder_may_ignore_an_unknown_outcome() {
+    use kefu::model::Role;
+    use reqwest::StatusCode;
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("plain", &wx.url).await;
+    let group = srv.group("售后组", "after").await;
+    let id = acc.id;
+    srv.state
+        .db
+        .write(move |c| db::accounts::set_groups(c, id, &[group]))
+        .await
+        .unwrap();
+    srv.state.wechat.forget_account(id);
+    srv.user("amy", Role::Admin, &[group]).await;
+    srv.user("bob", Role::Agent, &[group]).await;
+    srv.user("boss", Role::Admin, &[group]).await;
+    let (amy, bob, boss) = (
+        Tab::new(&srv, "amy").await,
+        Tab::new(&srv, "bob").await,
+        Tab::new(&srv, "boss").await,
+    );
+    let openid = "oFanWaits0001";
+    let xml = format!(
+        "<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>\
+         <CreateTime>{}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[在吗]]></Content>\
+         <MsgId>7001</MsgId></xml>",
+        srv.state.clock.now().as_second()
+    );
+    assert_eq!(srv.push(&acc, "plain", &xml).await.status(), StatusCode::OK);
+    let conv = srv
+        .state
+        .db
+        .read(move |c| -> DbResult<_> {
+            let f = db::followers::by_openid(c, id, openid)?.unwrap();
+            db::conversations::open_of(c, f.id)
+        })
+        .await
+        .unwrap()
+        .expect("a conversation");
+    let (s, body) = amy
+        .post(&format!("/console/c/{}/accept", conv.id), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let sender = srv.state.wechat.sender(&srv.state.db, &srv.state.clock);
+    drain(&srv).await;
+
+    // WeChat is down behind its gateway: the reply waits.
+    wx.fake.fail_next(Api::CustomSend, Failure::Http(502), 2);
+    let (s, body) = amy
+        .post(
+            &format!("/console/c/{}/reply", conv.id),
+            &[("text", "马上为您处理")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let out = sender.pass().await.unwrap();
+    assert!(matches!(&out[..], [(_, Outcome::Retry(_))]), "{out:?}");
+    let chat = amy.get(&format!("/console/c/{}", conv.id)).await;
+    let row = row_of(&chat, "马上为您处理");
+    assert!(row.contains("重试中") && row.contains("立即重试"), "{row}");
+    let message: i64 = row
+        .split("data-message=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .expect("message id");
+    let now_url = format!("/console/messages/{message}/retry-now");
+    let (s, _) = bob.post(&now_url, &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "not the holder, not an admin");
+    assert!(sender.pass().await.unwrap().is_empty(), "still waiting");
+    let (s, body) = boss.post(&now_url, &[]).await;
+    assert_eq!(s, StatusCode::OK, "an admin of the group: {body}");
+    assert_eq!(sender.pass().await.unwrap().len(), 1, "due at once");
+    let (s, body) = amy.post(&now_url, &[]).await;
+    assert_eq!(s, StatusCode::OK, "the holder: {body}");
+    assert_eq!(sender.pass().await.unwrap(), [(out[0].0, Outcome::Sent)]);
+    let (s, _) = amy.post(&now_url, &[]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "nothing waits any more");
+
+    // A send whose answer is lost shows 结果未知 with 重发 and 忽略.
+    let slow = own_sender(
+        &srv,
+        &wx.url,
+        srv.state.clock.clone(),
+        Some(Duration::from_millis(500)),
+    );
+    wx.fake.answer_late(Duration::from_secs(2), 1);
+    let (s, _) = amy
+        .post(
+            &format!("/console/c/{}/reply", conv.id),
+            &[("text", "稍等一下哦")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let out = slow.pass().await.unwrap();
+    assert!(matches!(&out[..], [(_, Outcome::Unknown(_))]), "{out:?}");
+    let chat = amy.get(&format!("/console/c/{}", conv.id)).await;
+    let row = row_of(&chat, "稍等一下哦");
+    for word in [
+        "结果未知",
+        "/retry\"",
+        "/ignore\"",
+        "重发",
+        "忽略",
+        "防重复",
+    ] {
+        assert!(row.contains(word), "{word} in {row}");
+    }
+    let message: i64 = row
+        .split("data-message=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .expect("message id");
+    let ignore = format!("/console/messages/{message}/ignore");
+    let (s, _) = bob.post(&ignore, &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, body) = amy.post(&ignore, &[]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let chat = amy.get(&format!("/console/c/{}", conv.id)).await;
+    let row = row_of(&chat, "稍等一下哦");
+    assert!(row.contains("已忽略") && !row.contains("/retry\""), "{row}");
+    assert_eq!(
+        wx.fake.sent_to(openid).len(),
+        3,
+        "the queue notice, the reply once, 稍等一下哦 once"
+    );
+    srv.stop().await;
+}
+
+/// The fake WeChat on a fixed address, which can stop listening (connections
+/// refused) and listen again on the same address.
+struct Flaky {
+    fake: kefu::wechat::fake::FakeWechat,
+    addr: std::net::SocketAddr,
+    stop: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
+}
+
+impl Flaky {
+    async fn start() -> Flaky {
+        let fake = kefu::wechat::fake::FakeWechat::new();
+        fake.add_account(APPID, SECRET);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut f = Flaky {
+            fake,
+            addr,
+            stop: None,
+        };
+        f.serve(listener);
+        f
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let router = self.fake.router();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        self.stop = Some((tx, task));
+    }
+
+    async fn down(&mut self) {
+        if let Some((tx, task)) = self.stop.take() {
+            let _ = tx.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    }
+
+    async fn up(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_connections_were_refused_waiting_replies_go_out_within_ten_seconds() {
+    let mut wx = Flaky::start().await;
+    let url = format!("http://{}", wx.addr);
+    let srv = TestServer::start().await;
+    let acc = srv.account("safe", &url).await;
+    let sender = own_sender(&srv, &url, Clock::System, None);
+    let bell = sender.wake.clone();
+    let (stop, task) = run(sender);
+    let openids = ["oR1", "oR2", "oR3"];
+    let mut fs = vec![];
+    for o in openids {
+        fs.push(follower_now(&srv, acc.id, o).await);
+    }
+    // A token first, while WeChat answers.
+    enqueue(&srv, acc.id, fs[0], "早").await;
+    bell.notify_one();
+    wait_for("the first reply", Duration::from_secs(5), || async {
+        wx.fake.sent().len() == 1
+    })
+    .await;
+
+    wx.down().await;
+    for n in 0..2 {
+        for f in &fs {
+            enqueue(&srv, acc.id, *f, &format!("第{n}条")).await;
+        }
+    }
+    bell.notify_one();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(wx.fake.sent().len(), 1, "nothing while refused");
+    let back = Instant::now();
+    wx.up().await;
+    let fake = wx.fake.clone();
+    wait_for("all replies delivered", Duration::from_secs(10), || async {
+        fake.sent().len() == 7
+    })
+    .await;
+    println!(
+        "delivered {:?} after connections were accepted again",
+        back.elapsed()
+    );
+    for o in openids {
+        let texts: Vec<String> = fake
+            .sent_to(o)
+            .iter()
+            .map(|s| s.body["text"]["content"].as_str().unwrap().to_string())
+            .filter(|t| t.starts_with('第'))
+            .collect();
+        assert_eq!(texts, ["第0条", "第1条"], "in order for {o}");
+    }
+    assert!(
+        srv.state
+            .db
+            .read(db::outbox::in_flight)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let _ = stop.send(true);
+    task.await.unwrap();
+    wx.down().await;
+    srv.stop().await;
+}

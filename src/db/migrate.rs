@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_groups_required.sql"),
     include_str!("migrations/0008_status_log.sql"),
     include_str!("migrations/0009_group_sla.sql"),
+    include_str!("migrations/0010_outbox_sending.sql"),
     include_str!("migrations/0012_queue_order.sql"),
 ];
 

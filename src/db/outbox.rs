@@ -236,13 +236,14 @@ pub fn get(conn: &Connection, id: OutboxId) -> DbResult<Option<OutboxRow>> {
         .optional()?)
 }
 
-/// Rows to send now: for each follower, their oldest pending row, if it is due.
+/// Rows to send now: for each follower, their oldest pending row, if it is due
+/// and no older row of theirs is still being sent.
 pub fn due(conn: &Connection, now: jiff::Timestamp, limit: i64) -> DbResult<Vec<OutboxRow>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM outbox o
          WHERE state = 'pending' AND next_attempt_at <= ?1
            AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.follower_id = o.follower_id
-                           AND e.state = 'pending' AND e.id < o.id)
+                           AND e.state IN ('pending', 'sending') AND e.id < o.id)
          ORDER BY id LIMIT ?2"
     ))?;
     let rows = stmt
@@ -253,16 +254,111 @@ pub fn due(conn: &Connection, now: jiff::Timestamp, limit: i64) -> DbResult<Vec<
 
 /// When the next pending row becomes due, if any (so the sender can sleep until then).
 pub fn next_due(conn: &Connection) -> DbResult<Option<jiff::Timestamp>> {
-    // Only the oldest pending row of each follower can be sent; rows behind it wait.
+    // Only the oldest open row of each follower can be sent; rows behind it wait.
     let at: Option<i64> = conn.row(
         "SELECT min(next_attempt_at) FROM outbox o
          WHERE state = 'pending'
            AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.follower_id = o.follower_id
-                           AND e.state = 'pending' AND e.id < o.id)",
+                           AND e.state IN ('pending', 'sending') AND e.id < o.id)",
         [],
         |r| r.get(0),
     )?;
     Ok(at.map(ts))
+}
+
+/// Takes a pending row for sending: committed before the HTTP call, so a
+/// restart finds it `sending` and never sends it again blindly. `false` when
+/// the row was no longer pending (another pass took it).
+pub fn claim(conn: &Connection, id: OutboxId) -> DbResult<bool> {
+    let n = conn.exec(
+        "UPDATE outbox SET state = 'sending' WHERE id = ?1 AND state = 'pending'",
+        [id],
+    )?;
+    Ok(n == 1)
+}
+
+/// A row left `sending`: its call was under way when the sender stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InFlight {
+    pub id: OutboxId,
+    pub message_id: MessageId,
+    pub follower_id: FollowerId,
+}
+
+/// Every row still `sending` (only a new sender calls this, before its first pass).
+pub fn in_flight(conn: &Connection) -> DbResult<Vec<InFlight>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, message_id, follower_id FROM outbox WHERE state = 'sending' ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(InFlight {
+                id: r.get(0)?,
+                message_id: r.get(1)?,
+                follower_id: r.get(2)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The call went out but its answer was lost: the row stays as it is until
+/// the agent resends it with 重发 or lets it be with 忽略.
+pub fn mark_unknown(conn: &Connection, id: OutboxId, reason: &str) -> DbResult<bool> {
+    let n = conn.exec(
+        "UPDATE outbox SET state = 'unknown', attempts = attempts + 1, error_code = NULL, error_reason = ?2
+         WHERE id = ?1 AND state = 'sending'",
+        params![id, reason],
+    )?;
+    Ok(n == 1)
+}
+
+/// Accounts with rows waiting after a transient failure (due later than now).
+pub fn waiting_accounts(conn: &Connection, now: jiff::Timestamp) -> DbResult<Vec<AccountId>> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT account_id FROM outbox
+         WHERE state = 'pending' AND next_attempt_at > ?1 AND attempts > 0
+         ORDER BY account_id",
+    )?;
+    let rows = stmt
+        .query_map([ms(now)], |r| r.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The API answers again: the account's waiting rows become due at `at(follower)`
+/// (now plus a small spread per follower), never later than they already were.
+/// Returns how many rows moved.
+pub fn wake(
+    conn: &Connection,
+    account: AccountId,
+    now: jiff::Timestamp,
+    at: impl Fn(FollowerId) -> jiff::Timestamp,
+) -> DbResult<usize> {
+    let mut stmt = conn.prepare(
+        "SELECT id, follower_id, next_attempt_at FROM outbox
+         WHERE account_id = ?1 AND state = 'pending' AND next_attempt_at > ?2 AND attempts > 0",
+    )?;
+    let rows = stmt
+        .query_map(params![account, ms(now)], |r| {
+            Ok((
+                r.get::<_, OutboxId>(0)?,
+                r.get::<_, FollowerId>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut moved = 0;
+    for (id, follower, next) in rows {
+        let when = ms(at(follower)).min(next);
+        if when < next {
+            moved += conn.exec(
+                "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1 AND state = 'pending'",
+                params![id, when],
+            )?;
+        }
+    }
+    Ok(moved)
 }
 
 /// Replaces what a row sends (a media_id learned by uploading its file).
@@ -274,16 +370,18 @@ pub fn set_payload(conn: &Connection, id: OutboxId, payload: &Payload) -> DbResu
     Ok(())
 }
 
+/// WeChat accepted the row (claimed with [`claim`] before the call).
 pub fn mark_sent(conn: &Connection, id: OutboxId, now: jiff::Timestamp) -> DbResult<()> {
     conn.exec(
         "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, error_code = NULL, error_reason = ''
-         WHERE id = ?1 AND state = 'pending'",
+         WHERE id = ?1 AND state IN ('pending', 'sending')",
         params![id, ms(now)],
     )?;
     Ok(())
 }
 
-/// A transient failure: try again at `next`, keeping the reason visible meanwhile.
+/// A transient failure where nothing reached WeChat (or WeChat said it took
+/// nothing): try again at `next`, keeping the reason visible meanwhile.
 pub fn mark_retry(
     conn: &Connection,
     id: OutboxId,
@@ -292,8 +390,9 @@ pub fn mark_retry(
     reason: &str,
 ) -> DbResult<()> {
     conn.exec(
-        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, error_code = ?3, error_reason = ?4
-         WHERE id = ?1 AND state = 'pending'",
+        "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?2,
+                error_code = ?3, error_reason = ?4
+         WHERE id = ?1 AND state IN ('pending', 'sending')",
         params![id, ms(next), code, reason],
     )?;
     Ok(())
@@ -308,27 +407,53 @@ pub fn mark_failed(
 ) -> DbResult<()> {
     conn.exec(
         "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error_code = ?2, error_reason = ?3
-         WHERE id = ?1 AND state = 'pending'",
+         WHERE id = ?1 AND state IN ('pending', 'sending')",
         params![id, code, reason],
     )?;
     Ok(())
 }
 
-/// Customer-service messages written but not yet sent to this follower.
+/// Customer-service messages written but not yet sent to this follower
+/// (waiting or under way). An `unknown` row is not counted here: it was
+/// charged to the follower's window when its answer was lost, as WeChat may
+/// have counted it.
 pub fn pending_for(conn: &Connection, follower: FollowerId) -> DbResult<i64> {
     Ok(conn.row(
-        "SELECT count(*) FROM outbox WHERE follower_id = ?1 AND state = 'pending'",
+        "SELECT count(*) FROM outbox WHERE follower_id = ?1 AND state IN ('pending', 'sending')",
         [follower],
         |r| r.get(0),
     )?)
 }
 
-/// Queues a failed message for another attempt; `false` when it had not failed.
+/// Queues a failed message, or one whose outcome is unknown, for another
+/// attempt (the button 重发 — for an unknown one the agent accepts it may
+/// arrive twice); `false` when it was neither.
 pub fn retry_failed(conn: &Connection, message: MessageId, now: jiff::Timestamp) -> DbResult<bool> {
     let n = conn.exec(
         "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2,
                 error_code = NULL, error_reason = ''
-         WHERE message_id = ?1 AND state = 'failed'",
+         WHERE message_id = ?1 AND state IN ('failed', 'unknown')",
+        params![message, ms(now)],
+    )?;
+    Ok(n > 0)
+}
+
+/// The agent lets an unknown outcome be (the button 忽略 does this).
+/// `false` when it was not unknown.
+pub fn ignore_unknown(conn: &Connection, message: MessageId) -> DbResult<bool> {
+    let n = conn.exec(
+        "UPDATE outbox SET state = 'ignored' WHERE message_id = ?1 AND state = 'unknown'",
+        [message],
+    )?;
+    Ok(n > 0)
+}
+
+/// A row waiting after a transient failure is due now (the button 立即重试 does
+/// this). `false` when it was not waiting.
+pub fn retry_now(conn: &Connection, message: MessageId, now: jiff::Timestamp) -> DbResult<bool> {
+    let n = conn.exec(
+        "UPDATE outbox SET next_attempt_at = ?2
+         WHERE message_id = ?1 AND state = 'pending' AND next_attempt_at > ?2",
         params![message, ms(now)],
     )?;
     Ok(n > 0)
@@ -393,6 +518,72 @@ pub mod tests {
             msg.delivery,
             Some((OutboxState::Failed, "超过48小时".to_string()))
         );
+    }
+
+    #[test]
+    fn a_row_being_sent_holds_its_place_and_an_unknown_one_waits_for_the_agent() {
+        let conn = memory().unwrap();
+        let acc = seed_account(&conn, "wx1");
+        let t0: Timestamp = "2026-05-01T00:00:00Z".parse().unwrap();
+        let a = followers::upsert(&conn, acc, "oA", t0).unwrap();
+        let (m1, a1) = enqueue_payload(&conn, acc, a, &Payload::text("1"), None, t0).unwrap();
+        let (_, a2) = enqueue_payload(&conn, acc, a, &Payload::text("2"), None, t0).unwrap();
+        assert!(claim(&conn, a1).unwrap());
+        assert!(!claim(&conn, a1).unwrap(), "taken once");
+        assert!(
+            due(&conn, t0, 10).unwrap().is_empty(),
+            "a2 waits behind a1 in flight"
+        );
+        assert_eq!(
+            pending_for(&conn, a).unwrap(),
+            2,
+            "in flight still counts against the budget"
+        );
+        let found = in_flight(&conn).unwrap();
+        assert_eq!(found.iter().map(|r| r.id).collect::<Vec<_>>(), vec![a1]);
+
+        assert!(mark_unknown(&conn, a1, "结果未知").unwrap());
+        assert!(
+            !mark_unknown(&conn, a1, "结果未知").unwrap(),
+            "only from sending"
+        );
+        assert_eq!(pending_for(&conn, a).unwrap(), 1);
+        assert_eq!(
+            due(&conn, t0, 10)
+                .unwrap()
+                .iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>(),
+            vec![a2],
+            "an unknown row does not hold up the next one"
+        );
+        assert!(!retry_now(&conn, m1, t0).unwrap(), "not waiting");
+        assert!(retry_failed(&conn, m1, t0).unwrap(), "重发 an unknown one");
+        assert_eq!(get(&conn, a1).unwrap().unwrap().state, OutboxState::Pending);
+
+        assert!(claim(&conn, a1).unwrap());
+        assert!(mark_unknown(&conn, a1, "结果未知").unwrap());
+        assert!(ignore_unknown(&conn, m1).unwrap());
+        assert!(!ignore_unknown(&conn, m1).unwrap());
+        assert!(
+            !retry_failed(&conn, m1, t0).unwrap(),
+            "an ignored row stays"
+        );
+        assert_eq!(get(&conn, a1).unwrap().unwrap().state, OutboxState::Ignored);
+
+        // A transient failure: waiting, woken by the probe, or hurried by hand.
+        assert!(claim(&conn, a2).unwrap());
+        let later = t0 + SignedDuration::from_secs(60);
+        mark_retry(&conn, a2, later, None, "无法连接").unwrap();
+        assert_eq!(waiting_accounts(&conn, t0).unwrap(), vec![acc]);
+        let soon = t0 + SignedDuration::from_secs(1);
+        assert_eq!(wake(&conn, acc, t0, |_| soon).unwrap(), 1);
+        assert_eq!(get(&conn, a2).unwrap().unwrap().next_attempt_at, soon);
+        assert_eq!(wake(&conn, acc, t0, |_| later).unwrap(), 0, "never later");
+        let m2 = get(&conn, a2).unwrap().unwrap().message_id;
+        assert!(retry_now(&conn, m2, t0).unwrap());
+        assert_eq!(get(&conn, a2).unwrap().unwrap().next_attempt_at, t0);
+        assert!(waiting_accounts(&conn, t0).unwrap().is_empty());
     }
 
     /// The payloads written for a follower, oldest first.

@@ -119,7 +119,46 @@ pub fn retry(c: &Connection, user: &User, message: MessageId, now: Timestamp) ->
         return Err(DeskError::Refused(b.reason.unwrap_or_default()));
     }
     if !db::outbox::retry_failed(c, message, now)? {
-        return Err(refused("只有发送失败的消息可以重发"));
+        return Err(refused("只有发送失败或结果未知的消息可以重发"));
+    }
+    let mut out = Out {
+        outbox: true,
+        ..Out::default()
+    };
+    out.message(message, conv.group_id);
+    Ok(out)
+}
+
+/// The holder lets a send whose outcome is unknown be, the button 忽略 — it is not resent.
+pub fn ignore_unknown(
+    c: &Connection,
+    user: &User,
+    message: MessageId,
+    _now: Timestamp,
+) -> DeskResult<Out> {
+    let conv_id = db::messages::conversation_of(c, message)?;
+    let conv = held_by(c, user, conv_id.ok_or(DeskError::NotFound)?, "忽略发送结果")?;
+    if !db::outbox::ignore_unknown(c, message)? {
+        return Err(refused("只有结果未知的消息可以忽略"));
+    }
+    let mut out = Out::default();
+    out.message(message, conv.group_id);
+    Ok(out)
+}
+
+/// A send waiting after a transient failure goes out now, the button 立即重试 —
+/// by its holder or an admin of its group.
+pub fn retry_now(
+    c: &Connection,
+    user: &User,
+    message: MessageId,
+    now: Timestamp,
+) -> DeskResult<Out> {
+    let conv_id = db::messages::conversation_of(c, message)?.ok_or(DeskError::NotFound)?;
+    let v = access::Viewer::load(c, user)?;
+    let conv = access::hurries_sends(c, &v, conv_id)?;
+    if !db::outbox::retry_now(c, message, now)? {
+        return Err(refused("该消息不在等待重试"));
     }
     let mut out = Out {
         outbox: true,

@@ -23,8 +23,8 @@ mod timeouts;
 mod transfer;
 
 pub use agent::{
-    accept, end, mark, mark_read, note, remove, reopen, reply, reply_image, retry, set_status,
-    status_of, tag,
+    accept, end, ignore_unknown, mark, mark_read, note, remove, reopen, reply, reply_image, retry,
+    retry_now, set_status, status_of, tag,
 };
 pub use inbound::on_inbound;
 pub use queue::{candidates, drain, queue_moved};

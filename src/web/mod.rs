@@ -225,6 +225,16 @@ fn table() -> Table {
         console::actions::retry,
     )
     .post(
+        "/console/messages/{id}/ignore",
+        Agent,
+        console::actions::ignore,
+    )
+    .post(
+        "/console/messages/{id}/retry-now",
+        Agent,
+        console::actions::retry_now,
+    )
+    .post(
         "/console/transfers/{id}/accept",
         Agent,
         console::actions::transfer_accept,

@@ -5,6 +5,15 @@
 //! account; a call answered 40001/40014/42001 gets a new token and is retried
 //! exactly once. Every WeChat error comes back as [`ApiError`] with a Chinese
 //! explanation for the people who will read it.
+//!
+//! Under failure (issue 11): a fetched token is kept in memory even when the
+//! database cannot store it, so a full disk does not cause another fetch;
+//! fetches are rate-limited per account (a burst of [`TOKEN_BURST`], then one
+//! per [`TOKEN_PERIOD`]) whatever fails; repeated warnings are logged once per
+//! period with a count ([`super::quiet`]). A failure to connect (nothing was
+//! sent) is [`ApiError::Network`]; a request that went out and got no answer
+//! (timeout, connection cut) is [`ApiError::Lost`], which the outbox never
+//! retries blindly. Sends wait [`SEND_TIMEOUT`] for WeChat's answer.
 
 use crate::clock::Clock;
 use crate::db::accounts::Account;
@@ -19,6 +28,15 @@ use std::time::Duration;
 pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
 /// Refresh a token this long before WeChat says it expires.
 const REFRESH_AHEAD: SignedDuration = SignedDuration::from_mins(5);
+/// Token fetches per account: this many at once …
+pub const TOKEN_BURST: u32 = 4;
+/// … then one per this period, whatever fails (WeChat allows 2,000 a day).
+pub const TOKEN_PERIOD: Duration = Duration::from_secs(15);
+/// How long a customer-service send waits for WeChat's answer: long enough
+/// for a slow WeChat, since a send that times out has an unknown outcome.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(35);
+/// How long the probe (is the API answering again?) waits.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -26,8 +44,16 @@ pub enum ApiError {
     WeChat { code: i64, message: String },
     #[error("HTTP {0}")]
     Http(u16),
+    /// Nothing reached WeChat (connection refused, DNS, connect timeout).
     #[error("network: {0}")]
     Network(String),
+    /// The request went out but no answer came back (timeout, connection
+    /// cut): WeChat may or may not have acted on it.
+    #[error("no answer: {0}")]
+    Lost(String),
+    /// Too many token fetches for this account lately: not even tried.
+    #[error("token fetches throttled")]
+    Throttled,
     #[error("unexpected answer: {0}")]
     Decode(String),
     #[error("database: {0}")]
@@ -54,7 +80,9 @@ impl ApiError {
         match self {
             ApiError::WeChat { code, .. } => *code == -1 || is_token_error(*code),
             ApiError::Http(status) => *status >= 500 || *status == 429,
-            ApiError::Network(_) | ApiError::Db(_) => true,
+            ApiError::Network(_) | ApiError::Lost(_) | ApiError::Throttled | ApiError::Db(_) => {
+                true
+            }
             ApiError::Decode(_) | ApiError::Local(_) => false,
         }
     }
@@ -80,6 +108,10 @@ impl ApiError {
                 format!("微信接口返回 HTTP {status},请检查公众号的接口地址设置")
             }
             ApiError::Network(_) => "无法连接微信服务器,稍后自动重试".into(),
+            ApiError::Lost(_) => {
+                "请求已发出，但没有收到微信的答复（超时或连接中断），无法确定粉丝是否收到".into()
+            }
+            ApiError::Throttled => "获取 access_token 过于频繁，稍后自动重试".into(),
             ApiError::Decode(_) => "微信返回了无法识别的内容".into(),
             ApiError::Db(_) => "内部存储错误,稍后自动重试".into(),
             ApiError::Local(_) => "要发送的文件已不存在或无法读取".into(),
@@ -147,6 +179,35 @@ pub struct FollowerPage {
     pub next_openid: String,
 }
 
+/// A reqwest failure: [`ApiError::Network`] when nothing was sent (the
+/// connection could not be made), else [`ApiError::Lost`].
+fn net(e: reqwest::Error) -> ApiError {
+    let not_sent = e.is_connect() || e.is_builder();
+    let text = e.without_url().to_string();
+    if not_sent {
+        ApiError::Network(text)
+    } else {
+        ApiError::Lost(text)
+    }
+}
+
+type TokenLimiter = governor::RateLimiter<
+    AccountId,
+    governor::state::keyed::DefaultKeyedStateStore<AccountId>,
+    governor::clock::DefaultClock,
+>;
+
+/// What the client remembers about an account's token besides the database.
+#[derive(Default)]
+struct Remembered {
+    /// The last token fetched, kept even when storing it failed, with the
+    /// credentials it was fetched with (a changed AppID, AppSecret or API
+    /// address makes it worthless, as it does the stored one).
+    token: Option<(String, jiff::Timestamp, String)>,
+    /// A token WeChat refused, not to be taken from the database again.
+    refused: Option<String>,
+}
+
 pub struct WechatApi {
     http: reqwest::Client,
     /// For simulation-mode accounts only: kefu's own fake WeChat on loopback,
@@ -157,6 +218,11 @@ pub struct WechatApi {
     default_base: String,
     simulator_base: String,
     refreshing: Mutex<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
+    remembered: Mutex<HashMap<AccountId, Remembered>>,
+    token_limit: TokenLimiter,
+    send_timeout: Duration,
+    /// Repeated warnings, logged once per period with a count.
+    pub quiet: super::quiet::Quiet,
 }
 
 impl WechatApi {
@@ -169,6 +235,7 @@ impl WechatApi {
             .unwrap_or_default();
         let simulator_http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(5))
             .danger_accept_invalid_certs(true)
             .build()
             .unwrap_or_default();
@@ -180,7 +247,17 @@ impl WechatApi {
             default_base: default_base.trim_end_matches('/').to_string(),
             simulator_base: String::new(),
             refreshing: Mutex::new(HashMap::new()),
+            remembered: Mutex::new(HashMap::new()),
+            token_limit: governor::RateLimiter::hashmap(token_quota()),
+            send_timeout: SEND_TIMEOUT,
+            quiet: Default::default(),
         }
+    }
+
+    /// How long sends wait for an answer (tests shorten it to meet a WeChat
+    /// that never answers).
+    pub fn set_send_timeout(&mut self, timeout: Duration) {
+        self.send_timeout = timeout;
     }
 
     /// Where simulation-mode accounts send their calls: kefu's own fake WeChat.
@@ -211,12 +288,60 @@ impl WechatApi {
         map.entry(id).or_default().clone()
     }
 
-    async fn cached_token(&self, id: AccountId) -> Result<Option<String>, ApiError> {
-        let now = self.clock.now();
+    fn remember(&self) -> std::sync::MutexGuard<'_, HashMap<AccountId, Remembered>> {
+        self.remembered.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn credentials(&self, account: &Account) -> String {
+        format!(
+            "{}\n{}\n{}",
+            account.app_id,
+            account.app_secret,
+            self.base(account)
+        )
+    }
+
+    async fn cached_token(&self, account: &Account) -> Result<Option<String>, ApiError> {
+        let (id, now) = (account.id, self.clock.now());
+        let fresh =
+            |t: &str, exp: jiff::Timestamp| (exp - REFRESH_AHEAD > now).then(|| t.to_string());
+        let credentials = self.credentials(account);
+        let kept = self.remember().get(&id).and_then(|r| {
+            r.token
+                .as_ref()
+                .filter(|(_, _, c)| *c == credentials)
+                .and_then(|(t, exp, _)| fresh(t, *exp))
+        });
+        if kept.is_some() {
+            return Ok(kept);
+        }
         let cached = self.db.read(move |c| db::accounts::token(c, id)).await?;
+        let refused = self.remember().get(&id).and_then(|r| r.refused.clone());
         Ok(cached
-            .filter(|(_, exp)| *exp - REFRESH_AHEAD > now)
-            .map(|(t, _)| t))
+            .filter(|(t, _)| Some(t) != refused.as_ref())
+            .and_then(|(t, exp)| fresh(&t, exp)))
+    }
+
+    /// WeChat refused this token: forget it here and in the database.
+    async fn drop_token(&self, id: AccountId, token: &str) {
+        {
+            let mut mem = self.remember();
+            let r = mem.entry(id).or_default();
+            if r.token.as_ref().is_some_and(|(t, _, _)| t == token) {
+                r.token = None;
+            }
+            r.refused = Some(token.to_string());
+        }
+        let t = token.to_string();
+        if let Err(e) = self
+            .db
+            .write(move |c| db::accounts::drop_token(c, id, &t))
+            .await
+        {
+            if let Some(skipped) = self.quiet.allow(&format!("drop-token-{id}")) {
+                tracing::warn!(account = %id, error = %e, skipped, "refused token not removed from the database");
+            }
+        }
     }
 
     /// A valid access token for the account: the cached one, or a fresh one.
@@ -231,7 +356,7 @@ impl WechatApi {
 
     async fn token_inner(&self, account: &Account, force: bool) -> Result<String, ApiError> {
         if !force {
-            if let Some(t) = self.cached_token(account.id).await? {
+            if let Some(t) = self.cached_token(account).await? {
                 return Ok(t);
             }
         }
@@ -239,10 +364,55 @@ impl WechatApi {
         let _one_at_a_time = lock.lock().await;
         // Another task may have refreshed it while we waited.
         if !force {
-            if let Some(t) = self.cached_token(account.id).await? {
+            if let Some(t) = self.cached_token(account).await? {
                 return Ok(t);
             }
         }
+        if self.token_limit.check_key(&account.id).is_err() {
+            if let Some(skipped) = self.quiet.allow(&format!("token-throttled-{}", account.id)) {
+                tracing::warn!(account = %account.id, skipped, "token fetch skipped: too many lately");
+            }
+            return Err(ApiError::Throttled);
+        }
+        let fetched = self.fetch_token(account).await;
+        let (token, ttl) = match fetched {
+            Ok(t) => t,
+            Err(e) => {
+                if let Some(skipped) = self.quiet.allow(&format!("token-fetch-{}", account.id)) {
+                    tracing::warn!(account = %account.id, error = %e, skipped, "access token not fetched");
+                }
+                return Err(e);
+            }
+        };
+        let now = self.clock.now();
+        let expires = now + SignedDuration::from_secs(ttl);
+        {
+            let mut mem = self.remember();
+            let r = mem.entry(account.id).or_default();
+            r.token = Some((token.clone(), expires, self.credentials(account)));
+            r.refused = None;
+        }
+        let (id, t) = (account.id, token.clone());
+        let stored = self
+            .db
+            .write(move |c| db::accounts::store_token(c, id, &t, expires, now))
+            .await;
+        match stored {
+            Ok(()) => {
+                tracing::info!(account = %account.id, expires_in = ttl, "access token fetched")
+            }
+            // Kept in memory: the token is good, only the database is not.
+            Err(e) => {
+                if let Some(skipped) = self.quiet.allow(&format!("token-store-{}", account.id)) {
+                    tracing::warn!(account = %account.id, error = %e, skipped, "access token fetched but not stored; kept in memory");
+                }
+            }
+        }
+        Ok(token)
+    }
+
+    /// One `cgi-bin/token` call: the token and its lifetime in seconds.
+    async fn fetch_token(&self, account: &Account) -> Result<(String, i64), ApiError> {
         let url = format!("{}/cgi-bin/token", self.base(account));
         let resp = self
             .client(account)
@@ -254,7 +424,7 @@ impl WechatApi {
             ])
             .send()
             .await
-            .map_err(|e| ApiError::Network(e.without_url().to_string()))?;
+            .map_err(net)?;
         let body = json_body(resp).await?;
         check_errcode(&body)?;
         let token = body["access_token"]
@@ -265,14 +435,27 @@ impl WechatApi {
             .as_i64()
             .unwrap_or(7200)
             .clamp(60, 86_400);
-        let now = self.clock.now();
-        let (id, t) = (account.id, token.to_string());
-        let expires = now + SignedDuration::from_secs(ttl);
-        self.db
-            .write(move |c| db::accounts::store_token(c, id, &t, expires, now))
-            .await?;
-        tracing::info!(account = %account.id, expires_in = ttl, "access token fetched");
-        Ok(token.to_string())
+        Ok((token.to_string(), ttl))
+    }
+
+    /// Is the account's API answering? A call that needs no token and costs
+    /// nothing (`getcallbackip` without one answers 41001 at once): any JSON
+    /// answer but "busy" means WeChat is back.
+    pub async fn probe(&self, account: &Account) -> bool {
+        let url = format!("{}/cgi-bin/getcallbackip", self.base(account));
+        let answer = self
+            .client(account)
+            .get(&url)
+            .timeout(PROBE_TIMEOUT)
+            .send()
+            .await;
+        let Ok(resp) = answer else {
+            return false;
+        };
+        match json_body(resp).await {
+            Ok(body) => body["errcode"].as_i64() != Some(-1),
+            Err(_) => false,
+        }
     }
 
     /// Calls an API with the account's token; on a token error fetches a new
@@ -283,10 +466,7 @@ impl WechatApi {
     {
         for attempt in 0..2 {
             let token = self.token(account).await?;
-            let resp = build(&token)
-                .send()
-                .await
-                .map_err(|e| ApiError::Network(e.without_url().to_string()))?;
+            let resp = build(&token).send().await.map_err(net)?;
             let status = resp.status();
             if !status.is_success() {
                 return Err(ApiError::Http(status.as_u16()));
@@ -299,19 +479,13 @@ impl WechatApi {
             if !is_json {
                 return Ok(resp);
             }
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| ApiError::Network(e.without_url().to_string()))?;
+            let bytes = resp.bytes().await.map_err(net)?;
             let body: Value =
                 serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode(e.to_string()))?;
             match check_errcode(&body) {
                 Err(ApiError::WeChat { code, .. }) if is_token_error(code) && attempt == 0 => {
                     tracing::info!(account = %account.id, code, "token refused; fetching a new one and retrying once");
-                    let (id, t) = (account.id, token.clone());
-                    self.db
-                        .write(move |c| db::accounts::drop_token(c, id, &t))
-                        .await?;
+                    self.drop_token(account.id, &token).await;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -347,6 +521,7 @@ impl WechatApi {
         self.call_json(account, |t| {
             self.client(account)
                 .post(&url)
+                .timeout(self.send_timeout)
                 .query(&[("access_token", t)])
                 .json(body)
         })
@@ -573,10 +748,7 @@ async fn json_body(resp: reqwest::Response) -> Result<Value, ApiError> {
     if !status.is_success() {
         return Err(ApiError::Http(status.as_u16()));
     }
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| ApiError::Network(e.without_url().to_string()))?;
+    let bytes = resp.bytes().await.map_err(net)?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode(e.to_string()))
 }
 
@@ -602,4 +774,11 @@ async fn read_limited(
         out.extend_from_slice(&chunk);
     }
     Ok((content_type, out))
+}
+
+fn token_quota() -> governor::Quota {
+    let burst = std::num::NonZeroU32::new(TOKEN_BURST).unwrap_or(std::num::NonZeroU32::MIN);
+    governor::Quota::with_period(TOKEN_PERIOD)
+        .unwrap_or_else(|| governor::Quota::per_minute(std::num::NonZeroU32::MIN))
+        .allow_burst(burst)
 }

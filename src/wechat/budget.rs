@@ -4,6 +4,12 @@
 //! within `window_hours`; after a menu click, a follow or a scan,
 //! `quota_after_event` within `event_window_secs`. The counter restarts when
 //! the follower interacts again. A pure function of the stored state and `now`.
+//!
+//! What the counters hold (issue 11): a send is charged when WeChat accepted
+//! it, and also when its answer was lost (`unknown`: WeChat may have counted
+//! it, so the budget never promises a message WeChat would refuse); rows still
+//! `pending` or `sending` are subtracted by the caller as pending sends
+//! (`desk::budget_of`). A 重发 is charged again when it is sent.
 
 use crate::db::accounts::BudgetRules;
 use crate::model::InteractionKind;

@@ -6,7 +6,10 @@
 //! every message it accepted) and the rules WeChat applies to calls: token
 //! validity, request validation with WeChat's error codes (HTTP 200 and a JSON
 //! `errcode`), upload size limits, and, when switched on, the 48-hour interaction
-//! window and its reply quota. Tests script failures with [`FakeWechat::fail_next`].
+//! window and its reply quota. Tests script failures with [`FakeWechat::fail_next`],
+//! a send that is accepted but answered late (or never) with
+//! [`FakeWechat::answer_late`], and an outage of every endpoint with
+//! [`FakeWechat::set_outage`].
 //! It must not know anything about kefu: no database, no engine, no kefu types.
 //! Time is the real clock; state sits behind one std `Mutex` that is never held
 //! across an `.await`.
@@ -175,6 +178,8 @@ impl FakeWechat {
             .route("/cgi-bin/menu/create", post(menu_create))
             .route("/cgi-bin/menu/get", get(menu_get))
             .route("/cgi-bin/menu/delete", get(menu_delete))
+            .route("/cgi-bin/getcallbackip", get(callback_ip))
+            .layer(axum::middleware::from_fn_with_state(self.clone(), outage))
             .with_state(self.clone())
     }
 
@@ -194,6 +199,25 @@ impl FakeWechat {
         for token in self.world().tokens.values_mut() {
             token.fate = Fate::Revoked;
         }
+    }
+
+    /// The next `times` customer-service sends are accepted (the follower gets
+    /// the message at once) but answered only after `pause`: a WeChat slower
+    /// than the client's timeout, or, with a long pause, one that never answers.
+    pub fn answer_late(&self, pause: Duration, times: usize) {
+        let mut world = self.world();
+        world.late.extend(std::iter::repeat_n(pause, times));
+    }
+
+    /// While `Some(status)`, every endpoint answers this HTTP status without
+    /// doing anything (WeChat down behind its gateway).
+    pub fn set_outage(&self, status: Option<u16>) {
+        self.world().outage = status;
+    }
+
+    /// Requests that reached `getcallbackip` (the probe), answered or not.
+    pub fn probe_requests(&self) -> usize {
+        self.world().probe_requests
     }
 
     /// Requests that reached `token` or `stable_token`, failed ones included.
@@ -387,6 +411,10 @@ struct World {
     token_requests: usize,
     tokens_issued: u64,
     failures: HashMap<Api, VecDeque<Failure>>,
+    /// Pauses before answering the next accepted sends ([`FakeWechat::answer_late`]).
+    late: VecDeque<Duration>,
+    outage: Option<u16>,
+    probe_requests: usize,
     sent: Vec<Sent>,
     typing: Vec<(String, String)>,
     media: HashMap<String, Media>,
@@ -412,6 +440,9 @@ impl Default for World {
             token_requests: 0,
             tokens_issued: 0,
             failures: HashMap::new(),
+            late: VecDeque::new(),
+            outage: None,
+            probe_requests: 0,
             sent: Vec::new(),
             typing: Vec::new(),
             media: HashMap::new(),
@@ -1302,7 +1333,39 @@ async fn custom_send(
     let appid = fake.admit(Api::CustomSend, &params).await?;
     let sent = fake.world().custom_send(&appid, &body, Timestamp::now())?;
     fake.deliver(Delivery::Message(sent));
+    let late = fake.world().late.pop_front();
+    if let Some(pause) = late {
+        tokio::time::sleep(pause).await;
+    }
     ok()
+}
+
+/// `getcallbackip`: WeChat's server addresses; without a token 41001 (which
+/// is what kefu's probe asks, to learn whether the API answers at all).
+async fn callback_ip(State(fake): State<FakeWechat>, Query(params): Query<Params>) -> Reply {
+    fake.world().probe_requests += 1;
+    let token = params.get("access_token").map(String::as_str);
+    fake.world().check_token(token, Timestamp::now())?;
+    reply(json!({"ip_list": ["127.0.0.1"]}))
+}
+
+/// Every endpoint answers the outage's status while one is set.
+async fn outage(
+    State(fake): State<FakeWechat>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let down = fake.world().outage;
+    match down {
+        Some(status) => {
+            if request.uri().path().ends_with("/getcallbackip") {
+                fake.world().probe_requests += 1;
+            }
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            (status, "service unavailable").into_response()
+        }
+        None => next.run(request).await,
+    }
 }
 
 async fn custom_typing(

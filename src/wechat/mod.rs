@@ -12,6 +12,7 @@ pub mod fetch;
 pub mod ingest;
 pub mod outbox;
 pub mod push;
+pub mod quiet;
 pub mod replay;
 pub mod simulate;
 pub mod sync;

@@ -73,9 +73,10 @@ fn line(m: &Message, tz: &jiff::tz::TimeZone) -> Line {
     };
     let state = m.delivery.as_ref().map(|(s, reason)| {
         let class = match s {
-            OutboxState::Pending => "pending",
+            OutboxState::Pending | OutboxState::Sending => "pending",
             OutboxState::Sent => "sent",
             OutboxState::Failed => "failed",
+            OutboxState::Unknown | OutboxState::Ignored => "unknown",
         };
         (class.to_string(), s.label().to_string(), reason.clone())
     });

@@ -107,6 +107,36 @@ pub async fn retry(
     Ok(ok_flash("已重新发送"))
 }
 
+/// The button 忽略 — a send whose outcome is unknown is not resent.
+pub async fn ignore(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    let message = MessageId(id);
+    let user = s.user;
+    change(&state, move |c, now| {
+        Ok(((), desk::ignore_unknown(c, &user, message, now)?))
+    })
+    .await?;
+    Ok(ok_flash("已忽略，不再重发"))
+}
+
+/// The button 立即重试 — a send waiting after a transient failure goes out now.
+pub async fn retry_now(
+    State(state): State<AppState>,
+    AnyUser(_, s): AnyUser,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    let message = MessageId(id);
+    let user = s.user;
+    change(&state, move |c, now| {
+        Ok(((), desk::retry_now(c, &user, message, now)?))
+    })
+    .await?;
+    Ok(ok_flash("正在重试"))
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct NoteForm {

@@ -40,7 +40,14 @@ pub struct RowView {
     pub link: Option<Link>,
     /// Delivery of an outbound message: (css class, label, reason).
     pub delivery: Option<(&'static str, &'static str, String)>,
+    /// 重发 (failed, or outcome unknown).
     pub retry_url: Option<String>,
+    /// 忽略 (outcome unknown).
+    pub ignore_url: Option<String>,
+    /// 立即重试 (waiting after a transient failure).
+    pub retry_now_url: Option<String>,
+    /// Said under an unknown outcome.
+    pub caution: Option<&'static str>,
     pub message_id: Option<i64>,
 }
 
@@ -72,6 +79,10 @@ fn json_str(v: &serde_json::Value, key: &str) -> String {
         _ => String::new(),
     }
 }
+
+/// Said under a send whose outcome is unknown, next to 重发 and 忽略.
+pub const UNKNOWN_CAUTION: &str =
+    "微信没有防重复发送的机制：若粉丝其实已收到，重发会让粉丝收到两条。";
 
 /// A message as a row. `agent_name` names the sender of an outbound message.
 pub fn message_row(
@@ -148,17 +159,33 @@ pub fn message_row(
     };
     let delivery = delivery.or_else(|| {
         m.delivery.as_ref().map(|(state, reason)| match state {
-            OutboxState::Pending if reason.is_empty() => ("pending", "发送中", String::new()),
-            OutboxState::Pending => ("pending", "重试中", reason.clone()),
+            OutboxState::Pending | OutboxState::Sending if reason.is_empty() => {
+                ("pending", "发送中", String::new())
+            }
+            OutboxState::Pending | OutboxState::Sending => ("pending", "重试中", reason.clone()),
             OutboxState::Sent => ("sent", "已送达", String::new()),
             OutboxState::Failed => ("failed", "失败", reason.clone()),
+            OutboxState::Unknown => ("unknown", "结果未知", reason.clone()),
+            OutboxState::Ignored => ("unknown", "结果未知（已忽略）", String::new()),
         })
     });
-    let retry_url = m
+    let state = m
         .delivery
         .as_ref()
-        .filter(|(s, _)| *s == OutboxState::Failed)
-        .map(|_| format!("/console/messages/{}/retry", m.id));
+        .map(|(s, reason)| (*s, reason.is_empty()));
+    let url = |action: &str| Some(format!("/console/messages/{}/{action}", m.id));
+    let retry_url = match state {
+        Some((OutboxState::Failed | OutboxState::Unknown, _)) => url("retry"),
+        _ => None,
+    };
+    let unknown = matches!(state, Some((OutboxState::Unknown, _)));
+    let ignore_url = if unknown { url("ignore") } else { None };
+    let caution = unknown.then_some(UNKNOWN_CAUTION);
+    // Waiting after a transient failure (a reason is shown while it waits).
+    let retry_now_url = match state {
+        Some((OutboxState::Pending, false)) => url("retry-now"),
+        _ => None,
+    };
     let side = match (m.direction, &agent_name) {
         (Direction::In, _) => "in",
         (Direction::Out, Some(_)) => "out",
@@ -185,6 +212,9 @@ pub fn message_row(
         link,
         delivery,
         retry_url,
+        ignore_url,
+        retry_now_url,
+        caution,
         message_id: Some(m.id.0),
     }
 }
@@ -207,6 +237,9 @@ pub fn note_row(n: &Note, tz: &jiff::tz::TimeZone) -> RowView {
         link: None,
         delivery: None,
         retry_url: None,
+        ignore_url: None,
+        retry_now_url: None,
+        caution: None,
         message_id: None,
     }
 }
