@@ -376,6 +376,8 @@ impl Plan {
                 cursor = taken_again;
             }
         }
+        // A transfer to another group may have taken longer than planned.
+        let end = end.max(cursor + 60 * SEC);
         c.group = group_now;
         c.agent = Some(agent);
         if open {
