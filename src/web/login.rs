@@ -233,7 +233,9 @@ pub async fn login(
         }
         Err(refused) => {
             let status = match refused {
-                LoginRefused::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+                LoginRefused::Locked { .. }
+                | LoginRefused::TooFast { .. }
+                | LoginRefused::Busy => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::UNAUTHORIZED,
             };
             tracing::info!(username = %f.username, ip = %ctx.ip, reason = ?refused, "login refused");
