@@ -269,7 +269,11 @@ impl TrustedProxies {
     /// `fd00::/8`) separated by commas or spaces.
     pub fn parse(text: &str) -> Result<TrustedProxies, String> {
         let mut nets = Vec::new();
-        for item in text.split([',', ' ']).map(str::trim).filter(|i| !i.is_empty()) {
+        for item in text
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+        {
             match item {
                 "loopback" => nets.extend(TrustedProxies::loopback().0),
                 "none" => {}
@@ -304,9 +308,7 @@ impl TrustedProxies {
     /// Whether a connection from `ip` is one of the trusted proxies.
     pub fn contains(&self, ip: std::net::IpAddr) -> bool {
         let ip = match ip {
-            std::net::IpAddr::V6(v6) => v6
-                .to_ipv4_mapped()
-                .map_or(ip, std::net::IpAddr::V4),
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
             v4 => v4,
         };
         self.0.iter().any(|(net, bits)| match (net, ip) {
@@ -397,7 +399,11 @@ impl Config {
             timezone,
             timezone_name,
             tls,
-            trusted_proxies: match opts.trusted_proxies.as_ref().or(file.trusted_proxies.as_ref()) {
+            trusted_proxies: match opts
+                .trusted_proxies
+                .as_ref()
+                .or(file.trusted_proxies.as_ref())
+            {
                 Some(list) => TrustedProxies::parse(list).map_err(ConfigError::TrustedProxies)?,
                 // The old switch: a proxy on this machine.
                 None if opts.trust_proxy.or(file.trust_proxy) == Some(true) => {
@@ -551,7 +557,9 @@ mod tests {
     fn trusted_proxies_are_addresses_and_blocks_nobody_by_default() {
         let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
         let resolve = |opts: Opts, file: FileConfig| {
-            Config::merge(&opts, file, "d".into()).unwrap().trusted_proxies
+            Config::merge(&opts, file, "d".into())
+                .unwrap()
+                .trusted_proxies
         };
         let none = resolve(Opts::default(), FileConfig::default());
         assert!(none.is_empty() && !none.contains(ip("127.0.0.1")));
@@ -566,7 +574,11 @@ mod tests {
         assert!(!nets.contains(ip("172.32.0.1")));
         assert!(nets.contains(ip("10.1.2.3")) && !nets.contains(ip("10.1.2.4")));
         assert!(nets.contains(ip("fd12::1")) && !nets.contains(ip("fe80::1")));
-        assert!(TrustedProxies::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        assert!(
+            TrustedProxies::parse("0.0.0.0/0")
+                .unwrap()
+                .contains(ip("8.8.8.8"))
+        );
 
         // The deprecated switch means a proxy on this machine; the list wins.
         let old = Opts {

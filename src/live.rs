@@ -249,7 +249,8 @@ impl Hub {
 /// display name with a CR, say) can start a line of its own such as `event:`.
 /// `id` and `event` are kefu's own words; any line break in them is dropped.
 pub fn frame(id: Option<&str>, event: &str, data: &str) -> String {
-    let one_line = |s: &str| -> String { s.chars().filter(|c| !matches!(c, '\r' | '\n')).collect() };
+    let one_line =
+        |s: &str| -> String { s.chars().filter(|c| !matches!(c, '\r' | '\n')).collect() };
     let mut out = String::new();
     if let Some(id) = id {
         out.push_str("id: ");
@@ -369,7 +370,10 @@ mod tests {
             frame(None, "toast", "张三\revent: msg\r\ndata: x\n\nid: 9"),
             "event: toast\ndata: 张三\ndata: event: msg\ndata: data: x\ndata: \ndata: id: 9\n\n"
         );
-        assert_eq!(frame(Some("b\r-1"), "t\noast", ""), "id: b-1\nevent: toast\ndata: \n\n");
+        assert_eq!(
+            frame(Some("b\r-1"), "t\noast", ""),
+            "id: b-1\nevent: toast\ndata: \n\n"
+        );
         // Whatever the payload, a frame is one event: exactly one blank line,
         // at its end, and every line is a field kefu wrote.
         for data in ["\r\r\n\n", "a\r\n\rb", "\r", "x\n\r\ny"] {
@@ -380,9 +384,13 @@ mod tests {
                 .collect();
             let blank = lines.iter().filter(|l| l.is_empty()).count();
             assert_eq!(blank, 2, "{data:?} → {f:?}"); // the terminator, and the split's tail
-            assert!(lines[..lines.len() - 2].iter().all(|l| l.starts_with("id: ")
-                || l.starts_with("event: ")
-                || l.starts_with("data: ")));
+            assert!(
+                lines[..lines.len() - 2]
+                    .iter()
+                    .all(|l| l.starts_with("id: ")
+                        || l.starts_with("event: ")
+                        || l.starts_with("data: "))
+            );
         }
     }
 }

@@ -113,7 +113,10 @@ async fn control_characters_in_every_form_field_are_refused_never_a_5xx() {
     // The login and setup forms are public: refused the same way.
     let anon = Browser::new(&srv);
     let r = anon
-        .post_form("/login", &[("username", "boss\u{0}"), ("password", PASSWORD)])
+        .post_form(
+            "/login",
+            &[("username", "boss\u{0}"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains(REFUSED));
@@ -157,7 +160,11 @@ async fn a_reply_of_only_nul_is_refused_and_nothing_is_queued() {
     assert_eq!(srv.push(&acc, "plain", &xml).await.status(), StatusCode::OK);
     let amy = srv.login("amy").await;
     let r = amy.post_form("/console/c/1/accept", &[]).await;
-    assert!(!r.status().is_client_error() && !r.status().is_server_error(), "{}", r.status());
+    assert!(
+        !r.status().is_client_error() && !r.status().is_server_error(),
+        "{}",
+        r.status()
+    );
 
     for text in ["\u{0}", "\u{0}\u{0}", "好\u{0}", "\r", "\u{1b}"] {
         let r = amy.post_form("/console/c/1/reply", &[("text", text)]).await;
@@ -165,8 +172,14 @@ async fn a_reply_of_only_nul_is_refused_and_nothing_is_queued() {
         assert!(r.text().await.unwrap().contains(REFUSED));
     }
     // The same route takes a real reply, typed with a CRLF line break.
-    let r = amy.post_form("/console/c/1/reply", &[("text", "您好\r\n请稍等")]).await;
-    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    let r = amy
+        .post_form("/console/c/1/reply", &[("text", "您好\r\n请稍等")])
+        .await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
 
     let replies: Vec<String> = srv
         .state
@@ -188,12 +201,13 @@ fn sse_events(stream: &str) -> Vec<(String, String)> {
     let mut events = Vec::new();
     let (mut kind, mut data): (String, Vec<String>) = (String::new(), Vec::new());
     let mut rest = stream;
-    loop {
-        let Some(end) = rest.find(['\r', '\n']) else {
-            break;
-        };
+    while let Some(end) = rest.find(['\r', '\n']) {
         let line = &rest[..end];
-        let skip = if rest[end..].starts_with("\r\n") { 2 } else { 1 };
+        let skip = if rest[end..].starts_with("\r\n") {
+            2
+        } else {
+            1
+        };
         rest = &rest[end + skip..];
         if line.is_empty() {
             if !data.is_empty() {
@@ -256,10 +270,7 @@ async fn a_carriage_return_in_a_display_name_cannot_forge_a_live_event() {
         "阿美\r\nevent: msg\r\ndata: x\r\n\r\n".to_string(),
         "the end".to_string(),
     ] {
-        live.publish(kefu::live::Live::Toast {
-            user: bob_id,
-            text,
-        });
+        live.publish(kefu::live::Live::Toast { user: bob_id, text });
     }
     while !sse_events(&seen).iter().any(|(_, d)| d == "the end") {
         // A guard against hanging, not a timing assertion.
@@ -273,7 +284,11 @@ async fn a_carriage_return_in_a_display_name_cannot_forge_a_live_event() {
     let events = sse_events(&seen);
     let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(kinds, ["hello", "toast", "toast", "toast"], "{seen:?}");
-    assert!(events[1].1.starts_with("阿美\nevent: msg\ndata: {"), "{:?}", events[1].1);
+    assert!(
+        events[1].1.starts_with("阿美\nevent: msg\ndata: {"),
+        "{:?}",
+        events[1].1
+    );
     assert!(events[1].1.ends_with("请求将会话转接给您"));
     srv.stop().await;
 }
@@ -284,7 +299,11 @@ async fn login_from(srv: &TestServer, ip: &str, name: &str, password: &str) -> r
     b.client
         .post(srv.at("/login"))
         .header("X-Forwarded-For", ip)
-        .form(&[("username", name), ("password", password), ("_csrf", &token)])
+        .form(&[
+            ("username", name),
+            ("password", password),
+            ("_csrf", &token),
+        ])
         .send()
         .await
         .unwrap()
@@ -362,7 +381,12 @@ async fn a_login_flood_gets_429s_and_a_real_login_still_gets_in() {
 
     // A real login from elsewhere gets in.
     let r = login_from(&srv, "198.51.100.7", "amy", PASSWORD).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
 
     // Failures are aggregated: one row per name and IP, with the count.
     for _ in 0..4 {
@@ -373,11 +397,16 @@ async fn a_login_flood_gets_429s_and_a_real_login_still_gets_in() {
     let amy: Vec<_> = rows.iter().filter(|r| r.actor_name == "amy").collect();
     assert_eq!(amy.len(), 1, "{amy:?}");
     assert_eq!(amy[0].ip, "198.51.100.8");
-    assert!(amy[0].after.as_deref().unwrap().contains("\"次数\":4"), "{amy:?}");
     assert!(
-        rows.iter()
-            .filter(|r| r.ip == attacker)
-            .all(|r| r.after.as_deref().unwrap().contains("\"次数\":1")),
+        amy[0].after.as_deref().unwrap().contains("\"次数\":4"),
+        "{amy:?}"
+    );
+    assert!(
+        rows.iter().filter(|r| r.ip == attacker).all(|r| r
+            .after
+            .as_deref()
+            .unwrap()
+            .contains("\"次数\":1")),
         "an unknown name's failure is recorded once, not once per attempt"
     );
     srv.stop().await;
@@ -402,7 +431,9 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
     }
     let burst = kefu::auth::LOGIN_BURST as usize;
     assert!(
-        statuses[..burst].iter().all(|s| *s == StatusCode::UNAUTHORIZED),
+        statuses[..burst]
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED),
         "{statuses:?}"
     );
     assert!(

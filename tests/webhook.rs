@@ -583,13 +583,14 @@ async fn control_characters_in_a_push_are_stripped_or_refused_never_a_5xx() {
             "第一行\r\n第二行\revent: msg\u{1b}[31m\u{7f}\u{85}",
         ];
         for (i, content) in texts.iter().enumerate() {
-            let r = srv.push(&acc, mode, &text(&format!("oClean{mode}"), content, i)).await;
+            let r = srv
+                .push(&acc, mode, &text(&format!("oClean{mode}"), content, i))
+                .await;
             assert_eq!(r.status(), StatusCode::OK, "{mode} {content:?}");
         }
         // A character reference is a control character too once parsed.
         for (i, content) in ["a&#0;b", "a&#13;b", "a&#x1b;b"].iter().enumerate() {
-            let xml = text(&format!("oRef{mode}"), "", 10 + i)
-                .replace("<![CDATA[]]>", content);
+            let xml = text(&format!("oRef{mode}"), "", 10 + i).replace("<![CDATA[]]>", content);
             let r = srv.push(&acc, mode, &xml).await;
             assert!(
                 r.status() == StatusCode::OK || r.status() == StatusCode::BAD_REQUEST,
@@ -601,7 +602,11 @@ async fn control_characters_in_a_push_are_stripped_or_refused_never_a_5xx() {
         let before = stored(&srv, acc.id).await;
         for (i, from) in ["o\u{0}F", "\u{0}", "oF\r"].iter().enumerate() {
             let r = srv.push(&acc, mode, &text(from, "你好", 20 + i)).await;
-            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{mode} FromUserName {from:?}");
+            assert_eq!(
+                r.status(),
+                StatusCode::BAD_REQUEST,
+                "{mode} FromUserName {from:?}"
+            );
         }
         let to_nul = text("oTo", "你好", 30).replace("gh_test", "gh_\u{0}");
         let r = srv.push(&acc, mode, &to_nul).await;
@@ -611,7 +616,9 @@ async fn control_characters_in_a_push_are_stripped_or_refused_never_a_5xx() {
         let texts = inbound_texts(&srv).await;
         for (openid, content) in &texts {
             assert!(
-                !content.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+                !content
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\t'),
                 "{openid}: {content:?}"
             );
         }
@@ -685,7 +692,11 @@ async fn a_plaintext_push_must_come_from_the_follower_the_signed_url_names() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN, "replayed under another openid");
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "replayed under another openid"
+    );
     assert_eq!(stored(&srv, acc.id).await, 1);
     srv.stop().await;
 }
@@ -725,7 +736,11 @@ async fn an_overlong_query_or_a_forged_signature_is_refused_before_the_body() {
     for size in [10, 900 * 1024, 2 * 1024 * 1024] {
         let r = client
             .post(&url)
-            .query(&[("timestamp", ts.as_str()), ("nonce", "9"), ("signature", "0")])
+            .query(&[
+                ("timestamp", ts.as_str()),
+                ("nonce", "9"),
+                ("signature", "0"),
+            ])
             .body(vec![b'x'; size])
             .send()
             .await;

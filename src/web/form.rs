@@ -12,7 +12,8 @@ use crate::error::AppError;
 use axum::extract::{FromRequest, Request};
 
 /// What a form or query holding a control character is told.
-pub const CONTROL_CHARS: &str = "提交的内容含有不允许的控制字符（如 NUL 或单独的回车符），请删除后重试";
+pub const CONTROL_CHARS: &str =
+    "提交的内容含有不允许的控制字符（如 NUL 或单独的回车符），请删除后重试";
 
 /// A control character a typed text may not hold (after CRLF became LF).
 pub fn forbidden(c: char) -> bool {
@@ -101,8 +102,7 @@ where
         state: &S,
     ) -> Result<Self, Self::Rejection> {
         if let Some(q) = parts.uri.query() {
-            let pairs: Vec<(String, String)> =
-                serde_urlencoded::from_str(q).unwrap_or_default();
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
             if pairs
                 .iter()
                 .any(|(n, v)| n.chars().chain(v.chars()).any(forbidden))
@@ -144,8 +144,20 @@ mod tests {
 
     #[test]
     fn crlf_becomes_lf_and_other_control_characters_refuse_the_form() {
-        assert_eq!(clean_field("第一行\r\n第二行\t完").as_deref(), Some("第一行\n第二行\t完"));
-        for bad in ["\0", "a\0b", "a\rb", "\r", "\u{1b}[31m", "\u{7f}", "\u{85}", "x\r\n\r"] {
+        assert_eq!(
+            clean_field("第一行\r\n第二行\t完").as_deref(),
+            Some("第一行\n第二行\t完")
+        );
+        for bad in [
+            "\0",
+            "a\0b",
+            "a\rb",
+            "\r",
+            "\u{1b}[31m",
+            "\u{7f}",
+            "\u{85}",
+            "x\r\n\r",
+        ] {
             assert_eq!(clean_field(bad), None, "{bad:?}");
         }
         assert_eq!(

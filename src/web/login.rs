@@ -233,9 +233,9 @@ pub async fn login(
         }
         Err(refused) => {
             let status = match refused {
-                LoginRefused::Locked { .. }
-                | LoginRefused::TooFast { .. }
-                | LoginRefused::Busy => StatusCode::TOO_MANY_REQUESTS,
+                LoginRefused::Locked { .. } | LoginRefused::TooFast { .. } | LoginRefused::Busy => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
                 _ => StatusCode::UNAUTHORIZED,
             };
             if matches!(refused, LoginRefused::TooFast { .. } | LoginRefused::Busy) {

@@ -85,7 +85,10 @@ pub fn check(m: &Inbound) -> Result<(), &'static str> {
 /// to everything a follower or WeChat wrote, so no stored text, page or live
 /// frame carries them.
 pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() && c != '\t' && c != '\n') {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\t' && c != '\n')
+    {
         return std::borrow::Cow::Borrowed(text);
     }
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
@@ -383,7 +386,10 @@ mod tests {
     fn control_characters_are_stripped_from_texts_and_refused_in_openids() {
         assert_eq!(clean("你好"), "你好");
         assert!(matches!(clean("a\tb\nc"), std::borrow::Cow::Borrowed(_)));
-        assert_eq!(clean("a\0b\r\nc\rd\u{1b}[31m\u{7f}\u{85}e"), "ab\nc\nd[31me");
+        assert_eq!(
+            clean("a\0b\r\nc\rd\u{1b}[31m\u{7f}\u{85}e"),
+            "ab\nc\nd[31me"
+        );
         assert_eq!(clean("\0"), "");
         let mut m = text(1);
         m.kind = InboundKind::Text {

@@ -150,7 +150,9 @@ pub fn open(
     // body is a forgery; with the same body, a retry. The guard keys on the
     // signed values only, so nothing unsigned (such as `openid`) can make a
     // fresh entry, and it remembers a fixed-size digest per push.
-    if !q.is_encrypted() && !replays.check(acc.id, &q.timestamp, &q.nonce, &q.signature, body, now_s) {
+    if !q.is_encrypted()
+        && !replays.check(acc.id, &q.timestamp, &q.nonce, &q.signature, body, now_s)
+    {
         return Err(PushError::Replayed);
     }
     let mut inbound = xml::parse(&plain)?;
