@@ -15,7 +15,8 @@
 //! - 10 % safe-mode pushes with a 900 KB envelope and a forged `msg_signature`
 //!   (these bodies must be read before they can be refused).
 //!
-//! Knobs (environment): KEFU_BENCH_N, KEFU_BENCH_CONCURRENCY.
+//! Knobs (environment): KEFU_BENCH_N, KEFU_BENCH_CONCURRENCY, KEFU_BENCH_BIN
+//! (measure another kefu binary, e.g. an older build, with the same load).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -103,7 +104,9 @@ fn main() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kefu"))
+    // Another build (an older commit, for a before/after) can be measured too.
+    let bin = std::env::var("KEFU_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_kefu").into());
+    let mut child = std::process::Command::new(bin)
         .arg("serve")
         .env("KEFU_DATA", dir.path())
         .env("KEFU_LISTEN", format!("127.0.0.1:{port}"))
