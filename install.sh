@@ -209,7 +209,7 @@ if [ ! -e "$destdir$ENV_FILE" ]; then
 # A port below 1024 here needs a rerun of install.sh (it adds CAP_NET_BIND_SERVICE).
 #KEFU_LISTEN=127.0.0.1:8080
 #KEFU_BASE_URL=https://kefu.example.com
-#KEFU_TRUST_PROXY=true
+#KEFU_TRUSTED_PROXIES=loopback
 #KEFU_LOG_FORMAT=json
 #KEFU_TLS_CERT=/etc/kefu/tls/fullchain.pem
 #KEFU_TLS_KEY=/etc/kefu/tls/privkey.pem
@@ -354,4 +354,4 @@ else
     echo "      cat ${DESTDIR:-}/var/lib/kefu/setup-code.txt   (or: journalctl -u kefu | grep setup)"
 fi
 echo "For WeChat, put HTTPS in front of kefu (WeChat calls only ports 80 and 443):"
-echo "see docs/deploy.md (Caddy or nginx, then KEFU_BASE_URL and KEFU_TRUST_PROXY in $ENV_FILE)."
+echo "see docs/deploy.md (Caddy or nginx, then KEFU_BASE_URL and KEFU_TRUSTED_PROXIES in $ENV_FILE)."

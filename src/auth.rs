@@ -2,6 +2,13 @@
 //! (5 failures per account and IP lock that pair out for 15 minutes) and the
 //! 24-hour idle session. Knows nothing of HTTP; `web::session` carries the
 //! results in cookies.
+//!
+//! A flood of logins is held off before it costs anything: each IP may try
+//! [`LOGIN_BURST`] times at once and then once per [`LOGIN_EVERY`], at most
+//! [`CONCURRENT_LOGINS`] logins check a password at a time with
+//! [`LOGIN_QUEUE`] more waiting, and anyone past that is told to come back
+//! (429) without a hash, a database write or an audit row. Failures reach the
+//! audit log as one row per account and IP per 15 minutes, with a count.
 
 use crate::clock::Clock;
 use crate::db::audit::{Actor, Entry};
@@ -21,6 +28,14 @@ pub const SESSION_IDLE: SignedDuration = SignedDuration::from_hours(24);
 pub const MAX_FAILURES: i64 = 5;
 /// How long a locked-out account/IP pair waits.
 pub const LOCKOUT: SignedDuration = SignedDuration::from_mins(15);
+/// Password checks (argon2: ~19 MiB and a core each) running at once.
+pub const CONCURRENT_LOGINS: usize = 2;
+/// Logins waiting for a check; any beyond are refused at once.
+pub const LOGIN_QUEUE: usize = 8;
+/// Login attempts one IP (an IPv6 /64) may make in a burst…
+pub const LOGIN_BURST: u32 = 20;
+/// …and then one per this long.
+pub const LOGIN_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 
@@ -105,6 +120,12 @@ pub enum LoginRefused {
     Locked {
         minutes: i64,
     },
+    /// This IP tried too often; seconds until the next attempt may be made.
+    TooFast {
+        seconds: u64,
+    },
+    /// Too many logins are being checked at once.
+    Busy,
 }
 
 impl LoginRefused {
@@ -115,6 +136,10 @@ impl LoginRefused {
             LoginRefused::Locked { minutes } => {
                 format!("登录失败次数过多,该账号在此 IP 已被锁定,请 {minutes} 分钟后再试")
             }
+            LoginRefused::TooFast { seconds } => {
+                format!("此 IP 的登录尝试过于频繁，请 {seconds} 秒后再试")
+            }
+            LoginRefused::Busy => "登录请求过多，服务器正忙，请稍后再试".into(),
         }
     }
 }
@@ -142,26 +167,105 @@ pub fn locked_until(failures: &[jiff::Timestamp]) -> Option<jiff::Timestamp> {
         .max()
 }
 
-/// Limits how many password hashes are computed at once (each argon2 check
-/// takes ~19 MiB and a core), so a flood of logins cannot exhaust memory.
+/// Holds logins back before they cost anything (see the module docs): the
+/// per-IP rate limit and the slots for password checks. One per server.
 #[derive(Clone)]
-pub struct HashLimit(std::sync::Arc<tokio::sync::Semaphore>);
+pub struct HashLimit {
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Free places in the queue.
+    waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    per_ip: std::sync::Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
+    checks: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
 
 impl Default for HashLimit {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        HashLimit(std::sync::Arc::new(tokio::sync::Semaphore::new(cores)))
+        HashLimit::new(CONCURRENT_LOGINS, LOGIN_QUEUE, LOGIN_BURST, LOGIN_EVERY)
+    }
+}
+
+/// A login's turn to check a password; gives the slot back when dropped.
+pub struct Slot(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+
+/// A place in the queue, given back whether the login gets its slot or is
+/// dropped while waiting (the browser went away).
+struct Waiting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
 impl HashLimit {
-    /// Verifies a password on the blocking pool, waiting for a free slot first.
+    pub fn new(
+        concurrent: usize,
+        queue: usize,
+        burst: u32,
+        every: std::time::Duration,
+    ) -> HashLimit {
+        let burst = std::num::NonZeroU32::new(burst).unwrap_or(std::num::NonZeroU32::MIN);
+        let quota = governor::Quota::with_period(every)
+            .unwrap_or_else(|| governor::Quota::per_second(burst))
+            .allow_burst(burst);
+        HashLimit {
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrent.max(1))),
+            waiting: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(queue)),
+            per_ip: std::sync::Arc::new(governor::RateLimiter::keyed(quota)),
+            checks: Default::default(),
+        }
+    }
+
+    /// Takes one attempt from `ip`'s allowance; `Err(seconds)` to wait when
+    /// it is spent. IPv6 addresses count per /64 (what one host can hold);
+    /// anything that is not an address shares one allowance.
+    pub fn admit(&self, ip: &str) -> Result<(), u64> {
+        let key = match ip.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => std::net::IpAddr::V4(v4),
+                None => std::net::IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+            },
+            Ok(v4) => v4,
+            Err(_) => std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        };
+        // Forget IPs whose allowance is whole again, now and then.
+        let n = self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n % 1024 == 1023 {
+            self.per_ip.retain_recent();
+            self.per_ip.shrink_to_fit();
+        }
+        self.per_ip.check_key(&key).map_err(|not_until| {
+            use governor::clock::{Clock, DefaultClock};
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            wait.as_secs() + 1
+        })
+    }
+
+    /// A slot to check a password in: at once, or after the logins ahead;
+    /// `None` when the queue is full too.
+    pub async fn slot(&self) -> Option<Slot> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if let Ok(p) = self.slots.clone().try_acquire_owned() {
+            return Some(Slot(p));
+        }
+        // `waiting` counts down the free places in the queue.
+        if self
+            .waiting
+            .fetch_update(SeqCst, SeqCst, |free| free.checked_sub(1))
+            .is_err()
+        {
+            return None;
+        }
+        let back = Waiting(self.waiting.clone());
+        let permit = self.slots.clone().acquire_owned().await.ok();
+        drop(back);
+        permit.map(Slot)
+    }
+
+    /// Verifies a password on the blocking pool; the caller holds a [`Slot`].
     pub async fn verify(&self, password: String, stored: String) -> Result<bool, AuthError> {
-        let _permit = self
-            .0
-            .acquire()
-            .await
-            .map_err(|e| AuthError::Hash(e.to_string()))?;
         tokio::task::spawn_blocking(move || verify_password(&password, &stored))
             .await
             .map_err(|e| AuthError::Hash(e.to_string()))
@@ -189,6 +293,13 @@ pub async fn login(
     let now = clock.now();
     let name = a.username.trim().to_string();
     let ip: String = a.ip.chars().take(64).collect();
+    // A flood is turned away here, before any hash or database work.
+    if let Err(seconds) = limit.admit(&ip) {
+        return Ok(Err(LoginRefused::TooFast { seconds }));
+    }
+    let Some(slot) = limit.slot().await else {
+        return Ok(Err(LoginRefused::Busy));
+    };
     if crate::team::check_username(&name).is_err() {
         // Cannot be an account: no database work, same answer and timing.
         limit.verify(a.password, DUMMY_HASH.clone()).await?;
@@ -222,6 +333,7 @@ pub async fn login(
         .map(|(_, h)| h.clone())
         .unwrap_or_else(|| DUMMY_HASH.clone());
     let ok = limit.verify(a.password.clone(), stored).await?;
+    drop(slot);
 
     let user = match found {
         Some((user, _)) if ok => user,
@@ -233,12 +345,8 @@ pub async fn login(
                     name: n.clone(),
                     ip: i,
                 };
-                db::audit::record(
-                    c,
-                    &actor,
-                    &Entry::new(AuditAction::LoginFailed, format!("账号 {n}")),
-                    now,
-                )
+                // One row per account and IP per window, counting the attempts.
+                db::audit::record_failure(c, &actor, &format!("账号 {n}"), now, LOCKOUT)
             })
             .await?;
             return Ok(Err(LoginRefused::BadCredentials));

@@ -24,6 +24,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "KEFU_TLS_CERT",
     "KEFU_TLS_KEY",
     "KEFU_TRUST_PROXY",
+    "KEFU_TRUSTED_PROXIES",
     "KEFU_VENDOR_DIR",
     "KEFU_WECHAT_API_BASE",
 ];
@@ -72,7 +73,11 @@ pub struct Opts {
     /// PEM private key for --tls-cert
     #[arg(long, env = "KEFU_TLS_KEY", global = true, value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
-    /// Take the client IP from X-Forwarded-For (set when behind nginx or Caddy) [default: false]
+    /// Reverse proxies whose X-Forwarded-For is believed: comma-separated
+    /// addresses or CIDRs, or `loopback` (127.0.0.1 and ::1) [default: none]
+    #[arg(long, env = "KEFU_TRUSTED_PROXIES", global = true, value_name = "LIST")]
+    pub trusted_proxies: Option<String>,
+    /// Deprecated: the same as --trusted-proxies loopback
     #[arg(long, env = "KEFU_TRUST_PROXY", global = true, num_args = 0..=1,
           default_missing_value = "true", value_name = "BOOL")]
     pub trust_proxy: Option<bool>,
@@ -226,6 +231,7 @@ pub struct FileConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub trust_proxy: Option<bool>,
+    pub trusted_proxies: Option<String>,
     pub wechat_api_base: Option<String>,
 }
 
@@ -240,8 +246,83 @@ pub struct Config {
     pub timezone: jiff::tz::TimeZone,
     pub timezone_name: String,
     pub tls: Option<(PathBuf, PathBuf)>,
-    pub trust_proxy: bool,
+    /// Peers whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: TrustedProxies,
     pub wechat_api_base: String,
+}
+
+/// The reverse proxies whose `X-Forwarded-For` is believed: addresses and
+/// CIDR blocks. Empty (the default) believes nobody.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<(std::net::IpAddr, u8)>);
+
+impl TrustedProxies {
+    /// 127.0.0.0/8 and ::1: a proxy on this machine.
+    pub fn loopback() -> TrustedProxies {
+        TrustedProxies(vec![
+            (std::net::Ipv4Addr::LOCALHOST.into(), 8),
+            (std::net::Ipv6Addr::LOCALHOST.into(), 128),
+        ])
+    }
+
+    /// `loopback`, `none`, or addresses and CIDRs (`10.0.0.5`, `172.16.0.0/12`,
+    /// `fd00::/8`) separated by commas or spaces.
+    pub fn parse(text: &str) -> Result<TrustedProxies, String> {
+        let mut nets = Vec::new();
+        for item in text
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+        {
+            match item {
+                "loopback" => nets.extend(TrustedProxies::loopback().0),
+                "none" => {}
+                _ => {
+                    let (addr, bits) = match item.split_once('/') {
+                        Some((a, b)) => (a, Some(b)),
+                        None => (item, None),
+                    };
+                    let ip: std::net::IpAddr = addr
+                        .parse()
+                        .map_err(|_| format!("{item:?} is not an address or CIDR"))?;
+                    let max = if ip.is_ipv4() { 32 } else { 128 };
+                    let bits = match bits {
+                        None => max,
+                        Some(b) => b
+                            .parse::<u8>()
+                            .ok()
+                            .filter(|b| *b <= max)
+                            .ok_or_else(|| format!("{item:?} has a bad prefix length"))?,
+                    };
+                    nets.push((ip, bits));
+                }
+            }
+        }
+        Ok(TrustedProxies(nets))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether a connection from `ip` is one of the trusted proxies.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.iter().any(|(net, bits)| match (net, ip) {
+            (std::net::IpAddr::V4(n), std::net::IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(*bits)).unwrap_or(0);
+                u32::from(*n) & mask == u32::from(a) & mask
+            }
+            (std::net::IpAddr::V6(n), std::net::IpAddr::V6(a)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(*bits)).unwrap_or(0);
+                u128::from(*n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -259,6 +340,8 @@ pub enum ConfigError {
     BaseUrl(String),
     #[error("--tls-cert and --tls-key must be given together")]
     TlsPair,
+    #[error("--trusted-proxies: {0}")]
+    TrustedProxies(String),
 }
 
 impl Config {
@@ -316,7 +399,18 @@ impl Config {
             timezone,
             timezone_name,
             tls,
-            trust_proxy: opts.trust_proxy.or(file.trust_proxy).unwrap_or(false),
+            trusted_proxies: match opts
+                .trusted_proxies
+                .as_ref()
+                .or(file.trusted_proxies.as_ref())
+            {
+                Some(list) => TrustedProxies::parse(list).map_err(ConfigError::TrustedProxies)?,
+                // The old switch: a proxy on this machine.
+                None if opts.trust_proxy.or(file.trust_proxy) == Some(true) => {
+                    TrustedProxies::loopback()
+                }
+                None => TrustedProxies::default(),
+            },
             wechat_api_base: opts
                 .wechat_api_base
                 .clone()
@@ -444,6 +538,60 @@ mod tests {
             toml::from_str::<FileConfig>("lisen = \"x\"").is_err(),
             "typos in kefu.toml are refused"
         );
+        for bad in ["10.0.0.0/33", "proxy.example", "::1/129", "10.0.0.1/x"] {
+            let opts = Opts {
+                trusted_proxies: Some(bad.into()),
+                ..Default::default()
+            };
+            assert!(
+                matches!(
+                    Config::merge(&opts, FileConfig::default(), "d".into()),
+                    Err(ConfigError::TrustedProxies(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_blocks_nobody_by_default() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let resolve = |opts: Opts, file: FileConfig| {
+            Config::merge(&opts, file, "d".into())
+                .unwrap()
+                .trusted_proxies
+        };
+        let none = resolve(Opts::default(), FileConfig::default());
+        assert!(none.is_empty() && !none.contains(ip("127.0.0.1")));
+
+        let lo = TrustedProxies::parse("loopback").unwrap();
+        assert!(lo.contains(ip("127.0.0.1")) && lo.contains(ip("::1")));
+        assert!(lo.contains(ip("::ffff:127.0.0.1")), "v4-mapped");
+        assert!(!lo.contains(ip("10.0.0.1")) && !lo.contains(ip("172.17.0.1")));
+
+        let nets = TrustedProxies::parse("172.16.0.0/12, 10.1.2.3 fd00::/8").unwrap();
+        assert!(nets.contains(ip("172.17.0.1")) && nets.contains(ip("172.31.255.255")));
+        assert!(!nets.contains(ip("172.32.0.1")));
+        assert!(nets.contains(ip("10.1.2.3")) && !nets.contains(ip("10.1.2.4")));
+        assert!(nets.contains(ip("fd12::1")) && !nets.contains(ip("fe80::1")));
+        assert!(
+            TrustedProxies::parse("0.0.0.0/0")
+                .unwrap()
+                .contains(ip("8.8.8.8"))
+        );
+
+        // The deprecated switch means a proxy on this machine; the list wins.
+        let old = Opts {
+            trust_proxy: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(resolve(old, FileConfig::default()), lo);
+        let file = FileConfig {
+            trusted_proxies: Some("10.0.0.0/8".into()),
+            trust_proxy: Some(true),
+            ..Default::default()
+        };
+        assert!(resolve(Opts::default(), file).contains(ip("10.9.9.9")));
     }
 
     #[test]

@@ -243,19 +243,26 @@ impl Hub {
 }
 
 /// Server-sent events framing: `id`, `event`, and `data` split into lines.
+///
+/// A browser ends an SSE line at LF, CR or CRLF, so the data is split at all
+/// three: every piece of it becomes its own `data:` line and no payload (a
+/// display name with a CR, say) can start a line of its own such as `event:`.
+/// `id` and `event` are kefu's own words; any line break in them is dropped.
 pub fn frame(id: Option<&str>, event: &str, data: &str) -> String {
+    let one_line =
+        |s: &str| -> String { s.chars().filter(|c| !matches!(c, '\r' | '\n')).collect() };
     let mut out = String::new();
     if let Some(id) = id {
         out.push_str("id: ");
-        out.push_str(id);
+        out.push_str(&one_line(id));
         out.push('\n');
     }
     out.push_str("event: ");
-    out.push_str(event);
+    out.push_str(&one_line(event));
     out.push('\n');
-    for line in data.split('\n') {
+    for line in data.split("\r\n").flat_map(|l| l.split(['\r', '\n'])) {
         out.push_str("data: ");
-        out.push_str(line.trim_end_matches('\r'));
+        out.push_str(line);
         out.push('\n');
     }
     out.push('\n');
@@ -358,5 +365,32 @@ mod tests {
             frame(Some("b-1"), "msg", "a\nb"),
             "id: b-1\nevent: msg\ndata: a\ndata: b\n\n"
         );
+        // CR alone, CRLF and LF all end an SSE line: each piece stays data.
+        assert_eq!(
+            frame(None, "toast", "张三\revent: msg\r\ndata: x\n\nid: 9"),
+            "event: toast\ndata: 张三\ndata: event: msg\ndata: data: x\ndata: \ndata: id: 9\n\n"
+        );
+        assert_eq!(
+            frame(Some("b\r-1"), "t\noast", ""),
+            "id: b-1\nevent: toast\ndata: \n\n"
+        );
+        // Whatever the payload, a frame is one event: exactly one blank line,
+        // at its end, and every line is a field kefu wrote.
+        for data in ["\r\r\n\n", "a\r\n\rb", "\r", "x\n\r\ny"] {
+            let f = frame(Some("b-1"), "msg", data);
+            let lines: Vec<&str> = f
+                .split("\r\n")
+                .flat_map(|l| l.split(['\r', '\n']))
+                .collect();
+            let blank = lines.iter().filter(|l| l.is_empty()).count();
+            assert_eq!(blank, 2, "{data:?} → {f:?}"); // the terminator, and the split's tail
+            assert!(
+                lines[..lines.len() - 2]
+                    .iter()
+                    .all(|l| l.starts_with("id: ")
+                        || l.starts_with("event: ")
+                        || l.starts_with("data: "))
+            );
+        }
     }
 }

@@ -78,7 +78,7 @@ async fn serves_tls_from_pem_files_with_secure_cookies() {
 async fn an_https_base_url_marks_cookies_secure_behind_a_proxy() {
     let srv = TestServer::start_with(|config, _| {
         config.base_url = Some("https://kefu.example.com".into());
-        config.trust_proxy = true;
+        config.trusted_proxies = kefu::config::TrustedProxies::loopback();
     })
     .await;
     srv.user("amy", Role::Agent, &[]).await;
@@ -100,7 +100,7 @@ async fn an_https_base_url_marks_cookies_secure_behind_a_proxy() {
             h
         },
         Some("127.0.0.1:1".parse().unwrap()),
-        true,
+        &kefu::config::TrustedProxies::loopback(),
     );
     assert_eq!(
         ip, "203.0.113.9",

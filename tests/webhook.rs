@@ -538,3 +538,217 @@ fn passive_reply(
     };
     xml::parse(&plain).expect("reply XML parses")
 }
+
+/// Every inbound text kefu stored, for followers 1 to 5.
+async fn inbound_texts(srv: &TestServer) -> Vec<(String, String)> {
+    srv.state
+        .db
+        .read(|c| {
+            let mut out = Vec::new();
+            for f in 1..=5 {
+                let follower = kefu::model::FollowerId(f);
+                let openid = kefu::db::followers::get(c, follower)?
+                    .map(|f| f.openid)
+                    .unwrap_or_default();
+                for m in kefu::db::messages::history(c, follower, None, 100)? {
+                    if m.direction == kefu::model::Direction::In && m.kind == MessageKind::Text {
+                        out.push((openid.clone(), m.content));
+                    }
+                }
+            }
+            Ok::<_, kefu::db::DbError>(out)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_in_a_push_are_stripped_or_refused_never_a_5xx() {
+    for (n, mode) in ["plain", "safe"].into_iter().enumerate() {
+        let srv = TestServer::start().await;
+        let acc = srv.account(mode, "").await;
+        let text = |from: &str, content: &str, id: usize| {
+            format!(
+                "<xml><ToUserName><![CDATA[gh_test]]></ToUserName>\
+                 <FromUserName><![CDATA[{from}]]></FromUserName>\
+                 <CreateTime>1714037059</CreateTime><MsgType><![CDATA[text]]></MsgType>\
+                 <Content><![CDATA[{content}]]></Content><MsgId>{}</MsgId></xml>",
+                1000 * (n + 1) + id
+            )
+        };
+        // Message text: stripped (CR and CRLF become LF), stored, answered 200.
+        let texts = [
+            "在\u{0}吗",
+            "\u{0}",
+            "第一行\r\n第二行\revent: msg\u{1b}[31m\u{7f}\u{85}",
+        ];
+        for (i, content) in texts.iter().enumerate() {
+            let r = srv
+                .push(&acc, mode, &text(&format!("oClean{mode}"), content, i))
+                .await;
+            assert_eq!(r.status(), StatusCode::OK, "{mode} {content:?}");
+        }
+        // A character reference is a control character too once parsed.
+        for (i, content) in ["a&#0;b", "a&#13;b", "a&#x1b;b"].iter().enumerate() {
+            let xml = text(&format!("oRef{mode}"), "", 10 + i).replace("<![CDATA[]]>", content);
+            let r = srv.push(&acc, mode, &xml).await;
+            assert!(
+                r.status() == StatusCode::OK || r.status() == StatusCode::BAD_REQUEST,
+                "{mode} {content:?}: {}",
+                r.status()
+            );
+        }
+        // An OpenID (or the account's id) with a control character: 400, nothing stored.
+        let before = stored(&srv, acc.id).await;
+        for (i, from) in ["o\u{0}F", "\u{0}", "oF\r"].iter().enumerate() {
+            let r = srv.push(&acc, mode, &text(from, "你好", 20 + i)).await;
+            assert_eq!(
+                r.status(),
+                StatusCode::BAD_REQUEST,
+                "{mode} FromUserName {from:?}"
+            );
+        }
+        let to_nul = text("oTo", "你好", 30).replace("gh_test", "gh_\u{0}");
+        let r = srv.push(&acc, mode, &to_nul).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{mode} ToUserName");
+        assert_eq!(stored(&srv, acc.id).await, before, "{mode}: nothing stored");
+
+        let texts = inbound_texts(&srv).await;
+        for (openid, content) in &texts {
+            assert!(
+                !content
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\t'),
+                "{openid}: {content:?}"
+            );
+        }
+        let clean: Vec<&str> = texts
+            .iter()
+            .filter(|(o, _)| *o == format!("oClean{mode}"))
+            .map(|(_, c)| c.as_str())
+            .collect();
+        assert_eq!(
+            clean,
+            vec!["在吗", "", "第一行\n第二行\nevent: msg[31m"],
+            "{mode}"
+        );
+        // The server is unaffected.
+        let r = reqwest::get(srv.at("/healthz")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        srv.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plaintext_push_must_come_from_the_follower_the_signed_url_names() {
+    let srv = TestServer::start().await;
+    let acc = srv.account("plain", "").await;
+    let url = srv.at(&format!("/wechat/{}", acc.id));
+    let ts = srv.state.clock.now().as_second().to_string();
+    let sig = crypto::signature(&[WX_TOKEN, &ts, "777"]);
+    let client = reqwest::Client::new();
+    let send = |openid: &'static str, body: String| {
+        let q = [
+            ("timestamp", ts.clone()),
+            ("nonce", "777".to_string()),
+            ("signature", sig.clone()),
+            ("openid", openid.to_string()),
+        ];
+        client.post(&url).query(&q).body(body).send()
+    };
+    let real = fixture("text.xml");
+    let someone_else = real.replace("oWx9Z5kD4mQ1sT7uV2yA3bC6eF8g", "oSomeoneElse");
+    // The body speaks for another follower than the URL names.
+    let r = send("oWx9Z5kD4mQ1sT7uV2yA3bC6eF8g", someone_else.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(stored(&srv, acc.id).await, 0);
+
+    // WeChat's own push, then the same signed query with another openid and
+    // a body to match: the replay guard keys on what is signed, so changing
+    // the unsigned openid does not make a fresh entry.
+    let sig2 = crypto::signature(&[WX_TOKEN, &ts, "778"]);
+    let q = |openid: &str| {
+        [
+            ("timestamp", ts.clone()),
+            ("nonce", "778".to_string()),
+            ("signature", sig2.clone()),
+            ("openid", openid.to_string()),
+        ]
+    };
+    let r = client
+        .post(&url)
+        .query(&q("oWx9Z5kD4mQ1sT7uV2yA3bC6eF8g"))
+        .body(real.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = client
+        .post(&url)
+        .query(&q("oSomeoneElse"))
+        .body(someone_else)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "replayed under another openid"
+    );
+    assert_eq!(stored(&srv, acc.id).await, 1);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overlong_query_or_a_forged_signature_is_refused_before_the_body() {
+    let srv = TestServer::start().await;
+    let acc = srv.account("plain", "").await;
+    let url = srv.at(&format!("/wechat/{}", acc.id));
+    let ts = srv.state.clock.now().as_second().to_string();
+    let sig = crypto::signature(&[WX_TOKEN, &ts, "9"]);
+    let client = reqwest::Client::new();
+    let huge = "o".repeat(kefu::web::MAX_QUERY + 1);
+    let r = client
+        .post(&url)
+        .query(&[
+            ("timestamp", ts.as_str()),
+            ("nonce", "9"),
+            ("signature", sig.as_str()),
+            ("openid", huge.as_str()),
+        ])
+        .body(fixture("text.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::URI_TOO_LONG);
+    // Any route: the limit is the server's, not the webhook's.
+    let r = client
+        .get(srv.at(&format!("/login?next={huge}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::URI_TOO_LONG);
+
+    // A forged plaintext signature is refused (403) whatever the body's size:
+    // the signature is checked before the body is read.
+    for size in [10, 900 * 1024, 2 * 1024 * 1024] {
+        let r = client
+            .post(&url)
+            .query(&[
+                ("timestamp", ts.as_str()),
+                ("nonce", "9"),
+                ("signature", "0"),
+            ])
+            .body(vec![b'x'; size])
+            .send()
+            .await;
+        // The server may answer before the client has sent everything.
+        if let Ok(r) = r {
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{size}");
+        }
+    }
+    assert_eq!(stored(&srv, acc.id).await, 0);
+    srv.stop().await;
+}

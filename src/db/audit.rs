@@ -86,6 +86,42 @@ pub fn record(conn: &Connection, actor: &Actor, e: &Entry, now: jiff::Timestamp)
     Ok(())
 }
 
+/// A failed login, aggregated: the first failure of this name from this IP
+/// within `window` inserts a row; each later one in that window adds to its
+/// count (`after`: `{"次数": n, "最后一次": time}`), so a flood of attempts
+/// leaves one row per account and IP per window instead of one per attempt.
+/// The only audit row the application ever updates, and only its count.
+pub fn record_failure(
+    conn: &Connection,
+    actor: &Actor,
+    target: &str,
+    now: jiff::Timestamp,
+    window: jiff::SignedDuration,
+) -> DbResult<()> {
+    let action = AuditAction::LoginFailed.as_str();
+    let last = now.to_string();
+    let updated = conn.execute(
+        "UPDATE audit_log
+            SET after = json_object('次数', coalesce(json_extract(after, '$.次数'), 1) + 1,
+                                    '最后一次', ?5)
+          WHERE id = (SELECT id FROM audit_log
+                       WHERE action = ?1 AND actor_name = ?2 AND ip = ?3 AND target = ?6
+                         AND at > ?4
+                       ORDER BY at DESC, id DESC LIMIT 1)",
+        params![action, actor.name, actor.ip, ms(now - window), last, target],
+    )?;
+    if updated == 0 {
+        let e = Entry {
+            action: AuditAction::LoginFailed,
+            target: target.to_string(),
+            before: None,
+            after: Some(serde_json::json!({ "次数": 1, "最后一次": last }).to_string()),
+        };
+        record(conn, actor, &e, now)?;
+    }
+    Ok(())
+}
+
 /// Whose actions an audit list shows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Actors {
@@ -220,5 +256,51 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(list(&conn, &scoped).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn failed_logins_are_one_row_per_name_and_ip_per_window() {
+        let conn = memory().unwrap();
+        let t0: Timestamp = "2026-03-01T08:00:00Z".parse().unwrap();
+        let window = SignedDuration::from_mins(15);
+        let who = |name: &str, ip: &str| Actor {
+            id: None,
+            name: name.into(),
+            ip: ip.into(),
+        };
+        for i in 0..40 {
+            let at = t0 + SignedDuration::from_secs(i);
+            record_failure(&conn, &who("amy", "10.0.0.1"), "账号 amy", at, window).unwrap();
+        }
+        record_failure(&conn, &who("amy", "10.0.0.2"), "账号 amy", t0, window).unwrap();
+        record_failure(&conn, &who("bob", "10.0.0.1"), "账号 bob", t0, window).unwrap();
+        // A new window starts 15 minutes after the first row.
+        let later = t0 + SignedDuration::from_mins(15);
+        record_failure(&conn, &who("amy", "10.0.0.1"), "账号 amy", later, window).unwrap();
+
+        let rows = list(
+            &conn,
+            &AuditFilter {
+                action: Some(AuditAction::LoginFailed),
+                actors: Actors::All,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let count = |name: &str, ip: &str, at: Timestamp| -> Vec<i64> {
+            rows.iter()
+                .filter(|r| r.actor_name == name && r.ip == ip && r.at == at)
+                .map(|r| {
+                    let after: serde_json::Value =
+                        serde_json::from_str(r.after.as_deref().unwrap()).unwrap();
+                    after["次数"].as_i64().unwrap()
+                })
+                .collect()
+        };
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        assert_eq!(count("amy", "10.0.0.1", t0), vec![40]);
+        assert_eq!(count("amy", "10.0.0.2", t0), vec![1]);
+        assert_eq!(count("bob", "10.0.0.1", t0), vec![1]);
+        assert_eq!(count("amy", "10.0.0.1", later), vec![1]);
     }
 }

@@ -1,9 +1,60 @@
 //! Form parsing with errors people can read. Every form struct uses
 //! `#[serde(default)]`, so a half-filled form reaches the handler, which says
 //! what is missing; only a body that is not a form at all is refused here.
+//!
+//! Text hygiene for everything typed into kefu happens here, once, before any
+//! handler sees a field: a line break sent as CRLF (what browsers send from a
+//! `<textarea>`) becomes LF, and any other control character (NUL, a lone CR,
+//! ESC, DEL, C1 codes…) refuses the whole form with a Chinese message. Tab and
+//! newline are the only control characters a name, note, tag or reply may hold.
 
 use crate::error::AppError;
 use axum::extract::{FromRequest, Request};
+
+/// What a form or query holding a control character is told.
+pub const CONTROL_CHARS: &str =
+    "提交的内容含有不允许的控制字符（如 NUL 或单独的回车符），请删除后重试";
+
+/// A control character a typed text may not hold (after CRLF became LF).
+pub fn forbidden(c: char) -> bool {
+    c.is_control() && c != '\t' && c != '\n'
+}
+
+/// `value` with CRLF turned into LF, or `None` when it holds another control
+/// character (a lone CR included).
+pub fn clean_field(value: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let value = if value.contains("\r\n") {
+        std::borrow::Cow::Owned(value.replace("\r\n", "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    };
+    (!value.chars().any(forbidden)).then_some(value)
+}
+
+/// Decodes `application/x-www-form-urlencoded` bytes into pairs, checks and
+/// cleans every name and value, and encodes them again for serde.
+fn clean_form(bytes: &[u8]) -> Result<String, AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|e| {
+        tracing::info!(error = %e, "form refused");
+        AppError::BadRequest(INVALID_FORM.into())
+    })?;
+    let mut cleaned = Vec::with_capacity(pairs.len());
+    for (name, value) in &pairs {
+        match (clean_field(name), clean_field(value)) {
+            (Some(n), Some(v)) => cleaned.push((n, v)),
+            _ => {
+                tracing::info!(field = %name.escape_debug(), "form refused: control character");
+                return Err(AppError::BadRequest(CONTROL_CHARS.into()));
+            }
+        }
+    }
+    serde_urlencoded::to_string(&cleaned).map_err(|e| {
+        tracing::info!(error = %e, "form refused");
+        AppError::BadRequest(INVALID_FORM.into())
+    })
+}
+
+const INVALID_FORM: &str = "提交的表单内容无效，请检查后重试";
 
 pub struct Form<T>(pub T);
 
@@ -21,22 +72,22 @@ where
             .and_then(|v| v.to_str().ok())
             .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
         if !is_form {
-            return Err(AppError::BadRequest(
-                "提交的表单内容无效,请检查后重试".into(),
-            ));
+            return Err(AppError::BadRequest(INVALID_FORM.into()));
         }
         let bytes = axum::body::to_bytes(req.into_body(), super::BODY_LIMIT)
             .await
             .map_err(|_| AppError::TooLarge)?;
+        let cleaned = clean_form(&bytes)?;
         // serde_html_form: repeated keys (checkbox lists) become a Vec.
-        serde_html_form::from_bytes(&bytes).map(Form).map_err(|e| {
+        serde_html_form::from_str(&cleaned).map(Form).map_err(|e| {
             tracing::info!(error = %e, "form refused");
-            AppError::BadRequest("提交的表单内容无效,请检查后重试".into())
+            AppError::BadRequest(INVALID_FORM.into())
         })
     }
 }
 
-/// Query strings (filters), with the same readable refusal as forms.
+/// Query strings (filters), with the same readable refusal as forms and the
+/// same refusal of control characters.
 pub struct Query<T>(pub T);
 
 impl<T, S> axum::extract::FromRequestParts<S> for Query<T>
@@ -50,11 +101,21 @@ where
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(q) = parts.uri.query() {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
+            if pairs
+                .iter()
+                .any(|(n, v)| n.chars().chain(v.chars()).any(forbidden))
+            {
+                tracing::info!("query refused: control character");
+                return Err(AppError::BadRequest(CONTROL_CHARS.into()));
+            }
+        }
         match axum_extra::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum_extra::extract::Query(v)) => Ok(Query(v)),
             Err(e) => {
                 tracing::info!(error = %e, "query refused");
-                Err(AppError::BadRequest("查询条件无效,请检查后重试".into()))
+                Err(AppError::BadRequest("查询条件无效，请检查后重试".into()))
             }
         }
     }
@@ -73,6 +134,41 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
         match axum::extract::Path::<i64>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(id)) => Ok(IdPath(id)),
             Err(_) => Err(AppError::NotFound),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_becomes_lf_and_other_control_characters_refuse_the_form() {
+        assert_eq!(
+            clean_field("第一行\r\n第二行\t完").as_deref(),
+            Some("第一行\n第二行\t完")
+        );
+        for bad in [
+            "\0",
+            "a\0b",
+            "a\rb",
+            "\r",
+            "\u{1b}[31m",
+            "\u{7f}",
+            "\u{85}",
+            "x\r\n\r",
+        ] {
+            assert_eq!(clean_field(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            clean_form(b"name=%E5%BC%A0%0D%0A%E4%B8%89&tags=a&tags=b").unwrap(),
+            "name=%E5%BC%A0%0A%E4%B8%89&tags=a&tags=b"
+        );
+        for bad in [&b"name=%00"[..], b"note=a%0Db", b"%00=x", b"body=%1B"] {
+            assert!(
+                matches!(clean_form(bad), Err(AppError::BadRequest(m)) if m == CONTROL_CHARS),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -233,10 +233,17 @@ pub async fn login(
         }
         Err(refused) => {
             let status = match refused {
-                LoginRefused::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+                LoginRefused::Locked { .. } | LoginRefused::TooFast { .. } | LoginRefused::Busy => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
                 _ => StatusCode::UNAUTHORIZED,
             };
-            tracing::info!(username = %f.username, ip = %ctx.ip, reason = ?refused, "login refused");
+            if matches!(refused, LoginRefused::TooFast { .. } | LoginRefused::Busy) {
+                // A flood: one line per attempt would flood the log too.
+                tracing::debug!(ip = %ctx.ip, reason = ?refused, "login turned away");
+            } else {
+                tracing::info!(username = %f.username, ip = %ctx.ip, reason = ?refused, "login refused");
+            }
             again(status, refused.message(), f)
         }
     }

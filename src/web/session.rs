@@ -84,41 +84,41 @@ fn csrf_exempt(path: &str) -> bool {
     path.starts_with("/wechat/")
 }
 
-/// The client's IP. Behind a reverse proxy (`--trust-proxy`) it is the last
-/// `X-Forwarded-For` entry — the one the proxy itself appended — and only when
-/// the connection comes from a proxy on this machine or its private network
-/// (loopback, or a private address such as Docker's bridge); anything else, or
-/// anything that is not an IP address, is ignored.
-pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy: bool) -> String {
+/// The client's IP. A connection from one of the `--trusted-proxies` is
+/// believed about where it came from: the client is the last
+/// `X-Forwarded-For` entry that is not itself a trusted proxy (each proxy
+/// appends the address it saw). Anyone else's header is ignored, and so is an
+/// entry that is not an IP address.
+pub fn client_ip(
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    trusted: &crate::config::TrustedProxies,
+) -> String {
     let peer_ip = peer.map(|p| p.ip());
-    if trust_proxy && peer_ip.is_some_and(is_local_network) {
-        let forwarded = headers
+    if let Some(peer_ip) = peer_ip.filter(|ip| trusted.contains(*ip)) {
+        let entries: Vec<&str> = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .last()
-            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
-        if let Some(ip) = forwarded {
-            return ip.to_string();
+            .map(str::trim)
+            .collect();
+        let mut client = peer_ip;
+        for entry in entries.iter().rev() {
+            match entry.parse::<std::net::IpAddr>() {
+                Ok(ip) if trusted.contains(ip) => client = ip,
+                Ok(ip) => {
+                    client = ip;
+                    break;
+                }
+                Err(_) => break,
+            }
         }
+        return client.to_string();
     }
     peer_ip
         .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into())
-}
-
-fn is_local_network(ip: std::net::IpAddr) -> bool {
-    match ip {
-        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
-        std::net::IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| v4.is_loopback() || v4.is_private())
-        }
-    }
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -376,7 +376,7 @@ async fn run(state: AppState, mut req: Request, next: Next) -> Result<Response, 
         req = match check_csrf(req, &csrf, state.config.base_url.as_deref()).await {
             Ok(r) => r,
             Err(e) => {
-                tracing::warn!(%path, ip = %client_ip(&headers, peer, state.config.trust_proxy), error = %e, "request refused before the handler");
+                tracing::warn!(%path, ip = %client_ip(&headers, peer, &state.config.trusted_proxies), error = %e, "request refused before the handler");
                 let resp = finish(e.into_response(), htmx, json, &path);
                 return Ok(if htmx || json {
                     resp
@@ -389,7 +389,7 @@ async fn run(state: AppState, mut req: Request, next: Next) -> Result<Response, 
 
     let had_flash = jar.get(FLASH_COOKIE).is_some();
     let ctx = Ctx {
-        ip: client_ip(&headers, peer, state.config.trust_proxy),
+        ip: client_ip(&headers, peer, &state.config.trusted_proxies),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -563,28 +563,43 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_ip_is_taken_only_from_a_local_proxy() {
+    fn forwarded_ip_is_taken_only_from_a_trusted_proxy() {
+        use crate::config::TrustedProxies;
         let h = forwarded("198.51.100.1, 203.0.113.9");
         let local = Some("127.0.0.1:5000".parse().unwrap());
         let bridge = Some("172.17.0.1:5000".parse().unwrap());
         let public = Some("192.0.2.7:5000".parse().unwrap());
+        let lo = TrustedProxies::loopback();
+        let none = TrustedProxies::default();
         assert_eq!(
-            client_ip(&h, local, true),
+            client_ip(&h, local, &lo),
             "203.0.113.9",
             "the entry the proxy appended"
         );
-        assert_eq!(client_ip(&h, bridge, true), "203.0.113.9");
         assert_eq!(
-            client_ip(&h, public, true),
+            client_ip(&h, bridge, &lo),
+            "172.17.0.1",
+            "a private peer is not trusted unless listed"
+        );
+        let docker = TrustedProxies::parse("172.16.0.0/12").unwrap();
+        assert_eq!(client_ip(&h, bridge, &docker), "203.0.113.9");
+        assert_eq!(
+            client_ip(&h, public, &lo),
             "192.0.2.7",
             "a stranger's header is ignored"
         );
         assert_eq!(
-            client_ip(&h, local, false),
+            client_ip(&h, local, &none),
             "127.0.0.1",
             "not trusted unless configured"
         );
-        assert_eq!(client_ip(&forwarded("not-an-ip"), local, true), "127.0.0.1");
+        assert_eq!(client_ip(&forwarded("not-an-ip"), local, &lo), "127.0.0.1");
+        // Two proxies in a row: the first hop that is not a trusted proxy.
+        let chain = TrustedProxies::parse("loopback, 10.0.0.0/8").unwrap();
+        assert_eq!(
+            client_ip(&forwarded("6.6.6.6, 203.0.113.9, 10.0.0.2"), local, &chain),
+            "203.0.113.9"
+        );
     }
 
     #[test]

@@ -36,7 +36,8 @@ impl IntoResponse for WebhookError {
                 PushError::BadSignature
                 | PushError::Stale
                 | PushError::NotEncrypted
-                | PushError::Replayed,
+                | PushError::Replayed
+                | PushError::WrongSender,
             ) => StatusCode::FORBIDDEN,
             WebhookError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebhookError::Push(PushError::Xml(_) | PushError::Crypto(_) | PushError::NoEncrypt) => {

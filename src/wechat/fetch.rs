@@ -99,7 +99,7 @@ impl Fetcher {
                 Ok(info) => {
                     let p = db::followers::WxProfile {
                         subscribed: info.subscribed,
-                        remark: info.remark,
+                        remark: super::ingest::clean(&info.remark).into_owned(),
                         unionid: info.unionid,
                         tags: info.tags,
                         subscribe_scene: info.subscribe_scene,

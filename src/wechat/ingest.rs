@@ -63,13 +63,106 @@ pub fn dedup_key(m: &Inbound) -> String {
     }
 }
 
-/// Whether the push can be stored at all (the OpenID is what ties it to a follower).
+/// Whether the push can be stored at all (the OpenID is what ties it to a
+/// follower). WeChat's OpenIDs and original ids are plain ASCII: one holding a
+/// control character is refused (400) rather than stored under another name.
 pub fn check(m: &Inbound) -> Result<(), &'static str> {
     let n = m.from_user.chars().count();
     if n == 0 || n > 128 {
         return Err("FromUserName must be 1 to 128 characters");
     }
+    if m.from_user.chars().any(char::is_control) {
+        return Err("FromUserName holds a control character");
+    }
+    if m.to_user.chars().any(char::is_control) {
+        return Err("ToUserName holds a control character");
+    }
     Ok(())
+}
+
+/// `text` as kefu keeps it: CRLF and a lone CR become LF, and every other
+/// control character but tab (NUL, ESC, DEL, C1 codes…) is dropped. Applied
+/// to everything a follower or WeChat wrote, so no stored text, page or live
+/// frame carries them.
+pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\t' && c != '\n')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    std::borrow::Cow::Owned(
+        text.chars()
+            .filter(|c| !c.is_control() || *c == '\t' || *c == '\n')
+            .collect(),
+    )
+}
+
+/// Cleans every text of a parsed push in place (see [`clean`]); the OpenIDs
+/// are left for [`check`] to refuse.
+pub fn sanitise(m: &mut Inbound) {
+    fn c(s: &mut String) {
+        if let std::borrow::Cow::Owned(t) = clean(s) {
+            *s = t;
+        }
+    }
+    match &mut m.kind {
+        InboundKind::Text { content } => c(content),
+        InboundKind::Image { pic_url, media_id } => {
+            c(pic_url);
+            c(media_id);
+        }
+        InboundKind::Voice {
+            media_id,
+            format,
+            recognition,
+        } => {
+            c(media_id);
+            c(format);
+            recognition.iter_mut().for_each(c);
+        }
+        InboundKind::Video {
+            media_id,
+            thumb_media_id,
+        }
+        | InboundKind::ShortVideo {
+            media_id,
+            thumb_media_id,
+        } => {
+            c(media_id);
+            c(thumb_media_id);
+        }
+        InboundKind::Location { label, .. } => c(label),
+        InboundKind::Link {
+            title,
+            description,
+            url,
+        } => {
+            c(title);
+            c(description);
+            c(url);
+        }
+        InboundKind::Event(e) => match e {
+            Event::Subscribe { scene, ticket } => {
+                scene.iter_mut().for_each(c);
+                ticket.iter_mut().for_each(c);
+            }
+            Event::Scan { scene, ticket } => {
+                c(scene);
+                ticket.iter_mut().for_each(c);
+            }
+            Event::Click { key } => c(key),
+            Event::View { url, menu_id } => {
+                c(url);
+                menu_id.iter_mut().for_each(c);
+            }
+            Event::TemplateSendJobFinish { status } => c(status),
+            Event::Unknown { event } => c(event),
+            Event::Unsubscribe | Event::Location { .. } => {}
+        },
+        InboundKind::Unknown { msg_type } => c(msg_type),
+    }
 }
 
 /// The push flattened for the messages table.
@@ -287,6 +380,37 @@ mod tests {
                 content: "在吗".into(),
             },
         }
+    }
+
+    #[test]
+    fn control_characters_are_stripped_from_texts_and_refused_in_openids() {
+        assert_eq!(clean("你好"), "你好");
+        assert!(matches!(clean("a\tb\nc"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(
+            clean("a\0b\r\nc\rd\u{1b}[31m\u{7f}\u{85}e"),
+            "ab\nc\nd[31me"
+        );
+        assert_eq!(clean("\0"), "");
+        let mut m = text(1);
+        m.kind = InboundKind::Text {
+            content: "在\0吗\r\nevent: msg".into(),
+        };
+        sanitise(&mut m);
+        assert_eq!(
+            m.kind,
+            InboundKind::Text {
+                content: "在吗\nevent: msg".into()
+            }
+        );
+        assert!(check(&m).is_ok());
+        for bad in ["oF\0", "\0", "o\rF"] {
+            let mut m = text(1);
+            m.from_user = bad.into();
+            assert!(check(&m).is_err(), "{bad:?}");
+        }
+        let mut m = text(1);
+        m.to_user = "gh_\0".into();
+        assert!(check(&m).is_err());
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub enum PushError {
     NotEncrypted,
     #[error("a signed timestamp and nonce reused with another body")]
     Replayed,
+    #[error("FromUserName differs from the openid of the signed URL")]
+    WrongSender,
 }
 
 /// `GET`: WeChat checks the URL; the echostr may be answered when this holds.
@@ -79,13 +81,20 @@ pub fn verify_url(acc: &Account, q: &PushQuery) -> Result<(), PushError> {
 ///
 /// A signature covers timestamp and nonce (and, encrypted, the ciphertext):
 /// stale ones are refused so a signed URL seen in a log cannot be replayed
-/// later. WeChat sends encrypted pushes to encrypted accounts, always.
+/// later. WeChat sends encrypted pushes to encrypted accounts, always. A
+/// plaintext push's signature does not cover the body, so it is checked here,
+/// and a forged one is refused without reading (or keeping) its body.
 pub fn verify(acc: &Account, q: &PushQuery, now_s: i64) -> Result<(), PushError> {
     if !is_fresh(&q.timestamp, now_s) {
         return Err(PushError::Stale);
     }
     if acc.mode != AccountMode::Plain && !q.is_encrypted() {
         return Err(PushError::NotEncrypted);
+    }
+    if !q.is_encrypted()
+        && !crypto::verify_signature(&q.signature, &[&acc.token, &q.timestamp, &q.nonce])
+    {
+        return Err(PushError::BadSignature);
     }
     Ok(())
 }
@@ -137,16 +146,27 @@ pub fn open(
         (text.to_string(), None)
     };
     // Plaintext mode only (encrypted pushes are covered by msg_signature, where
-    // a repeated nonce can only be chance): the same signed query, for the same
-    // follower, with another body is a forgery; with the same body, a retry.
-    if !q.is_encrypted() {
-        let scope = format!("{}|{}", q.nonce, q.openid);
-        if !replays.check(acc.id, &q.timestamp, &scope, body, now_s) {
-            return Err(PushError::Replayed);
-        }
+    // a repeated nonce can only be chance): the same signed query with another
+    // body is a forgery; with the same body, a retry. The guard keys on the
+    // signed values only, so nothing unsigned (such as `openid`) can make a
+    // fresh entry, and it remembers a fixed-size digest per push.
+    if !q.is_encrypted()
+        && !replays.check(acc.id, &q.timestamp, &q.nonce, &q.signature, body, now_s)
+    {
+        return Err(PushError::Replayed);
     }
-    let inbound = xml::parse(&plain)?;
+    let mut inbound = xml::parse(&plain)?;
     ingest::check(&inbound).map_err(|m| XmlError::Malformed(m.into()))?;
+    // WeChat names the follower in the URL too; in plaintext mode the body is
+    // not signed, so a body speaking for someone else is refused.
+    if !q.is_encrypted() && !q.openid.is_empty() && q.openid != inbound.from_user {
+        return Err(PushError::WrongSender);
+    }
+    ingest::sanitise(&mut inbound);
+    let plain = match ingest::clean(&plain) {
+        std::borrow::Cow::Owned(cleaned) => cleaned,
+        std::borrow::Cow::Borrowed(_) => plain,
+    };
     Ok(Opened {
         plain,
         inbound,
@@ -275,10 +295,19 @@ mod tests {
         let q = |ts: &str, encrypt_type: &str| PushQuery {
             timestamp: ts.into(),
             encrypt_type: encrypt_type.into(),
+            nonce: "1".into(),
+            signature: crypto::signature(&["AAAAA", ts, "1"]),
             ..Default::default()
         };
         assert!(verify(&plain, &q(&(NOW - 300).to_string(), ""), NOW).is_ok());
         assert!(verify(&plain, &q(&(NOW + 300).to_string(), ""), NOW).is_ok());
+        // Plaintext: the signature is checked before the body is read.
+        let mut forged = q(&NOW.to_string(), "");
+        forged.nonce = "2".into();
+        assert!(matches!(
+            verify(&plain, &forged, NOW),
+            Err(PushError::BadSignature)
+        ));
         for stale in [
             (NOW - 301).to_string(),
             (NOW + 301).to_string(),

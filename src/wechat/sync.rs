@@ -99,7 +99,7 @@ async fn run(
                     let id = db::followers::ensure(c, aid, openid, now)?;
                     let p = db::followers::WxProfile {
                         subscribed: info.subscribed,
-                        remark: info.remark.clone(),
+                        remark: super::ingest::clean(&info.remark).into_owned(),
                         unionid: info.unionid.clone(),
                         tags: info.tags.clone(),
                         subscribe_scene: info.subscribe_scene.clone(),

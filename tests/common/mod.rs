@@ -267,8 +267,12 @@ impl TestServer {
             ("signature", signature),
             ("timestamp", timestamp.clone()),
             ("nonce", nonce.clone()),
-            ("openid", "o".into()),
         ];
+        // WeChat names the sender in the URL too (a plaintext push whose body
+        // speaks for someone else is refused).
+        if let Ok(m) = kefu::wechat::xml::parse(xml) {
+            query.push(("openid", m.from_user));
+        }
         let body = if mode == "plain" {
             xml.to_string()
         } else {
