@@ -233,7 +233,11 @@ impl Plan {
     /// The `i`-th conversation (0-based) of `spec.conversations`.
     pub fn conversation(&mut self, i: usize) -> Conversation {
         let total = self.spec.conversations;
-        let heavy = i < HEAVY_CONVERSATIONS.min(total / 10);
+        // Every stride-th conversation is the heavy follower's, spread over the days.
+        let heavies = HEAVY_CONVERSATIONS.min(total / 10).max(1);
+        let heavy = i % (total / heavies).max(1) == 0
+            && i / (total / heavies).max(1) < heavies
+            && total - i > 50;
         // The last 50 stay open (30 queued, 20 active), each its own follower.
         let open = total.saturating_sub(i) <= 50 && !heavy;
         let follower = if heavy {
@@ -245,10 +249,12 @@ impl Plan {
         };
         let group = if heavy { 1 } else { self.pick_group() };
         let last_day = self.spec.days - 1;
+        // Days in order, as ids grow in a real database (a report's period
+        // is then a stretch of rows, not rows scattered over the file).
         let day = if open {
             last_day
         } else {
-            self.rng.i64(0..=last_day)
+            (i as i64 * self.spec.days / total.max(1) as i64).min(last_day)
         };
         let opened = self.moment(day);
         let want = if heavy {
@@ -256,7 +262,6 @@ impl Plan {
         } else {
             // Spread over the others, a little more each for the queues left
             // early (≤ 3 messages).
-            let heavies = HEAVY_CONVERSATIONS.min(total / 10);
             let others = total.saturating_sub(heavies).max(1);
             let avg =
                 self.spec.messages.saturating_sub(HEAVY_MESSAGES) as f64 * 1.05 / others as f64;

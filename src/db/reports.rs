@@ -76,7 +76,8 @@ pub fn conversations(c: &Connection, scope: &[GroupId], from: Ms, to: Ms) -> DbR
     Ok(convs)
 }
 
-/// The messages of `convs` that reports count: the follower's (not events)
+/// The messages of `convs` that reports count (by conversation, oldest
+/// first: the index's order, so no sort): the follower's (not events)
 /// and what agents typed or sent (not automatic replies, whose sender is
 /// empty, and not failed sends). Internal notes are not messages.
 pub fn messages(c: &Connection, convs: &[ConversationId]) -> DbResult<Vec<Msg>> {
@@ -89,7 +90,7 @@ pub fn messages(c: &Connection, convs: &[ConversationId]) -> DbResult<Vec<Msg>> 
            AND ((m.direction = 'in' AND m.kind <> 'event')
                 OR (m.direction = 'out' AND m.sender_id IS NOT NULL
                     AND coalesce(o.state, '') <> 'failed'))
-         ORDER BY m.id",
+         ORDER BY m.conversation_id, m.id",
     )?;
     let rows = stmt
         .query_map([ids], |r| {
