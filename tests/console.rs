@@ -1705,3 +1705,36 @@ async fn ended_conversations_move_to_recent_contacts_at_midnight() {
     assert!(lists.contains(&label(openid)), "{lists}");
     w.stop().await;
 }
+
+#[tokio::test]
+async fn a_long_queue_lists_its_head_and_counts_the_rest() {
+    let w = world().await;
+    set_group(&w.srv, w.group, shown_queue()).await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let openid = |n: usize| format!("oFanLongQueue{n:04}");
+    for n in 0..104 {
+        w.say(&openid(n), "在吗").await;
+        w.advance(SignedDuration::from_secs(1));
+    }
+    let page = amy.lists().await;
+    assert!(page.contains("排队中 (104)"), "the count covers everyone");
+    assert!(
+        page.contains("还有 4 位在排队（按顺序显示前 100 位）"),
+        "{page}"
+    );
+    assert!(page.contains(&label(&openid(0))) && page.contains(&label(&openid(99))));
+    assert!(
+        !page.contains(&label(&openid(100))),
+        "the 101st is counted, not listed"
+    );
+    // 接入下一位 still takes the first in line, and the next one moves into view.
+    let g = w.group.0.to_string();
+    let (s, body) = amy.post("/console/accept", &[("group", &g)]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.conv(&openid(0)).await.state, ConversationState::Active);
+    let page = amy.lists().await;
+    assert!(page.contains("还有 3 位在排队"), "{page}");
+    assert!(page.contains(&label(&openid(100))));
+    w.stop().await;
+}

@@ -64,6 +64,8 @@ pub struct ListsView {
     pub queued: Vec<ItemView>,
     /// Queued followers the user may not see in detail (count only).
     pub hidden_queue: i64,
+    /// Queued followers this user may see beyond the first [`QUEUE_SHOWN`].
+    pub more_queue: usize,
     pub recent: Vec<ItemView>,
     /// Ended today (local time): still current contacts until midnight (C11).
     pub today: Vec<ItemView>,
@@ -74,7 +76,7 @@ pub struct ListsView {
 
 impl ListsView {
     pub fn queue_total(&self) -> usize {
-        self.queued.len() + self.hidden_queue as usize
+        self.queued.len() + self.more_queue + self.hidden_queue as usize
     }
     fn query(&self) -> String {
         let mut parts = vec![];
@@ -196,6 +198,10 @@ fn item_view(
     }
 }
 
+/// How many queued followers the list shows (in queue order); a longer queue
+/// is counted, not rendered, so a console stays light whatever its length.
+pub const QUEUE_SHOWN: usize = 100;
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ListQuery {
@@ -242,12 +248,25 @@ fn lists_view(
         })
         .collect();
     let mut shown_queue = vec![];
+    let mut more_queue = 0;
     let mut hidden_queue = 0;
+    let mut sees: Vec<(GroupId, bool)> = vec![];
     for i in queued.iter().filter(|i| in_tab(i)) {
-        if access::sees_queue_of(c, &viewer, i.group_id)? {
+        let visible = match sees.iter().find(|(g, _)| *g == i.group_id) {
+            Some((_, v)) => *v,
+            None => {
+                let v = access::sees_queue_of(c, &viewer, i.group_id)?;
+                sees.push((i.group_id, v));
+                v
+            }
+        };
+        if !visible {
+            hidden_queue += 1;
+        } else if shown_queue.len() < QUEUE_SHOWN {
             shown_queue.push(item_view(i, user.id, tz, now, selected));
         } else {
-            hidden_queue += 1;
+            // A long queue: the page lists its head, the count says the rest.
+            more_queue += 1;
         }
     }
     Ok(ListsView {
@@ -260,6 +279,7 @@ fn lists_view(
             .map(|i| item_view(i, user.id, tz, now, selected))
             .collect(),
         queued: shown_queue,
+        more_queue,
         hidden_queue,
         recent: q::ended_between(
             c,
