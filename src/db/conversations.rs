@@ -201,27 +201,37 @@ pub fn ahead_of(conn: &Connection, conv: &Conversation) -> DbResult<i64> {
     )?)
 }
 
-/// Queued conversations of the group that moved up since their last notice
-/// and may hear of it by time and count (`engine::queue::update_due` has the
-/// last word), nearest the head first, at most `limit`: (conversation, ahead).
+/// Queued conversations among the first `within` of the group's queue that
+/// moved up since their last notice and may hear of it by time and count
+/// (`engine::queue::update_due` has the last word), nearest the head first,
+/// at most `limit`: (conversation, ahead). Reads at most `within` index
+/// entries, however long the queue.
 pub fn moved_up(
     conn: &Connection,
     group: GroupId,
     noticed_before: jiff::Timestamp,
     max_notices: i64,
     limit: usize,
+    within: usize,
 ) -> DbResult<Vec<(Conversation, i64)>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS}, ahead FROM (
              SELECT *, row_number() OVER (ORDER BY vip DESC, queued_at, id) - 1 AS ahead
-             FROM conversations WHERE group_id = ?1 AND state = 'queued')
+             FROM (SELECT * FROM conversations WHERE group_id = ?1 AND state = 'queued'
+                   ORDER BY vip DESC, queued_at, id LIMIT ?5))
          WHERE notice_position IS NOT NULL AND ahead < notice_position
            AND notices < ?3 AND (notice_at IS NULL OR notice_at <= ?2)
          ORDER BY ahead LIMIT ?4"
     ))?;
     let rows = stmt
         .query_map(
-            params![group, ms(noticed_before), max_notices, limit as i64],
+            params![
+                group,
+                ms(noticed_before),
+                max_notices,
+                limit as i64,
+                within as i64
+            ],
             |r| Ok((from_row(r)?, r.get::<_, i64>(COLUMN_COUNT)?)),
         )?
         .collect::<Result<Vec<_>, _>>()?;
@@ -480,16 +490,33 @@ mod tests {
         )
         .unwrap();
         let later = t0 + SignedDuration::from_mins(10);
-        let due = moved_up(&conn, g0(&conn), later, 3, 10).unwrap();
+        let due = moved_up(&conn, g0(&conn), later, 3, 10, 500).unwrap();
+        // Beyond the first `within` of the queue nobody is loaded.
+        assert!(
+            moved_up(&conn, g0(&conn), later, 3, 10, 11)
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(due.len(), 1);
         assert_eq!((due[0].0.id, due[0].1), (last, 11));
         // Told too recently, or three times already: not loaded.
         assert!(
-            moved_up(&conn, g0(&conn), t0 - SignedDuration::from_mins(1), 3, 10)
+            moved_up(
+                &conn,
+                g0(&conn),
+                t0 - SignedDuration::from_mins(1),
+                3,
+                10,
+                500
+            )
+            .unwrap()
+            .is_empty()
+        );
+        assert!(
+            moved_up(&conn, g0(&conn), later, 1, 10, 500)
                 .unwrap()
                 .is_empty()
         );
-        assert!(moved_up(&conn, g0(&conn), later, 1, 10).unwrap().is_empty());
         assert!(queue_head(&conn, GroupId(999)).unwrap().is_none());
     }
 }

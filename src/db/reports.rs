@@ -85,11 +85,12 @@ pub fn messages(c: &Connection, convs: &[ConversationId]) -> DbResult<Vec<Msg>> 
     let mut stmt = c.prepare(
         "SELECT m.conversation_id, m.follower_id, m.direction = 'in',
                 CASE WHEN m.direction = 'in' THEN m.received_at ELSE m.created_at END, m.sender_id
-         FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
+         FROM messages m
          WHERE m.conversation_id IN (SELECT value FROM json_each(?1))
            AND ((m.direction = 'in' AND m.kind <> 'event')
                 OR (m.direction = 'out' AND m.sender_id IS NOT NULL
-                    AND coalesce(o.state, '') <> 'failed'))
+                    AND NOT EXISTS (SELECT 1 FROM outbox o
+                                    WHERE o.message_id = m.id AND o.state = 'failed')))
          ORDER BY m.conversation_id, m.id",
     )?;
     let rows = stmt

@@ -72,14 +72,22 @@ pub(super) fn route_queue(
 /// At most this many followers hear of one move of the queue, nearest the
 /// head first; the others on a later move (the notice rule still holds).
 const NOTICES_PER_MOVE: usize = 20;
+/// Only the first this many in line get moved-up updates (they were told
+/// their place on entering; deeper in a long queue a step up is no news).
+const NOTICED_WITHIN: usize = 500;
 
 /// Tells queued followers who moved up their new place (rate-limited, see
 /// `engine::queue`). Only followers whose notice may be due are loaded.
 pub fn queue_moved(c: &Connection, group: GroupId, now: Timestamp, out: &mut Out) -> DbResult<()> {
     let before = now - queue::UPDATE_EVERY;
-    for (conv, ahead) in
-        conversations::moved_up(c, group, before, queue::MAX_NOTICES, NOTICES_PER_MOVE)?
-    {
+    for (conv, ahead) in conversations::moved_up(
+        c,
+        group,
+        before,
+        queue::MAX_NOTICES,
+        NOTICES_PER_MOVE,
+        NOTICED_WITHIN,
+    )? {
         let n = db::notices::get(c, conv.id)?;
         let left = super::budget_of(c, conv.follower_id, now)?.remaining;
         if queue::update_due(&n, ahead, left, now) {
