@@ -22,7 +22,7 @@ pub const GROUPS: [(&str, &str); 5] = [
     ("投诉组", "complaint"),
 ];
 
-/// Each group's 咨询分类: (top, children).
+/// Each group's 咨询分类 as (top, children).
 pub const CATEGORIES: [(&str, [&str; 2]); 3] = [
     ("咨询", ["价格", "库存"]),
     ("售后", ["退货", "换货"]),
@@ -294,7 +294,7 @@ impl Plan {
             return c;
         }
         if !heavy && !open && roll < 6 {
-            // Left the queue (放弃排队) or expired in it.
+            // Left the queue by 放弃排队, or expired in it.
             let (step, wait) = if roll < 4 {
                 ("abandon", self.rng.i64(30..600) * SEC)
             } else {
