@@ -294,7 +294,7 @@ impl Plan {
             return c;
         }
         if !heavy && !open && roll < 6 {
-            // Left the queue by 放弃排队, or expired in it.
+            // Left the queue by 放弃排队 or expired in it.
             let (step, wait) = if roll < 4 {
                 ("abandon", self.rng.i64(30..600) * SEC)
             } else {
