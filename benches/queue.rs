@@ -65,7 +65,7 @@ async fn run() {
             .unwrap();
         let t = now.as_millisecond();
         db.write(move |c| -> Result<(), DbError> {
-            // The account's first group (where new conversations go) is 售前组, id 1.
+            // The account's first group (where new conversations go) is 售前组 with id 1.
             kefu::db::fixture::queue(c, 1, 1, n, t)
         })
         .await
