@@ -357,17 +357,25 @@ async fn a_login_flood_gets_429s_and_a_real_login_still_gets_in() {
                 .await
                 .unwrap();
             let status = r.status();
-            (status, r.text().await.unwrap())
+            let retry: Option<u64> = r
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.parse().ok());
+            (status, retry, r.text().await.unwrap())
         }));
     }
     let (mut too_many, mut refused) = (0, 0);
     for t in flood {
-        let (status, body) = t.await.unwrap();
+        let (status, retry, body) = t.await.unwrap();
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 assert!(
                     body.contains("过于频繁") || body.contains("服务器正忙"),
                     "{body}"
+                );
+                assert!(
+                    retry.is_some_and(|s| s >= 1),
+                    "a 429 says when to try again: {retry:?}"
                 );
                 too_many += 1;
             }

@@ -244,7 +244,19 @@ pub async fn login(
             } else {
                 tracing::info!(username = %f.username, ip = %ctx.ip, reason = ?refused, "login refused");
             }
-            again(status, refused.message(), f)
+            // When to try again, for clients and proxies (RFC 9110 Retry-After).
+            let retry_after: Option<u64> = match refused {
+                LoginRefused::Locked { minutes } => Some(minutes.max(1).unsigned_abs() * 60),
+                LoginRefused::TooFast { seconds } => Some(seconds.max(1)),
+                LoginRefused::Busy => Some(1),
+                _ => None,
+            };
+            let mut resp = again(status, refused.message(), f)?;
+            if let Some(secs) = retry_after {
+                resp.headers_mut()
+                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+            }
+            Ok(resp)
         }
     }
 }
