@@ -1397,11 +1397,26 @@ impl ChromeDriver {
         caps.insert("browserName".into(), json!("chrome"));
         caps.insert("goog:chromeOptions".into(), chrome);
         let url = format!("http://127.0.0.1:{}", self.port);
-        let client = ClientBuilder::rustls()
-            .expect("rustls")
-            .capabilities(caps)
-            .connect(&url)
-            .await
+        // A busy machine sometimes drops the first session request (the
+        // transport fails, chromedriver logs nothing): ask again, twice.
+        let mut attempt = 0;
+        let client = loop {
+            attempt += 1;
+            match ClientBuilder::rustls()
+                .expect("rustls")
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break Ok(c),
+                Err(e) if attempt < 3 => {
+                    eprintln!("chromedriver session attempt {attempt} failed: {e}; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        let client = client
             .map_err(|e| anyhow!("{e}"))
             .unwrap_or_else(|e| {
                 let log = std::fs::read_to_string(self.dir.path().join("chromedriver.log")).unwrap_or_default();
