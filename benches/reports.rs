@@ -141,7 +141,7 @@ async fn run() {
             format!("/admin/reports/service?from={from30}&to={today}"),
         ),
         (
-            "工作质量概览 (one day)",
+            "工作质量概览（单日）",
             format!("/admin/reports/quality?date={yesterday}"),
         ),
     ];

@@ -367,8 +367,8 @@ mod tests {
         );
         // CR alone, CRLF and LF all end an SSE line: each piece stays data.
         assert_eq!(
-            frame(None, "toast", "张三\revent: msg\r\ndata: x\n\nid: 9"),
-            "event: toast\ndata: 张三\ndata: event: msg\ndata: data: x\ndata: \ndata: id: 9\n\n"
+            frame(None, "toast", "amy\revent: msg\r\ndata: x\n\nid: 9"),
+            "event: toast\ndata: amy\ndata: event: msg\ndata: data: x\ndata: \ndata: id: 9\n\n"
         );
         assert_eq!(
             frame(Some("b\r-1"), "t\noast", ""),

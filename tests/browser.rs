@@ -619,7 +619,7 @@ async fn console_flow(
     assert_eq!(resp.status(), 200, "push accepted");
     wait_text(a, "#lists", FOLLOWER_LABEL).await?;
     wait_text(b, "#lists", FOLLOWER_LABEL).await?;
-    wait_text(b, "#lists", "排队中 (1)").await?;
+    wait_text(b, "#lists", "排队中（1）").await?;
     shots.take(a, "1-queued").await?;
 
     // 2. A accepts: it leaves B's queue, live.
@@ -627,7 +627,7 @@ async fn console_flow(
     wait_text(a, "#chat", "你好,我的快递到哪了?").await?;
     click(a, "#chat .chat-actions button[hx-post$='/accept']").await?;
     wait_text(a, "#chat .chat-head", "会话中").await?;
-    wait_text(b, "#lists", "排队中 (0)").await?;
+    wait_text(b, "#lists", "排队中（0）").await?;
     wait_without(b, "#lists .queue-form", FOLLOWER_LABEL).await?;
     wait_text(b, "#lists", "接待:amy显示名").await?;
     wait_text(a, "#chat .budget", "可回复").await?;

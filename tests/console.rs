@@ -1718,7 +1718,7 @@ async fn a_long_queue_lists_its_head_and_counts_the_rest() {
         w.advance(SignedDuration::from_secs(1));
     }
     let page = amy.lists().await;
-    assert!(page.contains("排队中 (104)"), "the count covers everyone");
+    assert!(page.contains("排队中（104）"), "the count covers everyone");
     assert!(
         page.contains("还有 4 位在排队（按顺序显示前 100 位）"),
         "{page}"
