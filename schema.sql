@@ -210,6 +210,7 @@ CREATE TABLE "outbox" (
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX outbox_follower ON outbox (follower_id, id);
 CREATE INDEX outbox_sending ON outbox (id) WHERE state = 'sending';
+CREATE INDEX outbox_failed ON outbox (message_id) WHERE state = 'failed';
 
 -- Media (A9): inbound files fetched after the push is acknowledged; the row is
 -- the job, so a restart resumes what is still pending.
@@ -282,7 +283,8 @@ CREATE TABLE conversation_events (
     note            TEXT    NOT NULL DEFAULT ''
 , group_id INTEGER) STRICT;
 
-CREATE INDEX conversation_events_conversation ON conversation_events (conversation_id, at);
+CREATE INDEX conversation_events_conversation ON conversation_events
+    (conversation_id, at, id, step, actor_id, to_agent_id, group_id);
 CREATE INDEX conversations_ended ON conversations (ended_at) WHERE state = 'ended';
 
 -- Every change of an agent's status, with its time (工作质量概览, issue 10).
@@ -424,7 +426,8 @@ CREATE TABLE uploads (
 
 CREATE INDEX uploads_user ON uploads (user_id, created_at);
 
-CREATE INDEX messages_conversation ON messages (conversation_id, id);
+CREATE INDEX messages_conversation ON messages
+    (conversation_id, id, direction, kind, sender_id, created_at, received_at, follower_id);
 
 -- ---------------------------------------------------------------- Automation
 

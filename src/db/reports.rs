@@ -18,21 +18,27 @@ fn groups_json(scope: &[GroupId]) -> String {
     json_ids(scope.iter().map(|g| g.0))
 }
 
+/// The conversations a report looks at, as a condition on `conversations v`
+/// with `?1` = from, `?2` = to, `?3` = the groups in scope as a JSON array:
+/// open at some time in `[from, to)` and in a group in scope now or at any
+/// step (a conversation transferred out of or into the scope counts).
+const IN_PERIOD_AND_SCOPE: &str = "v.opened_at < ?2 AND (v.state <> 'ended' OR v.ended_at >= ?1)
+    AND (v.group_id IN (SELECT value FROM json_each(?3))
+         OR EXISTS (SELECT 1 FROM conversation_events e WHERE e.conversation_id = v.id
+                    AND e.group_id IN (SELECT value FROM json_each(?3))))";
+
 /// Conversations that were open at some time in `[from, to)` and touched a
 /// group in scope, with their steps and answered survey.
 pub fn conversations(c: &Connection, scope: &[GroupId], from: Ms, to: Ms) -> DbResult<Vec<Conv>> {
     let groups = groups_json(scope);
-    let mut stmt = c.prepare(
+    let mut stmt = c.prepare(&format!(
         "SELECT v.id, v.follower_id, v.group_id, CASE WHEN v.state = 'ended' THEN v.ended_at END,
-                s.score, s.solved
-         FROM conversations v
-         LEFT JOIN surveys s ON s.conversation_id = v.id AND s.state = 'answered'
-         WHERE v.opened_at < ?2 AND (v.state <> 'ended' OR v.ended_at >= ?1)
-           AND (v.group_id IN (SELECT value FROM json_each(?3))
-                OR EXISTS (SELECT 1 FROM conversation_events e WHERE e.conversation_id = v.id
-                           AND e.group_id IN (SELECT value FROM json_each(?3))))
-         ORDER BY v.id",
-    )?;
+                    s.score, s.solved
+             FROM conversations v
+             LEFT JOIN surveys s ON s.conversation_id = v.id AND s.state = 'answered'
+             WHERE {IN_PERIOD_AND_SCOPE}
+             ORDER BY v.id"
+    ))?;
     let mut convs = stmt
         .query_map(params![from, to, groups], |r| {
             let score: Option<i64> = r.get(4)?;
@@ -76,25 +82,52 @@ pub fn conversations(c: &Connection, scope: &[GroupId], from: Ms, to: Ms) -> DbR
     Ok(convs)
 }
 
-/// The messages of `convs` that reports count (by conversation, oldest
-/// first: the index's order, so no sort): the follower's (not events)
-/// and what agents typed or sent (not automatic replies, whose sender is
-/// empty, and not failed sends). Internal notes are not messages.
-pub fn messages(c: &Connection, convs: &[ConversationId]) -> DbResult<Vec<Msg>> {
-    let ids = json_ids(convs.iter().map(|v| v.0));
-    let mut stmt = c.prepare(
+/// Which messages a report replays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wanted {
+    /// The follower's and the agents' (工作量统计).
+    All,
+    /// The follower's only (分时统计).
+    Inbound,
+    /// The agents' only (首次响应: 服务水平, 工作质量).
+    Replies,
+}
+
+/// The messages that reports count, of the conversations [`conversations`]
+/// returns for the same arguments, by conversation and oldest first (the
+/// index's order: no sort): the follower's (not events) and what agents typed
+/// or sent (not automatic replies, whose sender is empty, and not failed
+/// sends). Internal notes are not messages. It selects the conversations
+/// itself rather than taking their ids, so both can load at once on two
+/// reader connections; every column comes from `messages_conversation`
+/// (a covering index, migration 12), and the failed sends from a partial
+/// index on the outbox.
+pub fn messages(
+    c: &Connection,
+    scope: &[GroupId],
+    from: Ms,
+    to: Ms,
+    wanted: Wanted,
+) -> DbResult<Vec<Msg>> {
+    const INBOUND: &str = "(m.direction = 'in' AND m.kind <> 'event')";
+    const REPLIES: &str = "(m.direction = 'out' AND m.sender_id IS NOT NULL
+        AND m.id NOT IN (SELECT message_id FROM outbox WHERE state = 'failed'))";
+    let which = match wanted {
+        Wanted::All => format!("({INBOUND} OR {REPLIES})"),
+        Wanted::Inbound => INBOUND.to_string(),
+        Wanted::Replies => REPLIES.to_string(),
+    };
+    // CROSS JOIN keeps conversations the outer loop: SQLite would otherwise
+    // walk every message of the database through the index.
+    let mut stmt = c.prepare(&format!(
         "SELECT m.conversation_id, m.follower_id, m.direction = 'in',
                 CASE WHEN m.direction = 'in' THEN m.received_at ELSE m.created_at END, m.sender_id
-         FROM messages m
-         WHERE m.conversation_id IN (SELECT value FROM json_each(?1))
-           AND ((m.direction = 'in' AND m.kind <> 'event')
-                OR (m.direction = 'out' AND m.sender_id IS NOT NULL
-                    AND NOT EXISTS (SELECT 1 FROM outbox o
-                                    WHERE o.message_id = m.id AND o.state = 'failed')))
-         ORDER BY m.conversation_id, m.id",
-    )?;
+         FROM conversations v CROSS JOIN messages m ON m.conversation_id = v.id
+         WHERE {IN_PERIOD_AND_SCOPE} AND {which}
+         ORDER BY v.id, m.id"
+    ))?;
     let rows = stmt
-        .query_map([ids], |r| {
+        .query_map(params![from, to, groups_json(scope)], |r| {
             Ok(Msg {
                 conv: r.get(0)?,
                 follower: r.get(1)?,
@@ -302,19 +335,27 @@ mod tests {
         let pending = msg("out", "image", Some(amy), 104);
         outbox(pending, "pending");
         msg("out", "text", None, 105); // an automatic reply
-        let got: Vec<(bool, i64, Option<UserId>)> = messages(&c, &[conv])
-            .unwrap()
-            .into_iter()
-            .map(|m| (m.inbound, m.at, m.sender))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (true, 100, None),
-                (false, 102, Some(amy)),
-                (false, 104, Some(amy))
-            ]
+        let got = |wanted| -> Vec<(bool, i64, Option<UserId>)> {
+            messages(&c, &[g], 0, 1000, wanted)
+                .unwrap()
+                .into_iter()
+                .map(|m| (m.inbound, m.at, m.sender))
+                .collect()
+        };
+        let (inbound, replies) = (
+            (true, 100, None),
+            [(false, 102, Some(amy)), (false, 104, Some(amy))],
         );
+        assert_eq!(got(Wanted::All), vec![inbound, replies[0], replies[1]]);
+        assert_eq!(got(Wanted::Inbound), vec![inbound]);
+        assert_eq!(got(Wanted::Replies), replies.to_vec());
+        // Another group's scope, or a period before the conversation: nothing.
+        assert!(
+            messages(&c, &[GroupId(g.0 + 1)], 0, 1000, Wanted::All)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(messages(&c, &[g], 0, 100, Wanted::All).unwrap().is_empty());
         // The conversation is found for its group and period, with its steps.
         let convs = conversations(&c, &[g], 0, 1000).unwrap();
         assert_eq!(convs.len(), 1);

@@ -2,10 +2,11 @@
 //! a bar chart drawn on the server and a native chart in the workbook.
 
 use super::{
-    Label, Line, Rect, ReportPage, ReportQuery, Svg, days, download, hour_of, refused, scope, today,
+    Label, Line, Rect, ReportPage, ReportQuery, Svg, days, download, facts, hour_of, refused,
+    scope, today,
 };
 use crate::access::Viewer;
-use crate::db::reports;
+use crate::db::reports::Wanted;
 use crate::engine::reports::{Hour, hourly};
 use crate::error::AppError;
 use crate::export::table::{Cell, ChartSpec, Table};
@@ -111,24 +112,22 @@ pub async fn show(
         Err(why) => return refused(&ctx, "hourly", q, why),
     };
     let (me, group) = (s.user.clone(), q.group.clone());
-    let (groups, hours) = state
+    let (scope, groups) = state
         .db
-        .read(move |c| -> Result<_, AppError> {
-            let v = Viewer::load(c, &me)?;
-            let (scope, groups) = scope(c, &v, &group)?;
-            let convs = reports::conversations(c, &scope, d.period.from, d.period.to)?;
-            let ids: Vec<_> = convs.iter().map(|v| v.id).collect();
-            let msgs = reports::messages(c, &ids)?;
-            let hours = hourly(
-                &convs,
-                &msgs,
-                d.period,
-                |g| scope.contains(&g),
-                |t| hour_of(t, &tz),
-            );
-            Ok((groups, hours))
-        })
+        .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
         .await?;
+    let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Inbound).await?;
+    let hours = tokio::task::spawn_blocking(move || {
+        hourly(
+            &convs,
+            &msgs,
+            d.period,
+            |g| scope.contains(&g),
+            |t| hour_of(t, &tz),
+        )
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("分时统计 failed: {e}")))?;
     let mut table = Table::new("分时统计", HEADERS);
     for (i, h) in hours.iter().enumerate() {
         table.rows.push(vec![

@@ -4,10 +4,10 @@
 //! median. Statuses come from `agent_status_log`, kept since migration 8.
 
 use super::{
-    Label, Line, Rect, ReportPage, ReportQuery, Svg, days, download, refused, scope, today,
+    Label, Line, Rect, ReportPage, ReportQuery, Svg, days, download, facts, refused, scope, today,
 };
 use crate::access::Viewer;
-use crate::db::reports::{self, Person};
+use crate::db::reports::{self, Person, Wanted};
 use crate::engine::reports::{
     Ms, Period, Segment, first_responses, median, queue_length, status_segments, status_totals,
     workload,
@@ -171,15 +171,16 @@ pub async fn show(
     };
     let until = state.clock.now().as_millisecond().min(d.period.to);
     let (me, group, tz2) = (s.user.clone(), q.group.clone(), tz.clone());
-    let (groups, charts, table) = state
+    let (scope, groups) = state
+        .db
+        .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
+        .await?;
+    // The workload replay gives each agent's 接入 count, which needs no message.
+    let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Replies).await?;
+    let (charts, table) = state
         .db
         .read(move |c| -> Result<_, AppError> {
-            let v = Viewer::load(c, &me)?;
-            let (scope, groups) = scope(c, &v, &group)?;
             let p = d.period;
-            let convs = reports::conversations(c, &scope, p.from, p.to)?;
-            let ids: Vec<_> = convs.iter().map(|v| v.id).collect();
-            let msgs = reports::messages(c, &ids)?;
             let in_scope = |g| scope.contains(&g);
             let queue = queue_length(&convs, p, in_scope);
             let taken = workload(&convs, &msgs, p, in_scope);
@@ -213,7 +214,7 @@ pub async fn show(
                 rows.push((person, segs));
             }
             let charts = vec![queue_chart(&queue, p, until), timeline(&rows, p, &tz2)];
-            Ok((groups, charts, table))
+            Ok((charts, table))
         })
         .await?;
     if q.xlsx() {

@@ -1,9 +1,9 @@
 //! 服务水平 (F5): per group and per agent — first response (median, p90,
 //! share within the SLA), handling time, abandonment and satisfaction.
 
-use super::{ReportPage, ReportQuery, days, download, refused, scope, today};
+use super::{ReportPage, ReportQuery, days, download, facts, refused, scope, today};
 use crate::access::Viewer;
-use crate::db::reports::{self, Person};
+use crate::db::reports::{self, Person, Wanted};
 use crate::db::settings::GroupSettings;
 use crate::engine::reports::{
     Ms, abandonment, first_responses, handled, median, percentile, within_sla,
@@ -101,14 +101,14 @@ pub async fn show(
         Err(why) => return refused(&ctx, "service", q, why),
     };
     let (me, group) = (s.user.clone(), q.group.clone());
+    let (scope, groups) = state
+        .db
+        .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
+        .await?;
+    let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Replies).await?;
     let (groups, by_group, by_agent) = state
         .db
         .read(move |c| -> Result<_, AppError> {
-            let v = Viewer::load(c, &me)?;
-            let (scope, groups) = scope(c, &v, &group)?;
-            let convs = reports::conversations(c, &scope, d.period.from, d.period.to)?;
-            let ids: Vec<_> = convs.iter().map(|v| v.id).collect();
-            let msgs = reports::messages(c, &ids)?;
             let in_scope = |g: GroupId| scope.contains(&g);
             let mut per_group: HashMap<GroupId, Acc> = HashMap::new();
             let mut per_agent: HashMap<UserId, Acc> = HashMap::new();

@@ -1,9 +1,9 @@
 //! 工作量统计 (F1): one row per agent and a 合计 row, over days and groups;
 //! agents without a reply are hidden unless 显示未回复客服 (`idle=1`).
 
-use super::{ReportPage, ReportQuery, days, download, refused, scope, today};
+use super::{ReportPage, ReportQuery, days, download, facts, refused, scope, today};
 use crate::access::Viewer;
-use crate::db::reports::{self, Person};
+use crate::db::reports::{self, Person, Wanted};
 use crate::engine::reports::{Workload, workload};
 use crate::error::AppError;
 use crate::export::table::{Cell, Table};
@@ -65,14 +65,14 @@ pub async fn show(
         }
     };
     let (me, group, idle) = (s.user.clone(), q.group.clone(), q.idle == "1");
-    let (groups, members, table) = state
+    let (scope, groups) = state
+        .db
+        .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
+        .await?;
+    let (convs, msgs) = facts(&state, &scope, d.period, Wanted::All).await?;
+    let (members, table) = state
         .db
         .read(move |c| -> Result<_, AppError> {
-            let v = Viewer::load(c, &me)?;
-            let (scope, groups) = scope(c, &v, &group)?;
-            let convs = reports::conversations(c, &scope, d.period.from, d.period.to)?;
-            let ids: Vec<_> = convs.iter().map(|v| v.id).collect();
-            let msgs = reports::messages(c, &ids)?;
             let by_agent = workload(&convs, &msgs, d.period, |g| scope.contains(&g));
             let members = reports::members(c, &scope)?;
             // Members of the groups, then anyone else who worked in them.
@@ -96,7 +96,7 @@ pub async fn show(
             let mut t = vec![Cell::text("合计"), Cell::text("")];
             t.extend(numbers(&total));
             table.total = Some(t);
-            Ok((groups, members, table))
+            Ok((members, table))
         })
         .await?;
     if q.xlsx() {
