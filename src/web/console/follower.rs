@@ -186,9 +186,22 @@ pub async fn save_profile(
             )?;
             let mut v = side_view(c, &user, follower, &tz, now)?.ok_or(AppError::NotFound)?;
             v.saved = true;
-            Ok(v)
+            // The new name shows in every console at once: the chat header of
+            // an open conversation and the lists that name the follower.
+            let mut out = desk::Out::default();
+            match db::conversations::open_of(c, follower)? {
+                Some(conv) => out.conversation(conv.id, conv.group_id),
+                None => {
+                    for g in access::follower_groups(c, follower, current.account_id)? {
+                        out.lists(g);
+                    }
+                }
+            }
+            Ok((v, out))
         })
         .await?;
+    let (view, out) = view;
+    state.publish(out);
     fragment(&view)
 }
 
@@ -254,6 +267,17 @@ pub async fn show_history(
                         rows.push((n.at, rows::note_row(&n, &tz2)));
                     }
                 }
+                // Steps within this page of messages; the newest page also
+                // shows what came after its last message (a transfer, the end).
+                let newest_page = before.is_none();
+                let until = if newest_page {
+                    to
+                } else {
+                    Some(last.created_at)
+                };
+                let steps =
+                    db::transcripts::follower_steps(c, follower, Some(first.created_at), until)?;
+                rows.extend(rows::step_rows(&steps, &tz2));
             }
             rows.sort_by_key(|(at, _)| *at);
             let convs = db::console::conversations_of(c, follower, 20)?;
