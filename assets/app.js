@@ -266,11 +266,13 @@
     var t = e.detail.target;
     if (t && t.id === "chat") { setView("chat"); scrollTimeline(); }
     if (t && t.id === "timeline") scrollTimeline();
-    // A saved profile renames the follower: the list and the chat header follow.
+    // A saved profile renames the follower: the lists and the chat header follow.
     var cfg = e.detail.requestConfig;
-    if (t && t.id === "side" && cfg && cfg.verb === "post" && /\/profile$/.test(cfg.path || "")) {
+    var side = t && t.id === "side" ? t.querySelector(".side[data-label]") : null;
+    if (side && cfg && cfg.verb === "post" && /\/profile$/.test(cfg.path || "")) {
+      var head = document.querySelector('#chat .chat[data-follower="' + side.dataset.follower + '"] .chat-label');
+      if (head) head.textContent = side.dataset.label;
       refreshLists();
-      refreshChat();
     }
   });
 

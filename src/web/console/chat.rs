@@ -109,8 +109,7 @@ fn timeline(
     }
     let steps = db::transcripts::follower_steps(c, follower, oldest, None)?;
     rows.extend(rows::step_rows(&steps, tz));
-    // Stable: a step stays after the message stored at the same moment.
-    rows.sort_by_key(|(at, _)| *at);
+    rows::timeline_order(&mut rows);
     rows::stamp(&mut rows, tz, now.to_zoned(tz.clone()).date());
     Ok(rows.into_iter().map(|(_, r)| r).collect())
 }

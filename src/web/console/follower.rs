@@ -186,16 +186,15 @@ pub async fn save_profile(
             )?;
             let mut v = side_view(c, &user, follower, &tz, now)?.ok_or(AppError::NotFound)?;
             v.saved = true;
-            // The new name shows in every console at once: the chat header of
-            // an open conversation and the lists that name the follower.
+            // The new name shows at once in every console's lists (this
+            // tab's chat header follows in the browser).
             let mut out = desk::Out::default();
-            match db::conversations::open_of(c, follower)? {
-                Some(conv) => out.conversation(conv.id, conv.group_id),
-                None => {
-                    for g in access::follower_groups(c, follower, current.account_id)? {
-                        out.lists(g);
-                    }
-                }
+            let mut groups = access::follower_groups(c, follower, current.account_id)?;
+            if let Some(conv) = db::conversations::open_of(c, follower)? {
+                groups.push(conv.group_id);
+            }
+            for g in groups {
+                out.lists(g);
             }
             Ok((v, out))
         })
@@ -279,7 +278,7 @@ pub async fn show_history(
                     db::transcripts::follower_steps(c, follower, Some(first.created_at), until)?;
                 rows.extend(rows::step_rows(&steps, &tz2));
             }
-            rows.sort_by_key(|(at, _)| *at);
+            rows::timeline_order(&mut rows);
             let convs = db::console::conversations_of(c, follower, 20)?;
             let mut with_survey = Vec::with_capacity(convs.len());
             for v in convs {

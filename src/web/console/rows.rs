@@ -277,7 +277,7 @@ pub fn step_row(
 }
 
 /// The steps worth a line in a chat: everything but the opening (the
-/// follower's first message shows that).
+/// follower's first message shows that). Sorted with [`timeline_order`].
 pub fn step_rows(
     steps: &[crate::db::transcripts::StepLine],
     tz: &jiff::tz::TimeZone,
@@ -286,8 +286,22 @@ pub fn step_rows(
         .iter()
         .enumerate()
         .filter(|(_, s)| s.step != "open")
-        .map(|(n, s)| (s.at, step_row(s, n, tz)))
+        .map(|(n, s)| {
+            // Routing follows the message that caused it, written at the same moment.
+            let at = if s.step == "route" {
+                s.at + jiff::SignedDuration::from_millis(1)
+            } else {
+                s.at
+            };
+            (at, step_row(s, n, tz))
+        })
         .collect()
+}
+
+/// Puts a timeline in order: by time, and at the same moment a step before
+/// the messages it caused (the greeting after 接入, the closing words after 结束).
+pub fn timeline_order(rows: &mut [(jiff::Timestamp, RowView)]) {
+    rows.sort_by_key(|(at, r)| (*at, r.side != "step"));
 }
 
 /// Adds a time stamp where more than 3 minutes passed since the previous row
