@@ -1957,8 +1957,13 @@ async fn issue13_console(
     shots.take(a, "3-renamed").await?;
 
     // Bug 5: the flash floats over the console — the chat does not move.
-    let composer_bottom =
-        "return Math.round(document.getElementById('composer').getBoundingClientRect().bottom);";
+    // Where the chat pane starts and where the reply box ends, on screen,
+    // measured with no message showing (an earlier one may still be there).
+    let composer_bottom = "const top = document.getElementById('workspace').getBoundingClientRect().top; \
+         const box = document.getElementById('composer').getBoundingClientRect(); \
+         return [Math.round(top), Math.round(box.bottom), box.bottom <= window.innerHeight];";
+    a.execute("document.getElementById('flash').innerHTML = '';", vec![])
+        .await?;
     let before = a.execute(composer_bottom, vec![]).await?;
     a.execute(
         "const input = document.querySelector('#chat input[type=file][data-upload]');
