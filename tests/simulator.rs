@@ -411,6 +411,10 @@ async fn the_binding_card_shows_what_to_copy_and_how_to_fix_a_failed_test() {
         !page.contains("alert-error"),
         "a note, not an error: {page}"
     );
+    assert!(
+        page.contains(&format!("data-copy=\"{}/wechat/{}\"", srv.url, acc.id)),
+        "the list has a 复制 button for the URL: {page}"
+    );
     let (_, page) = b.text(&format!("/admin/accounts/{}", acc.id)).await;
     let url = format!("/wechat/{}", acc.id);
     let card = &page[page.find("服务器配置").unwrap()..page.find("修改设置").unwrap()];
