@@ -45,9 +45,12 @@
     if (t instanceof HTMLSelectElement && t.hasAttribute("data-autosubmit") && t.form) t.form.submit();
   });
 
-  // Chat panes stay scrolled to the newest message.
+  // Chat panes stay scrolled to the newest message; the automation preview
+  // reads from the top (the first automatic reply comes first).
   function scrollChats() {
-    document.querySelectorAll(".sim-chat").forEach(function (c) { c.scrollTop = c.scrollHeight; });
+    document.querySelectorAll(".sim-chat").forEach(function (c) {
+      c.scrollTop = c.id === "preview" ? 0 : c.scrollHeight;
+    });
   }
   document.addEventListener("DOMContentLoaded", scrollChats);
   document.addEventListener("htmx:afterSwap", scrollChats);
@@ -188,7 +191,44 @@
     div.textContent = text;
     flash.innerHTML = "";
     flash.appendChild(div);
+    flashShown();
   }
+
+  // In the console the flash floats over the page (it never pushes the chat
+  // down), goes by itself after a while, and goes at the agent's next action:
+  // a message about something done before is stale by then.
+  var flashTimer = null;
+  function clearFlash() {
+    var flash = document.getElementById("flash");
+    if (flash) flash.innerHTML = "";
+    if (flashTimer) { clearTimeout(flashTimer); flashTimer = null; }
+  }
+  function flashShown() {
+    var flash = document.getElementById("flash");
+    if (!flash || !workspace()) return;
+    if (flashTimer) clearTimeout(flashTimer);
+    var error = flash.querySelector(".alert-error");
+    flashTimer = setTimeout(clearFlash, error ? 12000 : 5000);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var flash = document.getElementById("flash");
+    if (flash && flash.children.length) flashShown();
+  });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "flash") flashShown();
+  });
+  // The next action (a click on a button or link, a form sent) ends an old message.
+  function laterAction(e) {
+    if (!workspace()) return;
+    var el = e.target instanceof Element ? e.target : null;
+    var flash = document.getElementById("flash");
+    if (!flash || !flash.children.length) return;
+    if (el && flash.contains(el)) { clearFlash(); return; }
+    if (e.type === "click" && !(el && el.closest("button, a, summary, label, input[type=checkbox]"))) return;
+    clearFlash();
+  }
+  document.addEventListener("click", laterAction, true);
+  document.addEventListener("submit", laterAction, true);
 
   function connect() {
     if (!workspace() || !window.EventSource) return;
@@ -226,6 +266,23 @@
     var t = e.detail.target;
     if (t && t.id === "chat") { setView("chat"); scrollTimeline(); }
     if (t && t.id === "timeline") scrollTimeline();
+    // A saved profile renames the follower: the lists and the chat header follow.
+    var cfg = e.detail.requestConfig;
+    var side = t && t.id === "side" ? t.querySelector(".side[data-label]") : null;
+    if (side && cfg && cfg.verb === "post" && /\/profile$/.test(cfg.path || "")) {
+      var head = document.querySelector('#chat .chat[data-follower="' + side.dataset.follower + '"] .chat-label');
+      if (head) head.textContent = side.dataset.label;
+      refreshLists();
+    }
+  });
+
+  // The status dot follows the status the server accepted, without a reload.
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var form = e.detail.elt;
+    if (!(form instanceof HTMLFormElement) || !form.classList.contains("status-bar") || !e.detail.successful) return;
+    var pick = form.querySelector(".status-pick");
+    var sel = form.querySelector("select[name=status]");
+    if (pick && sel) pick.className = "status-pick status-" + sel.value;
   });
 
   // A reply the server refused keeps its text; a sent one clears the box.
@@ -311,14 +368,20 @@
   // Right-click on a list entry: accept, copy the name, copy the OpenID.
   function copy(text) {
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(function () { toast("已复制:" + text); });
+      navigator.clipboard.writeText(text).then(function () { toast("已复制：" + text); });
       return;
     }
     var ta = document.createElement("textarea");
     ta.value = text; document.body.appendChild(ta); ta.select();
-    try { document.execCommand("copy"); toast("已复制:" + text); } catch (err) { toast(text); }
+    try { document.execCommand("copy"); toast("已复制：" + text); } catch (err) { toast(text); }
     ta.remove();
   }
+  // <button data-copy="…">复制</button> copies the value to paste elsewhere, as for a 公众号 binding.
+  document.addEventListener("click", function (e) {
+    var b = e.target instanceof Element ? e.target.closest("[data-copy]") : null;
+    if (b) copy(b.dataset.copy);
+  });
+
   document.addEventListener("contextmenu", function (e) {
     var item = e.target instanceof Element ? e.target.closest(".item[data-conv]") : null;
     var row = e.target instanceof Element ? e.target.closest("#timeline .row[data-message]") : null;

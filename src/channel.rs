@@ -206,19 +206,107 @@ pub fn webhook_url(public: &str, id: AccountId) -> String {
 }
 
 /// "测试连接": fetch a fresh access token; Ok(message) or Err(explanation), both Chinese.
-pub async fn test_connection(api: &WechatApi, account: &Account) -> Result<String, String> {
+pub async fn test_connection(api: &WechatApi, account: &Account) -> Result<String, TestFailure> {
     // A cached token is only kept while AppID, AppSecret and the API address are
     // unchanged, so it still proves the connection; forcing a new one would
     // invalidate the token of any other system using this AppID.
     match api.token(account).await {
-        Ok(_) => Ok("连接成功:已从微信获取 access_token".into()),
-        Err(e) => Err(format!("连接失败:{}", e.explain())),
+        Ok(_) => Ok("连接成功：已从微信获取 access_token".into()),
+        Err(e) => Err(TestFailure {
+            reason: format!("连接失败：{}", connection_reason(&e)),
+            fix: connection_fix(&e),
+        }),
+    }
+}
+
+/// A failed 测试连接 — what WeChat said, and what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestFailure {
+    pub reason: String,
+    pub fix: &'static str,
+}
+
+/// Why fetching a token failed; a few codes mean something more precise here
+/// than in a send (40001 on a token fetch is a wrong AppSecret).
+fn connection_reason(e: &crate::wechat::api::ApiError) -> String {
+    use crate::wechat::api::ApiError;
+    let precise = match e {
+        ApiError::WeChat { code: 40001, .. } => "AppSecret 错误，或不属于这个 AppID 的公众号",
+        ApiError::WeChat { code: 41002, .. } => "缺少 AppID",
+        ApiError::WeChat { code: 41004, .. } => "缺少 AppSecret",
+        _ => return e.explain(),
+    };
+    match e {
+        ApiError::WeChat { code, .. } => format!("{precise}（错误码 {code}）"),
+        _ => precise.to_string(),
+    }
+}
+
+/// What to do when fetching a token fails — the usual causes of a first binding.
+pub fn connection_fix(e: &crate::wechat::api::ApiError) -> &'static str {
+    use crate::wechat::api::ApiError;
+    match e {
+        ApiError::WeChat { code, .. } => match code {
+            40164 | 89506 | 89507 => {
+                "在微信公众平台「设置与开发 → 基本配置 → IP白名单」中添加本服务器的公网出口 IP（可在本机执行 curl ifconfig.me 查看），保存约 10 分钟后再点「测试连接」。"
+            }
+            89503 | 89501 => {
+                "公众号管理员会在微信中收到调用确认，确认后再测试；把本服务器的 IP 加入 IP白名单 后不再需要确认。"
+            }
+            40125 | 40001 | 41004 => {
+                "在「设置与开发 → 基本配置」中核对 AppSecret（重置后旧的立即失效），并确认它与 AppID 属于同一个公众号；在「修改设置」中填入正确的 AppSecret 并保存。"
+            }
+            40013 | 41002 => {
+                "核对 AppID（开发者ID）：以 wx 开头的 18 位，在「设置与开发 → 基本配置」中可见；不要填成以 gh_ 开头的原始ID。"
+            }
+            45009 => {
+                "今日获取 access_token 的次数已用完，明天再试；也可在微信公众平台「接口权限」中查看调用次数。"
+            }
+            -1 => "微信系统繁忙，请稍后再点「测试连接」。",
+            _ => "请对照微信公众平台的「全局返回码说明」检查公众号设置。",
+        },
+        ApiError::Network(_) | ApiError::Lost(_) => {
+            "确认本服务器能访问外网的 api.weixin.qq.com（防火墙、代理、DNS），若在「高级」中填写了接口地址，请核对。"
+        }
+        ApiError::Http(_) | ApiError::Decode(_) => {
+            "核对「修改设置 → 高级」中的微信接口地址，留空即使用微信官方地址。"
+        }
+        ApiError::Throttled => "稍等 15 秒再点「测试连接」。",
+        ApiError::Db(_) | ApiError::Local(_) => "请查看服务器日志。",
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_connection_test_says_why_and_what_to_do() {
+        use crate::wechat::api::ApiError;
+        let wx = |code| ApiError::WeChat {
+            code,
+            message: String::new(),
+        };
+        for (e, reason, fix) in [
+            (wx(40001), "AppSecret 错误", "AppSecret"),
+            (wx(40125), "AppSecret 错误", "AppSecret"),
+            (wx(41004), "缺少 AppSecret", "AppSecret"),
+            (wx(40013), "AppID 无效", "wx 开头"),
+            (wx(41002), "缺少 AppID", "wx 开头"),
+            (wx(40164), "IP 白名单", "IP白名单"),
+            (wx(89503), "89503", "确认"),
+            (
+                ApiError::Network("refused".into()),
+                "无法连接",
+                "api.weixin.qq.com",
+            ),
+            (ApiError::Throttled, "过于频繁", "15 秒"),
+        ] {
+            let (r, f) = (connection_reason(&e), connection_fix(&e));
+            assert!(r.contains(reason), "{e:?}: {r}");
+            assert!(f.contains(fix), "{e:?}: {f}");
+        }
+    }
 
     fn fields() -> AccountFields {
         AccountFields {

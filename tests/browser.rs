@@ -205,19 +205,14 @@ async fn flow(c: &Client, base: &str, code: &str, device: Device, shots: &Shots)
     fill(c, "confirm", ADMIN_PASS).await?;
     click(c, "form[action='/setup'] button[type=submit]").await?;
 
-    // → the login page, with a flash saying the account exists.
-    wait_path(c, "/login").await?;
-    wait_text(c, "#flash .alert-ok", "超级管理员已创建,请登录").await?;
-    wait_text(c, "h1", "登录").await?;
-    shots.take(c, "02-login-after-setup").await?;
-
-    // Setup is done: /setup now goes to the login page.
-    c.goto(&at("/setup")).await?;
-    wait_path(c, "/login").await?;
-
-    login(c, ADMIN_USER, ADMIN_PASS).await?;
+    // → signed in, on the console, with a flash saying the account exists (issue 13).
     wait_path(c, "/console").await?;
-    wait_text(c, "#flash .alert-ok", "登录成功").await?;
+    wait_text(c, "#flash .alert-ok", "超级管理员已创建，您已登录").await?;
+    shots.take(c, "02-console-after-setup").await?;
+
+    // Setup is done: /setup now goes to the login page, which (signed in) goes home.
+    c.goto(&at("/setup")).await?;
+    wait_path(c, "/console").await?;
     check_shell(c, device, ADMIN_NAME, "超级管理员").await?;
     let nav = nav_text(c).await?;
     for entry in ["会话", "用户管理", "客服组管理", "操作日志"] {
@@ -1742,5 +1737,492 @@ async fn fill_date(c: &Client, css: &str, date: &str) -> Result<()> {
         now == date,
         "{css} holds {now:?}, typed {date:?} in the order {order:?}"
     );
+    Ok(())
+}
+
+// ---- issue 13: fixes ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issue13_console_desktop() {
+    issue13_console_run("issue13_console_desktop", Device::Desktop).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issue13_console_phone() {
+    issue13_console_run("issue13_console_phone", Device::Phone).await;
+}
+
+/// The console fixes of issue 13 in two browsers (amy and bob): the status
+/// dot follows 在线 → 离开; an emoji picked is 👍 in the box and /:strong on
+/// the wire; a saved 备注名 renames the list entry and the chat header (for
+/// bob too); the flash floats (the chat does not move), and an old one goes at
+/// the next action — the 10 MB warning and the transfer request alike;
+/// 转接 and 结束 leave their lines in the timeline.
+async fn issue13_console_run(test: &'static str, device: Device) {
+    use kefu::model::Role;
+    let driver = ChromeDriver::start().await;
+    let (a, b) = (driver.connect(device).await, driver.connect(device).await);
+    let server = TestServer::start().await;
+    let fake = common::FakeServer::start().await;
+    fake.fake.add_account(common::APPID, common::SECRET);
+    let g = server.group("售后服务", "after-sales").await;
+    server.user("amy", Role::Agent, &[g]).await;
+    let bob = server.user("bob", Role::Agent, &[g]).await;
+    let account = server.account("safe", &fake.url).await;
+    let aid = account.id;
+    server
+        .state
+        .db
+        .write(move |c| -> kefu::db::DbResult<()> {
+            kefu::db::accounts::set_groups(c, aid, &[g])?;
+            let s = kefu::db::settings::GroupSettings {
+                agents_see_queue: true,
+                ..Default::default()
+            };
+            kefu::db::settings::set_group(c, g, &s)?;
+            c.execute(
+                "INSERT INTO categories (group_id, name) VALUES (?1, '地址修改')",
+                [g],
+            )?;
+            Ok(())
+        })
+        .await
+        .expect("link the account and configure the group");
+    server.state.wechat.forget_account(aid);
+    let (st, stop) = (server.state.clone(), tokio::sync::watch::channel(false));
+    let sender = tokio::spawn(
+        st.wechat
+            .sender(&st.db, &st.clock)
+            .run_until(stop.1.clone()),
+    );
+    let shots = Shots::new(test);
+    let desk = std::sync::Arc::new(Desk {
+        server,
+        fake,
+        account,
+        bob,
+    });
+    let task = {
+        let (a, b, d, shots) = (a.clone(), b.clone(), desk.clone(), shots.clone());
+        tokio::spawn(async move { issue13_console(&a, &b, &d, device, &shots).await })
+    };
+    let outcome = task.await;
+    if !matches!(outcome, Ok(Ok(()))) {
+        let _ = shots.take(&a, "failure-amy").await;
+        let _ = shots.take(&b, "failure-bob").await;
+    }
+    let _ = stop.0.send(true);
+    let _ = sender.await;
+    let _ = a.close().await;
+    let _ = b.close().await;
+    if let Ok(d) = std::sync::Arc::try_unwrap(desk) {
+        d.server.stop().await;
+    }
+    drop(driver);
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("[{test}] {e:#}"),
+        Err(e) => panic!("[{test}] flow task failed: {e}"),
+    }
+}
+
+/// Clicks `css`, again when htmx swapped the element between finding and clicking.
+async fn click_fresh(c: &Client, css: &str) -> Result<()> {
+    let mut last = None;
+    for _ in 0..10 {
+        match click(c, css).await {
+            Ok(()) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(last.unwrap_or_else(|| anyhow!("clicking {css}")))
+}
+
+/// Runs `js` until it returns `want` (or fails after [`WAIT`]).
+async fn wait_js(c: &Client, js: &str, want: Value) -> Result<()> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let got = c.execute(js, vec![]).await?;
+        if got == want {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("{js} gave {got}, not {want}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn issue13_console(
+    a: &Client,
+    b: &Client,
+    d: &Desk,
+    device: Device,
+    shots: &Shots,
+) -> Result<()> {
+    let base = d.server.url.clone();
+    let at = |p: &str| format!("{base}{p}");
+    for (c, who) in [(a, "amy"), (b, "bob")] {
+        c.goto(&at("/login")).await?;
+        login(c, who, common::PASSWORD).await?;
+        wait_path(c, "/console").await?;
+        wait_js(
+            c,
+            "return document.getElementById('workspace').dataset.live || '';",
+            json!("on"),
+        )
+        .await?;
+    }
+
+    // Bug 3: 在线 → 离开 turns the dot grey at once (and back).
+    let dot =
+        "return getComputedStyle(document.querySelector('.status-pick .dot')).backgroundColor;";
+    let online = a.execute(dot, vec![]).await?;
+    find(a, ".status-bar select[name='status']")
+        .await?
+        .select_by_value("away")
+        .await?;
+    wait_text(a, "#flash", "状态已切换为离开").await?;
+    wait_js(a, dot, json!("rgb(144, 147, 153)")).await?;
+    shots.take(a, "1-status-away").await?;
+    find(a, ".status-bar select[name='status']")
+        .await?
+        .select_by_value("online")
+        .await?;
+    wait_js(a, dot, online).await?;
+
+    // A follower writes; amy accepts.
+    let now = d.server.state.clock.now().as_second();
+    d.server
+        .push(
+            &d.account,
+            "safe",
+            &text_push("快递到了吗/:strong", 9301, now),
+        )
+        .await;
+    wait_text(a, "#lists", FOLLOWER_LABEL).await?;
+    click_fresh(a, ".item[data-state='queued'] .item-link").await?;
+    click_fresh(a, "#chat .chat-actions button[hx-post$='/accept']").await?;
+    wait_text(a, "#chat .chat-head", "会话中").await?;
+    // The follower's /:strong shows as 👍.
+    wait_text(a, "#timeline .row-in .emoji", "👍").await?;
+
+    // Bug 10: the picker puts 👍 in the box; WeChat receives /:strong.
+    click(a, "#chat button[data-toggle^='emoji-']").await?;
+    click(a, "#chat .emoji-picker button[title='强']").await?;
+    let box_ = find(a, "#chat textarea[name='text']").await?;
+    assert_eq!(
+        box_.prop("value").await?.as_deref(),
+        Some("👍"),
+        "the picker inserts the emoji"
+    );
+    box_.send_keys("已发货").await?;
+    box_.send_keys("\u{E007}").await?; // Enter
+    let deadline = Instant::now() + WAIT;
+    while !d
+        .fake
+        .fake
+        .sent_to(FOLLOWER)
+        .iter()
+        .any(|s| s.body["text"]["content"].as_str() == Some("/:strong已发货"))
+    {
+        if Instant::now() > deadline {
+            bail!(
+                "WeChat never got /:strong: {:?}",
+                d.fake.fake.sent_to(FOLLOWER)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_text(a, "#timeline .row-out .text", "👍已发货").await?;
+    shots.take(a, "2-emoji-sent").await?;
+
+    // Bug 3: a saved 备注名 renames the chat header and the list entries.
+    if device == Device::Phone {
+        click(a, "#chat .side-toggle").await?;
+    }
+    let remark = find(a, "#side input[name='remark']").await?;
+    remark.clear().await?;
+    remark.send_keys("王女士").await?;
+    click(a, "#side .profile-form button[type='submit']").await?;
+    wait_text(a, "#side", "资料已保存").await?;
+    wait_text(a, "#side .facts", "王女士").await?;
+    if device == Device::Phone {
+        click(a, "#side .side-head .back").await?;
+    }
+    wait_text(a, "#chat .chat-label", "王女士").await?;
+    wait_text(a, "#lists .item-label", "王女士").await?;
+    wait_text(b, "#lists .item-label", "王女士").await?;
+    shots.take(a, "3-renamed").await?;
+
+    // Bug 5: the flash floats over the console — the chat does not move.
+    // Where the chat pane starts and where the reply box ends, on screen,
+    // measured with no message showing (an earlier one may still be there).
+    let composer_bottom = "const top = document.getElementById('workspace').getBoundingClientRect().top; \
+         const box = document.getElementById('composer').getBoundingClientRect(); \
+         return [Math.round(top), Math.round(box.bottom), box.bottom <= window.innerHeight];";
+    a.execute("document.getElementById('flash').innerHTML = '';", vec![])
+        .await?;
+    let before = a.execute(composer_bottom, vec![]).await?;
+    a.execute(
+        "const input = document.querySelector('#chat input[type=file][data-upload]');
+         const dt = new DataTransfer();
+         dt.items.add(new File([new Uint8Array(11 * 1024 * 1024)], 'big.png', { type: 'image/png' }));
+         input.files = dt.files;
+         input.dispatchEvent(new Event('change', { bubbles: true }));",
+        vec![],
+    )
+    .await?;
+    wait_text(a, "#flash", "图片不能超过 10 MB").await?;
+    let after = a.execute(composer_bottom, vec![]).await?;
+    anyhow::ensure!(
+        before == after,
+        "the flash pushed the reply box from {before} to {after}"
+    );
+    shots.take(a, "4-flash-floats").await?;
+    // … and goes at the next action.
+    click(a, "#chat button[data-open-dialog^='note-']").await?;
+    wait_without(a, "#flash", "图片不能超过").await?;
+    click(a, "dialog[open] button[data-close-dialog]").await?;
+
+    // Bug 5: bob's transfer request goes once he accepted it.
+    click(a, "#chat button[data-open-dialog^='transfer-']").await?;
+    find(a, "dialog[open] select[name='target']")
+        .await?
+        .select_by_value(&format!("u{}", d.bob.0))
+        .await?;
+    find(a, "dialog[open] textarea[name='note']")
+        .await?
+        .send_keys("客户要改地址")
+        .await?;
+    click(a, "dialog[open] button[type='submit']").await?;
+    wait_text(b, "#flash", "请求将会话转接给您").await?;
+    shots.take(b, "5-transfer-toast").await?;
+    click_fresh(b, "#lists .transfer-request button.primary").await?;
+    wait_text(b, "#chat .chat-head", "bob显示名").await?;
+    wait_without(b, "#flash", "请求将会话转接给您").await?;
+
+    // Bug 6: bob ends with a category and a remark; the timeline tells the story.
+    click(b, "#chat button[data-open-dialog^='end-']").await?;
+    click(b, "dialog[open] input[name='category']").await?;
+    find(b, "dialog[open] textarea[name='remark']")
+        .await?
+        .send_keys("新地址已登记")
+        .await?;
+    click(b, "dialog[open] button[type='submit']").await?;
+    wait_text(
+        b,
+        "#timeline",
+        "结束会话，咨询分类：地址修改，备注：新地址已登记",
+    )
+    .await?;
+    wait_text(
+        b,
+        "#timeline",
+        "转接：amy显示名 → bob显示名（客户要改地址）",
+    )
+    .await?;
+    wait_text(b, "#timeline", "amy显示名 接入会话").await?;
+    shots.take(b, "6-steps-in-timeline").await?;
+    if device == Device::Desktop {
+        wait_text(b, "#side .facts", "amy显示名").await?;
+        wait_text(b, "#side .facts", "bob显示名").await?;
+    }
+    Ok(())
+}
+
+/// The admin side of issue 13 at desktop size: the 组标识 pattern works in
+/// Chromium (v flag), the automation preview starts at the top, the binding
+/// card has its values and 复制 buttons and explains a failed 测试连接, and the
+/// simulator shows a real picture and emoji.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue13_admin_desktop() {
+    let driver = ChromeDriver::start().await;
+    let client = driver.connect(Device::Desktop).await;
+    let server = TestServer::start().await;
+    server
+        .user(ADMIN_USER, kefu::model::Role::SuperAdmin, &[])
+        .await;
+    let fake = common::FakeServer::start().await;
+    // Bound with a secret WeChat does not know: 测试连接 fails with 40125.
+    fake.fake
+        .add_account(common::APPID, "another-secret-0123456789abcdef0");
+    let fetcher = tokio::spawn(
+        server
+            .state
+            .wechat
+            .fetcher(&server.state.db, &server.state.clock)
+            .run(),
+    );
+    let shots = Shots::new("issue13_admin_desktop");
+    let task = {
+        let (c, url, shots, srv) = (
+            client.clone(),
+            server.url.clone(),
+            shots.clone(),
+            server.state.clone(),
+        );
+        let api = fake.url.clone();
+        tokio::spawn(async move { issue13_admin(&c, &url, &api, &srv, &shots).await })
+    };
+    let outcome = task.await;
+    if !matches!(outcome, Ok(Ok(()))) {
+        let _ = shots.take(&client, "failure").await;
+    }
+    fetcher.abort();
+    let _ = client.close().await;
+    server.stop().await;
+    drop(driver);
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("[issue13_admin_desktop] {e:#}"),
+        Err(e) => panic!("[issue13_admin_desktop] flow task failed: {e}"),
+    }
+}
+
+async fn issue13_admin(
+    c: &Client,
+    base: &str,
+    api: &str,
+    state: &kefu::state::AppState,
+    shots: &Shots,
+) -> Result<()> {
+    let at = |p: &str| format!("{base}{p}");
+    c.goto(&at("/login")).await?;
+    login(c, ADMIN_USER, common::PASSWORD).await?;
+    wait_path(c, "/console").await?;
+
+    // Bug 8: the browser checks the 组标识 (an invalid pattern is ignored).
+    c.goto(&at("/admin/groups")).await?;
+    wait_path(c, "/admin/groups").await?;
+    let valid = |v: &str| {
+        format!(
+            "const i = document.querySelector('main form input[name=ident]'); i.value = {v:?}; return i.checkValidity();"
+        )
+    };
+    assert_eq!(
+        c.execute(&valid("after sales"), vec![]).await?,
+        json!(false),
+        "a space is refused"
+    );
+    assert_eq!(
+        c.execute(&valid("售后"), vec![]).await?,
+        json!(false),
+        "Chinese is refused"
+    );
+    assert_eq!(
+        c.execute(&valid("after-sales_2"), vec![]).await?,
+        json!(true),
+        "- and _ pass"
+    );
+
+    // Item 15: no alarm before there is an account.
+    c.goto(&at("/admin/accounts")).await?;
+    wait_text(c, "table.list", "还没有绑定公众号").await?;
+    anyhow::ensure!(
+        c.find(Locator::Css(".alert-error")).await.is_err(),
+        "a red box before any account"
+    );
+    shots.take(c, "1-accounts-empty").await?;
+
+    // A real account (its API on the fake WeChat), then its card.
+    let f = kefu::db::accounts::AccountFields {
+        name: "小店服务号".into(),
+        app_id: common::APPID.into(),
+        app_secret: common::SECRET.into(),
+        token: common::WX_TOKEN.into(),
+        aes_key: common::AES_KEY.into(),
+        mode: "safe".into(),
+        api_base: api.into(),
+        ..Default::default()
+    };
+    let id = kefu::channel::create(&state.db, &state.clock, &kefu::team::Acting::shell(), f)
+        .await
+        .map_err(|e| anyhow!("account: {e:?}"))?;
+    c.goto(&at(&format!("/admin/accounts/{id}"))).await?;
+    wait_text(c, ".bind-values", common::AES_KEY).await?;
+    // The URL stays on one line (it scrolls inside its box instead of breaking).
+    let lines = c
+        .execute(
+            "const r = document.createRange(); \
+             r.selectNodeContents(document.querySelector('.bind-values code.url')); \
+             return r.getClientRects().length;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(lines, json!(1), "the webhook URL wraps");
+    click(
+        c,
+        &format!(".bind-values button[data-copy='{}']", common::WX_TOKEN),
+    )
+    .await?;
+    wait_text(c, "#flash", &format!("已复制：{}", common::WX_TOKEN)).await?;
+    click(c, "button[hx-post$='/test']").await?;
+    wait_text(c, "#test-result", "解决办法：").await?;
+    wait_text(c, "#test-result", "AppSecret").await?;
+    check_no_horizontal_overflow(c, "account card").await?;
+    shots.take(c, "2-account-test-failed").await?;
+    c.execute(
+        "document.querySelector('.card h2').scrollIntoView({block: 'start'});",
+        vec![],
+    )
+    .await?;
+    shots.take(c, "2-account-card").await?;
+
+    // Bug 11a: the preview starts at the top, also after typing.
+    c.goto(&at("/admin/automation")).await?;
+    wait_path(c, "/admin/automation").await?;
+    let long: String = (1..=40).map(|n| format!("第 {n} 行说明\n")).collect();
+    let welcome = find(c, "textarea[name='welcome']").await?;
+    scroll_into_view(c, &welcome).await?;
+    welcome.send_keys(&long).await?;
+    wait_text(c, "#preview", "第 40 行说明").await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let v = c
+        .execute(
+            "const p = document.getElementById('preview'); return [p.scrollTop, p.scrollHeight > p.clientHeight];",
+            vec![],
+        )
+        .await?;
+    assert_eq!(v, json!([0, true]), "a long preview, shown from the top");
+    c.execute("window.scrollTo(0, 0);", vec![]).await?;
+    shots.take(c, "3-automation-preview").await?;
+
+    // Bug 10: the simulator's photo is a picture, its faces are emoji.
+    c.goto(&at("/admin/simulator")).await?;
+    click(c, "form[action='/admin/simulator/account'] button").await?;
+    wait_text(c, "#flash", "已创建模拟公众号").await?;
+    click(c, "form[action='/admin/simulator/act'].inline button").await?;
+    wait_text(c, "#sim-chat", "[关注了公众号]").await?;
+    let input = find(c, ".sim-input input[name='text']").await?;
+    input.send_keys("收到了/:strong谢谢").await?;
+    click(c, ".sim-input button[value='text']").await?;
+    wait_text(c, "#sim-chat .emoji", "👍").await?;
+    click(c, ".sim-input button[value='image']").await?;
+    let img = find(c, "#sim-chat .kind-image img").await?;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let w = c
+            .execute(
+                "const i = document.querySelector('#sim-chat .kind-image img'); return i && i.complete ? i.naturalWidth : 0;",
+                vec![],
+            )
+            .await?;
+        if w.as_u64().unwrap_or(0) >= 100 {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the simulator's picture never loaded ({w})");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    scroll_into_view(c, &img).await?;
+    let chat = text_of(c, "#sim-chat").await?;
+    anyhow::ensure!(
+        !chat.contains("/:strong"),
+        "a raw code in the simulator: {chat}"
+    );
+    shots.take(c, "4-simulator").await?;
     Ok(())
 }

@@ -582,7 +582,7 @@ async fn replies_stop_when_the_quota_is_used_and_after_48_hours() {
     let (s, page) = amy.chat(conv.id).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("<textarea disabled"), "{page}");
-    assert!(page.contains("无法回复:"), "{page}");
+    assert!(page.contains("无法回复："), "{page}");
     assert!(page.contains("额度已用完"), "{page}");
     assert!(!page.contains("id=\"composer\""), "{page}");
 
@@ -1736,5 +1736,274 @@ async fn a_long_queue_lists_its_head_and_counts_the_rest() {
     let page = amy.lists().await;
     assert!(page.contains("还有 3 位在排队"), "{page}");
     assert!(page.contains(&label(&openid(100))));
+    w.stop().await;
+}
+
+// ---- issue 13: fixes ----
+
+/// The part of `page` from `start` to the next `end` (panics with the page).
+fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
+    let from = page
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start:?} in:\n{page}"));
+    let rest = &page[from..];
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
+/// Adds a 咨询分类 to a group; returns its id.
+async fn category(srv: &TestServer, g: GroupId, name: &'static str) -> i64 {
+    srv.state
+        .db
+        .write(move |c| -> DbResult<i64> {
+            c.execute(
+                "INSERT INTO categories (group_id, name) VALUES (?1, ?2)",
+                rusqlite::params![g, name],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+        .unwrap()
+}
+
+/// Issue 13, bug 2: with the reply budget spent the reply box closes with the
+/// reason, but 内部备注 — no WeChat message, no quota — stays at hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_budget_keeps_the_internal_note_at_hand() {
+    let w = world().await;
+    w.quota(2).await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let openid = "oFanNoteOnly01";
+    w.say(openid, "在吗").await;
+    let conv = w.conv(openid).await;
+    assert_eq!(amy.accept(conv.id).await.0, StatusCode::OK);
+    // Reply until WeChat's quota is used up.
+    let mut refused = false;
+    for n in 0..4 {
+        let (s, body) = amy.reply(conv.id, &format!("第 {n} 条")).await;
+        w.send_all().await;
+        if s == StatusCode::CONFLICT {
+            assert!(body.contains("额度"), "{body}");
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "the quota ran out");
+    let (_, page) = amy.chat(conv.id).await;
+    assert!(!page.contains("id=\"composer\""), "no reply box: {page}");
+    let closed = between(&page, "<div class=\"composer disabled\"", "</p></div>");
+    assert!(
+        closed.contains(&format!("data-open-dialog=\"note-{}\"", conv.id)),
+        "内部备注 stays: {closed}"
+    );
+    assert!(closed.contains("额度"), "with the reason: {closed}");
+    let (s, row) = amy
+        .post(
+            &format!("/console/c/{}/note", conv.id),
+            &[("body", "额度用完，等客户再发消息")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{row}");
+    assert!(row.contains("额度用完，等客户再发消息"), "{row}");
+    w.stop().await;
+}
+
+/// Issue 13, bug 4: the transfer dialog offers the agents of the
+/// conversation's group (not a super admin who is in no group, online or
+/// not) and the other groups (not the conversation's own) — for an agent
+/// holding it and for the super admin holding one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_transfer_dialog_lists_only_group_mates_and_other_groups() {
+    let w = world().await;
+    let other = w.srv.group("售前组", "pre").await;
+    w.srv.user("boss", Role::SuperAdmin, &[]).await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    w.srv.user("bob", Role::Agent, &[w.group]).await;
+    w.srv.user("carl", Role::Agent, &[other]).await;
+    // Everyone logs in, so everyone is online: an "everyone" list would show them.
+    let boss = login(&w.srv, "boss").await;
+    let amy = login(&w.srv, "amy").await;
+    let _bob = login(&w.srv, "bob").await;
+    let _carl = login(&w.srv, "carl").await;
+    w.say("oFanDialog0001", "转人工").await;
+    w.say("oFanDialog0002", "转人工").await;
+    let held_by_amy = w.conv("oFanDialog0001").await.id;
+    let held_by_boss = w.conv("oFanDialog0002").await.id;
+    assert_eq!(amy.accept(held_by_amy).await.0, StatusCode::OK);
+    let (s, body) = boss.accept(held_by_boss).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    for (tab, conv, holder, mates) in [
+        (&amy, held_by_amy, "amy显示名", &["bob显示名"][..]),
+        (
+            &boss,
+            held_by_boss,
+            "boss显示名",
+            &["amy显示名", "bob显示名"][..],
+        ),
+    ] {
+        let (s, page) = tab.chat(conv).await;
+        assert_eq!(s, StatusCode::OK);
+        let dialog = between(
+            &page,
+            &format!("<dialog id=\"transfer-{conv}\""),
+            "</dialog>",
+        );
+        let agents = between(dialog, "<optgroup label=\"本组客服", "</optgroup>");
+        for m in mates {
+            assert!(
+                agents.contains(m),
+                "{holder}: {m} is a group mate: {agents}"
+            );
+        }
+        for not in [holder, "boss显示名", "carl显示名"] {
+            assert!(
+                !agents.contains(not),
+                "{holder}: {not} is not offered: {agents}"
+            );
+        }
+        let groups = between(dialog, "<optgroup label=\"其他客服组", "</optgroup>");
+        assert!(groups.contains("售前组"), "{holder}: {groups}");
+        assert!(
+            !groups.contains("售后组"),
+            "{holder}: its own group: {groups}"
+        );
+    }
+    w.stop().await;
+}
+
+/// Issue 13, bug 6: a transfer and an end leave their lines in the chat and
+/// in the history — 接入 / 转接 from → to with the note / 结束 with the
+/// categories and the remark — and 服务过的客服 names both agents.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_and_ends_leave_a_trace_in_the_chat_and_the_history() {
+    let w = world().await;
+    let cat = category(&w.srv, w.group, "物流查询").await.to_string();
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let b = w.srv.user("bob", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let bob = login(&w.srv, "bob").await;
+    let openid = "oFanTrace00001";
+    w.say(openid, "我的快递呢").await;
+    let conv = w.conv(openid).await;
+    assert_eq!(amy.accept(conv.id).await.0, StatusCode::OK);
+    let (s, body) = amy
+        .post(
+            &format!("/console/c/{}/transfer", conv.id),
+            &[("target", &format!("u{}", b.0)), ("note", "客户要改地址")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (t, _) = transfer_row(&w, conv.id).await;
+    let (s, body) = bob
+        .post(&format!("/console/transfers/{t}/accept"), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = bob
+        .post(
+            &format!("/console/c/{}/end", conv.id),
+            &[("category", &cat), ("remark", "已改地址并寄出")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    let lines = [
+        "amy显示名 接入会话",
+        "转接：amy显示名 → bob显示名（客户要改地址）",
+        "bob显示名 结束会话，咨询分类：物流查询，备注：已改地址并寄出",
+    ];
+    let (_, chat) = bob.chat(conv.id).await;
+    let timeline = between(&chat, "id=\"timeline\"", "<form");
+    for l in lines {
+        assert!(timeline.contains(l), "chat shows {l:?}: {timeline}");
+    }
+    assert!(
+        timeline.find(lines[0]) < timeline.find(lines[1])
+            && timeline.find(lines[1]) < timeline.find(lines[2]),
+        "in order: {timeline}"
+    );
+    let side = between(&chat, "服务过的客服", "</dd>");
+    assert!(
+        side.contains("amy显示名") && side.contains("bob显示名"),
+        "both agents served: {side}"
+    );
+    let (s, history) = bob
+        .get(&format!("/console/f/{}/history", conv.follower_id))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    for l in lines {
+        assert!(history.contains(l), "history shows {l:?}: {history}");
+    }
+    w.stop().await;
+}
+
+/// Issue 13, bug 7: the follower answers the survey after the end: the answer
+/// belongs to the ended conversation, which shows no unread badge in 今日已结束.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_survey_answer_after_the_end_is_not_unread() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let openid = "oFanSurvey0001";
+    w.say(openid, "你好").await;
+    let conv = w.conv(openid).await;
+    assert_eq!(amy.accept(conv.id).await.0, StatusCode::OK);
+    assert_eq!(amy.chat(conv.id).await.0, StatusCode::OK); // read
+    let (s, body) = amy.post(&format!("/console/c/{}/end", conv.id), &[]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = amy
+        .post(&format!("/console/c/{}/survey", conv.id), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    w.send_all().await;
+    w.advance(SignedDuration::from_secs(30));
+    w.say(openid, "5").await;
+    // The answer joined the ended conversation, after it was last read.
+    let unread = count(
+        &w.srv,
+        "SELECT count(*) FROM messages m JOIN conversations v ON v.id = m.conversation_id
+         WHERE v.id = ?1 AND m.direction = 'in' AND m.received_at > coalesce(v.read_at, 0)",
+        conv.id.0,
+    )
+    .await;
+    assert!(
+        unread > 0,
+        "the scenario stores the answer in the conversation"
+    );
+    assert_eq!(w.conv(openid).await.id, conv.id, "no new conversation");
+    let lists = amy.lists().await;
+    let today = between(&lists, "今日已结束", "</details>");
+    assert!(today.contains(&label(openid)), "{today}");
+    assert!(
+        !today.contains("class=\"badge\""),
+        "nothing unread: {today}"
+    );
+    w.stop().await;
+}
+
+/// Issue 13, bug 10: an emoji picked in the console (👍) travels as WeChat's
+/// code (`/:strong`), and the chat shows it as the emoji again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_picked_emoji_reaches_wechat_as_its_code() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let openid = "oFanEmoji00001";
+    w.say(openid, "谢谢/:strong").await;
+    let conv = w.conv(openid).await;
+    let (_, page) = amy.accept(conv.id).await;
+    let picker = between(&page, "class=\"emoji-picker\"", "</div>");
+    assert!(
+        picker.contains("data-insert=\"👍\"") && !picker.contains("data-insert=\"/:strong\""),
+        "the picker inserts the emoji itself: {picker}"
+    );
+    let (s, row) = amy.reply(conv.id, "不客气👍").await;
+    assert_eq!(s, StatusCode::OK, "{row}");
+    assert!(row.contains("不客气") && row.contains("👍"), "{row}");
+    w.send_all().await;
+    assert_eq!(
+        w.texts_to(openid).last().map(String::as_str),
+        Some("不客气/:strong")
+    );
     w.stop().await;
 }

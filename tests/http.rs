@@ -201,16 +201,16 @@ async fn first_run_setup() {
                     ("confirm", PASSWORD),
                 ],
                 status: 303,
-                contains: &["/login"],
-                lacks: &[],
+                contains: &["/console"],
+                lacks: &["/login"],
             },
             Case {
-                name: "login page shows the flash",
+                name: "the new super admin is signed in and greeted",
                 method: "GET",
-                path: "/login",
+                path: "/console",
                 form: &[],
                 status: 200,
-                contains: &["超级管理员已创建"],
+                contains: &["超级管理员已创建，您已登录", "老板"],
                 lacks: &[],
             },
             Case {
@@ -237,16 +237,20 @@ async fn first_run_setup() {
                 contains: &[],
                 lacks: &[],
             },
-            Case {
-                name: "anonymous console goes to login",
-                method: "GET",
-                path: "/console",
-                form: &[],
-                status: 303,
-                contains: &["/login?next=%2Fconsole"],
-                lacks: &[],
-            },
         ],
+    )
+    .await;
+    run(
+        &Browser::new(&srv),
+        &[Case {
+            name: "anonymous console goes to login",
+            method: "GET",
+            path: "/console",
+            form: &[],
+            status: 303,
+            contains: &["/login?next=%2Fconsole"],
+            lacks: &[],
+        }],
     )
     .await;
     let users = srv
@@ -1085,5 +1089,73 @@ async fn admins_see_only_what_they_may_change() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, log) = b.text("/admin/audit?action=user_disable").await;
     assert!(log.contains("lead") && log.contains("用户 amy"));
+    srv.stop().await;
+}
+
+// ---- issue 13: fixes ----
+
+/// Issue 13, bug 9: the super admin was created from the shell (`kefu user
+/// add`) while the server runs — the server's memory still says "nobody
+/// yet", but /setup must not offer the form again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_is_closed_once_the_shell_created_a_user() {
+    let srv = TestServer::start().await;
+    assert!(!srv.state.is_set_up(), "a fresh server waits for setup");
+    // What `kefu user add` does: a row in the database, nothing in this process.
+    let input = kefu::team::NewUserInput {
+        username: "boss".into(),
+        display_name: "老板".into(),
+        role: Some(Role::SuperAdmin),
+        password: PASSWORD.into(),
+        confirm: PASSWORD.into(),
+        ..Default::default()
+    };
+    kefu::team::create_user(
+        &srv.state.db,
+        &srv.state.clock,
+        &kefu::team::Acting::shell(),
+        input,
+    )
+    .await
+    .unwrap();
+    let b = Browser::new(&srv);
+    run(
+        &b,
+        &[
+            Case {
+                name: "setup page leads to login",
+                method: "GET",
+                path: "/setup",
+                form: &[],
+                status: 303,
+                contains: &["/login"],
+                lacks: &["确认密码"],
+            },
+            Case {
+                name: "setup cannot be posted either",
+                method: "POST",
+                path: "/setup",
+                form: &[
+                    ("code", "WHATEVER"),
+                    ("username", "evil"),
+                    ("display_name", "x"),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+                status: 403,
+                contains: &[],
+                lacks: &[],
+            },
+        ],
+    )
+    .await;
+    let r = b
+        .post_form("/login", &[("username", "boss"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "the shell's user logs in"
+    );
     srv.stop().await;
 }

@@ -302,3 +302,162 @@ async fn test_connection_explains_wechat_errors_in_chinese() {
     assert_eq!(a.rules.quota_after_message, 20);
     srv.stop().await;
 }
+
+// ---- issue 13: fixes ----
+
+/// Issue 13, bug 10: the simulated follower's photo is a real picture (not a
+/// blank 16×16 square) and WeChat's face codes show as the emoji the console
+/// shows (`/:strong` → 👍).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_sends_a_real_picture_and_shows_emoji() {
+    let srv = TestServer::start().await;
+    srv.user("boss", Role::SuperAdmin, &[]).await;
+    let b = srv.login("boss").await;
+    let r = b.post_form("/admin/simulator/account", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let acc = srv.state.db.read(kefu::db::accounts::list).await.unwrap()[0].clone();
+    let a = acc.id.to_string();
+    let r = b
+        .post_form(
+            "/admin/simulator/act",
+            &[("account", &a), ("action", "subscribe")],
+        )
+        .await;
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let fid = location.rsplit('=').next().unwrap().to_string();
+    for (action, text) in [("text", "收到了/:strong谢谢"), ("image", "")] {
+        let r = b
+            .post_form(
+                "/admin/simulator/act",
+                &[
+                    ("account", &a),
+                    ("follower", &fid),
+                    ("action", action),
+                    ("text", text),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{action}");
+    }
+    let fetcher = srv.state.wechat.fetcher(&srv.state.db, &srv.state.clock);
+    fetcher.pass().await.unwrap();
+    let media: i64 = srv
+        .state
+        .db
+        .read(|c| -> kefu::db::DbResult<i64> {
+            Ok(
+                c.query_row("SELECT id FROM media WHERE state = 'stored'", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .await
+        .unwrap();
+    let r = b.get(&format!("/media/{media}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap();
+    let img = printpdf::RawImage::decode_from_bytes(&bytes, &mut Vec::new()).unwrap();
+    assert!(
+        img.width >= 100 && img.height >= 80,
+        "a picture, not an icon: {}×{}",
+        img.width,
+        img.height
+    );
+    let printpdf::RawImageData::U8(px) = img.pixels else {
+        panic!("8-bit pixels expected");
+    };
+    let step = px.len() / (img.width * img.height);
+    let colours: std::collections::HashSet<&[u8]> = px.chunks(step).collect();
+    assert!(colours.len() > 20, "only {} colours", colours.len());
+
+    let (_, page) = b
+        .text(&format!("/admin/simulator?account={a}&follower={fid}"))
+        .await;
+    assert!(
+        page.contains("收到了<span class=\"emoji\" title=\"强\">👍</span>谢谢"),
+        "the face shows as the console shows it: {page}"
+    );
+    assert!(!page.contains("/:strong"), "no raw code: {page}");
+    srv.stop().await;
+}
+
+/// Issue 13, item 15: the binding card. Before any account there is nothing
+/// to warn about; the card shows URL, Token and EncodingAESKey with 复制
+/// buttons (the edit form stays blank); a failing 测试连接 says why and what
+/// to do for the usual codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binding_card_shows_what_to_copy_and_how_to_fix_a_failed_test() {
+    use kefu::wechat::fake::{Api, Failure};
+    let wx = common::FakeServer::start().await;
+    wx.fake
+        .add_account(common::APPID, "the-real-secret-0123456789abcdef");
+    let srv = TestServer::start().await; // no --base-url: http://127.0.0.1:…
+    srv.user("boss", Role::SuperAdmin, &[]).await;
+    let b = srv.login("boss").await;
+    let (s, page) = b.text("/admin/accounts").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !page.contains("alert-error") && !page.contains("--base-url"),
+        "no alarm before there is an account: {page}"
+    );
+
+    let acc = srv.account("safe", &wx.url).await; // its secret is wrong
+    let (_, page) = b.text("/admin/accounts").await;
+    assert!(
+        page.contains("--base-url"),
+        "now the address matters: {page}"
+    );
+    assert!(
+        !page.contains("alert-error"),
+        "a note, not an error: {page}"
+    );
+    assert!(
+        page.contains(&format!("data-copy=\"{}/wechat/{}\"", srv.url, acc.id)),
+        "the list has a 复制 button for the URL: {page}"
+    );
+    let (_, page) = b.text(&format!("/admin/accounts/{}", acc.id)).await;
+    let url = format!("/wechat/{}", acc.id);
+    let card = &page[page.find("服务器配置").unwrap()..page.find("修改设置").unwrap()];
+    for value in [url.as_str(), common::WX_TOKEN, common::AES_KEY] {
+        assert!(card.contains(value), "the card shows {value}: {card}");
+    }
+    assert!(card.contains(&format!("data-copy=\"{}", srv.url)) && card.contains(&url));
+    assert!(card.contains(&format!("data-copy=\"{}\"", common::WX_TOKEN)));
+    assert!(card.contains(&format!("data-copy=\"{}\"", common::AES_KEY)));
+    assert!(!page.contains("填到右侧"), "the words match the layout");
+    let form = &page[page.find("修改设置").unwrap()..];
+    assert!(
+        !form.contains(common::WX_TOKEN) && !form.contains(common::AES_KEY),
+        "the edit form stays blank"
+    );
+
+    let token = b.csrf().await;
+    let test = || {
+        b.client
+            .post(srv.at(&format!("/admin/accounts/{}/test", acc.id)))
+            .header("HX-Request", "true")
+            .header("X-CSRF-Token", token.clone())
+            .send()
+    };
+    // Four fetches: the token limiter allows four at once per account.
+    for (code, reason, fix) in [
+        (None, "AppSecret 错误", "核对 AppSecret"),
+        (Some(40164), "IP 白名单", "添加本服务器的公网出口 IP"),
+        (Some(40013), "AppID 无效", "以 wx 开头的 18 位"),
+        (Some(41002), "缺少 AppID", "核对 AppID"),
+    ] {
+        if let Some(c) = code {
+            wx.fake.fail_next(Api::Token, Failure::ErrCode(c), 1);
+        }
+        let text = test().await.unwrap().text().await.unwrap();
+        assert!(
+            text.contains("连接失败") && text.contains(reason),
+            "{code:?}: {text}"
+        );
+        assert!(
+            text.contains("解决办法：") && text.contains(fix),
+            "{code:?}: {text}"
+        );
+    }
+    srv.stop().await;
+}

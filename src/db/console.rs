@@ -235,11 +235,25 @@ pub fn agents_of(
     Ok(rows)
 }
 
-/// Agents who served a follower, most recent first.
+/// Agents who served a follower, most recent first: whoever held one of the
+/// follower's conversations, accepted, was routed, or transferred one — not
+/// only the last holder of each.
 pub fn served_by(conn: &Connection, follower: FollowerId) -> DbResult<Vec<String>> {
     let mut stmt = conn.prepare(
-        "SELECT u.display_name FROM conversations v JOIN users u ON u.id = v.agent_id
-         WHERE v.follower_id = ?1 GROUP BY u.id ORDER BY max(v.id) DESC",
+        "SELECT u.display_name FROM users u JOIN (
+             SELECT v.agent_id AS who, coalesce(v.accepted_at, v.opened_at) AS at
+             FROM conversations v WHERE v.follower_id = ?1
+             UNION ALL
+             SELECT e.actor_id, e.at FROM conversation_events e
+             JOIN conversations v ON v.id = e.conversation_id
+             WHERE v.follower_id = ?1
+               AND e.step IN ('accept', 'transfer_in_group', 'transfer_to_group', 'end_by_agent')
+             UNION ALL
+             SELECT e.to_agent_id, e.at FROM conversation_events e
+             JOIN conversations v ON v.id = e.conversation_id
+             WHERE v.follower_id = ?1 AND e.step IN ('route', 'transfer_in_group')
+         ) s ON s.who = u.id
+         GROUP BY u.id ORDER BY max(s.at) DESC, u.display_name",
     )?;
     let rows = stmt
         .query_map([follower], |r| r.get(0))?

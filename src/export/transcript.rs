@@ -305,7 +305,7 @@ fn image_file(
 }
 
 /// A step as a line: who did what, to whom, and why.
-fn step_text(s: &StepLine) -> String {
+pub fn step_text(s: &StepLine) -> String {
     let actor = if s.actor.is_empty() {
         "客服"
     } else {

@@ -37,8 +37,21 @@ pub struct SetupForm {
     confirm: String,
 }
 
-pub async fn setup_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+/// Set up already — or meanwhile, by `kefu user add` from the shell while
+/// the server runs (the flag in memory does not know about that)?
+async fn set_up_now(state: &AppState) -> Result<bool, AppError> {
     if state.is_set_up() {
+        return Ok(true);
+    }
+    if state.db.read(crate::db::users::count).await? > 0 {
+        state.mark_set_up();
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+pub async fn setup_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    if set_up_now(&state).await? {
         return Ok(Redirect::to("/login").into_response());
     }
     render(&SetupPage {
@@ -54,7 +67,7 @@ pub async fn setup(
     ctx: Ctx,
     Form(f): Form<SetupForm>,
 ) -> Result<Response, AppError> {
-    if state.is_set_up() {
+    if set_up_now(&state).await? {
         return Err(AppError::Forbidden);
     }
     let again = |msg: &str, f: &SetupForm| {
@@ -82,6 +95,12 @@ pub async fn setup(
             &f,
         );
     }
+    let attempt = LoginAttempt {
+        username: f.username.clone(),
+        password: f.password.clone(),
+        ip: ctx.ip.clone(),
+        user_agent: ctx.user_agent.clone(),
+    };
     let input = NewUserInput {
         username: f.username.clone(),
         display_name: f.display_name.clone(),
@@ -92,12 +111,25 @@ pub async fn setup(
     match team::setup(&state.db, &state.clock, input, &ctx.ip).await {
         Ok(_) => {
             state.mark_set_up();
-            Ok(with_flash(
-                Redirect::to("/login"),
-                true,
-                "超级管理员已创建,请登录",
-                ctx.secure_cookies,
-            ))
+            // Whoever just chose the password is signed in with it: straight to work.
+            match auth::login(&state.db, &state.clock, &state.hash_limit, attempt).await? {
+                Ok(ok) => {
+                    signed_in(
+                        &state,
+                        &ctx,
+                        ok,
+                        "/console",
+                        "超级管理员已创建，您已登录。下一步：在「设置」中添加客服组和公众号。",
+                    )
+                    .await
+                }
+                Err(_) => Ok(with_flash(
+                    Redirect::to("/login"),
+                    true,
+                    "超级管理员已创建，请登录",
+                    ctx.secure_cookies,
+                )),
+            }
         }
         Err(TeamError::Invalid(msg)) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -194,24 +226,6 @@ pub async fn login(
     };
     match auth::login(&state.db, &state.clock, &state.hash_limit, attempt).await? {
         Ok(ok) => {
-            // Logging in means being at work: online, unless they chose busy or away.
-            let (uid, now) = (ok.user.id, state.clock.now());
-            let out = state
-                .db
-                .write(move |c| -> crate::db::DbResult<_> {
-                    match crate::desk::status_of(c, uid)?.0 {
-                        crate::model::AgentStatus::Offline => crate::desk::set_status(
-                            c,
-                            uid,
-                            crate::model::AgentStatus::Online,
-                            None,
-                            now,
-                        ),
-                        _ => Ok(crate::desk::Out::default()),
-                    }
-                })
-                .await?;
-            state.publish(out);
             let welcome = match &ok.previous {
                 Some(p) => format!(
                     "登录成功。上次登录:{},IP {}",
@@ -220,16 +234,7 @@ pub async fn login(
                 ),
                 None => "登录成功。这是您的首次登录。".to_string(),
             };
-            let session = session_cookie(ok.token, ctx.secure_cookies);
-            let mut resp = with_flash(
-                Redirect::to(safe_next(&f.next)),
-                true,
-                welcome,
-                ctx.secure_cookies,
-            );
-            append_cookie(&mut resp, &session);
-            append_cookie(&mut resp, &removal(PRE_CSRF_COOKIE, ctx.secure_cookies));
-            Ok(resp)
+            signed_in(&state, &ctx, ok, safe_next(&f.next), welcome).await
         }
         Err(refused) => {
             let status = match refused {
@@ -259,6 +264,35 @@ pub async fn login(
             Ok(resp)
         }
     }
+}
+
+/// A session begins: the cookie, a welcome, and — logging in means being at
+/// work — the status online, unless they chose busy or away.
+async fn signed_in(
+    state: &AppState,
+    ctx: &Ctx,
+    ok: auth::LoggedIn,
+    to: &str,
+    welcome: impl Into<String>,
+) -> Result<Response, AppError> {
+    let (uid, now) = (ok.user.id, state.clock.now());
+    let out = state
+        .db
+        .write(move |c| -> crate::db::DbResult<_> {
+            match crate::desk::status_of(c, uid)?.0 {
+                crate::model::AgentStatus::Offline => {
+                    crate::desk::set_status(c, uid, crate::model::AgentStatus::Online, None, now)
+                }
+                _ => Ok(crate::desk::Out::default()),
+            }
+        })
+        .await?;
+    state.publish(out);
+    let session = session_cookie(ok.token, ctx.secure_cookies);
+    let mut resp = with_flash(Redirect::to(to), true, welcome, ctx.secure_cookies);
+    append_cookie(&mut resp, &session);
+    append_cookie(&mut resp, &removal(PRE_CSRF_COOKIE, ctx.secure_cookies));
+    Ok(resp)
 }
 
 pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {

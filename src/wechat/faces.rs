@@ -78,3 +78,47 @@ pub fn segments(text: &str) -> Vec<Seg> {
     }
     out
 }
+
+/// The reverse of [`segments`] for what an agent types: each emoji of the
+/// table becomes WeChat's code, so the follower's WeChat shows its own face
+/// (the picker inserts the emoji, which reads better in the reply box).
+pub fn to_codes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let best = EMOJI
+            .iter()
+            .filter(|(_, glyph, _)| rest.starts_with(glyph))
+            .max_by_key(|(_, glyph, _)| glyph.len());
+        if let Some((code, glyph, _)) = best {
+            out.push_str(code);
+            rest = &rest[glyph.len()..];
+            continue;
+        }
+        let mut chars = rest.chars();
+        if let Some(ch) = chars.next() {
+            out.push(ch);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+
+    #[test]
+    fn picked_emoji_travel_as_wechat_codes_and_come_back_as_emoji() {
+        assert_eq!(to_codes("好的👍谢谢🙂"), "好的/:strong谢谢/::)");
+        assert_eq!(to_codes("没有表情 <b>"), "没有表情 <b>");
+        for (code, glyph, name) in EMOJI {
+            assert_eq!(to_codes(glyph), *code, "{name}");
+            assert_eq!(
+                segments(&to_codes(glyph)),
+                vec![Seg::Emoji { glyph, name }],
+                "{name}"
+            );
+        }
+    }
+}

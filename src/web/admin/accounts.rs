@@ -89,6 +89,14 @@ struct AccountsPage {
     public_is_https: bool,
 }
 
+impl AccountsPage {
+    /// Only an account bound to a real WeChat needs a public HTTPS address:
+    /// before that (or with simulation accounts only) there is nothing to warn about.
+    fn has_real_account(&self) -> bool {
+        self.rows.iter().any(|r| !r.account.simulation)
+    }
+}
+
 async fn list_page(
     state: &AppState,
     ctx: &Ctx,
@@ -170,7 +178,6 @@ struct EditPage {
     error: Option<String>,
     public_is_https: bool,
     secret_hint: String,
-    masked_token: String,
     trigger: TriggerForm,
     trigger_error: Option<String>,
 }
@@ -208,7 +215,6 @@ async fn edit_page(
         page: Page::new(ctx, format!("公众号 {}", account.name), "accounts"),
         url: channel::webhook_url(&public, account.id),
         secret_hint: format!("已保存 {}，留空则不修改", account.masked_secret()),
-        masked_token: crate::db::accounts::mask(&account.token),
         account,
         groups,
         linked,
@@ -279,20 +285,19 @@ pub async fn test(
         .read(move |c| crate::db::accounts::get(c, id))
         .await?
         .ok_or(AppError::NotFound)?;
-    let (ok, text) = match channel::test_connection(&state.wechat.api, &account).await {
-        Ok(t) => (true, t),
-        Err(t) => (false, t),
+    let esc = crate::error::askama_escape;
+    let html = match channel::test_connection(&state.wechat.api, &account).await {
+        Ok(text) => format!(
+            "<div class=\"alert alert-ok\" role=\"status\">{}</div>",
+            esc(&text)
+        ),
+        Err(f) => format!(
+            "<div class=\"alert alert-error\" role=\"status\"><div>{}</div><p class=\"test-fix\"><strong>解决办法：</strong>{}</p></div>",
+            esc(&f.reason),
+            esc(f.fix)
+        ),
     };
-    let class = if ok {
-        "alert alert-ok"
-    } else {
-        "alert alert-error"
-    };
-    Ok(Html(format!(
-        "<div class=\"{class}\" role=\"status\">{}</div>",
-        crate::error::askama_escape(&text)
-    ))
-    .into_response())
+    Ok(Html(html).into_response())
 }
 
 /// The 会话触发方式 form (B2).

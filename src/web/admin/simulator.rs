@@ -13,6 +13,7 @@ use crate::team::Acting;
 use crate::web::form::{Form, Query};
 use crate::web::page::{Page, local_time, render};
 use crate::web::session::{AdminUser, SuperUser, with_flash};
+use crate::wechat::faces::{Seg, segments};
 use crate::wechat::simulate::{self, Action};
 use askama::Template;
 use axum::extract::State;
@@ -31,6 +32,8 @@ pub struct Line {
     pub from_follower: bool,
     pub time: String,
     pub text: String,
+    /// The text with WeChat's face codes as emoji, as the console shows them.
+    pub segs: Vec<Seg>,
     pub kind: String,
     pub state: Option<(String, String, String)>,
     /// A stored image to show instead of the text.
@@ -83,6 +86,7 @@ fn line(m: &Message, tz: &jiff::tz::TimeZone) -> Line {
     Line {
         from_follower: m.direction == Direction::In,
         time: local_time(m.created_at, tz),
+        segs: segments(&text),
         text,
         kind: m.kind.as_str().into(),
         state,
@@ -218,7 +222,7 @@ pub async fn create_account(
     Ok(with_flash(
         Redirect::to(&format!("/admin/simulator?account={id}")),
         true,
-        "已创建模拟公众号(安全模式)",
+        "已创建模拟公众号（安全模式）",
         ctx.secure_cookies,
     ))
 }
@@ -365,10 +369,112 @@ pub async fn act(
     .into_response())
 }
 
-/// A small PNG (a green square) the simulated follower "photographs".
+/// The picture the simulated follower "photographs": a small landscape
+/// (sky, sun, hills, a path), drawn here and written as a PNG, so the chat
+/// shows something that looks like a photo rather than a blank square.
 fn sample_image() -> Vec<u8> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode("iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAGUlEQVR4nGNgoBAwMjD8pxY4NYhQ4NQgAgAoyAEROn6R2wAAAABJRU5ErkJggg==")
-        .unwrap_or_default()
+    const W: u32 = 160;
+    const H: u32 = 120;
+    let mut raw = Vec::with_capacity((H * (1 + 3 * W)) as usize);
+    for y in 0..H {
+        raw.push(0); // filter: none
+        for x in 0..W {
+            raw.extend_from_slice(&landscape(x as f32, y as f32, W as f32, H as f32));
+        }
+    }
+    png_rgb(W, H, &raw)
+}
+
+/// The colour of one pixel of [`sample_image`].
+fn landscape(x: f32, y: f32, w: f32, h: f32) -> [u8; 3] {
+    let shade = |c: [f32; 3], k: f32| c.map(|v| (v * k).clamp(0.0, 255.0) as u8);
+    let (sx, sy, r) = (w * 0.75, h * 0.28, h * 0.12);
+    let far = h * 0.55 + (x / w * 6.0).sin() * h * 0.06;
+    let near = h * 0.68 + (x / w * 3.5 + 1.0).cos() * h * 0.08;
+    let path = (x - w * 0.5).abs() < (y - near).max(0.0) * 0.6 + 2.0;
+    if y > near && path {
+        shade([214.0, 184.0, 140.0], 1.0 - (h - y) / h * 0.2)
+    } else if y > near {
+        shade([76.0, 160.0, 60.0], 0.8 + (y - near) / h)
+    } else if y > far {
+        shade([52.0, 120.0, 88.0], 0.9 + (y - far) / h)
+    } else if (x - sx).powi(2) + (y - sy).powi(2) < r * r {
+        [255, 214, 64]
+    } else {
+        let t = y / far;
+        [
+            (90.0 + 110.0 * t) as u8,
+            (150.0 + 70.0 * t) as u8,
+            (230.0 + 20.0 * t) as u8,
+        ]
+    }
+}
+
+/// A PNG of 8-bit RGB rows (each led by its filter byte), stored without
+/// compression: small enough here, and no image crate needed for it.
+fn png_rgb(width: u32, height: u32, rows: &[u8]) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for b in bytes {
+            crc ^= u32::from(*b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    // zlib: a header, deflate "stored" blocks of at most 65535 bytes, Adler-32.
+    let mut z = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = rows.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        z.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        z.extend_from_slice(&len.to_le_bytes());
+        z.extend_from_slice(&(!len).to_le_bytes());
+        z.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for byte in rows {
+        a = (a + u32::from(*byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut ihdr = Vec::with_capacity(13);
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8 bits, RGB, deflate, no filter, no interlace
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &z);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_image_is_a_png_picture_not_a_blank_square() {
+        let png = sample_image();
+        let img = printpdf::RawImage::decode_from_bytes(&png, &mut Vec::new()).unwrap();
+        assert_eq!((img.width, img.height), (160, 120));
+        let printpdf::RawImageData::U8(px) = img.pixels else {
+            panic!("8-bit pixels expected");
+        };
+        let colours: std::collections::HashSet<&[u8]> = px.chunks(3).collect();
+        assert!(colours.len() > 50, "{} colours", colours.len());
+    }
 }

@@ -86,10 +86,9 @@ pub async fn reply(
 ) -> Result<Response, AppError> {
     let id = ConversationId(id);
     let user = s.user;
-    let message = change(&state, move |c, now| {
-        desk::reply(c, &user, id, &f.text, now)
-    })
-    .await?;
+    // Emoji from the picker travel as WeChat's codes (`👍` → `/:strong`).
+    let text = crate::wechat::faces::to_codes(&f.text);
+    let message = change(&state, move |c, now| desk::reply(c, &user, id, &text, now)).await?;
     message_fragment(&state, message).await
 }
 

@@ -107,7 +107,9 @@ fn timeline(
             rows.push((n.at, rows::note_row(&n, tz)));
         }
     }
-    rows.sort_by_key(|(at, _)| *at);
+    let steps = db::transcripts::follower_steps(c, follower, oldest, None)?;
+    rows.extend(rows::step_rows(&steps, tz));
+    rows::timeline_order(&mut rows);
     rows::stamp(&mut rows, tz, now.to_zoned(tz.clone()).date());
     Ok(rows.into_iter().map(|(_, r)| r).collect())
 }

@@ -186,9 +186,21 @@ pub async fn save_profile(
             )?;
             let mut v = side_view(c, &user, follower, &tz, now)?.ok_or(AppError::NotFound)?;
             v.saved = true;
-            Ok(v)
+            // The new name shows at once in every console's lists (this
+            // tab's chat header follows in the browser).
+            let mut out = desk::Out::default();
+            let mut groups = access::follower_groups(c, follower, current.account_id)?;
+            if let Some(conv) = db::conversations::open_of(c, follower)? {
+                groups.push(conv.group_id);
+            }
+            for g in groups {
+                out.lists(g);
+            }
+            Ok((v, out))
         })
         .await?;
+    let (view, out) = view;
+    state.publish(out);
     fragment(&view)
 }
 
@@ -254,8 +266,19 @@ pub async fn show_history(
                         rows.push((n.at, rows::note_row(&n, &tz2)));
                     }
                 }
+                // Steps within this page of messages; the newest page also
+                // shows what came after its last message (a transfer, the end).
+                let newest_page = before.is_none();
+                let until = if newest_page {
+                    to
+                } else {
+                    Some(last.created_at)
+                };
+                let steps =
+                    db::transcripts::follower_steps(c, follower, Some(first.created_at), until)?;
+                rows.extend(rows::step_rows(&steps, &tz2));
             }
-            rows.sort_by_key(|(at, _)| *at);
+            rows::timeline_order(&mut rows);
             let convs = db::console::conversations_of(c, follower, 20)?;
             let mut with_survey = Vec::with_capacity(convs.len());
             for v in convs {

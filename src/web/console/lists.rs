@@ -188,7 +188,13 @@ fn item_view(
         first_contact: crate::web::page::local_time(i.first_seen_at, tz),
         preview: preview(i),
         time: hhmm(i.last_at, tz, now),
-        unread: i.unread,
+        // An ended conversation waits for nobody: a survey answer or a late
+        // word is history, not something to read (a new message reopens).
+        unread: if i.state == ConversationState::Ended {
+            0
+        } else {
+            i.unread
+        },
         agent: i.agent_name.clone(),
         mine: i.agent_id == Some(me),
         vip: i.vip,

@@ -244,6 +244,66 @@ pub fn note_row(n: &Note, tz: &jiff::tz::TimeZone) -> RowView {
     }
 }
 
+/// A step of a conversation — 接入 / 转接 from → to / 结束 with its remark and
+/// categories — as a line of the timeline, in the words of the PDF transcript.
+/// `n` tells apart steps of one conversation at the same millisecond.
+pub fn step_row(
+    s: &crate::db::transcripts::StepLine,
+    n: usize,
+    tz: &jiff::tz::TimeZone,
+) -> RowView {
+    RowView {
+        dom_id: format!("s-{}-{}-{n}", s.conversation, s.at.as_millisecond()),
+        side: "step",
+        author: String::new(),
+        time: s.at.to_zoned(tz.clone()).strftime("%H:%M").to_string(),
+        stamp: None,
+        segs: vec![Seg::Text(crate::export::transcript::step_text(s))],
+        kind: MessageKind::Text,
+        image: None,
+        audio: None,
+        video: None,
+        media_note: None,
+        recognition: String::new(),
+        location: None,
+        link: None,
+        delivery: None,
+        retry_url: None,
+        ignore_url: None,
+        retry_now_url: None,
+        caution: None,
+        message_id: None,
+    }
+}
+
+/// The steps worth a line in a chat: everything but the opening (the
+/// follower's first message shows that). Sorted with [`timeline_order`].
+pub fn step_rows(
+    steps: &[crate::db::transcripts::StepLine],
+    tz: &jiff::tz::TimeZone,
+) -> Vec<(jiff::Timestamp, RowView)> {
+    steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.step != "open")
+        .map(|(n, s)| {
+            // Routing follows the message that caused it, written at the same moment.
+            let at = if s.step == "route" {
+                s.at + jiff::SignedDuration::from_millis(1)
+            } else {
+                s.at
+            };
+            (at, step_row(s, n, tz))
+        })
+        .collect()
+}
+
+/// Puts a timeline in order: by time, and at the same moment a step before
+/// the messages it caused (the greeting after 接入, the closing words after 结束).
+pub fn timeline_order(rows: &mut [(jiff::Timestamp, RowView)]) {
+    rows.sort_by_key(|(at, r)| (*at, r.side != "step"));
+}
+
 /// Adds a time stamp where more than 3 minutes passed since the previous row
 /// (and on the first row), as WeChat does (S3 1.2.1.2).
 pub fn stamp(
