@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_group_sla.sql"),
     include_str!("migrations/0010_outbox_sending.sql"),
     include_str!("migrations/0011_queue_order.sql"),
+    include_str!("migrations/0012_message_search.sql"),
 ];
 
 pub fn latest() -> i64 {
@@ -61,6 +62,7 @@ pub fn apply_migrations(conn: &mut Connection, from: i64) -> DbResult<()> {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
             let tx = conn.transaction()?;
             tx.execute_batch(sql)?;
+            super::search::after_migration(&tx, i + 1)?;
             let broken: i64 =
                 tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
                     r.get(0)
