@@ -174,6 +174,43 @@ pub struct Hit {
 /// The messages matching `f` that its reach covers, newest first (by id:
 /// the order they were stored).
 pub fn messages(conn: &Connection, f: &MessageFilter) -> DbResult<Vec<Hit>> {
+    let (sql, values) = messages_sql(f);
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(values), hit)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+fn hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hit> {
+    let direction: String = r.get(4)?;
+    let sender_id: Option<UserId> = r.get(5)?;
+    let (role, sender) = match (direction.as_str(), sender_id) {
+        ("in", _) => (
+            Role::Follower,
+            follower_label(r.get(7)?, r.get(8)?, &r.get::<_, String>(9)?),
+        ),
+        (_, Some(_)) => (
+            Role::Agent,
+            r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+        ),
+        _ => (Role::Auto, "自动回复".to_string()),
+    };
+    Ok(Hit {
+        id: r.get(0)?,
+        follower_id: r.get(1)?,
+        conversation_id: r.get(2)?,
+        group: r.get(3)?,
+        role,
+        sender,
+        kind: r.get(10)?,
+        content: r.get(11)?,
+        created_at: ts(r.get(12)?),
+    })
+}
+
+/// The SQL of [`messages`] and its values.
+fn messages_sql(f: &MessageFilter) -> (String, Vec<Value>) {
     let mut values: Vec<Value> = Vec::new();
     let mut sql = String::from(
         "SELECT m.id, m.follower_id, m.conversation_id, g.name, m.direction, m.sender_id,
@@ -242,36 +279,7 @@ pub fn messages(conn: &Connection, f: &MessageFilter) -> DbResult<Vec<Hit>> {
     sql.push_str(&format!(" ORDER BY {order} DESC LIMIT ? OFFSET ?"));
     values.push(f.limit.into());
     values.push(f.offset.max(0).into());
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(values), |r| {
-            let direction: String = r.get(4)?;
-            let sender_id: Option<UserId> = r.get(5)?;
-            let (role, sender) = match (direction.as_str(), sender_id) {
-                ("in", _) => (
-                    Role::Follower,
-                    follower_label(r.get(7)?, r.get(8)?, &r.get::<_, String>(9)?),
-                ),
-                (_, Some(_)) => (
-                    Role::Agent,
-                    r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-                ),
-                _ => (Role::Auto, "自动回复".to_string()),
-            };
-            Ok(Hit {
-                id: r.get(0)?,
-                follower_id: r.get(1)?,
-                conversation_id: r.get(2)?,
-                group: r.get(3)?,
-                role,
-                sender,
-                kind: r.get(10)?,
-                content: r.get(11)?,
-                created_at: ts(r.get(12)?),
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    (sql, values)
 }
 
 fn follower_label(remark: String, wx_remark: String, openid: &str) -> String {
@@ -431,4 +439,96 @@ pub fn categories(conn: &Connection, groups: Option<&[GroupId]>) -> DbResult<Vec
 /// How many messages the index holds (for tests and the bench).
 pub fn indexed(conn: &Connection) -> DbResult<i64> {
     Ok(conn.query_row("SELECT count(*) FROM message_terms", [], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::messages::{NewOutbound, insert_outbound};
+    use crate::db::{accounts::tests::seed_account, followers, memory, migrate};
+    use crate::engine::search::parse;
+
+    fn filter(q: &str) -> MessageFilter {
+        MessageFilter {
+            query: parse(q).unwrap(),
+            from: 0,
+            to: i64::MAX,
+            reach: Reach::All,
+            group: None,
+            role: None,
+            sender: None,
+            limit: 50,
+            offset: 0,
+        }
+    }
+
+    fn say(c: &Connection, acc: crate::model::AccountId, f: FollowerId, text: &str) -> i64 {
+        let m = NewOutbound {
+            account: acc,
+            follower: f,
+            kind: MessageKind::Text,
+            content: text,
+            data: &serde_json::json!({}),
+            sender: None,
+        };
+        insert_outbound(c, &m, jiff::Timestamp::UNIX_EPOCH)
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn candidates_come_newest_first_from_the_index_without_a_sort() {
+        let c = memory().unwrap();
+        let acc = seed_account(&c, "wx1");
+        let f = followers::upsert(&c, acc, "oX", jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let a = say(&c, acc, f, "退款到账了");
+        let b = say(&c, acc, f, "还没退款");
+        say(&c, acc, f, "物流");
+        let hits = messages(&c, &filter("退款")).unwrap();
+        assert_eq!(hits.iter().map(|h| h.id.0).collect::<Vec<_>>(), vec![b, a]);
+        // The plan: FTS5 hands out rowids in descending order; no temporary
+        // B-tree sorts every candidate before the first page is known.
+        let q = filter("退款").query.unwrap();
+        let plan: Vec<String> = c
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT m.id FROM message_terms t JOIN messages m ON m.id = t.rowid
+                 LEFT JOIN conversations c ON c.id = m.conversation_id
+                 WHERE message_terms MATCH ?1 ORDER BY t.rowid DESC LIMIT 51",
+            )
+            .unwrap()
+            .query_map([q.fts], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{plan:?}");
+        assert!(plan[0].contains("VIRTUAL TABLE"), "{plan:?}");
+    }
+
+    #[test]
+    fn migration_12_indexes_the_messages_already_stored() {
+        let mut c = Connection::open_in_memory().unwrap();
+        for sql in &migrate::MIGRATIONS[..11] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 11).unwrap();
+        let acc = seed_account(&c, "wx1");
+        let f = followers::upsert(&c, acc, "oX", jiff::Timestamp::UNIX_EPOCH).unwrap();
+        // Stored before the index existed (raw, as an old kefu did).
+        for (i, text) in ["发票开好了吗", "订单 2026120188", ""].iter().enumerate() {
+            c.execute(
+                "INSERT INTO messages (account_id, follower_id, direction, kind, content, created_at, received_at)
+                 VALUES (?1, ?2, 'in', 'text', ?3, ?4, ?4)",
+                params![acc, f, text, i as i64],
+            )
+            .unwrap();
+        }
+        migrate::apply_migrations(&mut c, 11).unwrap();
+        assert_eq!(indexed(&c).unwrap(), 2, "the empty message has no terms");
+        assert_eq!(messages(&c, &filter("发票")).unwrap().len(), 1);
+        assert_eq!(messages(&c, &filter("2026120188")).unwrap().len(), 1);
+        // And reindexing gives the same.
+        assert_eq!(reindex(&c).unwrap(), 2);
+        assert_eq!(messages(&c, &filter("发票")).unwrap().len(), 1);
+        assert!(index_bytes(&c).unwrap() > 0);
+    }
 }
