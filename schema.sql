@@ -577,6 +577,7 @@ CREATE TABLE menu_replies (
 ) STRICT, WITHOUT ROWID;
 
 -- 消息管理 (issue 12): a full-text index of message text, terms made in Rust
--- (engine::search: CJK unigrams and bigrams, Latin and digit words), filled
+-- (engine::search: CJK unigrams and bigrams, Latin and digit words, lowered)
+-- and split only at spaces (`ascii` tokenizer), filled
 -- with each message in the same transaction; contentless, no positions.
-CREATE VIRTUAL TABLE message_terms USING fts5 (terms, content = '', detail = none, tokenize = 'unicode61 remove_diacritics 0');
+CREATE VIRTUAL TABLE message_terms USING fts5 (terms, content = '', detail = none, tokenize = 'ascii');

@@ -1898,7 +1898,8 @@ async fn seed_search(server: &TestServer) -> kefu::model::UserId {
         .db
         .write(move |c| -> kefu::db::DbResult<()> {
             let start = now - jiff::SignedDuration::from_hours(2);
-            let talks: [(&str, &str, &[(bool, &str)]); 2] = [
+            type Talk = (&'static str, &'static str, &'static [(bool, &'static str)]);
+            let talks: [Talk; 2] = [
                 (
                     "oSearchZhang000001",
                     "张三",

@@ -74,7 +74,9 @@ pub fn insert_inbound(
         return Ok(None);
     }
     let id = MessageId(conn.last_insert_rowid());
-    super::search::index(conn, id, &m.content)?;
+    if m.kind != MessageKind::Event {
+        super::search::index(conn, id, &m.content)?;
+    }
     Ok(Some(id))
 }
 

@@ -82,7 +82,7 @@ pub fn index_terms(text: &str) -> String {
     };
     for run in runs(text) {
         match run {
-            Run::Word(w) => push(w),
+            Run::Word(w) => push(&w.to_lowercase()),
             Run::Cjk(cs) => {
                 let mut buf = [0u8; 8];
                 for c in &cs {
@@ -214,7 +214,9 @@ mod tests {
             index_terms("我的订单 2026120188 什么时候发货？"),
             "我 的 订 单 我的 的订 订单 2026120188 什 么 时 候 发 货 什么 么时 时候 候发 发货"
         );
-        assert_eq!(index_terms("iPhone15坏了!"), "iPhone15 坏 了 坏了");
+        assert_eq!(index_terms("iPhone15坏了!"), "iphone15 坏 了 坏了");
+        // Letters with combining marks stay one term (FTS5 sees one token).
+        assert_eq!(index_terms("สวัสดี Café"), "สวัสดี café");
         assert_eq!(index_terms("订单2026号"), "订 单 订单 2026 号");
         assert_eq!(index_terms("，。！"), "");
         assert_eq!(index_terms(""), "");
