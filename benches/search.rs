@@ -203,8 +203,11 @@ async fn run() {
             "two words 退款 到账",
             format!("q={}&{span}", enc("退款 到账")),
         ),
-        ("退款, page 20", format!("q={}&{span}&page=20", enc("退款"))),
-        ("退款, days 60–89 ago", format!("q={}&{old}", enc("退款"))),
+        (
+            "退款，第 20 页",
+            format!("q={}&{span}&page=20", enc("退款")),
+        ),
+        ("退款，60–89 天前", format!("q={}&{old}", enc("退款"))),
         ("no words, 90 days", span.clone()),
         (
             "退款 + role 自动 (no hit: every candidate read)",

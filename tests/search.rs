@@ -1,4 +1,4 @@
-//! 消息管理, 已接待 and the 会话标签 follower search over real HTTP (issue 12):
+//! 消息管理 and 已接待 and the 会话标签 follower search over real HTTP (issue 12):
 //! messages stored through `db::messages` (so indexed the way the webhook
 //! and the console index them), then a table of queries — one, two and four
 //! Chinese characters, Chinese with digits, an order number, Latin words, FTS
@@ -41,10 +41,10 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("m5", "c2", "in", "物流三天没更新了"),
     ("m6", "c2", "bob", "已为您催促物流，iPhone 今天发出"),
     ("m7", "c2", "in", "订单2026120188退款申请"),
-    ("m8", "c2", "in", "搜索 \"退款\" OR NEAR(物流 试试*"),
+    ("m8", "c2", "in", "搜索 \"退款\" OR NEAR( 物流 试试*"),
     ("m9", "c3", "in", "退款多久到账"),
     ("m10", "c3", "in", "IPHONE 15 坏了"),
-    ("m11", "c2", "bob", "<b>退款</b>已提交"),
+    ("m11", "c2", "bob", "<b>退款</b> 已提交"),
     ("m12", "c4", "dan", "会员积分怎么用"),
 ];
 
@@ -250,7 +250,8 @@ async fn queries_find_exactly_the_messages_that_contain_them() {
         ("物流 退款", &["m8"]),
         ("\"退款\"", &["m8"]),
         ("退款 OR 物流", &["m8"]),
-        ("NEAR(物流", &["m8"]),
+        ("NEAR( 物流", &["m8"]),
+        ("NEAR(", &["m8"]),
         ("试试*", &["m8"]),
         ("积分", &["m12"]),
         ("没有这个词", &[]),
@@ -330,7 +331,7 @@ async fn hits_are_highlighted_escaped_and_open_the_history_at_the_message() {
         .await;
     assert!(page.contains("我要<mark>退款</mark>"), "{page}");
     assert!(
-        page.contains("&#60;b&#62;<mark>退款</mark>&#60;/b&#62;已提交"),
+        page.contains("&#60;b&#62;<mark>退款</mark>&#60;/b&#62; 已提交"),
         "follower text is escaped before the hits are marked"
     );
     assert!(!page.contains("<b>退款"));
@@ -481,7 +482,7 @@ async fn the_workbook_equals_the_page_and_the_pdf_is_audited() {
         ["客服组", "发送者", "角色类型", "消息内容", "消息时间"]
     );
     assert_eq!(book[1..].to_vec(), shown);
-    assert!(book.iter().any(|r| r[3] == "<b>退款</b>已提交"));
+    assert!(book.iter().any(|r| r[3] == "<b>退款</b> 已提交"));
 
     let r = root.get(&format!("/admin/messages?{q}&format=pdf")).await;
     assert_eq!(r.status(), StatusCode::OK);

@@ -46,7 +46,7 @@ pub fn backfill(conn: &Connection) -> DbResult<i64> {
         [],
         |r| r.get(0),
     )?;
-    tracing::info!(total, "indexing messages for search (消息管理)");
+    tracing::info!(total, "indexing messages for the 消息管理 search");
     let started = std::time::Instant::now();
     let mut done = 0i64;
     let mut last = 0i64;
@@ -104,11 +104,11 @@ pub fn index_bytes(conn: &Connection) -> DbResult<i64> {
 /// Who wrote a message, as 消息管理 filters it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
-    /// 客服: typed by an agent.
+    /// 客服 — typed by an agent.
     Agent,
-    /// 客户: the follower.
+    /// 客户 — the follower.
     Follower,
-    /// 自动: kefu's automatic replies.
+    /// 自动 — kefu's automatic replies.
     Auto,
 }
 
