@@ -242,12 +242,11 @@ impl TaggedPage {
             ("from", q.from.as_str()),
             ("to", q.to.as_str()),
             ("agent", q.agent.as_str()),
-            ("follower", q.follower.as_str()),
-            ("remark", q.remark.as_str()),
         ];
         format!(
-            "/console/tagged?{}&page={n}",
-            serde_urlencoded::to_string(pairs).unwrap_or_default()
+            "/console/tagged?{}{}&page={n}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default(),
+            self.search_pairs()
         )
     }
 
@@ -260,12 +259,27 @@ impl TaggedPage {
             ("from", q.from.as_str()),
             ("to", q.to.as_str()),
             ("agent", q.agent.as_str()),
-            ("follower", q.follower.as_str()),
-            ("remark", q.remark.as_str()),
-            ("format", format),
         ];
         format!(
-            "/console/tagged?{}",
+            "/console/tagged?{}{}&format={format}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default(),
+            self.search_pairs()
+        )
+    }
+
+    /// `&follower=…&remark=…` for the ones given (issue 12), so links
+    /// without them stay as they were.
+    fn search_pairs(&self) -> String {
+        let q = &self.q;
+        let pairs: Vec<_> = [("follower", q.follower.trim()), ("remark", q.remark.trim())]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        if pairs.is_empty() {
+            return String::new();
+        }
+        format!(
+            "&{}",
             serde_urlencoded::to_string(pairs).unwrap_or_default()
         )
     }
