@@ -578,3 +578,9 @@ CREATE TABLE menu_replies (
     reply      TEXT    NOT NULL CHECK (length(reply) BETWEEN 1 AND 2000),
     PRIMARY KEY (account_id, key)
 ) STRICT, WITHOUT ROWID;
+
+-- 消息管理 (issue 12): a full-text index of message text, terms made in Rust
+-- (engine::search: CJK unigrams and bigrams, Latin and digit words, lowered)
+-- and split only at spaces (`ascii` tokenizer), filled
+-- with each message in the same transaction; contentless, no positions.
+CREATE VIRTUAL TABLE message_terms USING fts5 (terms, content = '', detail = none, tokenize = 'ascii');

@@ -372,6 +372,69 @@ pub fn followups_scope(v: &Viewer) -> db::followups::Scope {
     }
 }
 
+// ------------------------------------------------- search (issue 12)
+
+/// Which groups' messages 消息管理 searches for the viewer (admins only: a
+/// super admin every group, an admin theirs), narrowed to `group` when given
+/// (which must be one of them).
+pub fn message_search(v: &Viewer, group: Option<GroupId>) -> AccessResult<Reach> {
+    if v.user.role == Role::Agent {
+        return Err(forbidden("消息管理仅管理员可用"));
+    }
+    match group {
+        Some(g) if !v.sees(g) => Err(forbidden("您不是该客服组的管理员")),
+        Some(g) => Ok(Reach::Groups(vec![g])),
+        None => Ok(v.reach.clone()),
+    }
+}
+
+/// Whose 已接待 list the viewer may read: an agent their own; an admin their
+/// own or an agent who is a member of one of the admin's groups — and then
+/// only that agent's conversations in the admin's groups; a super admin anyone's.
+pub fn served(
+    c: &rusqlite::Connection,
+    v: &Viewer,
+    agent: Option<UserId>,
+) -> AccessResult<db::search::ServedScope> {
+    let agent = match agent {
+        None => {
+            return Ok(db::search::ServedScope {
+                agent: v.id(),
+                groups: None,
+            });
+        }
+        Some(a) if a == v.id() => {
+            return Ok(db::search::ServedScope {
+                agent: a,
+                groups: None,
+            });
+        }
+        Some(a) => a,
+    };
+    if v.user.role == Role::Agent {
+        return Err(forbidden("只能查看自己接待过的会话"));
+    }
+    if db::users::get(c, agent)?.is_none() {
+        return Err(Denied::NotFound);
+    }
+    match &v.reach {
+        Reach::All => Ok(db::search::ServedScope {
+            agent,
+            groups: None,
+        }),
+        Reach::Groups(mine) => {
+            let theirs = db::users::group_ids(c, agent)?;
+            if !v.reach.covers_any(&theirs) {
+                return Err(forbidden("该客服不在您管理的客服组"));
+            }
+            Ok(db::search::ServedScope {
+                agent,
+                groups: Some(mine.clone()),
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2226,3 +2226,256 @@ async fn issue13_admin(
     shots.take(c, "4-simulator").await?;
     Ok(())
 }
+
+// ---- issue 12: search ----
+
+/// 消息管理 in a real browser (issue 12): the super admin searches a
+/// two-character word, sees the hits with the word marked, opens one (the
+/// follower's history, scrolled to that message), exports the result as a
+/// workbook and a PDF, and looks at an agent's 已接待 list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_flow() {
+    let driver = ChromeDriver::start().await;
+    let client = driver.connect(Device::Desktop).await;
+    let server = TestServer::start().await;
+    server
+        .user(ADMIN_USER, kefu::model::Role::SuperAdmin, &[])
+        .await;
+    let amy = seed_search(&server).await;
+    let shots = Shots::new("search_flow");
+    let task = {
+        let (c, url, shots) = (client.clone(), server.url.clone(), shots.clone());
+        tokio::spawn(async move { search(&c, &url, &shots, amy).await })
+    };
+    let outcome = task.await;
+    if !matches!(outcome, Ok(Ok(()))) {
+        let _ = shots.take(&client, "failure").await;
+    }
+    let _ = client.close().await;
+    server.stop().await;
+    drop(driver);
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("[search_flow] {e:#}"),
+        Err(e) => panic!("[search_flow] flow task failed: {e}"),
+    }
+}
+
+async fn search(c: &Client, base: &str, shots: &Shots, amy: kefu::model::UserId) -> Result<()> {
+    let at = |p: &str| format!("{base}{p}");
+    c.goto(&at("/login")).await?;
+    login(c, ADMIN_USER, common::PASSWORD).await?;
+    wait_path(c, "/console").await?;
+    click(c, "a.nav-item[href='/admin/messages']").await?;
+    wait_path(c, "/admin/messages").await?;
+    let q = find(c, "form[role=search] input[name=q]").await?;
+    q.send_keys("退款").await?;
+    click(c, "form[role=search] button[type=submit]").await?;
+    let deadline = Instant::now() + WAIT;
+    while !c
+        .current_url()
+        .await?
+        .query()
+        .unwrap_or_default()
+        .contains("q=")
+    {
+        if Instant::now() > deadline {
+            bail!("the search was not submitted");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_text(c, "table.messages tbody", "退款").await?;
+    let marks = c
+        .find_all(Locator::Css("table.messages tbody mark"))
+        .await?;
+    let rows = c
+        .find_all(Locator::Css("table.messages tbody tr[data-message]"))
+        .await?;
+    if rows.len() != 3 || marks.len() < 3 {
+        bail!(
+            "expected 3 hits with 退款 marked, got {} rows and {} marks",
+            rows.len(),
+            marks.len()
+        );
+    }
+    for m in &marks {
+        if m.text().await? != "退款" {
+            bail!("a mark holds {:?}", m.text().await?);
+        }
+    }
+    if text_of(c, "table.messages tbody")
+        .await?
+        .contains("物流三天")
+    {
+        bail!("a message without 退款 is listed");
+    }
+    shots.take(c, "results").await?;
+
+    // Export: both links answer with files.
+    for (fmt, kind) in [("xlsx", "spreadsheetml"), ("pdf", "application/pdf")] {
+        let got = c
+            .execute(
+                &format!(
+                    "const a = document.querySelector('a[download][href*=\"format={fmt}\"]');
+                     return fetch(a.href).then(r => [r.status, r.headers.get('content-type'),
+                       r.headers.get('content-disposition')]);"
+                ),
+                vec![],
+            )
+            .await?;
+        let got: (u16, String, String) = serde_json::from_value(got)?;
+        if got.0 != 200 || !got.1.contains(kind) || !got.2.contains("attachment") {
+            bail!("导出 {fmt} answered {got:?}");
+        }
+    }
+
+    // Open the oldest hit: the history page, scrolled to that message.
+    let last = rows.last().context("a hit")?;
+    let id = last.attr("data-message").await?.context("data-message")?;
+    let link = last.find(Locator::Css("a")).await?;
+    scroll_into_view(c, &link).await?;
+    link.click().await?;
+    let deadline = Instant::now() + WAIT;
+    while !c.current_url().await?.path().ends_with("/history") {
+        if Instant::now() > deadline {
+            bail!("查看 did not open the history");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let target = find(c, &format!("#m-{id}")).await?;
+    let text = target.text().await?;
+    if !text.contains("退款") {
+        bail!("the history's message #{id} reads {text:?}");
+    }
+    let visible = c
+        .execute(
+            "const r = arguments[0].getBoundingClientRect();
+             return r.top >= 0 && r.bottom <= window.innerHeight;",
+            vec![serde_json::to_value(&target)?],
+        )
+        .await?;
+    if visible != json!(true) {
+        bail!("the message #{id} is not scrolled into view");
+    }
+    shots.take(c, "history").await?;
+
+    // 已接待 of an agent, picked by the admin.
+    c.goto(&at(&format!("/console/served?agent={amy}"))).await?;
+    wait_text(c, "table.served tbody", "张三").await?;
+    shots.take(c, "served").await?;
+    Ok(())
+}
+
+/// An agent's two ended conversations with a few messages each, stored the
+/// way the webhook and the console store them (so indexed for search), and
+/// enough older messages that the history page has to scroll.
+async fn seed_search(server: &TestServer) -> kefu::model::UserId {
+    use kefu::db::messages::{NewInbound, NewOutbound};
+    let group = server.group(GROUP_NAME, GROUP_IDENT).await;
+    let amy = server.user("amy", kefu::model::Role::Agent, &[group]).await;
+    let acc = server.account("plain", "http://127.0.0.1:9").await.id;
+    let now = server.state.clock.now();
+    server
+        .state
+        .db
+        .write(move |c| -> kefu::db::DbResult<()> {
+            let start = now - jiff::SignedDuration::from_hours(2);
+            type Talk = (&'static str, &'static str, &'static [(bool, &'static str)]);
+            let talks: [Talk; 2] = [
+                (
+                    "oSearchZhang000001",
+                    "张三",
+                    &[
+                        (true, "你好，我要退款"),
+                        (false, "好的，退款会在 1–3 个工作日内原路退回。"),
+                        (true, "谢谢"),
+                    ],
+                ),
+                (
+                    "oSearchLi000000002",
+                    "李四",
+                    &[
+                        (true, "物流三天没更新了"),
+                        (false, "已为您催促仓库"),
+                        (true, "那我申请退款吧"),
+                    ],
+                ),
+            ];
+            let mut k = 0;
+            for (openid, remark, lines) in talks {
+                let f = kefu::db::followers::upsert(c, acc, openid, start)?;
+                kefu::db::followers::set_remark(c, f, remark)?;
+                // Older chatter, so the page must scroll to the hit.
+                for i in 0..30 {
+                    k += 1;
+                    let when = start + jiff::SignedDuration::from_secs(k);
+                    kefu::db::messages::insert_inbound(
+                        c,
+                        acc,
+                        f,
+                        &NewInbound {
+                            dedup_key: format!("old{k}"),
+                            wx_msg_id: None,
+                            kind: kefu::model::MessageKind::Text,
+                            event: String::new(),
+                            content: format!("在吗？第 {i} 次"),
+                            data: json!({}),
+                            raw: String::new(),
+                            created_at: when,
+                            conversation: None,
+                        },
+                        when,
+                    )?;
+                }
+                c.execute(
+                    "INSERT INTO conversations (account_id, follower_id, group_id, state, agent_id,
+                        opened_at, queued_at, accepted_at, ended_at)
+                     VALUES (?1, ?2, ?3, 'ended', ?4, ?5, ?5, ?5, ?6)",
+                    rusqlite::params![acc, f, group, amy, kefu::db::ms(start), kefu::db::ms(now)],
+                )
+                .map_err(kefu::db::DbError::from)?;
+                let conv = kefu::model::ConversationId(c.last_insert_rowid());
+                for (inbound, text) in lines {
+                    k += 60;
+                    let when = start + jiff::SignedDuration::from_secs(k);
+                    if *inbound {
+                        kefu::db::messages::insert_inbound(
+                            c,
+                            acc,
+                            f,
+                            &NewInbound {
+                                dedup_key: format!("m{k}"),
+                                wx_msg_id: None,
+                                kind: kefu::model::MessageKind::Text,
+                                event: String::new(),
+                                content: text.to_string(),
+                                data: json!({}),
+                                raw: String::new(),
+                                created_at: when,
+                                conversation: Some(conv),
+                            },
+                            when,
+                        )?;
+                    } else {
+                        let id = kefu::db::messages::insert_outbound(
+                            c,
+                            &NewOutbound {
+                                account: acc,
+                                follower: f,
+                                kind: kefu::model::MessageKind::Text,
+                                content: text,
+                                data: &json!({}),
+                                sender: Some(amy),
+                            },
+                            when,
+                        )?;
+                        kefu::db::messages::attach(c, id, conv)?;
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await
+        .expect("seed conversations to search");
+    amy
+}

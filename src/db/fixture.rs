@@ -4,6 +4,7 @@
 
 use super::{Cached, DbError, DbResult};
 use crate::fixture::{self, CATEGORIES, GROUPS, Plan};
+use crate::model::MessageId;
 use rusqlite::{Connection, params};
 
 /// Row ids of what [`team`] created, by plan position.
@@ -189,6 +190,7 @@ pub fn conversations(
                      VALUES (?1, ?2, 'in', 'text', ?3, ?4, ?5, ?6, ?6, ?7)",
                     params![ids.account, follower, m.text, format!("m:{wx}"), wx, m.at, conv],
                 )?;
+                super::search::index(c, MessageId(c.last_insert_rowid()), &m.text)?;
             } else {
                 c.exec(
                     "INSERT INTO messages (account_id, follower_id, direction, kind, content, sender_id,
@@ -196,6 +198,7 @@ pub fn conversations(
                      VALUES (?1, ?2, 'out', 'text', ?3, ?4, ?5, ?5, ?6)",
                     params![ids.account, follower, m.text, user(m.sender), m.at, conv],
                 )?;
+                super::search::index(c, MessageId(c.last_insert_rowid()), &m.text)?;
             }
             written += 1;
         }

@@ -175,6 +175,11 @@ pub struct TaggedFilter {
     /// Exclusive.
     pub to: Option<jiff::Timestamp>,
     pub agent: Option<UserId>,
+    /// Part of the follower's remark or WeChat remark, or their whole OpenID
+    /// (issue 12); empty: any follower.
+    pub follower: String,
+    /// Part of the tagging's remark (issue 12); empty: any.
+    pub remark: String,
     pub limit: i64,
     pub offset: i64,
 }
@@ -244,6 +249,18 @@ pub fn tagged(
     if let Some(agent) = f.agent {
         sql.push_str(" AND t.agent_id = ?");
         values.push(agent.0.into());
+    }
+    let who = f.follower.trim();
+    if !who.is_empty() {
+        sql.push_str(" AND (instr(f.remark, ?) > 0 OR instr(f.wx_remark, ?) > 0 OR f.openid = ?)");
+        for _ in 0..3 {
+            values.push(who.to_string().into());
+        }
+    }
+    let remark = f.remark.trim();
+    if !remark.is_empty() {
+        sql.push_str(" AND instr(t.remark, ?) > 0");
+        values.push(remark.to_string().into());
     }
     let total: i64 = conn.query_row(
         &format!("SELECT count(*){sql}"),
@@ -403,6 +420,17 @@ mod tests {
         };
         assert_eq!(tagged(c, &Scope::All, &by_bob).unwrap().1, 2);
         assert_eq!(tagged(c, &Scope::Own(w.amy), &all).unwrap().1, 1);
+        let remark = TaggedFilter {
+            remark: "很久".into(),
+            ..all.clone()
+        };
+        let (rows, total) = tagged(c, &Scope::All, &remark).unwrap();
+        assert_eq!((total, rows[0].remark.as_str()), (1, "等了很久"));
+        let nobody = TaggedFilter {
+            follower: "不存在的粉丝".into(),
+            ..all.clone()
+        };
+        assert_eq!(tagged(c, &Scope::All, &nobody).unwrap().1, 0);
         let paged = TaggedFilter {
             limit: 1,
             offset: 1,

@@ -70,7 +70,14 @@ pub fn insert_inbound(
             m.conversation
         ],
     )?;
-    Ok((n == 1).then(|| MessageId(conn.last_insert_rowid())))
+    if n != 1 {
+        return Ok(None);
+    }
+    let id = MessageId(conn.last_insert_rowid());
+    if m.kind != MessageKind::Event {
+        super::search::index(conn, id, &m.content)?;
+    }
+    Ok(Some(id))
 }
 
 /// An outbound message (its delivery lives in the outbox).
@@ -93,7 +100,9 @@ pub fn insert_outbound(
          VALUES (?1, ?2, 'out', ?3, ?4, ?5, ?6, ?7, ?7)",
         params![m.account, m.follower, m.kind, m.content, m.data.to_string(), m.sender, ms(now)],
     )?;
-    Ok(MessageId(conn.last_insert_rowid()))
+    let id = MessageId(conn.last_insert_rowid());
+    super::search::index(conn, id, m.content)?;
+    Ok(id)
 }
 
 pub(super) const COLUMNS: &str =

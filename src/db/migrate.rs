@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_outbox_sending.sql"),
     include_str!("migrations/0011_queue_order.sql"),
     include_str!("migrations/0012_report_indexes.sql"),
+    include_str!("migrations/0013_message_search.sql"),
 ];
 
 pub fn latest() -> i64 {
@@ -62,6 +63,7 @@ pub fn apply_migrations(conn: &mut Connection, from: i64) -> DbResult<()> {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
             let tx = conn.transaction()?;
             tx.execute_batch(sql)?;
+            super::search::after_migration(&tx, i + 1)?;
             let broken: i64 =
                 tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
                     r.get(0)

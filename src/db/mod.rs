@@ -37,6 +37,7 @@ pub mod notices;
 pub mod notify;
 pub mod outbox;
 pub mod reports;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod surveys;

@@ -8,4 +8,5 @@ pub mod lifecycle;
 pub mod queue;
 pub mod reports;
 pub mod routing;
+pub mod search;
 pub mod timeplan;

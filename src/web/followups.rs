@@ -199,6 +199,10 @@ pub struct TaggedQuery {
     from: String,
     to: String,
     agent: String,
+    /// The follower's remark, WeChat remark or OpenID (issue 12).
+    follower: String,
+    /// Part of the tagging's remark (issue 12).
+    remark: String,
     page: i64,
     /// `xlsx` or `pdf`: every matching row (not only this page) as a
     /// workbook or a PDF.
@@ -240,8 +244,9 @@ impl TaggedPage {
             ("agent", q.agent.as_str()),
         ];
         format!(
-            "/console/tagged?{}&page={n}",
-            serde_urlencoded::to_string(pairs).unwrap_or_default()
+            "/console/tagged?{}{}&page={n}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default(),
+            self.search_pairs()
         )
     }
 
@@ -254,10 +259,27 @@ impl TaggedPage {
             ("from", q.from.as_str()),
             ("to", q.to.as_str()),
             ("agent", q.agent.as_str()),
-            ("format", format),
         ];
         format!(
-            "/console/tagged?{}",
+            "/console/tagged?{}{}&format={format}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default(),
+            self.search_pairs()
+        )
+    }
+
+    /// `&follower=…&remark=…` for the ones given (issue 12), so links
+    /// without them stay as they were.
+    fn search_pairs(&self) -> String {
+        let q = &self.q;
+        let pairs: Vec<_> = [("follower", q.follower.trim()), ("remark", q.remark.trim())]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        if pairs.is_empty() {
+            return String::new();
+        }
+        format!(
+            "&{}",
             serde_urlencoded::to_string(pairs).unwrap_or_default()
         )
     }
@@ -302,6 +324,8 @@ pub async fn tagged(
         } else {
             None
         },
+        follower: q.follower.trim().to_string(),
+        remark: q.remark.trim().to_string(),
         limit: PAGE_SIZE,
         offset: (current - 1) * PAGE_SIZE,
         tags: Vec::new(),
@@ -366,7 +390,12 @@ pub async fn tagged(
                 let name = tags.iter().find(|x| x.id == t).map(|x| x.name.clone());
                 filters.push(("标签".into(), name.unwrap_or_else(|| format!("#{t}"))));
             }
-            for (name, raw) in [("开始日期", &q.from), ("结束日期", &q.to)] {
+            for (name, raw) in [
+                ("开始日期", &q.from),
+                ("结束日期", &q.to),
+                ("粉丝", &q.follower),
+                ("备注", &q.remark),
+            ] {
                 if !raw.trim().is_empty() {
                     filters.push((name.to_string(), raw.trim().to_string()));
                 }

@@ -432,6 +432,9 @@ fn table() -> Table {
     .post("/console/marks/{id}/handle", Agent, followups::handle_mark)
     .post("/console/marks/{id}/delete", Agent, followups::delete_mark)
     .get("/console/tagged", Agent, followups::tagged)
+    // -- issue 12: search
+    .get("/admin/messages", Admin, admin::messages::show)
+    .get("/console/served", Agent, console::served::list)
     // -- end taxonomy
 }
 

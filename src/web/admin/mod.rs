@@ -7,6 +7,7 @@ pub mod automation;
 pub mod followers;
 pub mod groups;
 pub mod menu;
+pub mod messages;
 pub mod notify;
 pub mod reports;
 pub mod simulator;

@@ -12,6 +12,7 @@ pub mod follower;
 pub mod kb;
 pub mod lists;
 pub mod rows;
+pub mod served;
 pub mod transcripts;
 pub mod uploads;
 

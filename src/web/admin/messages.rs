@@ -1,0 +1,392 @@
+//! 消息管理 (issue 12, S3 2.13): every message of the admin's groups (a super
+//! admin's: all) by words, days, group, role and sender, newest first, 50 a
+//! page, the words highlighted, 查看 opening the follower's history at the
+//! message. The same URL plus `format=xlsx` downloads the rows as a workbook,
+//! `format=pdf` as a transcript-style PDF; exports are audited and refused
+//! above 50,000 rows. Which groups: `access::message_search`; the search:
+//! `db::search` over the index `engine::search` builds.
+
+use super::reports::{days, download, today};
+use crate::access::{self, Viewer};
+use crate::db::audit::Entry;
+use crate::db::search::{self, Hit, MessageFilter, Role};
+use crate::engine::search::{highlight, parse};
+use crate::error::AppError;
+use crate::export::pdf::{self, Transcript, Who};
+use crate::export::table::{Cell, Table};
+use crate::model::{AuditAction, Group, GroupId, MessageKind};
+use crate::state::AppState;
+use crate::team::Acting;
+use crate::web::form::Query;
+use crate::web::page::{Page, local_time, render, render_status};
+use crate::web::session::AdminUser;
+use askama::Template;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+/// Rows per page.
+pub const PAGE_SIZE: i64 = 50;
+/// The most rows one export holds.
+pub const EXPORT_ROWS: i64 = 50_000;
+/// Days searched when no date is given (today and the 89 before).
+const DEFAULT_DAYS: i64 = 90;
+/// The workbook's columns.
+pub const HEADERS: &[&str] = &["客服组", "发送者", "角色类型", "消息内容", "消息时间"];
+
+#[derive(Clone, Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct MessagesQuery {
+    pub q: String,
+    pub from: String,
+    pub to: String,
+    pub group: String,
+    pub role: String,
+    pub sender: String,
+    pub page: i64,
+    pub format: String,
+}
+
+impl MessagesQuery {
+    fn pairs(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("q", self.q.as_str()),
+            ("from", self.from.as_str()),
+            ("to", self.to.as_str()),
+            ("group", self.group.as_str()),
+            ("role", self.role.as_str()),
+            ("sender", self.sender.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect()
+    }
+
+    fn url(&self, extra: &[(&'static str, &str)]) -> String {
+        let mut pairs = self.pairs();
+        pairs.extend_from_slice(extra);
+        let qs = serde_urlencoded::to_string(pairs).unwrap_or_default();
+        if qs.is_empty() {
+            "/admin/messages".into()
+        } else {
+            format!("/admin/messages?{qs}")
+        }
+    }
+}
+
+/// One result row as the page shows it.
+pub struct Line {
+    pub hit: Hit,
+    /// The text in pieces, `true` for the matched words (each piece escaped by askama).
+    pub segs: Vec<(String, bool)>,
+    pub group: String,
+    pub time: String,
+    /// The follower's history opened at this message.
+    pub href: String,
+}
+
+/// The text a hit shows: its words, or `[图片]` for a message without text.
+fn shown(h: &Hit) -> String {
+    if h.content.is_empty() || h.kind != MessageKind::Text && h.kind != MessageKind::Unknown {
+        if h.content.is_empty() {
+            return format!("[{}]", h.kind.label());
+        }
+        return format!("[{}] {}", h.kind.label(), h.content);
+    }
+    h.content.clone()
+}
+
+fn group_of(h: &Hit) -> String {
+    h.group.clone().unwrap_or_else(|| "—".into())
+}
+
+/// Where 查看 goes: the history page ending at the message, scrolled to it.
+pub fn history_href(h: &Hit) -> String {
+    format!(
+        "/console/f/{}/history?before={}#m-{}",
+        h.follower_id,
+        h.id.0 + 1,
+        h.id
+    )
+}
+
+#[derive(Template)]
+#[template(path = "admin/messages.html")]
+struct MessagesPage {
+    page: Page,
+    q: MessagesQuery,
+    groups: Vec<Group>,
+    roles: [&'static str; 3],
+    /// The days searched, for the form when none was given.
+    from: String,
+    to: String,
+    rows: Vec<Line>,
+    current: i64,
+    prev_url: Option<String>,
+    next_url: Option<String>,
+    xlsx_url: String,
+    pdf_url: String,
+    error: Option<String>,
+}
+
+impl MessagesPage {
+    fn new(ctx: &crate::web::session::Ctx, q: MessagesQuery) -> MessagesPage {
+        MessagesPage {
+            page: Page::new(ctx, "消息管理", "messages"),
+            xlsx_url: q.url(&[("format", "xlsx")]),
+            pdf_url: q.url(&[("format", "pdf")]),
+            from: q.from.clone(),
+            to: q.to.clone(),
+            q,
+            groups: Vec::new(),
+            roles: ["客服", "客户", "自动"],
+            rows: Vec::new(),
+            current: 1,
+            prev_url: None,
+            next_url: None,
+            error: None,
+        }
+    }
+
+    fn is(&self, selected: &str, value: String) -> bool {
+        selected.trim() == value
+    }
+}
+
+/// The page with a Chinese message (400) and no rows.
+fn refused(
+    ctx: &crate::web::session::Ctx,
+    q: MessagesQuery,
+    groups: Vec<Group>,
+    why: String,
+) -> Result<Response, AppError> {
+    if !q.format.is_empty() {
+        return Err(AppError::BadRequest(why));
+    }
+    let mut p = MessagesPage::new(ctx, q);
+    p.groups = groups;
+    p.error = Some(why);
+    render_status(StatusCode::BAD_REQUEST, &p)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    AdminUser(ctx, s): AdminUser,
+    Query(q): Query<MessagesQuery>,
+) -> Result<Response, AppError> {
+    let tz = state.config.timezone.clone();
+    let me = s.user.clone();
+    let groups = state
+        .db
+        .read(move |c| -> Result<_, AppError> { Ok(access::groups(c, &Viewer::load(c, &me)?)?) })
+        .await?;
+    let today = today(&state);
+    let (from, to) = match (q.from.trim(), q.to.trim()) {
+        ("", "") => (
+            today
+                .checked_sub(jiff::Span::new().days(DEFAULT_DAYS - 1))
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            today.to_string(),
+        ),
+        (f, t) => (f.to_string(), t.to_string()),
+    };
+    let d = match days(&from, &to, today, &tz) {
+        Ok(d) => d,
+        Err(why) => return refused(&ctx, q, groups, why),
+    };
+    let query = match parse(&q.q) {
+        Ok(x) => x,
+        Err(e) => return refused(&ctx, q, groups, e.message()),
+    };
+    let group = match q.group.trim() {
+        "" => None,
+        g => match g.parse::<i64>() {
+            Ok(g) => Some(GroupId(g)),
+            Err(_) => return refused(&ctx, q, groups, "客服组参数不正确".into()),
+        },
+    };
+    let role = match q.role.trim() {
+        "" => None,
+        r => match Role::parse(r) {
+            Some(r) => Some(r),
+            None => return refused(&ctx, q, groups, "角色类型应为 客服、客户 或 自动".into()),
+        },
+    };
+    let export = match q.format.as_str() {
+        "" => false,
+        "xlsx" | "pdf" => true,
+        _ => return Err(AppError::BadRequest("导出格式应为 xlsx 或 pdf".into())),
+    };
+    let current = q.page.clamp(1, 10_000);
+    let (limit, offset) = if export {
+        (EXPORT_ROWS + 1, 0)
+    } else {
+        (PAGE_SIZE + 1, (current - 1) * PAGE_SIZE)
+    };
+    let (me, sender) = (s.user.clone(), q.sender.trim().to_string());
+    let filter_query = query.clone();
+    let hits = state
+        .db
+        .read(move |c| -> Result<_, AppError> {
+            let reach = access::message_search(&Viewer::load(c, &me)?, group)?;
+            let f = MessageFilter {
+                query: filter_query,
+                from: d.period.from,
+                to: d.period.to,
+                reach,
+                group: None,
+                role,
+                sender: (!sender.is_empty()).then_some(sender),
+                limit,
+                offset,
+            };
+            Ok(search::messages(c, &f)?)
+        })
+        .await?;
+    if export {
+        if hits.len() as i64 > EXPORT_ROWS {
+            return Err(AppError::BadRequest(format!(
+                "符合条件的消息超过 {EXPORT_ROWS} 条，请缩小日期范围或增加搜索条件后再导出"
+            )));
+        }
+        let what = format!("消息管理 {}（{} 条）", d.label(), hits.len());
+        if q.format == "pdf" {
+            let t = transcript(&state, &s.user, &q, &d.label(), &hits);
+            return pdf_download(&state, &ctx, &s.user, t, what).await;
+        }
+        let mut table = Table::new("消息管理", HEADERS);
+        for h in &hits {
+            table.rows.push(vec![
+                Cell::text(group_of(h)),
+                Cell::text(h.sender.clone()),
+                Cell::text(h.role.label()),
+                Cell::text(shown(h)),
+                Cell::time(h.created_at, &tz),
+            ]);
+        }
+        let name = format!("消息管理_{}.xlsx", d.label());
+        return download(&state, &ctx, &s.user, &name, what, vec![table]).await;
+    }
+    let words = query.map(|x| x.words).unwrap_or_default();
+    let more = hits.len() as i64 > PAGE_SIZE;
+    let mut p = MessagesPage::new(&ctx, q.clone());
+    p.from = from;
+    p.to = to;
+    p.groups = groups;
+    p.current = current;
+    let page = |n: i64| {
+        let n = n.to_string();
+        q.url(&[("page", n.as_str())])
+    };
+    p.prev_url = (current > 1).then(|| page(current - 1));
+    p.next_url = more.then(|| page(current + 1));
+    p.rows = hits
+        .into_iter()
+        .take(PAGE_SIZE as usize)
+        .map(|hit| Line {
+            segs: highlight(&shown(&hit), &words),
+            group: group_of(&hit),
+            time: local_time(hit.created_at, &tz),
+            href: history_href(&hit),
+            hit,
+        })
+        .collect();
+    render(&p)
+}
+
+/// The hits as a transcript: one entry per message, the group and the
+/// follower's name with the time.
+fn transcript(
+    state: &AppState,
+    user: &crate::model::User,
+    q: &MessagesQuery,
+    days: &str,
+    hits: &[Hit],
+) -> Transcript {
+    let tz = state.config.timezone.clone();
+    let mut filters = vec![format!("日期：{days}")];
+    if !q.q.trim().is_empty() {
+        filters.push(format!("搜索：{}", q.q.trim()));
+    }
+    for (name, v) in [("角色", &q.role), ("发送者", &q.sender)] {
+        if !v.trim().is_empty() {
+            filters.push(format!("{name}：{}", v.trim()));
+        }
+    }
+    let mut agents: Vec<String> = Vec::new();
+    for h in hits.iter().filter(|h| h.role == Role::Agent) {
+        if !agents.contains(&h.sender) {
+            agents.push(h.sender.clone());
+        }
+    }
+    Transcript {
+        title: format!("消息管理（共 {} 条）", hits.len()),
+        account: "全部".into(),
+        follower: match q.sender.trim() {
+            "" => "全部".into(),
+            s => s.to_string(),
+        },
+        openid: "—".into(),
+        agents,
+        period: filters.join("　"),
+        exported_at: local_time(state.clock.now(), &tz),
+        exported_by: format!("{}（{}）", user.display_name, user.username),
+        entries: hits
+            .iter()
+            .map(|h| {
+                let mut time = local_time(h.created_at, &tz);
+                if let Some(g) = &h.group {
+                    time.push_str(&format!(" · {g}"));
+                }
+                if h.role == Role::Follower {
+                    time.push_str(&format!(" · {}", h.sender));
+                }
+                pdf::Entry {
+                    time,
+                    who: match h.role {
+                        Role::Follower => Who::Follower,
+                        Role::Agent => Who::Agent(h.sender.clone()),
+                        Role::Auto => Who::Auto,
+                    },
+                    text: shown(h),
+                    image: None,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Renders off the runtime, records the export, answers with the PDF.
+async fn pdf_download(
+    state: &AppState,
+    ctx: &crate::web::session::Ctx,
+    user: &crate::model::User,
+    t: Transcript,
+    what: String,
+) -> Result<Response, AppError> {
+    let (by, now) = (Acting::user(user, &ctx.ip), state.clock.now());
+    let entry = Entry::new(AuditAction::ReportExport, format!("{what}，PDF"));
+    state
+        .db
+        .write(move |c| crate::db::audit::record(c, &crate::team::actor(&by), &entry, now))
+        .await?;
+    let bytes =
+        tokio::task::spawn_blocking(move || pdf::render(&t, crate::export::font::transcript()))
+            .await
+            .map_err(|e| AppError::Internal(format!("rendering messages as PDF: {e}")))?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                crate::export::attachment("消息管理.pdf", "messages.pdf"),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
