@@ -22,6 +22,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_group_sla.sql"),
     include_str!("migrations/0010_outbox_sending.sql"),
     include_str!("migrations/0011_queue_order.sql"),
+    include_str!("migrations/0012_reserved.sql"),
+    include_str!("migrations/0013_kb_trees.sql"),
 ];
 
 pub fn latest() -> i64 {

@@ -30,6 +30,7 @@ pub mod groups;
 pub mod health;
 pub mod media;
 pub mod menu;
+pub mod myreplies;
 pub mod messages;
 pub mod migrate;
 pub mod notes;
@@ -45,6 +46,7 @@ pub mod timeouts;
 pub mod timeplan;
 pub mod transcripts;
 pub mod transfers;
+pub mod tree;
 pub mod uploads;
 pub mod users;
 

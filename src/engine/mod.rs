@@ -9,3 +9,4 @@ pub mod queue;
 pub mod reports;
 pub mod routing;
 pub mod timeplan;
+pub mod tree;

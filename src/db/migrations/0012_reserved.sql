@@ -1,0 +1,2 @@
+-- PLACEHOLDER in branch h-kb only: migration 12 belongs to another branch
+-- (h-search). The lead replaces this file with the real 0012 when merging.
