@@ -89,7 +89,12 @@ async fn an_admin_builds_sorts_moves_and_disables_their_groups_tree() {
     let (s, _) = post(
         &lead,
         "/admin/kb/nodes",
-        &[("kind", "folder"), ("title", "日常接待"), ("group", &a_s), ("enabled", "on")],
+        &[
+            ("kind", "folder"),
+            ("title", "日常接待"),
+            ("group", &a_s),
+            ("enabled", "on"),
+        ],
     )
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
@@ -99,18 +104,31 @@ async fn an_admin_builds_sorts_moves_and_disables_their_groups_tree() {
     let (s, _) = post(
         &lead,
         "/admin/kb/nodes",
-        &[("parent", &rs), ("kind", "folder"), ("title", "物流"), ("enabled", "on")],
+        &[
+            ("parent", &rs),
+            ("kind", "folder"),
+            ("title", "物流"),
+            ("enabled", "on"),
+        ],
     )
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let ship = node(&srv, "物流").await;
-    for (title, body) in [("开始接待", "您好！很高兴为您服务"), ("结束接待", "感谢您的咨询")] {
+    for (title, body) in [
+        ("开始接待", "您好！很高兴为您服务"),
+        ("结束接待", "感谢您的咨询"),
+    ] {
         let (s, body) = post(&lead, "/admin/kb/nodes", &entry(&rs, title, body)).await;
         assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     }
     let (start, end) = (node(&srv, "开始接待").await, node(&srv, "结束接待").await);
     let ships = ship.to_string();
-    let (s, _) = post(&lead, "/admin/kb/nodes", &entry(&ships, "快递进度", "顺丰次日达")).await;
+    let (s, _) = post(
+        &lead,
+        "/admin/kb/nodes",
+        &entry(&ships, "快递进度", "顺丰次日达"),
+    )
+    .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let express = node(&srv, "快递进度").await;
     assert_eq!(get_node(&srv, express).await.parent_id, Some(ship));
@@ -240,7 +258,12 @@ async fn validity_the_new_badge_use_counts_and_the_pdf_follow_the_entries() {
     let (s, _) = post(
         &lead,
         "/admin/kb/nodes",
-        &[("kind", "folder"), ("title", "活动"), ("group", &a_s), ("enabled", "on")],
+        &[
+            ("kind", "folder"),
+            ("title", "活动"),
+            ("group", &a_s),
+            ("enabled", "on"),
+        ],
     )
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
@@ -253,7 +276,10 @@ async fn validity_the_new_badge_use_counts_and_the_pdf_follow_the_entries() {
         ("valid_from", "2026-11-01"),
         ("valid_to", "2026-11-11"),
     ]);
-    assert_eq!(post(&lead, "/admin/kb/nodes", &f).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        post(&lead, "/admin/kb/nodes", &f).await.0,
+        StatusCode::SEE_OTHER
+    );
     let mut f = entry(&folder, "双十二", "满减");
     f.retain(|(k, _)| *k != "validity");
     f.extend([
@@ -262,7 +288,10 @@ async fn validity_the_new_badge_use_counts_and_the_pdf_follow_the_entries() {
         ("valid_to", "2026-12-12"),
         ("new_until", "2026-11-21"),
     ]);
-    assert_eq!(post(&lead, "/admin/kb/nodes", &f).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        post(&lead, "/admin/kb/nodes", &f).await.0,
+        StatusCode::SEE_OTHER
+    );
 
     let panel = page(&amy, "/console/kb").await;
     assert!(!panel.contains("双十一"), "expired on 11-11");
@@ -274,7 +303,9 @@ async fn validity_the_new_badge_use_counts_and_the_pdf_follow_the_entries() {
     assert!(found.contains("满减") && !found.contains("全场八折"));
 
     // Two days later the badge is gone.
-    srv.state.clock.advance(jiff::SignedDuration::from_hours(48));
+    srv.state
+        .clock
+        .advance(jiff::SignedDuration::from_hours(48));
     // (Sessions end after a day idle: log in again.)
     let (lead, amy) = (srv.login("lead").await, srv.login("amy").await);
     let panel = page(&amy, "/console/kb").await;
@@ -289,7 +320,9 @@ async fn validity_the_new_badge_use_counts_and_the_pdf_follow_the_entries() {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(get_node(&srv, id).await.uses, 2);
     let expired = node(&srv, "双十一").await;
-    let r = amy.post_form(&format!("/console/kb/{expired}/used"), &[]).await;
+    let r = amy
+        .post_form(&format!("/console/kb/{expired}/used"), &[])
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(page(&lead, "/admin/kb").await.contains("<td>2</td>"));
 
@@ -384,14 +417,24 @@ fn the_flat_rows_move_into_the_trees_nothing_lost() {
     );
     let by = |t: &str| kb.iter().find(|n| n.title == t).unwrap().clone();
     assert_eq!(by("问候").body, "您好");
-    assert_eq!(tree::roots(&c, TreeKind::Kb, GroupId(1)).unwrap(), [by("售前").id]);
-    assert_eq!(tree::roots(&c, TreeKind::Kb, GroupId(2)).unwrap(), [by("售后").id]);
+    assert_eq!(
+        tree::roots(&c, TreeKind::Kb, GroupId(1)).unwrap(),
+        [by("售前").id]
+    );
+    assert_eq!(
+        tree::roots(&c, TreeKind::Kb, GroupId(2)).unwrap(),
+        [by("售后").id]
+    );
     let faq = db::automation::faq(&c, GroupId(1)).unwrap();
     let q: Vec<(&str, &str)> = faq
         .iter()
         .map(|f| (f.question.as_str(), f.answer.as_str()))
         .collect();
-    assert_eq!(q, [("如何退款?", "七天"), ("如何收费?", "免费")], "order kept");
+    assert_eq!(
+        q,
+        [("如何退款?", "七天"), ("如何收费?", "免费")],
+        "order kept"
+    );
     assert_eq!(faq[1].keywords, ["价格", "收费"]);
     assert!(db::automation::faq(&c, GroupId(2)).unwrap().is_empty());
     let old: i64 = c
@@ -457,7 +500,13 @@ async fn world() -> World {
                 };
                 tree::add(c, TreeKind::Faq, Some(parent), &f, t).map(|r| r.unwrap())
             };
-            add(root, false, "怎么退货?", "七天无理由，在订单页申请退货。", "退货")?;
+            add(
+                root,
+                false,
+                "怎么退货?",
+                "七天无理由，在订单页申请退货。",
+                "退货",
+            )?;
             let ship = add(root, true, "物流", "", "")?;
             add(ship, false, "多久发货?", "付款后 48 小时内发货。", "")?;
             add(ship, false, "运费", "满 99 元包邮。", "包邮")?;
@@ -543,8 +592,14 @@ async fn a_follower_walks_the_faq_tree_by_number_and_keyword() {
     );
     // 0 goes back to the top list, which offers a human (nobody is queued yet).
     let top = w.say(fan, "0").await.unwrap();
-    assert!(top.starts_with("常见问题（回复数字查看答案）：\n1. 怎么退货?\n2. 物流 ›"), "{top}");
-    assert!(!top.contains("停用的"), "a disabled entry is not listed: {top}");
+    assert!(
+        top.starts_with("常见问题（回复数字查看答案）：\n1. 怎么退货?\n2. 物流 ›"),
+        "{top}"
+    );
+    assert!(
+        !top.contains("停用的"),
+        "a disabled entry is not listed: {top}"
+    );
     assert!(top.ends_with("回复“人工”联系客服"), "{top}");
     assert_eq!(
         w.say(fan, "1").await.as_deref(),
@@ -552,9 +607,16 @@ async fn a_follower_walks_the_faq_tree_by_number_and_keyword() {
         "back at the top"
     );
     // A keyword answers from anywhere; a number out of range is not for the FAQ.
-    assert_eq!(w.say(fan, "我想包邮").await.as_deref(), Some("满 99 元包邮。"));
+    assert_eq!(
+        w.say(fan, "我想包邮").await.as_deref(),
+        Some("满 99 元包邮。")
+    );
     assert_eq!(w.say(fan, "9").await, None);
-    assert_eq!(w.state(fan).await, None, "no conversation from self-service");
+    assert_eq!(
+        w.state(fan).await,
+        None,
+        "no conversation from self-service"
+    );
     // Answers count as uses.
     let g = w.group;
     let uses: i64 = w
@@ -591,15 +653,25 @@ async fn a_queued_follower_gets_the_faq_answer() {
         Some("七天无理由，在订单页申请退货。")
     );
     assert_eq!(
-        w.say(fan, "2").await.as_deref().map(|l| l.starts_with("物流")),
+        w.say(fan, "2")
+            .await
+            .as_deref()
+            .map(|l| l.starts_with("物流")),
         Some(true)
     );
-    assert_eq!(w.say(fan, "1").await.as_deref(), Some("付款后 48 小时内发货。"));
+    assert_eq!(
+        w.say(fan, "1").await.as_deref(),
+        Some("付款后 48 小时内发货。")
+    );
     assert_eq!(
         w.say(fan, "退货怎么弄").await.as_deref(),
         Some("七天无理由，在订单页申请退货。")
     );
-    assert_eq!(w.state(fan).await, Some(ConversationState::Queued), "still queued");
+    assert_eq!(
+        w.state(fan).await,
+        Some(ConversationState::Queued),
+        "still queued"
+    );
     w.srv.stop().await;
     drop(w.wx);
 }

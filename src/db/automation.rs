@@ -11,9 +11,9 @@
 //! caller; the `CHECK` constraints are the last line of defence.
 
 use super::DbResult;
+use super::tree::{self, TreeKind};
 use crate::db::Cached;
 use crate::model::{AccountId, GroupId, UserId};
-use super::tree::{self, TreeKind};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 /// The placeholder in [`AutoReplies::greeting`] replaced by the agent's name.
@@ -642,7 +642,11 @@ mod tests {
         assert!(tree::reorder(&conn, a, false).unwrap());
         assert_eq!(faq(&conn, g).unwrap()[0].id, b);
         assert!(tree::set_enabled(&conn, b, false).unwrap());
-        assert_eq!(faq(&conn, g).unwrap().len(), 1, "a disabled entry is not listed");
+        assert_eq!(
+            faq(&conn, g).unwrap().len(),
+            1,
+            "a disabled entry is not listed"
+        );
         let other = seed_group(&conn, "售后", "post");
         assert!(faq(&conn, other).unwrap().is_empty());
     }

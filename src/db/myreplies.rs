@@ -131,6 +131,9 @@ mod tests {
         assert!(rename_group(&c, amy, close, "结束").unwrap());
         assert!(delete_group(&c, amy, open).unwrap());
         assert_eq!(list(&c, amy).unwrap().len(), 1);
-        assert!(add_group(&c, amy, "").is_err(), "CHECK refuses an empty name");
+        assert!(
+            add_group(&c, amy, "").is_err(),
+            "CHECK refuses an empty name"
+        );
     }
 }

@@ -417,7 +417,10 @@ mod tests {
             .map(|n| n.title.as_str())
             .collect();
         assert_eq!(top, ["如何收费", "物流"], "the given folder's content");
-        assert_eq!(reply(&t, &roots, None, "1", TODAY), Some(FaqStep::Answer(3)));
+        assert_eq!(
+            reply(&t, &roots, None, "1", TODAY),
+            Some(FaqStep::Answer(3))
+        );
         assert_eq!(
             reply(&t, &roots, None, "２", TODAY),
             Some(FaqStep::List(Some(4)))
@@ -430,7 +433,10 @@ mod tests {
             reply(&t, &roots, Some(4), "0", TODAY),
             Some(FaqStep::List(None))
         );
-        assert_eq!(reply(&t, &roots, None, "0", TODAY), Some(FaqStep::List(None)));
+        assert_eq!(
+            reply(&t, &roots, None, "0", TODAY),
+            Some(FaqStep::List(None))
+        );
         assert_eq!(reply(&t, &roots, None, "9", TODAY), None);
         assert_eq!(
             reply(&t, &roots, Some(4), "价格多少", TODAY),
@@ -482,11 +488,31 @@ mod tests {
         assert!(matches(&e, &s(|s| s.text = "答案3".into()), TODAY, TODAY));
         assert!(!matches(&e, &s(|s| s.text = "退款".into()), TODAY, TODAY));
         assert!(matches(&e, &s(|s| s.new = Some(true)), TODAY, TODAY));
-        assert!(!matches(&e, &s(|s| s.new = Some(true)), TODAY, "2026-05-04"));
+        assert!(!matches(
+            &e,
+            &s(|s| s.new = Some(true)),
+            TODAY,
+            "2026-05-04"
+        ));
         assert!(!matches(&e, &s(|s| s.enabled = Some(false)), TODAY, TODAY));
-        assert!(!matches(&e, &s(|s| s.from = Some("2026-05-02".into())), TODAY, TODAY));
-        assert!(matches(&e, &s(|s| s.to = Some("2026-05-01".into())), TODAY, TODAY));
-        assert!(!matches(&n(1, None, true, "价格"), &s(|s| s.text = "价格".into()), TODAY, TODAY));
+        assert!(!matches(
+            &e,
+            &s(|s| s.from = Some("2026-05-02".into())),
+            TODAY,
+            TODAY
+        ));
+        assert!(matches(
+            &e,
+            &s(|s| s.to = Some("2026-05-01".into())),
+            TODAY,
+            TODAY
+        ));
+        assert!(!matches(
+            &n(1, None, true, "价格"),
+            &s(|s| s.text = "价格".into()),
+            TODAY,
+            TODAY
+        ));
         assert_eq!(keywords("价格，收费、 费用,价格"), ["价格", "收费", "费用"]);
         assert_eq!(fold("ＡBc"), "abc");
     }

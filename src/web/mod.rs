@@ -279,7 +279,11 @@ fn table() -> Table {
     .get("/kb/image/{id}", Agent, console::kb::image)
     .get("/console/replies", Agent, console::kb::replies)
     .post("/console/replies", Agent, console::kb::add_reply)
-    .post("/console/replies/{id}/delete", Agent, console::kb::delete_reply)
+    .post(
+        "/console/replies/{id}/delete",
+        Agent,
+        console::kb::delete_reply,
+    )
     .post(
         "/console/replies/groups/{id}/delete",
         Agent,

@@ -197,7 +197,11 @@ impl NodeForm {
             folder,
             title: title.into(),
             body: if folder { String::new() } else { body.into() },
-            image: if is_image { image.into() } else { String::new() },
+            image: if is_image {
+                image.into()
+            } else {
+                String::new()
+            },
             keywords,
             enabled: self.enabled.is_some(),
             new_until: date(&self.new_until, "NEW 标签截止日期")?,
@@ -448,7 +452,15 @@ pub async fn export(
     use crate::export::table::{Cell, Table};
     let mut table = Table::new(
         kind.label(),
-        &["标题", "关键字", "内容", "状态", "有效期", "使用次数", "创建时间"],
+        &[
+            "标题",
+            "关键字",
+            "内容",
+            "状态",
+            "有效期",
+            "使用次数",
+            "创建时间",
+        ],
     );
     for r in &rows {
         let state_text = if !r.enabled {
@@ -635,9 +647,8 @@ pub async fn add(
                 }
                 None if viewer.reach == access::Reach::All => group,
                 None => {
-                    let g = group.ok_or_else(|| {
-                        AppError::BadRequest("请选择顶级目录所属的客服组".into())
-                    })?;
+                    let g = group
+                        .ok_or_else(|| AppError::BadRequest("请选择顶级目录所属的客服组".into()))?;
                     access::group(&viewer, g)?;
                     Some(g)
                 }
@@ -740,10 +751,7 @@ pub async fn update(
 ) -> Result<Response, AppError> {
     let kind = kind_of(&uri);
     let user = s.user.clone();
-    let old = state
-        .db
-        .read(move |c| managed(c, &user, kind, id))
-        .await?;
+    let old = state.db.read(move |c| managed(c, &user, kind, id)).await?;
     // A folder stays a folder and an entry an entry.
     if old.folder {
         f.kind = "folder".into();
@@ -912,10 +920,7 @@ pub async fn image(
 ) -> Result<Response, AppError> {
     let kind = kind_of(&uri);
     let user = s.user.clone();
-    let n = state
-        .db
-        .read(move |c| managed(c, &user, kind, id))
-        .await?;
+    let n = state.db.read(move |c| managed(c, &user, kind, id)).await?;
     if n.folder || kind == TreeKind::Faq {
         return Err(AppError::BadRequest("只有知识库条目可以上传图片".into()));
     }
@@ -1087,7 +1092,10 @@ mod tests {
             ..f.clone()
         };
         assert!(image.checked(TreeKind::Faq, "").is_err());
-        assert_eq!(image.checked(TreeKind::Kb, "kb/a.png").unwrap().image, "kb/a.png");
+        assert_eq!(
+            image.checked(TreeKind::Kb, "kb/a.png").unwrap().image,
+            "kb/a.png"
+        );
         let folder = NodeForm {
             kind: "folder".into(),
             body: String::new(),

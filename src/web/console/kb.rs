@@ -43,14 +43,12 @@ pub struct KbQuery {
     q: String,
 }
 
+/// The whole tree, and the ids (with depths) of what the user reads today.
+type Readable = (Vec<Node>, Vec<(i64, usize)>);
+
 /// The nodes the user reads today: the subtrees of their groups, valid and
 /// enabled (a disabled folder hides what it holds), with depths.
-fn readable(
-    c: &Connection,
-    user: &User,
-    kind: TreeKind,
-    today: &str,
-) -> DbResult<(Vec<Node>, Vec<(i64, usize)>)> {
+fn readable(c: &Connection, user: &User, kind: TreeKind, today: &str) -> DbResult<Readable> {
     let viewer = Viewer::load(c, user)?;
     let nodes = tree::all(c, kind)?;
     let roots = if viewer.reach == access::Reach::All {
@@ -88,7 +86,10 @@ fn search(nodes: &[Node], shown: Vec<(i64, usize)>, q: &str) -> Vec<(i64, usize)
             }
         }
     }
-    shown.into_iter().filter(|(id, _)| keep.contains(id)).collect()
+    shown
+        .into_iter()
+        .filter(|(id, _)| keep.contains(id))
+        .collect()
 }
 
 fn today(state: &AppState) -> String {

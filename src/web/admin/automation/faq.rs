@@ -111,10 +111,9 @@ pub(super) async fn managed_faq(
             if !crate::access::manages_tree_node(&viewer, &groups) {
                 return Err(AppError::Forbidden);
             }
-            let group = groups
-                .iter()
-                .find(|g| viewer.sees(**g))
-                .ok_or_else(|| AppError::BadRequest("该条目尚未分配给客服组，请在常见问题页面修改".into()))?;
+            let group = groups.iter().find(|g| viewer.sees(**g)).ok_or_else(|| {
+                AppError::BadRequest("该条目尚未分配给客服组，请在常见问题页面修改".into())
+            })?;
             Ok((auto::faq_of(&n), managed_group(c, &user, *group)?))
         })
         .await
