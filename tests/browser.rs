@@ -1824,10 +1824,12 @@ async fn knowledge_tree(
     wait_path(c, "/admin/kb").await?;
     wait_text(c, "#tree", "还没有内容").await?;
     fill(c, "title", "售后常用").await?;
-    c.find(Locator::Css("#add input[name='kind'][value='folder']"))
-        .await?
-        .click()
-        .await?;
+    c.find(Locator::Css(
+        "form[action='/admin/kb/nodes'] input[name='kind'][value='folder']",
+    ))
+    .await?
+    .click()
+    .await?;
     click(c, "form[action='/admin/kb/nodes'] button[type=submit]").await?;
     wait_text(c, "#tree", "售后常用").await?;
 
@@ -1877,9 +1879,7 @@ async fn knowledge_tree(
     shots.take(c, "1-tree").await?;
 
     // 3. The agent holds a conversation and inserts the entry from the tree.
-    c.goto(&at("/console/me")).await?;
-    click(c, "form[action='/logout'] button").await?;
-    wait_path(c, "/login").await?;
+    logout(c, shots).await?;
     login(c, "amy", common::PASSWORD).await?;
     wait_path(c, "/console").await?;
     let now = srv.state.clock.now().as_second();

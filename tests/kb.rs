@@ -1,7 +1,7 @@
 //! Issue 12, points 4–7, and issue 13 bug 1: the 知识库 and 常见问题 trees
 //! over HTTP (add a child, sort, move, disable, validity, the NEW badge, use
 //! counts, the subtrees groups are given, the PDF), the migration of the flat
-//! rows, 我的回复, the FAQ a follower walks over the webhook (number → answer,
+//! rows, 我的回复 and the FAQ a follower walks over the webhook (number → answer,
 //! number → folder → number → answer, 0 back, keywords) and a queued
 //! follower's FAQ answer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -155,7 +155,7 @@ async fn an_admin_builds_sorts_moves_and_disables_their_groups_tree() {
     let body = page(&lead, "/admin/kb").await;
     assert!(body.find("结束接待").unwrap() < body.find("开始接待").unwrap());
 
-    // Move 开始接待 into 物流; moving a folder below itself is refused.
+    // Move 开始接待 into 物流 — moving a folder below itself is refused.
     let (s, _) = post(
         &lead,
         &format!("/admin/kb/nodes/{start}/move"),
@@ -392,7 +392,7 @@ fn the_flat_rows_move_into_the_trees_nothing_lost() {
              VALUES (1, '常用', '问候', '您好', 0, 5, 5), (1, '', '营业时间', '9-18', 1, 6, 6),
                     (1, '常用', '告别', '再见', 2, 7, 7), (2, '退货', '地址', '上海', 0, 8, 8);
          INSERT INTO faq_entries (group_id, question, answer, keywords, position)
-             VALUES (1, '如何收费?', '免费', '价格,收费', 1), (1, '如何退款?', '七天', '', 0);",
+             VALUES (1, '如何收费？', '免费', '价格，收费', 1), (1, '如何退款？', '七天', '', 0);",
     )
     .unwrap();
     apply_migrations(&mut c, 11).unwrap();
@@ -432,7 +432,7 @@ fn the_flat_rows_move_into_the_trees_nothing_lost() {
         .collect();
     assert_eq!(
         q,
-        [("如何退款?", "七天"), ("如何收费?", "免费")],
+        [("如何退款？", "七天"), ("如何收费？", "免费")],
         "order kept"
     );
     assert_eq!(faq[1].keywords, ["价格", "收费"]);
@@ -486,7 +486,7 @@ async fn world() -> World {
                     ..AutoReplies::default()
                 },
             )?;
-            // 售后组's FAQ: 1. 怎么退货? 2. 物流 › (1. 多久发货? 2. 运费) 3. 停用的
+            // 售后组's FAQ — 1. 怎么退货？ 2. 物流 › 1. 多久发货？ 2. 运费 — 3. 停用的
             let t = jiff::Timestamp::UNIX_EPOCH;
             let root = tree::group_folder(c, TreeKind::Faq, group, t)?;
             let add = |parent: i64, folder: bool, title: &str, body: &str, kw: &str| {
@@ -503,12 +503,12 @@ async fn world() -> World {
             add(
                 root,
                 false,
-                "怎么退货?",
+                "怎么退货？",
                 "七天无理由，在订单页申请退货。",
                 "退货",
             )?;
             let ship = add(root, true, "物流", "", "")?;
-            add(ship, false, "多久发货?", "付款后 48 小时内发货。", "")?;
+            add(ship, false, "多久发货？", "付款后 48 小时内发货。", "")?;
             add(ship, false, "运费", "满 99 元包邮。", "包邮")?;
             let off = add(root, false, "停用的", "不该出现", "")?;
             tree::set_enabled(c, off, false)?;
@@ -582,18 +582,18 @@ async fn a_follower_walks_the_faq_tree_by_number_and_keyword() {
     let list = w.say(fan, "2").await.unwrap();
     assert_eq!(
         list,
-        "物流（回复数字查看）：\n1. 多久发货?\n2. 运费\n0. 返回上一级"
+        "物流（回复数字查看）：\n1. 多久发货？\n2. 运费\n0. 返回上一级"
     );
     assert_eq!(w.say(fan, "2").await.as_deref(), Some("满 99 元包邮。"));
     assert_eq!(
         w.say(fan, "１").await.as_deref(),
         Some("付款后 48 小时内发货。"),
-        "still in 物流, full-width digit"
+        "still in 物流 — a full-width digit"
     );
     // 0 goes back to the top list, which offers a human (nobody is queued yet).
     let top = w.say(fan, "0").await.unwrap();
     assert!(
-        top.starts_with("常见问题（回复数字查看答案）：\n1. 怎么退货?\n2. 物流 ›"),
+        top.starts_with("常见问题（回复数字查看答案）：\n1. 怎么退货？\n2. 物流 ›"),
         "{top}"
     );
     assert!(
@@ -639,13 +639,13 @@ async fn a_follower_walks_the_faq_tree_by_number_and_keyword() {
 }
 
 /// Issue 13, bug 1: the welcome of a follower who is queued does not tell them
-/// to reply 人工, and their FAQ number or keyword is answered.
+/// to reply 人工 — and their FAQ number or keyword is answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queued_follower_gets_the_faq_answer() {
     let w = world().await;
     let fan = "oFanQueuedFaq01";
     let welcome = w.say(fan, "转人工").await.unwrap();
-    assert!(welcome.contains("1. 怎么退货?"), "{welcome}");
+    assert!(welcome.contains("1. 怎么退货？"), "{welcome}");
     assert!(!welcome.contains("回复“人工”"), "already queued: {welcome}");
     assert_eq!(w.state(fan).await, Some(ConversationState::Queued));
     assert_eq!(
@@ -674,4 +674,44 @@ async fn a_queued_follower_gets_the_faq_answer() {
     );
     w.srv.stop().await;
     drop(w.wx);
+}
+
+/// Issue 13, bug 11b — 分类与标签 is highlighted on its page, not 知识库 — and the
+/// menu's 知识库 and 常见问题 open the trees (the editors for admins, the
+/// read-only views for agents) instead of "将在后续版本开放".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_menu_opens_the_trees_and_highlights_the_right_item() {
+    let srv = TestServer::start().await;
+    let a = srv.group("售前", "pre").await;
+    srv.user("lead", Role::Admin, &[a]).await;
+    srv.user("amy", Role::Agent, &[a]).await;
+    let lead = srv.login("lead").await;
+    let active = |body: &str, href: &str| {
+        let at = body.find(&format!("href=\"{href}\"")).expect(href);
+        let tag_end = at + body[at..].find('>').unwrap();
+        body[at..tag_end].contains("active")
+    };
+    let body = page(&lead, "/admin/taxonomy").await;
+    assert!(
+        !active(&body, "/admin/kb"),
+        "知识库 is not highlighted on 分类与标签"
+    );
+    assert!(active(&body, "/admin/taxonomy#categories"));
+    let body = page(&lead, "/admin/kb").await;
+    assert!(active(&body, "/admin/kb") && !active(&body, "/admin/taxonomy#categories"));
+    assert!(active(&page(&lead, "/admin/faq").await, "/admin/faq"));
+    let amy = srv.login("amy").await;
+    let body = page(&amy, "/console").await;
+    assert!(!body.contains("将在后续版本开放"));
+    assert!(
+        body.contains("href=\"/console/kb/view\"") && body.contains("href=\"/console/faq/view\"")
+    );
+    let (s, _) = amy.text("/admin/kb").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "agents read, they do not edit");
+    assert!(
+        page(&amy, "/console/faq/view")
+            .await
+            .contains("所在客服组还没有常见问题")
+    );
+    srv.stop().await;
 }

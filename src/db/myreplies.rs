@@ -1,5 +1,5 @@
 //! 我的回复 (D6, S0): each agent's own quick replies, in groups they name
-//! (常用语, 开场语, 结束语 …). Only their owner sees or changes them: every
+//! such as 常用语、开场语、结束语 … Only their owner sees or changes them: every
 //! function takes the owner and touches nothing of anyone else's.
 
 use super::{Cached, DbResult};

@@ -13,9 +13,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 /// Which tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TreeKind {
-    /// 知识库: agents' quick replies.
+    /// 知识库 — agents' quick replies.
     Kb,
-    /// 常见问题: followers' self-service.
+    /// 常见问题 — followers' self-service.
     Faq,
 }
 
@@ -52,16 +52,16 @@ pub struct Node {
     pub parent_id: Option<i64>,
     pub folder: bool,
     pub title: String,
-    /// The text sent (an entry of type 文字).
+    /// The text sent (an entry of type 文字 ).
     pub body: String,
-    /// An image under the media directory (an entry of type 图片), else empty.
+    /// An image under the media directory (an entry of type 图片 ), else empty.
     pub image: String,
     /// Words to search by (comma separated as typed).
     pub keywords: String,
     pub enabled: bool,
     /// The NEW badge is shown up to this local date (YYYY-MM-DD).
     pub new_until: Option<String>,
-    /// Valid from / to these local dates; `None`: open end (永久有效 when both).
+    /// Valid from / to these local dates; `None`: open end — 永久有效 when both.
     pub valid_from: Option<String>,
     pub valid_to: Option<String>,
     /// Times an agent inserted or sent it.

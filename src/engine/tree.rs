@@ -371,7 +371,7 @@ mod tests {
         }
     }
 
-    /// 售前 (given) › 如何收费 · 物流 › (发货时间 · 运费) ; 其他 (not given) › 秘密
+    /// Given: 售前 › 如何收费 · 物流 › 发货时间 · 运费. Not given: 其他 › 秘密
     fn tree() -> Vec<Node> {
         let mut kw = n(3, Some(1), false, "如何收费");
         kw.keywords = "价格，收费".into();
@@ -513,7 +513,11 @@ mod tests {
             TODAY,
             TODAY
         ));
-        assert_eq!(keywords("价格，收费、 费用,价格"), ["价格", "收费", "费用"]);
+        assert_eq!(
+            keywords("价格，收费、 费用\n价格"),
+            ["价格", "收费", "费用"]
+        );
+        assert_eq!(keywords("vip,fee vip"), ["vip", "fee"]);
         assert_eq!(fold("ＡBc"), "abc");
     }
 }

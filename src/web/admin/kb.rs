@@ -1,7 +1,7 @@
 //! 知识库 and 常见问题 editors (E3, E4; S3 2.1, 2.2, 2.4): `/admin/kb` and
 //! `/admin/faq`, one page each over the same handlers (the path says which
 //! tree). Left, the tree with ＋ (add a child), ↑ ↓ (sort among siblings),
-//! 移动 (to another folder), 停用/启用 and 删除; right, the search (text,
+//! 移动 (to another folder), 停用/启用 and 删除 — right, the search (text,
 //! created dates, NEW, state) with its PDF export; below, the subtrees each
 //! group is given. An admin works on the subtrees of their groups; a
 //! super admin on the whole tree (`access::tree_roots`, `manages_tree_node`).
@@ -42,7 +42,7 @@ fn base(kind: TreeKind) -> &'static str {
     }
 }
 
-/// The search as typed (S3 2.1: 文字, 创建时间, NEW标签, 状态).
+/// The search as typed as S3 2.1 has it: 文字 · 创建时间 · NEW标签 · 状态.
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct SearchForm {
@@ -172,7 +172,7 @@ impl NodeForm {
         if body.chars().count() > 2000 {
             return Err("内容不能超过 2000 个字".into());
         }
-        let keywords = shape::keywords(&self.keywords).join(",");
+        let keywords = shape::keywords(&self.keywords).join("，");
         if keywords.chars().count() > 200 {
             return Err("关键字合计不能超过 200 个字".into());
         }
@@ -617,7 +617,7 @@ async fn refused(
     render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
-/// 新增节点: a folder or an entry, in a folder the user manages or, at the
+/// 新增节点 — a folder or an entry, in a folder the user manages or, at the
 /// top level, for the super admin or given to one of the admin's groups.
 pub async fn add(
     State(state): State<AppState>,
@@ -788,7 +788,7 @@ pub async fn update(
 pub struct MoveForm {
     /// `up` or `down` (sort among siblings), else empty.
     dir: String,
-    /// The folder to move to (移动到); empty with `top`: the top level.
+    /// The folder to move to — 移动到 — empty with `top`: the top level.
     parent: String,
     top: Option<String>,
 }
@@ -909,7 +909,7 @@ pub async fn delete(
     ))
 }
 
-/// 图片: an entry's image (JPG, PNG or GIF up to 10 MB), multipart with the
+/// 图片 — an entry's image (JPG, PNG or GIF up to 10 MB), multipart with the
 /// CSRF token in the query.
 pub async fn image(
     State(state): State<AppState>,
@@ -1062,7 +1062,7 @@ mod tests {
         let v = f.checked(TreeKind::Kb, "").unwrap();
         assert_eq!(
             (v.title.as_str(), v.body.as_str(), v.keywords.as_str()),
-            ("开始接待", "您好", "接待,开始")
+            ("开始接待", "您好", "接待，开始")
         );
         assert_eq!(v.valid_to.as_deref(), Some("2026-05-31"));
         let bad = |f: NodeForm| f.checked(TreeKind::Kb, "").unwrap_err();

@@ -1,6 +1,6 @@
 //! Quick replies (D6, E3): the panel beside a chat with the knowledge base of
 //! the user's groups (valid, enabled entries as a tree, searchable, with the
-//! NEW badge) and their own 我的回复; inserting or sending an entry counts a
+//! NEW badge) and their own 我的回复 — inserting or sending an entry counts a
 //! use, an image entry is sent as an image. Also the read-only 知识库 and
 //! 常见问题 pages of the agent menu, the kb images, and the 我的回复 editor.
 //! What a user reaches is `access::tree_roots`; SQL is `db::tree` and
