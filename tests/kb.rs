@@ -469,6 +469,9 @@ async fn world() -> World {
         .db
         .write(move |c| -> DbResult<()> {
             db::accounts::set_groups(c, id, &[group])?;
+            let mut gs = db::settings::group(c, group)?;
+            gs.agents_see_queue = true;
+            db::settings::set_group(c, group, &gs)?;
             db::settings::set_account(
                 c,
                 id,
@@ -714,4 +717,132 @@ async fn the_menu_opens_the_trees_and_highlights_the_right_item() {
             .contains("所在客服组还没有常见问题")
     );
     srv.stop().await;
+}
+
+/// Uploads an entry's image: multipart, the token in the query.
+async fn upload_image(srv: &TestServer, b: &Browser, id: i64, bytes: &[u8]) -> StatusCode {
+    let token = b.csrf().await;
+    let part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("p.png");
+    b.client
+        .post(srv.at(&format!("/admin/kb/nodes/{id}/image?_csrf={token}")))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// An image entry (uploaded on the editor) is sent as an image; a text entry
+/// as text; each send counts a use. Only the holder of the conversation sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_sends_text_and_image_entries_into_their_conversation() {
+    let w = world().await;
+    let g = w.group;
+    w.srv.user("lead", Role::Admin, &[g]).await;
+    w.srv.user("amy", Role::Agent, &[g]).await;
+    let lead = w.srv.login("lead").await;
+    let gs = g.to_string();
+    let (s, _) = post(
+        &lead,
+        "/admin/kb/nodes",
+        &[
+            ("kind", "folder"),
+            ("title", "图文"),
+            ("group", &gs),
+            ("enabled", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let folder = node(&w.srv, "图文").await.to_string();
+    let (s, _) = post(&lead, "/admin/kb/nodes", &entry(&folder, "问候", "您好！")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _) = post(
+        &lead,
+        "/admin/kb/nodes",
+        &[
+            ("parent", &folder),
+            ("kind", "image"),
+            ("title", "价目表"),
+            ("enabled", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (text, image) = (node(&w.srv, "问候").await, node(&w.srv, "价目表").await);
+    // The image, multipart with the token in the query; not a picture: refused.
+    assert_eq!(
+        upload_image(&w.srv, &lead, image, b"GIF-not").await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        upload_image(&w.srv, &lead, image, b"\x89PNG\r\n\x1a\nsniffed-as-png").await,
+        StatusCode::SEE_OTHER
+    );
+    let stored = get_node(&w.srv, image).await.image;
+    assert!(
+        stored.starts_with("kb/") && stored.ends_with(".png"),
+        "{stored}"
+    );
+
+    // A follower queues; amy accepts.
+    let fan = "oFanKbSend0001";
+    w.say(fan, "转人工").await;
+    let conv: i64 = w
+        .srv
+        .state
+        .db
+        .read(|c| -> DbResult<i64> {
+            Ok(c.query_row("SELECT max(id) FROM conversations", [], |r| r.get(0))?)
+        })
+        .await
+        .unwrap();
+    let amy = w.srv.login("amy").await;
+    let r = amy
+        .post_form(&format!("/console/c/{conv}/accept"), &[])
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    // The image shows in the panel (served to her) and goes out as an image.
+    assert!(
+        page(&amy, "/console/kb")
+            .await
+            .contains(&format!("/kb/image/{image}"))
+    );
+    assert_eq!(
+        amy.get(&format!("/kb/image/{image}")).await.status(),
+        StatusCode::OK
+    );
+    for id in [text, image] {
+        let r = amy
+            .post_form(&format!("/console/c/{conv}/kb/{id}"), &[])
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "send {id}");
+    }
+    let kinds: Vec<String> = w
+        .srv
+        .state
+        .db
+        .read(move |c| -> DbResult<Vec<String>> {
+            let mut s = c.prepare(
+                "SELECT o.kind FROM outbox o JOIN messages m ON m.id = o.message_id
+                 WHERE m.conversation_id = ?1 ORDER BY o.id",
+            )?;
+            let rows = s
+                .query_map([conv], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .unwrap();
+    assert_eq!(kinds.last().map(String::as_str), Some("image"), "{kinds:?}");
+    assert_eq!(get_node(&w.srv, text).await.uses, 1);
+    assert_eq!(get_node(&w.srv, image).await.uses, 1);
+    // Someone not holding the conversation cannot send into it.
+    let r = lead
+        .post_form(&format!("/console/c/{conv}/kb/{text}"), &[])
+        .await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(get_node(&w.srv, text).await.uses, 1);
+    w.srv.stop().await;
+    drop(w.wx);
 }
