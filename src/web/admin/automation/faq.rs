@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::db::tree::{self, TreeKind};
+use axum::response::IntoResponse;
 
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
@@ -104,7 +105,7 @@ pub(super) async fn managed_faq(
         .db
         .read(move |c| -> Result<_, AppError> {
             let n = tree::get(c, id)?
-                .filter(|n| n.kind == TreeKind::Faq && !n.folder)
+                .filter(|n| n.kind == TreeKind::Faq)
                 .ok_or(AppError::NotFound)?;
             let groups = tree::groups_of(c, id)?;
             let viewer = crate::access::Viewer::load(c, &user)?;
@@ -136,6 +137,10 @@ pub async fn edit(
     Query(q): Query<PlaceForm>,
 ) -> Result<Response, AppError> {
     let (e, group) = managed_faq(&state, &s.user, id).await?;
+    if e.answer.is_empty() {
+        // A folder of the tree: edited on the tree's page.
+        return Ok(Redirect::to(&format!("/admin/faq/nodes/{id}")).into_response());
+    }
     render(&FaqEditPage {
         page: Page::new(&ctx, format!("修改常见问题 {}", e.question), "automation"),
         id,
