@@ -430,7 +430,7 @@
     if (!b) return;
     var chat = document.querySelector("#chat .chat[data-conv]");
     if (!chat || !document.getElementById("composer")) { toast("请先打开一个您正在接待的会话"); return; }
-    htmx.ajax("POST", "/console/c/" + chat.dataset.conv + "/kb/" + b.dataset.kbImage, { target: "#timeline", swap: "beforeend" });
+    htmx.ajax("POST", "/console/c/" + chat.dataset.conv + "/kb", { values: { node: b.dataset.kbImage }, target: "#timeline", swap: "beforeend" });
   });
 
   // htmx errors without a fragment (network down): say so in Chinese.

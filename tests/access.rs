@@ -1325,7 +1325,11 @@ async fn route_table_cross_group() {
         get(format!("/admin/kb/nodes/{kb}"), &admin_a),
         get(format!("/admin/faq/nodes/{faq}"), &admin_a),
         post(format!("/console/kb/{kb}/used"), &[], &agent_a),
-        post(format!("/console/c/{c}/kb/{kb}"), &[], &agent_a),
+        post(
+            format!("/console/c/{c}/kb"),
+            &[("node", &kb.to_string())],
+            &agent_a,
+        ),
         post(
             format!("/admin/kb/nodes/{kb}/move"),
             &[("dir", "up")],

@@ -813,8 +813,9 @@ async fn an_agent_sends_text_and_image_entries_into_their_conversation() {
         StatusCode::OK
     );
     for id in [text, image] {
+        let node = id.to_string();
         let r = amy
-            .post_form(&format!("/console/c/{conv}/kb/{id}"), &[])
+            .post_form(&format!("/console/c/{conv}/kb"), &[("node", &node)])
             .await;
         assert_eq!(r.status(), StatusCode::OK, "send {id}");
     }
@@ -838,8 +839,9 @@ async fn an_agent_sends_text_and_image_entries_into_their_conversation() {
     assert_eq!(get_node(&w.srv, text).await.uses, 1);
     assert_eq!(get_node(&w.srv, image).await.uses, 1);
     // Someone not holding the conversation cannot send into it.
+    let node = text.to_string();
     let r = lead
-        .post_form(&format!("/console/c/{conv}/kb/{text}"), &[])
+        .post_form(&format!("/console/c/{conv}/kb"), &[("node", &node)])
         .await;
     assert!(r.status().is_client_error(), "{}", r.status());
     assert_eq!(get_node(&w.srv, text).await.uses, 1);

@@ -273,7 +273,7 @@ fn table() -> Table {
     // Quick replies (D6, E3), 我的回复, and the read-only trees of the agent menu.
     .get("/console/kb", Agent, console::kb::search_panel)
     .post("/console/kb/{id}/used", Agent, console::kb::used)
-    .post("/console/c/{id}/kb/{node}", Agent, console::kb::send)
+    .post("/console/c/{id}/kb", Agent, console::kb::send)
     .get("/console/kb/view", Agent, console::kb::view)
     .get("/console/faq/view", Agent, console::kb::view)
     .get("/kb/image/{id}", Agent, console::kb::image)

@@ -21,7 +21,7 @@ use crate::web::form::{Form, IdPath, Query};
 use crate::web::page::{Page, render, render_status};
 use crate::web::session::{AnyUser, with_flash};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use rusqlite::Connection;
@@ -165,15 +165,28 @@ pub async fn used(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SendForm {
+    /// The entry to send.
+    node: String,
+}
+
 /// 发送 an entry in a conversation the user holds: its text, or its image
 /// as an image (recorded as the agent's upload, so the chat shows it); one use.
 pub async fn send(
     State(state): State<AppState>,
     AnyUser(_, s): AnyUser,
-    Path((conv, id)): Path<(i64, i64)>,
+    IdPath(conv): IdPath,
+    Form(f): Form<SendForm>,
 ) -> Result<Response, AppError> {
     let (user, today, now) = (s.user, today(&state), state.clock.now());
     let conv = ConversationId(conv);
+    let id: i64 = f
+        .node
+        .trim()
+        .parse()
+        .map_err(|_| AppError::BadRequest("请选择要发送的知识库条目".into()))?;
     let (message, out) = state
         .db
         .write(move |c| -> Result<_, AppError> {
