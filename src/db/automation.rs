@@ -296,7 +296,8 @@ pub fn faq_of(n: &tree::Node) -> Faq {
     }
 }
 
-/// Adds an entry at the end of the group's FAQ folder; returns its id.
+/// Adds an entry at the end of the group's FAQ folder (seeds and tests, at
+/// the wall clock's time); returns its id.
 pub fn add_faq(
     conn: &Connection,
     group: GroupId,
@@ -304,12 +305,30 @@ pub fn add_faq(
     answer: &str,
     keywords: &[String],
 ) -> DbResult<i64> {
-    let now = jiff::Timestamp::now();
+    add_faq_at(
+        conn,
+        group,
+        question,
+        answer,
+        keywords,
+        jiff::Timestamp::now(),
+    )
+}
+
+/// Adds an entry at the end of the group's FAQ folder, created `now`.
+pub fn add_faq_at(
+    conn: &Connection,
+    group: GroupId,
+    question: &str,
+    answer: &str,
+    keywords: &[String],
+    now: jiff::Timestamp,
+) -> DbResult<i64> {
     let folder = tree::group_folder(conn, TreeKind::Faq, group, now)?;
     let f = tree::Fields {
         title: question.into(),
         body: answer.into(),
-        keywords: keywords.join(","),
+        keywords: keywords.join("，"),
         enabled: true,
         ..tree::Fields::default()
     };

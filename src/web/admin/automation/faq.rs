@@ -75,7 +75,7 @@ pub async fn add(
     state
         .db
         .write(move |c| -> Result<_, AppError> {
-            auto::add_faq(c, group, &q, &answer, &keywords)?;
+            auto::add_faq_at(c, group, &q, &answer, &keywords, now)?;
             audit(
                 c,
                 &by,
@@ -149,7 +149,7 @@ pub async fn edit(
             group: group.id.to_string(),
             question: e.question,
             answer: e.answer,
-            keywords: e.keywords.join(","),
+            keywords: e.keywords.join("，"),
         },
         group,
         error: None,
@@ -187,7 +187,7 @@ pub async fn update(
             let mut n = tree::get(c, id)?.ok_or(AppError::NotFound)?;
             n.title = question.clone();
             n.body = answer.clone();
-            n.keywords = keywords.join(",");
+            n.keywords = keywords.join("，");
             tree::update(c, id, &crate::web::admin::kb::fields_of(&n), now)?;
             let after = Faq {
                 id,
