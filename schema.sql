@@ -398,19 +398,65 @@ CREATE TABLE notes (
 
 CREATE INDEX notes_follower ON notes (follower_id, created_at);
 
--- 知识库 / quick replies per group (D6): a folder name and entries.
-CREATE TABLE kb_entries (
+-- 知识库 and 常见问题 as trees (E3, E4; S3 2.1, 2.2): one tree per kind,
+-- folders nested to any depth, entries (text or image) at any level. A group
+-- is given one or more subtrees (S3 2.4) in `group_tree_roots`. Dates are the
+-- appliance's local dates, YYYY-MM-DD: NEW is shown up to `new_until`; an
+-- entry is valid from `valid_from` to `valid_to` (NULL: open end).
+CREATE TABLE tree_nodes (
     id         INTEGER PRIMARY KEY,
-    group_id   INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
-    folder     TEXT    NOT NULL DEFAULT '' CHECK (length(folder) <= 32),
-    title      TEXT    NOT NULL CHECK (length(title) BETWEEN 1 AND 64),
-    body       TEXT    NOT NULL CHECK (length(body) BETWEEN 1 AND 2000),
+    kind       TEXT    NOT NULL CHECK (kind IN ('kb', 'faq')),
+    parent_id  INTEGER REFERENCES tree_nodes (id) ON DELETE CASCADE,
+    folder     INTEGER NOT NULL DEFAULT 0 CHECK (folder IN (0, 1)),
+    title      TEXT    NOT NULL CHECK (length(title) BETWEEN 1 AND 100),
+    body       TEXT    NOT NULL DEFAULT '' CHECK (length(body) <= 2000),
+    image      TEXT    NOT NULL DEFAULT '',
+    keywords   TEXT    NOT NULL DEFAULT '' CHECK (length(keywords) <= 200),
+    enabled    INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    new_until  TEXT    CHECK (new_until IS NULL OR length(new_until) = 10),
+    valid_from TEXT    CHECK (valid_from IS NULL OR length(valid_from) = 10),
+    valid_to   TEXT    CHECK (valid_to IS NULL OR length(valid_to) = 10),
+    uses       INTEGER NOT NULL DEFAULT 0,
     position   INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 ) STRICT;
 
-CREATE INDEX kb_entries_group ON kb_entries (group_id, folder, position);
+CREATE INDEX tree_nodes_parent ON tree_nodes (kind, parent_id, position, id);
+
+CREATE TABLE group_tree_roots (
+    group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+    node_id  INTEGER NOT NULL REFERENCES tree_nodes (id) ON DELETE CASCADE,
+    PRIMARY KEY (group_id, node_id)
+) STRICT;
+
+CREATE INDEX group_tree_roots_node ON group_tree_roots (node_id);
+
+-- Where a follower is in the FAQ menu (a folder, NULL: the top), and since when.
+CREATE TABLE faq_cursors (
+    follower_id INTEGER PRIMARY KEY REFERENCES followers (id) ON DELETE CASCADE,
+    node_id     INTEGER REFERENCES tree_nodes (id) ON DELETE SET NULL,
+    at          INTEGER NOT NULL
+) STRICT;
+
+-- 我的回复 (D6): each agent's own quick-reply groups (常用语, 开场语 …) and entries.
+CREATE TABLE my_reply_groups (
+    id       INTEGER PRIMARY KEY,
+    user_id  INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name     TEXT    NOT NULL CHECK (length(name) BETWEEN 1 AND 32),
+    position INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE INDEX my_reply_groups_user ON my_reply_groups (user_id, position, id);
+
+CREATE TABLE my_replies (
+    id       INTEGER PRIMARY KEY,
+    group_id INTEGER NOT NULL REFERENCES my_reply_groups (id) ON DELETE CASCADE,
+    body     TEXT    NOT NULL CHECK (length(body) BETWEEN 1 AND 2000),
+    position INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE INDEX my_replies_group ON my_replies (group_id, position, id);
 
 -- Files an agent uploaded, to send again (D9).
 CREATE TABLE uploads (
@@ -484,18 +530,6 @@ CREATE TABLE keyword_replies (
 ) STRICT;
 
 CREATE INDEX keyword_replies_account ON keyword_replies (account_id, position, id);
-
--- FAQ for self-service per group (C9): a numbered list, answered by number or keyword.
-CREATE TABLE faq_entries (
-    id       INTEGER PRIMARY KEY,
-    group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
-    question TEXT    NOT NULL CHECK (length(question) BETWEEN 1 AND 100),
-    answer   TEXT    NOT NULL CHECK (length(answer) BETWEEN 1 AND 2000),
-    keywords TEXT    NOT NULL DEFAULT '',
-    position INTEGER NOT NULL DEFAULT 0
-) STRICT;
-
-CREATE INDEX faq_entries_group ON faq_entries (group_id, position, id);
 
 -- Timeouts per group (C8), within SPEC's ranges; NULL: that timeout is off.
 CREATE TABLE timeout_settings (

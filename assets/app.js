@@ -487,6 +487,15 @@
     upload(t.dataset.dropUpload, e.dataTransfer.files[0]);
   });
 
+  // 知识库 image entries (issue 12): sent as an image in the open chat.
+  document.addEventListener("click", function (e) {
+    var b = e.target instanceof Element ? e.target.closest("[data-kb-image]") : null;
+    if (!b) return;
+    var chat = document.querySelector("#chat .chat[data-conv]");
+    if (!chat || !document.getElementById("composer")) { toast("请先打开一个您正在接待的会话"); return; }
+    htmx.ajax("POST", "/console/c/" + chat.dataset.conv + "/kb", { values: { node: b.dataset.kbImage }, target: "#timeline", swap: "beforeend" });
+  });
+
   // htmx errors without a fragment (network down): say so in Chinese.
   document.addEventListener("htmx:sendError", function () {
     var flash = document.getElementById("flash");

@@ -321,6 +321,35 @@ pub fn administered(v: &Viewer, all: &[GroupId]) -> Vec<GroupId> {
     v.reach.filter(all)
 }
 
+/// May the viewer read a node of a knowledge tree (知识库, 常见问题) that
+/// `groups` reach (given it or a folder above it, `db::tree::groups_of`)?
+/// Super admins: any node; anyone else: one of their groups reaches it. A
+/// node no group reaches yet is the super admin's alone.
+pub fn tree_node(v: &Viewer, groups: &[GroupId]) -> bool {
+    v.reach == Reach::All || v.reach.covers_any(groups)
+}
+
+/// May the viewer change such a node (edit, move, delete, switch, give to a
+/// group)? Admins of a group that reaches it, and super admins.
+pub fn manages_tree_node(v: &Viewer, groups: &[GroupId]) -> bool {
+    v.user.role != Role::Agent && tree_node(v, groups)
+}
+
+/// Where the viewer's view of a knowledge tree starts (`nodes`: the whole
+/// tree): every top-level node for a super admin, else the subtrees given to
+/// their groups (S3 2.4), nothing for a user in no group.
+pub fn tree_roots(
+    c: &rusqlite::Connection,
+    v: &Viewer,
+    kind: db::tree::TreeKind,
+    nodes: &[db::tree::Node],
+) -> DbResult<Vec<i64>> {
+    if v.reach == Reach::All {
+        return Ok(crate::engine::tree::top(nodes));
+    }
+    db::tree::roots_of(c, kind, &group_ids(c, v)?)
+}
+
 /// May `owner` (负责人) be set for a follower whose conversation is in
 /// `group`? Only a member of that group.
 pub fn owner_allowed(owner_groups: &[GroupId], group: GroupId) -> bool {

@@ -1162,11 +1162,11 @@ async fn route_table_cross_group() {
     })
     .await;
     let faq = w.int(
-        "SELECT max(id) FROM faq_entries WHERE ?1 = ?1",
+        "SELECT max(id) FROM tree_nodes WHERE kind = 'faq' AND ?1 = ?1",
         String::new(),
     );
     let kb = w.int(
-        "SELECT max(id) FROM kb_entries WHERE ?1 = ?1",
+        "SELECT max(id) FROM tree_nodes WHERE kind = 'kb' AND ?1 = ?1",
         String::new(),
     );
     let cat = w.int(
@@ -1322,7 +1322,19 @@ async fn route_table_cross_group() {
         post(format!("/console/c/{c4}/remove"), &[], &admin_a),
         post(format!("/console/f/{f2}/reopen"), &[], &agent_a),
         get(format!("/admin/automation/faq/{faq}"), &admin_a),
-        get(format!("/admin/taxonomy/kb/{kb}"), &admin_a),
+        get(format!("/admin/kb/nodes/{kb}"), &admin_a),
+        get(format!("/admin/faq/nodes/{faq}"), &admin_a),
+        post(format!("/console/kb/{kb}/used"), &[], &agent_a),
+        post(
+            format!("/console/c/{c}/kb"),
+            &[("node", &kb.to_string())],
+            &agent_a,
+        ),
+        post(
+            format!("/admin/kb/nodes/{kb}/move"),
+            &[("dir", "up")],
+            &admin_a,
+        ),
         post(
             format!("/admin/taxonomy/categories/{cat}"),
             &[("name", "甲分类")],

@@ -485,10 +485,13 @@ async fn console_run(test: &'static str, device: Device) {
                 "INSERT INTO categories (group_id, name) VALUES (?1, '物流咨询'), (?1, '退换货')",
                 [g],
             )?;
-            c.execute(
-                "INSERT INTO kb_entries (group_id, folder, title, body, created_at, updated_at)
-                 VALUES (?1, '物流', '快递进度', ?2, 0, 0)",
-                rusqlite::params![g, REPLY],
+            kefu::db::taxonomy::add_kb(
+                c,
+                g,
+                "物流",
+                "快递进度",
+                REPLY,
+                jiff::Timestamp::UNIX_EPOCH,
             )?;
             Ok(())
         })
@@ -2478,4 +2481,193 @@ async fn seed_search(server: &TestServer) -> kefu::model::UserId {
         .await
         .expect("seed conversations to search");
     amy
+}
+
+// ---- issue 12: knowledge tree ----
+
+const KB_FOLLOWER: &str = "oE2EKbTree_5531";
+const KB_REPLY: &str = "您好！我是售后客服，很高兴为您服务。";
+
+/// E3 in a real browser: the super admin builds a two-level knowledge tree on
+/// 知识库 (a folder given to the group, a sub-folder added with its ＋, an
+/// entry in it); the agent then inserts that entry from the quick replies of
+/// a conversation they hold, which counts one use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knowledge_tree_flow() {
+    let driver = ChromeDriver::start().await;
+    let client = driver.connect(Device::Desktop).await;
+    let server = TestServer::start().await;
+    let fake = common::FakeServer::start().await;
+    fake.fake.add_account(common::APPID, common::SECRET);
+    let g = server.group(GROUP_NAME, GROUP_IDENT).await;
+    server
+        .user(ADMIN_USER, kefu::model::Role::SuperAdmin, &[])
+        .await;
+    server.user("amy", kefu::model::Role::Agent, &[g]).await;
+    let account = server.account("safe", &fake.url).await;
+    let aid = account.id;
+    server
+        .state
+        .db
+        .write(move |c| -> kefu::db::DbResult<()> {
+            kefu::db::accounts::set_groups(c, aid, &[g])?;
+            let s = kefu::db::settings::GroupSettings {
+                agents_see_queue: true,
+                ..Default::default()
+            };
+            kefu::db::settings::set_group(c, g, &s)
+        })
+        .await
+        .expect("link the account");
+    server.state.wechat.forget_account(aid);
+    let shots = Shots::new("knowledge_tree_flow");
+    let server = std::sync::Arc::new(server);
+    let task = {
+        let (c, srv, shots) = (client.clone(), server.clone(), shots.clone());
+        tokio::spawn(async move { knowledge_tree(&c, &srv, &account, &shots).await })
+    };
+    let outcome = task.await;
+    if !matches!(outcome, Ok(Ok(()))) {
+        let _ = shots.take(&client, "failure").await;
+    }
+    let _ = client.close().await;
+    if let Ok(s) = std::sync::Arc::try_unwrap(server) {
+        s.stop().await;
+    }
+    drop(fake);
+    drop(driver);
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("[knowledge_tree_flow] {e:#}"),
+        Err(e) => panic!("[knowledge_tree_flow] flow task failed: {e}"),
+    }
+}
+
+async fn knowledge_tree(
+    c: &Client,
+    srv: &TestServer,
+    account: &kefu::db::accounts::Account,
+    shots: &Shots,
+) -> Result<()> {
+    let at = |p: &str| srv.at(p);
+    c.goto(&at("/login")).await?;
+    login(c, ADMIN_USER, common::PASSWORD).await?;
+    wait_path(c, "/console").await?;
+
+    // 1. The menu's 知识库 opens the tree editor; a top-level folder for the group.
+    click(c, "nav a[href='/admin/kb']").await?;
+    wait_path(c, "/admin/kb").await?;
+    wait_text(c, "#tree", "还没有内容").await?;
+    fill(c, "title", "售后常用").await?;
+    c.find(Locator::Css(
+        "form[action='/admin/kb/nodes'] input[name='kind'][value='folder']",
+    ))
+    .await?
+    .click()
+    .await?;
+    click(c, "form[action='/admin/kb/nodes'] button[type=submit]").await?;
+    wait_text(c, "#tree", "售后常用").await?;
+
+    // 2. ＋ on it adds a child folder, then ＋ on that the entry.
+    click(c, "#tree a[title='添加下级']").await?;
+    fill(c, "title", "开场").await?;
+    c.find(Locator::Css(
+        "form[action='/admin/kb/nodes'] input[name='kind'][value='folder']",
+    ))
+    .await?
+    .click()
+    .await?;
+    click(c, "form[action='/admin/kb/nodes'] button[type=submit]").await?;
+    wait_text(c, "#tree", "开场").await?;
+    let folder = srv
+        .state
+        .db
+        .read(|c| -> kefu::db::DbResult<i64> {
+            Ok(kefu::db::tree::all(c, kefu::db::tree::TreeKind::Kb)?
+                .into_iter()
+                .find(|n| n.title == "开场")
+                .map(|n| n.id)
+                .unwrap_or_default())
+        })
+        .await?;
+    click(
+        c,
+        &format!("#tree li[data-node='{folder}'] a[title='添加下级']"),
+    )
+    .await?;
+    fill(c, "title", "开始接待").await?;
+    let body = find(c, "form[action='/admin/kb/nodes'] textarea[name='body']").await?;
+    body.send_keys(KB_REPLY).await?;
+    fill(c, "keywords", "开始，接待").await?;
+    click(c, "form[action='/admin/kb/nodes'] button[type=submit]").await?;
+    wait_text(c, "#tree", "开始接待").await?;
+    let tree = text_of(c, "#tree .kb-tree").await?;
+    let (a, b, e) = (
+        tree.find("售后常用").unwrap_or(usize::MAX),
+        tree.find("开场").unwrap_or(usize::MAX),
+        tree.find("开始接待").unwrap_or(usize::MAX),
+    );
+    if !(a < b && b < e && e != usize::MAX) {
+        bail!("the tree is not in order: {tree:?}");
+    }
+    wait_text(c, "#search", KB_REPLY).await?;
+    shots.take(c, "1-tree").await?;
+
+    // 3. The agent holds a conversation and inserts the entry from the tree.
+    logout(c, shots).await?;
+    login(c, "amy", common::PASSWORD).await?;
+    wait_path(c, "/console").await?;
+    let now = srv.state.clock.now().as_second();
+    let push = format!(
+        "<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{KB_FOLLOWER}]]></FromUserName>\
+         <CreateTime>{now}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[在吗？]]></Content>\
+         <MsgId>7731</MsgId></xml>"
+    );
+    let resp = srv.push(account, "safe", &push).await;
+    if resp.status() != 200 {
+        bail!("push refused: {}", resp.status());
+    }
+    c.goto(&at("/console")).await?;
+    click(c, ".item[data-state='queued'] .item-link").await?;
+    wait_text(c, "#chat", "在吗？").await?;
+    click(c, "#chat .chat-actions button[hx-post$='/accept']").await?;
+    wait_text(c, "#chat .chat-head", "会话中").await?;
+    wait_text(c, "#side .kb", "开始接待").await?;
+    wait_text(c, "#side .kb", "开场").await?;
+    click(c, "#side .kb-entry [data-kb-insert]").await?;
+    let value = find(c, "#chat textarea[name='text']")
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    if value != KB_REPLY {
+        bail!("the entry was not inserted: {value:?}");
+    }
+    shots.take(c, "2-console").await?;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let uses = srv
+            .state
+            .db
+            .read(|c| -> kefu::db::DbResult<i64> {
+                Ok(kefu::db::tree::all(c, kefu::db::tree::TreeKind::Kb)?
+                    .into_iter()
+                    .find(|n| n.title == "开始接待")
+                    .map(|n| n.uses)
+                    .unwrap_or_default())
+            })
+            .await?;
+        if uses == 1 {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("inserting did not count a use: {uses}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The agent menu's 知识库: the read-only view.
+    c.goto(&at("/console/kb/view")).await?;
+    wait_text(c, "main", KB_REPLY).await?;
+    shots.take(c, "3-readonly").await?;
+    Ok(())
 }

@@ -147,22 +147,29 @@ async fn an_admin_manages_the_trees_of_their_own_groups_only() {
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+    // The knowledge base moved to its own page (issue 12; tests/kb.rs).
     let (status, _) = post(
         &lead,
-        "/admin/taxonomy/kb",
+        "/admin/kb/nodes",
         &[
             ("group", &gs),
-            ("folder", "常用语"),
+            ("kind", "text"),
             ("title", "问候"),
             ("body", "您好,请问有什么可以帮您?"),
+            ("enabled", "on"),
         ],
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let body = page(&lead, "/admin/taxonomy").await;
-    for s in ["价格咨询", "优惠活动", "常用语", "您好,请问有什么可以帮您?"] {
+    for s in ["价格咨询", "优惠活动", "href=\"/admin/kb\""] {
         assert!(body.contains(s), "the page shows {s}");
     }
+    assert!(
+        page(&lead, "/admin/kb")
+            .await
+            .contains("您好,请问有什么可以帮您?")
+    );
     let tree = srv
         .state
         .db
@@ -170,13 +177,6 @@ async fn an_admin_manages_the_trees_of_their_own_groups_only() {
         .await
         .unwrap();
     assert_eq!((tree[1].name.as_str(), tree[1].depth), ("优惠活动", 1));
-    let found = srv
-        .state
-        .db
-        .read(move |c| taxonomy::kb(c, &[g], "帮您"))
-        .await
-        .unwrap();
-    assert_eq!(found.len(), 1);
 
     // A refused name comes back with the message and what was typed.
     let long = "很".repeat(33);
@@ -189,14 +189,6 @@ async fn an_admin_manages_the_trees_of_their_own_groups_only() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("分类名称不能超过 32 个字"));
     assert!(body.contains(&long), "the typed name is kept");
-    let (status, body) = post(
-        &lead,
-        "/admin/taxonomy/kb",
-        &[("group", &gs), ("title", "告别"), ("body", " ")],
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body.contains("请填写回复内容") && body.contains("value=\"告别\""));
 
     // Another group's tree: neither shown nor changed.
     let other = srv
@@ -227,15 +219,15 @@ async fn an_admin_manages_the_trees_of_their_own_groups_only() {
         ),
         (format!("/admin/taxonomy/categories/{other}/delete"), vec![]),
         (
-            format!("/admin/taxonomy/kb/{entry}"),
+            format!("/admin/kb/nodes/{entry}"),
             vec![("title", "越权"), ("body", "x")],
         ),
-        (format!("/admin/taxonomy/kb/{entry}/delete"), vec![]),
+        (format!("/admin/kb/nodes/{entry}/delete"), vec![]),
     ] {
         let (status, _) = post(&lead, &path, &form).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "POST {path}");
     }
-    let (status, _) = lead.text(&format!("/admin/taxonomy/kb/{entry}")).await;
+    let (status, _) = lead.text(&format!("/admin/kb/nodes/{entry}")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let kept = srv
         .state
@@ -270,8 +262,9 @@ async fn an_admin_manages_the_trees_of_their_own_groups_only() {
     assert!(
         page(&boss, &format!("/admin/taxonomy?group={hs}"))
             .await
-            .contains("退货地址")
+            .contains("退货")
     );
+    assert!(page(&boss, "/admin/kb").await.contains("退货地址"));
     assert!(page(&boss, "/admin/audit").await.contains("添加咨询分类"));
     srv.stop().await;
 }

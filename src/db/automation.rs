@@ -11,6 +11,7 @@
 //! caller; the `CHECK` constraints are the last line of defence.
 
 use super::DbResult;
+use super::tree::{self, TreeKind};
 use crate::db::Cached;
 use crate::model::{AccountId, GroupId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -269,39 +270,34 @@ pub fn parse_keywords(raw: &str) -> Vec<String> {
     out
 }
 
-fn faq_from_row(r: &Row<'_>) -> rusqlite::Result<Faq> {
-    Ok(Faq {
-        id: r.get(0)?,
-        question: r.get(1)?,
-        answer: r.get(2)?,
-        keywords: parse_keywords(&r.get::<_, String>(3)?),
-    })
-}
-
-/// The group's FAQ in display order (its numbers are 1, 2, … in this order).
+/// The FAQ tree's nodes shown at the top of `group`'s menu (S3 2.4: the
+/// content of each folder given to the group, and each entry given itself),
+/// enabled ones whatever their dates: the list as an admin sees it.
 pub fn faq(conn: &Connection, group: GroupId) -> DbResult<Vec<Faq>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, question, answer, keywords FROM faq_entries
-         WHERE group_id = ?1 ORDER BY position, id",
-    )?;
-    let rows = stmt
-        .query_map([group], faq_from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    let mut nodes = tree::all(conn, TreeKind::Faq)?;
+    for n in &mut nodes {
+        n.valid_from = None;
+        n.valid_to = None;
+    }
+    let roots = tree::roots(conn, TreeKind::Faq, group)?;
+    Ok(crate::engine::tree::menu(&nodes, &roots, None, "")
+        .into_iter()
+        .map(faq_of)
+        .collect())
 }
 
-/// One entry and the group it belongs to.
-pub fn faq_entry(conn: &Connection, id: i64) -> DbResult<Option<(GroupId, Faq)>> {
-    Ok(conn
-        .row(
-            "SELECT id, question, answer, keywords, group_id FROM faq_entries WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(4)?, faq_from_row(r)?)),
-        )
-        .optional()?)
+/// A tree node as a numbered FAQ item (a folder has no answer).
+pub fn faq_of(n: &tree::Node) -> Faq {
+    Faq {
+        id: n.id,
+        question: n.title.clone(),
+        answer: n.body.clone(),
+        keywords: parse_keywords(&n.keywords),
+    }
 }
 
-/// Adds an entry at the end of the group's list; returns its id.
+/// Adds an entry at the end of the group's FAQ folder (seeds and tests, at
+/// the wall clock's time); returns its id.
 pub fn add_faq(
     conn: &Connection,
     group: GroupId,
@@ -309,58 +305,49 @@ pub fn add_faq(
     answer: &str,
     keywords: &[String],
 ) -> DbResult<i64> {
-    conn.exec(
-        "INSERT INTO faq_entries (group_id, question, answer, keywords, position)
-         VALUES (?1, ?2, ?3, ?4,
-                 (SELECT coalesce(max(position) + 1, 0) FROM faq_entries WHERE group_id = ?1))",
-        params![group, question, answer, keywords.join(",")],
-    )?;
-    Ok(conn.last_insert_rowid())
-}
-
-pub fn update_faq(
-    conn: &Connection,
-    id: i64,
-    question: &str,
-    answer: &str,
-    keywords: &[String],
-) -> DbResult<bool> {
-    Ok(conn.exec(
-        "UPDATE faq_entries SET question = ?2, answer = ?3, keywords = ?4 WHERE id = ?1",
-        params![id, question, answer, keywords.join(",")],
-    )? > 0)
-}
-
-pub fn delete_faq(conn: &Connection, id: i64) -> DbResult<bool> {
-    Ok(conn.exec("DELETE FROM faq_entries WHERE id = ?1", [id])? > 0)
-}
-
-/// Moves an entry one place up or down (which renumbers the list).
-pub fn move_faq(conn: &Connection, id: i64, up: bool) -> DbResult<bool> {
-    let Some((group, _)) = faq_entry(conn, id)? else {
-        return Ok(false);
-    };
-    move_among(
+    add_faq_at(
         conn,
-        "faq_entries",
-        "SELECT id FROM faq_entries WHERE group_id = ?1 ORDER BY position, id",
-        group.0,
-        id,
-        up,
+        group,
+        question,
+        answer,
+        keywords,
+        jiff::Timestamp::now(),
     )
 }
 
-/// The numbered list a follower receives; empty when there is no entry.
+/// Adds an entry at the end of the group's FAQ folder, created `now`.
+pub fn add_faq_at(
+    conn: &Connection,
+    group: GroupId,
+    question: &str,
+    answer: &str,
+    keywords: &[String],
+    now: jiff::Timestamp,
+) -> DbResult<i64> {
+    let folder = tree::group_folder(conn, TreeKind::Faq, group, now)?;
+    let f = tree::Fields {
+        title: question.into(),
+        body: answer.into(),
+        keywords: keywords.join("，"),
+        enabled: true,
+        ..tree::Fields::default()
+    };
+    tree::add(conn, TreeKind::Faq, Some(folder), &f, now)?
+        .map_err(|e| super::DbError::Commit(e.into()))
+}
+
+/// The numbered list a follower receives with the welcome or the off-hours
+/// reply; empty when there is no entry. It does not offer 人工: whoever gets
+/// it already has a conversation (issue 13, bug 1).
 pub fn faq_list_text(items: &[Faq]) -> String {
     if items.is_empty() {
         return String::new();
     }
-    let mut text = String::from("常见问题(回复数字查看答案):\n");
+    let mut text = String::from("常见问题（回复数字查看答案）：\n");
     for (i, f) in items.iter().enumerate() {
         text.push_str(&format!("{}. {}\n", i + 1, f.question));
     }
-    text.push_str("回复“人工”联系客服");
-    text
+    text.trim_end().to_string()
 }
 
 /// The entry a follower's reply asks for: its number (1..=n, full-width
@@ -564,7 +551,7 @@ mod tests {
         ];
         assert_eq!(
             faq_list_text(&items),
-            "常见问题(回复数字查看答案):\n1. 如何收费?\n2. 如何退款?\n回复“人工”联系客服"
+            "常见问题（回复数字查看答案）：\n1. 如何收费?\n2. 如何退款?"
         );
         let id = |t: &str| faq_answer(&items, t).map(|f| f.id);
         assert_eq!(id("1"), Some(10));
@@ -659,7 +646,7 @@ mod tests {
     }
 
     #[test]
-    fn faq_entries_keep_their_keywords_and_order() {
+    fn faq_entries_go_to_the_groups_folder_and_keep_their_keywords_and_order() {
         let conn = memory().unwrap();
         let g = seed_group(&conn, "售前", "pre");
         let kw = parse_keywords("收费,价格");
@@ -668,13 +655,19 @@ mod tests {
         let list = faq(&conn, g).unwrap();
         assert_eq!(list[0].keywords, kw);
         assert_eq!(list.iter().map(|f| f.id).collect::<Vec<_>>(), vec![a, b]);
-        assert!(move_faq(&conn, a, false).unwrap());
+        let folder = tree::get(&conn, a).unwrap().unwrap().parent_id.unwrap();
+        assert_eq!(tree::get(&conn, folder).unwrap().unwrap().title, "售前");
+        assert_eq!(tree::roots(&conn, TreeKind::Faq, g).unwrap(), [folder]);
+        assert!(tree::reorder(&conn, a, false).unwrap());
         assert_eq!(faq(&conn, g).unwrap()[0].id, b);
-        assert!(update_faq(&conn, a, "收费标准?", "免费", &[]).unwrap());
-        assert_eq!(faq_entry(&conn, a).unwrap().unwrap().0, g);
-        assert!(faq_entry(&conn, a).unwrap().unwrap().1.keywords.is_empty());
-        assert!(delete_faq(&conn, b).unwrap());
-        assert_eq!(faq(&conn, g).unwrap().len(), 1);
+        assert!(tree::set_enabled(&conn, b, false).unwrap());
+        assert_eq!(
+            faq(&conn, g).unwrap().len(),
+            1,
+            "a disabled entry is not listed"
+        );
+        let other = seed_group(&conn, "售后", "post");
+        assert!(faq(&conn, other).unwrap().is_empty());
     }
 
     #[test]

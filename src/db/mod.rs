@@ -32,6 +32,7 @@ pub mod media;
 pub mod menu;
 pub mod messages;
 pub mod migrate;
+pub mod myreplies;
 pub mod notes;
 pub mod notices;
 pub mod notify;
@@ -46,6 +47,7 @@ pub mod timeouts;
 pub mod timeplan;
 pub mod transcripts;
 pub mod transfers;
+pub mod tree;
 pub mod uploads;
 pub mod users;
 

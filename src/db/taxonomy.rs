@@ -1,13 +1,13 @@
-//! The trees agents pick from: 咨询分类 per group (B8, E6), 会话标签 for the
-//! whole system (B12, E5), and the knowledge base of quick replies per group
-//! (D6, E3). Trees are stored as `parent_id` + `position` and handed out in
-//! depth-first order with each node's depth, so a template draws them with an
+//! The trees agents pick from: 咨询分类 per group (B8, E6) and 会话标签 for
+//! the whole system (B12, E5); the knowledge base (D6, E3) lives in
+//! `db::tree` (`add_kb` here seeds it). Trees are stored as `parent_id` +
+//! `position` and handed out in depth-first order with each node's depth, so a template draws them with an
 //! indent and no recursion. Names are checked by the caller; the `CHECK`
 //! constraints are the last line of defence.
 
-use super::{DbResult, ms};
+use super::DbResult;
 use crate::model::GroupId;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,15 +25,6 @@ pub struct Tag {
     pub parent_id: Option<i64>,
     pub name: String,
     pub depth: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KbEntry {
-    pub id: i64,
-    pub group_id: GroupId,
-    pub folder: String,
-    pub title: String,
-    pub body: String,
 }
 
 /// Orders `(id, parent, node)` rows, already sorted by position then id,
@@ -285,62 +276,9 @@ pub fn tag_subtree(conn: &Connection, id: i64) -> DbResult<Vec<i64>> {
 
 // ---- 知识库 ---------------------------------------------------------------
 
-const KB_COLUMNS: &str = "id, group_id, folder, title, body";
-
-fn kb_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KbEntry> {
-    Ok(KbEntry {
-        id: r.get(0)?,
-        group_id: r.get(1)?,
-        folder: r.get(2)?,
-        title: r.get(3)?,
-        body: r.get(4)?,
-    })
-}
-
-/// Entries of `groups` ordered by group, folder, position, id; with a
-/// non-empty `q`, only those whose title, body or folder contains it
-/// (ASCII case-insensitively).
-pub fn kb(conn: &Connection, groups: &[GroupId], q: &str) -> DbResult<Vec<KbEntry>> {
-    if groups.is_empty() {
-        return Ok(Vec::new());
-    }
-    let marks = vec!["?"; groups.len()].join(", ");
-    let q = q.trim();
-    let text = if q.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " AND (instr(lower(title), lower(?{n})) > 0 OR instr(lower(body), lower(?{n})) > 0
-                  OR instr(lower(folder), lower(?{n})) > 0)",
-            n = groups.len() + 1
-        )
-    };
-    let sql = format!(
-        "SELECT {KB_COLUMNS} FROM kb_entries WHERE group_id IN ({marks}){text}
-         ORDER BY group_id, folder, position, id"
-    );
-    let mut values: Vec<rusqlite::types::Value> = groups.iter().map(|g| g.0.into()).collect();
-    if !q.is_empty() {
-        values.push(q.to_string().into());
-    }
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(values), kb_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
-}
-
-pub fn kb_entry(conn: &Connection, id: i64) -> DbResult<Option<KbEntry>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {KB_COLUMNS} FROM kb_entries WHERE id = ?1"),
-            [id],
-            kb_row,
-        )
-        .optional()?)
-}
-
-/// Adds an entry at the end of its folder.
+/// Adds a knowledge-base entry for `group` (seeds and tests): under the
+/// group's folder of the tree (`db::tree`), in a sub-folder named `folder`
+/// when it is not empty. Returns the entry's id.
 pub fn add_kb(
     conn: &Connection,
     group: GroupId,
@@ -349,35 +287,19 @@ pub fn add_kb(
     body: &str,
     now: jiff::Timestamp,
 ) -> DbResult<i64> {
-    let position = next_position(
-        conn,
-        "SELECT max(position) FROM kb_entries WHERE group_id = ?1 AND folder = ?2",
-        params![group, folder],
-    )?;
-    conn.execute(
-        "INSERT INTO kb_entries (group_id, folder, title, body, position, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-        params![group, folder, title, body, position, ms(now)],
-    )?;
-    Ok(conn.last_insert_rowid())
-}
-
-pub fn update_kb(
-    conn: &Connection,
-    id: i64,
-    folder: &str,
-    title: &str,
-    body: &str,
-    now: jiff::Timestamp,
-) -> DbResult<bool> {
-    Ok(conn.execute(
-        "UPDATE kb_entries SET folder = ?2, title = ?3, body = ?4, updated_at = ?5 WHERE id = ?1",
-        params![id, folder, title, body, ms(now)],
-    )? == 1)
-}
-
-pub fn delete_kb(conn: &Connection, id: i64) -> DbResult<bool> {
-    Ok(conn.execute("DELETE FROM kb_entries WHERE id = ?1", [id])? == 1)
+    use super::tree::{self, TreeKind};
+    let mut parent = tree::group_folder(conn, TreeKind::Kb, group, now)?;
+    if !folder.trim().is_empty() {
+        parent = tree::child_folder(conn, TreeKind::Kb, parent, folder.trim(), now)?;
+    }
+    let f = tree::Fields {
+        title: title.into(),
+        body: body.into(),
+        enabled: true,
+        ..tree::Fields::default()
+    };
+    tree::add(conn, TreeKind::Kb, Some(parent), &f, now)?
+        .map_err(|e| super::DbError::Commit(e.into()))
 }
 
 /// The ids of a group's categories.
@@ -489,42 +411,5 @@ mod tests {
         assert!(delete_tag(&conn, a).unwrap());
         let left: Vec<String> = tags(&conn).unwrap().into_iter().map(|t| t.name).collect();
         assert_eq!(left, ["好评"]);
-    }
-
-    #[test]
-    fn kb_lists_the_groups_entries_in_order_and_searches() {
-        let conn = memory().unwrap();
-        let g = seed_group(&conn, "售前", "pre");
-        let h = seed_group(&conn, "售后", "post");
-        let t = jiff::Timestamp::UNIX_EPOCH;
-        let hello = add_kb(&conn, g, "常用", "问候", "您好,请问有什么可以帮您?", t).unwrap();
-        add_kb(&conn, g, "", "营业时间", "每天 9:00-18:00", t).unwrap();
-        add_kb(&conn, g, "常用", "告别", "感谢您的咨询", t).unwrap();
-        add_kb(&conn, h, "退货", "Refund", "7 days", t).unwrap();
-
-        let titles = |groups: &[GroupId], q: &str| -> Vec<String> {
-            kb(&conn, groups, q)
-                .unwrap()
-                .into_iter()
-                .map(|e| e.title)
-                .collect()
-        };
-        assert_eq!(titles(&[g], ""), ["营业时间", "问候", "告别"]);
-        assert_eq!(titles(&[g, h], "").len(), 4);
-        assert_eq!(titles(&[h, g], "咨询"), ["告别"], "body matches");
-        assert_eq!(titles(&[g, h], "常用"), ["问候", "告别"], "folder matches");
-        assert_eq!(titles(&[g, h], "refund"), ["Refund"], "ASCII ignores case");
-        assert_eq!(titles(&[g], "refund"), Vec::<String>::new());
-        assert!(titles(&[], "").is_empty());
-
-        assert!(update_kb(&conn, hello, "常用", "问候语", "您好", t).unwrap());
-        let e = kb_entry(&conn, hello).unwrap().unwrap();
-        assert_eq!(
-            (e.title.as_str(), e.body.as_str(), e.group_id),
-            ("问候语", "您好", g)
-        );
-        assert!(delete_kb(&conn, hello).unwrap());
-        assert!(kb_entry(&conn, hello).unwrap().is_none());
-        assert!(!delete_kb(&conn, hello).unwrap());
     }
 }

@@ -97,11 +97,16 @@ pub fn on_inbound(
     }
 
     let group = group_for(c, account, now)?;
-    let faq = db::automation::faq(c, group)?;
+    let faq = super::faq::Menu::load(c, account, group, now)?;
     // Keyword and FAQ answers come before a human (unless the text asks for one).
     if let Some(t) = text.filter(|_| !opens || matches!(trigger, intake::Trigger::AnyMessage)) {
         let rules = db::automation::keyword_replies(c, account)?;
-        if let Some(a) = automation::answer(&rules, &faq, t) {
+        let offer_human = matches!(trigger, intake::Trigger::Keywords(_));
+        let a = match db::automation::match_keyword(&rules, t) {
+            Some(k) => Some(k.reply.clone()),
+            None => faq.answer(c, follower, t, offer_human, now)?,
+        };
+        if let Some(a) = a {
             record_passive(c, push, None, &[a], now, &mut out)?;
             return Ok(out);
         }
@@ -125,7 +130,7 @@ pub fn on_inbound(
         out.message(message, group);
     }
     out.lists(group);
-    let faq_list = (!faq.is_empty()).then(|| db::automation::faq_list_text(&faq));
+    let faq_list = faq.top(c, follower, now)?;
     let plan = db::timeplan::load(c, account)?;
     let (opening, in_hours) =
         automation::opening(&replies, timeplan::is_open(&plan, now), faq_list);
@@ -179,6 +184,12 @@ fn in_conversation(
                 out.conversation(conv.id, conv.group_id);
                 queue_moved(c, conv.group_id, now, &mut out)?;
             }
+        } else if let Some(answer) = queued_faq(c, account, m, conv, now)? {
+            // Self-service while waiting (issue 13, bug 1): answered, and not
+            // pushed to the desk as a new chat message.
+            out = Out::default();
+            out.lists(conv.group_id);
+            passive.push(answer);
         } else {
             let (n, every) = db::notices::with_comfort(c, conv.id)?;
             if queue::comfort_due(&n, every, now) {
@@ -206,6 +217,22 @@ fn in_conversation(
         &mut out,
     )?;
     Ok(out)
+}
+
+/// A queued follower's text that picks from the FAQ (a number, "0", a
+/// keyword): its answer.
+fn queued_faq(
+    c: &Connection,
+    account: AccountId,
+    m: &Inbound,
+    conv: &conversations::Conversation,
+    now: Timestamp,
+) -> DbResult<Option<String>> {
+    let InboundKind::Text { content } = &m.kind else {
+        return Ok(None);
+    };
+    let menu = super::faq::Menu::load(c, account, conv.group_id, now)?;
+    menu.answer(c, conv.follower_id, content.trim(), false, now)
 }
 
 /// A follower's text that answers the survey of their latest conversation

@@ -13,6 +13,7 @@
 //! reply budget), [`timeouts`] and [`sweep`] (what time does).
 
 mod agent;
+mod faq;
 mod inbound;
 mod queue;
 mod send;

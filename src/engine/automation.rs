@@ -1,12 +1,12 @@
 //! What kefu answers by itself (issue 5), as decisions over loaded inputs:
-//! the passive reply to a push (follow, menu click, keyword, FAQ, welcome,
+//! the passive reply to a push (follow, menu click, keyword, welcome,
 //! off-hours and holiday replies, the queue place), the greeting when an
 //! agent picks up (接入语), the satisfaction survey (B13) and the timeouts of
-//! both sides (C8). Functions here only say *what* to send or do; they read
+//! both sides (C8). The FAQ menu is `engine::tree`'s. Functions here only say *what* to send or do; they read
 //! and write nothing. `desk` loads their inputs, asks, and writes the result
 //! (through the outbox and within the reply budget).
 
-use crate::db::automation::{AGENT_PLACEHOLDER, AutoReplies, Faq, KeywordReply, Timeouts};
+use crate::db::automation::{AGENT_PLACEHOLDER, AutoReplies, Timeouts};
 use crate::engine::queue;
 use crate::engine::timeplan;
 use crate::model::{AgentStatus, TimeoutKind};
@@ -23,13 +23,6 @@ pub fn passive_text(texts: &[String]) -> Option<String> {
         .collect::<Vec<_>>()
         .join("\n\n");
     (!text.is_empty()).then_some(text)
-}
-
-/// A keyword rule's reply, else the FAQ entry the text picks.
-pub fn answer(keywords: &[KeywordReply], faq: &[Faq], text: &str) -> Option<String> {
-    crate::db::automation::match_keyword(keywords, text)
-        .map(|k| k.reply.clone())
-        .or_else(|| crate::db::automation::faq_answer(faq, text).map(|f| f.answer.clone()))
 }
 
 /// What a new conversation is told first, per the time plan: the welcome in

@@ -10,3 +10,4 @@ pub mod reports;
 pub mod routing;
 pub mod search;
 pub mod timeplan;
+pub mod tree;

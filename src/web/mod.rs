@@ -270,7 +270,25 @@ fn table() -> Table {
         Agent,
         console::transcripts::conversation,
     )
-    .get("/console/kb", Agent, console::kb::search)
+    // Quick replies (D6, E3), 我的回复, and the read-only trees of the agent menu.
+    .get("/console/kb", Agent, console::kb::search_panel)
+    .post("/console/kb/{id}/used", Agent, console::kb::used)
+    .post("/console/c/{id}/kb", Agent, console::kb::send)
+    .get("/console/kb/view", Agent, console::kb::view)
+    .get("/console/faq/view", Agent, console::kb::view)
+    .get("/kb/image/{id}", Agent, console::kb::image)
+    .get("/console/replies", Agent, console::kb::replies)
+    .post("/console/replies", Agent, console::kb::add_reply)
+    .post(
+        "/console/replies/{id}/delete",
+        Agent,
+        console::kb::delete_reply,
+    )
+    .post(
+        "/console/replies/groups/{id}/delete",
+        Agent,
+        console::kb::delete_group,
+    )
     .post(
         "/console/c/{id}/image",
         Agent,
@@ -410,14 +428,32 @@ fn table() -> Table {
         SuperAdmin,
         admin::taxonomy::delete_tag,
     )
-    .post("/admin/taxonomy/kb", Admin, admin::taxonomy::add_kb)
-    .get("/admin/taxonomy/kb/{id}", Admin, admin::taxonomy::edit_kb)
-    .post("/admin/taxonomy/kb/{id}", Admin, admin::taxonomy::update_kb)
+    // 知识库 and 常见问题 trees (E3, E4): one set of handlers, the path names the tree.
+    .get("/admin/kb", Admin, admin::kb::page)
+    .get("/admin/faq", Admin, admin::kb::page)
+    .get("/admin/kb/export.pdf", Admin, admin::kb::export)
+    .get("/admin/faq/export.pdf", Admin, admin::kb::export)
+    .post("/admin/kb/nodes", Admin, admin::kb::add)
+    .post("/admin/faq/nodes", Admin, admin::kb::add)
+    .get("/admin/kb/nodes/{id}", Admin, admin::kb::edit)
+    .get("/admin/faq/nodes/{id}", Admin, admin::kb::edit)
+    .post("/admin/kb/nodes/{id}", Admin, admin::kb::update)
+    .post("/admin/faq/nodes/{id}", Admin, admin::kb::update)
+    .post("/admin/kb/nodes/{id}/move", Admin, admin::kb::move_node)
+    .post("/admin/faq/nodes/{id}/move", Admin, admin::kb::move_node)
+    .post("/admin/kb/nodes/{id}/toggle", Admin, admin::kb::toggle)
+    .post("/admin/faq/nodes/{id}/toggle", Admin, admin::kb::toggle)
+    .post("/admin/kb/nodes/{id}/delete", Admin, admin::kb::delete)
+    .post("/admin/faq/nodes/{id}/delete", Admin, admin::kb::delete)
     .post(
-        "/admin/taxonomy/kb/{id}/delete",
+        "/admin/kb/nodes/{id}/image",
         Admin,
-        admin::taxonomy::delete_kb,
+        admin::kb::image.layer(axum::extract::DefaultBodyLimit::max(
+            console::uploads::MAX_IMAGE + 64 * 1024,
+        )),
     )
+    .post("/admin/kb/groups", Admin, admin::kb::assign)
+    .post("/admin/faq/groups", Admin, admin::kb::assign)
     .post(
         "/admin/groups/{id}/settings",
         SuperAdmin,

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod automation;
 pub mod followers;
 pub mod groups;
+pub mod kb;
 pub mod menu;
 pub mod messages;
 pub mod notify;

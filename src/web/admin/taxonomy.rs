@@ -1,12 +1,12 @@
-//! 分类、标签与知识库 (E3, E5, E6; B8, B12, D6): one page, `/admin/taxonomy`,
-//! with the selected group's 咨询分类 tree, the system-wide 会话标签 tree and
-//! the group's 知识库 entries. An admin manages the groups they belong to, the
+//! 分类与标签 (E5, E6; B8, B12): one page, `/admin/taxonomy`, with the
+//! selected group's 咨询分类 tree and the system-wide 会话标签 tree (the
+//! 知识库 has its own page, `web::admin::kb`, linked from here). An admin manages the groups they belong to, the
 //! super admin every group; the tag tree is shared, so admins may add tags but
 //! only the super admin renames or deletes them. Every change is written with
 //! its audit row in one transaction. SQL lives in `db::taxonomy`.
 
 use crate::db::audit::Entry;
-use crate::db::taxonomy::{self as tax, Category, KbEntry, Tag};
+use crate::db::taxonomy::{self as tax, Category, Tag};
 use crate::error::AppError;
 use crate::model::{AuditAction, Group, GroupId, Role, User};
 use crate::state::AppState;
@@ -28,7 +28,6 @@ const NAME_MAX: usize = 32;
 #[serde(default)]
 pub struct PageQuery {
     group: String,
-    q: String,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -59,25 +58,15 @@ pub struct MoveForm {
     dir: String,
 }
 
-#[derive(Deserialize, Default, Clone)]
-#[serde(default)]
-pub struct KbForm {
-    group: String,
-    folder: String,
-    title: String,
-    body: String,
-}
-
 /// What the page shows again after a refused form: the message, where it
 /// belongs, and what was typed.
 #[derive(Default)]
 struct Kept {
-    /// `categories`, `tags` or `kb`.
+    /// `categories` or `tags`.
     section: &'static str,
     error: Option<String>,
     category: CategoryForm,
     tag: TagForm,
-    kb: KbForm,
     /// A row whose rename was refused, and the name typed for it.
     rename: Option<(i64, String)>,
 }
@@ -90,9 +79,6 @@ struct TaxonomyPage {
     group: Option<Group>,
     categories: Vec<Category>,
     tags: Vec<Tag>,
-    kb: Vec<KbEntry>,
-    folders: Vec<String>,
-    q: String,
     can_edit_tags: bool,
     kept: Kept,
 }
@@ -161,27 +147,6 @@ fn check_name(raw: &str, what: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
-/// A knowledge-base entry, trimmed and checked: (folder, title, body).
-fn check_kb(f: &KbForm) -> Result<(String, String, String), String> {
-    let (folder, title, body) = (f.folder.trim(), f.title.trim(), f.body.trim());
-    if folder.chars().count() > 32 {
-        return Err("目录名称不能超过 32 个字".into());
-    }
-    if title.is_empty() {
-        return Err("请填写标题".into());
-    }
-    if title.chars().count() > 64 {
-        return Err("标题不能超过 64 个字".into());
-    }
-    if body.is_empty() {
-        return Err("请填写回复内容".into());
-    }
-    if body.chars().count() > 2000 {
-        return Err("回复内容不能超过 2000 个字".into());
-    }
-    Ok((folder.into(), title.into(), body.into()))
-}
-
 fn audit(
     c: &Connection,
     by: &Acting,
@@ -214,11 +179,10 @@ async fn taxonomy_page(
     ctx: &Ctx,
     user: &User,
     wanted: Option<GroupId>,
-    q: String,
     kept: Kept,
 ) -> Result<TaxonomyPage, AppError> {
-    let (user_c, search) = (user.clone(), q.clone());
-    let (groups, group, categories, tags, kb) = state
+    let user_c = user.clone();
+    let (groups, group, categories, tags) = state
         .db
         .read(move |c| -> Result<_, AppError> {
             let groups = manageable(c, &user_c)?;
@@ -232,28 +196,19 @@ async fn taxonomy_page(
                 ),
                 None => groups.first().cloned(),
             };
-            let (categories, kb) = match &group {
-                Some(g) => (tax::categories(c, g.id)?, tax::kb(c, &[g.id], &search)?),
-                None => (Vec::new(), Vec::new()),
+            let categories = match &group {
+                Some(g) => tax::categories(c, g.id)?,
+                None => Vec::new(),
             };
-            Ok((groups, group, categories, tax::tags(c)?, kb))
+            Ok((groups, group, categories, tax::tags(c)?))
         })
         .await?;
-    let mut folders: Vec<String> = kb
-        .iter()
-        .map(|e| e.folder.clone())
-        .filter(|f| !f.is_empty())
-        .collect();
-    folders.dedup();
     Ok(TaxonomyPage {
-        page: Page::new(ctx, "分类、标签与知识库", "taxonomy"),
+        page: Page::new(ctx, "分类与标签", "taxonomy"),
         groups,
         group,
         categories,
         tags,
-        kb,
-        folders,
-        q,
         can_edit_tags: user.role == Role::SuperAdmin,
         kept,
     })
@@ -267,7 +222,7 @@ async fn refused(
     group: Option<GroupId>,
     kept: Kept,
 ) -> Result<Response, AppError> {
-    let page = taxonomy_page(state, ctx, user, group, String::new(), kept).await?;
+    let page = taxonomy_page(state, ctx, user, group, kept).await?;
     render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
@@ -277,8 +232,7 @@ pub async fn page(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let wanted = q.group.trim().parse().ok().map(GroupId);
-    let search = q.q.trim().to_string();
-    render(&taxonomy_page(&state, &ctx, &s.user, wanted, search, Kept::default()).await?)
+    render(&taxonomy_page(&state, &ctx, &s.user, wanted, Kept::default()).await?)
 }
 
 // ---- 咨询分类 -------------------------------------------------------------
@@ -566,179 +520,15 @@ pub async fn delete_tag(
     ))
 }
 
-// ---- 知识库 ---------------------------------------------------------------
-
-pub async fn add_kb(
-    State(state): State<AppState>,
-    AdminUser(ctx, s): AdminUser,
-    Form(f): Form<KbForm>,
-) -> Result<Response, AppError> {
-    let group = form_group(&f.group)?;
-    let user = s.user.clone();
-    state.db.read(move |c| check_group(c, &user, group)).await?;
-    let (folder, title, body) = match check_kb(&f) {
-        Ok(v) => v,
-        Err(m) => {
-            let kept = Kept {
-                section: "kb",
-                error: Some(m),
-                kb: f,
-                ..Kept::default()
-            };
-            return refused(&state, &ctx, &s.user, Some(group), kept).await;
-        }
-    };
-    let (by, now, t) = (
-        Acting::user(&s.user, &ctx.ip),
-        state.clock.now(),
-        title.clone(),
-    );
-    state
-        .db
-        .write(move |c| -> Result<_, AppError> {
-            tax::add_kb(c, group, &folder, &t, &body, now)?;
-            audit(c, &by, AuditAction::KbCreate, format!("知识库 {t}"), now)
-        })
-        .await?;
-    Ok(done(
-        &ctx,
-        Some(group),
-        "kb",
-        format!("条目 {title} 已添加"),
-    ))
-}
-
-#[derive(Template)]
-#[template(path = "admin/taxonomy_kb_edit.html")]
-struct KbEditPage {
-    page: Page,
-    id: i64,
-    group: Group,
-    f: KbForm,
-    error: Option<String>,
-}
-
-/// Loads an entry and its group, checking that the user manages the group.
-async fn managed_kb(state: &AppState, user: &User, id: i64) -> Result<(KbEntry, Group), AppError> {
-    let user = user.clone();
-    state
-        .db
-        .read(move |c| -> Result<_, AppError> {
-            let e = tax::kb_entry(c, id)?.ok_or(AppError::NotFound)?;
-            check_group(c, &user, e.group_id)?;
-            let g = crate::db::groups::get(c, e.group_id)?.ok_or(AppError::NotFound)?;
-            Ok((e, g))
-        })
-        .await
-}
-
-pub async fn edit_kb(
-    State(state): State<AppState>,
-    AdminUser(ctx, s): AdminUser,
-    IdPath(id): IdPath,
-) -> Result<Response, AppError> {
-    let (e, group) = managed_kb(&state, &s.user, id).await?;
-    render(&KbEditPage {
-        page: Page::new(&ctx, format!("修改知识库条目 {}", e.title), "taxonomy"),
-        id,
-        f: KbForm {
-            group: group.id.to_string(),
-            folder: e.folder,
-            title: e.title,
-            body: e.body,
-        },
-        group,
-        error: None,
-    })
-}
-
-pub async fn update_kb(
-    State(state): State<AppState>,
-    AdminUser(ctx, s): AdminUser,
-    IdPath(id): IdPath,
-    Form(f): Form<KbForm>,
-) -> Result<Response, AppError> {
-    let (old, group) = managed_kb(&state, &s.user, id).await?;
-    let (folder, title, body) = match check_kb(&f) {
-        Ok(v) => v,
-        Err(m) => {
-            let page = KbEditPage {
-                page: Page::new(&ctx, format!("修改知识库条目 {}", old.title), "taxonomy"),
-                id,
-                group,
-                f,
-                error: Some(m),
-            };
-            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
-        }
-    };
-    let (by, now) = (Acting::user(&s.user, &ctx.ip), state.clock.now());
-    state
-        .db
-        .write(move |c| -> Result<_, AppError> {
-            tax::update_kb(c, id, &folder, &title, &body, now)?;
-            let target = format!("知识库 {} → {title}", old.title);
-            audit(c, &by, AuditAction::KbUpdate, target, now)
-        })
-        .await?;
-    Ok(done(&ctx, Some(group.id), "kb", "知识库条目已保存"))
-}
-
-pub async fn delete_kb(
-    State(state): State<AppState>,
-    AdminUser(ctx, s): AdminUser,
-    IdPath(id): IdPath,
-) -> Result<Response, AppError> {
-    let (e, group) = managed_kb(&state, &s.user, id).await?;
-    let (by, now, title) = (
-        Acting::user(&s.user, &ctx.ip),
-        state.clock.now(),
-        e.title.clone(),
-    );
-    state
-        .db
-        .write(move |c| -> Result<_, AppError> {
-            tax::delete_kb(c, id)?;
-            audit(
-                c,
-                &by,
-                AuditAction::KbDelete,
-                format!("知识库 {title}"),
-                now,
-            )
-        })
-        .await?;
-    Ok(done(
-        &ctx,
-        Some(group.id),
-        "kb",
-        format!("条目 {} 已删除", e.title),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn names_and_entries_are_trimmed_and_bounded() {
+    fn names_are_trimmed_and_bounded() {
         assert_eq!(check_name("  价格 ", "分类").unwrap(), "价格");
         assert_eq!(check_name(" ", "分类").unwrap_err(), "请填写分类名称");
         assert!(check_name(&"字".repeat(33), "标签").is_err());
         assert!(check_name(&"字".repeat(32), "标签").is_ok());
-        let f = KbForm {
-            title: "问候".into(),
-            body: " 您好 ".into(),
-            ..KbForm::default()
-        };
-        assert_eq!(
-            check_kb(&f).unwrap(),
-            (String::new(), "问候".into(), "您好".into())
-        );
-        let empty = KbForm {
-            title: "问候".into(),
-            ..KbForm::default()
-        };
-        assert_eq!(check_kb(&empty).unwrap_err(), "请填写回复内容");
     }
 }

@@ -1,6 +1,10 @@
-//! 常见问题 of a group (C7): add, edit, reorder and delete its FAQ entries.
+//! 常见问题 of a group (C7) on the 自动回复 page: add, edit, reorder and
+//! delete the entries of the group's FAQ folder. The whole tree (folders,
+//! moves, validity, search) is edited at `/admin/faq` (`web::admin::kb`).
 
 use super::*;
+use crate::db::tree::{self, TreeKind};
+use axum::response::IntoResponse;
 
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
@@ -71,7 +75,7 @@ pub async fn add(
     state
         .db
         .write(move |c| -> Result<_, AppError> {
-            auto::add_faq(c, group, &q, &answer, &keywords)?;
+            auto::add_faq_at(c, group, &q, &answer, &keywords, now)?;
             audit(
                 c,
                 &by,
@@ -89,7 +93,8 @@ pub async fn add(
     ))
 }
 
-/// Loads an entry and its group, checking that the user manages the group.
+/// Loads an entry and a group of the user's that reaches it, checking
+/// (`access::manages_tree_node`) that the user may change it.
 pub(super) async fn managed_faq(
     state: &AppState,
     user: &User,
@@ -99,8 +104,18 @@ pub(super) async fn managed_faq(
     state
         .db
         .read(move |c| -> Result<_, AppError> {
-            let (group, f) = auto::faq_entry(c, id)?.ok_or(AppError::NotFound)?;
-            Ok((f, managed_group(c, &user, group)?))
+            let n = tree::get(c, id)?
+                .filter(|n| n.kind == TreeKind::Faq)
+                .ok_or(AppError::NotFound)?;
+            let groups = tree::groups_of(c, id)?;
+            let viewer = crate::access::Viewer::load(c, &user)?;
+            if !crate::access::manages_tree_node(&viewer, &groups) {
+                return Err(AppError::Forbidden);
+            }
+            let group = groups.iter().find(|g| viewer.sees(**g)).ok_or_else(|| {
+                AppError::BadRequest("该条目尚未分配给客服组，请在常见问题页面修改".into())
+            })?;
+            Ok((auto::faq_of(&n), managed_group(c, &user, *group)?))
         })
         .await
 }
@@ -122,6 +137,10 @@ pub async fn edit(
     Query(q): Query<PlaceForm>,
 ) -> Result<Response, AppError> {
     let (e, group) = managed_faq(&state, &s.user, id).await?;
+    if e.answer.is_empty() {
+        // A folder of the tree: edited on the tree's page.
+        return Ok(Redirect::to(&format!("/admin/faq/nodes/{id}")).into_response());
+    }
     render(&FaqEditPage {
         page: Page::new(&ctx, format!("修改常见问题 {}", e.question), "automation"),
         id,
@@ -130,7 +149,7 @@ pub async fn edit(
             group: group.id.to_string(),
             question: e.question,
             answer: e.answer,
-            keywords: e.keywords.join(","),
+            keywords: e.keywords.join("，"),
         },
         group,
         error: None,
@@ -165,7 +184,11 @@ pub async fn update(
     state
         .db
         .write(move |c| -> Result<_, AppError> {
-            auto::update_faq(c, id, &question, &answer, &keywords)?;
+            let mut n = tree::get(c, id)?.ok_or(AppError::NotFound)?;
+            n.title = question.clone();
+            n.body = answer.clone();
+            n.keywords = keywords.join("，");
+            tree::update(c, id, &crate::web::admin::kb::fields_of(&n), now)?;
             let after = Faq {
                 id,
                 question: question.clone(),
@@ -195,7 +218,7 @@ pub async fn reorder(
     state
         .db
         .write(move |c| -> Result<_, AppError> {
-            if auto::move_faq(c, id, up)? {
+            if tree::reorder(c, id, up)? {
                 let target = format!("常见问题 {}（调整顺序）", e.question);
                 audit(c, &by, Entry::new(AuditAction::FaqUpdate, target), now)?;
             }
@@ -226,7 +249,7 @@ pub async fn delete(
     state
         .db
         .write(move |c| -> Result<_, AppError> {
-            auto::delete_faq(c, id)?;
+            tree::delete(c, id)?;
             let entry = Entry::new(AuditAction::FaqDelete, format!("常见问题 {question}"))
                 .change(Some(&e), None);
             audit(c, &by, entry, now)
