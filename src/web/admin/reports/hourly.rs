@@ -116,7 +116,7 @@ pub async fn show(
         .db
         .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
         .await?;
-    let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Inbound).await?;
+    let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Inbound, !q.xlsx()).await?;
     let hours = tokio::task::spawn_blocking(move || {
         hourly(
             &convs,

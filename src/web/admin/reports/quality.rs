@@ -176,7 +176,7 @@ pub async fn show(
         .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
         .await?;
     // The workload replay gives each agent's 接入 count, which needs no message.
-    let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Replies).await?;
+    let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Replies, !q.xlsx()).await?;
     let (charts, table) = state
         .db
         .read(move |c| -> Result<_, AppError> {

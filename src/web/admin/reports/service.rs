@@ -105,7 +105,7 @@ pub async fn show(
         .db
         .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
         .await?;
-    let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Replies).await?;
+    let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Replies, !q.xlsx()).await?;
     let (groups, by_group, by_agent) = state
         .db
         .read(move |c| -> Result<_, AppError> {

@@ -69,7 +69,7 @@ pub async fn show(
         .db
         .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
         .await?;
-    let (convs, msgs) = facts(&state, &scope, d.period, Wanted::All).await?;
+    let (convs, msgs) = facts(&state, &scope, d.period, Wanted::All, !q.xlsx()).await?;
     let (members, table) = state
         .db
         .read(move |c| -> Result<_, AppError> {
