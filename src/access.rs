@@ -321,7 +321,7 @@ pub fn administered(v: &Viewer, all: &[GroupId]) -> Vec<GroupId> {
     v.reach.filter(all)
 }
 
-/// May the viewer read a node of a knowledge tree (知识库, 常见问题) that
+/// May the viewer read a node of a knowledge tree — 知识库 or 常见问题 — that
 /// `groups` reach (given it or a folder above it, `db::tree::groups_of`)?
 /// Super admins: any node; anyone else: one of their groups reaches it. A
 /// node no group reaches yet is the super admin's alone.

@@ -91,17 +91,17 @@ async fn the_super_admin_saves_replies_and_ordered_keyword_rules() {
     // The live preview: the welcome followed by the group's FAQ list.
     srv.state
         .db
-        .write(move |c| auto::add_faq(c, g, "如何收费?", "免费", &[]))
+        .write(move |c| auto::add_faq(c, g, "如何收费？", "免费", &[]))
         .await
         .unwrap();
     let (status, body) = post(
         &boss,
         "/admin/automation/preview",
-        &[("group", &gs), ("welcome", "欢迎!"), ("welcome_faq", "on")],
+        &[("group", &gs), ("welcome", "欢迎！"), ("welcome_faq", "on")],
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("欢迎!") && body.contains("1. 如何收费?"));
+    assert!(body.contains("欢迎！") && body.contains("1. 如何收费？"));
 
     // Keyword rules: kept in order, moved, matched in order.
     for (k, exact, reply) in [("价格", "", "见官网价目表"), ("人工", "on", "正在转人工")]
@@ -212,8 +212,8 @@ async fn an_admin_keeps_the_faq_and_timeouts_of_their_own_groups() {
     let gs = g.to_string();
 
     for (q, a, k) in [
-        ("如何收费?", "基础功能免费", "收费,价格"),
-        ("如何退款?", "七天无理由退款", ""),
+        ("如何收费？", "基础功能免费", "收费,价格"),
+        ("如何退款？", "七天无理由退款", ""),
     ] {
         let (status, _) = post(
             &lead,
@@ -232,7 +232,7 @@ async fn an_admin_keeps_the_faq_and_timeouts_of_their_own_groups() {
     let text = auto::faq_list_text(&faq);
     assert_eq!(
         text,
-        "常见问题（回复数字查看答案）：\n1. 如何收费?\n2. 如何退款?"
+        "常见问题（回复数字查看答案）：\n1. 如何收费？\n2. 如何退款？"
     );
     assert_eq!(
         auto::faq_answer(&faq, "2").unwrap().answer,
@@ -241,7 +241,7 @@ async fn an_admin_keeps_the_faq_and_timeouts_of_their_own_groups() {
     assert_eq!(auto::faq_answer(&faq, "价格多少").unwrap().id, faq[0].id);
     let (status, body) = lead.text(&format!("/admin/automation?group={gs}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("1. 如何收费?"), "the list followers receive");
+    assert!(body.contains("1. 如何收费？"), "the list followers receive");
 
     // Moving renumbers.
     let (status, _) = post(
@@ -252,7 +252,7 @@ async fn an_admin_keeps_the_faq_and_timeouts_of_their_own_groups() {
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let moved = srv.state.db.read(move |c| auto::faq(c, g)).await.unwrap();
-    assert!(auto::faq_list_text(&moved).contains("1. 如何退款?"));
+    assert!(auto::faq_list_text(&moved).contains("1. 如何退款？"));
 
     // Refused edit keeps what was typed.
     let (status, body) = post(

@@ -1756,7 +1756,7 @@ async fn issue13_console_phone() {
 }
 
 /// The console fixes of issue 13 in two browsers (amy and bob): the status
-/// dot follows 在线 → 离开; an emoji picked is 👍 in the box and /:strong on
+/// dot follows 在线 → 离开 — an emoji picked is 👍 in the box and /:strong on
 /// the wire; a saved 备注名 renames the list entry and the chat header (for
 /// bob too); the flash floats (the chat does not move), and an old one goes at
 /// the next action — the 10 MB warning and the transfer request alike;
@@ -2037,7 +2037,7 @@ async fn issue13_console(
 
 /// The admin side of issue 13 at desktop size: the 组标识 pattern works in
 /// Chromium (v flag), the automation preview starts at the top, the binding
-/// card has its values and 复制 buttons and explains a failed 测试连接, and the
+/// card has its values and 复制 buttons and explains a failed 测试连接 — and the
 /// simulator shows a real picture and emoji.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue13_admin_desktop() {
@@ -2665,7 +2665,7 @@ async fn knowledge_tree(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // The agent menu's 知识库: the read-only view.
+    // The agent menu’s 知识库 — the read-only view.
     c.goto(&at("/console/kb/view")).await?;
     wait_text(c, "main", KB_REPLY).await?;
     shots.take(c, "3-readonly").await?;

@@ -337,7 +337,7 @@ pub fn add_faq_at(
 }
 
 /// The numbered list a follower receives with the welcome or the off-hours
-/// reply; empty when there is no entry. It does not offer 人工: whoever gets
+/// reply; empty when there is no entry. It does not offer 人工 — whoever gets
 /// it already has a conversation (issue 13, bug 1).
 pub fn faq_list_text(items: &[Faq]) -> String {
     if items.is_empty() {
@@ -546,12 +546,12 @@ mod tests {
     fn faq_list_is_numbered_and_a_reply_picks_by_number_or_keyword() {
         assert_eq!(faq_list_text(&[]), "");
         let items = [
-            entry(10, "如何收费?", &["收费", "价格"]),
-            entry(11, "如何退款?", &["Refund"]),
+            entry(10, "如何收费？", &["收费", "价格"]),
+            entry(11, "如何退款？", &["Refund"]),
         ];
         assert_eq!(
             faq_list_text(&items),
-            "常见问题（回复数字查看答案）：\n1. 如何收费?\n2. 如何退款?"
+            "常见问题（回复数字查看答案）：\n1. 如何收费？\n2. 如何退款？"
         );
         let id = |t: &str| faq_answer(&items, t).map(|f| f.id);
         assert_eq!(id("1"), Some(10));
@@ -568,7 +568,7 @@ mod tests {
         assert_eq!(id("99999999999999999999999"), None);
         assert_eq!(id("价格是多少"), Some(10));
         assert_eq!(id("how to REFUND"), Some(11));
-        assert_eq!(id("如何退款?"), Some(11), "the question itself");
+        assert_eq!(id("如何退款？"), Some(11), "the question itself");
         assert_eq!(id("你好"), None);
         assert_eq!(id(""), None);
     }
@@ -650,8 +650,8 @@ mod tests {
         let conn = memory().unwrap();
         let g = seed_group(&conn, "售前", "pre");
         let kw = parse_keywords("收费,价格");
-        let a = add_faq(&conn, g, "如何收费?", "免费", &kw).unwrap();
-        let b = add_faq(&conn, g, "如何退款?", "七天无理由", &[]).unwrap();
+        let a = add_faq(&conn, g, "如何收费？", "免费", &kw).unwrap();
+        let b = add_faq(&conn, g, "如何退款？", "七天无理由", &[]).unwrap();
         let list = faq(&conn, g).unwrap();
         assert_eq!(list[0].keywords, kw);
         assert_eq!(list.iter().map(|f| f.id).collect::<Vec<_>>(), vec![a, b]);

@@ -85,11 +85,11 @@ pub fn conversations(c: &Connection, scope: &[GroupId], from: Ms, to: Ms) -> DbR
 /// Which messages a report replays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wanted {
-    /// The follower's and the agents' (工作量统计).
+    /// The follower's and the agents' — for 工作量统计.
     All,
-    /// The follower's only (分时统计).
+    /// The follower's only — for 分时统计.
     Inbound,
-    /// The agents' only (首次响应: 服务水平, 工作质量).
+    /// The agents' only — 首次响应 in 服务水平 and 工作质量.
     Replies,
 }
 

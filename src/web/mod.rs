@@ -270,7 +270,7 @@ fn table() -> Table {
         Agent,
         console::transcripts::conversation,
     )
-    // Quick replies (D6, E3), 我的回复, and the read-only trees of the agent menu.
+    // Quick replies (D6, E3), 我的回复 and the read-only trees of the agent menu.
     .get("/console/kb", Agent, console::kb::search_panel)
     .post("/console/kb/{id}/used", Agent, console::kb::used)
     .post("/console/c/{id}/kb", Agent, console::kb::send)

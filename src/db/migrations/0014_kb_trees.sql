@@ -1,5 +1,5 @@
 -- Issue 12: 知识库 and 常见问题 become trees given to groups as subtrees, and
--- agents get their own quick replies (我的回复). The flat rows move into the
+-- agents get their own quick replies — 我的回复. The flat rows move into the
 -- trees, nothing lost: each group with entries gets a top folder named after
 -- it (given to that group); a knowledge-base folder name becomes a folder
 -- below it; FAQ entries keep their order and keywords.
@@ -45,7 +45,7 @@ CREATE TABLE faq_cursors (
     at          INTEGER NOT NULL
 ) STRICT;
 
--- 我的回复 (D6): each agent's own quick-reply groups (常用语, 开场语 …) and entries.
+-- 我的回复 (D6): each agent's own quick-reply groups — 常用语、开场语 … — and entries.
 CREATE TABLE my_reply_groups (
     id       INTEGER PRIMARY KEY,
     user_id  INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -64,7 +64,7 @@ CREATE TABLE my_replies (
 
 CREATE INDEX my_replies_group ON my_replies (group_id, position, id);
 
--- 知识库: a top folder per group that has entries.
+-- 知识库 — a top folder per group that has entries.
 CREATE TEMP TABLE m13_kb_group AS
     SELECT g.id AS group_id, g.name AS name, row_number() OVER (ORDER BY g.id) AS id
     FROM groups g WHERE EXISTS (SELECT 1 FROM kb_entries k WHERE k.group_id = g.id);
@@ -93,7 +93,7 @@ INSERT INTO tree_nodes (kind, parent_id, folder, title, body, position, created_
     LEFT JOIN m13_kb_folder f ON f.group_id = k.group_id AND f.folder = k.folder
     ORDER BY k.id;
 
--- 常见问题: a top folder per group that has entries, its entries in order.
+-- 常见问题 — a top folder per group that has entries, its entries in order.
 CREATE TEMP TABLE m13_faq_group AS
     SELECT g.id AS group_id, g.name AS name,
            (SELECT coalesce(max(id), 0) FROM tree_nodes) + row_number() OVER (ORDER BY g.id) AS id

@@ -299,7 +299,7 @@ pub fn step_rows(
 }
 
 /// Puts a timeline in order: by time, and at the same moment a step before
-/// the messages it caused (the greeting after 接入, the closing words after 结束).
+/// the messages it caused — the greeting after 接入 and the closing words after 结束.
 pub fn timeline_order(rows: &mut [(jiff::Timestamp, RowView)]) {
     rows.sort_by_key(|(at, r)| (*at, r.side != "step"));
 }

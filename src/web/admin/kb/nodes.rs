@@ -1,4 +1,4 @@
-//! Changes to a tree's nodes: add (新增节点), edit, sort and move, switch,
+//! Changes to a tree's nodes: add — 新增节点 — edit, sort and move, switch,
 //! delete, an entry's image, and the subtrees given to a group. Each checks
 //! `access::manages_tree_node` and is written with its audit row.
 
