@@ -12,6 +12,7 @@ CREATE TABLE users (
     role          TEXT    NOT NULL CHECK (role IN ('agent', 'admin', 'super_admin')),
     status        TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
     theme         TEXT    NOT NULL DEFAULT 'light' CHECK (theme IN ('light', 'dark')),
+    locale        TEXT    NOT NULL DEFAULT 'zh-CN' CHECK (locale IN ('zh-CN', 'en')),
     password_hash TEXT    NOT NULL,
     created_by    INTEGER REFERENCES users (id) ON DELETE SET NULL,
     created_at    INTEGER NOT NULL,

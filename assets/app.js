@@ -2,6 +2,15 @@
 (function () {
   "use strict";
 
+  // The page's language: <body data-i18n='{"js-…": "…"}'> carries the messages
+  // this file shows, drawn from the server's catalogue; "%s" marks an argument.
+  var I18N = {};
+  try { I18N = JSON.parse(document.body.dataset.i18n || "{}"); } catch (err) { I18N = {}; }
+  function L(key, arg) {
+    var text = I18N[key] || key;
+    return arg === undefined ? text : text.replace("%s", arg);
+  }
+
   // Forms that ask before they submit: <form data-confirm="...">.
   document.addEventListener("submit", function (e) {
     var form = e.target;
@@ -136,7 +145,7 @@
     if (!document.hidden) return;
     beep();
     if (window.Notification && Notification.permission === "granted") {
-      try { new Notification("kefu 客服", { body: text, tag: "kefu" }); } catch (err) { /* ignore */ }
+      try { new Notification(L("js-notify-title"), { body: text, tag: "kefu" }); } catch (err) { /* ignore */ }
     }
   }
 
@@ -248,7 +257,7 @@
       var shown = insertRow(d);
       if (shown) refreshBudget();
       if (d.html.indexOf("row-in") >= 0) {
-        notify("新消息");
+        notify(L("js-new-message"));
         var chat = openChat();
         if (shown && chat && !document.hidden) {
           fetch("/console/c/" + chat.dataset.conv + "/read", { method: "POST", headers: { "X-CSRF-Token": csrf() } });
@@ -350,7 +359,7 @@
     if ((b = el.closest("[data-kb-insert]"))) { insertText(b.dataset.kbInsert); return; }
     if ((b = el.closest("[data-kb-send]"))) {
       var box = document.querySelector("#chat textarea[name=text]");
-      if (!box) { toast("请先打开一个您正在接待的会话"); return; }
+      if (!box) { toast(L("js-open-chat-first")); return; }
       box.value = b.dataset.kbSend;
       box.form.requestSubmit();
       return;
@@ -358,7 +367,7 @@
     if ((b = el.closest("[data-view]")) && b.tagName === "BUTTON") { setView(b.dataset.view); return; }
     if ((b = el.closest("[data-notify-permission]"))) {
       if (window.Notification && Notification.permission === "default") Notification.requestPermission();
-      b.textContent = "已请求通知权限";
+      b.textContent = L("js-notify-requested");
       return;
     }
     var menu = document.getElementById("context-menu");
@@ -368,12 +377,12 @@
   // Right-click on a list entry: accept, copy the name, copy the OpenID.
   function copy(text) {
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(function () { toast("已复制：" + text); });
+      navigator.clipboard.writeText(text).then(function () { toast(L("js-copied", text)); });
       return;
     }
     var ta = document.createElement("textarea");
     ta.value = text; document.body.appendChild(ta); ta.select();
-    try { document.execCommand("copy"); toast("已复制：" + text); } catch (err) { toast(text); }
+    try { document.execCommand("copy"); toast(L("js-copied", text)); } catch (err) { toast(text); }
     ta.remove();
   }
   // <button data-copy="…">复制</button> copies the value to paste elsewhere, as for a 公众号 binding.
@@ -402,12 +411,12 @@
       menu.appendChild(b);
     }
     if (item.dataset.state === "queued") {
-      entry("接入", function () {
+      entry(L("js-accept"), function () {
         htmx.ajax("POST", "/console/c/" + item.dataset.conv + "/accept", { target: "#chat", swap: "innerHTML" });
       });
     }
-    entry("复制名称", function () { copy(item.dataset.label); });
-    entry("复制 ID", function () { copy(item.dataset.openid); });
+    entry(L("js-copy-name"), function () { copy(item.dataset.label); });
+    entry(L("js-copy-id"), function () { copy(item.dataset.openid); });
     document.body.appendChild(menu);
   });
 
@@ -423,7 +432,7 @@
     menu.style.top = e.clientY + "px";
     var tagBtn = document.createElement("button");
     tagBtn.type = "button";
-    tagBtn.textContent = "给这条消息加标签";
+    tagBtn.textContent = L("js-tag-message");
     tagBtn.addEventListener("click", function () {
       menu.remove();
       var d = document.getElementById("tag-" + chat.dataset.conv);
@@ -431,7 +440,7 @@
       d.querySelector("[data-tag-message]").value = row.dataset.message;
       var label = d.querySelector("[data-tag-message-label]");
       var text = row.querySelector(".text");
-      if (label) label.textContent = "标记这条消息:" + (text ? text.textContent.slice(0, 30) : "[媒体消息]");
+      if (label) label.textContent = L("js-tag-this", text ? text.textContent.slice(0, 30) : L("js-media-message"));
       d.showModal();
     });
     menu.appendChild(tagBtn);
@@ -439,7 +448,7 @@
     if (text) {
       var copyBtn = document.createElement("button");
       copyBtn.type = "button";
-      copyBtn.textContent = "复制内容";
+      copyBtn.textContent = L("js-copy-text");
       copyBtn.addEventListener("click", function () { menu.remove(); copy(text.textContent); });
       menu.appendChild(copyBtn);
     }
@@ -448,8 +457,8 @@
 
   // Images: picked, pasted or dropped into the reply box.
   function upload(url, file) {
-    if (!file || !/^image\//.test(file.type)) { toast("只能发送图片"); return; }
-    if (file.size > 10 * 1024 * 1024) { toast("图片不能超过 10 MB"); return; }
+    if (!file || !/^image\//.test(file.type)) { toast(L("js-images-only")); return; }
+    if (file.size > 10 * 1024 * 1024) { toast(L("js-image-too-large")); return; }
     var fd = new FormData();
     fd.append("file", file);
     fetch(url, { method: "POST", body: fd, headers: { "X-CSRF-Token": csrf(), "HX-Request": "true" } })
@@ -462,7 +471,7 @@
         var row = tpl.content.querySelector(".row");
         if (timeline && row && !document.getElementById(row.id)) { timeline.appendChild(tpl.content); scrollTimeline(); }
       })
-      .catch(function () { toast("网络连接失败,图片未发送"); });
+      .catch(function () { toast(L("js-image-network")); });
   }
   document.addEventListener("change", function (e) {
     var t = e.target;
@@ -492,13 +501,13 @@
     var b = e.target instanceof Element ? e.target.closest("[data-kb-image]") : null;
     if (!b) return;
     var chat = document.querySelector("#chat .chat[data-conv]");
-    if (!chat || !document.getElementById("composer")) { toast("请先打开一个您正在接待的会话"); return; }
+    if (!chat || !document.getElementById("composer")) { toast(L("js-open-chat-first")); return; }
     htmx.ajax("POST", "/console/c/" + chat.dataset.conv + "/kb", { values: { node: b.dataset.kbImage }, target: "#timeline", swap: "beforeend" });
   });
 
   // htmx errors without a fragment (network down): say so in Chinese.
   document.addEventListener("htmx:sendError", function () {
     var flash = document.getElementById("flash");
-    if (flash) flash.innerHTML = '<div class="alert alert-error" role="alert">网络连接失败,请检查网络后重试</div>';
+    if (flash) { flash.innerHTML = '<div class="alert alert-error" role="alert"></div>'; flash.firstChild.textContent = L("js-network-failed"); }
   });
 })();

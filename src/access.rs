@@ -479,6 +479,7 @@ mod tests {
             role,
             status: UserStatus::Active,
             theme: Theme::Light,
+            locale: crate::i18n::Lang::Zh,
             created_by: None,
             created_at: jiff::Timestamp::UNIX_EPOCH,
         }

@@ -16,6 +16,10 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod fixture;
+pub mod i18n;
+
+/// Catalogue lookups, short enough for templates: `{{ crate::t("key") }}`.
+pub use i18n::{t, t1, t2, t3};
 pub mod live;
 pub mod model;
 pub mod notify;

@@ -39,9 +39,10 @@ id_type!(UserId);
 id_type!(GroupId);
 
 /// Declares a string-backed enum stored in SQLite: `as_str` is what the
-/// database holds, `label` what a Chinese-speaking user reads.
+/// database holds, `label` what a user reads, from the message catalogue
+/// (`enum-<Type>-<stored value>` in `locales/*/enums.ftl`).
 macro_rules! db_enum {
-    ($name:ident { $($variant:ident => $db:literal, $label:literal;)+ }) => {
+    ($name:ident { $($variant:ident => $db:literal;)+ }) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum $name { $($variant),+ }
 
@@ -52,8 +53,14 @@ macro_rules! db_enum {
                 match self { $($name::$variant => $db),+ }
             }
 
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
+            /// The catalogue key of the label.
+            pub fn label_key(self) -> &'static str {
+                match self { $($name::$variant => concat!("enum-", stringify!($name), "-", $db)),+ }
+            }
+
+            /// The label in the current language.
+            pub fn label(self) -> String {
+                crate::i18n::t(self.label_key())
             }
 
             pub fn parse(s: &str) -> Option<Self> {
@@ -63,7 +70,7 @@ macro_rules! db_enum {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.label())
+                f.write_str(&self.label())
             }
         }
 
@@ -84,19 +91,19 @@ macro_rules! db_enum {
 }
 
 db_enum!(Role {
-    Agent => "agent", "普通客服";
-    Admin => "admin", "管理员";
-    SuperAdmin => "super_admin", "超级管理员";
+    Agent => "agent";
+    Admin => "admin";
+    SuperAdmin => "super_admin";
 });
 
 db_enum!(UserStatus {
-    Active => "active", "启用";
-    Disabled => "disabled", "禁用";
+    Active => "active";
+    Disabled => "disabled";
 });
 
 db_enum!(Theme {
-    Light => "light", "浅色";
-    Dark => "dark", "深色";
+    Light => "light";
+    Dark => "dark";
 });
 
 impl Role {
@@ -136,6 +143,8 @@ pub struct User {
     pub theme: Theme,
     pub created_by: Option<String>,
     pub created_at: jiff::Timestamp,
+    /// The interface language the user chose.
+    pub locale: crate::i18n::Lang,
 }
 
 /// A team of agents (客服组).
@@ -168,55 +177,56 @@ mod tests {
 }
 
 db_enum!(AuditAction {
-    Setup => "setup", "首次设置";
-    Login => "login", "登录";
-    LoginFailed => "login_failed", "登录失败";
-    Logout => "logout", "退出登录";
-    UserCreate => "user_create", "添加用户";
-    UserUpdate => "user_update", "修改用户";
-    UserEnable => "user_enable", "启用用户";
-    UserDisable => "user_disable", "禁用用户";
-    UserResetPassword => "user_reset_password", "重置密码";
-    UserGroups => "user_groups", "修改所属客服组";
-    GroupCreate => "group_create", "添加客服组";
-    GroupUpdate => "group_update", "修改客服组信息";
-    GroupDelete => "group_delete", "删除客服组";
-    ProfileUpdate => "profile_update", "修改个人信息";
-    PasswordChange => "password_change", "修改密码";
-    ThemeChange => "theme_change", "切换主题";
-    AccountCreate => "account_create", "添加公众号";
-    AccountUpdate => "account_update", "修改公众号";
-    FollowerSync => "follower_sync", "同步粉丝";
-    FollowerRemark => "follower_remark", "修改粉丝备注";
-    CategoryCreate => "category_create", "添加咨询分类";
-    CategoryUpdate => "category_update", "修改咨询分类";
-    CategoryDelete => "category_delete", "删除咨询分类";
-    TagCreate => "tag_create", "添加会话标签";
-    TagUpdate => "tag_update", "修改会话标签";
-    TagDelete => "tag_delete", "删除会话标签";
-    KbCreate => "kb_create", "添加知识库条目";
-    KbUpdate => "kb_update", "修改知识库条目";
-    KbDelete => "kb_delete", "删除知识库条目";
-    GroupSettings => "group_settings", "修改接待设置";
-    AccountTrigger => "account_trigger", "修改会话触发方式";
-    AutoRepliesUpdate => "auto_replies_update", "修改自动回复";
-    KeywordReplyCreate => "keyword_reply_create", "添加关键词回复";
-    KeywordReplyUpdate => "keyword_reply_update", "修改关键词回复";
-    KeywordReplyDelete => "keyword_reply_delete", "删除关键词回复";
-    FaqCreate => "faq_create", "添加常见问题";
-    FaqUpdate => "faq_update", "修改常见问题";
-    FaqDelete => "faq_delete", "删除常见问题";
-    TimeoutsUpdate => "timeouts_update", "修改超时设置";
-    AgentAutoReply => "agent_auto_reply", "修改工号自动回复";
-    MenuDraft => "menu_draft", "保存自定义菜单草稿";
-    MenuPublish => "menu_publish", "发布自定义菜单";
-    MenuLoad => "menu_load", "载入线上自定义菜单";
-    NotifySettings => "notify_settings", "修改消息提醒设置";
-    TimePlanUpdate => "timeplan_update", "修改工作时间";
-    PlanDayCreate => "plan_day_create", "添加自定义工作日或节假日";
-    PlanDayDelete => "plan_day_delete", "删除自定义工作日或节假日";
-    ReportExport => "report_export", "导出报表";
-    TranscriptExport => "transcript_export", "导出会话记录 PDF";
+    Setup => "setup";
+    Login => "login";
+    LoginFailed => "login_failed";
+    Logout => "logout";
+    UserCreate => "user_create";
+    UserUpdate => "user_update";
+    UserEnable => "user_enable";
+    UserDisable => "user_disable";
+    UserResetPassword => "user_reset_password";
+    UserGroups => "user_groups";
+    GroupCreate => "group_create";
+    GroupUpdate => "group_update";
+    GroupDelete => "group_delete";
+    ProfileUpdate => "profile_update";
+    PasswordChange => "password_change";
+    ThemeChange => "theme_change";
+    LocaleChange => "locale_change";
+    AccountCreate => "account_create";
+    AccountUpdate => "account_update";
+    FollowerSync => "follower_sync";
+    FollowerRemark => "follower_remark";
+    CategoryCreate => "category_create";
+    CategoryUpdate => "category_update";
+    CategoryDelete => "category_delete";
+    TagCreate => "tag_create";
+    TagUpdate => "tag_update";
+    TagDelete => "tag_delete";
+    KbCreate => "kb_create";
+    KbUpdate => "kb_update";
+    KbDelete => "kb_delete";
+    GroupSettings => "group_settings";
+    AccountTrigger => "account_trigger";
+    AutoRepliesUpdate => "auto_replies_update";
+    KeywordReplyCreate => "keyword_reply_create";
+    KeywordReplyUpdate => "keyword_reply_update";
+    KeywordReplyDelete => "keyword_reply_delete";
+    FaqCreate => "faq_create";
+    FaqUpdate => "faq_update";
+    FaqDelete => "faq_delete";
+    TimeoutsUpdate => "timeouts_update";
+    AgentAutoReply => "agent_auto_reply";
+    MenuDraft => "menu_draft";
+    MenuPublish => "menu_publish";
+    MenuLoad => "menu_load";
+    NotifySettings => "notify_settings";
+    TimePlanUpdate => "timeplan_update";
+    PlanDayCreate => "plan_day_create";
+    PlanDayDelete => "plan_day_delete";
+    ReportExport => "report_export";
+    TranscriptExport => "transcript_export";
 });
 
 id_type!(AccountId);
@@ -226,108 +236,108 @@ id_type!(OutboxId);
 id_type!(MediaId);
 
 db_enum!(AccountMode {
-    Plain => "plain", "明文模式";
-    Compat => "compat", "兼容模式";
-    Safe => "safe", "安全模式(推荐)";
+    Plain => "plain";
+    Compat => "compat";
+    Safe => "safe";
 });
 
 db_enum!(Direction {
-    In => "in", "粉丝";
-    Out => "out", "客服";
+    In => "in";
+    Out => "out";
 });
 
 db_enum!(MessageKind {
-    Text => "text", "文本";
-    Image => "image", "图片";
-    Voice => "voice", "语音";
-    Video => "video", "视频";
-    ShortVideo => "shortvideo", "小视频";
-    Location => "location", "位置";
-    Link => "link", "链接";
-    Event => "event", "事件";
-    Unknown => "unknown", "暂不支持的消息类型";
+    Text => "text";
+    Image => "image";
+    Voice => "voice";
+    Video => "video";
+    ShortVideo => "shortvideo";
+    Location => "location";
+    Link => "link";
+    Event => "event";
+    Unknown => "unknown";
 });
 
 // `sending` is committed before the HTTP call; `unknown`: the call went out
 // but its answer was lost (never resent automatically); `ignored`: an unknown
 // outcome the agent chose not to resend.
 db_enum!(OutboxState {
-    Pending => "pending", "发送中";
-    Sending => "sending", "发送中";
-    Sent => "sent", "已送达微信";
-    Failed => "failed", "发送失败";
-    Unknown => "unknown", "结果未知";
-    Ignored => "ignored", "结果未知（已忽略）";
+    Pending => "pending";
+    Sending => "sending";
+    Sent => "sent";
+    Failed => "failed";
+    Unknown => "unknown";
+    Ignored => "ignored";
 });
 
 db_enum!(OutboundKind {
-    Text => "text", "文本";
-    Image => "image", "图片";
-    Voice => "voice", "语音";
-    Msgmenu => "msgmenu", "菜单消息";
+    Text => "text";
+    Image => "image";
+    Voice => "voice";
+    Msgmenu => "msgmenu";
 });
 
 db_enum!(MediaState {
-    Pending => "pending", "下载中";
-    Stored => "stored", "已保存";
-    Failed => "failed", "下载失败";
+    Pending => "pending";
+    Stored => "stored";
+    Failed => "failed";
 });
 
 db_enum!(MediaKind {
-    Image => "image", "图片";
-    Voice => "voice", "语音";
-    Video => "video", "视频";
-    Thumb => "thumb", "缩略图";
+    Image => "image";
+    Voice => "voice";
+    Video => "video";
+    Thumb => "thumb";
 });
 
 db_enum!(InteractionKind {
-    Message => "message", "粉丝发消息";
-    Event => "event", "点击菜单、关注或扫码";
+    Message => "message";
+    Event => "event";
 });
 
 db_enum!(AgentStatus {
-    Online => "online", "在线";
-    Busy => "busy", "忙碌";
-    Away => "away", "离开";
-    Offline => "offline", "离线";
+    Online => "online";
+    Busy => "busy";
+    Away => "away";
+    Offline => "offline";
 });
 
 db_enum!(RoutingStrategy {
-    RoundRobin => "round_robin", "轮流分配";
-    LeastBusy => "least_busy", "空闲优先";
-    Random => "random", "随机分配";
+    RoundRobin => "round_robin";
+    LeastBusy => "least_busy";
+    Random => "random";
 });
 
 // What opens a conversation for an account (B2), stored in `account_settings`.
 db_enum!(TriggerMode {
-    AnyMessage => "any", "任意消息";
-    Keywords => "keywords", "关键词";
-    MenuKey => "menu", "菜单点击";
+    AnyMessage => "any";
+    Keywords => "keywords";
+    MenuKey => "menu";
 });
 
 db_enum!(ConversationState {
-    Queued => "queued", "排队中";
-    Active => "active", "会话中";
-    Ended => "ended", "已接待";
+    Queued => "queued";
+    Active => "active";
+    Ended => "ended";
 });
 
 id_type!(ConversationId);
 
 // Where a request to hand a conversation to another agent stands (B7).
 db_enum!(TransferState {
-    Pending => "pending", "等待回应";
-    Accepted => "accepted", "已接受";
-    Declined => "declined", "已拒绝";
-    Expired => "expired", "已超时";
-    Cancelled => "cancelled", "已取消";
+    Pending => "pending";
+    Accepted => "accepted";
+    Declined => "declined";
+    Expired => "expired";
+    Cancelled => "cancelled";
 });
 
 // The timeout actions of C8, each done at most once per silence.
 db_enum!(TimeoutKind {
-    AgentComfort => "agent_comfort", "安抚语";
-    AgentRemind => "agent_remind", "客服回复提醒";
-    AgentTransfer => "agent_transfer", "超时自动转接";
-    FollowerPrompt => "follower_prompt", "提醒语";
-    FollowerClose => "follower_close", "超时结束";
-    Reception => "reception", "接待超时";
+    AgentComfort => "agent_comfort";
+    AgentRemind => "agent_remind";
+    AgentTransfer => "agent_transfer";
+    FollowerPrompt => "follower_prompt";
+    FollowerClose => "follower_close";
+    Reception => "reception";
 });

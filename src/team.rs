@@ -607,6 +607,23 @@ pub async fn set_own_theme(db: &Db, clock: &Clock, me: &Acting, theme: Theme) ->
     .await
 }
 
+pub async fn set_own_locale(
+    db: &Db,
+    clock: &Clock,
+    me: &Acting,
+    locale: crate::i18n::Lang,
+) -> TeamResult<()> {
+    let id = me.id.ok_or(TeamError::Forbidden)?;
+    let (me, now) = (me.clone(), clock.now());
+    db.write(move |c| {
+        db::users::set_locale(c, id, locale)?;
+        let entry = Entry::new(AuditAction::LocaleChange, format!("用户 {}", me.name))
+            .change(None, Some(&locale.code()));
+        audit(c, &me, entry, now)
+    })
+    .await
+}
+
 /// The user `id`, if `by` may manage them (for showing the edit page).
 pub async fn manageable_user(db: &Db, by: &Acting, id: UserId) -> TeamResult<User> {
     let by = by.clone();

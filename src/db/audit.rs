@@ -52,8 +52,8 @@ pub struct AuditRow {
 }
 
 impl AuditRow {
-    pub fn action_label(&self) -> &str {
-        AuditAction::parse(&self.action).map_or(self.action.as_str(), |a| a.label())
+    pub fn action_label(&self) -> String {
+        AuditAction::parse(&self.action).map_or_else(|| self.action.clone(), |a| a.label())
     }
 }
 

@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_report_indexes.sql"),
     include_str!("migrations/0013_message_search.sql"),
     include_str!("migrations/0014_kb_trees.sql"),
+    include_str!("migrations/0015_user_locale.sql"),
 ];
 
 pub fn latest() -> i64 {

@@ -2,6 +2,7 @@
 
 use super::{DbResult, ms, ts};
 use crate::access::Reach;
+use crate::i18n::Lang;
 use crate::model::{Group, GroupId, Role, Theme, User, UserId, UserStatus};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -61,7 +62,7 @@ pub struct UserRow {
 }
 
 const COLUMNS: &str = "u.id, u.username, u.display_name, u.real_name, u.phone, u.role, u.status,
-    u.theme, (SELECT c.username FROM users c WHERE c.id = u.created_by), u.created_at";
+    u.theme, (SELECT c.username FROM users c WHERE c.id = u.created_by), u.created_at, u.locale";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -75,6 +76,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         theme: r.get(7)?,
         created_by: r.get(8)?,
         created_at: ts(r.get(9)?),
+        locale: r.get(10)?,
     })
 }
 
@@ -225,6 +227,14 @@ pub fn set_theme(conn: &Connection, id: UserId, theme: Theme) -> DbResult<bool> 
     let n = conn.execute(
         "UPDATE users SET theme = ?2 WHERE id = ?1",
         params![id, theme],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn set_locale(conn: &Connection, id: UserId, locale: Lang) -> DbResult<bool> {
+    let n = conn.execute(
+        "UPDATE users SET locale = ?2 WHERE id = ?1",
+        params![id, locale],
     )?;
     Ok(n == 1)
 }

@@ -8,6 +8,7 @@ use super::session::{AnyUser, with_flash};
 use crate::db::sessions::LoginRecord;
 use crate::db::users::Profile;
 use crate::error::AppError;
+use crate::i18n::Lang;
 use crate::model::{Group, Theme};
 use crate::state::AppState;
 use crate::team::{self, Acting, TeamError};
@@ -32,6 +33,7 @@ struct MePage {
     bind_code: Option<(String, String)>,
     /// Template messages also outside work hours.
     notify_offhours: bool,
+    langs: &'static [Lang],
 }
 
 async fn me_page(
@@ -77,6 +79,7 @@ async fn me_page(
         wx_bound,
         bind_code: bind_code.map(|(code, until)| (code, local_time(until, tz))),
         notify_offhours,
+        langs: Lang::ALL,
         page,
     })
 }
@@ -85,7 +88,7 @@ pub async fn show(
     State(state): State<AppState>,
     AnyUser(ctx, _): AnyUser,
 ) -> Result<Response, AppError> {
-    render(&me_page(&state, Page::new(&ctx, "个人中心", "me"), None, None, None).await?)
+    render(&me_page(&state, Page::new(&ctx, crate::t("nav-me"), "me"), None, None, None).await?)
 }
 
 #[derive(Deserialize, Default)]
@@ -205,6 +208,36 @@ pub async fn set_theme(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     Ok(Redirect::to("/console/me").into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LocaleForm {
+    locale: String,
+}
+
+/// Chooses the interface language; the next page is drawn in it.
+pub async fn set_locale(
+    State(state): State<AppState>,
+    AnyUser(ctx, s): AnyUser,
+    Form(f): Form<LocaleForm>,
+) -> Result<Response, AppError> {
+    let locale = Lang::parse(&f.locale)
+        .ok_or_else(|| AppError::BadRequest(crate::i18n::t("me-locale-unknown")))?;
+    team::set_own_locale(
+        &state.db,
+        &state.clock,
+        &Acting::user(&s.user, &ctx.ip),
+        locale,
+    )
+    .await?;
+    let msg = crate::i18n::lookup(locale, "me-locale-saved", &[]);
+    Ok(with_flash(
+        Redirect::to("/console/me"),
+        true,
+        msg,
+        ctx.secure_cookies,
+    ))
 }
 
 /// A one-time code to bind the agent's WeChat for notifications (C10).

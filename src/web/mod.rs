@@ -115,6 +115,7 @@ fn table() -> Table {
     .post("/console/me", Agent, me::update_profile)
     .post("/console/me/password", Agent, me::change_password)
     .post("/console/me/theme", Agent, me::set_theme)
+    .post("/console/me/locale", Agent, me::set_locale)
     .post("/console/me/bind", Agent, me::bind_code)
     .post("/console/me/unbind", Agent, me::unbind)
     .post("/console/me/offhours", Agent, me::set_offhours)

@@ -54,11 +54,46 @@ impl Page {
         icon(name)
     }
 
+    /// The interface language of this page (`<html lang>`).
+    pub fn lang(&self) -> &'static str {
+        crate::i18n::current().code()
+    }
+
+    /// The messages `assets/app.js` shows, in this page's language, as JSON for
+    /// `<body data-i18n>`; `%s` stands for the one argument some of them take.
+    pub fn js_strings(&self) -> String {
+        let map: serde_json::Map<String, serde_json::Value> = JS_KEYS
+            .iter()
+            .map(|k| ((*k).to_owned(), crate::t1(k, "x", "%s").into()))
+            .collect();
+        serde_json::Value::Object(map).to_string()
+    }
+
     /// The `hx-headers` value that makes every htmx request carry the CSRF token.
     pub fn hx_headers(&self) -> String {
         serde_json::json!({ "X-CSRF-Token": self.csrf }).to_string()
     }
 }
+
+/// Every message `assets/app.js` looks up (tests check each is in both catalogues).
+pub const JS_KEYS: &[&str] = &[
+    "js-notify-title",
+    "js-new-message",
+    "js-open-chat-first",
+    "js-notify-requested",
+    "js-copied",
+    "js-accept",
+    "js-copy-name",
+    "js-copy-id",
+    "js-tag-message",
+    "js-tag-this",
+    "js-media-message",
+    "js-copy-text",
+    "js-images-only",
+    "js-image-too-large",
+    "js-image-network",
+    "js-network-failed",
+];
 
 /// Renders a template into an HTML response.
 pub fn render(t: &impl Template) -> Result<Response, AppError> {

@@ -9,6 +9,7 @@
 use crate::auth::{self, SESSION_IDLE};
 use crate::db;
 use crate::error::{AppError, ErrorText, NeedsLogin, askama_escape};
+use crate::i18n::{self, Lang};
 use crate::model::{Role, User, UserStatus};
 use crate::state::AppState;
 use axum::body::{Body, to_bytes};
@@ -327,13 +328,31 @@ pub fn append_cookie(resp: &mut Response, c: &Cookie<'_>) {
 
 /// The middleware. See the module comment.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    match run(state, req, next).await {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
-    }
+    // The browser's language until a signed-in user's own choice is known.
+    let browser = browser_lang(req.headers());
+    i18n::scope(browser, async move {
+        match run(state, req, next, browser).await {
+            Ok(resp) => resp,
+            Err(e) => e.into_response(),
+        }
+    })
+    .await
 }
 
-async fn run(state: AppState, mut req: Request, next: Next) -> Result<Response, AppError> {
+/// The interface language `Accept-Language` asks for (zh-CN by default).
+pub fn browser_lang(headers: &HeaderMap) -> Lang {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map_or(Lang::Zh, Lang::from_accept_language)
+}
+
+async fn run(
+    state: AppState,
+    mut req: Request,
+    next: Next,
+    browser: Lang,
+) -> Result<Response, AppError> {
     let path = req.uri().path().to_string();
     let headers = req.headers().clone();
     let peer = req
@@ -404,10 +423,17 @@ async fn run(state: AppState, mut req: Request, next: Next) -> Result<Response, 
         secure_cookies: secure,
     };
     req.extensions_mut().insert(ctx.clone());
-    let mut resp = finish(next.run(req).await, htmx, json, &path);
-    if !htmx && !json {
-        resp = error_page(resp, &ctx);
-    }
+    let lang = ctx.session.as_ref().map_or(browser, |s| s.user.locale);
+    let resp = i18n::scope(lang, async {
+        let resp = finish(next.run(req).await, htmx, json, &path);
+        if !htmx && !json {
+            error_page(resp, &ctx)
+        } else {
+            resp
+        }
+    })
+    .await;
+    let mut resp = resp;
     // A page that was shown consumed the flash message; a redirect passes it on.
     if had_flash && resp.status().is_success() && !htmx {
         append_cookie(&mut resp, &removal(FLASH_COOKIE, secure));

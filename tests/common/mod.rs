@@ -311,3 +311,24 @@ pub fn fixture(name: &str) -> String {
     ))
     .expect("fixture")
 }
+
+/// The Chinese characters a page shows, with some context, for checking that an
+/// English page drew everything from the catalogue (issue 13). Data the test
+/// itself put in Chinese must be avoided in such tests.
+pub fn chinese_in(body: &str) -> Vec<String> {
+    let chars: Vec<char> = body.chars().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}') {
+            let from = i.saturating_sub(30);
+            let to = (i + 30).min(chars.len());
+            found.push(chars[from..to].iter().collect::<String>().replace('\n', " "));
+            i = to;
+        } else {
+            i += 1;
+        }
+    }
+    found
+}

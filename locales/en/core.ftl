@@ -1,0 +1,139 @@
+# The frame of every page, sign-in, first-run setup, errors, profile and the
+# messages assets/app.js shows.
+
+brand-name = Customer Service
+
+nav-menu = Menu
+nav-main = Main navigation
+nav-console = Conversations
+nav-kb = Knowledge base
+nav-faq = FAQ
+nav-served = Served
+nav-tagged = Conversation tags
+nav-marks = Marks
+nav-settings = Settings
+nav-users = Users
+nav-groups = Groups
+nav-accounts = Official accounts
+nav-menu-editor = Custom menu
+nav-notify = Notifications
+nav-timeplan = Work hours
+nav-taxonomy = Categories & tags
+nav-automation = Automatic replies
+nav-manage = Manage
+nav-followers = Followers
+nav-messages = Messages
+nav-audit = Audit log
+nav-simulator = Simulator
+nav-reports = Reports
+nav-me = My profile
+nav-logout = Sign out
+
+error-back-console = Back to conversations
+error-back-home = Back to the start page
+
+login-title = Sign in
+login-username = Username
+login-password = Password
+login-submit = Sign in
+login-idle-hint = You are signed out after 24 hours without any activity.
+
+setup-title = First-run setup
+setup-intro = Welcome to kefu. Create the super admin account; after that everyone signs in.
+setup-code = Setup code
+setup-code-example = e.g. K7QM-3XPA-9TRB
+setup-code-hint = Shown in the terminal or log when kefu starts, and saved as setup-code.txt in the data folder.
+setup-username = Username
+setup-username-hint = Letters, digits and . _ - @
+setup-display-name = Display name
+setup-display-name-hint = The name shown in the console
+setup-password = Password
+setup-confirm = Confirm password
+setup-submit = Create super admin
+
+me-profile = Profile
+me-username = Username
+me-role = Role
+me-groups = Groups
+me-no-group = In no group
+me-display-name = Display name
+me-real-name = Full name
+me-phone = Mobile
+me-password = Change password
+me-current-password = Current password
+me-new-password = New password
+me-confirm-password = Confirm new password
+me-password-submit = Change password
+me-theme = Theme
+me-theme-hint = The theme is saved in your account and follows you to other devices.
+me-language = Language
+me-language-label = Interface language
+me-language-hint = Saved in your account. Texts sent to followers are not translated: they stay as you wrote them.
+me-locale-unknown = Unknown interface language
+me-locale-saved = The interface is now in English
+me-wechat-notify = WeChat notifications
+me-wechat-bound = Your WeChat is bound to the official account “{ $account }”: new queued customers and messages unread for over 3 minutes are sent to you as template messages.
+me-notify-offhours = Notify me outside work hours too
+me-unbind = Unbind
+me-bind-code-before = From your WeChat, send this binding code to the official account:
+me-bind-code-after = (valid until { $until }).
+me-bind-hint = Once bound, you get new-message notifications in WeChat when you are away from the computer.
+me-bind-get-code = Get a binding code
+me-auto-reply = Agent auto-reply
+me-auto-reply-hint = While you are not online (busy, away or offline), customers in conversation with you get the auto-reply you set.
+me-auto-reply-link = Set the agent auto-reply
+me-recent-logins = Recent sign-ins
+me-login-time = Time
+me-login-browser = Browser
+
+common-save = Save
+common-cancel = Cancel
+common-delete = Delete
+common-edit = Edit
+common-add = Add
+common-search = Search
+common-reset = Reset
+common-back = Back
+common-close = Close
+common-confirm = OK
+common-yes = Yes
+common-no = No
+common-on = On
+common-off = Off
+common-enabled = Enabled
+common-disabled = Disabled
+common-actions = Actions
+common-all = All
+common-none = None
+common-name = Name
+common-time = Time
+common-from = From
+common-to = To
+common-prev-page = Previous
+common-next-page = Next
+common-page-of = Page { $page }
+common-export-xlsx = Export Excel
+common-export-pdf = Export PDF
+common-copy = Copy
+common-password-min = At least 8 characters
+common-rows = { $n ->
+    [one] { $n } row
+   *[other] { $n } rows
+}
+
+js-notify-title = kefu Customer Service
+js-new-message = New message
+js-open-chat-first = Open a conversation you are serving first
+js-notify-requested = Notification permission requested
+js-copied = Copied: { $x }
+js-accept = Accept
+js-copy-name = Copy name
+js-copy-id = Copy ID
+js-tag-message = Tag this message
+js-tag-this = Tag this message: { $x }
+js-media-message = [media message]
+js-copy-text = Copy text
+js-images-only = Only images can be sent
+js-image-too-large = Images must be at most 10 MB
+js-image-network = Network error: the image was not sent
+js-network-failed = Network error: check your connection and try again

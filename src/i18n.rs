@@ -1,0 +1,279 @@
+//! The interface language. Every user-facing string of the web UI lives in a
+//! Fluent message catalogue per locale (`locales/zh-CN/*.ftl`, `locales/en/*.ftl`,
+//! compiled into the binary); zh-CN is the default and the fallback.
+//!
+//! The language of a request is chosen once, in the session middleware (the
+//! signed-in user's choice in 个人中心, else the browser's `Accept-Language`),
+//! and held in a task-local for the request, so templates and handlers call
+//! [`t`] without threading it through every struct. Work outside a request
+//! (background jobs, exports on the blocking pool) gets zh-CN unless it is run
+//! inside [`scope`] / [`sync_scope`]. Follower-facing texts are not translated:
+//! they are what the merchant wrote.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::LanguageIdentifier;
+
+fluent_templates::static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "zh-CN",
+        // No Unicode isolation marks around arguments: they would end up in
+        // attributes, form values and tests.
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+/// A language of the interface.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+static ZH: LazyLock<LanguageIdentifier> = LazyLock::new(|| fluent_templates::langid!("zh-CN"));
+static EN: LazyLock<LanguageIdentifier> = LazyLock::new(|| fluent_templates::langid!("en"));
+
+impl Lang {
+    pub const ALL: &'static [Lang] = &[Lang::Zh, Lang::En];
+
+    /// The BCP 47 tag, as stored in `users.locale` and used in `<html lang>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language's own name, shown in the chooser.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::Zh => "简体中文",
+            Lang::En => "English",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        let s = s.trim().to_ascii_lowercase();
+        if s == "zh" || s.starts_with("zh-") || s.starts_with("zh_") {
+            Some(Lang::Zh)
+        } else if s == "en" || s.starts_with("en-") || s.starts_with("en_") {
+            Some(Lang::En)
+        } else {
+            None
+        }
+    }
+
+    fn id(self) -> &'static LanguageIdentifier {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    /// The best of our languages for an `Accept-Language` header; zh-CN when
+    /// the header names neither.
+    pub fn from_accept_language(header: &str) -> Lang {
+        let wanted = fluent_langneg::accepted_languages::parse(header);
+        let ours = [ZH.clone(), EN.clone()];
+        let chosen = fluent_langneg::negotiate_languages(
+            &wanted,
+            &ours,
+            Some(&*ZH),
+            fluent_langneg::NegotiationStrategy::Lookup,
+        );
+        chosen
+            .first()
+            .and_then(|l| Lang::parse(&l.to_string()))
+            .unwrap_or_default()
+    }
+}
+
+impl rusqlite::ToSql for Lang {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.code().into())
+    }
+}
+
+impl rusqlite::types::FromSql for Lang {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let s = v.as_str()?;
+        Lang::parse(s).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown locale {s:?}").into())
+        })
+    }
+}
+
+tokio::task_local! {
+    static CURRENT: Lang;
+}
+
+/// The language of the request being served (zh-CN outside a request).
+pub fn current() -> Lang {
+    CURRENT.try_with(|l| *l).unwrap_or_default()
+}
+
+/// Runs `f` with `lang` as the current language.
+pub async fn scope<F: Future>(lang: Lang, f: F) -> F::Output {
+    CURRENT.scope(lang, f).await
+}
+
+/// Runs `f` with `lang` as the current language, synchronously (rendering a
+/// fragment for a live stream, work on the blocking pool).
+pub fn sync_scope<R>(lang: Lang, f: impl FnOnce() -> R) -> R {
+    CURRENT.sync_scope(lang, f)
+}
+
+/// A value passed into a message: numbers stay numbers (plural rules), the
+/// rest is text.
+pub trait Arg {
+    fn value(&self) -> FluentValue<'static>;
+}
+
+impl Arg for str {
+    fn value(&self) -> FluentValue<'static> {
+        FluentValue::String(Cow::Owned(self.to_owned()))
+    }
+}
+
+impl Arg for String {
+    fn value(&self) -> FluentValue<'static> {
+        self.as_str().value()
+    }
+}
+
+impl Arg for Cow<'_, str> {
+    fn value(&self) -> FluentValue<'static> {
+        self.as_ref().value()
+    }
+}
+
+impl<T: Arg + ?Sized> Arg for &T {
+    fn value(&self) -> FluentValue<'static> {
+        (**self).value()
+    }
+}
+
+macro_rules! number_args {
+    ($($t:ty),*) => {$(
+        impl Arg for $t {
+            fn value(&self) -> FluentValue<'static> {
+                FluentValue::from(*self)
+            }
+        }
+    )*};
+}
+number_args!(i8, i16, i32, i64, u8, u16, u32, u64, usize, isize, f32, f64);
+
+/// Looks `key` up in `lang`'s catalogue; a missing key logs and shows itself
+/// (tests in `tests/i18n.rs` keep every used key present in both catalogues).
+pub fn lookup(lang: Lang, key: &str, args: &[(&str, &dyn Arg)]) -> String {
+    let map: Option<HashMap<Cow<'static, str>, FluentValue<'_>>> = if args.is_empty() {
+        None
+    } else {
+        Some(
+            args.iter()
+                .map(|(k, v)| (Cow::Owned((*k).to_owned()), v.value()))
+                .collect(),
+        )
+    };
+    match LOCALES.lookup_single_language(lang.id(), key, map.as_ref()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(key, lang = lang.code(), error = %e, "message cannot be drawn from the catalogue");
+            match lang {
+                Lang::Zh => key.to_owned(),
+                // Better Chinese than a bare key.
+                Lang::En => lookup(Lang::Zh, key, args),
+            }
+        }
+    }
+}
+
+/// The message `key` in the current language.
+pub fn t(key: &str) -> String {
+    lookup(current(), key, &[])
+}
+
+/// The message `key` with one argument.
+pub fn t1(key: &str, name: &str, value: impl Arg) -> String {
+    lookup(current(), key, &[(name, &value)])
+}
+
+/// The message `key` with two arguments.
+pub fn t2(key: &str, n1: &str, v1: impl Arg, n2: &str, v2: impl Arg) -> String {
+    lookup(current(), key, &[(n1, &v1), (n2, &v2)])
+}
+
+/// The message `key` with three arguments.
+pub fn t3(
+    key: &str,
+    n1: &str,
+    v1: impl Arg,
+    n2: &str,
+    v2: impl Arg,
+    n3: &str,
+    v3: impl Arg,
+) -> String {
+    lookup(current(), key, &[(n1, &v1), (n2, &v2), (n3, &v3)])
+}
+
+/// A whole number with thousands separators, as both our locales write it.
+pub fn number(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_english_only_when_asked_first() {
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Lang::En);
+        assert_eq!(Lang::from_accept_language("en-GB"), Lang::En);
+        assert_eq!(Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language("zh-TW"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language("fr-FR"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language(""), Lang::Zh);
+        assert_eq!(Lang::from_accept_language("fr;q=0.9, en;q=0.5"), Lang::En);
+    }
+
+    #[test]
+    fn lookup_follows_the_scope_and_formats_arguments() {
+        assert_eq!(t("enum-Role-admin"), "管理员");
+        let en = sync_scope(Lang::En, || t("enum-Role-admin"));
+        assert_eq!(en, "Admin");
+        assert_eq!(current(), Lang::Zh);
+        assert_eq!(t("nosuchkey"), "nosuchkey");
+        // Plural rules come from Fluent, per language.
+        let rows = |lang, n: i64| lookup(lang, "common-rows", &[("n", &n)]);
+        assert_eq!(rows(Lang::En, 1), "1 row");
+        assert_eq!(rows(Lang::En, 3), "3 rows");
+        assert_eq!(rows(Lang::Zh, 3), "3 条");
+        let copied = sync_scope(Lang::En, || t1("js-copied", "x", "abc"));
+        assert_eq!(copied, "Copied: abc");
+    }
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(number(0), "0");
+        assert_eq!(number(999), "999");
+        assert_eq!(number(1000), "1,000");
+        assert_eq!(number(-1234567), "-1,234,567");
+    }
+}
