@@ -132,9 +132,9 @@ impl LoginRefused {
     pub fn message(&self) -> String {
         match self {
             LoginRefused::BadCredentials => "账号或密码错误".into(),
-            LoginRefused::Disabled => "该账号已被禁用,请联系管理员".into(),
+            LoginRefused::Disabled => "该账号已被禁用，请联系管理员".into(),
             LoginRefused::Locked { minutes } => {
-                format!("登录失败次数过多,该账号在此 IP 已被锁定,请 {minutes} 分钟后再试")
+                format!("登录失败次数过多，该账号在此 IP 已被锁定，请 {minutes} 分钟后再试")
             }
             LoginRefused::TooFast { seconds } => {
                 format!("此 IP 的登录尝试过于频繁，请 {seconds} 秒后再试")
@@ -361,7 +361,7 @@ pub async fn login(
                 name: uname.clone(),
                 ip: i,
             };
-            let entry = Entry::new(AuditAction::LoginFailed, format!("账号 {uname}(已禁用)"));
+            let entry = Entry::new(AuditAction::LoginFailed, format!("账号 {uname}（已禁用）"));
             db::audit::record(c, &actor, &entry, now)
         })
         .await?;

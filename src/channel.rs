@@ -14,7 +14,7 @@ use crate::wechat::crypto::AesKey;
 /// Checks the fields; `creating` requires the secrets, an edit may leave them blank.
 pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
     if f.name.trim().is_empty() || f.name.chars().count() > 64 {
-        return Err("请填写公众号名称(最多 64 个字符)".into());
+        return Err("请填写公众号名称（最多 64 个字符）".into());
     }
     if f.app_id.is_empty()
         || f.app_id.len() > 64
@@ -23,7 +23,7 @@ pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
     {
-        return Err("AppID 格式不正确(形如 wx0123456789abcdef)".into());
+        return Err("AppID 格式不正确（形如 wx0123456789abcdef）".into());
     }
     if creating && f.app_secret.is_empty() {
         return Err("请填写 AppSecret".into());
@@ -42,7 +42,7 @@ pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
     let mode = AccountMode::parse(&f.mode).ok_or("请选择消息加解密方式")?;
     if !f.aes_key.is_empty() && AesKey::from_encoding_aes_key(&f.aes_key).is_err() {
         return Err(
-            "EncodingAESKey 必须是 43 位字母和数字(在微信公众平台「基本配置」中随机生成)".into(),
+            "EncodingAESKey 必须是 43 位字母和数字（在微信公众平台「基本配置」中随机生成）".into(),
         );
     }
     if creating && mode != AccountMode::Plain && f.aes_key.is_empty() {
@@ -54,7 +54,7 @@ pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
         .any(|p| f.api_base.starts_with(p));
     let allowed = f.api_base.is_empty() || f.api_base.starts_with("https://") || local;
     if !allowed {
-        return Err("接口地址必须以 https:// 开头(本机地址可用 http://)".into());
+        return Err("接口地址必须以 https:// 开头（本机地址可用 http://）".into());
     }
     if let Some(r) = &f.rules {
         let ok = (1..=720).contains(&r.window_hours)
@@ -63,7 +63,7 @@ pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
             && (1..=172_800).contains(&r.event_window_secs);
         if !ok {
             return Err(
-                "回复时限与条数超出范围:时限 1–720 小时,条数 0–1000,菜单互动时限 1–172800 秒"
+                "回复时限与条数超出范围：时限 1–720 小时，条数 0–1000，菜单互动时限 1–172800 秒"
                     .into(),
             );
         }
@@ -189,7 +189,7 @@ pub async fn update(
         if !secrets.is_empty() {
             // Which secrets changed, never their values.
             entry.after = Some(format!(
-                "{} (已更换:{})",
+                "{} （已更换：{}）",
                 entry.after.unwrap_or_default(),
                 secrets.join("、")
             ));

@@ -33,7 +33,7 @@ pub const KNOWN_ENV: &[&str] = &[
 #[command(
     name = "kefu",
     version,
-    about = "kefu 客服: customer service for WeChat Official Accounts, in one binary",
+    about = "kefu 客服 — customer service for WeChat Official Accounts, in one binary",
     long_about = "kefu 客服 — a customer-service appliance for WeChat Official Accounts.\n\n\
         With no command it serves the web console and the WeChat webhook. Every option \
         can also be set by its KEFU_* environment variable or in kefu.toml inside the \
@@ -154,19 +154,19 @@ pub enum AccountCommand {
         /// Name shown in kefu
         #[arg(long)]
         name: String,
-        /// AppID (开发者ID)
+        /// AppID（开发者ID）
         #[arg(long)]
         appid: String,
-        /// AppSecret (开发者密码)
+        /// AppSecret（开发者密码）
         #[arg(long)]
         secret: String,
-        /// Token (令牌), 3–32 letters or digits
+        /// Token（令牌）, 3–32 letters or digits
         #[arg(long)]
         token: String,
-        /// EncodingAESKey (消息加解密密钥), 43 characters; required unless --mode plain
+        /// EncodingAESKey（消息加解密密钥）, 43 characters; required unless --mode plain
         #[arg(long)]
         aes_key: Option<String>,
-        /// Message mode: plain (明文), compat (兼容) or safe (安全, recommended)
+        /// Message mode: plain（明文）, compat（兼容） or safe（安全，recommended）
         #[arg(long, value_enum, default_value = "safe")]
         mode: ModeArg,
         /// Simulation mode: API calls go to kefu's built-in fake WeChat (for trying kefu out)

@@ -51,14 +51,16 @@ pub fn bind(
         return Ok(None);
     }
     let Some((user, expires, name)) = db::notify::code_owner(c, &code)? else {
-        return Ok(Some("绑定码无效,请在客服系统“个人中心”重新获取。".into()));
+        return Ok(Some("绑定码无效，请在客服系统“个人中心”重新获取。".into()));
     };
     if ts(expires) <= now {
-        return Ok(Some("绑定码已过期,请在客服系统“个人中心”重新获取。".into()));
+        return Ok(Some(
+            "绑定码已过期，请在客服系统“个人中心”重新获取。".into(),
+        ));
     }
     db::notify::bind(c, user, account, openid)?;
     Ok(Some(format!(
-        "绑定成功!客服 {name} 将通过本公众号收到新消息提醒。"
+        "绑定成功！客服 {name} 将通过本公众号收到新消息提醒。"
     )))
 }
 

@@ -52,17 +52,17 @@ impl Default for AutoReplies {
     /// The column defaults of `auto_replies` (migration 6).
     fn default() -> Self {
         AutoReplies {
-            welcome: "您好,欢迎咨询,客服马上为您服务。".into(),
+            welcome: "您好，欢迎咨询，客服马上为您服务。".into(),
             welcome_faq: false,
-            offhours: "您好,现在是非工作时间,客服上班后会第一时间回复您。".into(),
+            offhours: "您好，现在是非工作时间，客服上班后会第一时间回复您。".into(),
             offhours_faq: true,
-            follow: "感谢关注!有问题请直接发消息,回复“人工”联系客服。".into(),
+            follow: "感谢关注！有问题请直接发消息，回复“人工”联系客服。".into(),
             location: String::new(),
-            greeting: "您好,我是客服{客服},很高兴为您服务。".into(),
-            away: "客服暂时离开,您的消息已收到,客服回来后会第一时间为您服务。".into(),
-            agent_comfort: "客服正在为您处理,请稍候。".into(),
-            follower_prompt: "请问还有其他可以帮您的吗?".into(),
-            closing: "由于您长时间未回复,本次会话已结束。如需帮助,请再次发送消息。".into(),
+            greeting: "您好，我是客服{客服}，很高兴为您服务。".into(),
+            away: "客服暂时离开，您的消息已收到，客服回来后会第一时间为您服务。".into(),
+            agent_comfort: "客服正在为您处理，请稍候。".into(),
+            follower_prompt: "请问还有其他可以帮您的吗？".into(),
+            closing: "由于您长时间未回复，本次会话已结束。如需帮助，请再次发送消息。".into(),
             survey_on_end: false,
         }
     }
@@ -576,7 +576,7 @@ mod tests {
     #[test]
     fn keywords_are_split_on_either_comma_and_deduplicated() {
         assert_eq!(
-            parse_keywords(" 收费, 价格\u{FF0C}收费、费用\n,"),
+            parse_keywords(" 收费， 价格\u{FF0C}收费、费用\n,"),
             vec!["收费", "价格", "费用"]
         );
         assert!(parse_keywords("  ").is_empty());
@@ -586,7 +586,7 @@ mod tests {
     fn greeting_names_the_agent() {
         assert_eq!(
             AutoReplies::default().greeting_for("小王"),
-            "您好,我是客服小王,很高兴为您服务。"
+            "您好，我是客服小王，很高兴为您服务。"
         );
     }
 
@@ -605,7 +605,7 @@ mod tests {
         let a = AutoReplies {
             welcome: String::new(),
             welcome_faq: true,
-            location: "我们的地址:XX 路 1 号".into(),
+            location: "我们的地址：XX 路 1 号".into(),
             survey_on_end: true,
             ..AutoReplies::default()
         };
@@ -649,7 +649,7 @@ mod tests {
     fn faq_entries_go_to_the_groups_folder_and_keep_their_keywords_and_order() {
         let conn = memory().unwrap();
         let g = seed_group(&conn, "售前", "pre");
-        let kw = parse_keywords("收费,价格");
+        let kw = parse_keywords("收费，价格");
         let a = add_faq(&conn, g, "如何收费？", "免费", &kw).unwrap();
         let b = add_faq(&conn, g, "如何退款？", "七天无理由", &[]).unwrap();
         let list = faq(&conn, g).unwrap();
@@ -695,8 +695,11 @@ mod tests {
         let conn = memory().unwrap();
         let u = seed_user(&conn, "amy", Role::Agent);
         assert_eq!(agent_auto_reply(&conn, u).unwrap(), "");
-        set_agent_auto_reply(&conn, u, "稍等,马上回复您").unwrap();
-        set_agent_auto_reply(&conn, u, "您好,我在忙,稍后回复").unwrap();
-        assert_eq!(agent_auto_reply(&conn, u).unwrap(), "您好,我在忙,稍后回复");
+        set_agent_auto_reply(&conn, u, "稍等，马上回复您").unwrap();
+        set_agent_auto_reply(&conn, u, "您好，我在忙，稍后回复").unwrap();
+        assert_eq!(
+            agent_auto_reply(&conn, u).unwrap(),
+            "您好，我在忙，稍后回复"
+        );
     }
 }

@@ -183,7 +183,7 @@ pub fn in_use(conn: &Connection, id: GroupId) -> DbResult<Option<String>> {
     )?;
     if members > 0 {
         return Ok(Some(format!(
-            "该客服组还有 {members} 名成员,请先将成员移出后再删除"
+            "该客服组还有 {members} 名成员，请先将成员移出后再删除"
         )));
     }
     let open: i64 = conn.query_row(

@@ -111,7 +111,7 @@ impl Button {
             "view" => ButtonKind::View { url: text("url") },
             other => {
                 return Err(format!(
-                    "按钮「{name}」是「{}」类型,本页面只能编辑点击和链接按钮",
+                    "按钮「{name}」是「{}」类型，本页面只能编辑点击和链接按钮",
                     type_label(other)
                 ));
             }
@@ -160,7 +160,7 @@ impl Menu {
     pub fn check(&self) -> Result<(), String> {
         if self.buttons.len() > MAX_BUTTONS {
             return Err(format!(
-                "一级菜单最多 {MAX_BUTTONS} 个,现在有 {} 个",
+                "一级菜单最多 {MAX_BUTTONS} 个，现在有 {} 个",
                 self.buttons.len()
             ));
         }
@@ -170,11 +170,11 @@ impl Menu {
             let at = format!("{at}「{}」", b.name);
             match &b.kind {
                 ButtonKind::Parent { subs } if subs.is_empty() => {
-                    return Err(format!("{at}没有子菜单:请填写子菜单,或改为点击或链接"));
+                    return Err(format!("{at}没有子菜单：请填写子菜单，或改为点击或链接"));
                 }
                 ButtonKind::Parent { subs } if subs.len() > MAX_SUBS => {
                     return Err(format!(
-                        "{at}的子菜单最多 {MAX_SUBS} 个,现在有 {} 个",
+                        "{at}的子菜单最多 {MAX_SUBS} 个，现在有 {} 个",
                         subs.len()
                     ));
                 }
@@ -196,7 +196,7 @@ impl Menu {
         for key in self.click_keys() {
             if !seen.insert(key) {
                 return Err(format!(
-                    "KEY「{key}」用在了多个按钮上:每个点击按钮的 KEY 必须不同"
+                    "KEY「{key}」用在了多个按钮上：每个点击按钮的 KEY 必须不同"
                 ));
             }
         }
@@ -215,7 +215,7 @@ impl Menu {
     pub fn from_wechat(v: &Value) -> Result<Menu, String> {
         let buttons = v["button"]
             .as_array()
-            .ok_or_else(|| "菜单数据无效:缺少 button 列表".to_string())?;
+            .ok_or_else(|| "菜单数据无效：缺少 button 列表".to_string())?;
         Ok(Menu {
             buttons: buttons
                 .iter()
@@ -231,7 +231,7 @@ fn check_name(name: &str, max: usize, hint: &str, at: &str) -> Result<(), String
     }
     if name.len() > max {
         return Err(format!(
-            "{at}的名称「{name}」太长:最多 {max} 个字节({hint})"
+            "{at}的名称「{name}」太长：最多 {max} 个字节（{hint}）"
         ));
     }
     Ok(())
@@ -240,19 +240,19 @@ fn check_name(name: &str, max: usize, hint: &str, at: &str) -> Result<(), String
 fn check_leaf(kind: &ButtonKind, at: &str) -> Result<(), String> {
     match kind {
         ButtonKind::Click { key } if key.trim().is_empty() => {
-            Err(format!("{at}是点击按钮,请填写 KEY"))
+            Err(format!("{at}是点击按钮，请填写 KEY"))
         }
         ButtonKind::Click { key } if key.len() > MAX_KEY_BYTES => {
-            Err(format!("{at}的 KEY 太长:最多 {MAX_KEY_BYTES} 个字节"))
+            Err(format!("{at}的 KEY 太长：最多 {MAX_KEY_BYTES} 个字节"))
         }
         ButtonKind::View { url } if url.trim().is_empty() => {
-            Err(format!("{at}是链接按钮,请填写网址"))
+            Err(format!("{at}是链接按钮，请填写网址"))
         }
         ButtonKind::View { url } if !is_web_url(url) => Err(format!(
-            "{at}的网址「{url}」无效:须以 http:// 或 https:// 开头,且不含空格"
+            "{at}的网址「{url}」无效：须以 http:// 或 https:// 开头，且不含空格"
         )),
         ButtonKind::View { url } if url.len() > MAX_URL_BYTES => {
-            Err(format!("{at}的网址太长:最多 {MAX_URL_BYTES} 个字节"))
+            Err(format!("{at}的网址太长：最多 {MAX_URL_BYTES} 个字节"))
         }
         _ => Ok(()),
     }
@@ -274,7 +274,7 @@ pub fn check_reply(reply: &str) -> Result<(), String> {
     let n = reply.chars().count();
     if n > MAX_REPLY_CHARS {
         return Err(format!(
-            "点击回复最多 {MAX_REPLY_CHARS} 个字,现在有 {n} 个字"
+            "点击回复最多 {MAX_REPLY_CHARS} 个字，现在有 {n} 个字"
         ));
     }
     Ok(())

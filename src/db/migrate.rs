@@ -186,6 +186,55 @@ mod tests {
         assert!(null.is_err(), "NULL groups are refused from now on");
     }
 
+    #[test]
+    fn migration_15_gives_untouched_default_texts_full_width_punctuation() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply_migrations_to(&mut conn, 14);
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, app_id, app_secret, token, created_at, updated_at)
+                 VALUES (1, 'a', 'wx1', 's', 'tok', 0, 0), (2, 'b', 'wx2', 's', 'tok', 0, 0);
+             INSERT INTO auto_replies (account_id, welcome, follower_prompt)
+                 VALUES (1, '您好,欢迎咨询,客服马上为您服务。', '请问还有其他可以帮您的吗?'),
+                        (2, '欢迎光临小店', '请问还有其他可以帮您的吗?');
+             INSERT INTO account_settings (account_id, keywords) VALUES (1, '人工,转人工,客服,在吗');",
+        )
+        .unwrap();
+        apply_migrations(&mut conn, 14).unwrap();
+        let texts: Vec<(String, String)> = conn
+            .prepare("SELECT welcome, follower_prompt FROM auto_replies ORDER BY account_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            texts,
+            [
+                (
+                    "您好，欢迎咨询，客服马上为您服务。".to_string(),
+                    "请问还有其他可以帮您的吗？".to_string()
+                ),
+                // What the merchant wrote stays as written.
+                (
+                    "欢迎光临小店".to_string(),
+                    "请问还有其他可以帮您的吗？".to_string()
+                ),
+            ]
+        );
+        let kw: String = conn
+            .query_row("SELECT keywords FROM account_settings", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kw, "人工，转人工，客服，在吗");
+        let locale: String = conn
+            .query_row(
+                "SELECT dflt_value FROM pragma_table_info('users') WHERE name = 'locale'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(locale, "'zh-CN'");
+    }
+
     fn apply_migrations_to(conn: &mut Connection, to: usize) {
         for sql in &MIGRATIONS[..to] {
             conn.execute_batch(sql).unwrap();

@@ -607,7 +607,7 @@ pub mod tests {
     /// typed), exactly: each must read as its kind and be written back as is.
     #[test]
     fn payloads_as_written_today_read_back_and_keep_their_shape() {
-        let survey = r#"{"head":"请为本次服务评分:","items":[{"id":"kefu_s5","content":"5 非常满意"},{"id":"kefu_s4","content":"4 满意"},{"id":"kefu_s3","content":"3 一般"},{"id":"kefu_s2","content":"2 不满意"},{"id":"kefu_s1","content":"1 非常不满意"}],"tail":"问题是否已解决?请回复“已解决”或“未解决”。也可直接回复 1-5 评分。","fallback":"请为本次服务评分:回复 1-5(5 为非常满意)。问题是否已解决?请回复“已解决”或“未解决”。"}"#;
+        let survey = r#"{"head":"请为本次服务评分：","items":[{"id":"kefu_s5","content":"5 非常满意"},{"id":"kefu_s4","content":"4 满意"},{"id":"kefu_s3","content":"3 一般"},{"id":"kefu_s2","content":"2 不满意"},{"id":"kefu_s1","content":"1 非常不满意"}],"tail":"问题是否已解决？请回复“已解决”或“未解决”。也可直接回复 1-5 评分。","fallback":"请为本次服务评分：回复 1-5（5 为非常满意）。问题是否已解决？请回复“已解决”或“未解决”。"}"#;
         let cases = [
             // desk::send_text, wechat::outbox::queue_text
             (
@@ -652,7 +652,7 @@ pub mod tests {
         // A row written before the texts took full-width punctuation keeps its own.
         assert!(
             menu.fallback
-                .starts_with("请为本次服务评分:回复 1-5(5 为非常满意)")
+                .starts_with("请为本次服务评分：回复 1-5（5 为非常满意）")
         );
     }
 

@@ -21,7 +21,7 @@ impl Default for AccountSettings {
     fn default() -> Self {
         AccountSettings {
             trigger_mode: TriggerMode::AnyMessage,
-            keywords: crate::engine::intake::default_keywords().join(","),
+            keywords: crate::engine::intake::default_keywords().join("，"),
             menu_key: String::new(),
         }
     }
@@ -32,7 +32,7 @@ impl AccountSettings {
         match self.trigger_mode {
             TriggerMode::Keywords => Trigger::Keywords(
                 self.keywords
-                    .split([',', ',', ' ', '\n'])
+                    .split([',', '\u{FF0C}', '、', ' ', '\n'])
                     .map(str::trim)
                     .filter(|w| !w.is_empty())
                     .map(String::from)
@@ -177,7 +177,7 @@ mod tests {
         assert_eq!(account(&conn, acc).unwrap().trigger(), Trigger::AnyMessage);
         let s = AccountSettings {
             trigger_mode: TriggerMode::Keywords,
-            keywords: "人工, 退款,".into(),
+            keywords: "人工， 退款，".into(),
             menu_key: String::new(),
         };
         set_account(&conn, acc, &s).unwrap();

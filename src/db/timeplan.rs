@@ -289,7 +289,7 @@ pub fn parse_spans(raw: &str, day: &str) -> Result<Vec<Span>, String> {
 }
 
 fn parse_span(piece: &str, day: &str) -> Result<Span, String> {
-    let bad = || format!("{day}时段「{piece}」格式不正确,请按 09:00-18:00 填写");
+    let bad = || format!("{day}时段「{piece}」格式不正确，请按 09:00-18:00 填写");
     let (from, to) = piece
         .split_once(['-', '~', '~', '–', '—', '至'])
         .ok_or_else(bad)?;
@@ -301,12 +301,12 @@ fn parse_span(piece: &str, day: &str) -> Result<Span, String> {
     let (start, end) = (minute(from).ok_or_else(bad)?, minute(to).ok_or_else(bad)?);
     if start >= 1440 || end > 1440 {
         return Err(format!(
-            "{day}时段「{piece}」时间无效,时间须在 00:00 到 24:00 之间"
+            "{day}时段「{piece}」时间无效，时间须在 00:00 到 24:00 之间"
         ));
     }
     if start == end {
         return Err(format!(
-            "{day}时段「{piece}」开始和结束时间相同;全天请填 00:00-24:00"
+            "{day}时段「{piece}」开始和结束时间相同；全天请填 00:00-24:00"
         ));
     }
     Ok(Span { start, end })
@@ -321,7 +321,7 @@ pub fn check_timezone(raw: &str) -> Result<String, String> {
     match TimeZone::get(name) {
         Ok(_) => Ok(name.to_string()),
         Err(_) => Err(format!(
-            "时区「{name}」无效,请填写如 Asia/Shanghai 这样的时区名称"
+            "时区「{name}」无效，请填写如 Asia/Shanghai 这样的时区名称"
         )),
     }
 }
@@ -334,7 +334,7 @@ pub fn parse_date(raw: &str, what: &str) -> Result<Date, String> {
     }
     match raw.parse::<Date>() {
         Ok(d) if raw.len() == 10 => Ok(d),
-        _ => Err(format!("{what}「{raw}」无效,请按 2026-10-01 的格式填写")),
+        _ => Err(format!("{what}「{raw}」无效，请按 2026-10-01 的格式填写")),
     }
 }
 
@@ -367,7 +367,7 @@ pub fn check_day(
         DayKind::Workday => {
             let spans = parse_spans(spans, "")?;
             if spans.is_empty() {
-                return Err("请填写自定义工作日的工作时段,如 09:00-18:00".into());
+                return Err("请填写自定义工作日的工作时段，如 09:00-18:00".into());
             }
             (spans, String::new())
         }

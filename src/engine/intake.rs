@@ -75,7 +75,7 @@ mod tests {
             (&any, subscribe.clone(), false),
             (&any, click("CONTACT_US"), false),
             (&words, text("我要转人工"), true),
-            (&words, text(" 在吗? "), true),
+            (&words, text(" 在吗？ "), true),
             (&words, text("你好"), false),
             (&words, image.clone(), false),
             (&menu, click("CONTACT_US"), true),

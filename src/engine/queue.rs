@@ -43,41 +43,41 @@ pub fn comfort_due(n: &Notices, every: SignedDuration, now: Timestamp) -> bool {
 
 pub fn entered_text(ahead: i64) -> String {
     if ahead == 0 {
-        "已为您转接人工客服,您是下一位,请稍候。回复“放弃排队”可退出排队。".into()
+        "已为您转接人工客服，您是下一位，请稍候。回复“放弃排队”可退出排队。".into()
     } else {
-        format!("已为您转接人工客服,您前面还有 {ahead} 位,请稍候。回复“放弃排队”可退出排队。")
+        format!("已为您转接人工客服，您前面还有 {ahead} 位，请稍候。回复“放弃排队”可退出排队。")
     }
 }
 
 /// When no agent is online and some are away (离开, B9).
 pub fn away_text(ahead: i64) -> String {
     if ahead == 0 {
-        "客服暂时离开,您的消息已收到,客服回来后会第一时间为您服务。回复“放弃排队”可退出排队。"
+        "客服暂时离开，您的消息已收到，客服回来后会第一时间为您服务。回复“放弃排队”可退出排队。"
             .into()
     } else {
         format!(
-            "客服暂时离开,您前面还有 {ahead} 位,客服回来后会尽快为您服务。回复“放弃排队”可退出排队。"
+            "客服暂时离开，您前面还有 {ahead} 位，客服回来后会尽快为您服务。回复“放弃排队”可退出排队。"
         )
     }
 }
 
 pub fn moved_text(ahead: i64) -> String {
     if ahead == 0 {
-        "排队进度:您是下一位,客服马上为您服务。".into()
+        "排队进度：您是下一位，客服马上为您服务。".into()
     } else {
-        format!("排队进度:您前面还有 {ahead} 位,请稍候。")
+        format!("排队进度：您前面还有 {ahead} 位，请稍候。")
     }
 }
 
 pub fn comfort_text(ahead: i64) -> String {
     if ahead == 0 {
-        "客服正在忙,您是下一位,请稍候,您的消息客服都能看到。".into()
+        "客服正在忙，您是下一位，请稍候，您的消息客服都能看到。".into()
     } else {
-        format!("客服正在忙,您前面还有 {ahead} 位,请稍候,您的消息客服都能看到。")
+        format!("客服正在忙，您前面还有 {ahead} 位，请稍候，您的消息客服都能看到。")
     }
 }
 
-pub const LEFT_TEXT: &str = "您已退出排队。如需人工服务,请再次发送消息。";
+pub const LEFT_TEXT: &str = "您已退出排队。如需人工服务，请再次发送消息。";
 
 #[cfg(test)]
 mod tests {

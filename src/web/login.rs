@@ -91,7 +91,7 @@ pub async fn setup(
     {
         tracing::warn!(ip = %ctx.ip, "setup refused: wrong setup code");
         return again(
-            "设置码不正确。设置码显示在启动 kefu 的终端或日志中,也保存在数据目录的 setup-code.txt 文件里。",
+            "设置码不正确。设置码显示在启动 kefu 的终端或日志中，也保存在数据目录的 setup-code.txt 文件里。",
             &f,
         );
     }
@@ -228,7 +228,7 @@ pub async fn login(
         Ok(ok) => {
             let welcome = match &ok.previous {
                 Some(p) => format!(
-                    "登录成功。上次登录:{},IP {}",
+                    "登录成功。上次登录：{},IP {}",
                     local_time(p.at, &state.config.timezone),
                     p.ip
                 ),

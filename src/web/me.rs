@@ -88,7 +88,16 @@ pub async fn show(
     State(state): State<AppState>,
     AnyUser(ctx, _): AnyUser,
 ) -> Result<Response, AppError> {
-    render(&me_page(&state, Page::new(&ctx, crate::t("nav-me"), "me"), None, None, None).await?)
+    render(
+        &me_page(
+            &state,
+            Page::new(&ctx, crate::t("nav-me"), "me"),
+            None,
+            None,
+            None,
+        )
+        .await?,
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -166,7 +175,7 @@ pub async fn change_password(
         Ok(()) => Ok(with_flash(
             Redirect::to("/console/me"),
             true,
-            "密码已修改,其他设备上的登录已退出",
+            "密码已修改，其他设备上的登录已退出",
             ctx.secure_cookies,
         )),
         Err(TeamError::Invalid(m)) => {
@@ -253,7 +262,7 @@ pub async fn bind_code(
     Ok(with_flash(
         Redirect::to("/console/me"),
         true,
-        "绑定码已生成,10 分钟内有效",
+        "绑定码已生成，10 分钟内有效",
         ctx.secure_cookies,
     ))
 }

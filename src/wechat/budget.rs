@@ -77,15 +77,15 @@ pub fn budget(
         };
     }
     let reason = if message.is_none() && event.is_none() {
-        "该粉丝还没有与公众号互动过,微信不允许主动发送客服消息".to_string()
+        "该粉丝还没有与公众号互动过，微信不允许主动发送客服消息".to_string()
     } else if m.is_some() || e.is_some() {
         format!(
-            "本次互动后的客服消息额度已用完(发消息后 {} 条,点击菜单、关注或扫码后 {} 条),粉丝再次发消息后恢复",
+            "本次互动后的客服消息额度已用完（发消息后 {} 条，点击菜单、关注或扫码后 {} 条），粉丝再次发消息后恢复",
             rules.quota_after_message, rules.quota_after_event
         )
     } else {
         format!(
-            "粉丝最后一次发消息已超过 {} 小时(或点击菜单后的 {} 秒时限已过),微信不允许再发送客服消息,需等粉丝再次发消息",
+            "粉丝最后一次发消息已超过 {} 小时（或点击菜单后的 {} 秒时限已过），微信不允许再发送客服消息，需等粉丝再次发消息",
             rules.window_hours, rules.event_window_secs
         )
     };

@@ -151,7 +151,7 @@ impl Fetcher {
             Err(e) => {
                 let reason = match &e {
                     ApiError::Decode(d) if d.contains("larger") => {
-                        format!("文件超过 {} MB,未保存", limit / 1024 / 1024)
+                        format!("文件超过 {} MB，未保存", limit / 1024 / 1024)
                     }
                     other => other.explain(),
                 };

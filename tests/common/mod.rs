@@ -324,7 +324,12 @@ pub fn chinese_in(body: &str) -> Vec<String> {
         if matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}') {
             let from = i.saturating_sub(30);
             let to = (i + 30).min(chars.len());
-            found.push(chars[from..to].iter().collect::<String>().replace('\n', " "));
+            found.push(
+                chars[from..to]
+                    .iter()
+                    .collect::<String>()
+                    .replace('\n', " "),
+            );
             i = to;
         } else {
             i += 1;

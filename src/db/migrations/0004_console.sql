@@ -5,7 +5,7 @@
 CREATE TABLE account_settings (
     account_id   INTEGER PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
     trigger_mode TEXT    NOT NULL DEFAULT 'any' CHECK (trigger_mode IN ('any', 'keywords', 'menu')),
-    keywords     TEXT    NOT NULL DEFAULT '人工,转人工,客服,在吗',
+    keywords     TEXT    NOT NULL DEFAULT '人工，转人工，客服，在吗',
     menu_key     TEXT    NOT NULL DEFAULT ''
 ) STRICT;
 

@@ -50,17 +50,17 @@ CREATE INDEX plan_days_account ON plan_days (account_id, kind, start_date);
 -- Automatic replies per account (C4–C7, E7). Empty text: that reply is off.
 CREATE TABLE auto_replies (
     account_id      INTEGER PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
-    welcome         TEXT    NOT NULL DEFAULT '您好,欢迎咨询,客服马上为您服务。',
+    welcome         TEXT    NOT NULL DEFAULT '您好，欢迎咨询，客服马上为您服务。',
     welcome_faq     INTEGER NOT NULL DEFAULT 0 CHECK (welcome_faq IN (0, 1)),
-    offhours        TEXT    NOT NULL DEFAULT '您好,现在是非工作时间,客服上班后会第一时间回复您。',
+    offhours        TEXT    NOT NULL DEFAULT '您好，现在是非工作时间，客服上班后会第一时间回复您。',
     offhours_faq    INTEGER NOT NULL DEFAULT 1 CHECK (offhours_faq IN (0, 1)),
-    follow          TEXT    NOT NULL DEFAULT '感谢关注!有问题请直接发消息,回复“人工”联系客服。',
+    follow          TEXT    NOT NULL DEFAULT '感谢关注！有问题请直接发消息，回复“人工”联系客服。',
     location        TEXT    NOT NULL DEFAULT '',
-    greeting        TEXT    NOT NULL DEFAULT '您好,我是客服{客服},很高兴为您服务。',
-    away            TEXT    NOT NULL DEFAULT '客服暂时离开,您的消息已收到,客服回来后会第一时间为您服务。',
-    agent_comfort   TEXT    NOT NULL DEFAULT '客服正在为您处理,请稍候。',
-    follower_prompt TEXT    NOT NULL DEFAULT '请问还有其他可以帮您的吗?',
-    closing         TEXT    NOT NULL DEFAULT '由于您长时间未回复,本次会话已结束。如需帮助,请再次发送消息。',
+    greeting        TEXT    NOT NULL DEFAULT '您好，我是客服{客服}，很高兴为您服务。',
+    away            TEXT    NOT NULL DEFAULT '客服暂时离开，您的消息已收到，客服回来后会第一时间为您服务。',
+    agent_comfort   TEXT    NOT NULL DEFAULT '客服正在为您处理，请稍候。',
+    follower_prompt TEXT    NOT NULL DEFAULT '请问还有其他可以帮您的吗？',
+    closing         TEXT    NOT NULL DEFAULT '由于您长时间未回复，本次会话已结束。如需帮助，请再次发送消息。',
     survey_on_end   INTEGER NOT NULL DEFAULT 0 CHECK (survey_on_end IN (0, 1))
 ) STRICT;
 
