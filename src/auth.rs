@@ -88,16 +88,16 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// Checks a new password and its confirmation; the error is shown to the user.
-pub fn check_new_password(password: &str, confirm: &str) -> Result<(), &'static str> {
+pub fn check_new_password(password: &str, confirm: &str) -> Result<(), String> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        return Err("密码至少需要 8 个字符");
+        return Err(crate::t("auth-password-short"));
     }
     if n > MAX_PASSWORD_CHARS {
-        return Err("密码不能超过 128 个字符");
+        return Err(crate::t("auth-password-long"));
     }
     if password != confirm {
-        return Err("两次输入的密码不一致");
+        return Err(crate::t("auth-password-mismatch"));
     }
     Ok(())
 }
@@ -131,15 +131,11 @@ pub enum LoginRefused {
 impl LoginRefused {
     pub fn message(&self) -> String {
         match self {
-            LoginRefused::BadCredentials => "账号或密码错误".into(),
-            LoginRefused::Disabled => "该账号已被禁用，请联系管理员".into(),
-            LoginRefused::Locked { minutes } => {
-                format!("登录失败次数过多，该账号在此 IP 已被锁定，请 {minutes} 分钟后再试")
-            }
-            LoginRefused::TooFast { seconds } => {
-                format!("此 IP 的登录尝试过于频繁，请 {seconds} 秒后再试")
-            }
-            LoginRefused::Busy => "登录请求过多，服务器正忙，请稍后再试".into(),
+            LoginRefused::BadCredentials => crate::t("auth-bad-credentials"),
+            LoginRefused::Disabled => crate::t("auth-disabled"),
+            LoginRefused::Locked { minutes } => crate::t1("auth-locked", "minutes", *minutes),
+            LoginRefused::TooFast { seconds } => crate::t1("auth-too-fast", "seconds", *seconds),
+            LoginRefused::Busy => crate::t("auth-busy"),
         }
     }
 }

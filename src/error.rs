@@ -9,13 +9,13 @@ use axum::response::{Html, IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("页面不存在")]
+    #[error("not found")]
     NotFound,
-    #[error("请先登录")]
+    #[error("not signed in")]
     Unauthorized,
-    #[error("您没有权限访问此页面")]
+    #[error("forbidden")]
     Forbidden,
-    #[error("页面已过期或请求来源不正确,请刷新页面后重试")]
+    #[error("CSRF check failed")]
     Csrf,
     #[error("{0}")]
     BadRequest(String),
@@ -25,9 +25,9 @@ pub enum AppError {
     /// Not possible in the current state, with the reason (409).
     #[error("{0}")]
     Conflict(String),
-    #[error("提交的内容过大")]
+    #[error("request body too large")]
     TooLarge,
-    #[error("服务器内部错误,请稍后重试")]
+    #[error("internal error: {0}")]
     Internal(String),
 }
 
@@ -50,6 +50,20 @@ pub struct ErrorText(pub String);
 pub struct NeedsLogin;
 
 impl AppError {
+    /// What the user reads, in the request's language (internal details are
+    /// never shown).
+    pub fn message(&self) -> String {
+        match self {
+            AppError::NotFound => crate::t("error-not-found"),
+            AppError::Unauthorized => crate::t("error-unauthorized"),
+            AppError::Forbidden => crate::t("error-forbidden"),
+            AppError::Csrf => crate::t("error-csrf"),
+            AppError::BadRequest(m) | AppError::Denied(m) | AppError::Conflict(m) => m.clone(),
+            AppError::TooLarge => crate::t("error-too-large"),
+            AppError::Internal(_) => crate::t("error-internal"),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
@@ -70,15 +84,17 @@ impl IntoResponse for AppError {
         if let AppError::Internal(detail) = &self {
             tracing::error!(%detail, "request failed");
         }
-        let message = self.to_string();
+        let message = self.message();
         let body = format!(
-            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+            "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <title>{code} · kefu</title><style>body{{font-family:system-ui,sans-serif;max-width:32rem;\
              margin:4rem auto;padding:0 1rem;color:#1f2937}}a{{color:#07a35a}}</style></head>\
-             <body><h1>{code}</h1><p>{msg}</p><p><a href=\"/\">返回首页</a></p></body></html>",
+             <body><h1>{code}</h1><p>{msg}</p><p><a href=\"/\">{home}</a></p></body></html>",
             code = status.as_u16(),
             msg = askama_escape(&message),
+            lang = crate::i18n::current().code(),
+            home = askama_escape(&crate::t("error-back-home")),
         );
         let mut resp = (status, Html(body)).into_response();
         resp.extensions_mut().insert(ErrorText(message));

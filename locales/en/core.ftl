@@ -32,6 +32,44 @@ nav-logout = Sign out
 error-back-console = Back to conversations
 error-back-home = Back to the start page
 
+error-not-found = Page not found
+error-unauthorized = Please sign in first
+error-forbidden = You are not allowed to open this page
+error-csrf = The page has expired or the request came from elsewhere. Reload the page and try again
+error-too-large = What you sent is too large
+error-internal = Internal server error. Please try again later
+error-query-too-long = Query string too long
+
+form-control-chars = What you sent contains control characters that are not allowed (such as NUL or a lone carriage return). Remove them and try again
+form-invalid = The form is not valid. Check it and try again
+form-query-invalid = The search conditions are not valid. Check them and try again
+
+auth-bad-credentials = Wrong username or password
+auth-disabled = This account is disabled. Contact your administrator
+auth-locked = Too many failed sign-ins: this account is locked for this IP. Try again in { $minutes } minutes
+auth-too-fast = Too many sign-in attempts from this IP. Try again in { $seconds } seconds
+auth-busy = Too many sign-ins at once; the server is busy. Try again shortly
+auth-password-short = The password needs at least 8 characters
+auth-password-long = The password may have at most 128 characters
+auth-password-mismatch = The two passwords differ
+
+login-missing = Enter your username and password
+login-welcome-back = Signed in. Last sign-in: { $when }, IP { $ip }
+login-welcome-first = Signed in. This is your first sign-in.
+logout-done = You are signed out
+
+setup-wrong-code = Wrong setup code. It is shown in the terminal or log where kefu started, and saved as setup-code.txt in the data folder.
+setup-done-signed-in = Super admin created and signed in. Next: add groups and official accounts under Settings.
+setup-done-login = Super admin created. Please sign in
+
+me-profile-saved = Profile saved
+me-password-changed = Password changed; sign-ins on other devices were ended
+me-theme-unknown = Unknown theme
+me-bind-code-made = Binding code created, valid for 10 minutes
+me-unbound = WeChat unbound
+me-offhours-on = You will be notified outside work hours too
+me-offhours-off = You will no longer be notified outside work hours
+
 login-title = Sign in
 login-username = Username
 login-password = Password

@@ -32,6 +32,44 @@ nav-logout = 退出登录
 error-back-console = 返回会话
 error-back-home = 返回首页
 
+error-not-found = 页面不存在
+error-unauthorized = 请先登录
+error-forbidden = 您没有权限访问此页面
+error-csrf = 页面已过期或请求来源不正确，请刷新页面后重试
+error-too-large = 提交的内容过大
+error-internal = 服务器内部错误，请稍后重试
+error-query-too-long = 查询字符串过长
+
+form-control-chars = 提交的内容含有不允许的控制字符（如 NUL 或单独的回车符），请删除后重试
+form-invalid = 提交的表单内容无效，请检查后重试
+form-query-invalid = 查询条件无效，请检查后重试
+
+auth-bad-credentials = 账号或密码错误
+auth-disabled = 该账号已被禁用，请联系管理员
+auth-locked = 登录失败次数过多，该账号在此 IP 已被锁定，请 { $minutes } 分钟后再试
+auth-too-fast = 此 IP 的登录尝试过于频繁，请 { $seconds } 秒后再试
+auth-busy = 登录请求过多，服务器正忙，请稍后再试
+auth-password-short = 密码至少需要 8 个字符
+auth-password-long = 密码不能超过 128 个字符
+auth-password-mismatch = 两次输入的密码不一致
+
+login-missing = 请输入账号和密码
+login-welcome-back = 登录成功。上次登录：{ $when }，IP { $ip }
+login-welcome-first = 登录成功。这是您的首次登录。
+logout-done = 您已退出登录
+
+setup-wrong-code = 设置码不正确。设置码显示在启动 kefu 的终端或日志中，也保存在数据目录的 setup-code.txt 文件里。
+setup-done-signed-in = 超级管理员已创建，您已登录。下一步：在「设置」中添加客服组和公众号。
+setup-done-login = 超级管理员已创建，请登录
+
+me-profile-saved = 个人信息已保存
+me-password-changed = 密码已修改，其他设备上的登录已退出
+me-theme-unknown = 未知的主题
+me-bind-code-made = 绑定码已生成，10 分钟内有效
+me-unbound = 已解除微信绑定
+me-offhours-on = 非工作时间也会提醒您
+me-offhours-off = 非工作时间不再提醒您
+
 login-title = 登录
 login-username = 账号
 login-password = 密码

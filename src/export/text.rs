@@ -194,7 +194,7 @@ mod tests {
             "好的[微笑]谢谢[强]"
         );
         assert_eq!(printable("👍 收到🎉", font), "[强] 收到[表情]");
-        assert_eq!(printable("生僻字𠀀", font), "生僻字？");
+        assert_eq!(printable("生僻字 𠀀", font), "生僻字 ?");
         assert_eq!(printable("❤️", |c| c != '❤'), "[爱心]");
     }
 }

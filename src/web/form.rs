@@ -12,8 +12,10 @@ use crate::error::AppError;
 use axum::extract::{FromRequest, Request};
 
 /// What a form or query holding a control character is told.
-pub const CONTROL_CHARS: &str =
-    "提交的内容含有不允许的控制字符（如 NUL 或单独的回车符），请删除后重试";
+/// The refusal of a form or query holding control characters.
+pub fn control_chars() -> String {
+    crate::t("form-control-chars")
+}
 
 /// A control character a typed text may not hold (after CRLF became LF).
 pub fn forbidden(c: char) -> bool {
@@ -36,7 +38,7 @@ pub fn clean_field(value: &str) -> Option<std::borrow::Cow<'_, str>> {
 fn clean_form(bytes: &[u8]) -> Result<String, AppError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|e| {
         tracing::info!(error = %e, "form refused");
-        AppError::BadRequest(INVALID_FORM.into())
+        AppError::BadRequest(invalid_form())
     })?;
     let mut cleaned = Vec::with_capacity(pairs.len());
     for (name, value) in &pairs {
@@ -44,17 +46,19 @@ fn clean_form(bytes: &[u8]) -> Result<String, AppError> {
             (Some(n), Some(v)) => cleaned.push((n, v)),
             _ => {
                 tracing::info!(field = %name.escape_debug(), "form refused: control character");
-                return Err(AppError::BadRequest(CONTROL_CHARS.into()));
+                return Err(AppError::BadRequest(control_chars()));
             }
         }
     }
     serde_urlencoded::to_string(&cleaned).map_err(|e| {
         tracing::info!(error = %e, "form refused");
-        AppError::BadRequest(INVALID_FORM.into())
+        AppError::BadRequest(invalid_form())
     })
 }
 
-const INVALID_FORM: &str = "提交的表单内容无效，请检查后重试";
+fn invalid_form() -> String {
+    crate::t("form-invalid")
+}
 
 pub struct Form<T>(pub T);
 
@@ -72,7 +76,7 @@ where
             .and_then(|v| v.to_str().ok())
             .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
         if !is_form {
-            return Err(AppError::BadRequest(INVALID_FORM.into()));
+            return Err(AppError::BadRequest(invalid_form()));
         }
         let bytes = axum::body::to_bytes(req.into_body(), super::BODY_LIMIT)
             .await
@@ -81,7 +85,7 @@ where
         // serde_html_form: repeated keys (checkbox lists) become a Vec.
         serde_html_form::from_str(&cleaned).map(Form).map_err(|e| {
             tracing::info!(error = %e, "form refused");
-            AppError::BadRequest(INVALID_FORM.into())
+            AppError::BadRequest(invalid_form())
         })
     }
 }
@@ -108,14 +112,14 @@ where
                 .any(|(n, v)| n.chars().chain(v.chars()).any(forbidden))
             {
                 tracing::info!("query refused: control character");
-                return Err(AppError::BadRequest(CONTROL_CHARS.into()));
+                return Err(AppError::BadRequest(control_chars()));
             }
         }
         match axum_extra::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum_extra::extract::Query(v)) => Ok(Query(v)),
             Err(e) => {
                 tracing::info!(error = %e, "query refused");
-                Err(AppError::BadRequest("查询条件无效，请检查后重试".into()))
+                Err(AppError::BadRequest(crate::t("form-query-invalid")))
             }
         }
     }
@@ -166,7 +170,7 @@ mod tests {
         );
         for bad in [&b"name=%00"[..], b"note=a%0Db", b"%00=x", b"body=%1B"] {
             assert!(
-                matches!(clean_form(bad), Err(AppError::BadRequest(m)) if m == CONTROL_CHARS),
+                matches!(clean_form(bad), Err(AppError::BadRequest(m)) if m == control_chars()),
                 "{bad:?}"
             );
         }

@@ -55,7 +55,7 @@ pub async fn setup_form(State(state): State<AppState>, ctx: Ctx) -> Result<Respo
         return Ok(Redirect::to("/login").into_response());
     }
     render(&SetupPage {
-        page: Page::new(&ctx, "首次设置", ""),
+        page: Page::new(&ctx, crate::t("setup-title"), ""),
         error: None,
         username: String::new(),
         display_name: String::new(),
@@ -74,7 +74,7 @@ pub async fn setup(
         render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &SetupPage {
-                page: Page::new(&ctx, "首次设置", ""),
+                page: Page::new(&ctx, crate::t("setup-title"), ""),
                 error: Some(msg.to_string()),
                 username: f.username.clone(),
                 display_name: f.display_name.clone(),
@@ -90,10 +90,7 @@ pub async fn setup(
         ))
     {
         tracing::warn!(ip = %ctx.ip, "setup refused: wrong setup code");
-        return again(
-            "设置码不正确。设置码显示在启动 kefu 的终端或日志中，也保存在数据目录的 setup-code.txt 文件里。",
-            &f,
-        );
+        return again(&crate::t("setup-wrong-code"), &f);
     }
     let attempt = LoginAttempt {
         username: f.username.clone(),
@@ -119,14 +116,14 @@ pub async fn setup(
                         &ctx,
                         ok,
                         "/console",
-                        "超级管理员已创建，您已登录。下一步：在「设置」中添加客服组和公众号。",
+                        crate::t("setup-done-signed-in"),
                     )
                     .await
                 }
                 Err(_) => Ok(with_flash(
                     Redirect::to("/login"),
                     true,
-                    "超级管理员已创建，请登录",
+                    crate::t("setup-done-login"),
                     ctx.secure_cookies,
                 )),
             }
@@ -134,7 +131,7 @@ pub async fn setup(
         Err(TeamError::Invalid(msg)) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &SetupPage {
-                page: Page::new(&ctx, "首次设置", ""),
+                page: Page::new(&ctx, crate::t("setup-title"), ""),
                 error: Some(msg),
                 username: f.username,
                 display_name: f.display_name,
@@ -188,7 +185,7 @@ pub async fn login_form(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Response
         return Ok(Redirect::to(safe_next(&q.next)).into_response());
     }
     render(&LoginPage {
-        page: Page::new(&ctx, "登录", ""),
+        page: Page::new(&ctx, crate::t("login-title"), ""),
         error: None,
         username: String::new(),
         next: q.next,
@@ -204,7 +201,7 @@ pub async fn login(
         render_status(
             status,
             &LoginPage {
-                page: Page::new(&ctx, "登录", ""),
+                page: Page::new(&ctx, crate::t("login-title"), ""),
                 error: Some(msg),
                 username: f.username,
                 next: f.next,
@@ -214,7 +211,7 @@ pub async fn login(
     if f.username.trim().is_empty() || f.password.is_empty() {
         return again(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "请输入账号和密码".into(),
+            crate::t("login-missing"),
             f,
         );
     }
@@ -226,13 +223,18 @@ pub async fn login(
     };
     match auth::login(&state.db, &state.clock, &state.hash_limit, attempt).await? {
         Ok(ok) => {
+            // In the language the user chose, which the next page is drawn in.
+            let lang = ok.user.locale;
             let welcome = match &ok.previous {
-                Some(p) => format!(
-                    "登录成功。上次登录：{},IP {}",
-                    local_time(p.at, &state.config.timezone),
-                    p.ip
+                Some(p) => crate::i18n::lookup(
+                    lang,
+                    "login-welcome-back",
+                    &[
+                        ("when", &local_time(p.at, &state.config.timezone)),
+                        ("ip", &p.ip),
+                    ],
                 ),
-                None => "登录成功。这是您的首次登录。".to_string(),
+                None => crate::i18n::lookup(lang, "login-welcome-first", &[]),
             };
             signed_in(&state, &ctx, ok, safe_next(&f.next), welcome).await
         }
@@ -328,7 +330,7 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response,
     let mut resp = with_flash(
         redirect_for(ctx.htmx, "/login"),
         true,
-        "您已退出登录",
+        crate::t("logout-done"),
         ctx.secure_cookies,
     );
     append_cookie(&mut resp, &removal(SESSION_COOKIE, ctx.secure_cookies));

@@ -129,13 +129,13 @@ pub async fn update_profile(
         Ok(()) => Ok(with_flash(
             Redirect::to("/console/me"),
             true,
-            "个人信息已保存",
+            crate::t("me-profile-saved"),
             ctx.secure_cookies,
         )),
         Err(TeamError::Invalid(m)) => {
             let page = me_page(
                 &state,
-                Page::new(&ctx, "个人中心", "me"),
+                Page::new(&ctx, crate::t("nav-me"), "me"),
                 Some(p),
                 Some(m),
                 None,
@@ -175,13 +175,13 @@ pub async fn change_password(
         Ok(()) => Ok(with_flash(
             Redirect::to("/console/me"),
             true,
-            "密码已修改，其他设备上的登录已退出",
+            crate::t("me-password-changed"),
             ctx.secure_cookies,
         )),
         Err(TeamError::Invalid(m)) => {
             let page = me_page(
                 &state,
-                Page::new(&ctx, "个人中心", "me"),
+                Page::new(&ctx, crate::t("nav-me"), "me"),
                 None,
                 None,
                 Some(m),
@@ -205,7 +205,8 @@ pub async fn set_theme(
     AnyUser(ctx, s): AnyUser,
     Form(f): Form<ThemeForm>,
 ) -> Result<Response, AppError> {
-    let theme = Theme::parse(&f.theme).ok_or_else(|| AppError::BadRequest("未知的主题".into()))?;
+    let theme =
+        Theme::parse(&f.theme).ok_or_else(|| AppError::BadRequest(crate::t("me-theme-unknown")))?;
     team::set_own_theme(
         &state.db,
         &state.clock,
@@ -262,7 +263,7 @@ pub async fn bind_code(
     Ok(with_flash(
         Redirect::to("/console/me"),
         true,
-        "绑定码已生成，10 分钟内有效",
+        crate::t("me-bind-code-made"),
         ctx.secure_cookies,
     ))
 }
@@ -279,7 +280,7 @@ pub async fn unbind(
     Ok(with_flash(
         Redirect::to("/console/me"),
         true,
-        "已解除微信绑定",
+        crate::t("me-unbound"),
         ctx.secure_cookies,
     ))
 }
@@ -305,9 +306,9 @@ pub async fn set_offhours(
         Redirect::to("/console/me"),
         true,
         if on {
-            "非工作时间也会提醒您"
+            crate::t("me-offhours-on")
         } else {
-            "非工作时间不再提醒您"
+            crate::t("me-offhours-off")
         },
         ctx.secure_cookies,
     ))

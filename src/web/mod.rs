@@ -536,7 +536,7 @@ async fn refuse_long_query(
         return (
             axum::http::StatusCode::URI_TOO_LONG,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "查询字符串过长",
+            crate::t("error-query-too-long"),
         )
             .into_response();
     }
