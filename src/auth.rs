@@ -430,11 +430,11 @@ mod tests {
     fn new_passwords_are_checked() {
         assert_eq!(
             check_new_password("short", "short"),
-            Err("密码至少需要 8 个字符")
+            Err("密码至少需要 8 个字符".to_string())
         );
         assert_eq!(
             check_new_password("longenough", "longenougg"),
-            Err("两次输入的密码不一致")
+            Err("两次输入的密码不一致".to_string())
         );
         assert_eq!(
             check_new_password("中文密码八个字符", "中文密码八个字符"),

@@ -70,6 +70,10 @@ me-unbound = WeChat unbound
 me-offhours-on = You will be notified outside work hours too
 me-offhours-off = You will no longer be notified outside work hours
 
+budget-never-interacted = This follower has never interacted with the official account: WeChat does not allow sending them customer-service messages
+budget-quota-spent = The reply quota after this interaction is used up ({ $after_message } after a message, { $after_event } after a menu click, follow or scan); it returns when the follower writes again
+budget-window-closed = The follower's last message is over { $hours } hours old (or the { $secs }-second window after a menu click has passed): WeChat allows no more customer-service messages until the follower writes again
+
 login-title = Sign in
 login-username = Username
 login-password = Password

@@ -70,6 +70,10 @@ me-unbound = 已解除微信绑定
 me-offhours-on = 非工作时间也会提醒您
 me-offhours-off = 非工作时间不再提醒您
 
+budget-never-interacted = 该粉丝还没有与公众号互动过，微信不允许主动发送客服消息
+budget-quota-spent = 本次互动后的客服消息额度已用完（发消息后 { $after_message } 条，点击菜单、关注或扫码后 { $after_event } 条），粉丝再次发消息后恢复
+budget-window-closed = 粉丝最后一次发消息已超过 { $hours } 小时（或点击菜单后的 { $secs } 秒时限已过），微信不允许再发送客服消息，需等粉丝再次发消息
+
 login-title = 登录
 login-username = 账号
 login-password = 密码

@@ -77,16 +77,22 @@ pub fn budget(
         };
     }
     let reason = if message.is_none() && event.is_none() {
-        "该粉丝还没有与公众号互动过，微信不允许主动发送客服消息".to_string()
+        crate::t("budget-never-interacted")
     } else if m.is_some() || e.is_some() {
-        format!(
-            "本次互动后的客服消息额度已用完（发消息后 {} 条，点击菜单、关注或扫码后 {} 条），粉丝再次发消息后恢复",
-            rules.quota_after_message, rules.quota_after_event
+        crate::t2(
+            "budget-quota-spent",
+            "after_message",
+            rules.quota_after_message,
+            "after_event",
+            rules.quota_after_event,
         )
     } else {
-        format!(
-            "粉丝最后一次发消息已超过 {} 小时（或点击菜单后的 {} 秒时限已过），微信不允许再发送客服消息，需等粉丝再次发消息",
-            rules.window_hours, rules.event_window_secs
+        crate::t2(
+            "budget-window-closed",
+            "hours",
+            rules.window_hours,
+            "secs",
+            rules.event_window_secs,
         )
     };
     let until = m.or(e).map(|(_, u)| u);
