@@ -14,7 +14,7 @@ use crate::wechat::crypto::AesKey;
 /// Checks the fields; `creating` requires the secrets, an edit may leave them blank.
 pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
     if f.name.trim().is_empty() || f.name.chars().count() > 64 {
-        return Err("请填写公众号名称（最多 64 个字符）".into());
+        return Err(crate::t("channel-name-required"));
     }
     if f.app_id.is_empty()
         || f.app_id.len() > 64
@@ -23,30 +23,28 @@ pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
     {
-        return Err("AppID 格式不正确（形如 wx0123456789abcdef）".into());
+        return Err(crate::t("channel-appid-invalid"));
     }
     if creating && f.app_secret.is_empty() {
-        return Err("请填写 AppSecret".into());
+        return Err(crate::t("channel-secret-required"));
     }
     if !f.app_secret.is_empty()
         && (f.app_secret.len() > 128 || f.app_secret.chars().any(char::is_whitespace))
     {
-        return Err("AppSecret 格式不正确".into());
+        return Err(crate::t("channel-secret-invalid"));
     }
     if (creating || !f.token.is_empty()) && !(3..=32).contains(&f.token.len()) {
-        return Err("Token 必须是 3–32 位英文字母或数字".into());
+        return Err(crate::t("channel-token-invalid"));
     }
     if !f.token.is_empty() && !f.token.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err("Token 必须是 3–32 位英文字母或数字".into());
+        return Err(crate::t("channel-token-invalid"));
     }
-    let mode = AccountMode::parse(&f.mode).ok_or("请选择消息加解密方式")?;
+    let mode = AccountMode::parse(&f.mode).ok_or_else(|| crate::t("channel-mode-required"))?;
     if !f.aes_key.is_empty() && AesKey::from_encoding_aes_key(&f.aes_key).is_err() {
-        return Err(
-            "EncodingAESKey 必须是 43 位字母和数字（在微信公众平台「基本配置」中随机生成）".into(),
-        );
+        return Err(crate::t("channel-aes-invalid"));
     }
     if creating && mode != AccountMode::Plain && f.aes_key.is_empty() {
-        return Err("兼容模式和安全模式需要填写 EncodingAESKey".into());
+        return Err(crate::t("channel-aes-required"));
     }
     // The AppSecret travels to this address: https, or plain http only to this machine.
     let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
@@ -54,7 +52,7 @@ pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
         .any(|p| f.api_base.starts_with(p));
     let allowed = f.api_base.is_empty() || f.api_base.starts_with("https://") || local;
     if !allowed {
-        return Err("接口地址必须以 https:// 开头（本机地址可用 http://）".into());
+        return Err(crate::t("channel-api-base-invalid"));
     }
     if let Some(r) = &f.rules {
         let ok = (1..=720).contains(&r.window_hours)
@@ -62,10 +60,7 @@ pub fn check(f: &AccountFields, creating: bool) -> Result<AccountMode, String> {
             && (0..=1000).contains(&r.quota_after_event)
             && (1..=172_800).contains(&r.event_window_secs);
         if !ok {
-            return Err(
-                "回复时限与条数超出范围：时限 1–720 小时，条数 0–1000，菜单互动时限 1–172800 秒"
-                    .into(),
-            );
+            return Err(crate::t("channel-rules-range"));
         }
     }
     Ok(mode)
@@ -91,7 +86,7 @@ fn super_only(by: &Acting) -> TeamResult<()> {
 
 fn conflict(e: db::DbError, app_id: &str) -> TeamError {
     if db::is_unique_violation(&e) {
-        TeamError::Invalid(format!("AppID {app_id} 已经绑定过"))
+        TeamError::Invalid(crate::t1("channel-appid-taken", "app_id", app_id))
     } else {
         e.into()
     }
@@ -146,18 +141,14 @@ pub async fn update(
     db.write(move |c| {
         let old = db::accounts::get(c, id)?.ok_or(TeamError::NotFound)?;
         if mode != AccountMode::Plain && f.aes_key.is_empty() && old.aes_key.is_empty() {
-            return Err(TeamError::Invalid(
-                "兼容模式和安全模式需要填写 EncodingAESKey".into(),
-            ));
+            return Err(TeamError::Invalid(crate::t("channel-aes-required")));
         }
         if groups.is_empty() {
-            return Err(TeamError::Invalid(
-                "请至少选择一个接待该公众号的客服组".into(),
-            ));
+            return Err(TeamError::Invalid(crate::t("channel-groups-required")));
         }
         for g in &groups {
             if db::groups::get(c, *g)?.is_none() {
-                return Err(TeamError::Invalid("所选客服组不存在".into()));
+                return Err(TeamError::Invalid(crate::t("channel-group-missing")));
             }
         }
         db::accounts::update(c, id, &f, mode, now).map_err(|e| conflict(e, &f.app_id))?;
@@ -211,9 +202,9 @@ pub async fn test_connection(api: &WechatApi, account: &Account) -> Result<Strin
     // unchanged, so it still proves the connection; forcing a new one would
     // invalidate the token of any other system using this AppID.
     match api.token(account).await {
-        Ok(_) => Ok("连接成功：已从微信获取 access_token".into()),
+        Ok(_) => Ok(crate::t("channel-test-ok")),
         Err(e) => Err(TestFailure {
-            reason: format!("连接失败：{}", connection_reason(&e)),
+            reason: crate::t1("channel-test-failed", "reason", connection_reason(&e)),
             fix: connection_fix(&e),
         }),
     }
@@ -223,7 +214,7 @@ pub async fn test_connection(api: &WechatApi, account: &Account) -> Result<Strin
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TestFailure {
     pub reason: String,
-    pub fix: &'static str,
+    pub fix: String,
 }
 
 /// Why fetching a token failed; a few codes mean something more precise here
@@ -231,48 +222,36 @@ pub struct TestFailure {
 fn connection_reason(e: &crate::wechat::api::ApiError) -> String {
     use crate::wechat::api::ApiError;
     let precise = match e {
-        ApiError::WeChat { code: 40001, .. } => "AppSecret 错误，或不属于这个 AppID 的公众号",
-        ApiError::WeChat { code: 41002, .. } => "缺少 AppID",
-        ApiError::WeChat { code: 41004, .. } => "缺少 AppSecret",
+        ApiError::WeChat { code: 40001, .. } => crate::t("channel-reason-40001"),
+        ApiError::WeChat { code: 41002, .. } => crate::t("channel-reason-41002"),
+        ApiError::WeChat { code: 41004, .. } => crate::t("channel-reason-41004"),
         _ => return e.explain(),
     };
     match e {
-        ApiError::WeChat { code, .. } => format!("{precise}（错误码 {code}）"),
-        _ => precise.to_string(),
+        ApiError::WeChat { code, .. } => {
+            crate::t2("channel-reason-coded", "reason", precise, "code", *code)
+        }
+        _ => precise,
     }
 }
 
 /// What to do when fetching a token fails — the usual causes of a first binding.
-pub fn connection_fix(e: &crate::wechat::api::ApiError) -> &'static str {
+pub fn connection_fix(e: &crate::wechat::api::ApiError) -> String {
     use crate::wechat::api::ApiError;
     match e {
         ApiError::WeChat { code, .. } => match code {
-            40164 | 89506 | 89507 => {
-                "在微信公众平台「设置与开发 → 基本配置 → IP白名单」中添加本服务器的公网出口 IP（可在本机执行 curl ifconfig.me 查看），保存约 10 分钟后再点「测试连接」。"
-            }
-            89503 | 89501 => {
-                "公众号管理员会在微信中收到调用确认，确认后再测试；把本服务器的 IP 加入 IP白名单 后不再需要确认。"
-            }
-            40125 | 40001 | 41004 => {
-                "在「设置与开发 → 基本配置」中核对 AppSecret（重置后旧的立即失效），并确认它与 AppID 属于同一个公众号；在「修改设置」中填入正确的 AppSecret 并保存。"
-            }
-            40013 | 41002 => {
-                "核对 AppID（开发者ID）：以 wx 开头的 18 位，在「设置与开发 → 基本配置」中可见；不要填成以 gh_ 开头的原始ID。"
-            }
-            45009 => {
-                "今日获取 access_token 的次数已用完，明天再试；也可在微信公众平台「接口权限」中查看调用次数。"
-            }
-            -1 => "微信系统繁忙，请稍后再点「测试连接」。",
-            _ => "请对照微信公众平台的「全局返回码说明」检查公众号设置。",
+            40164 | 89506 | 89507 => crate::t("channel-fix-whitelist"),
+            89503 | 89501 => crate::t("channel-fix-confirm"),
+            40125 | 40001 | 41004 => crate::t("channel-fix-secret"),
+            40013 | 41002 => crate::t("channel-fix-appid"),
+            45009 => crate::t("channel-fix-quota"),
+            -1 => crate::t("channel-fix-busy"),
+            _ => crate::t("channel-fix-other"),
         },
-        ApiError::Network(_) | ApiError::Lost(_) => {
-            "确认本服务器能访问外网的 api.weixin.qq.com（防火墙、代理、DNS），若在「高级」中填写了接口地址，请核对。"
-        }
-        ApiError::Http(_) | ApiError::Decode(_) => {
-            "核对「修改设置 → 高级」中的微信接口地址，留空即使用微信官方地址。"
-        }
-        ApiError::Throttled => "稍等 15 秒再点「测试连接」。",
-        ApiError::Db(_) | ApiError::Local(_) => "请查看服务器日志。",
+        ApiError::Network(_) | ApiError::Lost(_) => crate::t("channel-fix-network"),
+        ApiError::Http(_) | ApiError::Decode(_) => crate::t("channel-fix-api-base"),
+        ApiError::Throttled => crate::t("channel-fix-throttled"),
+        ApiError::Db(_) | ApiError::Local(_) => crate::t("channel-fix-log"),
     }
 }
 

@@ -30,7 +30,7 @@ async fn the_super_admin_saves_replies_and_ordered_keyword_rules() {
     // Defaults until saved.
     let (status, body) = boss.text(&format!("/admin/automation?account={a}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("您好,欢迎咨询,客服马上为您服务。"));
+    assert!(body.contains("您好，欢迎咨询，客服马上为您服务。"));
 
     let (status, _) = post(
         &boss,

@@ -339,7 +339,7 @@ async fn login_logout_previous_login_and_lockout() {
     b.post_form("/login", &good).await;
     let (_, page) = b.text("/console").await;
     assert!(
-        page.contains("上次登录:2026-11-20 10:16"),
+        page.contains("上次登录：2026-11-20 10:16"),
         "previous login in Asia/Shanghai time: {page}"
     );
     assert!(page.contains("IP 127.0.0.1"));

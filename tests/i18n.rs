@@ -348,3 +348,29 @@ async fn the_login_page_follows_the_browser_and_a_user_their_choice() {
     assert!(page.contains("界面语言已切换为简体中文"), "{page}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn database_closures_speak_the_callers_language() {
+    let server = TestServer::start().await;
+    let db = server.state.db.clone();
+    let read = i18n::scope(Lang::En, async {
+        db.read(|_| Ok::<_, kefu::db::DbError>(kefu::t("enum-Role-admin")))
+            .await
+    })
+    .await
+    .expect("read");
+    assert_eq!(read, "Admin");
+    let write = i18n::scope(Lang::En, async {
+        db.write(|_| Ok::<_, kefu::db::DbError>(kefu::t("enum-Role-agent")))
+            .await
+    })
+    .await
+    .expect("write");
+    assert_eq!(write, "Agent");
+    let plain = db
+        .read(|_| Ok::<_, kefu::db::DbError>(kefu::t("enum-Role-agent")))
+        .await
+        .expect("read");
+    assert_eq!(plain, "普通客服");
+    server.stop().await;
+}

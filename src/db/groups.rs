@@ -182,9 +182,7 @@ pub fn in_use(conn: &Connection, id: GroupId) -> DbResult<Option<String>> {
         |r| r.get(0),
     )?;
     if members > 0 {
-        return Ok(Some(format!(
-            "该客服组还有 {members} 名成员，请先将成员移出后再删除"
-        )));
+        return Ok(Some(crate::t1("valid-group-members", "n", members)));
     }
     let open: i64 = conn.query_row(
         "SELECT count(*) FROM conversations WHERE group_id = ?1 AND state <> 'ended'",
@@ -192,9 +190,7 @@ pub fn in_use(conn: &Connection, id: GroupId) -> DbResult<Option<String>> {
         |r| r.get(0),
     )?;
     if open > 0 {
-        return Ok(Some(format!(
-            "该客服组还有 {open} 个未结束的会话，请等会话结束后再删除"
-        )));
+        return Ok(Some(crate::t1("valid-group-open", "n", open)));
     }
     let past: i64 = conn.query_row(
         "SELECT count(*) FROM conversations WHERE group_id = ?1",
@@ -202,9 +198,7 @@ pub fn in_use(conn: &Connection, id: GroupId) -> DbResult<Option<String>> {
         |r| r.get(0),
     )?;
     if past > 0 {
-        return Ok(Some(format!(
-            "该客服组有 {past} 个历史会话，删除后这些记录将无人可查，因此不能删除（可改名或停用成员）"
-        )));
+        return Ok(Some(crate::t1("valid-group-past", "n", past)));
     }
     let alone: Vec<String> = {
         let mut stmt = conn.prepare(
@@ -218,9 +212,10 @@ pub fn in_use(conn: &Connection, id: GroupId) -> DbResult<Option<String>> {
             .collect::<Result<Vec<_>, _>>()?
     };
     if !alone.is_empty() {
-        return Ok(Some(format!(
-            "公众号「{}」只由该客服组接待，请先在公众号设置中指定其他客服组",
-            alone.join("、")
+        return Ok(Some(crate::t1(
+            "valid-group-sole",
+            "accounts",
+            alone.join("、"),
         )));
     }
     Ok(None)

@@ -94,7 +94,7 @@ impl Button {
         let subs = v["sub_button"].as_array().filter(|s| !s.is_empty());
         if let Some(subs) = subs {
             if nested {
-                return Err(format!("子菜单「{name}」不能再有子菜单"));
+                return Err(crate::t1("valid-menu-nested", "name", name));
             }
             let subs = subs
                 .iter()
@@ -110,9 +110,12 @@ impl Button {
             "click" => ButtonKind::Click { key: text("key") },
             "view" => ButtonKind::View { url: text("url") },
             other => {
-                return Err(format!(
-                    "按钮「{name}」是「{}」类型，本页面只能编辑点击和链接按钮",
-                    type_label(other)
+                return Err(crate::t2(
+                    "valid-menu-type",
+                    "name",
+                    name,
+                    "kind",
+                    type_label(other),
                 ));
             }
         };
@@ -121,20 +124,21 @@ impl Button {
 }
 
 /// What WeChat's other button types are called in its own admin pages.
-fn type_label(kind: &str) -> &str {
-    match kind {
-        "scancode_push" => "扫码推事件",
-        "scancode_waitmsg" => "扫码带提示",
-        "pic_sysphoto" => "系统拍照发图",
-        "pic_photo_or_album" => "拍照或者相册发图",
-        "pic_weixin" => "微信相册发图",
-        "location_select" => "发送位置",
-        "media_id" | "view_limited" => "素材消息",
-        "article_id" | "article_view_limited" => "发布后的图文消息",
-        "miniprogram" => "小程序",
-        "" => "未知",
-        other => other,
-    }
+fn type_label(kind: &str) -> String {
+    let key = match kind {
+        "scancode_push" => "menu-type-scancode-push",
+        "scancode_waitmsg" => "menu-type-scancode-waitmsg",
+        "pic_sysphoto" => "menu-type-pic-sysphoto",
+        "pic_photo_or_album" => "menu-type-pic-photo-or-album",
+        "pic_weixin" => "menu-type-pic-weixin",
+        "location_select" => "menu-type-location-select",
+        "media_id" | "view_limited" => "menu-type-media",
+        "article_id" | "article_view_limited" => "menu-type-article",
+        "miniprogram" => "menu-type-miniprogram",
+        "" => "menu-type-unknown",
+        other => return other.to_string(),
+    };
+    crate::t(key)
 }
 
 impl Menu {
@@ -159,32 +163,40 @@ impl Menu {
     /// something to publish. The error names the button, in Chinese.
     pub fn check(&self) -> Result<(), String> {
         if self.buttons.len() > MAX_BUTTONS {
-            return Err(format!(
-                "一级菜单最多 {MAX_BUTTONS} 个，现在有 {} 个",
-                self.buttons.len()
+            return Err(crate::t2(
+                "valid-menu-too-many",
+                "max",
+                MAX_BUTTONS,
+                "n",
+                self.buttons.len(),
             ));
         }
         for (i, b) in self.buttons.iter().enumerate() {
-            let at = format!("第 {} 个一级菜单", i + 1);
-            check_name(&b.name, MAX_NAME_BYTES, "约 5 个汉字", &at)?;
-            let at = format!("{at}「{}」", b.name);
+            let at = crate::t1("menu-at-top", "n", i + 1);
+            check_name(&b.name, MAX_NAME_BYTES, &crate::t("menu-hint-top"), &at)?;
+            let at = crate::t2("menu-at-named", "at", &at, "name", &b.name);
             match &b.kind {
                 ButtonKind::Parent { subs } if subs.is_empty() => {
-                    return Err(format!("{at}没有子菜单：请填写子菜单，或改为点击或链接"));
+                    return Err(crate::t1("valid-menu-no-subs", "at", &at));
                 }
                 ButtonKind::Parent { subs } if subs.len() > MAX_SUBS => {
-                    return Err(format!(
-                        "{at}的子菜单最多 {MAX_SUBS} 个，现在有 {} 个",
-                        subs.len()
+                    return Err(crate::t3(
+                        "valid-menu-subs-too-many",
+                        "at",
+                        &at,
+                        "max",
+                        MAX_SUBS,
+                        "n",
+                        subs.len(),
                     ));
                 }
                 ButtonKind::Parent { subs } => {
                     for (j, s) in subs.iter().enumerate() {
-                        let at = format!("{at}的第 {} 个子菜单", j + 1);
-                        check_name(&s.name, MAX_SUB_NAME_BYTES, "约 20 个汉字", &at)?;
-                        let at = format!("{at}「{}」", s.name);
+                        let at = crate::t2("menu-at-sub", "at", &at, "n", j + 1);
+                        check_name(&s.name, MAX_SUB_NAME_BYTES, &crate::t("menu-hint-sub"), &at)?;
+                        let at = crate::t2("menu-at-named", "at", &at, "name", &s.name);
                         if matches!(s.kind, ButtonKind::Parent { .. }) {
-                            return Err(format!("{at}不能再有子菜单"));
+                            return Err(crate::t1("valid-menu-sub-nested", "at", &at));
                         }
                         check_leaf(&s.kind, &at)?;
                     }
@@ -195,9 +207,7 @@ impl Menu {
         let mut seen = HashSet::new();
         for key in self.click_keys() {
             if !seen.insert(key) {
-                return Err(format!(
-                    "KEY「{key}」用在了多个按钮上：每个点击按钮的 KEY 必须不同"
-                ));
+                return Err(crate::t1("valid-menu-key-twice", "key", key));
             }
         }
         Ok(())
@@ -215,7 +225,7 @@ impl Menu {
     pub fn from_wechat(v: &Value) -> Result<Menu, String> {
         let buttons = v["button"]
             .as_array()
-            .ok_or_else(|| "菜单数据无效：缺少 button 列表".to_string())?;
+            .ok_or_else(|| crate::t("valid-menu-no-list"))?;
         Ok(Menu {
             buttons: buttons
                 .iter()
@@ -227,11 +237,13 @@ impl Menu {
 
 fn check_name(name: &str, max: usize, hint: &str, at: &str) -> Result<(), String> {
     if name.trim().is_empty() {
-        return Err(format!("{at}缺少名称"));
+        return Err(crate::t1("valid-menu-name-missing", "at", at));
     }
     if name.len() > max {
-        return Err(format!(
-            "{at}的名称「{name}」太长：最多 {max} 个字节（{hint}）"
+        return Err(crate::i18n::lookup(
+            crate::i18n::current(),
+            "valid-menu-name-long",
+            &[("at", &at), ("name", &name), ("max", &max), ("hint", &hint)],
         ));
     }
     Ok(())
@@ -240,20 +252,28 @@ fn check_name(name: &str, max: usize, hint: &str, at: &str) -> Result<(), String
 fn check_leaf(kind: &ButtonKind, at: &str) -> Result<(), String> {
     match kind {
         ButtonKind::Click { key } if key.trim().is_empty() => {
-            Err(format!("{at}是点击按钮，请填写 KEY"))
+            Err(crate::t1("valid-menu-key-missing", "at", at))
         }
-        ButtonKind::Click { key } if key.len() > MAX_KEY_BYTES => {
-            Err(format!("{at}的 KEY 太长：最多 {MAX_KEY_BYTES} 个字节"))
-        }
-        ButtonKind::View { url } if url.trim().is_empty() => {
-            Err(format!("{at}是链接按钮，请填写网址"))
-        }
-        ButtonKind::View { url } if !is_web_url(url) => Err(format!(
-            "{at}的网址「{url}」无效：须以 http:// 或 https:// 开头，且不含空格"
+        ButtonKind::Click { key } if key.len() > MAX_KEY_BYTES => Err(crate::t2(
+            "valid-menu-key-long",
+            "at",
+            at,
+            "max",
+            MAX_KEY_BYTES,
         )),
-        ButtonKind::View { url } if url.len() > MAX_URL_BYTES => {
-            Err(format!("{at}的网址太长：最多 {MAX_URL_BYTES} 个字节"))
+        ButtonKind::View { url } if url.trim().is_empty() => {
+            Err(crate::t1("valid-menu-url-missing", "at", at))
         }
+        ButtonKind::View { url } if !is_web_url(url) => {
+            Err(crate::t2("valid-menu-url-invalid", "at", at, "url", url))
+        }
+        ButtonKind::View { url } if url.len() > MAX_URL_BYTES => Err(crate::t2(
+            "valid-menu-url-long",
+            "at",
+            at,
+            "max",
+            MAX_URL_BYTES,
+        )),
         _ => Ok(()),
     }
 }
@@ -273,8 +293,12 @@ fn is_web_url(url: &str) -> bool {
 pub fn check_reply(reply: &str) -> Result<(), String> {
     let n = reply.chars().count();
     if n > MAX_REPLY_CHARS {
-        return Err(format!(
-            "点击回复最多 {MAX_REPLY_CHARS} 个字，现在有 {n} 个字"
+        return Err(crate::t2(
+            "valid-menu-reply-long",
+            "max",
+            MAX_REPLY_CHARS,
+            "n",
+            n,
         ));
     }
     Ok(())

@@ -165,9 +165,11 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let (done, answer) = oneshot::channel::<Result<T, E>>();
+        // Messages made inside `f` speak the caller's language.
+        let lang = crate::i18n::current();
         let job: Job = Box::new(move |txn: Option<&mut Transaction<'_>>| {
             let outcome = match txn {
-                Some(txn) => run_in_savepoint(txn, f),
+                Some(txn) => crate::i18n::sync_scope(lang, || run_in_savepoint(txn, f)),
                 None => Err(E::from(DbError::Commit("not run".into()))),
             };
             Box::new(move |commit: Result<(), String>| {
@@ -194,12 +196,13 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let inner = self.inner.clone();
+        let lang = crate::i18n::current();
         tokio::task::spawn_blocking(move || {
             let conn = match inner.readers.lock().ok().and_then(|mut r| r.pop()) {
                 Some(c) => c,
                 None => open_reader(&inner.path).map_err(E::from)?,
             };
-            let result = f(&conn);
+            let result = crate::i18n::sync_scope(lang, || f(&conn));
             if let Ok(mut pool) = inner.readers.lock() {
                 if pool.len() < MAX_IDLE_READERS {
                     pool.push(conn);

@@ -39,11 +39,11 @@ impl DayKind {
         }
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            DayKind::Workday => "自定义工作日",
-            DayKind::Holiday => "节假日",
-        }
+    pub fn label(self) -> String {
+        crate::t(match self {
+            DayKind::Workday => "plan-kind-workday",
+            DayKind::Holiday => "plan-kind-holiday",
+        })
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -278,36 +278,38 @@ pub fn format_spans(spans: &[Span]) -> String {
 /// day off. `22:00-02:00` crosses midnight; `00:00-24:00` is the whole day.
 pub fn parse_spans(raw: &str, day: &str) -> Result<Vec<Span>, String> {
     let pieces: Vec<&str> = raw
-        .split([',', ',', ';', ';', '、', '\n'])
+        .split([',', '\u{FF0C}', ';', '\u{FF1B}', '、', '\n'])
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .collect();
     if pieces.len() > MAX_SPANS {
-        return Err(format!("{day}最多可设置 {MAX_SPANS} 个时段"));
+        return Err(crate::t2(
+            "valid-spans-too-many",
+            "day",
+            day,
+            "max",
+            MAX_SPANS,
+        ));
     }
     pieces.into_iter().map(|p| parse_span(p, day)).collect()
 }
 
 fn parse_span(piece: &str, day: &str) -> Result<Span, String> {
-    let bad = || format!("{day}时段「{piece}」格式不正确，请按 09:00-18:00 填写");
+    let bad = || crate::t2("valid-span-format", "day", day, "piece", piece);
     let (from, to) = piece
-        .split_once(['-', '~', '~', '–', '—', '至'])
+        .split_once(['-', '~', '\u{FF5E}', '–', '—', '至'])
         .ok_or_else(bad)?;
     let minute = |t: &str| -> Option<u16> {
-        let (h, m) = t.trim().split_once([':', ':'])?;
+        let (h, m) = t.trim().split_once([':', '\u{FF1A}'])?;
         let (h, m) = (h.trim().parse::<u16>().ok()?, m.trim().parse::<u16>().ok()?);
         (m < 60).then_some(h * 60 + m)
     };
     let (start, end) = (minute(from).ok_or_else(bad)?, minute(to).ok_or_else(bad)?);
     if start >= 1440 || end > 1440 {
-        return Err(format!(
-            "{day}时段「{piece}」时间无效，时间须在 00:00 到 24:00 之间"
-        ));
+        return Err(crate::t2("valid-span-range", "day", day, "piece", piece));
     }
     if start == end {
-        return Err(format!(
-            "{day}时段「{piece}」开始和结束时间相同；全天请填 00:00-24:00"
-        ));
+        return Err(crate::t2("valid-span-empty", "day", day, "piece", piece));
     }
     Ok(Span { start, end })
 }
@@ -320,9 +322,7 @@ pub fn check_timezone(raw: &str) -> Result<String, String> {
     }
     match TimeZone::get(name) {
         Ok(_) => Ok(name.to_string()),
-        Err(_) => Err(format!(
-            "时区「{name}」无效，请填写如 Asia/Shanghai 这样的时区名称"
-        )),
+        Err(_) => Err(crate::t1("valid-timezone", "name", name)),
     }
 }
 
@@ -330,11 +330,11 @@ pub fn check_timezone(raw: &str) -> Result<String, String> {
 pub fn parse_date(raw: &str, what: &str) -> Result<Date, String> {
     let raw = raw.trim();
     if raw.is_empty() {
-        return Err(format!("请填写{what}"));
+        return Err(crate::t1("valid-date-required", "what", what));
     }
     match raw.parse::<Date>() {
         Ok(d) if raw.len() == 10 => Ok(d),
-        _ => Err(format!("{what}「{raw}」无效，请按 2026-10-01 的格式填写")),
+        _ => Err(crate::t2("valid-date-format", "what", what, "raw", raw)),
     }
 }
 
@@ -350,34 +350,34 @@ pub fn check_day(
 ) -> Result<DayRange, String> {
     let name = name.trim();
     if name.is_empty() {
-        return Err("请填写名称".into());
+        return Err(crate::t("valid-name-required"));
     }
     if name.chars().count() > MAX_NAME {
-        return Err(format!("名称不能超过 {MAX_NAME} 个字"));
+        return Err(crate::t1("valid-name-long", "max", MAX_NAME));
     }
-    let start = parse_date(start, "开始日期")?;
-    let end = parse_date(end, "结束日期")?;
+    let start = parse_date(start, &crate::t("valid-start-date"))?;
+    let end = parse_date(end, &crate::t("valid-end-date"))?;
     if end < start {
-        return Err("结束日期不能早于开始日期".into());
+        return Err(crate::t("valid-end-before-start"));
     }
     if start.until(end).map_or(i32::MAX, |s| s.get_days()) >= MAX_RANGE_DAYS {
-        return Err(format!("日期范围不能超过 {MAX_RANGE_DAYS} 天"));
+        return Err(crate::t1("valid-range-long", "max", MAX_RANGE_DAYS));
     }
     let (spans, reply) = match kind {
         DayKind::Workday => {
             let spans = parse_spans(spans, "")?;
             if spans.is_empty() {
-                return Err("请填写自定义工作日的工作时段，如 09:00-18:00".into());
+                return Err(crate::t("valid-workday-spans"));
             }
             (spans, String::new())
         }
         DayKind::Holiday => {
             let reply = reply.trim();
             if reply.is_empty() {
-                return Err("请填写节假日自动回复".into());
+                return Err(crate::t("valid-holiday-reply"));
             }
             if reply.chars().count() > MAX_REPLY {
-                return Err(format!("节假日自动回复不能超过 {MAX_REPLY} 个字"));
+                return Err(crate::t1("valid-holiday-reply-long", "max", MAX_REPLY));
             }
             (Vec::new(), reply.to_string())
         }

@@ -294,7 +294,7 @@ pub async fn test(
         Err(f) => format!(
             "<div class=\"alert alert-error\" role=\"status\"><div>{}</div><p class=\"test-fix\"><strong>解决办法：</strong>{}</p></div>",
             esc(&f.reason),
-            esc(f.fix)
+            esc(&f.fix)
         ),
     };
     Ok(Html(html).into_response())

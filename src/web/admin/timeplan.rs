@@ -129,7 +129,7 @@ impl WeeklyAudit {
 /// What the audit log keeps of a range.
 #[derive(Serialize)]
 struct DayAudit<'a> {
-    kind: &'static str,
+    kind: String,
     name: &'a str,
     start: String,
     end: String,
