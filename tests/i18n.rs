@@ -237,6 +237,13 @@ fn the_rule_for_punctuation_catches_what_it_should() {
     assert!(!half_width_next_to_chinese("10 MB, 20 MB"));
 }
 
+/// Files that must spell the old half-width texts: migration 15 rewrites the
+/// untouched defaults, and its test feeds it those.
+const OLD_TEXTS: &[&str] = &[
+    "src/db/migrations/0015_user_locale.sql",
+    "src/db/migrate.rs",
+];
+
 #[test]
 fn chinese_text_uses_full_width_punctuation() {
     let mut files = Vec::new();
@@ -264,7 +271,9 @@ fn chinese_text_uses_full_width_punctuation() {
                 "js" => trimmed.starts_with("//"),
                 _ => false,
             };
-            if !comment && half_width_next_to_chinese(line) {
+            let on_purpose = line.contains("half-width on purpose")
+                || OLD_TEXTS.iter().any(|old| f.ends_with(old));
+            if !comment && !on_purpose && half_width_next_to_chinese(line) {
                 found.push(format!(
                     "{}:{}: {}",
                     f.strip_prefix(root()).unwrap_or(f).display(),
