@@ -125,12 +125,13 @@ impl From<rusqlite::Error> for Denied {
 
 pub type AccessResult<T> = Result<T, Denied>;
 
-fn forbidden(why: &str) -> Denied {
-    Denied::Forbidden(why.to_string())
+/// A refusal, in the user's language (`key` names it in the catalogue).
+fn forbidden(key: &str) -> Denied {
+    Denied::Forbidden(crate::t(key))
 }
 
-const NOT_YOUR_GROUP: &str = "您不在该会话所属的客服组";
-const QUEUE_HIDDEN: &str = "排队详情仅管理员可见，请使用“接入下一位”";
+const NOT_YOUR_GROUP: &str = "access-not-your-group";
+const QUEUE_HIDDEN: &str = "access-queue-hidden";
 
 // ------------------------------------------------------------ conversations
 
@@ -158,7 +159,7 @@ pub fn hurries_sends(
     if conv.agent_id == Some(v.id()) || v.user.role != Role::Agent {
         Ok(conv)
     } else {
-        Err(forbidden("只有接待该会话的客服或管理员可以立即重试"))
+        Err(forbidden("access-retry-now"))
     }
 }
 
@@ -208,7 +209,7 @@ pub fn follower(
 ) -> AccessResult<db::followers::Follower> {
     let f = db::followers::get(c, id)?.ok_or(Denied::NotFound)?;
     if !v.reach.covers_any(&follower_groups(c, id, f.account_id)?) {
-        return Err(forbidden("您不在该粉丝所属的客服组"));
+        return Err(forbidden("access-not-follower-group"));
     }
     if let Some(open) = db::conversations::open_of(c, id)? {
         if open.state == ConversationState::Queued && !sees_queue_of(c, v, open.group_id)? {
@@ -249,7 +250,7 @@ pub fn account(c: &rusqlite::Connection, v: &Viewer, id: AccountId) -> AccessRes
     if v.reach.covers_any(&db::accounts::groups(c, id)?) {
         Ok(())
     } else {
-        Err(forbidden("该公众号不由您的客服组接待"))
+        Err(forbidden("access-not-account-group"))
     }
 }
 
@@ -294,7 +295,7 @@ pub fn assigns(role: Role, reach: &Reach, groups: &[GroupId]) -> bool {
 /// May the viewer administer `group` (its settings, categories, FAQ …)?
 pub fn group(v: &Viewer, group: GroupId) -> AccessResult<()> {
     if v.user.role == Role::Agent || !v.sees(group) {
-        return Err(forbidden("您不是该客服组的管理员"));
+        return Err(forbidden("access-not-group-admin"));
     }
     Ok(())
 }
@@ -408,10 +409,10 @@ pub fn followups_scope(v: &Viewer) -> db::followups::Scope {
 /// (which must be one of them).
 pub fn message_search(v: &Viewer, group: Option<GroupId>) -> AccessResult<Reach> {
     if v.user.role == Role::Agent {
-        return Err(forbidden("消息管理仅管理员可用"));
+        return Err(forbidden("access-messages-admins"));
     }
     match group {
-        Some(g) if !v.sees(g) => Err(forbidden("您不是该客服组的管理员")),
+        Some(g) if !v.sees(g) => Err(forbidden("access-not-group-admin")),
         Some(g) => Ok(Reach::Groups(vec![g])),
         None => Ok(v.reach.clone()),
     }
@@ -441,7 +442,7 @@ pub fn served(
         Some(a) => a,
     };
     if v.user.role == Role::Agent {
-        return Err(forbidden("只能查看自己接待过的会话"));
+        return Err(forbidden("access-served-own"));
     }
     if db::users::get(c, agent)?.is_none() {
         return Err(Denied::NotFound);
@@ -454,7 +455,7 @@ pub fn served(
         Reach::Groups(mine) => {
             let theirs = db::users::group_ids(c, agent)?;
             if !v.reach.covers_any(&theirs) {
-                return Err(forbidden("该客服不在您管理的客服组"));
+                return Err(forbidden("access-agent-not-yours"));
             }
             Ok(db::search::ServedScope {
                 agent,

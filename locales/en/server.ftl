@@ -86,3 +86,13 @@ valid-group-members = This group still has { $n } members: move them out before 
 valid-group-open = This group still has { $n } open conversations: wait until they end before deleting it
 valid-group-past = This group has { $n } past conversations that nobody could look up after deleting it, so it cannot be deleted (rename it or disable its members instead)
 valid-group-sole = Only this group serves the official account “{ $accounts }”: give it another group in the account settings first
+
+access-not-your-group = You are not in the group this conversation belongs to
+access-queue-hidden = Only admins see the queue in detail; use “Accept next”
+access-retry-now = Only the agent serving this conversation or an admin can retry now
+access-not-follower-group = You are not in the group this follower belongs to
+access-not-account-group = This official account is not served by your groups
+access-not-group-admin = You are not an admin of this group
+access-messages-admins = Only admins can search messages
+access-served-own = You can only see conversations you served
+access-agent-not-yours = This agent is not in a group you manage

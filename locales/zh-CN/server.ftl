@@ -86,3 +86,13 @@ valid-group-members = 该客服组还有 { $n } 名成员，请先将成员移�
 valid-group-open = 该客服组还有 { $n } 个未结束的会话，请等会话结束后再删除
 valid-group-past = 该客服组有 { $n } 个历史会话，删除后这些记录将无人可查，因此不能删除（可改名或停用成员）
 valid-group-sole = 公众号「{ $accounts }」只由该客服组接待，请先在公众号设置中指定其他客服组
+
+access-not-your-group = 您不在该会话所属的客服组
+access-queue-hidden = 排队详情仅管理员可见，请使用“接入下一位”
+access-retry-now = 只有接待该会话的客服或管理员可以立即重试
+access-not-follower-group = 您不在该粉丝所属的客服组
+access-not-account-group = 该公众号不由您的客服组接待
+access-not-group-admin = 您不是该客服组的管理员
+access-messages-admins = 消息管理仅管理员可用
+access-served-own = 只能查看自己接待过的会话
+access-agent-not-yours = 该客服不在您管理的客服组
