@@ -1361,6 +1361,11 @@ impl ChromeDriver {
 
     /// A browser session with a fresh profile.
     async fn connect(&self, device: Device) -> Client {
+        self.connect_lang(device, "zh-CN").await
+    }
+
+    /// A browser whose interface (and so `Accept-Language`) is `lang`.
+    async fn connect_lang(&self, device: Device, lang: &str) -> Client {
         // Each session its own profile: two agents are two separate browsers.
         static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -1375,7 +1380,8 @@ impl ChromeDriver {
             "--disable-component-update".into(),
             "--disable-sync".into(),
             "--no-first-run".into(),
-            "--lang=zh-CN".into(),
+            format!("--lang={lang}"),
+            format!("--accept-lang={lang}"),
             format!("--user-data-dir={}", profile.display()),
         ];
         let mut chrome = json!({ "binary": self.chromium.to_string_lossy() });
@@ -2669,5 +2675,108 @@ async fn knowledge_tree(
     c.goto(&at("/console/kb/view")).await?;
     wait_text(c, "main", KB_REPLY).await?;
     shots.take(c, "3-readonly").await?;
+    Ok(())
+}
+
+// ---- lead: the interface language (issue 13) ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn language_desktop_flow() {
+    language_run("language_desktop", Device::Desktop).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn language_phone_flow() {
+    language_run("language_phone", Device::Phone).await;
+}
+
+async fn language_run(test: &'static str, device: Device) {
+    let driver = ChromeDriver::start().await;
+    let client = driver.connect_lang(device, "en-US").await;
+    let server = TestServer::start().await;
+    server.user(AGENT_USER, kefu::model::Role::Agent, &[]).await;
+    let shots = Shots::new(test);
+    let task = {
+        let (c, url, shots) = (client.clone(), server.url.clone(), shots.clone());
+        tokio::spawn(async move { language(&c, &url, &shots, device).await })
+    };
+    let outcome = task.await;
+    if !matches!(outcome, Ok(Ok(()))) {
+        let _ = shots.take(&client, "failure").await;
+    }
+    let _ = client.close().await;
+    server.stop().await;
+    drop(driver);
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("[{test}] {e:#}"),
+        Err(e) => panic!("[{test}] flow task failed: {e}"),
+    }
+}
+
+/// An English browser gets the sign-in page in English; the user's own choice
+/// (zh-CN until changed) then wins; switching to English in 个人中心 redraws
+/// every page in English.
+async fn language(c: &Client, base: &str, shots: &Shots, device: Device) -> Result<()> {
+    c.goto(&format!("{base}/login")).await?;
+    wait_text(c, "h1", "Sign in").await?;
+    let lang = c
+        .execute("return document.documentElement.lang;", vec![])
+        .await?;
+    if lang != json!("en") {
+        bail!("the sign-in page should say lang=en, got {lang}");
+    }
+    let body = text_of(c, "body").await?;
+    if body
+        .chars()
+        .any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch))
+    {
+        bail!("Chinese on the English sign-in page: {body}");
+    }
+    shots.take(c, "1-login-en").await?;
+
+    // The password below is the test server's, see tests/common.
+    login(c, AGENT_USER, "secret-pass-1").await?;
+    wait_path(c, "/console").await?;
+    // This user has not chosen yet: zh-CN, whatever the browser says.
+    let nav = c
+        .execute(
+            "return document.querySelector('.sidebar nav').textContent;",
+            vec![],
+        )
+        .await?;
+    if !nav
+        .as_str()
+        .is_some_and(|t| t.contains("会话") && t.contains("知识库"))
+    {
+        bail!("a user who chose nothing should get Chinese: {nav}");
+    }
+    c.goto(&format!("{base}/console/me")).await?;
+    wait_text(c, "#language h2", "界面语言").await?;
+    let select = find(c, "select[name=locale]").await?;
+    select.select_by_value("en").await?;
+    click(c, "form[action='/console/me/locale'] button[type=submit]").await?;
+    wait_text(c, "#flash", "The interface is now in English").await?;
+    wait_text(c, "#language h2", "Language").await?;
+    shots.take(c, "2-me-en").await?;
+    if device == Device::Phone {
+        open_phone_menu(c).await?;
+    }
+    let nav = text_of(c, ".sidebar nav").await?;
+    for want in ["Conversations", "Knowledge base", "FAQ", "Served"] {
+        if !nav.contains(want) {
+            bail!("the English menu lacks {want}: {nav}");
+        }
+    }
+    shots.take(c, "2-menu-en").await?;
+    if device == Device::Phone {
+        c.goto(&format!("{base}/console/me")).await?;
+    }
+    // And back: the choice is per user and instant.
+    let select = find(c, "select[name=locale]").await?;
+    select.select_by_value("zh-CN").await?;
+    click(c, "form[action='/console/me/locale'] button[type=submit]").await?;
+    wait_text(c, "#flash", "界面语言已切换为简体中文").await?;
+    shots.take(c, "3-me-zh").await?;
     Ok(())
 }
