@@ -381,7 +381,7 @@ mod tests {
         let id = open(&conn, acc, f, g0(&conn), t0).unwrap().unwrap();
         assert_eq!(
             open(&conn, acc, f, g0(&conn), t0).unwrap(),
-            Err("该粉丝已有进行中的会话"),
+            Err("conv-open-twice"),
             "one open per follower"
         );
         assert_eq!(queue(&conn, g0(&conn)).unwrap().len(), 1);
@@ -392,11 +392,11 @@ mod tests {
             .unwrap();
         assert_eq!(
             step(&conn, id, Step::Accept { by: b }, "", at(2)).unwrap(),
-            Err("该会话已被其他客服接入")
+            Err("conv-taken")
         );
         assert_eq!(
             step(&conn, id, Step::EndByAgent { by: b }, "", at(2)).unwrap(),
-            Err("只有接待该会话的客服可以结束会话")
+            Err("conv-end-not-holder")
         );
         step(
             &conn,

@@ -56,12 +56,12 @@ pub fn reply(
 ) -> DeskResult<(MessageId, Out)> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(refused("请输入回复内容"));
+        return Err(refused("desk-reply-empty"));
     }
     if text.chars().count() > 2000 {
-        return Err(refused("回复内容不能超过 2000 字"));
+        return Err(refused("desk-reply-long"));
     }
-    let conv = held_by(c, user, id, "回复")?;
+    let conv = held_by(c, user, id, "act-reply")?;
     let b = budget_of(c, conv.follower_id, now)?;
     if !b.allowed {
         return Err(DeskError::Refused(b.reason.unwrap_or_default()));
@@ -82,7 +82,7 @@ pub fn reply_image(
     upload: i64,
     now: Timestamp,
 ) -> DeskResult<(MessageId, Out)> {
-    let conv = held_by(c, user, id, "回复")?;
+    let conv = held_by(c, user, id, "act-reply")?;
     let b = budget_of(c, conv.follower_id, now)?;
     if !b.allowed {
         return Err(DeskError::Refused(b.reason.unwrap_or_default()));
@@ -113,13 +113,13 @@ pub fn reply_image(
 /// Sends a failed message again (a new outbox attempt for the same message).
 pub fn retry(c: &Connection, user: &User, message: MessageId, now: Timestamp) -> DeskResult<Out> {
     let conv_id = db::messages::conversation_of(c, message)?;
-    let conv = held_by(c, user, conv_id.ok_or(DeskError::NotFound)?, "重发消息")?;
+    let conv = held_by(c, user, conv_id.ok_or(DeskError::NotFound)?, "act-resend")?;
     let b = budget_of(c, conv.follower_id, now)?;
     if !b.allowed {
         return Err(DeskError::Refused(b.reason.unwrap_or_default()));
     }
     if !db::outbox::retry_failed(c, message, now)? {
-        return Err(refused("只有发送失败或结果未知的消息可以重发"));
+        return Err(refused("desk-resend-only"));
     }
     let mut out = Out {
         outbox: true,
@@ -137,9 +137,9 @@ pub fn ignore_unknown(
     _now: Timestamp,
 ) -> DeskResult<Out> {
     let conv_id = db::messages::conversation_of(c, message)?;
-    let conv = held_by(c, user, conv_id.ok_or(DeskError::NotFound)?, "忽略发送结果")?;
+    let conv = held_by(c, user, conv_id.ok_or(DeskError::NotFound)?, "act-ignore")?;
     if !db::outbox::ignore_unknown(c, message)? {
-        return Err(refused("只有结果未知的消息可以忽略"));
+        return Err(refused("desk-ignore-only"));
     }
     let mut out = Out::default();
     out.message(message, conv.group_id);
@@ -158,7 +158,7 @@ pub fn retry_now(
     let v = access::Viewer::load(c, user)?;
     let conv = access::hurries_sends(c, &v, conv_id)?;
     if !db::outbox::retry_now(c, message, now)? {
-        return Err(refused("该消息不在等待重试"));
+        return Err(refused("desk-not-waiting"));
     }
     let mut out = Out {
         outbox: true,
@@ -178,7 +178,7 @@ pub fn note(
 ) -> DeskResult<Out> {
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 2000 {
-        return Err(refused("备注内容需为 1–2000 字"));
+        return Err(refused("desk-note-length"));
     }
     let conv = visible(c, user, id)?;
     let note = db::notes::add(c, id, conv.follower_id, Some(user.id), body, now)?;
@@ -200,7 +200,7 @@ pub fn end(
     remark: &str,
     now: Timestamp,
 ) -> DeskResult<Out> {
-    let conv = held_by(c, user, id, "结束会话")?;
+    let conv = held_by(c, user, id, "act-end")?;
     let rules = settings::group(c, conv.group_id)?;
     let valid: Vec<i64> = {
         let all = db::taxonomy::category_ids(c, conv.group_id)?;
@@ -211,10 +211,10 @@ pub fn end(
             .collect()
     };
     if rules.require_category && valid.is_empty() {
-        return Err(refused("请至少选择一个咨询分类"));
+        return Err(refused("desk-category-required"));
     }
     if remark.chars().count() > 500 {
-        return Err(refused("备注不能超过 500 字"));
+        return Err(refused("desk-remark-long"));
     }
     if let Err(why) = conversations::step(c, id, Step::EndByAgent { by: user.id }, "", now)? {
         return Err(refused(why));
@@ -268,17 +268,18 @@ pub fn reopen(
         None => super::inbound::group_for(c, f.account_id, now)?,
     };
     if let Some(open) = conversations::open_of(c, follower)? {
-        return Err(DeskError::Refused(match open.agent_id {
-            Some(a) if a == user.id => "您正在接待该粉丝".into(),
-            Some(_) => "该粉丝正由其他客服接待".into(),
-            None => "该粉丝正在排队，请从排队列表接入".into(),
+        return Err(refused(match open.agent_id {
+            Some(a) if a == user.id => "desk-reopen-yours",
+            Some(_) => "desk-reopen-other",
+            None => "desk-reopen-queued",
         }));
     }
     let b = budget_of(c, follower, now)?;
     if !b.allowed {
-        return Err(DeskError::Refused(format!(
-            "无法重新发起会话：{}",
-            b.reason.unwrap_or_default()
+        return Err(DeskError::Refused(crate::t1(
+            "desk-reopen-budget",
+            "reason",
+            b.reason.unwrap_or_default(),
         )));
     }
     let id = match conversations::open(c, f.account_id, follower, group, now)? {
@@ -306,7 +307,7 @@ pub fn mark(
 ) -> DeskResult<()> {
     visible(c, user, id)?;
     if note.chars().count() > 500 {
-        return Err(refused("标注内容不能超过 500 字"));
+        return Err(refused("desk-mark-long"));
     }
     db::followups::add_mark(c, id, Some(user.id), note.trim(), now)?;
     Ok(())
@@ -324,15 +325,15 @@ pub fn tag(
 ) -> DeskResult<()> {
     let conv = visible(c, user, id)?;
     if db::taxonomy::tag(c, tag)?.is_none() {
-        return Err(refused("请选择一个标签"));
+        return Err(refused("desk-tag-required"));
     }
     if let Some(m) = message {
         if db::messages::follower_of(c, m)? != Some(conv.follower_id) {
-            return Err(refused("该消息不属于这个会话"));
+            return Err(refused("desk-message-elsewhere"));
         }
     }
     if remark.chars().count() > 200 {
-        return Err(refused("标签备注不能超过 200 字"));
+        return Err(refused("desk-tag-remark-long"));
     }
     db::followups::add_tagging(
         c,

@@ -114,8 +114,9 @@ impl From<rusqlite::Error> for DeskError {
 
 pub type DeskResult<T> = Result<T, DeskError>;
 
-pub(crate) fn refused(why: &str) -> DeskError {
-    DeskError::Refused(why.to_string())
+/// A refusal; `key` names its text in the catalogue (the user's language).
+pub(crate) fn refused(key: &str) -> DeskError {
+    DeskError::Refused(crate::t(key))
 }
 
 // ------------------------------------------------------------------ who may
@@ -138,13 +139,20 @@ pub(crate) fn held_by(
 ) -> DeskResult<conversations::Conversation> {
     let conv = visible(c, user, id)?;
     if conv.state != ConversationState::Active {
-        return Err(DeskError::Refused(format!(
-            "该会话{}，不能{what}",
-            conv.state.label()
+        return Err(DeskError::Refused(crate::t2(
+            "conv-state-refused",
+            "state",
+            conv.state.label(),
+            "what",
+            crate::t(what),
         )));
     }
     if conv.agent_id != Some(user.id) {
-        return Err(DeskError::Denied(format!("只有接待该会话的客服可以{what}")));
+        return Err(DeskError::Denied(crate::t1(
+            "conv-holder-only",
+            "what",
+            crate::t(what),
+        )));
     }
     Ok(conv)
 }

@@ -26,14 +26,14 @@ pub fn transfer_to_agent(
     note: &str,
     now: Timestamp,
 ) -> DeskResult<Out> {
-    let conv = held_by(c, user, id, "转接")?;
+    let conv = held_by(c, user, id, "act-transfer")?;
     if to == user.id {
-        return Err(refused("不能转接给自己"));
+        return Err(refused("conv-transfer-self"));
     }
     let target = candidates(c, conv.group_id)?
         .into_iter()
         .find(|x| x.agent == to)
-        .ok_or_else(|| refused("只能转接给本客服组的客服"))?;
+        .ok_or_else(|| refused("desk-transfer-group-only"))?;
     if target.status != AgentStatus::Online {
         return Err(DeskError::Refused(format!(
             "对方当前{}，不能接收转接",
@@ -41,7 +41,7 @@ pub fn transfer_to_agent(
         )));
     }
     if db::transfers::pending_count(c, id)? > 0 {
-        return Err(refused("该会话已有一个等待对方回应的转接"));
+        return Err(refused("desk-transfer-pending"));
     }
     let timeout = settings::group(c, conv.group_id)?.transfer_timeout_secs;
     let expires = now + SignedDuration::from_secs(timeout);
@@ -75,7 +75,7 @@ pub fn answer_transfer(
         return Err(DeskError::Denied("这个转接请求不是给您的".into()));
     }
     if t.state != TransferState::Pending || t.expires_at <= now {
-        return Err(refused("该转接请求已失效"));
+        return Err(refused("desk-transfer-stale"));
     }
     let conv = conversations::get(c, conv_id)?.ok_or(DeskError::NotFound)?;
     let mut out = Out::default();
@@ -113,9 +113,9 @@ pub fn transfer_to_group(
     note: &str,
     now: Timestamp,
 ) -> DeskResult<Out> {
-    let conv = held_by(c, user, id, "转接")?;
+    let conv = held_by(c, user, id, "act-transfer")?;
     if conv.group_id == group {
-        return Err(refused("会话已在该客服组，请选择本组的客服"));
+        return Err(refused("desk-transfer-same-group"));
     }
     if db::groups::get(c, group)?.is_none() {
         return Err(DeskError::NotFound);

@@ -48,7 +48,8 @@ pub struct Status {
     pub holder: Option<UserId>,
 }
 
-/// The state after `step`, or the reason it is not allowed.
+/// The state after `step`, or why it is not allowed (a catalogue key, shown
+/// through [`crate::t`]).
 pub fn next(current: Option<Status>, step: Step) -> Result<Status, &'static str> {
     use ConversationState::*;
     let queued = Status {
@@ -57,28 +58,28 @@ pub fn next(current: Option<Status>, step: Step) -> Result<Status, &'static str>
     };
     match (current, step) {
         (None, Step::Open) => Ok(queued),
-        (Some(_), Step::Open) => Err("该粉丝已有进行中的会话"),
-        (None, _) => Err("会话不存在"),
-        (Some(s), _) if s.state == Ended => Err("会话已结束"),
+        (Some(_), Step::Open) => Err("conv-open-twice"),
+        (None, _) => Err("conv-missing"),
+        (Some(s), _) if s.state == Ended => Err("conv-ended"),
         (Some(s), Step::Accept { by }) => match s.state {
             Queued => Ok(Status {
                 state: Active,
                 holder: Some(by),
             }),
-            _ => Err("该会话已被其他客服接入"),
+            _ => Err("conv-taken"),
         },
         (Some(s), Step::Route { to }) => match s.state {
             Queued => Ok(Status {
                 state: Active,
                 holder: Some(to),
             }),
-            _ => Err("该会话已被其他客服接入"),
+            _ => Err("conv-taken"),
         },
         (Some(s), Step::TransferInGroup { from, to }) => {
             if s.state != Active || s.holder != Some(from) {
-                Err("只有接待该会话的客服可以转接")
+                Err("conv-transfer-not-holder")
             } else if from == to {
-                Err("不能转接给自己")
+                Err("conv-transfer-self")
             } else {
                 Ok(Status {
                     state: Active,
@@ -88,7 +89,7 @@ pub fn next(current: Option<Status>, step: Step) -> Result<Status, &'static str>
         }
         (Some(s), Step::TransferToGroup { from }) => {
             if s.state != Active || s.holder != Some(from) {
-                Err("只有接待该会话的客服可以转接")
+                Err("conv-transfer-not-holder")
             } else {
                 Ok(queued)
             }
@@ -100,7 +101,7 @@ pub fn next(current: Option<Status>, step: Step) -> Result<Status, &'static str>
                     holder: s.holder,
                 })
             } else {
-                Err("只有接待该会话的客服可以结束会话")
+                Err("conv-end-not-holder")
             }
         }
         (Some(s), Step::EndByTimeout) => {
@@ -110,7 +111,7 @@ pub fn next(current: Option<Status>, step: Step) -> Result<Status, &'static str>
                     holder: s.holder,
                 })
             } else {
-                Err("只有会话中的会话会超时结束")
+                Err("conv-timeout-not-active")
             }
         }
         (Some(s), Step::Abandon | Step::Expire | Step::Remove { .. }) => {
@@ -120,7 +121,7 @@ pub fn next(current: Option<Status>, step: Step) -> Result<Status, &'static str>
                     holder: None,
                 })
             } else {
-                Err("只有排队中的会话可以这样结束")
+                Err("conv-queue-only")
             }
         }
     }
@@ -149,7 +150,7 @@ mod tests {
                     holder: None,
                 }),
             ),
-            (st(Queued, None), Step::Open, Err("该粉丝已有进行中的会话")),
+            (st(Queued, None), Step::Open, Err("conv-open-twice")),
             (
                 st(Queued, None),
                 Step::Accept { by: A },
@@ -161,7 +162,7 @@ mod tests {
             (
                 st(Active, Some(A)),
                 Step::Accept { by: B },
-                Err("该会话已被其他客服接入"),
+                Err("conv-taken"),
             ),
             (
                 st(Queued, None),
@@ -182,12 +183,12 @@ mod tests {
             (
                 st(Active, Some(A)),
                 Step::TransferInGroup { from: B, to: A },
-                Err("只有接待该会话的客服可以转接"),
+                Err("conv-transfer-not-holder"),
             ),
             (
                 st(Active, Some(A)),
                 Step::TransferInGroup { from: A, to: A },
-                Err("不能转接给自己"),
+                Err("conv-transfer-self"),
             ),
             (
                 st(Active, Some(A)),
@@ -200,7 +201,7 @@ mod tests {
             (
                 st(Active, Some(A)),
                 Step::EndByAgent { by: B },
-                Err("只有接待该会话的客服可以结束会话"),
+                Err("conv-end-not-holder"),
             ),
             (
                 st(Active, Some(A)),
@@ -221,7 +222,7 @@ mod tests {
             (
                 st(Queued, None),
                 Step::EndByTimeout,
-                Err("只有会话中的会话会超时结束"),
+                Err("conv-timeout-not-active"),
             ),
             (
                 st(Queued, None),
@@ -242,14 +243,14 @@ mod tests {
             (
                 st(Active, Some(A)),
                 Step::Remove { by: B },
-                Err("只有排队中的会话可以这样结束"),
+                Err("conv-queue-only"),
             ),
             (
                 st(Ended, Some(A)),
                 Step::Accept { by: A },
-                Err("会话已结束"),
+                Err("conv-ended"),
             ),
-            (None, Step::Accept { by: A }, Err("会话不存在")),
+            (None, Step::Accept { by: A }, Err("conv-missing")),
         ];
         for (i, (current, step, want)) in cases.into_iter().enumerate() {
             assert_eq!(next(current, step), want, "case {i}: {current:?} {step:?}");
