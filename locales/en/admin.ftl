@@ -197,3 +197,109 @@ acct-trigger-required = Choose a conversation trigger
 acct-keyword-required = Enter at least one keyword
 acct-menu-key-required = Enter the menu KEY
 acct-trigger-saved = Conversation trigger saved
+
+## Audit log
+
+audit-actor = By
+audit-action = Action
+audit-target = Object
+audit-before = Before
+audit-after = After
+audit-none = No entries match
+audit-limit = Shows the latest 500 entries at most.
+audit-bad-date = Invalid date: { $date }
+audit-date-range = The date is out of range
+audit-line = { $field }: { $value }
+audit-field-name = Name
+audit-field-ident = Group ID
+audit-field-phone = Phone
+audit-field-public-name = Name shown to followers
+audit-field-public-visible = Shown to followers
+audit-field-strategy = Assignment
+audit-field-familiar-days = Returning-follower days
+audit-field-require-category = Require a category to end a conversation
+audit-field-agents-see-queue = Agents can see queue details
+audit-field-transfer-timeout-secs = Transfer wait (seconds)
+audit-field-queue-expiry-hours = Queue timeout (hours)
+audit-field-comfort-every-mins = Queue reassurance every (minutes)
+audit-field-requeue-after-mins = Minutes offline before conversations return to the queue
+audit-field-sla-secs = First-response target (seconds)
+audit-field-username = Username
+audit-field-role = Role
+audit-field-display-name = Display name
+audit-field-real-name = Name
+audit-field-groups = Groups
+audit-field-status = Status
+audit-field-enabled = Enabled
+audit-field-timezone = Time zone
+audit-field-days = Weekly hours
+audit-field-kind = Type
+audit-field-start = Start date
+audit-field-end = End date
+audit-field-spans = Hours
+audit-field-reply = Reply
+audit-field-template-id = Template ID
+audit-field-every-mins = Minimum interval (minutes)
+audit-field-app-id = AppID
+audit-field-app-secret = AppSecret
+audit-field-token = Token
+audit-field-aes-key = EncodingAESKey
+audit-field-mode = Message encryption mode
+audit-field-api-base = WeChat API address
+audit-field-simulation = Simulation
+audit-field-keyword = Keyword
+audit-field-keywords = Keywords
+audit-field-question = Question
+audit-field-answer = Answer
+
+## Followers
+
+fans-search = OpenID / remark
+fans-tag-id = WeChat tag ID
+fans-tag-id-example = e.g. 100
+fans-subscription = Subscription
+fans-subscribed = Following
+fans-unsubscribed = Unfollowed
+fans-sync = Sync followers: { $account }
+fans-total = { $n ->
+        [one] 1 follower.
+       *[other] { $n } followers.
+    } WeChat no longer gives follower nicknames: add a remark and agents will see it; without one a follower shows as "Visitor" plus the last four characters of the OpenID.
+fans-follower = Follower
+fans-tags = WeChat tags
+fans-status = Status
+fans-first-seen = First contact
+fans-last-seen = Last contact
+fans-remark = Remark
+fans-remark-placeholder = Add a remark
+fans-none = No followers match
+fans-pages = Pages
+fans-first-page = First
+fans-last-page = Last
+fans-sync-running = { $account }: syncing followers… { $done } / { $total } done
+fans-sync-failed = { $account }: sync failed: { $error }
+fans-sync-done = { $account }: sync complete, { $n } followers
+fans-remark-too-long = A remark can be at most 30 characters
+fans-remark-saved = Remark saved
+fans-sync-started = Follower sync started; you can keep working meanwhile
+fans-sync-busy = This account is already syncing
+
+## WeChat notifications
+
+notify-heading = WeChat notifications of { $account }
+notify-intro = Once an agent gets a binding code in My profile and sends it to this official account from their own WeChat, kefu notifies them with the template message below when a follower is queuing or a conversation message has been unread for more than 3 minutes. Outside work hours only agents who chose "Notify me outside work hours too" are notified.
+notify-enabled = Send WeChat notifications
+notify-template-id = Template ID
+notify-template-id-hint = The template ID from Template messages in the official account's admin
+notify-fields = Field mapping (one "field = content" per line; you can use {"{"}type{"}"} {"{"}customer{"}"} {"{"}content{"}"} {"{"}time{"}"})
+notify-every = Minimum interval per agent (minutes)
+notify-bound = Agents with WeChat bound ({ $n })
+notify-none-bound = No agent has bound WeChat yet.
+notify-no-account-before = There is no official account yet. Add one under
+notify-no-account-after = first.
+notify-every-range = The interval must be a whole number of minutes from 1 to 120
+notify-template-too-long = The template ID is too long
+notify-template-required = Notifications need a template ID (from Template messages in the official account's admin)
+notify-line-form = Line { $line } should read "field = content"
+notify-line-field = The field name on line { $line } may contain only letters, digits and underscores
+notify-saved = Notification settings saved

@@ -197,3 +197,106 @@ acct-trigger-required = 请选择会话触发方式
 acct-keyword-required = 请至少填写一个关键词
 acct-menu-key-required = 请填写菜单 KEY
 acct-trigger-saved = 会话触发方式已保存
+
+## 操作日志
+
+audit-actor = 操作人
+audit-action = 操作
+audit-target = 对象
+audit-before = 修改前
+audit-after = 修改后
+audit-none = 没有符合条件的记录
+audit-limit = 最多显示最近 500 条。
+audit-bad-date = 日期格式不正确：{ $date }
+audit-date-range = 日期超出范围
+audit-line = { $field }：{ $value }
+audit-field-name = 名称
+audit-field-ident = 组标识
+audit-field-phone = 电话
+audit-field-public-name = 对粉丝显示的组名
+audit-field-public-visible = 是否向粉丝显示
+audit-field-strategy = 分配方式
+audit-field-familiar-days = 熟客优先天数
+audit-field-require-category = 结束会话需选择咨询分类
+audit-field-agents-see-queue = 普通客服可查看排队详情
+audit-field-transfer-timeout-secs = 转接等待秒数
+audit-field-queue-expiry-hours = 排队超时小时
+audit-field-comfort-every-mins = 排队安抚间隔分钟
+audit-field-requeue-after-mins = 客服离线后会话回到排队的分钟数
+audit-field-sla-secs = 首次响应达标秒数
+audit-field-username = 账号
+audit-field-role = 角色
+audit-field-display-name = 显示名
+audit-field-real-name = 姓名
+audit-field-groups = 客服组
+audit-field-status = 状态
+audit-field-enabled = 启用
+audit-field-timezone = 时区
+audit-field-days = 每周工作时间
+audit-field-kind = 类型
+audit-field-start = 开始日期
+audit-field-end = 结束日期
+audit-field-spans = 时段
+audit-field-reply = 回复
+audit-field-template-id = 模板 ID
+audit-field-every-mins = 最短提醒间隔（分钟）
+audit-field-app-id = AppID
+audit-field-app-secret = AppSecret
+audit-field-token = Token
+audit-field-aes-key = EncodingAESKey
+audit-field-mode = 消息加解密方式
+audit-field-api-base = 微信接口地址
+audit-field-simulation = 模拟模式
+audit-field-keyword = 关键词
+audit-field-keywords = 关键词
+audit-field-question = 问题
+audit-field-answer = 答案
+
+## 粉丝
+
+fans-search = OpenID / 备注
+fans-tag-id = 微信标签 ID
+fans-tag-id-example = 如 100
+fans-subscription = 关注状态
+fans-subscribed = 已关注
+fans-unsubscribed = 已取消关注
+fans-sync = 同步粉丝：{ $account }
+fans-total = 共 { $n } 位粉丝。微信已不再提供粉丝昵称，可为粉丝填写备注，客服会看到备注；未填写时显示「访客」加 OpenID 后四位。
+fans-follower = 粉丝
+fans-tags = 微信标签
+fans-status = 状态
+fans-first-seen = 首次互动
+fans-last-seen = 最近互动
+fans-remark = 备注
+fans-remark-placeholder = 填写备注
+fans-none = 没有符合条件的粉丝
+fans-pages = 分页
+fans-first-page = 首页
+fans-last-page = 末页
+fans-sync-running = { $account }：正在同步粉丝… 已同步 { $done } / { $total }
+fans-sync-failed = { $account }：同步失败：{ $error }
+fans-sync-done = { $account }：同步完成，共 { $n } 位粉丝
+fans-remark-too-long = 备注最多 30 个字符
+fans-remark-saved = 备注已保存
+fans-sync-started = 已开始同步粉丝，完成前可以继续使用
+fans-sync-busy = 该公众号正在同步中
+
+## 消息提醒
+
+notify-heading = { $account } 的微信消息提醒
+notify-intro = 客服在“个人中心”获取绑定码并用自己的微信发给本公众号后，有客户排队或会话消息超过 3 分钟未读时，kefu 会用下面的模板消息提醒他们。非工作时间只提醒选择了“非工作时间也提醒”的客服。
+notify-enabled = 开启微信提醒
+notify-template-id = 模板 ID
+notify-template-id-hint = 公众号后台 → 模板消息 中的模板 ID
+notify-fields = 字段对应（每行“字段名 = 内容”，可用 {"{"}类型{"}"} {"{"}客户{"}"} {"{"}内容{"}"} {"{"}时间{"}"}）
+notify-every = 同一客服最短提醒间隔（分钟）
+notify-bound = 已绑定微信的客服（{ $n }）
+notify-none-bound = 还没有客服绑定微信。
+notify-no-account-before = 还没有公众号。请先在
+notify-no-account-after = 中添加。
+notify-every-range = 提醒间隔须为 1–120 分钟之间的整数
+notify-template-too-long = 模板 ID 过长
+notify-template-required = 开启提醒需要填写模板 ID（在公众号后台“模板消息”中获取）
+notify-line-form = 第 { $line } 行应写成“字段名 = 内容”
+notify-line-field = 第 { $line } 行的字段名只能包含字母、数字和下划线
+notify-saved = 消息提醒设置已保存

@@ -112,7 +112,7 @@ pub fn get(conn: &Connection, id: UserId) -> DbResult<Option<User>> {
 pub fn by_username(conn: &Connection, username: &str) -> DbResult<Option<(User, String)>> {
     let sql = format!("SELECT {COLUMNS}, u.password_hash FROM users u WHERE u.username = ?1");
     Ok(conn
-        .query_row(&sql, [username], |r| Ok((from_row(r)?, r.get(10)?)))
+        .query_row(&sql, [username], |r| Ok((from_row(r)?, r.get(11)?)))
         .optional()?)
 }
 

@@ -4,7 +4,7 @@
 
 use crate::db::audit::{Actors, AuditFilter, AuditRow};
 use crate::error::AppError;
-use crate::model::{AuditAction, Role, UserId};
+use crate::model::{AccountMode, AuditAction, Role, RoutingStrategy, UserId, UserStatus};
 use crate::state::AppState;
 use crate::web::form::Query;
 use crate::web::page::{Page, local_time, render};
@@ -28,10 +28,127 @@ pub struct AuditQuery {
 struct AuditPage {
     page: Page,
     q: AuditQuery,
-    rows: Vec<(String, AuditRow)>,
+    rows: Vec<Row>,
     users: Vec<(UserId, String)>,
     actions: &'static [AuditAction],
     error: Option<String>,
+}
+
+/// One entry as the page shows it.
+struct Row {
+    when: String,
+    r: AuditRow,
+    before: Vec<String>,
+    after: Vec<String>,
+}
+
+/// Fields the audit log stores whose name has a label in the catalogue
+/// (`audit-field-…`); any other field shows as stored.
+const KNOWN_FIELDS: &[&str] = &[
+    "name",
+    "ident",
+    "phone",
+    "public_name",
+    "public_visible",
+    "strategy",
+    "familiar_days",
+    "require_category",
+    "agents_see_queue",
+    "transfer_timeout_secs",
+    "queue_expiry_hours",
+    "comfort_every_mins",
+    "requeue_after_mins",
+    "sla_secs",
+    "username",
+    "role",
+    "display_name",
+    "real_name",
+    "groups",
+    "status",
+    "enabled",
+    "timezone",
+    "days",
+    "kind",
+    "start",
+    "end",
+    "spans",
+    "reply",
+    "template_id",
+    "every_mins",
+    "app_id",
+    "app_secret",
+    "token",
+    "aes_key",
+    "mode",
+    "api_base",
+    "simulation",
+    "keyword",
+    "keywords",
+    "question",
+    "answer",
+];
+
+/// A stored value in words: enum codes as their labels, yes/no, lists joined.
+fn value_text(field: &str, v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "—".to_string(),
+        Value::Bool(b) => crate::t(if *b { "common-yes" } else { "common-no" }),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            let label = match field {
+                "role" => Role::parse(s).map(Role::label),
+                "status" => UserStatus::parse(s).map(UserStatus::label),
+                "strategy" => RoutingStrategy::parse(s).map(RoutingStrategy::label),
+                "mode" => AccountMode::parse(s).map(AccountMode::label),
+                _ => None,
+            };
+            label.unwrap_or_else(|| s.clone())
+        }
+        Value::Array(items) => {
+            items
+                .iter()
+                .map(|x| value_text(field, x))
+                .collect::<Vec<_>>()
+                .join(match crate::i18n::current() {
+                    crate::i18n::Lang::En => ", ",
+                    crate::i18n::Lang::Zh => "、",
+                })
+        }
+        Value::Object(_) => v.to_string(),
+    }
+}
+
+fn field_lines(map: &serde_json::Map<String, serde_json::Value>, out: &mut Vec<String>) {
+    for (k, v) in map {
+        if let serde_json::Value::Object(inner) = v {
+            field_lines(inner, out);
+            continue;
+        }
+        let label = if KNOWN_FIELDS.contains(&k.as_str()) {
+            crate::t(&format!("audit-field-{}", k.replace('_', "-")))
+        } else {
+            k.clone()
+        };
+        out.push(crate::t2("audit-line", "field", label, "value", value_text(k, v)));
+    }
+}
+
+/// One side of a change, readable: `field: value` lines for a stored object
+/// (labels translated where the field is known), the text itself otherwise.
+fn readable(raw: Option<&str>) -> Vec<String> {
+    let Some(raw) = raw else {
+        return Vec::new();
+    };
+    match serde_json::from_str::<serde_json::Value>(raw) {
+        Ok(serde_json::Value::Object(map)) => {
+            let mut out = Vec::new();
+            field_lines(&map, &mut out);
+            out
+        }
+        Ok(v) => vec![value_text("", &v)],
+        Err(_) => vec![raw.to_string()],
+    }
 }
 
 /// Parses a `YYYY-MM-DD` date as local midnight, `end` moving it to the next day.
@@ -46,15 +163,15 @@ fn day_start(
     let date: jiff::civil::Date = s
         .trim()
         .parse()
-        .map_err(|_| format!("日期格式不正确:{s}"))?;
+        .map_err(|_| crate::t1("audit-bad-date", "date", s))?;
     let date = if end {
-        date.tomorrow().map_err(|_| "日期超出范围".to_string())?
+        date.tomorrow().map_err(|_| crate::t("audit-date-range"))?
     } else {
         date
     };
     let zoned = date
         .to_zoned(tz.clone())
-        .map_err(|_| "日期超出范围".to_string())?;
+        .map_err(|_| crate::t("audit-date-range"))?;
     Ok(Some(zoned.timestamp()))
 }
 
@@ -110,14 +227,49 @@ pub async fn list(
         .read(move |c| crate::db::audit::list(c, &filter))
         .await?;
     render(&AuditPage {
-        page: Page::new(&ctx, "操作日志", "audit"),
+        page: Page::new(&ctx, crate::t("nav-audit"), "audit"),
         rows: rows
             .into_iter()
-            .map(|r| (local_time(r.at, &tz), r))
+            .map(|r| Row {
+                when: local_time(r.at, &tz),
+                before: readable(r.before.as_deref()),
+                after: readable(r.after.as_deref()),
+                r,
+            })
             .collect(),
         q,
         users: visible,
         actions: AuditAction::ALL,
         error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_read_as_labelled_lines() {
+        let lines = readable(Some(
+            r#"{"name":"Sales","public_visible":true,"profile":{"display_name":"Amy"},"role":"agent","groups":["A","B"],"colour":"red"}"#,
+        ));
+        assert_eq!(
+            lines,
+            vec![
+                "名称：Sales",
+                "是否向粉丝显示：是",
+                "显示名：Amy",
+                "角色：普通客服",
+                "客服组：A、B",
+                "colour：red",
+            ]
+        );
+        let en = crate::i18n::sync_scope(crate::i18n::Lang::En, || {
+            readable(Some(r#"{"role":"agent","groups":["A","B"],"sla_secs":60}"#))
+        });
+        assert_eq!(en, vec!["Role: Agent", "Groups: A, B", "First-response target (seconds): 60"]);
+        assert_eq!(readable(Some(r#""关键词：退款""#)), vec!["关键词：退款"]);
+        assert_eq!(readable(Some("not json")), vec!["not json"]);
+        assert!(readable(None).is_empty());
+    }
 }
