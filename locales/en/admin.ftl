@@ -459,3 +459,40 @@ sim-pick-follower = Choose a simulated follower first
 sim-unknown-action = Unknown action
 sim-push-failed = Cannot reach this server's message endpoint: { $error }
 sim-push-status = The message endpoint answered { $status }: { $body }
+
+## WeChat API errors (src/wechat/api.rs), shown on pages and as delivery failure reasons
+
+acct-wx-known = { $text } (error code { $code })
+acct-wx-other = WeChat returned error { $code }: { $message }
+acct-wx-http-busy = The WeChat server is unavailable for now (HTTP { $status }); retrying automatically
+acct-wx-http = The WeChat API answered HTTP { $status }; check the account's API address setting
+acct-wx-network = Cannot reach the WeChat server; retrying automatically
+acct-wx-lost = The request was sent but WeChat did not answer (timeout or dropped connection); it is unknown whether the follower got it
+acct-wx-throttled = access_token requested too often; retrying automatically
+acct-wx-decode = WeChat returned something that cannot be read
+acct-wx-db = Internal storage error; retrying automatically
+acct-wx-local = The file to send no longer exists or cannot be read
+acct-wx-busy = WeChat is busy; retrying automatically
+acct-wx-token-invalid = The access_token is invalid or expired
+acct-wx-openid-invalid = The follower's OpenID is invalid; the follower may not belong to this official account
+acct-wx-appid-invalid = The AppID is invalid; check the AppID in the account settings
+acct-wx-secret-wrong = Wrong AppSecret; check or reset it in the WeChat Official Accounts Platform under Settings and Development → Basic configuration
+acct-wx-ip-whitelist = This server's IP is not on the official account's IP whitelist; add this server's public IP in the WeChat Official Accounts Platform under Settings and Development → Basic configuration → IP whitelist
+acct-wx-token-missing = The access_token is missing
+acct-wx-unsubscribed = The follower has unfollowed the official account; cannot send
+acct-wx-daily-limit = Today's API call limit is reached; try again tomorrow or contact an admin
+acct-wx-window-over = The 48-hour reply window is over: the follower last interacted more than 48 hours ago; wait until they write again
+acct-wx-quota-over = The customer-service message limit is reached: you can reply again after the follower writes
+acct-wx-bad-data = The data sent is not in the right format
+acct-wx-no-permission = The official account has no permission for this API (customer-service messages need a verified service or subscription account)
+
+## Audit log objects and actors (stored summaries stay; their first word is translated for display)
+
+audit-target-user = User
+audit-target-group = Group
+audit-target-account = Official account
+audit-target-follower = Follower
+audit-target-super = Super admin
+audit-shell = Command line
+audit-field-trigger-mode = Conversation trigger
+audit-field-menu-key = Menu KEY

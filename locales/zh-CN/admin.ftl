@@ -1,4 +1,4 @@
-# 设置 and 管理: users, groups, official accounts, the custom menu, work hours,
+# 设置 and 管理 — users, groups, official accounts, the custom menu, work hours,
 # the simulator, followers, WeChat notifications and the audit log.
 
 ## Shared by the team pages
@@ -453,3 +453,40 @@ sim-pick-follower = 请先选择模拟粉丝
 sim-unknown-action = 未知的操作
 sim-push-failed = 无法连接本机的消息接口：{ $error }
 sim-push-status = 消息接口返回 { $status }：{ $body }
+
+## 微信接口的错误（src/wechat/api.rs），显示在页面上和发送失败的原因中
+
+acct-wx-known = { $text }（错误码 { $code }）
+acct-wx-other = 微信返回错误 { $code }：{ $message }
+acct-wx-http-busy = 微信服务器暂时不可用（HTTP { $status }），稍后自动重试
+acct-wx-http = 微信接口返回 HTTP { $status }，请检查公众号的接口地址设置
+acct-wx-network = 无法连接微信服务器，稍后自动重试
+acct-wx-lost = 请求已发出，但没有收到微信的答复（超时或连接中断），无法确定粉丝是否收到
+acct-wx-throttled = 获取 access_token 过于频繁，稍后自动重试
+acct-wx-decode = 微信返回了无法识别的内容
+acct-wx-db = 内部存储错误，稍后自动重试
+acct-wx-local = 要发送的文件已不存在或无法读取
+acct-wx-busy = 微信系统繁忙，稍后自动重试
+acct-wx-token-invalid = access_token 无效或已过期
+acct-wx-openid-invalid = 粉丝的 OpenID 无效，该粉丝可能不属于这个公众号
+acct-wx-appid-invalid = AppID 无效，请检查公众号设置中的 AppID
+acct-wx-secret-wrong = AppSecret 错误，请在微信公众平台「设置与开发 → 基本配置」中核对或重置 AppSecret
+acct-wx-ip-whitelist = 本服务器的 IP 不在公众号的 IP 白名单中，请在微信公众平台「设置与开发 → 基本配置 → IP白名单」中添加本服务器的公网 IP
+acct-wx-token-missing = 缺少 access_token
+acct-wx-unsubscribed = 粉丝已取消关注公众号，无法发送
+acct-wx-daily-limit = 今日接口调用次数已达上限，请明天再试或联系管理员
+acct-wx-window-over = 已超过 48 小时回复时限：粉丝最后一次互动已超过 48 小时，需等粉丝再次发消息
+acct-wx-quota-over = 客服消息条数已达上限：粉丝再次发消息后才能继续回复
+acct-wx-bad-data = 发送的数据格式不正确
+acct-wx-no-permission = 公众号没有该接口的权限（客服消息需要已认证的服务号或订阅号）
+
+## 操作日志的对象和操作人（存储的摘要不变，显示时翻译开头的词）
+
+audit-target-user = 用户
+audit-target-group = 客服组
+audit-target-account = 公众号
+audit-target-follower = 粉丝
+audit-target-super = 超级管理员
+audit-shell = 命令行
+audit-field-trigger-mode = 会话触发方式
+audit-field-menu-key = 菜单 KEY

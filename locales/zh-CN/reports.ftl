@@ -1,4 +1,4 @@
-# 工作报表: tabs, filters, column names, chart labels and notes. The workbooks
+# 工作报表 — tabs, filters, column names, chart labels and notes. The workbooks
 # are drawn in zh-CN whatever the page's language (their headers stay Chinese).
 
 rep-tab-workload = 工作量统计

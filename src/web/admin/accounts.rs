@@ -383,10 +383,19 @@ pub async fn set_trigger(
         .write(move |c| -> crate::db::DbResult<()> {
             let before = crate::db::settings::account(c, id)?;
             crate::db::settings::set_account(c, id, &settings)?;
+            // Fields the audit page labels in the reader's language.
             let describe = |s: &AccountSettings| match s.trigger_mode {
-                TriggerMode::Keywords => format!("关键词：{}", s.keywords),
-                TriggerMode::MenuKey => format!("菜单点击：{}", s.menu_key),
-                TriggerMode::AnyMessage => "任意消息".to_string(),
+                TriggerMode::Keywords => serde_json::json!({
+                    "trigger_mode": s.trigger_mode.as_str(),
+                    "keywords": s.keywords,
+                }),
+                TriggerMode::MenuKey => serde_json::json!({
+                    "trigger_mode": s.trigger_mode.as_str(),
+                    "menu_key": s.menu_key,
+                }),
+                TriggerMode::AnyMessage => {
+                    serde_json::json!({ "trigger_mode": s.trigger_mode.as_str() })
+                }
             };
             let entry = Entry::new(
                 AuditAction::AccountTrigger,
@@ -421,7 +430,7 @@ mod tests {
         let s = form("keywords", " 人工，退款\n客服 ,", "")
             .settings()
             .unwrap();
-        assert_eq!(s.keywords, "人工,退款,客服");
+        assert_eq!(s.keywords.split(',').collect::<Vec<_>>(), ["人工", "退款", "客服"]);
         assert_eq!(
             form("keywords", " , ", "").settings().unwrap_err(),
             "请至少填写一个关键词"

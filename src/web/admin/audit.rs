@@ -4,7 +4,9 @@
 
 use crate::db::audit::{Actors, AuditFilter, AuditRow};
 use crate::error::AppError;
-use crate::model::{AccountMode, AuditAction, Role, RoutingStrategy, UserId, UserStatus};
+use crate::model::{
+    AccountMode, AuditAction, Role, RoutingStrategy, TriggerMode, UserId, UserStatus,
+};
 use crate::state::AppState;
 use crate::web::form::Query;
 use crate::web::page::{Page, local_time, render};
@@ -38,8 +40,42 @@ struct AuditPage {
 struct Row {
     when: String,
     r: AuditRow,
+    actor: String,
+    target: String,
     before: Vec<String>,
     after: Vec<String>,
+}
+
+/// The word a stored summary starts with (`用户 amy`) and its catalogue key.
+const TARGET_WORDS: &[(&str, &str)] = &[
+    ("用户", "audit-target-user"),
+    ("客服组", "audit-target-group"),
+    ("公众号", "audit-target-account"),
+    ("粉丝", "audit-target-follower"),
+    ("超级管理员", "audit-target-super"),
+];
+
+/// A stored summary with its leading word in the current language when the
+/// rest is a bare name (`用户 amy` → `User amy`); any other summary as stored.
+fn target_text(raw: &str) -> String {
+    let cjk = |c: char| matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}');
+    if let Some((head, rest)) = raw.split_once(' ') {
+        if let Some((_, key)) = TARGET_WORDS.iter().find(|(w, _)| *w == head) {
+            if !rest.chars().any(cjk) {
+                return format!("{} {rest}", crate::t(key));
+            }
+        }
+    }
+    raw.to_string()
+}
+
+/// The actor as stored, the command line in the current language.
+fn actor_text(raw: &str) -> String {
+    if raw == crate::team::Acting::shell().name {
+        crate::t("audit-shell")
+    } else {
+        raw.to_string()
+    }
 }
 
 /// Fields the audit log stores whose name has a label in the catalogue
@@ -86,6 +122,8 @@ const KNOWN_FIELDS: &[&str] = &[
     "keywords",
     "question",
     "answer",
+    "trigger_mode",
+    "menu_key",
 ];
 
 /// A stored value in words: enum codes as their labels, yes/no, lists joined.
@@ -101,6 +139,7 @@ fn value_text(field: &str, v: &serde_json::Value) -> String {
                 "status" => UserStatus::parse(s).map(UserStatus::label),
                 "strategy" => RoutingStrategy::parse(s).map(RoutingStrategy::label),
                 "mode" => AccountMode::parse(s).map(AccountMode::label),
+                "trigger_mode" => TriggerMode::parse(s).map(TriggerMode::label),
                 _ => None,
             };
             label.unwrap_or_else(|| s.clone())
@@ -232,6 +271,8 @@ pub async fn list(
             .into_iter()
             .map(|r| Row {
                 when: local_time(r.at, &tz),
+                actor: actor_text(&r.actor_name),
+                target: target_text(&r.target),
                 before: readable(r.before.as_deref()),
                 after: readable(r.after.as_deref()),
                 r,
@@ -271,5 +312,21 @@ mod tests {
         assert_eq!(readable(Some(r#""关键词：退款""#)), vec!["关键词：退款"]);
         assert_eq!(readable(Some("not json")), vec!["not json"]);
         assert!(readable(None).is_empty());
+        let en = crate::i18n::sync_scope(crate::i18n::Lang::En, || {
+            (
+                target_text("用户 amy"),
+                target_text("公众号 店 的工作时间"),
+                actor_text("命令行"),
+            )
+        });
+        assert_eq!(
+            en,
+            (
+                "User amy".to_string(),
+                "公众号 店 的工作时间".to_string(),
+                "Command line".to_string()
+            )
+        );
+        assert_eq!(target_text("客服组 Sales"), "客服组 Sales");
     }
 }

@@ -215,7 +215,7 @@ struct MenuPage {
     account: Option<Account>,
     slots: Vec<Slot>,
     published: String,
-    /// The click key that opens a conversation (会话触发方式 = 菜单点击).
+    /// The click key that opens a conversation — 会话触发方式 = 菜单点击.
     trigger_key: Option<String>,
     error: Option<String>,
     online: Option<Online>,
@@ -348,7 +348,7 @@ pub async fn page(
     render(&menu_page(&state, &ctx, accounts, account, None, None, None).await?)
 }
 
-/// `GET /admin/menu/online?account=ID` (从微信读取): the draft page, with the
+/// `GET /admin/menu/online?account=ID` — 从微信读取 — the draft page, with the
 /// menu that is online now.
 pub async fn online(
     State(state): State<AppState>,
@@ -455,7 +455,7 @@ fn back_to(account: &Account) -> String {
     format!("/admin/menu?account={}", account.id)
 }
 
-/// `POST /admin/menu` (保存草稿).
+/// `POST /admin/menu` — 保存草稿.
 pub async fn save(
     State(state): State<AppState>,
     SuperUser(ctx, s): SuperUser,
@@ -488,7 +488,7 @@ pub async fn save(
     ))
 }
 
-/// `POST /admin/menu/publish` (发布到微信): checks and saves the draft, then
+/// `POST /admin/menu/publish` — 发布到微信 — checks and saves the draft, then
 /// `menu/create`. On success the replies of keys no longer in the menu go.
 pub async fn publish(
     State(state): State<AppState>,

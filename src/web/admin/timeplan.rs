@@ -1,5 +1,5 @@
 //! 设置 → 工作时间 (E8, C1–C3, S3 2.10): per account the switch, the time zone
-//! and the weekly spans; custom workdays (补班); holidays with their own reply;
+//! and the weekly spans; custom workdays — 补班 — and holidays with their own reply;
 //! and a preview of what the plan says now. Super admin only. The rules live in
 //! `engine::timeplan`, the storage and the input checks in `db::timeplan`.
 
@@ -217,7 +217,7 @@ struct TimeplanPage {
     workday_error: Option<String>,
     holiday: DayForm,
     holiday_error: Option<String>,
-    /// 当前:工作时间 / 非工作时间 / 节假日(名称).
+    /// 当前：工作时间 / 非工作时间 / 节假日（名称）.
     status: String,
     /// When that changes next, in the plan's time zone ("" when it never does).
     next: String,

@@ -1,4 +1,4 @@
-//! 咨询分类统计 (F2): a row per day (日期), a column per category (its tree
+//! 咨询分类统计 — F2 — a row per day — 日期 — a column per category (its tree
 //! path), a 合计 column and a 合计 row. A conversation counts on the day it
 //! ended, once for each of its categories; a category filter keeps its
 //! subtree.

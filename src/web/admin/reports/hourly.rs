@@ -1,4 +1,4 @@
-//! 分时统计 (F3): 24 rows 00–23 (时段) × 排队量, 咨询人数, 咨询消息数, with
+//! 分时统计 — F3 — 24 rows 00–23 of 时段 × 排队量 / 咨询人数 / 咨询消息数 with
 //! a bar chart drawn on the server and a native chart in the workbook.
 
 use super::{
