@@ -692,7 +692,7 @@ async fn users_and_groups_pages_enforce_the_team_rules() {
     let r = boss.post_form(&del_pre, &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, page) = boss.text("/admin/groups").await;
-    assert!(page.contains("无法删除:该客服组还有 2 名成员"), "{page}");
+    assert!(page.contains("无法删除：该客服组还有 2 名成员"), "{page}");
     run(
         &boss,
         &[
@@ -734,7 +734,7 @@ async fn users_and_groups_pages_enforce_the_team_rules() {
                 path: "/admin/groups",
                 form: &[],
                 status: 200,
-                contains: &["投诉建议", "complaints", "已关闭"],
+                contains: &["投诉建议", "complaints", "不显示"],
                 lacks: &[],
             },
         ],

@@ -158,19 +158,35 @@ fn value_text(field: &str, v: &serde_json::Value) -> String {
     }
 }
 
-fn field_lines(map: &serde_json::Map<String, serde_json::Value>, out: &mut Vec<String>) {
+/// The scalar fields of a stored object, nested objects flattened.
+fn fields<'a>(
+    map: &'a serde_json::Map<String, serde_json::Value>,
+    out: &mut Vec<(&'a str, &'a serde_json::Value)>,
+) {
     for (k, v) in map {
-        if let serde_json::Value::Object(inner) = v {
-            field_lines(inner, out);
-            continue;
+        match v {
+            serde_json::Value::Object(inner) => fields(inner, out),
+            _ => out.push((k, v)),
         }
-        let label = if KNOWN_FIELDS.contains(&k.as_str()) {
-            crate::t(&format!("audit-field-{}", k.replace('_', "-")))
-        } else {
-            k.clone()
-        };
-        out.push(crate::t2("audit-line", "field", label, "value", value_text(k, v)));
     }
+}
+
+/// `field: value` lines, known fields first in the order of [`KNOWN_FIELDS`].
+fn field_lines(map: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    let mut all = Vec::new();
+    fields(map, &mut all);
+    let rank = |k: &str| KNOWN_FIELDS.iter().position(|f| *f == k).unwrap_or(usize::MAX);
+    all.sort_by(|a, b| rank(a.0).cmp(&rank(b.0)).then(a.0.cmp(b.0)));
+    all.into_iter()
+        .map(|(k, v)| {
+            let label = if rank(k) == usize::MAX {
+                k.to_string()
+            } else {
+                crate::t(&format!("audit-field-{}", k.replace('_', "-")))
+            };
+            crate::t2("audit-line", "field", label, "value", value_text(k, v))
+        })
+        .collect()
 }
 
 /// One side of a change, readable: `field: value` lines for a stored object
@@ -180,11 +196,7 @@ fn readable(raw: Option<&str>) -> Vec<String> {
         return Vec::new();
     };
     match serde_json::from_str::<serde_json::Value>(raw) {
-        Ok(serde_json::Value::Object(map)) => {
-            let mut out = Vec::new();
-            field_lines(&map, &mut out);
-            out
-        }
+        Ok(serde_json::Value::Object(map)) => field_lines(&map),
         Ok(v) => vec![value_text("", &v)],
         Err(_) => vec![raw.to_string()],
     }
@@ -299,8 +311,8 @@ mod tests {
             vec![
                 "名称：Sales",
                 "是否向粉丝显示：是",
-                "显示名：Amy",
                 "角色：普通客服",
+                "显示名：Amy",
                 "客服组：A、B",
                 "colour：red",
             ]
@@ -308,7 +320,14 @@ mod tests {
         let en = crate::i18n::sync_scope(crate::i18n::Lang::En, || {
             readable(Some(r#"{"role":"agent","groups":["A","B"],"sla_secs":60}"#))
         });
-        assert_eq!(en, vec!["Role: Agent", "Groups: A, B", "First-response target (seconds): 60"]);
+        assert_eq!(
+            en,
+            vec![
+                "First-response target (seconds): 60",
+                "Role: Agent",
+                "Groups: A, B"
+            ]
+        );
         assert_eq!(readable(Some(r#""关键词：退款""#)), vec!["关键词：退款"]);
         assert_eq!(readable(Some("not json")), vec!["not json"]);
         assert!(readable(None).is_empty());
