@@ -1219,7 +1219,9 @@ async fn team_and_settings_pages_draw_in_english() {
         .unwrap();
 
     let admin = server.login("root").await;
-    let resp = admin.post_form("/console/me/locale", &[("locale", "en")]).await;
+    let resp = admin
+        .post_form("/console/me/locale", &[("locale", "en")])
+        .await;
     assert!(resp.status().is_redirection(), "{}", resp.status());
     let g = group.to_string();
     let resp = admin
@@ -1295,7 +1297,10 @@ async fn team_and_settings_pages_draw_in_english() {
         ("/admin/reports/hourly".into(), "Followers asking"),
         ("/admin/reports/quality".into(), "Agent status (all day)"),
         ("/admin/reports/service".into(), "Service level (agents)"),
-        ("/admin/reports/workload?from=2026-13-01".into(), "Invalid date"),
+        (
+            "/admin/reports/workload?from=2026-13-01".into(),
+            "Invalid date",
+        ),
     ];
     let english = |path: String, wanted: &'static str| {
         let admin = &admin;
@@ -1307,7 +1312,11 @@ async fn team_and_settings_pages_draw_in_english() {
             );
             assert!(body.contains(wanted), "{path} lacks {wanted:?}:\n{body}");
             let chinese = common::chinese_in(&body);
-            assert!(chinese.is_empty(), "{path} shows Chinese in English:\n{}", chinese.join("\n"));
+            assert!(
+                chinese.is_empty(),
+                "{path} shows Chinese in English:\n{}",
+                chinese.join("\n")
+            );
         }
     };
     for (path, wanted) in pages {
@@ -1322,11 +1331,16 @@ async fn team_and_settings_pages_draw_in_english() {
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = resp.text().await.unwrap();
-    assert!(body.contains("The group name Sales is already in use"), "{body}");
+    assert!(
+        body.contains("The group name Sales is already in use"),
+        "{body}"
+    );
     assert!(common::chinese_in(&body).is_empty(), "{body}");
 
     // The same pages in Chinese.
-    let resp = admin.post_form("/console/me/locale", &[("locale", "zh-CN")]).await;
+    let resp = admin
+        .post_form("/console/me/locale", &[("locale", "zh-CN")])
+        .await;
     assert!(resp.status().is_redirection());
     for (path, wanted) in [
         ("/admin/users".to_string(), "添加用户"),
@@ -1349,13 +1363,21 @@ async fn team_and_settings_pages_draw_in_english() {
         assert!(body.contains(wanted), "{path} lacks {wanted:?}:\n{body}");
     }
     // Workbooks keep their Chinese sheet names whatever the page's language.
-    let resp = admin.post_form("/console/me/locale", &[("locale", "en")]).await;
+    let resp = admin
+        .post_form("/console/me/locale", &[("locale", "en")])
+        .await;
     assert!(resp.status().is_redirection());
     let resp = admin.get("/admin/reports/workload?format=xlsx").await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let disposition = resp.headers()["content-disposition"].to_str().unwrap().to_string();
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(disposition.contains("UTF-8''"), "{disposition}");
     // 工作量统计_….xlsx
-    assert!(disposition.contains("''%E5%B7%A5%E4%BD%9C"), "{disposition}");
+    assert!(
+        disposition.contains("''%E5%B7%A5%E4%BD%9C"),
+        "{disposition}"
+    );
     server.stop().await;
 }

@@ -212,7 +212,11 @@ async fn edit_page(
     let account = account.ok_or(AppError::NotFound)?;
     let public = state.config.public_url();
     Ok(EditPage {
-        page: Page::new(ctx, crate::t1("acct-edit-title", "name", account.name.as_str()), "accounts"),
+        page: Page::new(
+            ctx,
+            crate::t1("acct-edit-title", "name", account.name.as_str()),
+            "accounts",
+        ),
         url: channel::webhook_url(&public, account.id),
         secret_hint: crate::t1("acct-secret-saved", "masked", account.masked_secret()),
         account,
@@ -339,12 +343,15 @@ impl TriggerForm {
         if menu_key.len() > 128 {
             return Err(crate::t("acct-menu-key-too-long"));
         }
-        let trigger_mode = TriggerMode::parse(&self.trigger_mode).ok_or_else(|| crate::t("acct-trigger-required"))?;
+        let trigger_mode = TriggerMode::parse(&self.trigger_mode)
+            .ok_or_else(|| crate::t("acct-trigger-required"))?;
         match trigger_mode {
             TriggerMode::Keywords if keywords.is_empty() => {
                 return Err(crate::t("acct-keyword-required"));
             }
-            TriggerMode::MenuKey if menu_key.is_empty() => return Err(crate::t("acct-menu-key-required")),
+            TriggerMode::MenuKey if menu_key.is_empty() => {
+                return Err(crate::t("acct-menu-key-required"));
+            }
             TriggerMode::AnyMessage | TriggerMode::Keywords | TriggerMode::MenuKey => {}
         }
         Ok(AccountSettings {
@@ -430,7 +437,10 @@ mod tests {
         let s = form("keywords", " 人工，退款\n客服 ,", "")
             .settings()
             .unwrap();
-        assert_eq!(s.keywords.split(',').collect::<Vec<_>>(), ["人工", "退款", "客服"]);
+        assert_eq!(
+            s.keywords.split(',').collect::<Vec<_>>(),
+            ["人工", "退款", "客服"]
+        );
         assert_eq!(
             form("keywords", " , ", "").settings().unwrap_err(),
             "请至少填写一个关键词"

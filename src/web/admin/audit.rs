@@ -144,16 +144,14 @@ fn value_text(field: &str, v: &serde_json::Value) -> String {
             };
             label.unwrap_or_else(|| s.clone())
         }
-        Value::Array(items) => {
-            items
-                .iter()
-                .map(|x| value_text(field, x))
-                .collect::<Vec<_>>()
-                .join(match crate::i18n::current() {
-                    crate::i18n::Lang::En => ", ",
-                    crate::i18n::Lang::Zh => "、",
-                })
-        }
+        Value::Array(items) => items
+            .iter()
+            .map(|x| value_text(field, x))
+            .collect::<Vec<_>>()
+            .join(match crate::i18n::current() {
+                crate::i18n::Lang::En => ", ",
+                crate::i18n::Lang::Zh => "、",
+            }),
         Value::Object(_) => v.to_string(),
     }
 }
@@ -175,7 +173,12 @@ fn fields<'a>(
 fn field_lines(map: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
     let mut all = Vec::new();
     fields(map, &mut all);
-    let rank = |k: &str| KNOWN_FIELDS.iter().position(|f| *f == k).unwrap_or(usize::MAX);
+    let rank = |k: &str| {
+        KNOWN_FIELDS
+            .iter()
+            .position(|f| *f == k)
+            .unwrap_or(usize::MAX)
+    };
     all.sort_by(|a, b| rank(a.0).cmp(&rank(b.0)).then(a.0.cmp(b.0)));
     all.into_iter()
         .map(|(k, v)| {

@@ -154,20 +154,49 @@ impl From<&GroupSettings> for SettingsForm {
 fn in_range(raw: &str, what: &str, min: i64, max: i64) -> Result<i64, String> {
     match raw.trim().parse::<i64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(crate::t3("groups-range", "what", what, "min", min, "max", max)),
+        _ => Err(crate::t3(
+            "groups-range",
+            "what",
+            what,
+            "min",
+            min,
+            "max",
+            max,
+        )),
     }
 }
 
 impl SettingsForm {
     fn settings(&self) -> Result<GroupSettings, String> {
         Ok(GroupSettings {
-            strategy: RoutingStrategy::parse(&self.strategy).ok_or_else(|| crate::t("groups-strategy-required"))?,
-            familiar_days: in_range(&self.familiar_days, &crate::t("groups-familiar-days"), 0, 90)?,
+            strategy: RoutingStrategy::parse(&self.strategy)
+                .ok_or_else(|| crate::t("groups-strategy-required"))?,
+            familiar_days: in_range(
+                &self.familiar_days,
+                &crate::t("groups-familiar-days"),
+                0,
+                90,
+            )?,
             require_category: self.require_category.is_some(),
             agents_see_queue: self.agents_see_queue.is_some(),
-            transfer_timeout_secs: in_range(&self.transfer_timeout_secs, &crate::t("groups-transfer-timeout"), 10, 600)?,
-            queue_expiry_hours: in_range(&self.queue_expiry_hours, &crate::t("groups-queue-expiry"), 1, 168)?,
-            comfort_every_mins: in_range(&self.comfort_every_mins, &crate::t("groups-comfort-every"), 1, 60)?,
+            transfer_timeout_secs: in_range(
+                &self.transfer_timeout_secs,
+                &crate::t("groups-transfer-timeout"),
+                10,
+                600,
+            )?,
+            queue_expiry_hours: in_range(
+                &self.queue_expiry_hours,
+                &crate::t("groups-queue-expiry"),
+                1,
+                168,
+            )?,
+            comfort_every_mins: in_range(
+                &self.comfort_every_mins,
+                &crate::t("groups-comfort-every"),
+                1,
+                60,
+            )?,
             requeue_after_mins: match self.requeue_after_mins.trim() {
                 "" => None,
                 raw => Some(in_range(raw, &crate::t("groups-requeue-what"), 1, 1440)?),
@@ -218,7 +247,11 @@ async fn edit_page(
         .await?;
     let group = group.ok_or(AppError::NotFound)?;
     let mut page = EditGroupPage {
-        page: Page::new(ctx, crate::t1("groups-edit-title", "name", group.name.as_str()), "groups"),
+        page: Page::new(
+            ctx,
+            crate::t1("groups-edit-title", "name", group.name.as_str()),
+            "groups",
+        ),
         id,
         f: GroupFields::from(&group),
         members,

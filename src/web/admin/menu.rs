@@ -374,7 +374,11 @@ pub async fn online(
             };
             (StatusCode::OK, None, Some(online))
         }
-        Err(e) => (StatusCode::BAD_GATEWAY, Some(failed("menu-read-failed", &e)), None),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            Some(failed("menu-read-failed", &e)),
+            None,
+        ),
     };
     let p = menu_page(&state, &ctx, accounts, Some(account), None, error, online).await?;
     render_status(status, &p)

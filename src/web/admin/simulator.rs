@@ -277,7 +277,9 @@ pub async fn act(
     };
     let text = f.text.trim().to_string();
     let action = match f.action.as_str() {
-        "text" if text.is_empty() => return Err(AppError::BadRequest(crate::t("sim-text-required"))),
+        "text" if text.is_empty() => {
+            return Err(AppError::BadRequest(crate::t("sim-text-required")));
+        }
         "text" => Action::Text(text),
         "image" => {
             let media_id = format!("SIMIMG{}", simulate::new_msg_id());

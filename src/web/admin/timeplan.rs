@@ -194,7 +194,13 @@ impl From<&PlanDay> for DayRow {
             dates: if r.start == r.end {
                 r.start.to_string()
             } else {
-                crate::t2("plan-date-range", "from", r.start.to_string(), "to", r.end.to_string())
+                crate::t2(
+                    "plan-date-range",
+                    "from",
+                    r.start.to_string(),
+                    "to",
+                    r.end.to_string(),
+                )
             },
             spans: store::format_spans(&r.spans),
             reply: r.reply.clone(),
@@ -413,8 +419,8 @@ pub async fn add_day(
     Form(f): Form<DayForm>,
 ) -> Result<Response, AppError> {
     let account = account_of(&state, &f.account).await?;
-    let kind = DayKind::parse(&f.kind)
-        .ok_or_else(|| AppError::BadRequest(crate::t("plan-bad-form")))?;
+    let kind =
+        DayKind::parse(&f.kind).ok_or_else(|| AppError::BadRequest(crate::t("plan-bad-form")))?;
     let range = match store::check_day(kind, &f.name, &f.start, &f.end, &f.spans, &f.reply) {
         Ok(r) => r,
         Err(m) => {

@@ -217,7 +217,11 @@ async fn edit_page(
         .await?;
     let groups = team::assignable_groups(&state.db, &by).await?;
     Ok(EditUserPage {
-        page: Page::new(ctx, crate::t1("users-edit-title", "name", user.username.as_str()), "users"),
+        page: Page::new(
+            ctx,
+            crate::t1("users-edit-title", "name", user.username.as_str()),
+            "users",
+        ),
         is_self: me.id == user.id,
         roles: creatable_roles(me),
         user,
@@ -301,8 +305,8 @@ pub async fn set_status(
     IdPath(id): IdPath,
     Form(f): Form<StatusForm>,
 ) -> Result<Response, AppError> {
-    let status =
-        UserStatus::parse(&f.status).ok_or_else(|| AppError::BadRequest(crate::t("users-status-unknown")))?;
+    let status = UserStatus::parse(&f.status)
+        .ok_or_else(|| AppError::BadRequest(crate::t("users-status-unknown")))?;
     let id = UserId(id);
     let r = team::set_status(&state.db, &state.clock, &acting(&ctx, &s.user), id, status).await;
     let done = if status == UserStatus::Active {
@@ -336,7 +340,15 @@ pub async fn reset_password(
         f.confirm,
     )
     .await;
-    after_edit(&state, &ctx, &s.user, id, r, crate::t("users-password-reset")).await
+    after_edit(
+        &state,
+        &ctx,
+        &s.user,
+        id,
+        r,
+        crate::t("users-password-reset"),
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]

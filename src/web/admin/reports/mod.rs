@@ -18,8 +18,8 @@ use crate::db::reports::{self, Person};
 use crate::engine::reports::{Conv, Ms, Msg, Period};
 use crate::error::AppError;
 use crate::export::table::{Cell, Table};
-use crate::i18n::Lang;
 use crate::export::xlsx;
+use crate::i18n::Lang;
 use crate::model::{AuditAction, Group, GroupId, User};
 use crate::state::AppState;
 use crate::team::Acting;
@@ -147,10 +147,7 @@ pub fn days(from: &str, to: &str, today: Date, tz: &TimeZone) -> Result<Days, St
         last,
         period: Period {
             from: start_of(first, tz)?,
-            to: start_of(
-                last.tomorrow().map_err(|_| crate::t("rep-date-range"))?,
-                tz,
-            )?,
+            to: start_of(last.tomorrow().map_err(|_| crate::t("rep-date-range"))?, tz)?,
         },
     };
     if d.count() as i64 > MAX_DAYS {

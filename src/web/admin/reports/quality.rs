@@ -185,41 +185,41 @@ pub async fn show(
         .db
         .read(move |c| -> Result<_, AppError> {
             crate::i18n::sync_scope(lang, || {
-            let p = d.period;
-            let in_scope = |g| scope.contains(&g);
-            let queue = queue_length(&convs, p, in_scope);
-            let taken = workload(&convs, &msgs, p, in_scope);
-            let mut delays: HashMap<UserId, Vec<Ms>> = HashMap::new();
-            for (_, a, delay) in first_responses(&convs, &msgs, p, in_scope) {
-                delays.entry(a).or_default().extend(delay);
-            }
-            let people = reports::members(c, &scope)?;
-            let ids: Vec<UserId> = people.iter().map(|p| p.id).collect();
-            let (before, changes) = reports::status_log(c, &ids, p.from, p.to)?;
-            let mut rows = Vec::new();
-            let mut table = table("rep-quality-detail", HEADERS);
-            for person in people {
-                let mine: Vec<(AgentStatus, Ms)> = changes
-                    .iter()
-                    .filter(|(u, _, _)| *u == person.id)
-                    .map(|(_, s, at)| (*s, *at))
-                    .collect();
-                let segs = status_segments(before.get(&person.id).copied(), &mine, p, until);
-                let totals = status_totals(&segs);
-                let time = |s| Cell::Duration(totals.get(&s).copied().unwrap_or(0));
-                table.rows.push(vec![
-                    Cell::text(&person.name),
-                    Cell::text(&person.username),
-                    time(AgentStatus::Online),
-                    time(AgentStatus::Busy),
-                    time(AgentStatus::Away),
-                    Cell::Int(taken.get(&person.id).map_or(0, |w| w.taken) as i64),
-                    Cell::duration(delays.get(&person.id).and_then(|d| median(d))),
-                ]);
-                rows.push((person, segs));
-            }
-            let charts = vec![queue_chart(&queue, p, until), timeline(&rows, p, &tz2)];
-            Ok((charts, table))
+                let p = d.period;
+                let in_scope = |g| scope.contains(&g);
+                let queue = queue_length(&convs, p, in_scope);
+                let taken = workload(&convs, &msgs, p, in_scope);
+                let mut delays: HashMap<UserId, Vec<Ms>> = HashMap::new();
+                for (_, a, delay) in first_responses(&convs, &msgs, p, in_scope) {
+                    delays.entry(a).or_default().extend(delay);
+                }
+                let people = reports::members(c, &scope)?;
+                let ids: Vec<UserId> = people.iter().map(|p| p.id).collect();
+                let (before, changes) = reports::status_log(c, &ids, p.from, p.to)?;
+                let mut rows = Vec::new();
+                let mut table = table("rep-quality-detail", HEADERS);
+                for person in people {
+                    let mine: Vec<(AgentStatus, Ms)> = changes
+                        .iter()
+                        .filter(|(u, _, _)| *u == person.id)
+                        .map(|(_, s, at)| (*s, *at))
+                        .collect();
+                    let segs = status_segments(before.get(&person.id).copied(), &mine, p, until);
+                    let totals = status_totals(&segs);
+                    let time = |s| Cell::Duration(totals.get(&s).copied().unwrap_or(0));
+                    table.rows.push(vec![
+                        Cell::text(&person.name),
+                        Cell::text(&person.username),
+                        time(AgentStatus::Online),
+                        time(AgentStatus::Busy),
+                        time(AgentStatus::Away),
+                        Cell::Int(taken.get(&person.id).map_or(0, |w| w.taken) as i64),
+                        Cell::duration(delays.get(&person.id).and_then(|d| median(d))),
+                    ]);
+                    rows.push((person, segs));
+                }
+                let charts = vec![queue_chart(&queue, p, until), timeline(&rows, p, &tz2)];
+                Ok((charts, table))
             })
         })
         .await?;
