@@ -251,6 +251,9 @@ audit-field-keyword = Keyword
 audit-field-keywords = Keywords
 audit-field-question = Question
 audit-field-answer = Answer
+audit-field-trigger-mode = Conversation trigger
+audit-field-menu-key = Menu KEY
+audit-field-rules = Reply rules
 
 ## Followers
 
@@ -494,5 +497,3 @@ audit-target-account = Official account
 audit-target-follower = Follower
 audit-target-super = Super admin
 audit-shell = Command line
-audit-field-trigger-mode = Conversation trigger
-audit-field-menu-key = Menu KEY

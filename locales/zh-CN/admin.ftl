@@ -251,6 +251,9 @@ audit-field-keyword = 关键词
 audit-field-keywords = 关键词
 audit-field-question = 问题
 audit-field-answer = 答案
+audit-field-trigger-mode = 会话触发方式
+audit-field-menu-key = 菜单 KEY
+audit-field-rules = 客服消息回复规则
 
 ## 粉丝
 
@@ -488,5 +491,3 @@ audit-target-account = 公众号
 audit-target-follower = 粉丝
 audit-target-super = 超级管理员
 audit-shell = 命令行
-audit-field-trigger-mode = 会话触发方式
-audit-field-menu-key = 菜单 KEY

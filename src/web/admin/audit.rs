@@ -118,20 +118,28 @@ const KNOWN_FIELDS: &[&str] = &[
     "mode",
     "api_base",
     "simulation",
+    "rules",
+    "trigger_mode",
+    "menu_key",
     "keyword",
     "keywords",
     "question",
     "answer",
-    "trigger_mode",
-    "menu_key",
 ];
+
+/// Fields stored as a ticked checkbox: `"on"` or nothing.
+const CHECKBOX_FIELDS: &[&str] = &["require_category", "agents_see_queue", "enabled"];
 
 /// A stored value in words: enum codes as their labels, yes/no, lists joined.
 fn value_text(field: &str, v: &serde_json::Value) -> String {
     use serde_json::Value;
+    let yes_no = |b: bool| crate::t(if b { "common-yes" } else { "common-no" });
     match v {
+        Value::Null if CHECKBOX_FIELDS.contains(&field) => yes_no(false),
+        Value::String(s) if CHECKBOX_FIELDS.contains(&field) => yes_no(s == "on"),
         Value::Null => "—".to_string(),
-        Value::Bool(b) => crate::t(if *b { "common-yes" } else { "common-no" }),
+        Value::String(s) if s.is_empty() => "—".to_string(),
+        Value::Bool(b) => yes_no(*b),
         Value::Number(n) => n.to_string(),
         Value::String(s) => {
             let label = match field {
@@ -334,6 +342,16 @@ mod tests {
         assert_eq!(readable(Some(r#""关键词：退款""#)), vec!["关键词：退款"]);
         assert_eq!(readable(Some("not json")), vec!["not json"]);
         assert!(readable(None).is_empty());
+        assert_eq!(
+            readable(Some(
+                r#"{"require_category":null,"agents_see_queue":"on","requeue_after_mins":""}"#
+            )),
+            vec![
+                "结束会话需选择咨询分类：否",
+                "普通客服可查看排队详情：是",
+                "客服离线后会话回到排队的分钟数：—",
+            ]
+        );
         let en = crate::i18n::sync_scope(crate::i18n::Lang::En, || {
             (
                 target_text("用户 amy"),
