@@ -88,7 +88,7 @@ impl Slot {
                 subs: filled
                     .iter()
                     .enumerate()
-                    .map(|(j, s)| s.button(&crate::t2("menu-at-sub", "at", at, "n", j + 1)))
+                    .map(|(j, s)| s.button(&crate::t2("menu-slot-sub", "at", at, "n", j + 1)))
                     .collect::<Result<_, _>>()?,
             },
             _ if !filled.is_empty() => {
@@ -167,7 +167,7 @@ pub fn compile(slots: &[Slot]) -> Result<(Menu, BTreeMap<String, String>), Strin
     let mut replies = BTreeMap::new();
     for (i, slot) in filled.iter().enumerate() {
         menu.buttons
-            .push(slot.button(&crate::t1("menu-at-top", "n", i + 1))?);
+            .push(slot.button(&crate::t1("menu-slot-top", "n", i + 1))?);
     }
     menu.check()?;
     for slot in filled {

@@ -37,8 +37,8 @@ fn weekday(i: usize) -> String {
 /// A custom workday or a holiday, in words.
 fn kind_label(kind: DayKind) -> String {
     match kind {
-        DayKind::Workday => crate::t("plan-kind-workday"),
-        DayKind::Holiday => crate::t("plan-kind-holiday"),
+        DayKind::Workday => crate::t("plan-day-workday"),
+        DayKind::Holiday => crate::t("plan-day-holiday"),
     }
 }
 
