@@ -84,6 +84,11 @@ fn fill(template: &str, kind: &str, follower: &str, text: &str, at: &str) -> Str
         .replace("{客户}", follower)
         .replace("{内容}", text)
         .replace("{时间}", at)
+        // The same placeholders as the English settings page names them.
+        .replace("{type}", kind)
+        .replace("{customer}", follower)
+        .replace("{content}", text)
+        .replace("{time}", at)
 }
 
 /// Decides which agents to notify now (C10): a queued follower's message →

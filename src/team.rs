@@ -96,26 +96,26 @@ pub struct UserEdit {
 
 pub fn check_username(name: &str) -> Result<(), String> {
     if name.is_empty() {
-        return Err("请填写账号".into());
+        return Err(crate::t("team-username-required"));
     }
     if name.chars().count() > 64 {
-        return Err("账号不能超过 64 个字符".into());
+        return Err(crate::t("team-username-too-long"));
     }
     if !name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
     {
-        return Err("账号只能包含字母、数字和 . _ - @".into());
+        return Err(crate::t("team-username-chars"));
     }
     Ok(())
 }
 
 pub fn check_profile(p: &Profile) -> Result<(), String> {
     if p.display_name.trim().is_empty() {
-        return Err("请填写显示名".into());
+        return Err(crate::t("team-display-name-required"));
     }
     if p.display_name.chars().count() > 64 || p.real_name.chars().count() > 64 {
-        return Err("显示名和姓名不能超过 64 个字符".into());
+        return Err(crate::t("team-names-too-long"));
     }
     if !p
         .phone
@@ -123,13 +123,24 @@ pub fn check_profile(p: &Profile) -> Result<(), String> {
         .all(|c| c.is_ascii_digit() || "+- ()".contains(c))
         || p.phone.len() > 32
     {
-        return Err("手机号格式不正确".into());
+        return Err(crate::t("team-phone-invalid"));
     }
     Ok(())
 }
 
 fn invalid<T>(msg: impl Into<String>) -> TeamResult<T> {
     Err(TeamError::Invalid(msg.into()))
+}
+
+/// A write whose refusals read in the request's language: the closure runs on
+/// the writer thread, outside the request's task.
+async fn write<T: Send + 'static>(
+    db: &Db,
+    f: impl FnOnce(&Connection) -> TeamResult<T> + Send + 'static,
+) -> TeamResult<T> {
+    let lang = crate::i18n::current();
+    db.write(move |c| crate::i18n::sync_scope(lang, || f(c)))
+        .await
 }
 
 /// Writes the audit row of a change, in the change's transaction.
@@ -197,7 +208,7 @@ pub async fn setup(db: &Db, clock: &Clock, input: NewUserInput, ip: &str) -> Tea
     let hash = auth::hash_password_async(input.password).await?;
     let now = clock.now();
     let ip = ip.to_string();
-    db.write(move |c| {
+    write(db, move |c| {
         if db::users::count(c)? > 0 {
             return Err(TeamError::Forbidden);
         }
@@ -246,24 +257,24 @@ pub async fn create_user(
         phone: input.phone,
     })?;
     let Some(role) = input.role else {
-        return invalid("请选择角色");
+        return invalid(crate::t("team-role-required"));
     };
     checked_password(&input.password, &input.confirm)?;
     if !by.role.at_least(Role::Admin) {
         return Err(TeamError::Forbidden);
     }
     if by.role == Role::Admin && role != Role::Agent {
-        return invalid("管理员只能添加普通客服");
+        return invalid(crate::t("team-admin-adds-agents"));
     }
     let hash = auth::hash_password_async(input.password).await?;
     let (by, now, groups) = (by.clone(), clock.now(), input.groups);
-    db.write(move |c| {
+    write(db, move |c| {
         if !access::assigns(by.role, &Reach::load(c, by.role, by.id)?, &groups) {
-            return invalid("请至少选择一个您所在的客服组");
+            return invalid(crate::t("team-pick-own-group"));
         }
         for g in &groups {
             if db::groups::get(c, *g)?.is_none() {
-                return invalid("所选客服组不存在");
+                return invalid(crate::t("team-group-missing"));
             }
         }
         let new = NewUser {
@@ -278,7 +289,7 @@ pub async fn create_user(
         let id = match db::users::insert(c, &new, now) {
             Ok(id) => id,
             Err(e) if db::is_unique_violation(&e) => {
-                return invalid(format!("账号 {username} 已存在"));
+                return invalid(crate::t1("team-username-taken", "name", username.as_str()));
             }
             Err(e) => return Err(e.into()),
         };
@@ -304,14 +315,14 @@ pub async fn update_user(
 ) -> TeamResult<()> {
     let profile = checked_profile(edit.profile)?;
     let (by, now, role) = (by.clone(), clock.now(), edit.role);
-    db.write(move |c| {
+    write(db, move |c| {
         let target = managed(c, &by, id)?;
         if role != target.role {
             if by.role != Role::SuperAdmin {
-                return invalid("只有超级管理员可以修改用户角色");
+                return invalid(crate::t("team-super-sets-roles"));
             }
             if by.id == Some(id) {
-                return invalid("不能修改自己的角色");
+                return invalid(crate::t("team-own-role"));
             }
             db::users::set_role(c, id, role, now)?;
         }
@@ -335,10 +346,10 @@ pub async fn set_status(
     status: UserStatus,
 ) -> TeamResult<()> {
     let (by, now) = (by.clone(), clock.now());
-    db.write(move |c| {
+    write(db, move |c| {
         let target = managed(c, &by, id)?;
         if by.id == Some(id) {
-            return invalid("不能禁用或启用自己的账号");
+            return invalid(crate::t("team-own-status"));
         }
         db::users::set_status(c, id, status, now)?;
         if status == UserStatus::Disabled {
@@ -368,10 +379,10 @@ pub async fn reset_password(
     checked_password(&password, &confirm)?;
     let hash = auth::hash_password_async(password).await?;
     let (by, now) = (by.clone(), clock.now());
-    db.write(move |c| {
+    write(db, move |c| {
         let target = managed(c, &by, id)?;
         if by.id == Some(id) {
-            return invalid("请在个人中心修改自己的密码(需要输入当前密码)");
+            return invalid(crate::t("team-own-password"));
         }
         db::users::set_password_hash(c, id, &hash, now)?;
         db::sessions::delete_for_user(c, id)?;
@@ -398,7 +409,7 @@ pub async fn set_groups(
     wanted: Vec<GroupId>,
 ) -> TeamResult<()> {
     let (by, now) = (by.clone(), clock.now());
-    db.write(move |c| {
+    write(db, move |c| {
         let target = managed(c, &by, id)?;
         let before = group_ids_of(c, id)?;
         let mut next: Vec<GroupId> = if by.role == Role::SuperAdmin {
@@ -417,7 +428,7 @@ pub async fn set_groups(
         next.dedup();
         for g in &next {
             if db::groups::get(c, *g)?.is_none() {
-                return invalid("所选客服组不存在");
+                return invalid(crate::t("team-group-missing"));
             }
         }
         db::users::set_groups(c, id, &next)?;
@@ -433,16 +444,16 @@ pub async fn set_groups(
 
 pub fn check_group(f: &GroupFields) -> Result<(), String> {
     if f.name.is_empty() {
-        return Err("请填写组名称".into());
+        return Err(crate::t("team-group-name-required"));
     }
     if f.ident.is_empty() {
-        return Err("请填写组标识".into());
+        return Err(crate::t("team-group-ident-required"));
     }
     if f.name.chars().count() > 64 {
-        return Err("组名称不能超过 64 个字符".into());
+        return Err(crate::t("team-group-name-too-long"));
     }
     if f.public_name.chars().count() > 64 {
-        return Err("客户端组名不能超过 64 个字符".into());
+        return Err(crate::t("team-public-name-too-long"));
     }
     if f.ident.len() > 64
         || !f
@@ -450,7 +461,7 @@ pub fn check_group(f: &GroupFields) -> Result<(), String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
     {
-        return Err("组标识只能包含字母、数字、_ 和 -".into());
+        return Err(crate::t("team-group-ident-chars"));
     }
     if !f
         .phone
@@ -458,7 +469,7 @@ pub fn check_group(f: &GroupFields) -> Result<(), String> {
         .all(|c| c.is_ascii_digit() || "+- ()".contains(c))
         || f.phone.len() > 32
     {
-        return Err("组电话格式不正确".into());
+        return Err(crate::t("team-group-phone-invalid"));
     }
     Ok(())
 }
@@ -478,9 +489,9 @@ fn group_conflict(e: DbError, f: &GroupFields) -> TeamError {
         return e.into();
     }
     TeamError::Invalid(if e.to_string().contains("groups.ident") {
-        format!("组标识 {} 已被使用", f.ident)
+        crate::t1("team-group-ident-taken", "ident", f.ident.as_str())
     } else {
-        format!("组名称 {} 已被使用", f.name)
+        crate::t1("team-group-name-taken", "name", f.name.as_str())
     })
 }
 
@@ -495,7 +506,7 @@ pub async fn create_group(
     }
     let f = checked_group(f)?;
     let (by, now) = (by.clone(), clock.now());
-    db.write(move |c| {
+    write(db, move |c| {
         let id = db::groups::insert(c, &f, by.id, now).map_err(|e| group_conflict(e, &f))?;
         let entry = Entry::new(AuditAction::GroupCreate, format!("客服组 {}", f.name))
             .change(None, Some(&f));
@@ -517,7 +528,7 @@ pub async fn update_group(
     }
     let f = checked_group(f)?;
     let (by, now) = (by.clone(), clock.now());
-    db.write(move |c| {
+    write(db, move |c| {
         let old = db::groups::get(c, id)?.ok_or(TeamError::NotFound)?;
         db::groups::update(c, id, &f, now).map_err(|e| group_conflict(e, &f))?;
         let entry = Entry::new(AuditAction::GroupUpdate, format!("客服组 {}", f.name))
@@ -533,7 +544,7 @@ pub async fn delete_group(db: &Db, clock: &Clock, by: &Acting, id: GroupId) -> T
         return Err(TeamError::Forbidden);
     }
     let (by, now) = (by.clone(), clock.now());
-    db.write(move |c| {
+    write(db, move |c| {
         let old = db::groups::get(c, id)?.ok_or(TeamError::NotFound)?;
         db::groups::delete(c, id)?.map_err(TeamError::Invalid)?;
         let entry = Entry::new(AuditAction::GroupDelete, format!("客服组 {}", old.name))
@@ -548,7 +559,7 @@ pub async fn update_own_profile(db: &Db, clock: &Clock, me: &Acting, p: Profile)
     let p = checked_profile(p)?;
     let id = me.id.ok_or(TeamError::Forbidden)?;
     let (me, now) = (me.clone(), clock.now());
-    db.write(move |c| {
+    write(db, move |c| {
         let old = db::users::get(c, id)?.ok_or(TeamError::NotFound)?;
         db::users::update_profile(c, id, &p, now)?;
         let entry = Entry::new(AuditAction::ProfileUpdate, format!("用户 {}", me.name))
@@ -578,11 +589,11 @@ pub async fn change_own_password(
         .await
         .map_err(|e| AuthError::Hash(e.to_string()))?;
     if !ok {
-        return invalid("当前密码不正确");
+        return invalid(crate::t("team-wrong-password"));
     }
     let hash = auth::hash_password_async(new).await?;
     let (me, now) = (me.clone(), clock.now());
-    db.write(move |c| {
+    write(db, move |c| {
         db::users::set_password_hash(c, id, &hash, now)?;
         db::sessions::delete_others(c, id, &keep_session_hash)?;
         audit(
@@ -598,7 +609,7 @@ pub async fn change_own_password(
 pub async fn set_own_theme(db: &Db, clock: &Clock, me: &Acting, theme: Theme) -> TeamResult<()> {
     let id = me.id.ok_or(TeamError::Forbidden)?;
     let (me, now) = (me.clone(), clock.now());
-    db.write(move |c| {
+    write(db, move |c| {
         db::users::set_theme(c, id, theme)?;
         let entry = Entry::new(AuditAction::ThemeChange, format!("用户 {}", me.name))
             .change(None, Some(&theme.as_str()));
@@ -615,7 +626,7 @@ pub async fn set_own_locale(
 ) -> TeamResult<()> {
     let id = me.id.ok_or(TeamError::Forbidden)?;
     let (me, now) = (me.clone(), clock.now());
-    db.write(move |c| {
+    write(db, move |c| {
         db::users::set_locale(c, id, locale)?;
         let entry = Entry::new(AuditAction::LocaleChange, format!("用户 {}", me.name))
             .change(None, Some(&locale.code()));

@@ -815,7 +815,7 @@ async fn sync_done(t: &Tab, account: &str) -> String {
     let mut progress = String::new();
     for _ in 0..100 {
         progress = t.get("/admin/followers/progress").await.1;
-        if progress.contains(&format!("{account}:同步完成")) {
+        if progress.contains(&format!("{account}：同步完成")) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -838,13 +838,13 @@ async fn admin_followers_scoped() {
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let p = sync_done(&admin_a, "甲公众号").await;
-    assert!(p.contains("甲公众号:同步完成"), "{p}");
+    assert!(p.contains("甲公众号：同步完成"), "{p}");
     let (s, _) = admin_b
         .post("/admin/followers/sync", &[("account", &acc_b)])
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let p = sync_done(&admin_b, "乙公众号").await;
-    assert!(p.contains("乙公众号:同步完成"), "{p}");
+    assert!(p.contains("乙公众号：同步完成"), "{p}");
     let fa = w.follower("oSyncA000001").await;
 
     // Positive control: admin_a lists and edits 甲公众号's follower.

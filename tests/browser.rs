@@ -1576,7 +1576,7 @@ async fn timeplan_holiday(c: &Client, base: &str, shots: &Shots) -> Result<()> {
     );
     click(c, "#weekly button[type=submit]").await?;
     wait_text(c, "#flash", "工作时间已保存").await?;
-    wait_text(c, "#timeplan-status", "当前:工作时间").await?;
+    wait_text(c, "#timeplan-status", "当前：工作时间").await?;
     wait_text(c, "#timeplan-status", "2026-11-20 18:00 周五 结束工作时间").await?;
     anyhow::ensure!(
         find(c, "#weekly input[name='enabled']")
@@ -1605,7 +1605,7 @@ async fn timeplan_holiday(c: &Client, base: &str, shots: &Shots) -> Result<()> {
     );
     // Still no custom workday: the holiday went to its own list.
     wait_text(c, "#workdays tbody", "暂无自定义工作日").await?;
-    wait_text(c, "#timeplan-status", &format!("节假日({HOLIDAY_NAME})")).await?;
+    wait_text(c, "#timeplan-status", &format!("节假日（{HOLIDAY_NAME}）")).await?;
     // Saturday and Sunday are days off: work starts again on Monday.
     wait_text(c, "#timeplan-status", "2026-11-23 09:00 周一 开始工作时间").await?;
     check_no_horizontal_overflow(c, "timeplan").await?;

@@ -40,7 +40,7 @@ async fn sync_pages_through_all_followers_and_the_page_finds_them() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(progress.contains("同步完成,共 250 位粉丝"), "{progress}");
+    assert!(progress.contains("同步完成，共 250 位粉丝"), "{progress}");
 
     let (_, page) = b
         .text("/admin/followers?q=%E7%8E%8B%E5%85%88%E7%94%9F")

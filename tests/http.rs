@@ -692,7 +692,7 @@ async fn users_and_groups_pages_enforce_the_team_rules() {
     let r = boss.post_form(&del_pre, &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, page) = boss.text("/admin/groups").await;
-    assert!(page.contains("无法删除:该客服组还有 2 名成员"), "{page}");
+    assert!(page.contains("无法删除：该客服组还有 2 名成员"), "{page}");
     run(
         &boss,
         &[
@@ -734,7 +734,7 @@ async fn users_and_groups_pages_enforce_the_team_rules() {
                 path: "/admin/groups",
                 form: &[],
                 status: 200,
-                contains: &["投诉建议", "complaints", "已关闭"],
+                contains: &["投诉建议", "complaints", "不显示"],
                 lacks: &[],
             },
         ],
@@ -1158,4 +1158,226 @@ async fn setup_is_closed_once_the_shell_created_a_user() {
         "the shell's user logs in"
     );
     srv.stop().await;
+}
+
+/// Issue 13: every page of 设置 and 管理 for an English-speaking super admin,
+/// with ASCII data, holds no Chinese; the same pages in zh-CN still do.
+#[tokio::test]
+async fn team_and_settings_pages_draw_in_english() {
+    use kefu::team::{self, Acting, NewUserInput};
+    let server = TestServer::start().await;
+    let (db, clock) = (&server.state.db, &server.state.clock);
+    team::setup(
+        db,
+        clock,
+        NewUserInput {
+            username: "root".into(),
+            display_name: "Root".into(),
+            password: PASSWORD.into(),
+            confirm: PASSWORD.into(),
+            ..Default::default()
+        },
+        "127.0.0.1",
+    )
+    .await
+    .unwrap();
+    server.state.mark_set_up();
+    let group = team::create_group(
+        db,
+        clock,
+        &Acting::shell(),
+        kefu::db::groups::GroupFields {
+            name: "Sales".into(),
+            ident: "sales".into(),
+            phone: String::new(),
+            public_name: "Sales team".into(),
+            public_visible: true,
+        },
+    )
+    .await
+    .unwrap();
+    let account = kefu::channel::create(
+        db,
+        clock,
+        &Acting::shell(),
+        kefu::db::accounts::AccountFields {
+            name: "Shop".into(),
+            app_id: common::APPID.into(),
+            app_secret: common::SECRET.into(),
+            token: common::WX_TOKEN.into(),
+            aes_key: common::AES_KEY.into(),
+            mode: "safe".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let now = clock.now();
+    let follower = db
+        .write(move |c| kefu::db::followers::upsert(c, account, "oAsciiFollower0001", now))
+        .await
+        .unwrap();
+
+    let admin = server.login("root").await;
+    let resp = admin
+        .post_form("/console/me/locale", &[("locale", "en")])
+        .await;
+    assert!(resp.status().is_redirection(), "{}", resp.status());
+    let g = group.to_string();
+    let resp = admin
+        .post_form(
+            "/admin/users",
+            &[
+                ("role", "agent"),
+                ("username", "amy"),
+                ("display_name", "Amy"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+                ("groups", g.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let resp = admin
+        .post_form(
+            &format!("/admin/followers/{follower}/remark"),
+            &[("remark", "Alice")],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let a = account.to_string();
+    let resp = admin
+        .post_form(
+            "/admin/notify",
+            &[
+                ("account", a.as_str()),
+                ("template_id", "TPL1"),
+                ("fields", "first = {type}\nkeyword1 = {customer}"),
+                ("every_mins", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    // The default trigger keywords are what Chinese followers type: data.
+    let resp = admin
+        .post_form(
+            &format!("/admin/accounts/{account}/trigger"),
+            &[("trigger_mode", "any"), ("keywords", "help, agent")],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let amy = server
+        .state
+        .db
+        .read(|c| kefu::db::users::by_username(c, "amy"))
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id;
+
+    let pages = [
+        ("/admin/users".to_string(), "Add user"),
+        ("/admin/users/new".into(), "Initial password"),
+        (format!("/admin/users/{amy}"), "Reset password"),
+        ("/admin/groups".into(), "Name shown to followers"),
+        (format!("/admin/groups/{group}"), "Routing settings"),
+        ("/admin/accounts".into(), "Connect an official account"),
+        (format!("/admin/accounts/{account}"), "Conversation trigger"),
+        ("/admin/menu".into(), "Custom menu of Shop"),
+        ("/admin/timeplan".into(), "Mon"),
+        ("/admin/notify".into(), "WeChat notifications of Shop"),
+        ("/admin/followers".into(), "WeChat tags"),
+        ("/admin/followers/progress".into(), ""),
+        ("/admin/audit".into(), "Role: Agent"),
+        ("/admin/simulator".into(), "Create a simulated account"),
+        ("/admin/simulator/chat".into(), ""),
+        ("/admin/reports/workload?idle=1".into(), "Followers served"),
+        ("/admin/reports/categories".into(), "Categories"),
+        ("/admin/reports/hourly".into(), "Followers asking"),
+        ("/admin/reports/quality".into(), "Agent status (all day)"),
+        ("/admin/reports/service".into(), "Service level (agents)"),
+        (
+            "/admin/reports/workload?from=2026-13-01".into(),
+            "Invalid date",
+        ),
+    ];
+    let english = |path: String, wanted: &'static str| {
+        let admin = &admin;
+        async move {
+            let (status, body) = admin.text(&path).await;
+            assert!(
+                status.is_success() || (path.contains("2026-13") && status == 400),
+                "{path}: {status}"
+            );
+            assert!(body.contains(wanted), "{path} lacks {wanted:?}:\n{body}");
+            let chinese = common::chinese_in(&body);
+            assert!(
+                chinese.is_empty(),
+                "{path} shows Chinese in English:\n{}",
+                chinese.join("\n")
+            );
+        }
+    };
+    for (path, wanted) in pages {
+        english(path, wanted).await;
+    }
+    // The simulator with its simulated account, and a refusal in English.
+    let resp = admin.post_form("/admin/simulator/account", &[]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    english("/admin/simulator".into(), "Simulated account").await;
+    let resp = admin
+        .post_form("/admin/groups", &[("name", "Sales"), ("ident", "sales2")])
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = resp.text().await.unwrap();
+    assert!(
+        body.contains("The group name Sales is already in use"),
+        "{body}"
+    );
+    assert!(common::chinese_in(&body).is_empty(), "{body}");
+
+    // The same pages in Chinese.
+    let resp = admin
+        .post_form("/console/me/locale", &[("locale", "zh-CN")])
+        .await;
+    assert!(resp.status().is_redirection());
+    for (path, wanted) in [
+        ("/admin/users".to_string(), "添加用户"),
+        ("/admin/groups".into(), "对粉丝显示的组名"),
+        (format!("/admin/groups/{group}"), "接待设置"),
+        (format!("/admin/accounts/{account}"), "会话触发方式"),
+        ("/admin/menu".into(), "Shop 的自定义菜单"),
+        ("/admin/timeplan".into(), "周一"),
+        ("/admin/notify".into(), "Shop 的微信消息提醒"),
+        ("/admin/followers".into(), "微信标签"),
+        ("/admin/audit".into(), "角色：普通客服"),
+        ("/admin/simulator".into(), "模拟粉丝"),
+        ("/admin/reports/workload?idle=1".into(), "个人接待人数"),
+        ("/admin/reports/hourly".into(), "咨询人数"),
+        ("/admin/reports/quality".into(), "客服状态（全天）"),
+        ("/admin/reports/service".into(), "服务水平（客服组）"),
+    ] {
+        let (status, body) = admin.text(&path).await;
+        assert!(status.is_success(), "{path}: {status}");
+        assert!(body.contains(wanted), "{path} lacks {wanted:?}:\n{body}");
+    }
+    // Workbooks keep their Chinese sheet names whatever the page's language.
+    let resp = admin
+        .post_form("/console/me/locale", &[("locale", "en")])
+        .await;
+    assert!(resp.status().is_redirection());
+    let resp = admin.get("/admin/reports/workload?format=xlsx").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(disposition.contains("UTF-8''"), "{disposition}");
+    // 工作量统计_….xlsx
+    assert!(
+        disposition.contains("''%E5%B7%A5%E4%BD%9C"),
+        "{disposition}"
+    );
+    server.stop().await;
 }

@@ -86,7 +86,7 @@ async fn a_draft_is_published_read_back_and_loaded() {
     assert_eq!(status, StatusCode::SEE_OTHER, "published");
     assert_eq!(wx.fake.menu(APPID), Some(expected_json()));
     let (_, page) = b.text(&format!("/admin/menu?account={id}")).await;
-    assert!(page.contains("菜单已发布到微信") && page.contains("上次发布:"));
+    assert!(page.contains("菜单已发布到微信") && page.contains("上次发布："));
 
     // The webhook's answer to a click.
     let reply = srv
@@ -109,7 +109,7 @@ async fn a_draft_is_published_read_back_and_loaded() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("微信上的菜单"), "{page}");
     assert!(page.contains("官网 · 链接 https://example.com/shop"));
-    assert!(page.contains("营业时间 · 点击,KEY HOURS"));
+    assert!(page.contains("营业时间 · 点击，KEY HOURS"));
     assert!(page.contains("载入草稿"));
 
     // Change the draft, then load the online menu back into it.
@@ -244,7 +244,7 @@ async fn a_refused_publication_is_explained_and_the_draft_kept() {
     let (status, page) = post(&b, "/admin/menu/publish", &two_buttons(&id)).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     assert!(
-        page.contains("发布失败:公众号没有该接口的权限"),
+        page.contains("发布失败：公众号没有该接口的权限"),
         "explained in Chinese"
     );
     assert!(page.contains("草稿已保存") && page.contains("value=\"营业时间\""));
@@ -262,7 +262,7 @@ async fn a_refused_publication_is_explained_and_the_draft_kept() {
     wx.fake.fail_next(Api::Menu, Failure::ErrCode(40164), 1);
     let (status, page) = b.text(&format!("/admin/menu/online?account={id}")).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
-    assert!(page.contains("读取失败:本服务器的 IP 不在公众号的 IP 白名单中"));
+    assert!(page.contains("读取失败：本服务器的 IP 不在公众号的 IP 白名单中"));
     let (status, page) = b.text(&format!("/admin/menu/online?account={id}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("该公众号在微信上还没有自定义菜单"));

@@ -42,7 +42,7 @@ async fn weekly_plan_holidays_and_the_preview() {
     let (status, page) = boss.text(&url).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("每周工作时间") && page.contains("value=\"09:00-18:00\""));
-    assert!(page.contains("当前:工作时间(未启用"), "{page}");
+    assert!(page.contains("当前：工作时间（未启用"), "{page}");
 
     // The clock starts Friday 2026-11-20 10:00 in Shanghai.
     let week: &[(&str, &str)] = &[
@@ -66,7 +66,7 @@ async fn weekly_plan_holidays_and_the_preview() {
         "{page}"
     );
     assert!(page.contains("value=\"22:00-02:00\""));
-    assert!(page.contains("当前:工作时间"));
+    assert!(page.contains("当前：工作时间"));
     assert!(
         page.contains("2026-11-20 12:00 周五 结束工作时间"),
         "next change: {page}"
@@ -142,7 +142,7 @@ async fn weekly_plan_holidays_and_the_preview() {
     // Sessions last 24 hours: log in again.
     let boss = srv.login("boss").await;
     let (_, page) = boss.text(&url).await;
-    assert!(page.contains("当前:节假日(元旦)"), "{page}");
+    assert!(page.contains("当前：节假日（元旦）"), "{page}");
     assert!(
         page.contains("2027-01-02 22:00 周六 开始工作时间"),
         "{page}"
@@ -172,7 +172,7 @@ async fn weekly_plan_holidays_and_the_preview() {
     let (_, page) = boss.text(&url).await;
     assert!(page.contains("暂无节假日") && page.contains("暂无自定义工作日"));
     assert!(
-        page.contains("当前:工作时间<"),
+        page.contains("当前：工作时间<"),
         "a plain Thursday again: {page}"
     );
     assert!(days.iter().any(|d| d.kind == DayKind::Workday));

@@ -94,51 +94,54 @@ impl ApiError {
         }
     }
 
-    /// What an agent or admin reads.
+    /// What an agent or admin reads, in the current language (zh-CN outside
+    /// a request: reasons stored by background work stay Chinese).
     pub fn explain(&self) -> String {
         match self {
             ApiError::WeChat { code, message } => match explain_code(*code) {
-                Some(text) => format!("{text}(错误码 {code})"),
-                None => format!("微信返回错误 {code}:{message}"),
+                Some(text) => crate::t2("acct-wx-known", "text", text, "code", code.to_string()),
+                None => crate::t2(
+                    "acct-wx-other",
+                    "code",
+                    code.to_string(),
+                    "message",
+                    message.as_str(),
+                ),
             },
             ApiError::Http(status) if self.is_transient() => {
-                format!("微信服务器暂时不可用(HTTP {status}),稍后自动重试")
+                crate::t1("acct-wx-http-busy", "status", status.to_string())
             }
-            ApiError::Http(status) => {
-                format!("微信接口返回 HTTP {status},请检查公众号的接口地址设置")
-            }
-            ApiError::Network(_) => "无法连接微信服务器,稍后自动重试".into(),
-            ApiError::Lost(_) => {
-                "请求已发出，但没有收到微信的答复（超时或连接中断），无法确定粉丝是否收到".into()
-            }
-            ApiError::Throttled => "获取 access_token 过于频繁，稍后自动重试".into(),
-            ApiError::Decode(_) => "微信返回了无法识别的内容".into(),
-            ApiError::Db(_) => "内部存储错误,稍后自动重试".into(),
-            ApiError::Local(_) => "要发送的文件已不存在或无法读取".into(),
+            ApiError::Http(status) => crate::t1("acct-wx-http", "status", status.to_string()),
+            ApiError::Network(_) => crate::t("acct-wx-network"),
+            ApiError::Lost(_) => crate::t("acct-wx-lost"),
+            ApiError::Throttled => crate::t("acct-wx-throttled"),
+            ApiError::Decode(_) => crate::t("acct-wx-decode"),
+            ApiError::Db(_) => crate::t("acct-wx-db"),
+            ApiError::Local(_) => crate::t("acct-wx-local"),
         }
     }
 }
 
-/// Chinese explanations of the error codes people meet (WECHAT.md §11).
-pub fn explain_code(code: i64) -> Option<&'static str> {
-    Some(match code {
-        -1 => "微信系统繁忙,稍后自动重试",
-        40001 | 40014 | 42001 => "access_token 无效或已过期",
-        40003 => "粉丝的 OpenID 无效,该粉丝可能不属于这个公众号",
-        40013 => "AppID 无效,请检查公众号设置中的 AppID",
-        40125 => "AppSecret 错误,请在微信公众平台「设置与开发 → 基本配置」中核对或重置 AppSecret",
-        40164 => {
-            "本服务器的 IP 不在公众号的 IP 白名单中,请在微信公众平台「设置与开发 → 基本配置 → IP白名单」中添加本服务器的公网 IP"
-        }
-        41001 => "缺少 access_token",
-        43004 => "粉丝已取消关注公众号,无法发送",
-        45009 => "今日接口调用次数已达上限,请明天再试或联系管理员",
-        45015 => "已超过 48 小时回复时限:粉丝最后一次互动已超过 48 小时,需等粉丝再次发消息",
-        45047 => "客服消息条数已达上限:粉丝再次发消息后才能继续回复",
-        47001 => "发送的数据格式不正确",
-        48001 => "公众号没有该接口的权限(客服消息需要已认证的服务号或订阅号)",
+/// Explanations of the error codes people meet (WECHAT.md §11), in the
+/// current language.
+pub fn explain_code(code: i64) -> Option<String> {
+    let key = match code {
+        -1 => "acct-wx-busy",
+        40001 | 40014 | 42001 => "acct-wx-token-invalid",
+        40003 => "acct-wx-openid-invalid",
+        40013 => "acct-wx-appid-invalid",
+        40125 => "acct-wx-secret-wrong",
+        40164 => "acct-wx-ip-whitelist",
+        41001 => "acct-wx-token-missing",
+        43004 => "acct-wx-unsubscribed",
+        45009 => "acct-wx-daily-limit",
+        45015 => "acct-wx-window-over",
+        45047 => "acct-wx-quota-over",
+        47001 => "acct-wx-bad-data",
+        48001 => "acct-wx-no-permission",
         _ => return None,
-    })
+    };
+    Some(crate::t(key))
 }
 
 /// A follower's profile as user/info returns it.

@@ -106,7 +106,7 @@ async fn list_page(
     let accounts = state.db.read(crate::db::accounts::list).await?;
     let public = state.config.public_url();
     Ok(AccountsPage {
-        page: Page::new(ctx, "公众号", "accounts"),
+        page: Page::new(ctx, crate::t("nav-accounts"), "accounts"),
         rows: accounts
             .into_iter()
             .map(|a| Row {
@@ -146,7 +146,7 @@ pub async fn create(
                     .fake
                     .add_account(f.app_id.trim(), f.app_secret.trim());
             }
-            let msg = "公众号已添加。请把下方的服务器地址填到微信公众平台「设置与开发 → 基本配置 → 服务器配置」中";
+            let msg = crate::t("acct-added");
             Ok(with_flash(
                 Redirect::to(&format!("/admin/accounts/{id}")),
                 true,
@@ -212,9 +212,13 @@ async fn edit_page(
     let account = account.ok_or(AppError::NotFound)?;
     let public = state.config.public_url();
     Ok(EditPage {
-        page: Page::new(ctx, format!("公众号 {}", account.name), "accounts"),
+        page: Page::new(
+            ctx,
+            crate::t1("acct-edit-title", "name", account.name.as_str()),
+            "accounts",
+        ),
         url: channel::webhook_url(&public, account.id),
-        secret_hint: format!("已保存 {}，留空则不修改", account.masked_secret()),
+        secret_hint: crate::t1("acct-secret-saved", "masked", account.masked_secret()),
         account,
         groups,
         linked,
@@ -261,7 +265,7 @@ pub async fn update(
             Ok(with_flash(
                 Redirect::to(&format!("/admin/accounts/{id}")),
                 true,
-                "公众号设置已保存",
+                crate::t("acct-saved"),
                 ctx.secure_cookies,
             ))
         }
@@ -292,8 +296,9 @@ pub async fn test(
             esc(&text)
         ),
         Err(f) => format!(
-            "<div class=\"alert alert-error\" role=\"status\"><div>{}</div><p class=\"test-fix\"><strong>解决办法：</strong>{}</p></div>",
+            "<div class=\"alert alert-error\" role=\"status\"><div>{}</div><p class=\"test-fix\"><strong>{}</strong>{}</p></div>",
             esc(&f.reason),
+            esc(&crate::t("acct-test-fix")),
             esc(&f.fix)
         ),
     };
@@ -329,21 +334,24 @@ impl TriggerForm {
             .filter(|w| !w.is_empty())
             .collect();
         if keywords.iter().any(|w| w.chars().count() > 20) {
-            return Err("每个关键词不能超过 20 个字".into());
+            return Err(crate::t("acct-keyword-too-long"));
         }
         if keywords.len() > 50 {
-            return Err("关键词最多 50 个".into());
+            return Err(crate::t("acct-too-many-keywords"));
         }
         let menu_key = self.menu_key.trim();
         if menu_key.len() > 128 {
-            return Err("菜单 KEY 不能超过 128 个字节".into());
+            return Err(crate::t("acct-menu-key-too-long"));
         }
-        let trigger_mode = TriggerMode::parse(&self.trigger_mode).ok_or("请选择会话触发方式")?;
+        let trigger_mode = TriggerMode::parse(&self.trigger_mode)
+            .ok_or_else(|| crate::t("acct-trigger-required"))?;
         match trigger_mode {
             TriggerMode::Keywords if keywords.is_empty() => {
-                return Err("请至少填写一个关键词".into());
+                return Err(crate::t("acct-keyword-required"));
             }
-            TriggerMode::MenuKey if menu_key.is_empty() => return Err("请填写菜单 KEY".into()),
+            TriggerMode::MenuKey if menu_key.is_empty() => {
+                return Err(crate::t("acct-menu-key-required"));
+            }
             TriggerMode::AnyMessage | TriggerMode::Keywords | TriggerMode::MenuKey => {}
         }
         Ok(AccountSettings {
@@ -382,10 +390,19 @@ pub async fn set_trigger(
         .write(move |c| -> crate::db::DbResult<()> {
             let before = crate::db::settings::account(c, id)?;
             crate::db::settings::set_account(c, id, &settings)?;
+            // Fields the audit page labels in the reader's language.
             let describe = |s: &AccountSettings| match s.trigger_mode {
-                TriggerMode::Keywords => format!("关键词：{}", s.keywords),
-                TriggerMode::MenuKey => format!("菜单点击：{}", s.menu_key),
-                TriggerMode::AnyMessage => "任意消息".to_string(),
+                TriggerMode::Keywords => serde_json::json!({
+                    "trigger_mode": s.trigger_mode.as_str(),
+                    "keywords": s.keywords,
+                }),
+                TriggerMode::MenuKey => serde_json::json!({
+                    "trigger_mode": s.trigger_mode.as_str(),
+                    "menu_key": s.menu_key,
+                }),
+                TriggerMode::AnyMessage => {
+                    serde_json::json!({ "trigger_mode": s.trigger_mode.as_str() })
+                }
             };
             let entry = Entry::new(
                 AuditAction::AccountTrigger,
@@ -398,7 +415,7 @@ pub async fn set_trigger(
     Ok(with_flash(
         Redirect::to(&format!("/admin/accounts/{id}")),
         true,
-        "会话触发方式已保存",
+        crate::t("acct-trigger-saved"),
         ctx.secure_cookies,
     ))
 }
@@ -420,7 +437,10 @@ mod tests {
         let s = form("keywords", " 人工，退款\n客服 ,", "")
             .settings()
             .unwrap();
-        assert_eq!(s.keywords, "人工,退款,客服");
+        assert_eq!(
+            s.keywords.split(',').collect::<Vec<_>>(),
+            ["人工", "退款", "客服"]
+        );
         assert_eq!(
             form("keywords", " , ", "").settings().unwrap_err(),
             "请至少填写一个关键词"

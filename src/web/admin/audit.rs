@@ -4,7 +4,9 @@
 
 use crate::db::audit::{Actors, AuditFilter, AuditRow};
 use crate::error::AppError;
-use crate::model::{AuditAction, Role, UserId};
+use crate::model::{
+    AccountMode, AuditAction, Role, RoutingStrategy, TriggerMode, UserId, UserStatus,
+};
 use crate::state::AppState;
 use crate::web::form::Query;
 use crate::web::page::{Page, local_time, render};
@@ -28,10 +30,187 @@ pub struct AuditQuery {
 struct AuditPage {
     page: Page,
     q: AuditQuery,
-    rows: Vec<(String, AuditRow)>,
+    rows: Vec<Row>,
     users: Vec<(UserId, String)>,
     actions: &'static [AuditAction],
     error: Option<String>,
+}
+
+/// One entry as the page shows it.
+struct Row {
+    when: String,
+    r: AuditRow,
+    actor: String,
+    target: String,
+    before: Vec<String>,
+    after: Vec<String>,
+}
+
+/// The word a stored summary starts with (`用户 amy`) and its catalogue key.
+const TARGET_WORDS: &[(&str, &str)] = &[
+    ("用户", "audit-target-user"),
+    ("客服组", "audit-target-group"),
+    ("公众号", "audit-target-account"),
+    ("粉丝", "audit-target-follower"),
+    ("超级管理员", "audit-target-super"),
+];
+
+/// A stored summary with its leading word in the current language when the
+/// rest is a bare name (`用户 amy` → `User amy`); any other summary as stored.
+fn target_text(raw: &str) -> String {
+    let cjk = |c: char| matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}');
+    if let Some((head, rest)) = raw.split_once(' ') {
+        if let Some((_, key)) = TARGET_WORDS.iter().find(|(w, _)| *w == head) {
+            if !rest.chars().any(cjk) {
+                return format!("{} {rest}", crate::t(key));
+            }
+        }
+    }
+    raw.to_string()
+}
+
+/// The actor as stored, the command line in the current language.
+fn actor_text(raw: &str) -> String {
+    if raw == crate::team::Acting::shell().name {
+        crate::t("audit-shell")
+    } else {
+        raw.to_string()
+    }
+}
+
+/// Fields the audit log stores whose name has a label in the catalogue
+/// (`audit-field-…`); any other field shows as stored.
+const KNOWN_FIELDS: &[&str] = &[
+    "name",
+    "ident",
+    "phone",
+    "public_name",
+    "public_visible",
+    "strategy",
+    "familiar_days",
+    "require_category",
+    "agents_see_queue",
+    "transfer_timeout_secs",
+    "queue_expiry_hours",
+    "comfort_every_mins",
+    "requeue_after_mins",
+    "sla_secs",
+    "username",
+    "role",
+    "display_name",
+    "real_name",
+    "groups",
+    "status",
+    "enabled",
+    "timezone",
+    "days",
+    "kind",
+    "start",
+    "end",
+    "spans",
+    "reply",
+    "template_id",
+    "every_mins",
+    "app_id",
+    "app_secret",
+    "token",
+    "aes_key",
+    "mode",
+    "api_base",
+    "simulation",
+    "rules",
+    "trigger_mode",
+    "menu_key",
+    "keyword",
+    "keywords",
+    "question",
+    "answer",
+];
+
+/// Fields stored as a ticked checkbox: `"on"` or nothing.
+const CHECKBOX_FIELDS: &[&str] = &["require_category", "agents_see_queue", "enabled"];
+
+/// A stored value in words: enum codes as their labels, yes/no, lists joined.
+fn value_text(field: &str, v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let yes_no = |b: bool| crate::t(if b { "common-yes" } else { "common-no" });
+    match v {
+        Value::Null if CHECKBOX_FIELDS.contains(&field) => yes_no(false),
+        Value::String(s) if CHECKBOX_FIELDS.contains(&field) => yes_no(s == "on"),
+        Value::Null => "—".to_string(),
+        Value::String(s) if s.is_empty() => "—".to_string(),
+        Value::Bool(b) => yes_no(*b),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            let label = match field {
+                "role" => Role::parse(s).map(Role::label),
+                "status" => UserStatus::parse(s).map(UserStatus::label),
+                "strategy" => RoutingStrategy::parse(s).map(RoutingStrategy::label),
+                "mode" => AccountMode::parse(s).map(AccountMode::label),
+                "trigger_mode" => TriggerMode::parse(s).map(TriggerMode::label),
+                _ => None,
+            };
+            label.unwrap_or_else(|| s.clone())
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(|x| value_text(field, x))
+            .collect::<Vec<_>>()
+            .join(match crate::i18n::current() {
+                crate::i18n::Lang::En => ", ",
+                crate::i18n::Lang::Zh => "、",
+            }),
+        Value::Object(_) => v.to_string(),
+    }
+}
+
+/// The scalar fields of a stored object, nested objects flattened.
+fn fields<'a>(
+    map: &'a serde_json::Map<String, serde_json::Value>,
+    out: &mut Vec<(&'a str, &'a serde_json::Value)>,
+) {
+    for (k, v) in map {
+        match v {
+            serde_json::Value::Object(inner) => fields(inner, out),
+            _ => out.push((k, v)),
+        }
+    }
+}
+
+/// `field: value` lines, known fields first in the order of [`KNOWN_FIELDS`].
+fn field_lines(map: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    let mut all = Vec::new();
+    fields(map, &mut all);
+    let rank = |k: &str| {
+        KNOWN_FIELDS
+            .iter()
+            .position(|f| *f == k)
+            .unwrap_or(usize::MAX)
+    };
+    all.sort_by(|a, b| rank(a.0).cmp(&rank(b.0)).then(a.0.cmp(b.0)));
+    all.into_iter()
+        .map(|(k, v)| {
+            let label = if rank(k) == usize::MAX {
+                k.to_string()
+            } else {
+                crate::t(&format!("audit-field-{}", k.replace('_', "-")))
+            };
+            crate::t2("audit-line", "field", label, "value", value_text(k, v))
+        })
+        .collect()
+}
+
+/// One side of a change, readable: `field: value` lines for a stored object
+/// (labels translated where the field is known), the text itself otherwise.
+fn readable(raw: Option<&str>) -> Vec<String> {
+    let Some(raw) = raw else {
+        return Vec::new();
+    };
+    match serde_json::from_str::<serde_json::Value>(raw) {
+        Ok(serde_json::Value::Object(map)) => field_lines(&map),
+        Ok(v) => vec![value_text("", &v)],
+        Err(_) => vec![raw.to_string()],
+    }
 }
 
 /// Parses a `YYYY-MM-DD` date as local midnight, `end` moving it to the next day.
@@ -46,15 +225,15 @@ fn day_start(
     let date: jiff::civil::Date = s
         .trim()
         .parse()
-        .map_err(|_| format!("日期格式不正确:{s}"))?;
+        .map_err(|_| crate::t1("audit-bad-date", "date", s))?;
     let date = if end {
-        date.tomorrow().map_err(|_| "日期超出范围".to_string())?
+        date.tomorrow().map_err(|_| crate::t("audit-date-range"))?
     } else {
         date
     };
     let zoned = date
         .to_zoned(tz.clone())
-        .map_err(|_| "日期超出范围".to_string())?;
+        .map_err(|_| crate::t("audit-date-range"))?;
     Ok(Some(zoned.timestamp()))
 }
 
@@ -110,14 +289,84 @@ pub async fn list(
         .read(move |c| crate::db::audit::list(c, &filter))
         .await?;
     render(&AuditPage {
-        page: Page::new(&ctx, "操作日志", "audit"),
+        page: Page::new(&ctx, crate::t("nav-audit"), "audit"),
         rows: rows
             .into_iter()
-            .map(|r| (local_time(r.at, &tz), r))
+            .map(|r| Row {
+                when: local_time(r.at, &tz),
+                actor: actor_text(&r.actor_name),
+                target: target_text(&r.target),
+                before: readable(r.before.as_deref()),
+                after: readable(r.after.as_deref()),
+                r,
+            })
             .collect(),
         q,
         users: visible,
         actions: AuditAction::ALL,
         error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_read_as_labelled_lines() {
+        let lines = readable(Some(
+            r#"{"name":"Sales","public_visible":true,"profile":{"display_name":"Amy"},"role":"agent","groups":["A","B"],"colour":"red"}"#,
+        ));
+        assert_eq!(
+            lines,
+            vec![
+                "名称：Sales",
+                "是否向粉丝显示：是",
+                "角色：普通客服",
+                "显示名：Amy",
+                "客服组：A、B",
+                "colour：red",
+            ]
+        );
+        let en = crate::i18n::sync_scope(crate::i18n::Lang::En, || {
+            readable(Some(r#"{"role":"agent","groups":["A","B"],"sla_secs":60}"#))
+        });
+        assert_eq!(
+            en,
+            vec![
+                "First-response target (seconds): 60",
+                "Role: Agent",
+                "Groups: A, B"
+            ]
+        );
+        assert_eq!(readable(Some(r#""关键词：退款""#)), vec!["关键词：退款"]);
+        assert_eq!(readable(Some("not json")), vec!["not json"]);
+        assert!(readable(None).is_empty());
+        assert_eq!(
+            readable(Some(
+                r#"{"require_category":null,"agents_see_queue":"on","requeue_after_mins":""}"#
+            )),
+            vec![
+                "结束会话需选择咨询分类：否",
+                "普通客服可查看排队详情：是",
+                "客服离线后会话回到排队的分钟数：—",
+            ]
+        );
+        let en = crate::i18n::sync_scope(crate::i18n::Lang::En, || {
+            (
+                target_text("用户 amy"),
+                target_text("公众号 店 的工作时间"),
+                actor_text("命令行"),
+            )
+        });
+        assert_eq!(
+            en,
+            (
+                "User amy".to_string(),
+                "公众号 店 的工作时间".to_string(),
+                "Command line".to_string()
+            )
+        );
+        assert_eq!(target_text("客服组 Sales"), "客服组 Sales");
+    }
 }

@@ -126,7 +126,7 @@ pub async fn list(
         .filter_map(|a| state.wechat.syncs.get(a.id).map(|p| (a.clone(), p)))
         .collect();
     let mut page = FollowersPage {
-        page: Page::new(&ctx, "粉丝", "followers"),
+        page: Page::new(&ctx, crate::t("nav-followers"), "followers"),
         rows: followers
             .into_iter()
             .map(|f| Row {
@@ -166,7 +166,7 @@ pub async fn set_remark(
 ) -> Result<Response, AppError> {
     let remark = f.remark.trim().to_string();
     if remark.chars().count() > 30 {
-        return Err(AppError::BadRequest("备注最多 30 个字符".into()));
+        return Err(AppError::BadRequest(crate::t("fans-remark-too-long")));
     }
     let (id, now, by, by_user) = (
         FollowerId(id),
@@ -189,7 +189,7 @@ pub async fn set_remark(
     Ok(with_flash(
         Redirect::to("/admin/followers"),
         true,
-        "备注已保存",
+        crate::t("fans-remark-saved"),
         ctx.secure_cookies,
     ))
 }
@@ -236,9 +236,9 @@ pub async fn sync(
         account,
     );
     let text = if started {
-        "已开始同步粉丝,完成前可以继续使用"
+        crate::t("fans-sync-started")
     } else {
-        "该公众号正在同步中"
+        crate::t("fans-sync-busy")
     };
     Ok(with_flash(
         Redirect::to("/admin/followers"),

@@ -58,7 +58,7 @@ async fn groups_page(
     let rows = state.db.read(crate::db::groups::list).await?;
     let tz = state.config.timezone.clone();
     Ok(GroupsPage {
-        page: Page::new(ctx, "客服组管理", "groups"),
+        page: Page::new(ctx, crate::t("nav-groups"), "groups"),
         rows: rows
             .into_iter()
             .map(|r| (local_time(r.group.created_at, &tz), r))
@@ -102,7 +102,7 @@ pub async fn create(
         Ok(_) => Ok(with_flash(
             Redirect::to("/admin/groups"),
             true,
-            format!("客服组 {} 已添加", fields.name.trim()),
+            crate::t1("groups-added", "name", fields.name.trim()),
             ctx.secure_cookies,
         )),
         Err(TeamError::Invalid(m)) => render_status(
@@ -154,27 +154,56 @@ impl From<&GroupSettings> for SettingsForm {
 fn in_range(raw: &str, what: &str, min: i64, max: i64) -> Result<i64, String> {
     match raw.trim().parse::<i64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(format!("{what}须为 {min}–{max} 之间的整数")),
+        _ => Err(crate::t3(
+            "groups-range",
+            "what",
+            what,
+            "min",
+            min,
+            "max",
+            max,
+        )),
     }
 }
 
 impl SettingsForm {
     fn settings(&self) -> Result<GroupSettings, String> {
         Ok(GroupSettings {
-            strategy: RoutingStrategy::parse(&self.strategy).ok_or("请选择分配方式")?,
-            familiar_days: in_range(&self.familiar_days, "熟客优先天数", 0, 90)?,
+            strategy: RoutingStrategy::parse(&self.strategy)
+                .ok_or_else(|| crate::t("groups-strategy-required"))?,
+            familiar_days: in_range(
+                &self.familiar_days,
+                &crate::t("groups-familiar-days"),
+                0,
+                90,
+            )?,
             require_category: self.require_category.is_some(),
             agents_see_queue: self.agents_see_queue.is_some(),
-            transfer_timeout_secs: in_range(&self.transfer_timeout_secs, "转接等待秒数", 10, 600)?,
-            queue_expiry_hours: in_range(&self.queue_expiry_hours, "排队超时小时", 1, 168)?,
-            comfort_every_mins: in_range(&self.comfort_every_mins, "排队安抚间隔分钟", 1, 60)?,
+            transfer_timeout_secs: in_range(
+                &self.transfer_timeout_secs,
+                &crate::t("groups-transfer-timeout"),
+                10,
+                600,
+            )?,
+            queue_expiry_hours: in_range(
+                &self.queue_expiry_hours,
+                &crate::t("groups-queue-expiry"),
+                1,
+                168,
+            )?,
+            comfort_every_mins: in_range(
+                &self.comfort_every_mins,
+                &crate::t("groups-comfort-every"),
+                1,
+                60,
+            )?,
             requeue_after_mins: match self.requeue_after_mins.trim() {
                 "" => None,
-                raw => Some(in_range(raw, "客服离线后会话回到排队的分钟数", 1, 1440)?),
+                raw => Some(in_range(raw, &crate::t("groups-requeue-what"), 1, 1440)?),
             },
             sla_secs: match self.sla_secs.trim() {
                 "" => GroupSettings::default().sla_secs,
-                raw => in_range(raw, "首次响应达标秒数", 10, 3600)?,
+                raw => in_range(raw, &crate::t("groups-sla"), 10, 3600)?,
             },
         })
     }
@@ -218,7 +247,11 @@ async fn edit_page(
         .await?;
     let group = group.ok_or(AppError::NotFound)?;
     let mut page = EditGroupPage {
-        page: Page::new(ctx, format!("修改客服组 {}", group.name), "groups"),
+        page: Page::new(
+            ctx,
+            crate::t1("groups-edit-title", "name", group.name.as_str()),
+            "groups",
+        ),
         id,
         f: GroupFields::from(&group),
         members,
@@ -262,7 +295,7 @@ pub async fn update(
         Ok(()) => Ok(with_flash(
             Redirect::to("/admin/groups"),
             true,
-            "客服组信息已保存",
+            crate::t("groups-saved"),
             ctx.secure_cookies,
         )),
         Err(TeamError::Invalid(m)) => render_status(
@@ -310,7 +343,7 @@ pub async fn update_settings(
     Ok(with_flash(
         Redirect::to(&format!("/admin/groups/{id}")),
         true,
-        "接待设置已保存",
+        crate::t("groups-settings-saved"),
         ctx.secure_cookies,
     ))
 }
@@ -331,13 +364,13 @@ pub async fn delete(
         Ok(()) => Ok(with_flash(
             Redirect::to("/admin/groups"),
             true,
-            "客服组已删除",
+            crate::t("groups-deleted"),
             ctx.secure_cookies,
         )),
         Err(TeamError::Invalid(reason)) => Ok(with_flash(
             Redirect::to("/admin/groups"),
             false,
-            format!("无法删除:{reason}"),
+            crate::t1("groups-cannot-delete", "reason", reason),
             ctx.secure_cookies,
         )),
         Err(e) => Err(e.into()),

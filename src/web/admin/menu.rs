@@ -88,13 +88,11 @@ impl Slot {
                 subs: filled
                     .iter()
                     .enumerate()
-                    .map(|(j, s)| s.button(&format!("{at}的第 {} 个子菜单", j + 1)))
+                    .map(|(j, s)| s.button(&crate::t2("menu-slot-sub", "at", at, "n", j + 1)))
                     .collect::<Result<_, _>>()?,
             },
             _ if !filled.is_empty() => {
-                return Err(format!(
-                    "{at}填写了子菜单:请把类型选为「子菜单」,或清空子菜单"
-                ));
+                return Err(crate::t1("menu-subs-need-parent", "at", at));
             }
             "view" => ButtonKind::View {
                 url: self.url.trim().to_string(),
@@ -169,7 +167,7 @@ pub fn compile(slots: &[Slot]) -> Result<(Menu, BTreeMap<String, String>), Strin
     let mut replies = BTreeMap::new();
     for (i, slot) in filled.iter().enumerate() {
         menu.buttons
-            .push(slot.button(&format!("第 {} 个一级菜单", i + 1))?);
+            .push(slot.button(&crate::t1("menu-slot-top", "n", i + 1))?);
     }
     menu.check()?;
     for slot in filled {
@@ -217,7 +215,7 @@ struct MenuPage {
     account: Option<Account>,
     slots: Vec<Slot>,
     published: String,
-    /// The click key that opens a conversation (会话触发方式 = 菜单点击).
+    /// The click key that opens a conversation — 会话触发方式 = 菜单点击.
     trigger_key: Option<String>,
     error: Option<String>,
     online: Option<Online>,
@@ -234,11 +232,11 @@ impl MenuPage {
     fn describe(&self, b: &Button) -> String {
         match &b.kind {
             ButtonKind::Click { key } if self.is_trigger(key) => {
-                format!("点击,KEY {key}(转人工)")
+                crate::t1("menu-describe-trigger", "key", key.as_str())
             }
-            ButtonKind::Click { key } => format!("点击,KEY {key}"),
-            ButtonKind::View { url } => format!("链接 {url}"),
-            ButtonKind::Parent { subs } => format!("{} 个子菜单", subs.len()),
+            ButtonKind::Click { key } => crate::t1("menu-describe-click", "key", key.as_str()),
+            ButtonKind::View { url } => crate::t1("menu-describe-view", "url", url.as_str()),
+            ButtonKind::Parent { subs } => crate::t1("menu-describe-parent", "n", subs.len()),
         }
     }
 
@@ -296,7 +294,7 @@ async fn menu_page(
     online: Option<Online>,
 ) -> Result<MenuPage, AppError> {
     let mut page = MenuPage {
-        page: Page::new(ctx, "自定义菜单", "menu"),
+        page: Page::new(ctx, crate::t("nav-menu-editor"), "menu"),
         accounts,
         account: None,
         slots: padded(slots.clone().unwrap_or_default()),
@@ -350,7 +348,7 @@ pub async fn page(
     render(&menu_page(&state, &ctx, accounts, account, None, None, None).await?)
 }
 
-/// `GET /admin/menu/online?account=ID` (从微信读取): the draft page, with the
+/// `GET /admin/menu/online?account=ID` — 从微信读取 — the draft page, with the
 /// menu that is online now.
 pub async fn online(
     State(state): State<AppState>,
@@ -363,7 +361,7 @@ pub async fn online(
         Ok(v) => {
             let (menu, note) = match Menu::from_wechat(&v) {
                 Ok(m) => (Some(m), None),
-                Err(e) => (None, Some(format!("{e},无法载入草稿"))),
+                Err(e) => (None, Some(crate::t1("menu-cannot-load", "reason", e))),
             };
             let raw = serde_json::to_string_pretty(&v).unwrap_or_default();
             (StatusCode::OK, None, Some(Online { menu, note, raw }))
@@ -371,19 +369,24 @@ pub async fn online(
         Err(e) if e.code() == Some(NO_MENU) => {
             let online = Online {
                 menu: None,
-                note: Some("该公众号在微信上还没有自定义菜单".into()),
+                note: Some(crate::t("menu-none-online")),
                 raw: String::new(),
             };
             (StatusCode::OK, None, Some(online))
         }
-        Err(e) => (StatusCode::BAD_GATEWAY, Some(failed("读取失败", &e)), None),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            Some(failed("menu-read-failed", &e)),
+            None,
+        ),
     };
     let p = menu_page(&state, &ctx, accounts, Some(account), None, error, online).await?;
     render_status(status, &p)
 }
 
-fn failed(what: &str, e: &ApiError) -> String {
-    format!("{what}:{}", e.explain())
+/// `key` (a message with a `reason`) with WeChat's refusal explained.
+fn failed(key: &str, e: &ApiError) -> String {
+    crate::i18n::lookup(crate::i18n::current(), key, &[("reason", &e.explain())])
 }
 
 /// The account a form names in its `account` field.
@@ -397,7 +400,7 @@ async fn form_account(
         .map(|(_, v)| v.as_str())
         .unwrap_or_default();
     if raw.trim().is_empty() {
-        return Err(AppError::BadRequest("请选择公众号".into()));
+        return Err(AppError::BadRequest(crate::t("menu-pick-account")));
     }
     let (accounts, account) = pick_account(state, raw).await?;
     Ok((accounts, account.ok_or(AppError::NotFound)?))
@@ -456,7 +459,7 @@ fn back_to(account: &Account) -> String {
     format!("/admin/menu?account={}", account.id)
 }
 
-/// `POST /admin/menu` (保存草稿).
+/// `POST /admin/menu` — 保存草稿.
 pub async fn save(
     State(state): State<AppState>,
     SuperUser(ctx, s): SuperUser,
@@ -484,12 +487,12 @@ pub async fn save(
     Ok(with_flash(
         Redirect::to(&back_to(&account)),
         true,
-        "草稿已保存,点击「发布到微信」后粉丝才能看到",
+        crate::t("menu-draft-saved"),
         ctx.secure_cookies,
     ))
 }
 
-/// `POST /admin/menu/publish` (发布到微信): checks and saves the draft, then
+/// `POST /admin/menu/publish` — 发布到微信 — checks and saves the draft, then
 /// `menu/create`. On success the replies of keys no longer in the menu go.
 pub async fn publish(
     State(state): State<AppState>,
@@ -500,7 +503,7 @@ pub async fn publish(
     let slots = slots_from_form(&pairs);
     let compiled = compile(&slots).and_then(|(menu, replies)| {
         if menu.is_empty() {
-            Err("菜单是空的:请至少填写一个按钮再发布".to_string())
+            Err(crate::t("menu-empty"))
         } else {
             Ok((menu, replies))
         }
@@ -533,7 +536,7 @@ pub async fn publish(
     .await?;
     if let Err(e) = state.wechat.api.create_menu(&account, &body).await {
         tracing::info!(account = %account.id, error = %e, "menu/create refused");
-        let error = Some(format!("{},草稿已保存", failed("发布失败", &e)));
+        let error = Some(failed("menu-publish-failed", &e));
         let p = menu_page(&state, &ctx, accounts, Some(account), None, error, None);
         return render_status(StatusCode::BAD_GATEWAY, &p.await?);
     }
@@ -551,7 +554,7 @@ pub async fn publish(
     Ok(with_flash(
         Redirect::to(&back_to(&account)),
         true,
-        "菜单已发布到微信",
+        crate::t("menu-published"),
         ctx.secure_cookies,
     ))
 }
@@ -568,14 +571,14 @@ pub async fn load(
         Ok(v) => Menu::from_wechat(v).map_err(|m| {
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                format!("{m},无法载入草稿"),
+                crate::t1("menu-cannot-load", "reason", m),
             )
         }),
         Err(e) if e.code() == Some(NO_MENU) => Err((
             StatusCode::UNPROCESSABLE_ENTITY,
-            "该公众号在微信上还没有自定义菜单,草稿未改动".to_string(),
+            crate::t("menu-none-online-kept"),
         )),
-        Err(e) => Err((StatusCode::BAD_GATEWAY, failed("读取失败", e))),
+        Err(e) => Err((StatusCode::BAD_GATEWAY, failed("menu-read-failed", e))),
     };
     let menu = match refusal {
         Ok(menu) => menu,
@@ -597,7 +600,7 @@ pub async fn load(
     Ok(with_flash(
         Redirect::to(&back_to(&account)),
         true,
-        "已把微信上的菜单载入草稿",
+        crate::t("menu-loaded"),
         ctx.secure_cookies,
     ))
 }

@@ -65,15 +65,15 @@ impl NotifyForm {
     fn settings(&self) -> Result<Settings, String> {
         let every_mins = match self.every_mins.trim().parse::<i64>() {
             Ok(n) if (1..=120).contains(&n) => n,
-            _ => return Err("提醒间隔须为 1–120 分钟之间的整数".into()),
+            _ => return Err(crate::t("notify-every-range")),
         };
         let template_id = self.template_id.trim().to_string();
         if template_id.len() > 64 {
-            return Err("模板 ID 过长".into());
+            return Err(crate::t("notify-template-too-long"));
         }
         let enabled = self.enabled.is_some();
         if enabled && template_id.is_empty() {
-            return Err("开启提醒需要填写模板 ID(在公众号后台“模板消息”中获取)".into());
+            return Err(crate::t("notify-template-required"));
         }
         let mut fields = serde_json::Map::new();
         for (i, line) in self.fields.lines().enumerate() {
@@ -82,11 +82,11 @@ impl NotifyForm {
                 continue;
             }
             let Some((k, v)) = line.split_once(['=', '=']) else {
-                return Err(format!("第 {} 行应写成“字段名 = 内容”", i + 1));
+                return Err(crate::t1("notify-line-form", "line", i + 1));
             };
             let k = k.trim();
             if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(format!("第 {} 行的字段名只能包含字母、数字和下划线", i + 1));
+                return Err(crate::t1("notify-line-field", "line", i + 1));
             }
             fields.insert(k.into(), serde_json::Value::String(v.trim().into()));
         }
@@ -125,7 +125,7 @@ async fn page(
         None => (NotifyForm::default(), vec![]),
     };
     Ok(NotifyPage {
-        page: Page::new(ctx, "消息提醒", "notify"),
+        page: Page::new(ctx, crate::t("nav-notify"), "notify"),
         accounts,
         account,
         f,
@@ -182,7 +182,7 @@ pub async fn save(
     Ok(with_flash(
         Redirect::to(&format!("/admin/notify?account={}", id.0)),
         true,
-        "消息提醒设置已保存",
+        crate::t("notify-saved"),
         ctx.secure_cookies,
     ))
 }

@@ -61,18 +61,22 @@ fn line(m: &Message, tz: &jiff::tz::TimeZone) -> Line {
     use crate::model::{Direction, MessageKind};
     let text = match m.kind {
         MessageKind::Text => m.content.clone(),
-        MessageKind::Image => "[图片]".into(),
-        MessageKind::Voice => format!("[语音] {}", m.content),
-        MessageKind::Video | MessageKind::ShortVideo => "[视频]".into(),
-        MessageKind::Location => format!("[位置] {}", m.content),
-        MessageKind::Link => format!("[链接] {}", m.content),
+        MessageKind::Image => crate::t("sim-image"),
+        MessageKind::Voice => crate::t1("sim-voice", "text", m.content.as_str()),
+        MessageKind::Video | MessageKind::ShortVideo => crate::t("sim-video"),
+        MessageKind::Location => crate::t1("sim-location", "text", m.content.as_str()),
+        MessageKind::Link => crate::t1("sim-link", "text", m.content.as_str()),
         MessageKind::Event => match m.event.as_str() {
-            "subscribe" => "[关注了公众号]".into(),
-            "unsubscribe" => "[取消关注]".into(),
-            "CLICK" => format!("[点击菜单] {}", m.data["key"].as_str().unwrap_or_default()),
-            other => format!("[事件] {other}"),
+            "subscribe" => crate::t("sim-subscribed"),
+            "unsubscribe" => crate::t("sim-unsubscribed"),
+            "CLICK" => crate::t1(
+                "sim-clicked",
+                "key",
+                m.data["key"].as_str().unwrap_or_default(),
+            ),
+            other => crate::t1("sim-event", "event", other),
         },
-        MessageKind::Unknown => "[暂不支持的消息类型]".into(),
+        MessageKind::Unknown => crate::t("sim-unsupported"),
     };
     let state = m.delivery.as_ref().map(|(s, reason)| {
         let class = match s {
@@ -171,7 +175,7 @@ pub async fn page(
     let (accounts, account, followers, follower) = load(&state, &q).await?;
     let lines = chat_lines(&state, follower.as_ref().map(|f| f.id)).await?;
     render(&SimPage {
-        page: Page::new(&ctx, "模拟器", "simulator"),
+        page: Page::new(&ctx, crate::t("nav-simulator"), "simulator"),
         accounts,
         account,
         followers,
@@ -207,7 +211,7 @@ pub async fn create_account(
 ) -> Result<Response, AppError> {
     let (app_id, secret, token, aes_key) = simulate::new_credentials();
     let f = AccountFields {
-        name: "模拟公众号".into(),
+        name: crate::t("sim-account-name"),
         app_id: app_id.clone(),
         app_secret: secret.clone(),
         token,
@@ -222,7 +226,7 @@ pub async fn create_account(
     Ok(with_flash(
         Redirect::to(&format!("/admin/simulator?account={id}")),
         true,
-        "已创建模拟公众号（安全模式）",
+        crate::t("sim-account-created"),
         ctx.secure_cookies,
     ))
 }
@@ -244,9 +248,7 @@ async fn sim_account(state: &AppState, id: i64) -> Result<Account, AppError> {
         .await?
         .ok_or(AppError::NotFound)?;
     if !a.simulation {
-        return Err(AppError::BadRequest(
-            "只有模拟模式的公众号可以在模拟器中使用".into(),
-        ));
+        return Err(AppError::BadRequest(crate::t("sim-simulation-only")));
     }
     Ok(a)
 }
@@ -275,7 +277,9 @@ pub async fn act(
     };
     let text = f.text.trim().to_string();
     let action = match f.action.as_str() {
-        "text" if text.is_empty() => return Err(AppError::BadRequest("请输入消息内容".into())),
+        "text" if text.is_empty() => {
+            return Err(AppError::BadRequest(crate::t("sim-text-required")));
+        }
         "text" => Action::Text(text),
         "image" => {
             let media_id = format!("SIMIMG{}", simulate::new_msg_id());
@@ -310,11 +314,11 @@ pub async fn act(
         "reply" => {
             // The outbound path: a customer-service message through the outbox.
             if text.is_empty() {
-                return Err(AppError::BadRequest("请输入回复内容".into()));
+                return Err(AppError::BadRequest(crate::t("sim-reply-required")));
             }
             let fid = FollowerId(
                 f.follower
-                    .ok_or_else(|| AppError::BadRequest("请先选择模拟粉丝".into()))?,
+                    .ok_or_else(|| AppError::BadRequest(crate::t("sim-pick-follower")))?,
             );
             crate::wechat::outbox::queue_text(
                 &state.db,
@@ -332,7 +336,7 @@ pub async fn act(
             ))
             .into_response());
         }
-        _ => return Err(AppError::BadRequest("未知的操作".into())),
+        _ => return Err(AppError::BadRequest(crate::t("sim-unknown-action"))),
     };
     let msg = simulate::inbound(&account, &openid, &action, state.clock.now().as_second());
     // This server on loopback; its certificate (with --tls-cert) names the public host.
@@ -348,11 +352,14 @@ pub async fn act(
         state.clock.now().as_second(),
     )
     .await
-    .map_err(|e| AppError::BadRequest(format!("无法连接本机的消息接口:{e}")))?;
+    .map_err(|e| AppError::BadRequest(crate::t1("sim-push-failed", "error", e.to_string())))?;
     if answer.status != 200 {
-        return Err(AppError::BadRequest(format!(
-            "消息接口返回 {}:{}",
-            answer.status, answer.body
+        return Err(AppError::BadRequest(crate::t2(
+            "sim-push-status",
+            "status",
+            answer.status.to_string(),
+            "body",
+            answer.body.as_str(),
         )));
     }
     let (aid, o) = (account.id, openid.clone());

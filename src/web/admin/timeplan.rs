@@ -1,5 +1,5 @@
 //! 设置 → 工作时间 (E8, C1–C3, S3 2.10): per account the switch, the time zone
-//! and the weekly spans; custom workdays (补班); holidays with their own reply;
+//! and the weekly spans; custom workdays — 补班 — and holidays with their own reply;
 //! and a preview of what the plan says now. Super admin only. The rules live in
 //! `engine::timeplan`, the storage and the input checks in `db::timeplan`.
 
@@ -21,7 +21,26 @@ use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
 use serde::{Deserialize, Serialize};
 
+/// The weekdays as the audit log stores them (Chinese, as stored entries stay).
 const WEEKDAYS: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+
+/// The weekdays, Monday first, as the page names them.
+const WEEKDAY_KEYS: [&str; 7] = [
+    "plan-mon", "plan-tue", "plan-wed", "plan-thu", "plan-fri", "plan-sat", "plan-sun",
+];
+
+/// Weekday `i` (0 = Monday) in the current language.
+fn weekday(i: usize) -> String {
+    crate::t(WEEKDAY_KEYS[i % 7])
+}
+
+/// A custom workday or a holiday, in words.
+fn kind_label(kind: DayKind) -> String {
+    match kind {
+        DayKind::Workday => crate::t("plan-day-workday"),
+        DayKind::Holiday => crate::t("plan-day-holiday"),
+    }
+}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -74,7 +93,7 @@ impl WeeklyForm {
         let days = self.days();
         let mut weekly: [Vec<timeplan::Span>; 7] = Default::default();
         for (i, day) in weekly.iter_mut().enumerate() {
-            *day = store::parse_spans(days[i], WEEKDAYS[i])?;
+            *day = store::parse_spans(days[i], &weekday(i))?;
         }
         Ok(WeeklyPlan {
             enabled: self.enabled.is_some(),
@@ -152,7 +171,7 @@ impl<'a> DayAudit<'a> {
 
 /// One weekday row of the form.
 pub struct WeekRow {
-    pub label: &'static str,
+    pub label: String,
     pub field: &'static str,
     pub value: String,
 }
@@ -175,7 +194,13 @@ impl From<&PlanDay> for DayRow {
             dates: if r.start == r.end {
                 r.start.to_string()
             } else {
-                format!("{} 至 {}", r.start, r.end)
+                crate::t2(
+                    "plan-date-range",
+                    "from",
+                    r.start.to_string(),
+                    "to",
+                    r.end.to_string(),
+                )
             },
             spans: store::format_spans(&r.spans),
             reply: r.reply.clone(),
@@ -198,7 +223,7 @@ struct TimeplanPage {
     workday_error: Option<String>,
     holiday: DayForm,
     holiday_error: Option<String>,
-    /// 当前:工作时间 / 非工作时间 / 节假日(名称).
+    /// 当前：工作时间 / 非工作时间 / 节假日（名称）.
     status: String,
     /// When that changes next, in the plan's time zone ("" when it never does).
     next: String,
@@ -214,25 +239,23 @@ enum Refused {
 /// The preview line and the next change, in the plan's time zone.
 fn preview(plan: &Plan, now: jiff::Timestamp) -> (String, String) {
     let status = match timeplan::is_open(plan, now) {
-        Status::Open if !plan.enabled => {
-            "当前:工作时间(未启用工作时间,始终按工作时间处理)".to_string()
-        }
-        Status::Open => "当前:工作时间".to_string(),
-        Status::Closed => "当前:非工作时间".to_string(),
-        Status::Holiday { name, .. } => format!("当前:节假日({name})"),
+        Status::Open if !plan.enabled => crate::t("plan-now-open-always"),
+        Status::Open => crate::t("plan-now-open"),
+        Status::Closed => crate::t("plan-now-closed"),
+        Status::Holiday { name, .. } => crate::t1("plan-now-holiday", "name", name.as_str()),
     };
     let next = match timeplan::next_change(plan, now) {
         Some(t) => {
             let z = t.to_zoned(plan.tz.clone());
-            let weekday = WEEKDAYS[z.weekday().to_monday_zero_offset() as usize];
+            let day = weekday(z.weekday().to_monday_zero_offset() as usize);
             let what = if timeplan::is_open(plan, t).is_open() {
-                "开始工作时间"
+                crate::t("plan-opens")
             } else {
-                "结束工作时间"
+                crate::t("plan-closes")
             };
-            format!("{} {weekday} {what}", z.strftime("%Y-%m-%d %H:%M"))
+            format!("{} {day} {what}", z.strftime("%Y-%m-%d %H:%M"))
         }
-        None if plan.enabled => "未来 400 天内不会变化".to_string(),
+        None if plan.enabled => crate::t("plan-no-change"),
         None => String::new(),
     };
     (status, next)
@@ -264,7 +287,7 @@ async fn build(
     let accounts = state.db.read(crate::db::accounts::list).await?;
     let account = pick(&accounts, raw_account);
     let mut page = TimeplanPage {
-        page: Page::new(ctx, "工作时间", "timeplan"),
+        page: Page::new(ctx, crate::t("nav-timeplan"), "timeplan"),
         accounts,
         account: account.clone(),
         weekly: WeeklyForm::default(),
@@ -314,7 +337,7 @@ async fn build(
     let fields = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     page.rows = (0..7)
         .map(|i| WeekRow {
-            label: WEEKDAYS[i],
+            label: weekday(i),
             field: fields[i],
             value: days[i].clone(),
         })
@@ -384,7 +407,7 @@ pub async fn save_weekly(
     Ok(with_flash(
         back(id),
         true,
-        "工作时间已保存",
+        crate::t("plan-saved"),
         ctx.secure_cookies,
     ))
 }
@@ -396,8 +419,8 @@ pub async fn add_day(
     Form(f): Form<DayForm>,
 ) -> Result<Response, AppError> {
     let account = account_of(&state, &f.account).await?;
-    let kind = DayKind::parse(&f.kind)
-        .ok_or_else(|| AppError::BadRequest("提交的表单内容无效,请检查后重试".into()))?;
+    let kind =
+        DayKind::parse(&f.kind).ok_or_else(|| AppError::BadRequest(crate::t("plan-bad-form")))?;
     let range = match store::check_day(kind, &f.name, &f.start, &f.end, &f.spans, &f.reply) {
         Ok(r) => r,
         Err(m) => {
@@ -434,7 +457,7 @@ pub async fn add_day(
     Ok(with_flash(
         back(id),
         true,
-        format!("{}「{name}」已添加", kind.label()),
+        crate::t2("plan-day-added", "kind", kind_label(kind), "name", name),
         ctx.secure_cookies,
     ))
 }
@@ -469,7 +492,13 @@ pub async fn delete_day(
     Ok(with_flash(
         back(gone.account),
         true,
-        format!("{}「{}」已删除", gone.kind.label(), gone.range.name),
+        crate::t2(
+            "plan-day-deleted",
+            "kind",
+            kind_label(gone.kind),
+            "name",
+            gone.range.name.as_str(),
+        ),
         ctx.secure_cookies,
     ))
 }
@@ -498,7 +527,7 @@ mod tests {
         assert_eq!(
             preview(&plan, now),
             (
-                "当前:工作时间".into(),
+                "当前：工作时间".into(),
                 "2026-11-20 18:00 周五 结束工作时间".into()
             )
         );
@@ -506,11 +535,28 @@ mod tests {
         assert_eq!(
             preview(&plan, holiday),
             (
-                "当前:节假日(国庆节)".into(),
+                "当前：节假日（国庆节）".into(),
                 "2026-10-08 09:00 周四 开始工作时间".into()
             )
         );
         plan.enabled = false;
         assert!(preview(&plan, now).0.contains("未启用"));
+        let en = crate::i18n::sync_scope(crate::i18n::Lang::En, || preview(&plan, holiday));
+        assert_eq!(
+            en,
+            (
+                "Now: work hours (work hours are off: always treated as work hours)".into(),
+                String::new()
+            )
+        );
+        plan.enabled = true;
+        let en = crate::i18n::sync_scope(crate::i18n::Lang::En, || preview(&plan, now));
+        assert_eq!(
+            en,
+            (
+                "Now: work hours".into(),
+                "2026-11-20 18:00 Fri closes".into()
+            )
+        );
     }
 }

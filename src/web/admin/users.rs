@@ -74,7 +74,7 @@ pub async fn list(
     let groups = team::assignable_groups(&state.db, &acting(&ctx, &s.user)).await?;
     let tz = state.config.timezone.clone();
     render(&UsersPage {
-        page: Page::new(&ctx, "用户管理", "users"),
+        page: Page::new(&ctx, crate::t("nav-users"), "users"),
         my_id: s.user.id,
         rows: rows
             .into_iter()
@@ -139,7 +139,7 @@ pub async fn new_form(
         ..Default::default()
     };
     render(&NewUserPage {
-        page: Page::new(&ctx, "添加用户", "users"),
+        page: Page::new(&ctx, crate::t("users-new"), "users"),
         error: None,
         f,
         groups,
@@ -167,13 +167,13 @@ pub async fn create(
         Ok(_) => Ok(with_flash(
             Redirect::to("/admin/users"),
             true,
-            format!("用户 {} 已添加", f.username.trim()),
+            crate::t1("users-added", "name", f.username.trim()),
             ctx.secure_cookies,
         )),
         Err(TeamError::Invalid(m)) => {
             let groups = team::assignable_groups(&state.db, &by).await?;
             let page = NewUserPage {
-                page: Page::new(&ctx, "添加用户", "users"),
+                page: Page::new(&ctx, crate::t("users-new"), "users"),
                 error: Some(m),
                 f,
                 groups,
@@ -217,7 +217,11 @@ async fn edit_page(
         .await?;
     let groups = team::assignable_groups(&state.db, &by).await?;
     Ok(EditUserPage {
-        page: Page::new(ctx, format!("修改用户 {}", user.username), "users"),
+        page: Page::new(
+            ctx,
+            crate::t1("users-edit-title", "name", user.username.as_str()),
+            "users",
+        ),
         is_self: me.id == user.id,
         roles: creatable_roles(me),
         user,
@@ -242,7 +246,7 @@ async fn after_edit(
     me: &User,
     id: UserId,
     r: Result<(), TeamError>,
-    done: &str,
+    done: String,
 ) -> Result<Response, AppError> {
     match r {
         Ok(()) => Ok(with_flash(
@@ -286,7 +290,7 @@ pub async fn update(
         role: Role::parse(&f.role).unwrap_or(current.role),
     };
     let r = team::update_user(&state.db, &state.clock, &by, id, edit).await;
-    after_edit(&state, &ctx, &s.user, id, r, "用户信息已保存").await
+    after_edit(&state, &ctx, &s.user, id, r, crate::t("users-saved")).await
 }
 
 #[derive(Deserialize, Default)]
@@ -301,14 +305,14 @@ pub async fn set_status(
     IdPath(id): IdPath,
     Form(f): Form<StatusForm>,
 ) -> Result<Response, AppError> {
-    let status =
-        UserStatus::parse(&f.status).ok_or_else(|| AppError::BadRequest("未知的状态".into()))?;
+    let status = UserStatus::parse(&f.status)
+        .ok_or_else(|| AppError::BadRequest(crate::t("users-status-unknown")))?;
     let id = UserId(id);
     let r = team::set_status(&state.db, &state.clock, &acting(&ctx, &s.user), id, status).await;
     let done = if status == UserStatus::Active {
-        "用户已启用"
+        crate::t("users-enabled")
     } else {
-        "用户已禁用,其登录已失效"
+        crate::t("users-disabled")
     };
     after_edit(&state, &ctx, &s.user, id, r, done).await
 }
@@ -336,7 +340,15 @@ pub async fn reset_password(
         f.confirm,
     )
     .await;
-    after_edit(&state, &ctx, &s.user, id, r, "密码已重置").await
+    after_edit(
+        &state,
+        &ctx,
+        &s.user,
+        id,
+        r,
+        crate::t("users-password-reset"),
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -354,5 +366,5 @@ pub async fn set_groups(
     let id = UserId(id);
     let groups = f.groups.into_iter().map(GroupId).collect();
     let r = team::set_groups(&state.db, &state.clock, &acting(&ctx, &s.user), id, groups).await;
-    after_edit(&state, &ctx, &s.user, id, r, "客服组已保存").await
+    after_edit(&state, &ctx, &s.user, id, r, crate::t("users-groups-saved")).await
 }

@@ -1,4 +1,4 @@
-//! 咨询分类统计 (F2): a row per day (日期), a column per category (its tree
+//! 咨询分类统计 — F2 — a row per day — 日期 — a column per category (its tree
 //! path), a 合计 column and a 合计 row. A conversation counts on the day it
 //! ended, once for each of its categories; a category filter keeps its
 //! subtree.
@@ -22,6 +22,7 @@ pub async fn show(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, AppError> {
     let tz = state.config.timezone.clone();
+    let lang = q.lang();
     let d = match days(&q.from, &q.to, today(&state), &tz) {
         Ok(d) => d,
         Err(why) => return refused(&ctx, "categories", q, why),
@@ -30,88 +31,90 @@ pub async fn show(
         "" => None,
         c => Some(
             c.parse::<i64>()
-                .map_err(|_| AppError::BadRequest("咨询分类参数不正确".into()))?,
+                .map_err(|_| AppError::BadRequest(crate::t("rep-bad-category")))?,
         ),
     };
     let (me, group) = (s.user.clone(), q.group.clone());
     let (groups, pickable, table) = state
         .db
         .read(move |c| -> Result<_, AppError> {
-            let v = Viewer::load(c, &me)?;
-            let (scope, groups) = scope(c, &v, &group)?;
-            // Every category of the groups in scope, in tree order; the group's
-            // name goes first when several groups have categories.
-            let mut cols: Vec<(i64, String)> = Vec::new();
-            let mut nodes_all: Vec<CategoryNode> = Vec::new();
-            let with_categories: Vec<_> = groups
-                .iter()
-                .filter(|g| scope.contains(&g.id))
-                .map(|g| Ok((g, crate::db::taxonomy::categories(c, g.id)?)))
-                .collect::<Result<Vec<_>, crate::db::DbError>>()?
-                .into_iter()
-                .filter(|(_, cats)| !cats.is_empty())
-                .collect();
-            let several = with_categories.len() > 1;
-            for (g, cats) in &with_categories {
-                let nodes: Vec<CategoryNode> = cats
+            crate::i18n::sync_scope(lang, || {
+                let v = Viewer::load(c, &me)?;
+                let (scope, groups) = scope(c, &v, &group)?;
+                // Every category of the groups in scope, in tree order; the group's
+                // name goes first when several groups have categories.
+                let mut cols: Vec<(i64, String)> = Vec::new();
+                let mut nodes_all: Vec<CategoryNode> = Vec::new();
+                let with_categories: Vec<_> = groups
                     .iter()
-                    .map(|x| CategoryNode {
-                        id: x.id,
-                        parent: x.parent_id,
-                        name: x.name.clone(),
+                    .filter(|g| scope.contains(&g.id))
+                    .map(|g| Ok((g, crate::db::taxonomy::categories(c, g.id)?)))
+                    .collect::<Result<Vec<_>, crate::db::DbError>>()?
+                    .into_iter()
+                    .filter(|(_, cats)| !cats.is_empty())
+                    .collect();
+                let several = with_categories.len() > 1;
+                for (g, cats) in &with_categories {
+                    let nodes: Vec<CategoryNode> = cats
+                        .iter()
+                        .map(|x| CategoryNode {
+                            id: x.id,
+                            parent: x.parent_id,
+                            name: x.name.clone(),
+                        })
+                        .collect();
+                    for (id, path) in category_paths(&nodes) {
+                        let path = if several {
+                            crate::t2("rep-group-path", "group", g.name.as_str(), "path", path)
+                        } else {
+                            path
+                        };
+                        cols.push((id, path));
+                    }
+                    nodes_all.extend(nodes);
+                }
+                let pickable = cols.clone();
+                if let Some(root) = category {
+                    if !cols.iter().any(|(id, _)| *id == root) {
+                        return Err(AppError::BadRequest(crate::t("rep-no-category")));
+                    }
+                    let keep = subtree(&nodes_all, root);
+                    cols.retain(|(id, _)| keep.contains(id));
+                }
+                let ended = reports::categorised(c, &scope, d.period.from, d.period.to)?;
+                let by_day: Vec<(usize, i64)> = ended
+                    .into_iter()
+                    .filter_map(|(at, cat)| {
+                        let day = day_of(at, &tz)?;
+                        let i = d.first.until(day).ok()?.get_days();
+                        Some((usize::try_from(i).ok()?, cat))
                     })
                     .collect();
-                for (id, path) in category_paths(&nodes) {
-                    let path = if several {
-                        format!("{}：{path}", g.name)
-                    } else {
-                        path
-                    };
-                    cols.push((id, path));
+                let ids: Vec<i64> = cols.iter().map(|(id, _)| *id).collect();
+                let grid = categories_by_day(d.count(), &ids, &by_day);
+                let mut headers = vec![crate::t("rep-col-date")];
+                headers.extend(cols.iter().map(|(_, p)| p.clone()));
+                headers.push(crate::t("rep-total"));
+                let mut table = Table::new(&crate::t("rep-tab-categories"), &[]);
+                table.headers = headers;
+                let mut sums = vec![0u64; ids.len()];
+                let mut day = d.first;
+                for counts in &grid {
+                    let mut r = vec![Cell::Date(day)];
+                    r.extend(counts.iter().map(|n| Cell::Int(*n as i64)));
+                    r.push(Cell::Int(counts.iter().sum::<u64>() as i64));
+                    for (s, n) in sums.iter_mut().zip(counts) {
+                        *s += n;
+                    }
+                    table.rows.push(r);
+                    day = day.tomorrow().unwrap_or(day);
                 }
-                nodes_all.extend(nodes);
-            }
-            let pickable = cols.clone();
-            if let Some(root) = category {
-                if !cols.iter().any(|(id, _)| *id == root) {
-                    return Err(AppError::BadRequest("没有这个咨询分类".into()));
-                }
-                let keep = subtree(&nodes_all, root);
-                cols.retain(|(id, _)| keep.contains(id));
-            }
-            let ended = reports::categorised(c, &scope, d.period.from, d.period.to)?;
-            let by_day: Vec<(usize, i64)> = ended
-                .into_iter()
-                .filter_map(|(at, cat)| {
-                    let day = day_of(at, &tz)?;
-                    let i = d.first.until(day).ok()?.get_days();
-                    Some((usize::try_from(i).ok()?, cat))
-                })
-                .collect();
-            let ids: Vec<i64> = cols.iter().map(|(id, _)| *id).collect();
-            let grid = categories_by_day(d.count(), &ids, &by_day);
-            let mut headers = vec!["日期".to_string()];
-            headers.extend(cols.iter().map(|(_, p)| p.clone()));
-            headers.push("合计".into());
-            let mut table = Table::new("咨询分类统计", &[]);
-            table.headers = headers;
-            let mut sums = vec![0u64; ids.len()];
-            let mut day = d.first;
-            for counts in &grid {
-                let mut r = vec![Cell::Date(day)];
-                r.extend(counts.iter().map(|n| Cell::Int(*n as i64)));
-                r.push(Cell::Int(counts.iter().sum::<u64>() as i64));
-                for (s, n) in sums.iter_mut().zip(counts) {
-                    *s += n;
-                }
-                table.rows.push(r);
-                day = day.tomorrow().unwrap_or(day);
-            }
-            let mut t = vec![Cell::text("合计")];
-            t.extend(sums.iter().map(|n| Cell::Int(*n as i64)));
-            t.push(Cell::Int(sums.iter().sum::<u64>() as i64));
-            table.total = Some(t);
-            Ok((groups, pickable, table))
+                let mut t = vec![Cell::text(crate::t("rep-total"))];
+                t.extend(sums.iter().map(|n| Cell::Int(*n as i64)));
+                t.push(Cell::Int(sums.iter().sum::<u64>() as i64));
+                table.total = Some(t);
+                Ok((groups, pickable, table))
+            })
         })
         .await?;
     if q.xlsx() {
@@ -123,6 +126,6 @@ pub async fn show(
     p.groups = groups;
     p.categories = pickable;
     p.tables = vec![table];
-    p.note = "会话按结束的日期计入；一个会话有多个分类时，每个分类各计一次，合计为各分类之和；选择分类时包含其下级分类。";
+    p.note = crate::t("rep-note-categories");
     render(&p)
 }

@@ -1,15 +1,15 @@
-//! 分时统计 (F3): 24 rows 00–23 (时段) × 排队量, 咨询人数, 咨询消息数, with
+//! 分时统计 — F3 — 24 rows 00–23 of 时段 × 排队量 / 咨询人数 / 咨询消息数 with
 //! a bar chart drawn on the server and a native chart in the workbook.
 
 use super::{
     Label, Line, Rect, ReportPage, ReportQuery, Svg, days, download, facts, hour_of, refused,
-    scope, today,
+    scope, table, today,
 };
 use crate::access::Viewer;
 use crate::db::reports::Wanted;
 use crate::engine::reports::{Hour, hourly};
 use crate::error::AppError;
-use crate::export::table::{Cell, ChartSpec, Table};
+use crate::export::table::{Cell, ChartSpec};
 use crate::state::AppState;
 use crate::web::form::Query;
 use crate::web::page::render;
@@ -17,12 +17,18 @@ use crate::web::session::AdminUser;
 use axum::extract::State;
 use axum::response::Response;
 
-pub const HEADERS: &[&str] = &["时段", "排队量", "咨询人数", "咨询消息数"];
+pub const HEADERS: &[&str] = &[
+    "rep-col-hour",
+    "rep-col-queued",
+    "rep-col-askers",
+    "rep-col-inbound",
+];
 
+/// The bars: the catalogue key of the series and its CSS class.
 const SERIES: [(&str, &str); 3] = [
-    ("排队量", "bar-queued"),
-    ("咨询人数", "bar-followers"),
-    ("咨询消息数", "bar-messages"),
+    ("rep-col-queued", "bar-queued"),
+    ("rep-col-askers", "bar-followers"),
+    ("rep-col-inbound", "bar-messages"),
 ];
 
 /// Grouped bars, three per hour.
@@ -35,7 +41,7 @@ fn chart(hours: &[Hour]) -> Svg {
         .unwrap_or(0)
         .max(1) as f64;
     let mut svg = Svg {
-        label: "分时统计（按小时）".into(),
+        label: crate::t("rep-chart-hourly"),
         width: 960.0,
         height: 250.0,
         ..Svg::default()
@@ -51,7 +57,7 @@ fn chart(hours: &[Hour]) -> Svg {
         svg.texts.push(Label {
             x: left - 6.0,
             y: y + 4.0,
-            text: format!("{}", (max * f64::from(i) / 4.0).round()),
+            text: crate::i18n::number((max * f64::from(i) / 4.0).round() as i64),
             anchor: "end",
         });
     }
@@ -59,11 +65,12 @@ fn chart(hours: &[Hour]) -> Svg {
     let bar = (slot - 6.0) / 3.0;
     for (i, x) in hours.iter().enumerate() {
         let x0 = left + slot * i as f64 + 3.0;
-        for (k, (v, (name, class))) in [x.queued, x.followers, x.messages]
+        for (k, (v, (key, class))) in [x.queued, x.followers, x.messages]
             .iter()
             .zip(SERIES)
             .enumerate()
         {
+            let name = crate::t(key);
             let bh = h * *v as f64 / max;
             svg.rects.push(Rect {
                 x: x0 + bar * k as f64,
@@ -71,7 +78,15 @@ fn chart(hours: &[Hour]) -> Svg {
                 w: bar,
                 h: bh,
                 class,
-                tip: format!("{i:02} 时 {name}：{v}"),
+                tip: crate::t3(
+                    "rep-hour-tip",
+                    "hour",
+                    format!("{i:02}"),
+                    "series",
+                    name,
+                    "value",
+                    crate::i18n::number(*v as i64),
+                ),
             });
         }
         svg.texts.push(Label {
@@ -81,7 +96,8 @@ fn chart(hours: &[Hour]) -> Svg {
             anchor: "middle",
         });
     }
-    for (k, (name, class)) in SERIES.iter().enumerate() {
+    for (k, (key, class)) in SERIES.iter().enumerate() {
+        let name = crate::t(key);
         let x = left + 10.0 + 110.0 * k as f64;
         svg.rects.push(Rect {
             x,
@@ -89,12 +105,12 @@ fn chart(hours: &[Hour]) -> Svg {
             w: 10.0,
             h: 10.0,
             class,
-            tip: (*name).into(),
+            tip: name.clone(),
         });
         svg.texts.push(Label {
             x: x + 14.0,
             y: 13.0,
-            text: (*name).into(),
+            text: name,
             anchor: "start",
         });
     }
@@ -107,6 +123,7 @@ pub async fn show(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, AppError> {
     let tz = state.config.timezone.clone();
+    let lang = q.lang();
     let d = match days(&q.from, &q.to, today(&state), &tz) {
         Ok(d) => d,
         Err(why) => return refused(&ctx, "hourly", q, why),
@@ -114,7 +131,9 @@ pub async fn show(
     let (me, group) = (s.user.clone(), q.group.clone());
     let (scope, groups) = state
         .db
-        .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
+        .read(move |c| -> Result<_, AppError> {
+            crate::i18n::sync_scope(lang, || scope(c, &Viewer::load(c, &me)?, &group))
+        })
         .await?;
     let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Inbound, !q.xlsx()).await?;
     let hours = tokio::task::spawn_blocking(move || {
@@ -128,7 +147,7 @@ pub async fn show(
     })
     .await
     .map_err(|e| AppError::Internal(format!("分时统计 failed: {e}")))?;
-    let mut table = Table::new("分时统计", HEADERS);
+    let mut table = crate::i18n::sync_scope(lang, || table("rep-tab-hourly", HEADERS));
     for (i, h) in hours.iter().enumerate() {
         table.rows.push(vec![
             Cell::text(format!("{i:02}")),
@@ -138,7 +157,7 @@ pub async fn show(
         ]);
     }
     table.chart = Some(ChartSpec {
-        title: "分时统计".into(),
+        title: table.name.clone(),
         series: vec![1, 2, 3],
     });
     if q.xlsx() {
@@ -150,6 +169,6 @@ pub async fn show(
     p.groups = groups;
     p.charts = vec![chart(&hours)];
     p.tables = vec![table];
-    p.note = "排队量：进入排队的会话次数（立即分配给客服的不计）；咨询人数：该时段发过消息的不同粉丝数（多天合并按时段去重）；咨询消息数：粉丝发送的消息数。";
+    p.note = crate::t("rep-note-hourly");
     render(&p)
 }

@@ -17,8 +17,9 @@ use crate::db::audit::Entry;
 use crate::db::reports::{self, Person};
 use crate::engine::reports::{Conv, Ms, Msg, Period};
 use crate::error::AppError;
-use crate::export::table::Table;
+use crate::export::table::{Cell, Table};
 use crate::export::xlsx;
+use crate::i18n::Lang;
 use crate::model::{AuditAction, Group, GroupId, User};
 use crate::state::AppState;
 use crate::team::Acting;
@@ -48,6 +49,16 @@ pub struct ReportQuery {
 impl ReportQuery {
     pub fn xlsx(&self) -> bool {
         self.format == "xlsx"
+    }
+
+    /// The language of what is made: the page's, but workbooks keep their
+    /// Chinese sheet names and headers this round.
+    pub fn lang(&self) -> Lang {
+        if self.xlsx() {
+            Lang::Zh
+        } else {
+            crate::i18n::current()
+        }
     }
 
     /// The query string of this report (without `format`), for links.
@@ -99,17 +110,18 @@ impl Days {
 fn parse_date(s: &str) -> Result<Date, String> {
     s.trim()
         .parse::<Date>()
-        .map_err(|_| format!("日期格式不正确（应为 YYYY-MM-DD）：{}", s.trim()))
+        .map_err(|_| crate::t1("rep-bad-date", "date", s.trim()))
 }
 
 fn start_of(d: Date, tz: &TimeZone) -> Result<Ms, String> {
     d.to_zoned(tz.clone())
         .map(|z| z.timestamp().as_millisecond())
-        .map_err(|_| "日期超出范围".to_string())
+        .map_err(|_| crate::t("rep-date-range"))
 }
 
 /// `from`/`to` as local days (both default to today; either alone means one
-/// day). A wrong date, a reversed range or one too long is a Chinese message.
+/// day). A wrong date, a reversed range or one too long is a message in the
+/// current language.
 pub fn days(from: &str, to: &str, today: Date, tz: &TimeZone) -> Result<Days, String> {
     let (from, to) = (from.trim(), to.trim());
     let first = if from.is_empty() {
@@ -128,18 +140,18 @@ pub fn days(from: &str, to: &str, today: Date, tz: &TimeZone) -> Result<Days, St
         (None, None) => (today, today),
     };
     if first > last {
-        return Err("开始日期不能晚于结束日期".into());
+        return Err(crate::t("rep-reversed"));
     }
     let d = Days {
         first,
         last,
         period: Period {
             from: start_of(first, tz)?,
-            to: start_of(last.tomorrow().map_err(|_| "日期超出范围")?, tz)?,
+            to: start_of(last.tomorrow().map_err(|_| crate::t("rep-date-range"))?, tz)?,
         },
     };
     if d.count() as i64 > MAX_DAYS {
-        return Err(format!("查询范围不能超过 {MAX_DAYS} 天"));
+        return Err(crate::t1("rep-too-long", "days", MAX_DAYS));
     }
     Ok(d)
 }
@@ -160,7 +172,7 @@ pub fn scope(
     let id = group
         .parse::<i64>()
         .map(GroupId)
-        .map_err(|_| AppError::BadRequest("客服组参数不正确".into()))?;
+        .map_err(|_| AppError::BadRequest(crate::t("rep-bad-group")))?;
     access::group(v, id)?;
     Ok((vec![id], groups))
 }
@@ -225,14 +237,21 @@ pub fn day_of(t: Ms, tz: &TimeZone) -> Option<Date> {
         .map(|ts| ts.to_zoned(tz.clone()).date())
 }
 
-/// The tabs above every report.
+/// The tabs above every report: the path and the title's catalogue key.
 pub const TABS: &[(&str, &str)] = &[
-    ("workload", "工作量统计"),
-    ("categories", "咨询分类统计"),
-    ("hourly", "分时统计"),
-    ("quality", "工作质量概览"),
-    ("service", "服务水平"),
+    ("workload", "rep-tab-workload"),
+    ("categories", "rep-tab-categories"),
+    ("hourly", "rep-tab-hourly"),
+    ("quality", "rep-tab-quality"),
+    ("service", "rep-tab-service"),
 ];
+
+/// A table named and headed from the catalogue, in the current language.
+pub fn table(name: &str, headers: &[&str]) -> Table {
+    let mut t = Table::new(&crate::t(name), &[]);
+    t.headers = headers.iter().map(|h| crate::t(h)).collect();
+    t
+}
 
 /// Sends `tables` as a workbook named `title`, after writing who exported
 /// what to the audit log.
@@ -355,14 +374,14 @@ mod tests {
 pub struct ReportPage {
     pub page: Page,
     pub kind: &'static str,
-    pub tabs: &'static [(&'static str, &'static str)],
+    pub tabs: Vec<(&'static str, String)>,
     pub q: ReportQuery,
     pub groups: Vec<Group>,
     pub agents: Vec<Person>,
     pub categories: Vec<(i64, String)>,
     pub charts: Vec<Svg>,
     pub tables: Vec<Table>,
-    pub note: &'static str,
+    pub note: String,
     pub error: Option<String>,
 }
 
@@ -371,18 +390,18 @@ impl ReportPage {
         let title = TABS
             .iter()
             .find(|(k, _)| *k == kind)
-            .map_or("工作报表", |(_, t)| *t);
+            .map_or_else(|| crate::t("nav-reports"), |(_, t)| crate::t(t));
         ReportPage {
             page: Page::new(ctx, title, "reports"),
             kind,
-            tabs: TABS,
+            tabs: TABS.iter().map(|(k, t)| (*k, crate::t(t))).collect(),
             q,
             groups: Vec::new(),
             agents: Vec::new(),
             categories: Vec::new(),
             charts: Vec::new(),
             tables: Vec::new(),
-            note: "",
+            note: String::new(),
             error: None,
         }
     }
@@ -397,6 +416,14 @@ impl ReportPage {
         }
     }
 
+    /// A cell as the page shows it: counts with thousands separators.
+    pub fn cell(&self, c: &Cell) -> String {
+        match c {
+            Cell::Int(n) => crate::i18n::number(*n),
+            other => other.to_string(),
+        }
+    }
+
     pub fn selected(&self, field: &str, value: &str) -> bool {
         let v = match field {
             "group" => &self.q.group,
@@ -408,7 +435,7 @@ impl ReportPage {
     }
 }
 
-/// The page again with a Chinese message (400) instead of the report.
+/// The page again with the reason (400) instead of the report.
 pub fn refused(
     ctx: &Ctx,
     kind: &'static str,

@@ -4,7 +4,8 @@
 //! median. Statuses come from `agent_status_log`, kept since migration 8.
 
 use super::{
-    Label, Line, Rect, ReportPage, ReportQuery, Svg, days, download, facts, refused, scope, today,
+    Label, Line, Rect, ReportPage, ReportQuery, Svg, days, download, facts, refused, scope, table,
+    today,
 };
 use crate::access::Viewer;
 use crate::db::reports::{self, Person, Wanted};
@@ -13,7 +14,7 @@ use crate::engine::reports::{
     workload,
 };
 use crate::error::AppError;
-use crate::export::table::{Cell, Table};
+use crate::export::table::Cell;
 use crate::model::{AgentStatus, UserId};
 use crate::state::AppState;
 use crate::web::form::Query;
@@ -24,13 +25,13 @@ use axum::response::Response;
 use std::collections::HashMap;
 
 pub const HEADERS: &[&str] = &[
-    "客服昵称",
-    "客服账号",
-    "在线时长",
-    "忙碌时长",
-    "离开时长",
-    "接入会话量",
-    "首次响应中位数",
+    "rep-col-agent-name",
+    "rep-col-agent-username",
+    "rep-col-online",
+    "rep-col-busy",
+    "rep-col-away",
+    "rep-col-taken",
+    "rep-col-first-median",
 ];
 
 const LEFT: f64 = 120.0;
@@ -64,7 +65,7 @@ fn queue_chart(points: &[(Ms, i64)], p: Period, until: Ms) -> Svg {
     let max = points.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
     let y = |n: i64| top + h - h * n as f64 / max;
     let mut svg = Svg {
-        label: "排队人数（全天）".into(),
+        label: crate::t("rep-chart-queue"),
         width: 980.0,
         height: 160.0,
         ..Svg::default()
@@ -109,7 +110,7 @@ fn timeline(rows: &[(Person, Vec<Segment>)], p: Period, tz: &jiff::tz::TimeZone)
     let top = 24.0;
     let bottom = top + row_h * rows.len().max(1) as f64;
     let mut svg = Svg {
-        label: "客服状态（全天）".into(),
+        label: crate::t("rep-chart-status"),
         width: 980.0,
         height: bottom + 24.0,
         ..Svg::default()
@@ -122,12 +123,12 @@ fn timeline(rows: &[(Person, Vec<Segment>)], p: Period, tz: &jiff::tz::TimeZone)
             w: 10.0,
             h: 10.0,
             class: status_class(*s),
-            tip: s.label().into(),
+            tip: s.label(),
         });
         svg.texts.push(Label {
             x: x + 14.0,
             y: 13.0,
-            text: s.label().into(),
+            text: s.label(),
             anchor: "start",
         });
     }
@@ -165,6 +166,7 @@ pub async fn show(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, AppError> {
     let tz = state.config.timezone.clone();
+    let lang = q.lang();
     let d = match days(&q.date, &q.date, today(&state), &tz) {
         Ok(d) => d,
         Err(why) => return refused(&ctx, "quality", q, why),
@@ -173,48 +175,52 @@ pub async fn show(
     let (me, group, tz2) = (s.user.clone(), q.group.clone(), tz.clone());
     let (scope, groups) = state
         .db
-        .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
+        .read(move |c| -> Result<_, AppError> {
+            crate::i18n::sync_scope(lang, || scope(c, &Viewer::load(c, &me)?, &group))
+        })
         .await?;
     // The workload replay gives each agent's 接入 count, which needs no message.
     let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Replies, !q.xlsx()).await?;
     let (charts, table) = state
         .db
         .read(move |c| -> Result<_, AppError> {
-            let p = d.period;
-            let in_scope = |g| scope.contains(&g);
-            let queue = queue_length(&convs, p, in_scope);
-            let taken = workload(&convs, &msgs, p, in_scope);
-            let mut delays: HashMap<UserId, Vec<Ms>> = HashMap::new();
-            for (_, a, delay) in first_responses(&convs, &msgs, p, in_scope) {
-                delays.entry(a).or_default().extend(delay);
-            }
-            let people = reports::members(c, &scope)?;
-            let ids: Vec<UserId> = people.iter().map(|p| p.id).collect();
-            let (before, changes) = reports::status_log(c, &ids, p.from, p.to)?;
-            let mut rows = Vec::new();
-            let mut table = Table::new("工作质量详情", HEADERS);
-            for person in people {
-                let mine: Vec<(AgentStatus, Ms)> = changes
-                    .iter()
-                    .filter(|(u, _, _)| *u == person.id)
-                    .map(|(_, s, at)| (*s, *at))
-                    .collect();
-                let segs = status_segments(before.get(&person.id).copied(), &mine, p, until);
-                let totals = status_totals(&segs);
-                let time = |s| Cell::Duration(totals.get(&s).copied().unwrap_or(0));
-                table.rows.push(vec![
-                    Cell::text(&person.name),
-                    Cell::text(&person.username),
-                    time(AgentStatus::Online),
-                    time(AgentStatus::Busy),
-                    time(AgentStatus::Away),
-                    Cell::Int(taken.get(&person.id).map_or(0, |w| w.taken) as i64),
-                    Cell::duration(delays.get(&person.id).and_then(|d| median(d))),
-                ]);
-                rows.push((person, segs));
-            }
-            let charts = vec![queue_chart(&queue, p, until), timeline(&rows, p, &tz2)];
-            Ok((charts, table))
+            crate::i18n::sync_scope(lang, || {
+                let p = d.period;
+                let in_scope = |g| scope.contains(&g);
+                let queue = queue_length(&convs, p, in_scope);
+                let taken = workload(&convs, &msgs, p, in_scope);
+                let mut delays: HashMap<UserId, Vec<Ms>> = HashMap::new();
+                for (_, a, delay) in first_responses(&convs, &msgs, p, in_scope) {
+                    delays.entry(a).or_default().extend(delay);
+                }
+                let people = reports::members(c, &scope)?;
+                let ids: Vec<UserId> = people.iter().map(|p| p.id).collect();
+                let (before, changes) = reports::status_log(c, &ids, p.from, p.to)?;
+                let mut rows = Vec::new();
+                let mut table = table("rep-quality-detail", HEADERS);
+                for person in people {
+                    let mine: Vec<(AgentStatus, Ms)> = changes
+                        .iter()
+                        .filter(|(u, _, _)| *u == person.id)
+                        .map(|(_, s, at)| (*s, *at))
+                        .collect();
+                    let segs = status_segments(before.get(&person.id).copied(), &mine, p, until);
+                    let totals = status_totals(&segs);
+                    let time = |s| Cell::Duration(totals.get(&s).copied().unwrap_or(0));
+                    table.rows.push(vec![
+                        Cell::text(&person.name),
+                        Cell::text(&person.username),
+                        time(AgentStatus::Online),
+                        time(AgentStatus::Busy),
+                        time(AgentStatus::Away),
+                        Cell::Int(taken.get(&person.id).map_or(0, |w| w.taken) as i64),
+                        Cell::duration(delays.get(&person.id).and_then(|d| median(d))),
+                    ]);
+                    rows.push((person, segs));
+                }
+                let charts = vec![queue_chart(&queue, p, until), timeline(&rows, p, &tz2)];
+                Ok((charts, table))
+            })
         })
         .await?;
     if q.xlsx() {
@@ -226,6 +232,6 @@ pub async fn show(
     p.groups = groups;
     p.charts = charts;
     p.tables = vec![table];
-    p.note = "状态自升级到本版本起记录；此前的时段按离线显示。在线、忙碌、离开时长按所选日期计算（当天截至现在）。";
+    p.note = crate::t("rep-note-quality");
     render(&p)
 }

@@ -1,7 +1,7 @@
 //! 服务水平 (F5): per group and per agent — first response (median, p90,
 //! share within the SLA), handling time, abandonment and satisfaction.
 
-use super::{ReportPage, ReportQuery, days, download, facts, refused, scope, today};
+use super::{ReportPage, ReportQuery, days, download, facts, refused, scope, table, today};
 use crate::access::Viewer;
 use crate::db::reports::{self, Person, Wanted};
 use crate::db::settings::GroupSettings;
@@ -9,7 +9,7 @@ use crate::engine::reports::{
     Ms, abandonment, first_responses, handled, median, percentile, within_sla,
 };
 use crate::error::AppError;
-use crate::export::table::{Cell, Table};
+use crate::export::table::Cell;
 use crate::model::{GroupId, UserId};
 use crate::state::AppState;
 use crate::web::form::Query;
@@ -20,33 +20,33 @@ use axum::response::Response;
 use std::collections::HashMap;
 
 pub const GROUP_HEADERS: &[&str] = &[
-    "客服组",
-    "接入会话量",
-    "首次响应中位数",
-    "首次响应P90",
-    "SLA达标率",
-    "平均处理时长",
-    "排队量",
-    "放弃量",
-    "放弃率",
-    "评价数",
-    "平均满意度",
-    "满意率",
-    "已解决率",
+    "rep-col-group",
+    "rep-col-taken",
+    "rep-col-first-median",
+    "rep-col-first-p90",
+    "rep-col-sla",
+    "rep-col-handling",
+    "rep-col-queued",
+    "rep-col-abandoned",
+    "rep-col-abandon-rate",
+    "rep-col-ratings",
+    "rep-col-avg-score",
+    "rep-col-satisfied",
+    "rep-col-solved",
 ];
 
 pub const AGENT_HEADERS: &[&str] = &[
-    "客服昵称",
-    "客服账号",
-    "接入会话量",
-    "首次响应中位数",
-    "首次响应P90",
-    "SLA达标率",
-    "平均处理时长",
-    "评价数",
-    "平均满意度",
-    "满意率",
-    "已解决率",
+    "rep-col-agent-name",
+    "rep-col-agent-username",
+    "rep-col-taken",
+    "rep-col-first-median",
+    "rep-col-first-p90",
+    "rep-col-sla",
+    "rep-col-handling",
+    "rep-col-ratings",
+    "rep-col-avg-score",
+    "rep-col-satisfied",
+    "rep-col-solved",
 ];
 
 /// What is summed per group or per agent.
@@ -96,6 +96,7 @@ pub async fn show(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, AppError> {
     let tz = state.config.timezone.clone();
+    let lang = q.lang();
     let d = match days(&q.from, &q.to, today(&state), &tz) {
         Ok(d) => d,
         Err(why) => return refused(&ctx, "service", q, why),
@@ -103,7 +104,9 @@ pub async fn show(
     let (me, group) = (s.user.clone(), q.group.clone());
     let (scope, groups) = state
         .db
-        .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
+        .read(move |c| -> Result<_, AppError> {
+            crate::i18n::sync_scope(lang, || scope(c, &Viewer::load(c, &me)?, &group))
+        })
         .await?;
     let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Replies, !q.xlsx()).await?;
     let (groups, by_group, by_agent) = state
@@ -145,7 +148,8 @@ pub async fn show(
                 }
             }
             let queues = abandonment(&convs, d.period, in_scope);
-            let mut by_group = Table::new("服务水平（客服组）", GROUP_HEADERS);
+            let mut by_group =
+                crate::i18n::sync_scope(lang, || table("rep-service-groups", GROUP_HEADERS));
             for g in groups.iter().filter(|g| scope.contains(&g.id)) {
                 let acc = per_group.remove(&g.id).unwrap_or_default();
                 let (entered, left) = queues.get(&g.id).copied().unwrap_or((0, 0));
@@ -167,7 +171,8 @@ pub async fn show(
                 .copied()
                 .collect();
             people.extend(reports::people(c, &others)?);
-            let mut by_agent = Table::new("服务水平（客服）", AGENT_HEADERS);
+            let mut by_agent =
+                crate::i18n::sync_scope(lang, || table("rep-service-agents", AGENT_HEADERS));
             for p in &people {
                 let Some(acc) = per_agent.get(&p.id) else {
                     continue;
@@ -190,8 +195,6 @@ pub async fn show(
     let mut p = ReportPage::new(&ctx, "service", q);
     p.groups = groups;
     p.tables = tables;
-    p.note = "首次响应：从接入会话（手动或自动分配）到该客服第一条回复的时间；SLA达标率：在客服组接待设置的首次响应达标秒数（默认 60 秒）内首次响应的会话占接入会话的比例（未回复的会话算未达标）；\
-              平均处理时长：从首次接入到会话结束；放弃率：排队期间粉丝放弃排队或排队超时的占进入排队的比例；\
-              满意度按会话结束的日期计入最后接待的客服，满意率为 4–5 分的占比。";
+    p.note = crate::t("rep-note-service");
     render(&p)
 }

@@ -1,12 +1,12 @@
 //! 工作量统计 (F1): one row per agent and a 合计 row, over days and groups;
 //! agents without a reply are hidden unless 显示未回复客服 (`idle=1`).
 
-use super::{ReportPage, ReportQuery, days, download, facts, refused, scope, today};
+use super::{ReportPage, ReportQuery, days, download, facts, refused, scope, table, today};
 use crate::access::Viewer;
 use crate::db::reports::{self, Person, Wanted};
 use crate::engine::reports::{Workload, workload};
 use crate::error::AppError;
-use crate::export::table::{Cell, Table};
+use crate::export::table::Cell;
 use crate::model::UserId;
 use crate::state::AppState;
 use crate::web::form::Query;
@@ -16,14 +16,14 @@ use axum::extract::State;
 use axum::response::Response;
 
 pub const HEADERS: &[&str] = &[
-    "客服昵称",
-    "客服账号",
-    "个人接待人数",
-    "接入会话量",
-    "组内转接量",
-    "跨组转接量",
-    "咨询消息数",
-    "回复消息数",
+    "rep-col-agent-name",
+    "rep-col-agent-username",
+    "rep-col-followers",
+    "rep-col-taken",
+    "rep-col-in-group",
+    "rep-col-cross-group",
+    "rep-col-inbound",
+    "rep-col-replies",
 ];
 
 fn row(p: &Person, w: &Workload) -> Vec<Cell> {
@@ -52,6 +52,7 @@ pub async fn show(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, AppError> {
     let tz = state.config.timezone.clone();
+    let lang = q.lang();
     let d = match days(&q.from, &q.to, today(&state), &tz) {
         Ok(d) => d,
         Err(why) => return refused(&ctx, "workload", q, why),
@@ -60,14 +61,16 @@ pub async fn show(
         "" => None,
         a => {
             Some(UserId(a.parse().map_err(|_| {
-                AppError::BadRequest("客服参数不正确".into())
+                AppError::BadRequest(crate::t("rep-bad-agent"))
             })?))
         }
     };
     let (me, group, idle) = (s.user.clone(), q.group.clone(), q.idle == "1");
     let (scope, groups) = state
         .db
-        .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
+        .read(move |c| -> Result<_, AppError> {
+            crate::i18n::sync_scope(lang, || scope(c, &Viewer::load(c, &me)?, &group))
+        })
         .await?;
     let (convs, msgs) = facts(&state, &scope, d.period, Wanted::All, !q.xlsx()).await?;
     let (members, table) = state
@@ -83,7 +86,7 @@ pub async fn show(
                 .copied()
                 .collect();
             people.extend(reports::people(c, &others)?);
-            let mut table = Table::new("工作量统计", HEADERS);
+            let mut table = crate::i18n::sync_scope(lang, || table("rep-tab-workload", HEADERS));
             let mut total = Workload::default();
             for p in &people {
                 let w = by_agent.get(&p.id).cloned().unwrap_or_default();
@@ -93,7 +96,8 @@ pub async fn show(
                 total.add(&w);
                 table.rows.push(row(p, &w));
             }
-            let mut t = vec![Cell::text("合计"), Cell::text("")];
+            let word = crate::i18n::lookup(lang, "rep-total", &[]);
+            let mut t = vec![Cell::text(word), Cell::text("")];
             t.extend(numbers(&total));
             table.total = Some(t);
             Ok((members, table))
@@ -108,8 +112,6 @@ pub async fn show(
     p.groups = groups;
     p.agents = members;
     p.tables = vec![table];
-    p.note = "个人接待人数：期间内接待过的不同粉丝数；接入会话量：从排队接入（手动或自动分配）及接受转接的次数；\
-              组内转接量：转给本组客服且被接受的次数；跨组转接量：转到其他客服组的次数；\
-              咨询消息数：客服接待期间收到的粉丝消息；回复消息数：客服发送的消息（不含自动回复、内部备注和发送失败的消息）。";
+    p.note = crate::t("rep-note-workload");
     render(&p)
 }
