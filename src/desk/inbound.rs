@@ -14,6 +14,7 @@ use crate::model::{
 };
 use crate::wechat::ingest::Stored;
 use crate::wechat::xml::{Event, Inbound, InboundKind};
+use crate::engine::automation::PickUp;
 use jiff::Timestamp;
 use rusqlite::Connection;
 
@@ -140,7 +141,7 @@ pub fn on_inbound(
             // Picked up at once: the greeting rides in the passive reply.
             passive.extend(automation::greeting(&replies, &agent_name(c, agent)?));
         } else {
-            greet(c, conv, agent, now, &mut out)?;
+            greet(c, conv, agent, PickUp::Queue, now, &mut out)?;
         }
     }
     let conv = conversations::get(c, id)?.ok_or_else(|| DbError::Commit("lost".into()))?;

@@ -9,6 +9,7 @@ use crate::engine::lifecycle::Step;
 use crate::engine::queue;
 use crate::engine::routing::{self, Candidate, Decision, Rules};
 use crate::model::{ConversationId, GroupId, UserId};
+use crate::engine::automation::PickUp;
 use jiff::Timestamp;
 use rusqlite::Connection;
 
@@ -21,7 +22,7 @@ pub fn candidates(c: &Connection, group: GroupId) -> DbResult<Vec<Candidate>> {
 /// queue order, until nobody can; then tells those still waiting their place.
 pub fn drain(c: &Connection, group: GroupId, now: Timestamp, out: &mut Out) -> DbResult<()> {
     for (conv, agent) in route_queue(c, group, now, out)? {
-        greet(c, conv, agent, now, out)?;
+        greet(c, conv, agent, PickUp::Queue, now, out)?;
     }
     Ok(())
 }
