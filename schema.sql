@@ -12,12 +12,11 @@ CREATE TABLE users (
     role          TEXT    NOT NULL CHECK (role IN ('agent', 'admin', 'super_admin')),
     status        TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
     theme         TEXT    NOT NULL DEFAULT 'light' CHECK (theme IN ('light', 'dark')),
-    locale        TEXT    NOT NULL DEFAULT 'zh-CN' CHECK (locale IN ('zh-CN', 'en')),
     password_hash TEXT    NOT NULL,
     created_by    INTEGER REFERENCES users (id) ON DELETE SET NULL,
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL
-) STRICT;
+, locale TEXT NOT NULL DEFAULT 'zh-CN' CHECK (locale IN ('zh-CN', 'en'))) STRICT;
 
 -- 客服组
 CREATE TABLE groups (
@@ -517,10 +516,8 @@ CREATE TABLE auto_replies (
     agent_comfort   TEXT    NOT NULL DEFAULT '客服正在为您处理,请稍候。',
     follower_prompt TEXT    NOT NULL DEFAULT '请问还有其他可以帮您的吗?',
     closing         TEXT    NOT NULL DEFAULT '由于您长时间未回复,本次会话已结束。如需帮助,请再次发送消息。',
-    survey_on_end   INTEGER NOT NULL DEFAULT 0 CHECK (survey_on_end IN (0, 1)),
-    greeting_budget TEXT NOT NULL DEFAULT 'keep_one' CHECK (greeting_budget IN ('always', 'keep_one', 'never')),
-    greeting_on_transfer INTEGER NOT NULL DEFAULT 0 CHECK (greeting_on_transfer IN (0, 1))
-) STRICT;
+    survey_on_end   INTEGER NOT NULL DEFAULT 0 CHECK (survey_on_end IN (0, 1))
+, greeting_budget TEXT NOT NULL DEFAULT 'keep_one' CHECK (greeting_budget IN ('always', 'keep_one', 'never')), greeting_on_transfer INTEGER NOT NULL DEFAULT 0 CHECK (greeting_on_transfer IN (0, 1))) STRICT;
 
 -- Keyword replies per account (C6), tried in order.
 CREATE TABLE keyword_replies (

@@ -249,6 +249,10 @@ impl World {
             .filter(|t| t.starts_with("我是"))
             .collect()
     }
+    /// Ten seconds after minute `mins`: inside a transfer's time to answer.
+    fn soon(&self, mins: i64) -> Timestamp {
+        self.at(mins) + SignedDuration::from_secs(10)
+    }
     fn notes(&self, f: FollowerId) -> Vec<String> {
         db::console::notes(&self.c, f)
             .unwrap()
@@ -277,7 +281,7 @@ fn the_greeting_keeps_a_reply_for_the_agent_when_the_budget_runs_low() {
     set_status(&w.c, bob.id, AgentStatus::Online, None, w.at(2)).unwrap();
     transfer_to_agent(&w.c, &amy, id, bob.id, "", w.at(2)).unwrap();
     let (t, ..) = pending_transfer(&w.c, id).unwrap().unwrap();
-    answer_transfer(&w.c, &bob, t, true, w.at(3)).unwrap();
+    answer_transfer(&w.c, &bob, t, true, w.soon(2)).unwrap();
     assert_eq!(w.open(f).agent_id, Some(bob.id));
     // Not sent: the last reply is Bob's; the chat says why.
     assert_eq!(w.greetings(f), ["我是amy"]);
@@ -292,12 +296,12 @@ fn the_greeting_keeps_a_reply_for_the_agent_when_the_budget_runs_low() {
     set_status(&w.c, amy.id, AgentStatus::Online, None, w.at(4)).unwrap();
     transfer_to_agent(&w.c, &bob, id, amy.id, "", w.at(4)).unwrap();
     let (t, ..) = pending_transfer(&w.c, id).unwrap().unwrap();
-    answer_transfer(&w.c, &amy, t, true, w.at(5)).unwrap();
+    answer_transfer(&w.c, &amy, t, true, w.soon(4)).unwrap();
     assert_eq!(w.greetings(f), ["我是amy", "我是amy"]);
     assert_eq!(budget_of(&w.c, f, w.at(5)).unwrap().remaining, 0);
     transfer_to_agent(&w.c, &amy, id, bob.id, "", w.at(6)).unwrap();
     let (t, ..) = pending_transfer(&w.c, id).unwrap().unwrap();
-    answer_transfer(&w.c, &bob, t, true, w.at(7)).unwrap();
+    answer_transfer(&w.c, &bob, t, true, w.soon(6)).unwrap();
     assert_eq!(w.greetings(f).len(), 2, "budget spent: not sent");
 }
 
@@ -321,12 +325,12 @@ fn the_greeting_is_not_repeated_inside_the_group() {
     set_status(&w.c, bob.id, AgentStatus::Online, None, w.at(1)).unwrap();
     transfer_to_agent(&w.c, &amy, id, bob.id, "", w.at(2)).unwrap();
     let (t, ..) = pending_transfer(&w.c, id).unwrap().unwrap();
-    answer_transfer(&w.c, &bob, t, true, w.at(3)).unwrap();
+    answer_transfer(&w.c, &bob, t, true, w.soon(2)).unwrap();
     assert_eq!(w.open(f).agent_id, Some(bob.id));
     assert_eq!(w.greetings(f), ["我是amy"]);
     assert!(w.notes(f).is_empty(), "{:?}", w.notes(f));
     // To another group: Carl (online, takes conversations) greets.
-    set_status(&w.c, carl.id, AgentStatus::Online, Some(Some(5)), w.at(3)).unwrap();
+    set_status(&w.c, carl.id, AgentStatus::Online, Some(Some(10)), w.at(3)).unwrap();
     transfer_to_group(&w.c, &bob, id, other, "售前问题", w.at(4)).unwrap();
     assert_eq!(w.open(f).agent_id, Some(carl.id));
     assert_eq!(w.greetings(f), ["我是amy", "我是carl"]);
