@@ -7,10 +7,10 @@ use super::send::{budget_of, greet, send_survey, send_text};
 use super::{DeskError, DeskResult, Out, held_by, refused, visible};
 use crate::access;
 use crate::db::{self, DbResult, conversations, settings};
+use crate::engine::automation::PickUp;
 use crate::engine::lifecycle::Step;
 use crate::live::Live;
 use crate::model::{AgentStatus, ConversationId, FollowerId, MessageId, Role, User, UserId};
-use crate::engine::automation::PickUp;
 use jiff::Timestamp;
 use rusqlite::Connection;
 

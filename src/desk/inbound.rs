@@ -7,6 +7,7 @@ use super::queue::{candidates, position, queue_moved, route_queue};
 use super::send::{agent_name, greet, record_passive};
 use super::{Out, status_of};
 use crate::db::{self, DbError, DbResult, conversations, settings};
+use crate::engine::automation::PickUp;
 use crate::engine::lifecycle::Step;
 use crate::engine::{automation, intake, queue, timeplan};
 use crate::model::{
@@ -14,7 +15,6 @@ use crate::model::{
 };
 use crate::wechat::ingest::Stored;
 use crate::wechat::xml::{Event, Inbound, InboundKind};
-use crate::engine::automation::PickUp;
 use jiff::Timestamp;
 use rusqlite::Connection;
 

@@ -5,11 +5,11 @@
 use super::Out;
 use super::send::{greet, send_text};
 use crate::db::{self, DbResult, conversations, ms, settings};
+use crate::engine::automation::PickUp;
 use crate::engine::lifecycle::Step;
 use crate::engine::queue;
 use crate::engine::routing::{self, Candidate, Decision, Rules};
 use crate::model::{ConversationId, GroupId, UserId};
-use crate::engine::automation::PickUp;
 use jiff::Timestamp;
 use rusqlite::Connection;
 

@@ -107,7 +107,7 @@ fn a_message_queues_then_routes_when_an_agent_can_receive() {
         .map(|e| e.step)
         .collect();
     assert_eq!(steps, ["open", "route"]);
-    // Picked up: the greeting (接入语) goes out through the outbox.
+    // Picked up: the greeting, 接入语, goes out through the outbox.
     assert!(
         w.pending_texts(f)[0].contains("很高兴为您服务"),
         "{:?}",
@@ -287,7 +287,9 @@ fn the_greeting_keeps_a_reply_for_the_agent_when_the_budget_runs_low() {
     assert_eq!(w.greetings(f), ["我是amy"]);
     assert_eq!(budget_of(&w.c, f, w.at(3)).unwrap().remaining, 1);
     assert!(
-        w.notes(f).iter().any(|n| n.starts_with("接入语未发送") && n.contains("留给客服")),
+        w.notes(f)
+            .iter()
+            .any(|n| n.starts_with("接入语未发送") && n.contains("留给客服")),
         "{:?}",
         w.notes(f)
     );

@@ -7,6 +7,7 @@ use super::queue::{candidates, drain, position};
 use super::send::{budget_of, greet, send_text};
 use super::{DeskError, DeskResult, Out, held_by, refused};
 use crate::db::{self, DbResult, conversations, ms, settings};
+use crate::engine::automation::PickUp;
 use crate::engine::lifecycle::Step;
 use crate::engine::queue;
 use crate::engine::routing::{self, Decision, Rules, Wanted};
@@ -14,7 +15,6 @@ use crate::live::Live;
 use crate::model::{
     AgentStatus, ConversationId, ConversationState, GroupId, TransferState, User, UserId,
 };
-use crate::engine::automation::PickUp;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::Connection;
 

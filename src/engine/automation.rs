@@ -1,7 +1,7 @@
 //! What kefu answers by itself (issue 5), as decisions over loaded inputs:
 //! the passive reply to a push (follow, menu click, keyword, welcome,
 //! off-hours and holiday replies, the queue place), the greeting when an
-//! agent picks up (接入语), the satisfaction survey (B13) and the timeouts of
+//! agent picks up — 接入语 —, the satisfaction survey (B13) and the timeouts of
 //! both sides (C8). The FAQ menu is `engine::tree`'s. Functions here only say *what* to send or do; they read
 //! and write nothing. `desk` loads their inputs, asks, and writes the result
 //! (through the outbox and within the reply budget).
@@ -66,7 +66,7 @@ pub fn opening(
 }
 
 /// A follower who just queued with `ahead` before them: their place — and,
-/// when nobody is online but someone is only away (离开), that honestly (B9).
+/// when nobody is online but someone is only away — 离开 —, that honestly (B9).
 pub fn queue_place(replies: &AutoReplies, statuses: &[AgentStatus], ahead: i64) -> String {
     if !statuses.contains(&AgentStatus::Online) && statuses.contains(&AgentStatus::Away) {
         if replies.away.trim().is_empty() {
@@ -79,7 +79,7 @@ pub fn queue_place(replies: &AutoReplies, statuses: &[AgentStatus], ahead: i64) 
     }
 }
 
-/// The holder's own auto reply (工号自动回复, C7) to a message in session:
+/// The holder's own auto reply — 工号自动回复, C7 — to a message in session:
 /// when they are not online, have one, and it was not sent in the last 10 minutes.
 pub fn away_reply(
     status: AgentStatus,
@@ -93,7 +93,7 @@ pub fn away_reply(
     .then_some(own)
 }
 
-/// The greeting (接入语, C7) when the agent named `agent` picks up; `None` when off.
+/// The greeting — 接入语, C7 — when the agent named `agent` picks up; `None` when off.
 pub fn greeting(replies: &AutoReplies, agent: &str) -> Option<String> {
     (!replies.greeting.trim().is_empty()).then(|| replies.greeting_for(agent))
 }
@@ -283,7 +283,7 @@ pub fn timeouts_due(t: &Timeouts, s: Silence, now: Timestamp) -> Vec<(TimeoutKin
             due_now.push((kind, anchor));
         }
     };
-    // 接待超时: accepted, and the agent has not said a word since.
+    // 接待超时 — accepted, and the agent has not said a word since.
     if s.last_agent.is_none_or(|a| a < s.accepted) {
         check(
             t.reception_mins.map(SignedDuration::from_mins),
@@ -480,9 +480,14 @@ mod tests {
         let send = GreetingPlan::Send("我是小美".into());
         // Keep one (the default): sent while 2 are left, skipped with a reason at 1.
         let keep = with(GreetingBudget::KeepOne, false);
-        assert_eq!(AutoReplies::default().greeting_budget, GreetingBudget::KeepOne);
+        assert_eq!(
+            AutoReplies::default().greeting_budget,
+            GreetingBudget::KeepOne
+        );
         assert_eq!(plan(&keep, PickUp::Queue, 2), send);
-        assert!(matches!(plan(&keep, PickUp::Queue, 1), GreetingPlan::Skip(w) if w.contains("留给客服")));
+        assert!(
+            matches!(plan(&keep, PickUp::Queue, 1), GreetingPlan::Skip(w) if w.contains("留给客服"))
+        );
         // Always: the last reply too, but never past the budget.
         let always = with(GreetingBudget::Always, false);
         assert_eq!(plan(&always, PickUp::Queue, 1), send);
@@ -494,7 +499,10 @@ mod tests {
         let never = with(GreetingBudget::Never, true);
         assert_eq!(plan(&never, PickUp::Queue, 5), GreetingPlan::Quiet);
         // A transfer inside the group greets again only when asked to.
-        assert_eq!(plan(&always, PickUp::InGroupTransfer, 5), GreetingPlan::Quiet);
+        assert_eq!(
+            plan(&always, PickUp::InGroupTransfer, 5),
+            GreetingPlan::Quiet
+        );
         let again = with(GreetingBudget::Always, true);
         assert_eq!(plan(&again, PickUp::InGroupTransfer, 5), send);
         // No text: off.

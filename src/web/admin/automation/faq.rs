@@ -112,9 +112,10 @@ pub(super) async fn managed_faq(
             if !crate::access::manages_tree_node(&viewer, &groups) {
                 return Err(AppError::Forbidden);
             }
-            let group = groups.iter().find(|g| viewer.sees(**g)).ok_or_else(|| {
-                AppError::BadRequest(crate::t("auto-faq-unassigned"))
-            })?;
+            let group = groups
+                .iter()
+                .find(|g| viewer.sees(**g))
+                .ok_or_else(|| AppError::BadRequest(crate::t("auto-faq-unassigned")))?;
             Ok((auto::faq_of(&n), managed_group(c, &user, *group)?))
         })
         .await
@@ -211,7 +212,13 @@ pub async fn update(
             audit(c, &by, entry, now)
         })
         .await?;
-    Ok(done(&ctx, account, Some(gid), "faq", crate::t("auto-faq-saved")))
+    Ok(done(
+        &ctx,
+        account,
+        Some(gid),
+        "faq",
+        crate::t("auto-faq-saved"),
+    ))
 }
 
 pub async fn reorder(

@@ -78,7 +78,9 @@ impl RepliesForm {
     pub(super) fn replies(&self) -> Result<AutoReplies, String> {
         let a = self.as_typed();
         // Left out (an old form, a script): the default.
-        if !self.greeting_budget.is_empty() && GreetingBudget::parse(&self.greeting_budget).is_none() {
+        if !self.greeting_budget.is_empty()
+            && GreetingBudget::parse(&self.greeting_budget).is_none()
+        {
             return Err(crate::t("auto-greeting-budget-invalid"));
         }
         let texts = [
@@ -125,12 +127,18 @@ pub(super) fn preview(a: &AutoReplies, faq: &[Faq], agent_name: &str) -> Vec<Pre
     let items = [
         ("auto-preview-follow", vec![a.follow.clone()]),
         ("auto-preview-welcome", with_faq(&a.welcome, a.welcome_faq)),
-        ("auto-preview-offhours", with_faq(&a.offhours, a.offhours_faq)),
+        (
+            "auto-preview-offhours",
+            with_faq(&a.offhours, a.offhours_faq),
+        ),
         ("auto-preview-location", vec![a.location.clone()]),
         ("auto-preview-greeting", vec![a.greeting_for(agent_name)]),
         ("auto-preview-away", vec![a.away.clone()]),
         ("auto-preview-agent-comfort", vec![a.agent_comfort.clone()]),
-        ("auto-preview-follower-prompt", vec![a.follower_prompt.clone()]),
+        (
+            "auto-preview-follower-prompt",
+            vec![a.follower_prompt.clone()],
+        ),
         ("auto-preview-closing", vec![a.closing.clone()]),
     ];
     items

@@ -20,7 +20,10 @@ pub struct TimeoutSpec {
 impl TimeoutSpec {
     /// What the timeout does and after how long, with the unit.
     pub fn label(&self) -> String {
-        crate::t(&format!("auto-timeout-{}-label", self.key.replace('_', "-")))
+        crate::t(&format!(
+            "auto-timeout-{}-label",
+            self.key.replace('_', "-")
+        ))
     }
 
     /// When it applies and what is sent.

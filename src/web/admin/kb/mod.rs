@@ -286,7 +286,9 @@ impl Row {
             (None, None) => crate::t("kb-valid-forever"),
             (Some(f), None) => crate::t1("kb-valid-since", "from", f.as_str()),
             (None, Some(t)) => crate::t1("kb-valid-until", "to", t.as_str()),
-            (Some(f), Some(t)) => crate::t2("kb-valid-between", "from", f.as_str(), "to", t.as_str()),
+            (Some(f), Some(t)) => {
+                crate::t2("kb-valid-between", "from", f.as_str(), "to", t.as_str())
+            }
         }
     }
 

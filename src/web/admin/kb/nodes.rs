@@ -98,10 +98,9 @@ pub async fn add(
                 }
                 None if viewer.reach == access::Reach::All => group,
                 None => {
-                    let g = group
-                        .ok_or_else(|| {
-                            AppError::BadRequest(crate::i18n::lookup(lang, "kb-pick-top-group", &[]))
-                        })?;
+                    let g = group.ok_or_else(|| {
+                        AppError::BadRequest(crate::i18n::lookup(lang, "kb-pick-top-group", &[]))
+                    })?;
                     access::group(&viewer, g)?;
                     Some(g)
                 }
@@ -129,7 +128,11 @@ pub async fn add(
             format!("{}/nodes/{id}", base(kind)),
             crate::t1("kb-added-upload", "title", title),
         )),
-        Ok(_) => Ok(done(&ctx, base(kind).into(), crate::t1("kb-added", "title", title))),
+        Ok(_) => Ok(done(
+            &ctx,
+            base(kind).into(),
+            crate::t1("kb-added", "title", title),
+        )),
         Err(m) => refused(&state, &ctx, &s.user, kind, f, m).await,
     }
 }
@@ -176,7 +179,13 @@ async fn edit_page(
     Ok(EditPage {
         page: Page::new(
             ctx,
-            crate::t2("kb-edit-title", "label", label.as_str(), "title", n.title.as_str()),
+            crate::t2(
+                "kb-edit-title",
+                "label",
+                label.as_str(),
+                "title",
+                n.title.as_str(),
+            ),
             kind.as_str(),
         ),
         label,
@@ -237,7 +246,11 @@ pub async fn update(
             )
         })
         .await?;
-    Ok(done(&ctx, base(kind).into(), crate::t1("kb-saved", "title", title)))
+    Ok(done(
+        &ctx,
+        base(kind).into(),
+        crate::t1("kb-saved", "title", title),
+    ))
 }
 
 #[derive(Deserialize, Default, Clone)]
