@@ -65,7 +65,7 @@ auto-closing-name = The closing words
 
 auto-preview-title = What the follower sees (preview)
 auto-preview-hint = Updates as you type; the FAQ is the selected group's.
-auto-preview-hint-group = Updates as you type; the FAQ is group “{ $group }”'s.
+auto-preview-hint-group = Updates as you type; the FAQ list is taken from group “{ $group }”.
 auto-preview-off = (not sent)
 auto-preview-follow = Follower follows the account
 auto-preview-welcome = Conversation starts in work hours

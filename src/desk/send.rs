@@ -132,7 +132,7 @@ pub(crate) fn agent_name(c: &Connection, agent: UserId) -> DbResult<String> {
         .unwrap_or_default())
 }
 
-/// The greeting — 接入语, C7 — when `agent` picks up the conversation: sent
+/// The greeting — 接入语 — (C7) when `agent` picks up the conversation: sent
 /// through the outbox when `engine::automation::greeting_plan` says the budget
 /// allows it, else the reason is noted in the chat.
 pub(crate) fn greet(

@@ -107,7 +107,7 @@ fn a_message_queues_then_routes_when_an_agent_can_receive() {
         .map(|e| e.step)
         .collect();
     assert_eq!(steps, ["open", "route"]);
-    // Picked up: the greeting, 接入语, goes out through the outbox.
+    // Picked up: the greeting — 接入语 — goes out through the outbox.
     assert!(
         w.pending_texts(f)[0].contains("很高兴为您服务"),
         "{:?}",

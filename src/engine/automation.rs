@@ -79,7 +79,7 @@ pub fn queue_place(replies: &AutoReplies, statuses: &[AgentStatus], ahead: i64) 
     }
 }
 
-/// The holder's own auto reply — 工号自动回复, C7 — to a message in session:
+/// The holder's own auto reply — 工号自动回复 — (C7) to a message in session:
 /// when they are not online, have one, and it was not sent in the last 10 minutes.
 pub fn away_reply(
     status: AgentStatus,
@@ -93,7 +93,7 @@ pub fn away_reply(
     .then_some(own)
 }
 
-/// The greeting — 接入语, C7 — when the agent named `agent` picks up; `None` when off.
+/// The greeting — 接入语 — (C7) when the agent named `agent` picks up; `None` when off.
 pub fn greeting(replies: &AutoReplies, agent: &str) -> Option<String> {
     (!replies.greeting.trim().is_empty()).then(|| replies.greeting_for(agent))
 }
