@@ -517,7 +517,7 @@ CREATE TABLE auto_replies (
     follower_prompt TEXT    NOT NULL DEFAULT '请问还有其他可以帮您的吗？',
     closing         TEXT    NOT NULL DEFAULT '由于您长时间未回复，本次会话已结束。如需帮助，请再次发送消息。',
     survey_on_end   INTEGER NOT NULL DEFAULT 0 CHECK (survey_on_end IN (0, 1))
-) STRICT;
+, greeting_budget TEXT NOT NULL DEFAULT 'keep_one' CHECK (greeting_budget IN ('always', 'keep_one', 'never')), greeting_on_transfer INTEGER NOT NULL DEFAULT 0 CHECK (greeting_on_transfer IN (0, 1))) STRICT;
 
 -- Keyword replies per account (C6), tried in order.
 CREATE TABLE keyword_replies (

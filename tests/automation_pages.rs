@@ -405,3 +405,205 @@ async fn an_agent_sets_their_own_auto_reply() {
     assert_eq!(b.text("/admin/automation").await.0, StatusCode::FORBIDDEN);
     srv.stop().await;
 }
+
+/// An official account with an ASCII name (the shared helper's is Chinese).
+async fn ascii_account(srv: &TestServer, name: &str) -> kefu::db::accounts::Account {
+    let f = kefu::db::accounts::AccountFields {
+        name: name.into(),
+        app_id: common::APPID.into(),
+        app_secret: common::SECRET.into(),
+        token: common::WX_TOKEN.into(),
+        aes_key: common::AES_KEY.into(),
+        mode: "plain".into(),
+        ..Default::default()
+    };
+    let id = kefu::channel::create(
+        &srv.state.db,
+        &srv.state.clock,
+        &kefu::team::Acting::shell(),
+        f,
+    )
+    .await
+    .unwrap();
+    srv.state
+        .db
+        .read(move |c| kefu::db::accounts::get(c, id))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Gives a user an ASCII display name (the shared helper's is Chinese).
+async fn ascii_name(srv: &TestServer, user: kefu::model::UserId, name: &str) {
+    let p = kefu::db::users::Profile {
+        display_name: name.into(),
+        real_name: String::new(),
+        phone: String::new(),
+    };
+    let now = srv.state.clock.now();
+    srv.state
+        .db
+        .write(move |c| kefu::db::users::update_profile(c, user, &p, now))
+        .await
+        .unwrap();
+}
+
+/// The page without what followers are sent (the bubbles of the previews):
+/// those texts are not translated (the FAQ list's heading is Chinese).
+fn staff_text(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(i) = rest.find("<div class=\"bubble-text\">") {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        rest = &rest[rest.find("</div>").unwrap_or(rest.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Issue 13: every page of the automation settings reads in English for a
+/// user who chose it (with data in ASCII, no Chinese is left), and in Chinese
+/// by default — including the greeting's cost and the two settings parts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_automation_pages_read_in_english_and_in_chinese() {
+    let srv = TestServer::start().await;
+    let g = srv.group("Sales", "sales").await;
+    let boss = srv.user("boss", Role::SuperAdmin, &[g]).await;
+    ascii_name(&srv, boss, "Boss").await;
+    let account = ascii_account(&srv, "Shop").await;
+    let acc = account.id;
+    let replies = auto::AutoReplies {
+        welcome: "Welcome".into(),
+        offhours: "Closed now".into(),
+        offhours_faq: false,
+        follow: "Thanks for following".into(),
+        greeting: "I am {agent}".into(),
+        away: "Everyone is away".into(),
+        agent_comfort: "One moment".into(),
+        follower_prompt: "Still there?".into(),
+        closing: "Bye".into(),
+        ..auto::AutoReplies::default()
+    };
+    let (keyword, faq) = srv
+        .state
+        .db
+        .write(move |c| -> kefu::db::DbResult<_> {
+            kefu::db::accounts::set_groups(c, acc, &[g])?;
+            auto::set_auto_replies(c, acc, &replies)?;
+            auto::add_keyword_reply(c, acc, "price", false, "See the price list")?;
+            auto::add_faq(c, g, "What does it cost?", "Nothing", &[])?;
+            Ok((auto::keyword_replies(c, acc)?[0].id, auto::faq(c, g)?[0].id))
+        })
+        .await
+        .unwrap();
+    let b = srv.login("boss").await;
+    let pages = [
+        format!("/admin/automation?account={acc}&group={g}"),
+        format!("/admin/automation/keywords/{keyword}?account={acc}"),
+        format!("/admin/automation/faq/{faq}?account={acc}"),
+        "/console/auto-reply".to_string(),
+    ];
+    // In Chinese by default.
+    let (_, zh) = b.text(&pages[0]).await;
+    for words in [
+        "公众号的设置",
+        "客服组的设置",
+        "每次接入消耗 1 条回复额度（每条粉丝消息后最多 5 条）",
+        "只在剩余额度至少 2 条时发送，给客服留至少 1 条（推荐）",
+        "同组内转接给其他客服时再次发送接入语",
+        "排队时客服都不在线的回复",
+        "客服多久未回复时自动转接（分钟）",
+        "I am Boss",
+    ] {
+        assert!(zh.contains(words), "{words} missing:\n{zh}");
+    }
+    for (path, words) in
+        pages
+            .iter()
+            .skip(1)
+            .zip(["修改关键词回复", "修改常见问题", "工号自动回复"])
+    {
+        let (status, body) = b.text(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(body.contains(words), "{path}: {words}");
+    }
+
+    let resp = b.post_form("/console/me/locale", &[("locale", "en")]).await;
+    assert!(resp.status().is_redirection());
+    for path in &pages {
+        let (status, body) = b.text(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(body.contains("<html lang=\"en\""), "{path}");
+        let left = common::chinese_in(&staff_text(&body));
+        assert!(left.is_empty(), "{path} still has Chinese: {left:#?}");
+    }
+    let (_, en) = b.text(&pages[0]).await;
+    for words in [
+        "Official account settings",
+        "Group settings",
+        "Each pick-up costs 1 reply of the budget (at most 5 after each follower message).",
+        "Only when at least 2 replies are left, so the agent keeps one (recommended)",
+        "Transfer automatically after the agent is silent for (minutes)",
+        "I am Boss",
+    ] {
+        assert!(en.contains(words), "{words} missing:\n{en}");
+    }
+    // A refused form speaks English too.
+    let (status, body) = post(
+        &b,
+        "/admin/automation/replies",
+        &[
+            ("account", &acc.to_string()),
+            ("greeting_budget", "sometimes"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("Choose when to send the greeting"), "{body}");
+    srv.stop().await;
+}
+
+/// Issue 13: the greeting's budget settings are saved from the form and read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_greeting_budget_is_saved_with_the_replies() {
+    let srv = TestServer::start().await;
+    srv.user("boss", Role::SuperAdmin, &[]).await;
+    let acc = srv.account("plain", "").await.id;
+    let a = acc.to_string();
+    let boss = srv.login("boss").await;
+    let read = || {
+        let db = srv.state.db.clone();
+        async move { db.read(move |c| auto::auto_replies(c, acc)).await.unwrap() }
+    };
+    assert_eq!(read().await.greeting_budget, auto::GreetingBudget::KeepOne);
+    assert!(!read().await.greeting_on_transfer);
+    let (status, _) = post(
+        &boss,
+        "/admin/automation/replies",
+        &[
+            ("account", &a),
+            ("greeting", "我是{客服}"),
+            ("greeting_budget", "always"),
+            ("greeting_on_transfer", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let saved = read().await;
+    assert_eq!(saved.greeting_budget, auto::GreetingBudget::Always);
+    assert!(saved.greeting_on_transfer);
+    let (_, body) = boss.text(&format!("/admin/automation?account={a}")).await;
+    assert!(body.contains(r#"value="always" checked"#), "{body}");
+    let (status, _) = post(
+        &boss,
+        "/admin/automation/replies",
+        &[("account", &a), ("greeting_budget", "never")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let saved = read().await;
+    assert_eq!(saved.greeting_budget, auto::GreetingBudget::Never);
+    assert!(!saved.greeting_on_transfer, "unticked: off");
+    srv.stop().await;
+}

@@ -848,3 +848,98 @@ async fn an_agent_sends_text_and_image_entries_into_their_conversation() {
     w.srv.stop().await;
     drop(w.wx);
 }
+
+/// Issue 13: the tree pages (知识库, 常见问题, an entry's edit page) and
+/// 分类与标签 read in English for a user who chose it — with data in ASCII no
+/// Chinese is left, flash messages included — and in Chinese by default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tree_and_taxonomy_pages_read_in_english_and_in_chinese() {
+    let srv = TestServer::start().await;
+    let g = srv.group("Support", "support").await;
+    let root = srv.user("root", Role::SuperAdmin, &[g]).await;
+    let now = srv.state.clock.now();
+    srv.state
+        .db
+        .write(move |c| -> DbResult<()> {
+            let p = db::users::Profile {
+                display_name: "Root".into(),
+                real_name: String::new(),
+                phone: String::new(),
+            };
+            db::users::update_profile(c, root, &p, now)?;
+            db::taxonomy::add_category(c, g, None, "Pricing")?.unwrap();
+            db::taxonomy::add_tag(c, None, "Complaint")?.unwrap();
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let b = srv.login("root").await;
+    let (_, zh) = b.text("/admin/kb").await;
+    assert!(zh.contains("知识库目录") && zh.contains("新增节点"), "{zh}");
+    let (_, zh) = b.text("/admin/taxonomy").await;
+    assert!(zh.contains("咨询分类") && zh.contains("会话标签"), "{zh}");
+
+    let resp = b.post_form("/console/me/locale", &[("locale", "en")]).await;
+    assert!(resp.status().is_redirection());
+    let gs = g.to_string();
+    for base in ["/admin/kb", "/admin/faq"] {
+        let (status, _) = post(
+            &b,
+            &format!("{base}/nodes"),
+            &[
+                ("parent", ""),
+                ("group", &gs),
+                ("kind", "folder"),
+                ("title", "Openers"),
+                ("enabled", "on"),
+                ("validity", "forever"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{base}");
+        let folder = node(&srv, "Openers").await.to_string();
+        let (status, _) = post(
+            &b,
+            &format!("{base}/nodes"),
+            &[
+                ("parent", &folder),
+                ("kind", "text"),
+                ("title", "Hello"),
+                ("body", "Hi there"),
+                ("keywords", "hi"),
+                ("enabled", "on"),
+                ("validity", "range"),
+                ("valid_from", "2026-01-01"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{base}");
+        let entry = node(&srv, "Hello").await;
+        let body = page(&b, base).await;
+        assert!(body.contains("Hello added"), "the flash: {body}");
+        assert!(body.contains("From 2026-01-01"), "the validity: {body}");
+        for path in [base.to_string(), format!("{base}/nodes/{entry}")] {
+            let body = page(&b, &path).await;
+            assert!(body.contains("<html lang=\"en\""), "{path}");
+            let left = common::chinese_in(&body);
+            assert!(left.is_empty(), "{path} still has Chinese: {left:#?}");
+        }
+        // A refused form: the reason in English.
+        let (status, body) = post(
+            &b,
+            &format!("{base}/nodes"),
+            &[("kind", "text"), ("title", " "), ("validity", "forever")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains("Enter a title"), "{body}");
+    }
+    let body = page(&b, "/admin/taxonomy").await;
+    assert!(body.contains("Inquiry categories") && body.contains("Pricing"));
+    let left = common::chinese_in(&body);
+    assert!(
+        left.is_empty(),
+        "/admin/taxonomy still has Chinese: {left:#?}"
+    );
+    srv.stop().await;
+}

@@ -738,3 +738,107 @@ async fn the_tagged_list_searches_by_follower_and_remark() {
     let range = book.worksheet_range("会话标签").unwrap();
     assert_eq!(range.rows().count(), 2, "header and 张三's row");
 }
+
+/// Issue 13: 消息管理 reads in English for a user who chose it (with data in
+/// ASCII no Chinese is left, the role filter's values are ASCII too) and in
+/// Chinese by default; links with the Chinese role words keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_message_search_reads_in_english_and_in_chinese() {
+    let srv = TestServer::start().await;
+    // The group first: an account on a fresh install would create 客服组.
+    let g = srv.group("Support", "support").await;
+    let acc = srv.account("plain", "http://127.0.0.1:9").await.id;
+    let root = srv.user("root", Role::SuperAdmin, &[]).await;
+    let amy = srv.user("amy", Role::Agent, &[g]).await;
+    let t0 = srv.state.clock.now() - SignedDuration::from_mins(30);
+    srv.state
+        .db
+        .write(move |c| -> DbResult<()> {
+            for (u, name) in [(root, "Root"), (amy, "Amy")] {
+                let p = db::users::Profile {
+                    display_name: name.into(),
+                    real_name: String::new(),
+                    phone: String::new(),
+                };
+                db::users::update_profile(c, u, &p, t0)?;
+            }
+            db::accounts::set_groups(c, acc, &[g])?;
+            let f = db::followers::upsert(c, acc, "oFollowerSmith00001", t0)?;
+            db::followers::set_remark(c, f, "Smith")?;
+            let cv = conv(c, acc, f, g, amy, db::ms(t0))?;
+            db::messages::insert_inbound(
+                c,
+                acc,
+                f,
+                &NewInbound {
+                    dedup_key: "k-en".into(),
+                    wx_msg_id: None,
+                    kind: MessageKind::Text,
+                    event: String::new(),
+                    content: "I want a refund".into(),
+                    data: serde_json::json!({}),
+                    raw: String::new(),
+                    created_at: t0,
+                    conversation: Some(cv),
+                },
+                t0,
+            )?
+            .expect("new");
+            let id = db::messages::insert_outbound(
+                c,
+                &NewOutbound {
+                    account: acc,
+                    follower: f,
+                    kind: MessageKind::Text,
+                    content: "The refund is on its way",
+                    data: &serde_json::json!({}),
+                    sender: Some(amy),
+                },
+                t0 + SignedDuration::from_mins(1),
+            )?;
+            db::messages::attach(c, id, cv)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let b = srv.login("root").await;
+    let (_, zh) = b.text("/admin/messages?q=refund").await;
+    assert_eq!(ids(&zh).len(), 2);
+    assert!(
+        zh.contains("角色类型") && zh.contains("<td>客户</td>"),
+        "{zh}"
+    );
+    // The Chinese role word of older links still filters.
+    let (_, zh) = b
+        .text(&format!("/admin/messages?q=refund&role={}", enc("客服")))
+        .await;
+    assert_eq!(ids(&zh).len(), 1);
+    assert!(zh.contains(r#"<option value="agent" selected>"#), "{zh}");
+
+    let resp = b.post_form("/console/me/locale", &[("locale", "en")]).await;
+    assert!(resp.status().is_redirection());
+    for path in [
+        "/admin/messages",
+        "/admin/messages?q=refund",
+        "/admin/messages?q=refund&role=follower",
+    ] {
+        let (status, body) = b.text(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(body.contains("<html lang=\"en\""), "{path}");
+        let left = common::chinese_in(&body);
+        assert!(left.is_empty(), "{path} still has Chinese: {left:#?}");
+    }
+    let (_, en) = b.text("/admin/messages?q=refund&role=follower").await;
+    assert_eq!(ids(&en).len(), 1);
+    assert!(
+        en.contains("<td>Follower</td>") && en.contains("<mark>refund</mark>"),
+        "{en}"
+    );
+    let (status, en) = b.text("/admin/messages?role=boss").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        en.contains("The role must be agent, follower or automatic"),
+        "{en}"
+    );
+    srv.stop().await;
+}

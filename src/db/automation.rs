@@ -19,6 +19,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 /// The placeholder in [`AutoReplies::greeting`] replaced by the agent's name.
 pub const AGENT_PLACEHOLDER: &str = "{客服}";
 
+/// The same placeholder as an English interface names it.
+pub const AGENT_PLACEHOLDER_EN: &str = "{agent}";
+
 /// An account's automatic replies. An empty text means that reply is off.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AutoReplies {
@@ -46,6 +49,61 @@ pub struct AutoReplies {
     pub closing: String,
     /// Send the satisfaction survey when a conversation ends (B13).
     pub survey_on_end: bool,
+    /// How the greeting may use the follower's reply budget (issue 13).
+    pub greeting_budget: GreetingBudget,
+    /// Greet again when another agent of the same group takes over.
+    pub greeting_on_transfer: bool,
+}
+
+/// How the greeting may use the reply budget: sent through the
+/// customer-service API it costs one of the replies WeChat allows after a
+/// follower's message, the ones the agent needs. In the passive reply (picked
+/// up the moment the follower writes) it costs nothing and is always sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub enum GreetingBudget {
+    /// Whenever a reply is left, even the last one.
+    Always,
+    /// Only while at least two are left, so the agent keeps one.
+    #[default]
+    KeepOne,
+    /// Never through the budget: only in a passive reply.
+    Never,
+}
+
+impl GreetingBudget {
+    pub const ALL: [GreetingBudget; 3] = [
+        GreetingBudget::Always,
+        GreetingBudget::KeepOne,
+        GreetingBudget::Never,
+    ];
+
+    /// As stored in `auto_replies.greeting_budget` and sent by the form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GreetingBudget::Always => "always",
+            GreetingBudget::KeepOne => "keep_one",
+            GreetingBudget::Never => "never",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GreetingBudget> {
+        Self::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+}
+
+impl rusqlite::ToSql for GreetingBudget {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for GreetingBudget {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let s = v.as_str()?;
+        GreetingBudget::parse(s).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown greeting budget {s:?}").into())
+        })
+    }
 }
 
 impl Default for AutoReplies {
@@ -64,14 +122,18 @@ impl Default for AutoReplies {
             follower_prompt: "请问还有其他可以帮您的吗？".into(),
             closing: "由于您长时间未回复，本次会话已结束。如需帮助，请再次发送消息。".into(),
             survey_on_end: false,
+            greeting_budget: GreetingBudget::KeepOne,
+            greeting_on_transfer: false,
         }
     }
 }
 
 impl AutoReplies {
-    /// The greeting with the agent's name in place of `{客服}`.
+    /// The greeting with the agent's name in place of `{客服}` (or `{agent}`).
     pub fn greeting_for(&self, agent_name: &str) -> String {
-        self.greeting.replace(AGENT_PLACEHOLDER, agent_name)
+        self.greeting
+            .replace(AGENT_PLACEHOLDER, agent_name)
+            .replace(AGENT_PLACEHOLDER_EN, agent_name)
     }
 }
 
@@ -79,7 +141,8 @@ pub fn auto_replies(conn: &Connection, account: AccountId) -> DbResult<AutoRepli
     Ok(conn
         .row(
             "SELECT welcome, welcome_faq, offhours, offhours_faq, follow, location, greeting,
-                    away, agent_comfort, follower_prompt, closing, survey_on_end
+                    away, agent_comfort, follower_prompt, closing, survey_on_end,
+                    greeting_budget, greeting_on_transfer
              FROM auto_replies WHERE account_id = ?1",
             [account],
             |r| {
@@ -96,6 +159,8 @@ pub fn auto_replies(conn: &Connection, account: AccountId) -> DbResult<AutoRepli
                     follower_prompt: r.get(9)?,
                     closing: r.get(10)?,
                     survey_on_end: r.get(11)?,
+                    greeting_budget: r.get(12)?,
+                    greeting_on_transfer: r.get(13)?,
                 })
             },
         )
@@ -107,11 +172,13 @@ pub fn set_auto_replies(conn: &Connection, account: AccountId, a: &AutoReplies) 
     conn.exec(
         "INSERT INTO auto_replies (account_id, welcome, welcome_faq, offhours, offhours_faq,
                                    follow, location, greeting, away, agent_comfort,
-                                   follower_prompt, closing, survey_on_end)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                   follower_prompt, closing, survey_on_end, greeting_budget,
+                                   greeting_on_transfer)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT (account_id) DO UPDATE SET welcome = ?2, welcome_faq = ?3, offhours = ?4,
              offhours_faq = ?5, follow = ?6, location = ?7, greeting = ?8, away = ?9,
-             agent_comfort = ?10, follower_prompt = ?11, closing = ?12, survey_on_end = ?13",
+             agent_comfort = ?10, follower_prompt = ?11, closing = ?12, survey_on_end = ?13,
+             greeting_budget = ?14, greeting_on_transfer = ?15",
         params![
             account,
             a.welcome,
@@ -125,7 +192,9 @@ pub fn set_auto_replies(conn: &Connection, account: AccountId, a: &AutoReplies) 
             a.agent_comfort,
             a.follower_prompt,
             a.closing,
-            a.survey_on_end
+            a.survey_on_end,
+            a.greeting_budget,
+            a.greeting_on_transfer
         ],
     )?;
     Ok(())

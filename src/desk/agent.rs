@@ -7,6 +7,7 @@ use super::send::{budget_of, greet, send_survey, send_text};
 use super::{DeskError, DeskResult, Out, held_by, refused, visible};
 use crate::access;
 use crate::db::{self, DbResult, conversations, settings};
+use crate::engine::automation::PickUp;
 use crate::engine::lifecycle::Step;
 use crate::live::Live;
 use crate::model::{AgentStatus, ConversationId, FollowerId, MessageId, Role, User, UserId};
@@ -28,7 +29,7 @@ pub fn accept(
             return Err(refused(why));
         }
         mark_read(c, id, now)?;
-        greet(c, id, user.id, now, &mut out)?;
+        greet(c, id, user.id, PickUp::Queue, now, &mut out)?;
         out.conversation(id, conv.group_id);
         if !groups.contains(&conv.group_id) {
             groups.push(conv.group_id);

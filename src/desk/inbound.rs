@@ -7,6 +7,7 @@ use super::queue::{candidates, position, queue_moved, route_queue};
 use super::send::{agent_name, greet, record_passive};
 use super::{Out, status_of};
 use crate::db::{self, DbError, DbResult, conversations, settings};
+use crate::engine::automation::PickUp;
 use crate::engine::lifecycle::Step;
 use crate::engine::{automation, intake, queue, timeplan};
 use crate::model::{
@@ -140,7 +141,7 @@ pub fn on_inbound(
             // Picked up at once: the greeting rides in the passive reply.
             passive.extend(automation::greeting(&replies, &agent_name(c, agent)?));
         } else {
-            greet(c, conv, agent, now, &mut out)?;
+            greet(c, conv, agent, PickUp::Queue, now, &mut out)?;
         }
     }
     let conv = conversations::get(c, id)?.ok_or_else(|| DbError::Commit("lost".into()))?;

@@ -1,6 +1,6 @@
 //! The service desk: every change to a conversation, each inside the caller's
-//! write transaction — a follower's push (open, queue, route, comfort,
-//! 放弃排队), accept, reply, transfer, end, remove, re-open, an agent's status,
+//! write transaction — a follower's push (open, queue, route, comfort, the
+//! follower's 放弃排队 …), accept, reply, transfer, end, remove, re-open, an agent's status,
 //! and the sweeper's expiries and timeouts. Decisions come from `engine`
 //! (pure functions, `engine::automation` for what kefu says by itself); this
 //! module loads what they need, applies the result through `db`, and says

@@ -5,6 +5,7 @@
 use super::Out;
 use super::send::{greet, send_text};
 use crate::db::{self, DbResult, conversations, ms, settings};
+use crate::engine::automation::PickUp;
 use crate::engine::lifecycle::Step;
 use crate::engine::queue;
 use crate::engine::routing::{self, Candidate, Decision, Rules};
@@ -21,7 +22,7 @@ pub fn candidates(c: &Connection, group: GroupId) -> DbResult<Vec<Candidate>> {
 /// queue order, until nobody can; then tells those still waiting their place.
 pub fn drain(c: &Connection, group: GroupId, now: Timestamp, out: &mut Out) -> DbResult<()> {
     for (conv, agent) in route_queue(c, group, now, out)? {
-        greet(c, conv, agent, now, out)?;
+        greet(c, conv, agent, PickUp::Queue, now, out)?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 use super::Out;
 use crate::db::outbox::{self, Payload};
 use crate::db::{self, DbError, DbResult, conversations};
-use crate::engine::automation;
+use crate::engine::automation::{self, GreetingPlan, PickUp};
 use crate::live::Live;
 use crate::model::{AccountId, ConversationId, FollowerId, MessageId, UserId};
 use crate::wechat::budget::{Budget, budget};
@@ -132,11 +132,14 @@ pub(crate) fn agent_name(c: &Connection, agent: UserId) -> DbResult<String> {
         .unwrap_or_default())
 }
 
-/// The greeting (接入语, C7) when `agent` picks up the conversation.
+/// The greeting — 接入语 — (C7) when `agent` picks up the conversation: sent
+/// through the outbox when `engine::automation::greeting_plan` says the budget
+/// allows it, else the reason is noted in the chat.
 pub(crate) fn greet(
     c: &Connection,
     conv: ConversationId,
     agent: UserId,
+    pick: PickUp,
     now: Timestamp,
     out: &mut Out,
 ) -> DbResult<()> {
@@ -144,12 +147,16 @@ pub(crate) fn greet(
         return Ok(());
     };
     let replies = db::automation::auto_replies(c, conv.account_id)?;
-    let Some(text) = automation::greeting(&replies, &agent_name(c, agent)?) else {
-        return Ok(());
-    };
-    // Not sent: the reason is noted in the chat.
-    if let Err(why) = send_or_note(c, &conv, "接入语", &text, now, out)? {
-        tracing::info!(conversation = %conv.id, %why, "greeting not sent");
+    let budget = budget_of(c, conv.follower_id, now)?;
+    match automation::greeting_plan(&replies, &agent_name(c, agent)?, pick, &budget) {
+        GreetingPlan::Send(text) => {
+            send_text(c, &conv, &text, None, now, out)?;
+        }
+        GreetingPlan::Quiet => {}
+        GreetingPlan::Skip(why) => {
+            system_note(c, conv.id, &automation::skip_note("接入语", &why), now)?;
+            tracing::info!(conversation = %conv.id, %why, "greeting not sent");
+        }
     }
     Ok(())
 }

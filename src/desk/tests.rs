@@ -107,7 +107,7 @@ fn a_message_queues_then_routes_when_an_agent_can_receive() {
         .map(|e| e.step)
         .collect();
     assert_eq!(steps, ["open", "route"]);
-    // Picked up: the greeting (接入语) goes out through the outbox.
+    // Picked up: the greeting — 接入语 — goes out through the outbox.
     assert!(
         w.pending_texts(f)[0].contains("很高兴为您服务"),
         "{:?}",
@@ -231,4 +231,118 @@ fn an_away_team_says_so_and_the_queue_can_be_left() {
     let (out, _) = w.says("oE", "放弃排队", 2, w.at(1));
     assert!(conversations::open_of(&w.c, f).unwrap().is_none());
     assert_eq!(out.passive.as_deref(), Some(queue::LEFT_TEXT));
+}
+
+impl World {
+    fn greeting_settings(&self, mode: crate::db::automation::GreetingBudget, on_transfer: bool) {
+        let r = crate::db::automation::AutoReplies {
+            greeting: "我是{客服}".into(),
+            greeting_budget: mode,
+            greeting_on_transfer: on_transfer,
+            ..Default::default()
+        };
+        db::automation::set_auto_replies(&self.c, self.account.id, &r).unwrap();
+    }
+    fn greetings(&self, f: FollowerId) -> Vec<String> {
+        self.pending_texts(f)
+            .into_iter()
+            .filter(|t| t.starts_with("我是"))
+            .collect()
+    }
+    /// Ten seconds after minute `mins`: inside a transfer's time to answer.
+    fn soon(&self, mins: i64) -> Timestamp {
+        self.at(mins) + SignedDuration::from_secs(10)
+    }
+    fn notes(&self, f: FollowerId) -> Vec<String> {
+        db::console::notes(&self.c, f)
+            .unwrap()
+            .into_iter()
+            .map(|n| n.body)
+            .collect()
+    }
+}
+
+/// Issue 13: the greeting leaves the agent a reply by default and says so
+/// when it stays unsent.
+#[test]
+fn the_greeting_keeps_a_reply_for_the_agent_when_the_budget_runs_low() {
+    use crate::db::automation::GreetingBudget;
+    let w = world();
+    let (amy, bob) = (w.agent("amy"), w.agent("bob"));
+    w.greeting_settings(GreetingBudget::KeepOne, true);
+    let (_, f) = w.says("oG", "你好", 1, w.at(0));
+    let id = w.open(f).id;
+    accept(&w.c, &amy, &[id], w.at(1)).unwrap();
+    assert_eq!(w.greetings(f), ["我是amy"]);
+    // Amy spends the budget down to the last reply.
+    while budget_of(&w.c, f, w.at(2)).unwrap().remaining > 1 {
+        reply(&w.c, &amy, id, "好的", w.at(2)).unwrap();
+    }
+    set_status(&w.c, bob.id, AgentStatus::Online, None, w.at(2)).unwrap();
+    transfer_to_agent(&w.c, &amy, id, bob.id, "", w.at(2)).unwrap();
+    let (t, ..) = pending_transfer(&w.c, id).unwrap().unwrap();
+    answer_transfer(&w.c, &bob, t, true, w.soon(2)).unwrap();
+    assert_eq!(w.open(f).agent_id, Some(bob.id));
+    // Not sent: the last reply is Bob's; the chat says why.
+    assert_eq!(w.greetings(f), ["我是amy"]);
+    assert_eq!(budget_of(&w.c, f, w.at(3)).unwrap().remaining, 1);
+    assert!(
+        w.notes(f)
+            .iter()
+            .any(|n| n.starts_with("接入语未发送") && n.contains("留给客服")),
+        "{:?}",
+        w.notes(f)
+    );
+    // "Always" would have spent it; once it is spent, nothing is sent in any mode.
+    w.greeting_settings(GreetingBudget::Always, true);
+    set_status(&w.c, amy.id, AgentStatus::Online, None, w.at(4)).unwrap();
+    transfer_to_agent(&w.c, &bob, id, amy.id, "", w.at(4)).unwrap();
+    let (t, ..) = pending_transfer(&w.c, id).unwrap().unwrap();
+    answer_transfer(&w.c, &amy, t, true, w.soon(4)).unwrap();
+    assert_eq!(w.greetings(f), ["我是amy", "我是amy"]);
+    assert_eq!(budget_of(&w.c, f, w.at(5)).unwrap().remaining, 0);
+    transfer_to_agent(&w.c, &amy, id, bob.id, "", w.at(6)).unwrap();
+    let (t, ..) = pending_transfer(&w.c, id).unwrap().unwrap();
+    answer_transfer(&w.c, &bob, t, true, w.soon(6)).unwrap();
+    assert_eq!(w.greetings(f).len(), 2, "budget spent: not sent");
+}
+
+/// Issue 13: a transfer inside the group does not greet again unless asked;
+/// one to another group greets there unless the greeting never spends a reply.
+#[test]
+fn the_greeting_is_not_repeated_inside_the_group() {
+    use crate::db::automation::GreetingBudget;
+    let w = world();
+    let (amy, bob) = (w.agent("amy"), w.agent("bob"));
+    let other = crate::db::groups::tests::seed_group(&w.c, "售前", "before");
+    db::accounts::set_groups(&w.c, w.account.id, &[w.group, other]).unwrap();
+    let carl = w.agent("carl");
+    db::users::set_groups(&w.c, carl.id, &[other]).unwrap();
+    w.greeting_settings(GreetingBudget::KeepOne, false);
+    let (_, f) = w.says("oH", "你好", 1, w.at(0));
+    let id = w.open(f).id;
+    accept(&w.c, &amy, &[id], w.at(1)).unwrap();
+    assert_eq!(w.greetings(f), ["我是amy"]);
+    // In the group, by hand and automatically: no second greeting, no note.
+    set_status(&w.c, bob.id, AgentStatus::Online, None, w.at(1)).unwrap();
+    transfer_to_agent(&w.c, &amy, id, bob.id, "", w.at(2)).unwrap();
+    let (t, ..) = pending_transfer(&w.c, id).unwrap().unwrap();
+    answer_transfer(&w.c, &bob, t, true, w.soon(2)).unwrap();
+    assert_eq!(w.open(f).agent_id, Some(bob.id));
+    assert_eq!(w.greetings(f), ["我是amy"]);
+    assert!(w.notes(f).is_empty(), "{:?}", w.notes(f));
+    // To another group: Carl (online, takes conversations) greets.
+    set_status(&w.c, carl.id, AgentStatus::Online, Some(Some(10)), w.at(3)).unwrap();
+    transfer_to_group(&w.c, &bob, id, other, "售前问题", w.at(4)).unwrap();
+    assert_eq!(w.open(f).agent_id, Some(carl.id));
+    assert_eq!(w.greetings(f), ["我是amy", "我是carl"]);
+
+    // With the greeting set never to spend a reply, the other group is quiet too.
+    w.greeting_settings(GreetingBudget::Never, true);
+    let (_, g) = w.says("oI", "你好", 2, w.at(10));
+    let id = w.open(g).id;
+    accept(&w.c, &amy, &[id], w.at(11)).unwrap();
+    transfer_to_group(&w.c, &amy, id, other, "", w.at(12)).unwrap();
+    assert_eq!(w.open(g).agent_id, Some(carl.id));
+    assert!(w.greetings(g).is_empty(), "{:?}", w.pending_texts(g));
 }

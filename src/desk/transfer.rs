@@ -7,6 +7,7 @@ use super::queue::{candidates, drain, position};
 use super::send::{budget_of, greet, send_text};
 use super::{DeskError, DeskResult, Out, held_by, refused};
 use crate::db::{self, DbResult, conversations, ms, settings};
+use crate::engine::automation::PickUp;
 use crate::engine::lifecycle::Step;
 use crate::engine::queue;
 use crate::engine::routing::{self, Decision, Rules, Wanted};
@@ -97,7 +98,7 @@ pub fn answer_transfer(
     }
     db::transfers::decide(c, transfer, TransferState::Accepted, now)?;
     mark_read(c, conv_id, now)?;
-    greet(c, conv_id, user.id, now, &mut out)?;
+    greet(c, conv_id, user.id, PickUp::InGroupTransfer, now, &mut out)?;
     out.toast(from, format!("{} 已接受转接", user.display_name));
     out.conversation(conv_id, conv.group_id);
     out.lists(conv.group_id);
@@ -184,7 +185,7 @@ pub(super) fn auto_transfer(
             );
             out.lists(conv.group_id);
             out.conversation(conv.id, conv.group_id);
-            greet(c, conv.id, to, now, out)?;
+            greet(c, conv.id, to, PickUp::InGroupTransfer, now, out)?;
             Ok(format!("transferred to {}", to.0))
         }
         Decision::Queue => Ok("无可接收的在线客服".into()),

@@ -1,15 +1,16 @@
 //! What kefu answers by itself (issue 5), as decisions over loaded inputs:
 //! the passive reply to a push (follow, menu click, keyword, welcome,
 //! off-hours and holiday replies, the queue place), the greeting when an
-//! agent picks up (接入语), the satisfaction survey (B13) and the timeouts of
+//! agent picks up — 接入语 —, the satisfaction survey (B13) and the timeouts of
 //! both sides (C8). The FAQ menu is `engine::tree`'s. Functions here only say *what* to send or do; they read
 //! and write nothing. `desk` loads their inputs, asks, and writes the result
 //! (through the outbox and within the reply budget).
 
-use crate::db::automation::{AGENT_PLACEHOLDER, AutoReplies, Timeouts};
+use crate::db::automation::{AutoReplies, GreetingBudget, Timeouts};
 use crate::engine::queue;
 use crate::engine::timeplan;
 use crate::model::{AgentStatus, TimeoutKind};
+use crate::wechat::budget::Budget;
 use jiff::{SignedDuration, Timestamp};
 
 // ------------------------------------------------------------------ passive replies
@@ -65,7 +66,7 @@ pub fn opening(
 }
 
 /// A follower who just queued with `ahead` before them: their place — and,
-/// when nobody is online but someone is only away (离开), that honestly (B9).
+/// when nobody is online but someone is only away — 离开 —, that honestly (B9).
 pub fn queue_place(replies: &AutoReplies, statuses: &[AgentStatus], ahead: i64) -> String {
     if !statuses.contains(&AgentStatus::Online) && statuses.contains(&AgentStatus::Away) {
         if replies.away.trim().is_empty() {
@@ -78,7 +79,7 @@ pub fn queue_place(replies: &AutoReplies, statuses: &[AgentStatus], ahead: i64) 
     }
 }
 
-/// The holder's own auto reply (工号自动回复, C7) to a message in session:
+/// The holder's own auto reply — 工号自动回复 — (C7) to a message in session:
 /// when they are not online, have one, and it was not sent in the last 10 minutes.
 pub fn away_reply(
     status: AgentStatus,
@@ -92,10 +93,59 @@ pub fn away_reply(
     .then_some(own)
 }
 
-/// The greeting (接入语, C7) when the agent named `agent` picks up; `None` when off.
+/// The greeting — 接入语 — (C7) when the agent named `agent` picks up; `None` when off.
 pub fn greeting(replies: &AutoReplies, agent: &str) -> Option<String> {
-    (!replies.greeting.trim().is_empty())
-        .then(|| replies.greeting.replace(AGENT_PLACEHOLDER, agent))
+    (!replies.greeting.trim().is_empty()).then(|| replies.greeting_for(agent))
+}
+
+/// Why an agent picks a conversation up, as far as the greeting cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PickUp {
+    /// Out of the group's queue, by hand or by routing; a conversation sent to
+    /// another group's queue is picked up this way there.
+    Queue,
+    /// Handed over by another agent of the same group (accepted or automatic).
+    InGroupTransfer,
+}
+
+/// What to do with the greeting when an agent picks up, outside a passive reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GreetingPlan {
+    /// Send this text through the outbox (one reply of the budget).
+    Send(String),
+    /// Nothing to send and nothing to say: off, or not on this occasion.
+    Quiet,
+    /// Not sent for the budget's sake; the reason goes into the chat as a note.
+    Skip(String),
+}
+
+/// The greeting when the agent named `agent` picks up the conversation, given
+/// the follower's reply budget now (issue 13): the settings say whether it may
+/// spend a reply at all (`GreetingBudget`), and whether a transfer inside the
+/// group greets again (by default not: the follower was greeted already).
+pub fn greeting_plan(
+    replies: &AutoReplies,
+    agent: &str,
+    pick: PickUp,
+    budget: &Budget,
+) -> GreetingPlan {
+    let Some(text) = greeting(replies, agent) else {
+        return GreetingPlan::Quiet;
+    };
+    if pick == PickUp::InGroupTransfer && !replies.greeting_on_transfer {
+        return GreetingPlan::Quiet;
+    }
+    match replies.greeting_budget {
+        GreetingBudget::Never => GreetingPlan::Quiet,
+        _ if !budget.allowed || budget.remaining < 1 => {
+            GreetingPlan::Skip(budget.reason.clone().unwrap_or_default())
+        }
+        GreetingBudget::KeepOne if budget.remaining < 2 => GreetingPlan::Skip(format!(
+            "本次互动只剩 {} 条回复额度，留给客服回复",
+            budget.remaining
+        )),
+        _ => GreetingPlan::Send(text),
+    }
 }
 
 /// The note that says why an automatic message was not sent.
@@ -233,7 +283,7 @@ pub fn timeouts_due(t: &Timeouts, s: Silence, now: Timestamp) -> Vec<(TimeoutKin
             due_now.push((kind, anchor));
         }
     };
-    // 接待超时: accepted, and the agent has not said a word since.
+    // 接待超时 — accepted, and the agent has not said a word since.
     if s.last_agent.is_none_or(|a| a < s.accepted) {
         check(
             t.reception_mins.map(SignedDuration::from_mins),
@@ -394,6 +444,11 @@ mod tests {
             ..AutoReplies::default()
         };
         assert_eq!(greeting(&g, "小美").as_deref(), Some("我是小美"));
+        let en = AutoReplies {
+            greeting: "I am {agent}".into(),
+            ..AutoReplies::default()
+        };
+        assert_eq!(greeting(&en, "May").as_deref(), Some("I am May"));
         let off = AutoReplies {
             greeting: "  ".into(),
             ..AutoReplies::default()
@@ -404,5 +459,58 @@ mod tests {
             Some("a\n\nb")
         );
         assert_eq!(passive_text(&["  ".into()]), None);
+    }
+
+    #[test]
+    fn the_greeting_spends_the_budget_only_as_the_settings_allow() {
+        let left = |n: i64| Budget {
+            allowed: n > 0,
+            remaining: n,
+            until: None,
+            reason: (n == 0).then(|| "额度已用完".to_string()),
+            charge: None,
+        };
+        let with = |mode: GreetingBudget, on_transfer: bool| AutoReplies {
+            greeting: "我是{客服}".into(),
+            greeting_budget: mode,
+            greeting_on_transfer: on_transfer,
+            ..AutoReplies::default()
+        };
+        let plan = |r: &AutoReplies, pick, n| greeting_plan(r, "小美", pick, &left(n));
+        let send = GreetingPlan::Send("我是小美".into());
+        // Keep one (the default): sent while 2 are left, skipped with a reason at 1.
+        let keep = with(GreetingBudget::KeepOne, false);
+        assert_eq!(
+            AutoReplies::default().greeting_budget,
+            GreetingBudget::KeepOne
+        );
+        assert_eq!(plan(&keep, PickUp::Queue, 2), send);
+        assert!(
+            matches!(plan(&keep, PickUp::Queue, 1), GreetingPlan::Skip(w) if w.contains("留给客服"))
+        );
+        // Always: the last reply too, but never past the budget.
+        let always = with(GreetingBudget::Always, false);
+        assert_eq!(plan(&always, PickUp::Queue, 1), send);
+        assert_eq!(
+            plan(&always, PickUp::Queue, 0),
+            GreetingPlan::Skip("额度已用完".into())
+        );
+        // Never: not through the budget at all, and no note.
+        let never = with(GreetingBudget::Never, true);
+        assert_eq!(plan(&never, PickUp::Queue, 5), GreetingPlan::Quiet);
+        // A transfer inside the group greets again only when asked to.
+        assert_eq!(
+            plan(&always, PickUp::InGroupTransfer, 5),
+            GreetingPlan::Quiet
+        );
+        let again = with(GreetingBudget::Always, true);
+        assert_eq!(plan(&again, PickUp::InGroupTransfer, 5), send);
+        // No text: off.
+        let off = AutoReplies {
+            greeting: " ".into(),
+            greeting_budget: GreetingBudget::Always,
+            ..AutoReplies::default()
+        };
+        assert_eq!(plan(&off, PickUp::Queue, 5), GreetingPlan::Quiet);
     }
 }

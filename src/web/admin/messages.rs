@@ -75,6 +75,32 @@ impl MessagesQuery {
     }
 }
 
+/// The role filter's values, as the form sends them.
+const ROLES: [(&str, Role); 3] = [
+    ("agent", Role::Agent),
+    ("follower", Role::Follower),
+    ("auto", Role::Auto),
+];
+
+/// The role a form value names: ours, or the Chinese word older links carry.
+fn role_of(raw: &str) -> Option<Role> {
+    let raw = raw.trim();
+    ROLES
+        .iter()
+        .find(|(v, _)| *v == raw)
+        .map(|(_, r)| *r)
+        .or_else(|| Role::parse(raw))
+}
+
+/// A role in the interface language.
+fn role_label(role: Role) -> String {
+    crate::t(match role {
+        Role::Agent => "msgs-role-agent",
+        Role::Follower => "msgs-role-follower",
+        Role::Auto => "msgs-role-auto",
+    })
+}
+
 /// One result row as the page shows it.
 pub struct Line {
     pub hit: Hit,
@@ -117,7 +143,8 @@ struct MessagesPage {
     page: Page,
     q: MessagesQuery,
     groups: Vec<Group>,
-    roles: [&'static str; 3],
+    /// The role filter's choices: (value, words).
+    roles: Vec<(&'static str, String)>,
     /// The days searched, for the form when none was given.
     from: String,
     to: String,
@@ -133,14 +160,14 @@ struct MessagesPage {
 impl MessagesPage {
     fn new(ctx: &crate::web::session::Ctx, q: MessagesQuery) -> MessagesPage {
         MessagesPage {
-            page: Page::new(ctx, "消息管理", "messages"),
+            page: Page::new(ctx, crate::t("msgs-page-title"), "messages"),
             xlsx_url: q.url(&[("format", "xlsx")]),
             pdf_url: q.url(&[("format", "pdf")]),
             from: q.from.clone(),
             to: q.to.clone(),
             q,
             groups: Vec::new(),
-            roles: ["客服", "客户", "自动"],
+            roles: ROLES.iter().map(|(v, r)| (*v, role_label(*r))).collect(),
             rows: Vec::new(),
             current: 1,
             prev_url: None,
@@ -152,9 +179,19 @@ impl MessagesPage {
     fn is(&self, selected: &str, value: String) -> bool {
         selected.trim() == value
     }
+
+    /// Whether the role filter names this value (also as an older link's Chinese word).
+    fn role_is(&self, value: &str) -> bool {
+        let named = role_of(&self.q.role);
+        named.is_some() && named == role_of(value)
+    }
+
+    fn role_label(&self, role: &Role) -> String {
+        role_label(*role)
+    }
 }
 
-/// The page with a Chinese message (400) and no rows.
+/// The page with the reason (400) and no rows.
 fn refused(
     ctx: &crate::web::session::Ctx,
     q: MessagesQuery,
@@ -204,20 +241,20 @@ pub async fn show(
         "" => None,
         g => match g.parse::<i64>() {
             Ok(g) => Some(GroupId(g)),
-            Err(_) => return refused(&ctx, q, groups, "客服组参数不正确".into()),
+            Err(_) => return refused(&ctx, q, groups, crate::t("msgs-group-invalid")),
         },
     };
     let role = match q.role.trim() {
         "" => None,
-        r => match Role::parse(r) {
+        r => match role_of(r) {
             Some(r) => Some(r),
-            None => return refused(&ctx, q, groups, "角色类型应为 客服、客户 或 自动".into()),
+            None => return refused(&ctx, q, groups, crate::t("msgs-role-invalid")),
         },
     };
     let export = match q.format.as_str() {
         "" => false,
         "xlsx" | "pdf" => true,
-        _ => return Err(AppError::BadRequest("导出格式应为 xlsx 或 pdf".into())),
+        _ => return Err(AppError::BadRequest(crate::t("msgs-format-invalid"))),
     };
     let current = q.page.clamp(1, 10_000);
     let (limit, offset) = if export {
@@ -247,8 +284,10 @@ pub async fn show(
         .await?;
     if export {
         if hits.len() as i64 > EXPORT_ROWS {
-            return Err(AppError::BadRequest(format!(
-                "符合条件的消息超过 {EXPORT_ROWS} 条，请缩小日期范围或增加搜索条件后再导出"
+            return Err(AppError::BadRequest(crate::t1(
+                "msgs-export-too-many",
+                "max",
+                EXPORT_ROWS,
             )));
         }
         let what = format!("消息管理 {}（{} 条）", d.label(), hits.len());

@@ -129,20 +129,25 @@ fn form_group(raw: &str) -> Result<GroupId, AppError> {
     raw.trim()
         .parse()
         .map(GroupId)
-        .map_err(|_| AppError::BadRequest("请选择客服组".into()))
+        .map_err(|_| AppError::BadRequest(crate::t("tax-pick-group")))
 }
 
 fn form_parent(raw: &str) -> Option<i64> {
     raw.trim().parse().ok()
 }
 
+/// The name trimmed, or why not. `what`: `category` or `tag`.
 fn check_name(raw: &str, what: &str) -> Result<String, String> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err(format!("请填写{what}名称"));
+        return Err(crate::t(&format!("tax-{what}-name-missing")));
     }
     if name.chars().count() > NAME_MAX {
-        return Err(format!("{what}名称不能超过 {NAME_MAX} 个字"));
+        return Err(crate::t1(
+            &format!("tax-{what}-name-too-long"),
+            "max",
+            NAME_MAX,
+        ));
     }
     Ok(name.to_string())
 }
@@ -204,7 +209,7 @@ async fn taxonomy_page(
         })
         .await?;
     Ok(TaxonomyPage {
-        page: Page::new(ctx, "分类与标签", "taxonomy"),
+        page: Page::new(ctx, crate::t("tax-page-title"), "taxonomy"),
         groups,
         group,
         categories,
@@ -245,7 +250,7 @@ pub async fn add_category(
     let group = form_group(&f.group)?;
     let user = s.user.clone();
     state.db.read(move |c| check_group(c, &user, group)).await?;
-    let name = match check_name(&f.name, "分类") {
+    let name = match check_name(&f.name, "category") {
         Ok(n) => n,
         Err(m) => {
             let kept = Kept {
@@ -284,7 +289,7 @@ pub async fn add_category(
             &ctx,
             Some(group),
             "categories",
-            format!("分类 {name} 已添加"),
+            crate::t1("tax-category-added", "name", name),
         )),
         Err(m) => {
             let kept = Kept {
@@ -318,7 +323,7 @@ pub async fn rename_category(
     Form(f): Form<NameForm>,
 ) -> Result<Response, AppError> {
     let cat = managed_category(&state, &s.user, id).await?;
-    let name = match check_name(&f.name, "分类") {
+    let name = match check_name(&f.name, "category") {
         Ok(n) => n,
         Err(m) => {
             let kept = Kept {
@@ -347,7 +352,7 @@ pub async fn rename_category(
         &ctx,
         Some(cat.group_id),
         "categories",
-        "分类名称已保存",
+        crate::t("tax-category-renamed"),
     ))
 }
 
@@ -361,7 +366,7 @@ pub async fn move_category(
     let up = match f.dir.as_str() {
         "up" => true,
         "down" => false,
-        _ => return Err(AppError::BadRequest("请选择上移或下移".into())),
+        _ => return Err(AppError::BadRequest(crate::t("tax-move-invalid"))),
     };
     let (by, now) = (Acting::user(&s.user, &ctx.ip), state.clock.now());
     let name = cat.name.clone();
@@ -369,13 +374,18 @@ pub async fn move_category(
         .db
         .write(move |c| -> Result<_, AppError> {
             if tax::move_category(c, id, up)? {
-                let target = format!("咨询分类 {name}(调整顺序)");
+                let target = format!("咨询分类 {name}（调整顺序）");
                 audit(c, &by, AuditAction::CategoryUpdate, target, now)?;
             }
             Ok(())
         })
         .await?;
-    Ok(done(&ctx, Some(cat.group_id), "categories", "顺序已调整"))
+    Ok(done(
+        &ctx,
+        Some(cat.group_id),
+        "categories",
+        crate::t("tax-moved"),
+    ))
 }
 
 pub async fn delete_category(
@@ -406,7 +416,7 @@ pub async fn delete_category(
         &ctx,
         Some(cat.group_id),
         "categories",
-        format!("分类 {} 及其子分类已删除", cat.name),
+        crate::t1("tax-category-deleted", "name", cat.name.as_str()),
     ))
 }
 
@@ -423,7 +433,7 @@ pub async fn add_tag(
         tag: f,
         ..Kept::default()
     };
-    let name = match check_name(&f.name, "标签") {
+    let name = match check_name(&f.name, "tag") {
         Ok(n) => n,
         Err(m) => return refused(&state, &ctx, &s.user, None, refuse(m, f)).await,
     };
@@ -444,7 +454,12 @@ pub async fn add_tag(
         })
         .await?;
     match added {
-        Ok(_) => Ok(done(&ctx, None, "tags", format!("标签 {name} 已添加"))),
+        Ok(_) => Ok(done(
+            &ctx,
+            None,
+            "tags",
+            crate::t1("tax-tag-added", "name", name),
+        )),
         Err(m) => refused(&state, &ctx, &s.user, None, refuse(m.into(), f)).await,
     }
 }
@@ -464,7 +479,7 @@ pub async fn rename_tag(
     Form(f): Form<NameForm>,
 ) -> Result<Response, AppError> {
     let tag = existing_tag(&state, id).await?;
-    let name = match check_name(&f.name, "标签") {
+    let name = match check_name(&f.name, "tag") {
         Ok(n) => n,
         Err(m) => {
             let kept = Kept {
@@ -485,7 +500,7 @@ pub async fn rename_tag(
             audit(c, &by, AuditAction::TagUpdate, target, now)
         })
         .await?;
-    Ok(done(&ctx, None, "tags", "标签名称已保存"))
+    Ok(done(&ctx, None, "tags", crate::t("tax-tag-renamed")))
 }
 
 pub async fn delete_tag(
@@ -516,7 +531,7 @@ pub async fn delete_tag(
         &ctx,
         None,
         "tags",
-        format!("标签 {} 及其子标签已删除", tag.name),
+        crate::t1("tax-tag-deleted", "name", tag.name.as_str()),
     ))
 }
 
@@ -526,9 +541,12 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(check_name("  价格 ", "分类").unwrap(), "价格");
-        assert_eq!(check_name(" ", "分类").unwrap_err(), "请填写分类名称");
-        assert!(check_name(&"字".repeat(33), "标签").is_err());
-        assert!(check_name(&"字".repeat(32), "标签").is_ok());
+        assert_eq!(check_name("  价格 ", "category").unwrap(), "价格");
+        assert_eq!(check_name(" ", "category").unwrap_err(), "请填写分类名称");
+        assert_eq!(
+            check_name(&"字".repeat(33), "tag").unwrap_err(),
+            "标签名称不能超过 32 个字"
+        );
+        assert!(check_name(&"字".repeat(32), "tag").is_ok());
     }
 }

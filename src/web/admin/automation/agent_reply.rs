@@ -30,7 +30,7 @@ pub async fn show(
         .read(move |c| auto::agent_auto_reply(c, id))
         .await?;
     render(&AgentReplyPage {
-        page: Page::new(&ctx, "工号自动回复", "me"),
+        page: Page::new(&ctx, crate::t("auto-agent-title"), "me"),
         text,
         error: None,
         max: AGENT_REPLY_MAX,
@@ -45,9 +45,9 @@ pub async fn save(
     let text = f.auto_reply.trim().to_string();
     if text.chars().count() > AGENT_REPLY_MAX {
         let page = AgentReplyPage {
-            page: Page::new(&ctx, "工号自动回复", "me"),
+            page: Page::new(&ctx, crate::t("auto-agent-title"), "me"),
             text: f.auto_reply,
-            error: Some(format!("工号自动回复不能超过 {AGENT_REPLY_MAX} 个字")),
+            error: Some(crate::t1("auto-agent-too-long", "max", AGENT_REPLY_MAX)),
             max: AGENT_REPLY_MAX,
         };
         return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
@@ -66,9 +66,9 @@ pub async fn save(
         })
         .await?;
     let msg = if off {
-        "工号自动回复已关闭"
+        crate::t("auto-agent-off")
     } else {
-        "工号自动回复已保存"
+        crate::t("auto-agent-saved")
     };
     Ok(with_flash(
         Redirect::to("/console/auto-reply"),

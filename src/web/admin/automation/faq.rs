@@ -21,23 +21,23 @@ impl FaqForm {
     pub(super) fn checked(&self) -> Result<(String, String, Vec<String>), String> {
         let (question, answer) = (self.question.trim(), self.answer.trim());
         if question.is_empty() {
-            return Err("请填写问题".into());
+            return Err(crate::t("auto-faq-question-missing"));
         }
         if question.chars().count() > 100 {
-            return Err("问题不能超过 100 个字".into());
+            return Err(crate::t1("auto-faq-question-too-long", "max", 100));
         }
         if answer.is_empty() {
-            return Err("请填写答案".into());
+            return Err(crate::t("auto-faq-answer-missing"));
         }
         if answer.chars().count() > TEXT_MAX {
-            return Err(format!("答案不能超过 {TEXT_MAX} 个字"));
+            return Err(crate::t1("auto-faq-answer-too-long", "max", TEXT_MAX));
         }
         let keywords = auto::parse_keywords(&self.keywords);
         if keywords.iter().any(|k| k.chars().count() > 30) {
-            return Err("每个关键词不能超过 30 个字".into());
+            return Err(crate::t1("auto-faq-keyword-too-long", "max", 30));
         }
         if keywords.len() > 20 {
-            return Err("关键词最多 20 个".into());
+            return Err(crate::t1("auto-faq-keywords-too-many", "max", 20));
         }
         Ok((question.into(), answer.into(), keywords))
     }
@@ -89,7 +89,7 @@ pub async fn add(
         account,
         Some(group),
         "faq",
-        format!("常见问题 {question} 已添加"),
+        crate::t1("auto-faq-added", "question", question),
     ))
 }
 
@@ -112,9 +112,10 @@ pub(super) async fn managed_faq(
             if !crate::access::manages_tree_node(&viewer, &groups) {
                 return Err(AppError::Forbidden);
             }
-            let group = groups.iter().find(|g| viewer.sees(**g)).ok_or_else(|| {
-                AppError::BadRequest("该条目尚未分配给客服组，请在常见问题页面修改".into())
-            })?;
+            let group = groups
+                .iter()
+                .find(|g| viewer.sees(**g))
+                .ok_or_else(|| AppError::BadRequest(crate::t("auto-faq-unassigned")))?;
             Ok((auto::faq_of(&n), managed_group(c, &user, *group)?))
         })
         .await
@@ -142,7 +143,11 @@ pub async fn edit(
         return Ok(Redirect::to(&format!("/admin/faq/nodes/{id}")).into_response());
     }
     render(&FaqEditPage {
-        page: Page::new(&ctx, format!("修改常见问题 {}", e.question), "automation"),
+        page: Page::new(
+            &ctx,
+            crate::t1("auto-faq-edit-title", "question", e.question.as_str()),
+            "automation",
+        ),
         id,
         f: FaqForm {
             account: q.account,
@@ -168,7 +173,11 @@ pub async fn update(
         Ok(v) => v,
         Err(m) => {
             let page = FaqEditPage {
-                page: Page::new(&ctx, format!("修改常见问题 {}", old.question), "automation"),
+                page: Page::new(
+                    &ctx,
+                    crate::t1("auto-faq-edit-title", "question", old.question.as_str()),
+                    "automation",
+                ),
                 id,
                 f: FaqForm {
                     group: group.id.to_string(),
@@ -203,7 +212,13 @@ pub async fn update(
             audit(c, &by, entry, now)
         })
         .await?;
-    Ok(done(&ctx, account, Some(gid), "faq", "常见问题已保存"))
+    Ok(done(
+        &ctx,
+        account,
+        Some(gid),
+        "faq",
+        crate::t("auto-faq-saved"),
+    ))
 }
 
 pub async fn reorder(
@@ -230,7 +245,7 @@ pub async fn reorder(
         parse_account(&f.account),
         Some(group.id),
         "faq",
-        "顺序已调整",
+        crate::t("auto-moved"),
     ))
 }
 
@@ -260,6 +275,6 @@ pub async fn delete(
         parse_account(&f.account),
         Some(group.id),
         "faq",
-        "常见问题已删除",
+        crate::t("auto-faq-deleted"),
     ))
 }

@@ -18,16 +18,16 @@ impl KeywordForm {
     pub(super) fn checked(&self) -> Result<(String, bool, String), String> {
         let (keyword, reply) = (self.keyword.trim(), self.reply.trim());
         if keyword.is_empty() {
-            return Err("请填写关键词".into());
+            return Err(crate::t("auto-keyword-missing"));
         }
         if keyword.chars().count() > 30 {
-            return Err("关键词不能超过 30 个字".into());
+            return Err(crate::t1("auto-keyword-too-long", "max", 30));
         }
         if reply.is_empty() {
-            return Err("请填写回复内容".into());
+            return Err(crate::t("auto-keyword-reply-missing"));
         }
         if reply.chars().count() > TEXT_MAX {
-            return Err(format!("回复内容不能超过 {TEXT_MAX} 个字"));
+            return Err(crate::t1("auto-keyword-reply-too-long", "max", TEXT_MAX));
         }
         Ok((keyword.into(), self.exact.is_some(), reply.into()))
     }
@@ -71,7 +71,7 @@ pub async fn add(
         Some(account),
         group,
         "keywords",
-        format!("关键词 {keyword} 已添加"),
+        crate::t1("auto-keyword-added", "keyword", keyword),
     ))
 }
 
@@ -103,7 +103,11 @@ pub async fn edit(
 ) -> Result<Response, AppError> {
     let (account, k) = existing_keyword(&state, id).await?;
     render(&KeywordEditPage {
-        page: Page::new(&ctx, format!("修改关键词回复 {}", k.keyword), "automation"),
+        page: Page::new(
+            &ctx,
+            crate::t1("auto-keyword-edit-title", "keyword", k.keyword.as_str()),
+            "automation",
+        ),
         id,
         f: KeywordForm {
             account: account.to_string(),
@@ -130,7 +134,7 @@ pub async fn update(
             let page = KeywordEditPage {
                 page: Page::new(
                     &ctx,
-                    format!("修改关键词回复 {}", old.keyword),
+                    crate::t1("auto-keyword-edit-title", "keyword", old.keyword.as_str()),
                     "automation",
                 ),
                 id,
@@ -167,7 +171,7 @@ pub async fn update(
         Some(account),
         group,
         "keywords",
-        "关键词回复已保存",
+        crate::t("auto-keyword-saved"),
     ))
 }
 
@@ -200,7 +204,7 @@ pub async fn reorder(
         Some(account),
         parse_group(&f.group),
         "keywords",
-        "顺序已调整",
+        crate::t("auto-moved"),
     ))
 }
 
@@ -233,6 +237,6 @@ pub async fn delete(
         Some(account),
         parse_group(&f.group),
         "keywords",
-        "关键词回复已删除",
+        crate::t("auto-keyword-deleted"),
     ))
 }

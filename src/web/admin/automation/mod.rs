@@ -18,7 +18,9 @@ pub mod replies;
 pub mod timeouts;
 
 use crate::db::audit::Entry;
-use crate::db::automation::{self as auto, AutoReplies, Faq, KeywordReply, Timeouts};
+use crate::db::automation::{
+    self as auto, AutoReplies, Faq, GreetingBudget, KeywordReply, Timeouts,
+};
 use crate::error::AppError;
 use crate::model::{AccountId, AuditAction, Group, GroupId, Role, User};
 use crate::state::AppState;
@@ -61,7 +63,7 @@ impl MoveForm {
         match self.dir.as_str() {
             "up" => Ok(true),
             "down" => Ok(false),
-            _ => Err(AppError::BadRequest("请选择上移或下移".into())),
+            _ => Err(AppError::BadRequest(crate::t("auto-move-invalid"))),
         }
     }
 }
@@ -101,6 +103,8 @@ pub(super) struct AutomationPage {
     faq: Vec<Faq>,
     faq_text: String,
     timeouts: Vec<TimeoutRow>,
+    /// Replies WeChat allows after a follower's message (the account's rules).
+    quota: i64,
     kept: Kept,
 }
 
@@ -119,6 +123,17 @@ impl AutomationPage {
             self.account.as_ref().map(|a| a.0),
             self.group.as_ref().map(|g| g.id),
         )
+    }
+
+    /// The choices of how the greeting may use the reply budget: (value, words).
+    fn greeting_budgets(&self) -> Vec<(&'static str, String)> {
+        GreetingBudget::ALL
+            .iter()
+            .map(|g| {
+                let key = format!("auto-greeting-budget-{}", g.as_str().replace('_', "-"));
+                (g.as_str(), crate::t(&key))
+            })
+            .collect()
     }
 
     fn account_value(&self) -> String {
@@ -160,11 +175,11 @@ pub(super) fn parse_group(raw: &str) -> Option<GroupId> {
 }
 
 pub(super) fn need_account(raw: &str) -> Result<AccountId, AppError> {
-    parse_account(raw).ok_or_else(|| AppError::BadRequest("请选择公众号".into()))
+    parse_account(raw).ok_or_else(|| AppError::BadRequest(crate::t("auto-pick-account")))
 }
 
 pub(super) fn need_group(raw: &str) -> Result<GroupId, AppError> {
-    parse_group(raw).ok_or_else(|| AppError::BadRequest("请选择客服组".into()))
+    parse_group(raw).ok_or_else(|| AppError::BadRequest(crate::t("auto-pick-group")))
 }
 
 /// The groups `user` manages here ([`crate::access::groups`]).
@@ -219,7 +234,7 @@ pub(super) async fn automation_page(
 ) -> Result<AutomationPage, AppError> {
     let is_super = user.role == Role::SuperAdmin;
     let u = user.clone();
-    let (accounts, account, groups, group, replies, keywords, faq, timeouts) = state
+    let (accounts, account, groups, group, replies, keywords, faq, timeouts, quota) = state
         .db
         .read(move |c| -> Result<_, AppError> {
             let groups = manageable(c, &u)?;
@@ -246,16 +261,22 @@ pub(super) async fn automation_page(
                 ),
                 None => accounts.first().cloned(),
             };
-            let (replies, keywords) = match &account {
-                Some((id, _)) => (auto::auto_replies(c, *id)?, auto::keyword_replies(c, *id)?),
-                None => (AutoReplies::default(), Vec::new()),
+            let (replies, keywords, quota) = match &account {
+                Some((id, _)) => (
+                    auto::auto_replies(c, *id)?,
+                    auto::keyword_replies(c, *id)?,
+                    crate::db::accounts::get(c, *id)?
+                        .map(|a| a.rules.quota_after_message)
+                        .unwrap_or_default(),
+                ),
+                None => (AutoReplies::default(), Vec::new(), 0),
             };
             let (faq, timeouts) = match &group {
                 Some(g) => (auto::faq(c, g.id)?, auto::timeouts(c, g.id)?),
                 None => (Vec::new(), Timeouts::default()),
             };
             Ok((
-                accounts, account, groups, group, replies, keywords, faq, timeouts,
+                accounts, account, groups, group, replies, keywords, faq, timeouts, quota,
             ))
         })
         .await?;
@@ -272,7 +293,7 @@ pub(super) async fn automation_page(
         .take()
         .unwrap_or_else(|| timeout_rows(&timeouts));
     Ok(AutomationPage {
-        page: Page::new(ctx, "自动回复", "automation"),
+        page: Page::new(ctx, crate::t("auto-page-title"), "automation"),
         is_super,
         preview: preview(&replies.as_typed(), &faq, &user.display_name),
         faq_text: auto::faq_list_text(&faq),
@@ -284,6 +305,7 @@ pub(super) async fn automation_page(
         keywords,
         faq,
         timeouts,
+        quota,
         kept,
     })
 }
@@ -324,6 +346,11 @@ mod tests {
             ..RepliesForm::default()
         };
         assert_eq!(f.replies().unwrap_err(), "结束语不能超过 2000 个字");
+        let f = RepliesForm {
+            greeting_budget: "sometimes".into(),
+            ..RepliesForm::default()
+        };
+        assert_eq!(f.replies().unwrap_err(), "请选择接入语的发送方式");
         let k = KeywordForm {
             keyword: " 价格 ".into(),
             reply: "见官网".into(),

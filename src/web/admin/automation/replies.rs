@@ -2,6 +2,7 @@
 //! super admin, and the preview of what a follower receives.
 
 use super::*;
+use crate::db::automation::GreetingBudget;
 
 /// The 自动回复 form: text fields, so a refused value is shown as typed.
 /// `account` says whose replies these are; `group` only which FAQ the preview shows.
@@ -24,6 +25,9 @@ pub struct RepliesForm {
     pub(super) follower_prompt: String,
     pub(super) closing: String,
     pub(super) survey_on_end: Option<String>,
+    /// `always`, `keep_one` or `never` ([`GreetingBudget`]).
+    pub(super) greeting_budget: String,
+    pub(super) greeting_on_transfer: Option<String>,
 }
 
 impl RepliesForm {
@@ -44,10 +48,13 @@ impl RepliesForm {
             follower_prompt: a.follower_prompt.clone(),
             closing: a.closing.clone(),
             survey_on_end: on(a.survey_on_end),
+            greeting_budget: a.greeting_budget.as_str().into(),
+            greeting_on_transfer: on(a.greeting_on_transfer),
         }
     }
 
-    /// The replies as typed (trimmed), unchecked: what the preview shows.
+    /// The replies as typed (trimmed), unchecked: what the preview shows. An
+    /// unknown greeting budget reads as the default here; [`Self::replies`] refuses it.
     pub(super) fn as_typed(&self) -> AutoReplies {
         let t = |s: &String| s.trim().to_string();
         AutoReplies {
@@ -63,25 +70,39 @@ impl RepliesForm {
             follower_prompt: t(&self.follower_prompt),
             closing: t(&self.closing),
             survey_on_end: self.survey_on_end.is_some(),
+            greeting_budget: GreetingBudget::parse(&self.greeting_budget).unwrap_or_default(),
+            greeting_on_transfer: self.greeting_on_transfer.is_some(),
         }
     }
 
     pub(super) fn replies(&self) -> Result<AutoReplies, String> {
         let a = self.as_typed();
+        // Left out (an old form, a script): the default.
+        if !self.greeting_budget.is_empty()
+            && GreetingBudget::parse(&self.greeting_budget).is_none()
+        {
+            return Err(crate::t("auto-greeting-budget-invalid"));
+        }
         let texts = [
-            (&a.welcome, "工作时间欢迎语"),
-            (&a.offhours, "非工作时间自动回复"),
-            (&a.follow, "关注回复"),
-            (&a.location, "位置回复"),
-            (&a.greeting, "接入语"),
-            (&a.away, "客服离开时的回复"),
-            (&a.agent_comfort, "客服超时安抚语"),
-            (&a.follower_prompt, "粉丝超时提示语"),
-            (&a.closing, "结束语"),
+            (&a.welcome, "auto-welcome-name"),
+            (&a.offhours, "auto-offhours-name"),
+            (&a.follow, "auto-follow-name"),
+            (&a.location, "auto-location-name"),
+            (&a.greeting, "auto-greeting-name"),
+            (&a.away, "auto-away-name"),
+            (&a.agent_comfort, "auto-agent-comfort-name"),
+            (&a.follower_prompt, "auto-follower-prompt-name"),
+            (&a.closing, "auto-closing-name"),
         ];
         for (text, what) in texts {
             if text.chars().count() > TEXT_MAX {
-                return Err(format!("{what}不能超过 {TEXT_MAX} 个字"));
+                return Err(crate::t2(
+                    "auto-text-too-long",
+                    "what",
+                    crate::t(what),
+                    "max",
+                    TEXT_MAX,
+                ));
             }
         }
         Ok(a)
@@ -90,7 +111,7 @@ impl RepliesForm {
 
 /// One occasion and the messages a follower receives on it (none: off).
 pub struct PreviewItem {
-    pub when: &'static str,
+    pub when: String,
     pub texts: Vec<String>,
 }
 
@@ -104,20 +125,26 @@ pub(super) fn preview(a: &AutoReplies, faq: &[Faq], agent_name: &str) -> Vec<Pre
         v
     };
     let items = [
-        ("粉丝关注公众号", vec![a.follow.clone()]),
-        ("工作时间发起咨询", with_faq(&a.welcome, a.welcome_faq)),
-        ("非工作时间发起咨询", with_faq(&a.offhours, a.offhours_faq)),
-        ("粉丝发送位置", vec![a.location.clone()]),
-        ("客服接入会话", vec![a.greeting_for(agent_name)]),
-        ("客服离开时粉丝来消息", vec![a.away.clone()]),
-        ("客服超时未回复", vec![a.agent_comfort.clone()]),
-        ("粉丝超时未回复", vec![a.follower_prompt.clone()]),
-        ("粉丝长时间未回复，会话结束", vec![a.closing.clone()]),
+        ("auto-preview-follow", vec![a.follow.clone()]),
+        ("auto-preview-welcome", with_faq(&a.welcome, a.welcome_faq)),
+        (
+            "auto-preview-offhours",
+            with_faq(&a.offhours, a.offhours_faq),
+        ),
+        ("auto-preview-location", vec![a.location.clone()]),
+        ("auto-preview-greeting", vec![a.greeting_for(agent_name)]),
+        ("auto-preview-away", vec![a.away.clone()]),
+        ("auto-preview-agent-comfort", vec![a.agent_comfort.clone()]),
+        (
+            "auto-preview-follower-prompt",
+            vec![a.follower_prompt.clone()],
+        ),
+        ("auto-preview-closing", vec![a.closing.clone()]),
     ];
     items
         .into_iter()
         .map(|(when, texts)| PreviewItem {
-            when,
+            when: crate::t(when),
             texts: texts.into_iter().filter(|t| !t.is_empty()).collect(),
         })
         .collect()
@@ -166,7 +193,7 @@ pub async fn save(
         Some(account),
         group,
         "replies",
-        "自动回复已保存",
+        crate::t("auto-replies-saved"),
     ))
 }
 

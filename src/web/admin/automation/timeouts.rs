@@ -4,79 +4,86 @@
 use super::*;
 
 /// One timeout of [`Timeouts`]: its form field (`{key}` with the value,
-/// `{key}_on` the switch) and its range (SPEC C8, the `CHECK`s).
+/// `{key}_on` the switch) and its range (SPEC C8, the `CHECK`s). The words are
+/// the catalogue's `auto-timeout-{key}-label` (a plain phrase with its unit)
+/// and `auto-timeout-{key}-hint`.
 pub struct TimeoutSpec {
     pub key: &'static str,
-    pub when: &'static str,
-    pub label: &'static str,
-    pub unit: &'static str,
+    /// Seconds, else minutes.
+    pub secs: bool,
     pub min: i64,
     pub max: i64,
     /// Shown while the timeout is off, as the value it would start with.
     pub suggest: i64,
-    pub hint: &'static str,
+}
+
+impl TimeoutSpec {
+    /// What the timeout does and after how long, with the unit.
+    pub fn label(&self) -> String {
+        crate::t(&format!(
+            "auto-timeout-{}-label",
+            self.key.replace('_', "-")
+        ))
+    }
+
+    /// When it applies and what is sent.
+    pub fn hint(&self) -> String {
+        crate::t(&format!("auto-timeout-{}-hint", self.key.replace('_', "-")))
+    }
+
+    /// The field's label: the range and the unit.
+    pub fn field(&self) -> String {
+        let key = if self.secs {
+            "auto-timeout-range-secs"
+        } else {
+            "auto-timeout-range-mins"
+        };
+        crate::t2(key, "min", self.min, "max", self.max)
+    }
 }
 
 pub(super) const TIMEOUTS: [TimeoutSpec; 6] = [
     TimeoutSpec {
         key: "agent_comfort_mins",
-        when: "客服未回复时",
-        label: "安抚粉丝",
-        unit: "分钟",
+        secs: false,
         min: 1,
         max: 30,
         suggest: 3,
-        hint: "客服超过设定时间未回复，向粉丝发送“客服超时安抚语”。",
     },
     TimeoutSpec {
         key: "agent_remind_secs",
-        when: "客服未回复时",
-        label: "提醒客服",
-        unit: "秒",
+        secs: true,
         min: 10,
         max: 600,
         suggest: 30,
-        hint: "客服超过设定时间未回复，在客服工作台提醒客服。",
     },
     TimeoutSpec {
         key: "agent_transfer_mins",
-        when: "客服未回复时",
-        label: "自动转接",
-        unit: "分钟",
+        secs: false,
         min: 1,
         max: 9,
         suggest: 3,
-        hint: "客服超过设定时间未回复，会话自动转给本组其他在线客服。",
     },
     TimeoutSpec {
         key: "follower_prompt_mins",
-        when: "粉丝未回复时",
-        label: "提示粉丝",
-        unit: "分钟",
+        secs: false,
         min: 1,
         max: 20,
         suggest: 3,
-        hint: "粉丝超过设定时间未回复，发送“粉丝超时提示语”。",
     },
     TimeoutSpec {
         key: "follower_close_mins",
-        when: "粉丝未回复时",
-        label: "结束会话",
-        unit: "分钟",
+        secs: false,
         min: 2,
         max: 120,
         suggest: 10,
-        hint: "粉丝超过设定时间未回复，发送“结束语”并结束会话。",
     },
     TimeoutSpec {
         key: "reception_mins",
-        when: "接待中",
-        label: "接待超时",
-        unit: "分钟",
+        secs: false,
         min: 1,
         max: 60,
         suggest: 5,
-        hint: "在设定时间内粉丝没有新消息，标记本次接待超时。",
     },
 ];
 
@@ -127,7 +134,7 @@ pub(super) fn typed_rows(pairs: &[(String, String)]) -> Vec<TimeoutRow> {
         .collect()
 }
 
-/// The timeouts the rows ask for, or the Chinese reason why not (naming the range).
+/// The timeouts the rows ask for, or the reason why not (naming the range).
 pub(super) fn parse_timeouts(rows: &[TimeoutRow]) -> Result<Timeouts, String> {
     let mut t = Timeouts::default();
     for r in rows.iter().filter(|r| r.on) {
@@ -135,9 +142,14 @@ pub(super) fn parse_timeouts(rows: &[TimeoutRow]) -> Result<Timeouts, String> {
         let n = match r.value.trim().parse::<i64>() {
             Ok(n) if (s.min..=s.max).contains(&n) => n,
             _ => {
-                return Err(format!(
-                    "{}{}须为 {}–{} {}之间的整数",
-                    s.when, s.label, s.min, s.max, s.unit
+                return Err(crate::t3(
+                    "auto-timeout-invalid",
+                    "what",
+                    s.label(),
+                    "min",
+                    s.min,
+                    "max",
+                    s.max,
                 ));
             }
         };
@@ -147,7 +159,7 @@ pub(super) fn parse_timeouts(rows: &[TimeoutRow]) -> Result<Timeouts, String> {
     }
     if let (Some(prompt), Some(close)) = (t.follower_prompt_mins, t.follower_close_mins) {
         if close <= prompt {
-            return Err("结束会话的时间须晚于提示粉丝的时间".into());
+            return Err(crate::t("auto-timeout-close-after-prompt"));
         }
     }
     Ok(t)
@@ -202,7 +214,7 @@ pub async fn save(
         account,
         Some(group),
         "timeouts",
-        "超时设置已保存",
+        crate::t("auto-timeouts-saved"),
     ))
 }
 
@@ -226,7 +238,7 @@ mod tests {
         ]));
         assert_eq!(
             parse_timeouts(&rows).unwrap_err(),
-            "客服未回复时自动转接须为 1–9 分钟之间的整数"
+            "客服多久未回复时自动转接（分钟）须为 1–9 之间的整数"
         );
         let rows = typed_rows(&pairs(&[
             ("agent_remind_secs_on", "on"),

@@ -58,7 +58,9 @@ pub async fn export(
                 r.body.clone()
             }),
             Cell::text(state_text),
-            Cell::text(r.validity.clone()),
+            Cell::text(crate::i18n::sync_scope(crate::i18n::Lang::Zh, || {
+                r.validity()
+            })),
             Cell::text(r.uses.to_string()),
             Cell::text(r.created.clone()),
         ]);

@@ -42,6 +42,14 @@ pub fn kind_of(uri: &Uri) -> TreeKind {
     }
 }
 
+/// The tree's name in the interface language (exports keep `TreeKind::label`).
+fn label(kind: TreeKind) -> String {
+    crate::t(match kind {
+        TreeKind::Kb => "kb-label-kb",
+        TreeKind::Faq => "kb-label-faq",
+    })
+}
+
 fn base(kind: TreeKind) -> &'static str {
     match kind {
         TreeKind::Kb => "/admin/kb",
@@ -73,8 +81,8 @@ impl SearchForm {
         };
         Ok(shape::Search {
             text: self.q.trim().chars().take(50).collect(),
-            from: date(&self.from, "开始日期")?,
-            to: date(&self.to, "结束日期")?,
+            from: date(&self.from, "common-from")?,
+            to: date(&self.to, "common-to")?,
             new: flag(&self.new),
             enabled: flag(&self.state),
         })
@@ -92,7 +100,7 @@ impl SearchForm {
     }
 }
 
-/// A date typed as YYYY-MM-DD; empty is none.
+/// A date typed as YYYY-MM-DD; empty is none. `what`: the field's message key.
 fn date(raw: &str, what: &str) -> Result<Option<String>, String> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -100,7 +108,7 @@ fn date(raw: &str, what: &str) -> Result<Option<String>, String> {
     }
     raw.parse::<jiff::civil::Date>()
         .map(|d| Some(d.to_string()))
-        .map_err(|_| format!("{what}格式不正确，应为 年-月-日"))
+        .map_err(|_| crate::t1("kb-date-invalid", "what", crate::t(what)))
 }
 
 /// A node as typed in the 新增节点 / 修改 form.
@@ -162,38 +170,38 @@ impl NodeForm {
     fn checked(&self, kind: TreeKind, image: &str) -> Result<Fields, String> {
         let title = self.title.trim();
         if title.is_empty() {
-            return Err("请填写标题".into());
+            return Err(crate::t("kb-title-missing"));
         }
         if title.chars().count() > 100 {
-            return Err("标题不能超过 100 个字".into());
+            return Err(crate::t1("kb-title-too-long", "max", 100));
         }
         let folder = self.is("folder");
         let is_image = self.is("image");
         if is_image && kind == TreeKind::Faq {
-            return Err("常见问题的答案只能是文字（被动回复不能带图片）".into());
+            return Err(crate::t("kb-faq-text-only"));
         }
         let body = self.body.trim();
         if !folder && !is_image && body.is_empty() {
-            return Err("请填写内容".into());
+            return Err(crate::t("kb-body-missing"));
         }
         if body.chars().count() > 2000 {
-            return Err("内容不能超过 2000 个字".into());
+            return Err(crate::t1("kb-body-too-long", "max", 2000));
         }
         let keywords = shape::keywords(&self.keywords).join("，");
         if keywords.chars().count() > 200 {
-            return Err("关键字合计不能超过 200 个字".into());
+            return Err(crate::t1("kb-keywords-too-long", "max", 200));
         }
         let (valid_from, valid_to) = if self.validity == "range" {
             let (f, t) = (
-                date(&self.valid_from, "有效期开始日期")?,
-                date(&self.valid_to, "有效期结束日期")?,
+                date(&self.valid_from, "kb-valid-from-name")?,
+                date(&self.valid_to, "kb-valid-to-name")?,
             );
             if f.is_none() && t.is_none() {
-                return Err("自定义有效期请至少填写开始或结束日期".into());
+                return Err(crate::t("kb-validity-empty"));
             }
             if let (Some(f), Some(t)) = (&f, &t) {
                 if t < f {
-                    return Err("有效期的结束日期不能早于开始日期".into());
+                    return Err(crate::t("kb-validity-reversed"));
                 }
             }
             (f, t)
@@ -211,7 +219,7 @@ impl NodeForm {
             },
             keywords,
             enabled: self.enabled.is_some(),
-            new_until: date(&self.new_until, "NEW 标签截止日期")?,
+            new_until: date(&self.new_until, "kb-new-until-name")?,
             valid_from,
             valid_to,
         })
@@ -247,7 +255,8 @@ pub struct Row {
     pub expired: bool,
     pub new: bool,
     pub uses: i64,
-    pub validity: String,
+    pub valid_from: Option<String>,
+    pub valid_to: Option<String>,
     pub created: String,
 }
 
@@ -265,23 +274,27 @@ impl Row {
             expired: n.enabled && !shape::valid(n, today),
             new: shape::is_new(n, today),
             uses: n.uses,
-            validity: validity(n),
+            valid_from: n.valid_from.clone(),
+            valid_to: n.valid_to.clone(),
             created: shape::day(n.created_at, tz),
+        }
+    }
+
+    /// The validity in the current language.
+    pub fn validity(&self) -> String {
+        match (&self.valid_from, &self.valid_to) {
+            (None, None) => crate::t("kb-valid-forever"),
+            (Some(f), None) => crate::t1("kb-valid-since", "from", f.as_str()),
+            (None, Some(t)) => crate::t1("kb-valid-until", "to", t.as_str()),
+            (Some(f), Some(t)) => {
+                crate::t2("kb-valid-between", "from", f.as_str(), "to", t.as_str())
+            }
         }
     }
 
     /// Full-width spaces that indent the row.
     pub fn indent(&self) -> String {
         "\u{3000}".repeat(self.depth)
-    }
-}
-
-fn validity(n: &Node) -> String {
-    match (&n.valid_from, &n.valid_to) {
-        (None, None) => "永久有效".into(),
-        (Some(f), None) => format!("{f} 起"),
-        (None, Some(t)) => format!("至 {t}"),
-        (Some(f), Some(t)) => format!("{f} 至 {t}"),
     }
 }
 
@@ -295,7 +308,7 @@ pub struct GroupRoots {
 #[template(path = "admin/kb.html")]
 struct TreePage {
     page: Page,
-    label: &'static str,
+    label: String,
     base: &'static str,
     faq: bool,
     tree: Vec<Row>,
@@ -393,9 +406,9 @@ async fn tree_page(
             Ok((tree, results, folders, groups, assign))
         })
         .await?;
-    let label = kind.label();
+    let label = label(kind);
     Ok(TreePage {
-        page: Page::new(ctx, label, kind.as_str()),
+        page: Page::new(ctx, label.clone(), kind.as_str()),
         label,
         base: base(kind),
         faq: kind == TreeKind::Faq,

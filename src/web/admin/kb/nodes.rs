@@ -86,6 +86,7 @@ pub async fn add(
     let (by, now) = (Acting::user(&s.user, &ctx.ip), state.clock.now());
     let title = fields.title.clone();
     let image = f.is("image");
+    let lang = crate::i18n::current();
     let result = state
         .db
         .write(move |c| -> Result<Result<i64, String>, AppError> {
@@ -97,8 +98,9 @@ pub async fn add(
                 }
                 None if viewer.reach == access::Reach::All => group,
                 None => {
-                    let g = group
-                        .ok_or_else(|| AppError::BadRequest("请选择顶级目录所属的客服组".into()))?;
+                    let g = group.ok_or_else(|| {
+                        AppError::BadRequest(crate::i18n::lookup(lang, "kb-pick-top-group", &[]))
+                    })?;
                     access::group(&viewer, g)?;
                     Some(g)
                 }
@@ -124,9 +126,13 @@ pub async fn add(
         Ok(id) if image => Ok(done(
             &ctx,
             format!("{}/nodes/{id}", base(kind)),
-            format!("{title} 已添加，请上传图片"),
+            crate::t1("kb-added-upload", "title", title),
         )),
-        Ok(_) => Ok(done(&ctx, base(kind).into(), format!("{title} 已添加"))),
+        Ok(_) => Ok(done(
+            &ctx,
+            base(kind).into(),
+            crate::t1("kb-added", "title", title),
+        )),
         Err(m) => refused(&state, &ctx, &s.user, kind, f, m).await,
     }
 }
@@ -135,7 +141,7 @@ pub async fn add(
 #[template(path = "admin/kb_edit.html")]
 struct EditPage {
     page: Page,
-    label: &'static str,
+    label: String,
     base: &'static str,
     faq: bool,
     id: i64,
@@ -169,9 +175,19 @@ async fn edit_page(
             Ok((n, folders))
         })
         .await?;
-    let label = kind.label();
+    let label = label(kind);
     Ok(EditPage {
-        page: Page::new(ctx, format!("修改{label} {}", n.title), kind.as_str()),
+        page: Page::new(
+            ctx,
+            crate::t2(
+                "kb-edit-title",
+                "label",
+                label.as_str(),
+                "title",
+                n.title.as_str(),
+            ),
+            kind.as_str(),
+        ),
         label,
         base: base(kind),
         faq: kind == TreeKind::Faq,
@@ -230,7 +246,11 @@ pub async fn update(
             )
         })
         .await?;
-    Ok(done(&ctx, base(kind).into(), format!("{title} 已保存")))
+    Ok(done(
+        &ctx,
+        base(kind).into(),
+        crate::t1("kb-saved", "title", title),
+    ))
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -254,22 +274,24 @@ pub async fn move_node(
     let kind = kind_of(&uri);
     let user = s.user.clone();
     let (by, now) = (Acting::user(&s.user, &ctx.ip), state.clock.now());
+    let lang = crate::i18n::current();
     let text = state
         .db
         .write(move |c| -> Result<String, AppError> {
+            let t = |key: &str| crate::i18n::lookup(lang, key, &[]);
             let n = managed(c, &user, kind, id)?;
             match f.dir.as_str() {
                 "up" | "down" => {
                     tree::reorder(c, id, f.dir == "up")?;
-                    return Ok("顺序已调整".into());
+                    return Ok(t("kb-moved-order"));
                 }
                 "" => {}
-                _ => return Err(AppError::BadRequest("无效的移动方向".into())),
+                _ => return Err(AppError::BadRequest(t("kb-move-invalid"))),
             }
             let parent: Option<i64> = if f.top.is_some() {
                 // The top level is no group's: only the super admin places there.
                 if Viewer::load(c, &user)?.reach != access::Reach::All {
-                    return Err(AppError::Denied("只有超级管理员可以移动到顶级".into()));
+                    return Err(AppError::Denied(t("kb-move-top-super")));
                 }
                 None
             } else {
@@ -277,7 +299,7 @@ pub async fn move_node(
                     .parent
                     .trim()
                     .parse()
-                    .map_err(|_| AppError::BadRequest("请选择目标目录".into()))?;
+                    .map_err(|_| AppError::BadRequest(t("kb-pick-target")))?;
                 managed(c, &user, kind, p)?;
                 Some(p)
             };
@@ -290,7 +312,11 @@ pub async fn move_node(
                         format!("{} {}（移动）", kind.label(), n.title),
                         now,
                     )?;
-                    Ok(format!("{} 已移动", n.title))
+                    Ok(crate::i18n::lookup(
+                        lang,
+                        "kb-moved",
+                        &[("title", &n.title)],
+                    ))
                 }
                 Err(m) => Err(AppError::Conflict(m.into())),
             }
@@ -309,6 +335,7 @@ pub async fn toggle(
     let kind = kind_of(&uri);
     let user = s.user.clone();
     let (by, now) = (Acting::user(&s.user, &ctx.ip), state.clock.now());
+    let lang = crate::i18n::current();
     let text = state
         .db
         .write(move |c| -> Result<String, AppError> {
@@ -322,7 +349,12 @@ pub async fn toggle(
                 format!("{} {}（{what}）", kind.label(), n.title),
                 now,
             )?;
-            Ok(format!("{} 已{what}", n.title))
+            let key = if n.enabled {
+                "kb-switched-off"
+            } else {
+                "kb-switched-on"
+            };
+            Ok(crate::i18n::lookup(lang, key, &[("title", &n.title)]))
         })
         .await?;
     Ok(done(&ctx, base(kind).into(), text))
@@ -355,7 +387,7 @@ pub async fn delete(
     Ok(done(
         &ctx,
         base(kind).into(),
-        format!("{title} 已删除（含下级）"),
+        crate::t1("kb-deleted", "title", title),
     ))
 }
 
@@ -372,13 +404,13 @@ pub async fn image(
     let user = s.user.clone();
     let n = state.db.read(move |c| managed(c, &user, kind, id)).await?;
     if n.folder || kind == TreeKind::Faq {
-        return Err(AppError::BadRequest("只有知识库条目可以上传图片".into()));
+        return Err(AppError::BadRequest(crate::t("kb-image-kb-only")));
     }
     let mut bytes: Option<Vec<u8>> = None;
     while let Some(field) = form
         .next_field()
         .await
-        .map_err(|_| AppError::BadRequest("上传内容不完整，请重试".into()))?
+        .map_err(|_| AppError::BadRequest(crate::t("kb-upload-incomplete")))?
     {
         if field.name() == Some("file") {
             bytes = Some(
@@ -392,12 +424,12 @@ pub async fn image(
     }
     let bytes = bytes
         .filter(|b| !b.is_empty())
-        .ok_or_else(|| AppError::BadRequest("请选择一张图片".into()))?;
+        .ok_or_else(|| AppError::BadRequest(crate::t("kb-pick-image")))?;
     if bytes.len() > crate::web::console::uploads::MAX_IMAGE {
         return Err(AppError::TooLarge);
     }
     let (ext, _) = crate::web::console::uploads::sniff(&bytes)
-        .ok_or_else(|| AppError::BadRequest("只能上传 JPG、PNG 或 GIF 图片".into()))?;
+        .ok_or_else(|| AppError::BadRequest(crate::t("kb-image-types")))?;
     let mut token = [0u8; 12];
     getrandom::fill(&mut token).map_err(|e| AppError::Internal(e.to_string()))?;
     let hex: String = token.iter().map(|b| format!("{b:02x}")).collect();
@@ -431,7 +463,7 @@ pub async fn image(
     Ok(done(
         &ctx,
         format!("{}/nodes/{id}", base(kind)),
-        "图片已上传",
+        crate::t("kb-image-uploaded"),
     ))
 }
 
@@ -456,7 +488,7 @@ pub async fn assign(
         .trim()
         .parse()
         .map(GroupId)
-        .map_err(|_| AppError::BadRequest("请选择客服组".into()))?;
+        .map_err(|_| AppError::BadRequest(crate::t("kb-pick-group")))?;
     let picked: Vec<i64> = f.roots.iter().filter_map(|r| r.parse().ok()).collect();
     let user = s.user.clone();
     let (by, now) = (Acting::user(&s.user, &ctx.ip), state.clock.now());
@@ -488,6 +520,6 @@ pub async fn assign(
     Ok(done(
         &ctx,
         format!("{}#groups", base(kind)),
-        format!("{name} 的{}已保存", kind.label()),
+        crate::t2("kb-group-saved", "group", name, "label", label(kind)),
     ))
 }
