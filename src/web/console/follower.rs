@@ -50,7 +50,7 @@ pub(super) fn side_view(
     let account = db::accounts::get(c, f.account_id)?
         .map(|a| a.name)
         .unwrap_or_default();
-    // Owners (负责人) come from the follower's group only.
+    // Owners (the 负责人 field) come from the follower's group only.
     let group = access::follower_groups(c, follower, f.account_id)?;
     let owners = group
         .first()
@@ -72,7 +72,7 @@ pub(super) fn side_view(
         .map(|z| z.timestamp())
         .unwrap_or(now);
     Ok(Some(SideView {
-        label: f.label(),
+        label: super::follower_label(f.label(), &f.openid),
         account,
         first: crate::web::page::local_time(f.first_seen_at, tz),
         last: crate::web::page::local_time(f.last_seen_at, tz),
@@ -120,9 +120,7 @@ pub async fn show_profile(
 ) -> Result<Response, AppError> {
     let follower = FollowerId(id);
     let (user, tz, now) = (s.user, state.config.timezone.clone(), state.clock.now());
-    let view = state
-        .db
-        .read(move |c| -> Result<_, AppError> {
+    let view = super::read(&state, move |c| -> Result<_, AppError> {
             follower_visible(c, &user, follower)?;
             side_view(c, &user, follower, &tz, now)?.ok_or(AppError::NotFound)
         })
@@ -144,15 +142,21 @@ pub async fn save_profile(
 ) -> Result<Response, AppError> {
     let follower = FollowerId(id);
     if f.remark.chars().count() > 30 {
-        return Err(AppError::BadRequest("备注名不能超过 30 字".into()));
+        return Err(AppError::BadRequest(crate::t("console-side-remark-too-long")));
     }
     if f.labels.chars().count() > 200 {
-        return Err(AppError::BadRequest("标签合计不能超过 200 字".into()));
+        return Err(AppError::BadRequest(crate::t("console-side-labels-too-long")));
     }
     let (user, tz, now) = (s.user, state.config.timezone.clone(), state.clock.now());
+    let (owner_missing, owner_outside) = (
+        crate::t("console-side-owner-missing"),
+        crate::t("console-side-owner-outside"),
+    );
+    let lang = crate::i18n::current();
     let view = state
         .db
         .write(move |c| -> Result<_, AppError> {
+          crate::i18n::sync_scope(lang, || {
             let current = access::follower(c, &Viewer::load(c, &user)?, follower)?;
             let labels: Vec<&str> = f
                 .labels
@@ -163,7 +167,7 @@ pub async fn save_profile(
             let owner = f.owner.filter(|o| *o > 0).map(UserId);
             if let Some(o) = owner.filter(|o| current.owner_id != Some(*o)) {
                 if db::users::get(c, o)?.is_none() {
-                    return Err(AppError::BadRequest("负责人不存在".into()));
+                    return Err(AppError::BadRequest(owner_missing));
                 }
                 let group = access::follower_groups(c, follower, current.account_id)?;
                 let theirs = db::users::group_ids(c, o)?;
@@ -171,9 +175,7 @@ pub async fn save_profile(
                     .first()
                     .is_some_and(|g| access::owner_allowed(&theirs, *g))
                 {
-                    return Err(AppError::BadRequest(
-                        "负责人必须是该粉丝所属客服组的成员".into(),
-                    ));
+                    return Err(AppError::BadRequest(owner_outside));
                 }
             }
             db::followers::save_profile(
@@ -197,6 +199,7 @@ pub async fn save_profile(
                 out.lists(g);
             }
             Ok((v, out))
+          })
         })
         .await?;
     let (view, out) = view;
@@ -241,7 +244,7 @@ pub async fn show_history(
         s.trim()
             .parse::<jiff::civil::Date>()
             .map(Some)
-            .map_err(|_| AppError::BadRequest("日期格式应为 2026-01-31".into()))
+            .map_err(|_| AppError::BadRequest(crate::t("console-date-format")))
     };
     let (from_d, to_d) = (day(&hq.from)?, day(&hq.to)?);
     let start = |d: jiff::civil::Date| d.to_zoned(tz.clone()).map(|z| z.timestamp()).ok();
@@ -250,9 +253,7 @@ pub async fn show_history(
     let user = s.user.clone();
     let (tz2, now) = (tz.clone(), state.clock.now());
     let before = hq.before;
-    let (f, rows, convs) = state
-        .db
-        .read(move |c| -> Result<_, AppError> {
+    let (f, rows, convs) = super::read(&state, move |c| -> Result<_, AppError> {
             follower_visible(c, &user, follower)?;
             let f = db::followers::get(c, follower)?.ok_or(AppError::NotFound)?;
             let messages = q::history(c, follower, from, to, before, 50)?;
@@ -285,7 +286,7 @@ pub async fn show_history(
                 let survey = crate::desk::survey_text(c, v.id)?.unwrap_or_default();
                 with_survey.push((
                     crate::web::page::local_time(v.opened_at, &tz2),
-                    v.state.map(|s| s.label().to_string()).unwrap_or_default(),
+                    v.state.map(|s| s.label()).unwrap_or_default(),
                     v.agent,
                     v.categories,
                     survey,
@@ -310,8 +311,8 @@ pub async fn show_history(
         )
     });
     render(&HistoryPage {
-        page: Page::new(&ctx, "历史消息", "console"),
-        label: f.label(),
+        page: Page::new(&ctx, crate::t("history-page-title"), "console"),
+        label: super::follower_label(f.label(), &f.openid),
         follower: f,
         rows: rows.into_iter().map(|(_, r)| r).collect(),
         from: hq.from,
