@@ -135,10 +135,13 @@ pub async fn marks(
         },
         rows: rows
             .into_iter()
-            .map(|m| MarkLine {
-                created: local_time(m.created_at, tz),
-                handled: m.handled_at.map(|t| local_time(t, tz)),
-                mark: m,
+            .map(|mut m| {
+                m.follower = crate::web::console::follower_label(m.follower);
+                MarkLine {
+                    created: local_time(m.created_at, tz),
+                    handled: m.handled_at.map(|t| local_time(t, tz)),
+                    mark: m,
+                }
             })
             .collect(),
         show_agent: s.user.role != Role::Agent,
@@ -432,9 +435,12 @@ pub async fn tagged(
         page: Page::new(&ctx, crate::t("tagged-title"), "tagged"),
         rows: rows
             .into_iter()
-            .map(|row| TaggedLine {
-                created: local_time(row.created_at, &tz),
-                row,
+            .map(|mut row| {
+                row.follower = crate::web::console::follower_label(row.follower);
+                TaggedLine {
+                    created: local_time(row.created_at, &tz),
+                    row,
+                }
             })
             .collect(),
         pages: (total + PAGE_SIZE - 1) / PAGE_SIZE,

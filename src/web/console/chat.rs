@@ -174,7 +174,7 @@ pub(super) fn chat_view(
     Ok(ChatView {
         id: conv.id,
         follower_id: conv.follower_id,
-        label: super::follower_label(f.label(), &f.openid),
+        label: super::follower_label(f.label()),
         state: conv.state,
         holder,
         mine,

@@ -72,7 +72,7 @@ pub(super) fn side_view(
         .map(|z| z.timestamp())
         .unwrap_or(now);
     Ok(Some(SideView {
-        label: super::follower_label(f.label(), &f.openid),
+        label: super::follower_label(f.label()),
         account,
         first: crate::web::page::local_time(f.first_seen_at, tz),
         last: crate::web::page::local_time(f.last_seen_at, tz),
@@ -312,7 +312,7 @@ pub async fn show_history(
     });
     render(&HistoryPage {
         page: Page::new(&ctx, crate::t("history-page-title"), "console"),
-        label: super::follower_label(f.label(), &f.openid),
+        label: super::follower_label(f.label()),
         follower: f,
         rows: rows.into_iter().map(|(_, r)| r).collect(),
         from: hq.from,

@@ -184,7 +184,7 @@ fn item_view(
     ItemView {
         id: i.id,
         follower_id: i.follower_id,
-        label: super::follower_label(i.label(), &i.openid),
+        label: super::follower_label(i.label()),
         openid: i.openid.clone(),
         account: i.account_name.clone(),
         source: if i.subscribe_scene.is_empty() {
@@ -316,8 +316,9 @@ fn lists_view(
         .collect(),
         transfers: q::transfers_for(c, user.id, now)?
             .into_iter()
-            .map(|t| {
+            .map(|mut t| {
                 let left = t.expires_at.duration_since(now).as_secs().max(0);
+                t.follower_label = super::follower_label(t.follower_label);
                 (t, left)
             })
             .collect(),

@@ -63,21 +63,21 @@ where
         .await
 }
 
-/// A follower's label; the stored fallback (`db::followers::short_label`:
-/// the word 访客 and the tail of the OpenID) in the current language.
-pub(crate) fn follower_label(label: String, openid: &str) -> String {
-    if label != crate::db::followers::short_label(openid) {
-        return label;
+/// A follower's label in the current language: the stored fallback for a
+/// follower without a remark (`db::followers::short_label`, the word 访客
+/// and the tail of the OpenID) reads "Visitor …" in English.
+pub(crate) fn follower_label(label: String) -> String {
+    match label.strip_prefix("访客") {
+        Some(tail)
+            if !tail.is_empty()
+                && tail.is_ascii()
+                && tail.len() <= 4
+                && crate::i18n::current() != crate::i18n::Lang::Zh =>
+        {
+            crate::t1("console-visitor", "tail", tail)
+        }
+        _ => label,
     }
-    let tail: String = openid
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    crate::t1("console-visitor", "tail", tail)
 }
 
 /// An error answered inside a dialog (its `target` element), not in the

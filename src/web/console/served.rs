@@ -180,7 +180,8 @@ pub async fn list(
         whose,
         rows: rows
             .into_iter()
-            .map(|row| {
+            .map(|mut row| {
+                row.follower = super::follower_label(row.follower);
                 let end = row.ended_at.unwrap_or(row.opened_at);
                 ServedLine {
                     opened: local_time(row.opened_at, &tz),
