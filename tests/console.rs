@@ -2030,7 +2030,10 @@ async fn the_console_speaks_english_to_an_english_agent() {
         .write(move |c| -> DbResult<i64> {
             db::accounts::set_groups(c, aid, &[group])?;
             c.execute("UPDATE accounts SET name = 'Test OA' WHERE id = ?1", [aid])?;
-            c.execute("UPDATE users SET display_name = 'Amy' WHERE id = ?1", [amy_id])?;
+            c.execute(
+                "UPDATE users SET display_name = 'Amy' WHERE id = ?1",
+                [amy_id],
+            )?;
             db::settings::set_group(c, group, &shown_queue())?;
             db::taxonomy::add_category(c, group, None, "Shipping")?.expect("category");
             db::taxonomy::add_kb(c, group, "Orders", "Delivery time", "Ships in 2 days", now)?;
@@ -2064,7 +2067,9 @@ async fn the_console_speaks_english_to_an_english_agent() {
         .srv
         .state
         .db
-        .read(|c| -> DbResult<i64> { Ok(c.query_row("SELECT min(id) FROM categories", [], |r| r.get(0))?) })
+        .read(|c| -> DbResult<i64> {
+            Ok(c.query_row("SELECT min(id) FROM categories", [], |r| r.get(0))?)
+        })
         .await
         .unwrap()
         .to_string();
@@ -2083,8 +2088,14 @@ async fn the_console_speaks_english_to_an_english_agent() {
     w.send_all().await;
     let id = conv.id.to_string();
     for (path, fields) in [
-        (format!("/console/c/{id}/note"), vec![("body", "check the stock")]),
-        (format!("/console/c/{id}/mark"), vec![("note", "call back tomorrow")]),
+        (
+            format!("/console/c/{id}/note"),
+            vec![("body", "check the stock")],
+        ),
+        (
+            format!("/console/c/{id}/mark"),
+            vec![("note", "call back tomorrow")],
+        ),
     ] {
         let (s, body) = amy.post(&path, &fields).await;
         assert_eq!(s, StatusCode::OK, "{path}: {body}");
@@ -2147,13 +2158,21 @@ async fn the_console_speaks_english_to_an_english_agent() {
         assert!(body.contains("<html lang=\"en\""), "{path}");
         assert!(body.contains(word), "{path} lacks {word:?}:\n{body}");
         let chinese = common::chinese_in(&body);
-        assert!(chinese.is_empty(), "Chinese on {path}:\n{}", chinese.join("\n"));
+        assert!(
+            chinese.is_empty(),
+            "Chinese on {path}:\n{}",
+            chinese.join("\n")
+        );
     }
     for path in &fragments {
         let (s, body) = amy.get(path).await;
         assert_eq!(s, StatusCode::OK, "{path}: {body}");
         let chinese = common::chinese_in(&body);
-        assert!(chinese.is_empty(), "Chinese in {path}:\n{}", chinese.join("\n"));
+        assert!(
+            chinese.is_empty(),
+            "Chinese in {path}:\n{}",
+            chinese.join("\n")
+        );
     }
     // The chat in English: the steps, the rows, the budget, the side pane.
     let (_, chat) = amy.get(&format!("/console/c/{id}")).await;
@@ -2192,7 +2211,13 @@ async fn the_console_speaks_english_to_an_english_agent() {
         assert!(body.contains(word), "{path} lacks {word:?}:\n{body}");
     }
     let (_, chat) = amy.get(&format!("/console/c/{id}")).await;
-    for want in ["Amy 接入会话", "窗口剩余", "访客0042", "今日工作", "备注标签（逗号分隔）"] {
+    for want in [
+        "Amy 接入会话",
+        "窗口剩余",
+        "访客0042",
+        "今日工作",
+        "备注标签（逗号分隔）",
+    ] {
         assert!(chat.contains(want), "the chat lacks {want:?}:\n{chat}");
     }
     w.stop().await;
@@ -2223,7 +2248,10 @@ async fn a_refused_end_answers_inside_the_dialog() {
     let conv = w.conv(openid).await;
     let (_, chat) = amy.accept(conv.id).await;
     let slot = format!("id=\"end-error-{}\"", conv.id);
-    assert!(chat.contains(&slot), "the end dialog has its error slot: {chat}");
+    assert!(
+        chat.contains(&slot),
+        "the end dialog has its error slot: {chat}"
+    );
     let r = amy
         .post_raw(&format!("/console/c/{}/end", conv.id), &[], true)
         .await;
@@ -2257,7 +2285,8 @@ async fn todays_work_comes_with_every_refresh_of_the_lists() {
     assert!(lists.contains("hx-swap-oob=\"outerHTML\""), "{lists}");
     let after = today(&lists);
     assert!(
-        after.contains("接待会话 <strong>1</strong>") && after.contains("发送回复 <strong>1</strong> 条"),
+        after.contains("接待会话 <strong>1</strong>")
+            && after.contains("发送回复 <strong>1</strong> 条"),
         "{after}"
     );
     w.stop().await;

@@ -179,7 +179,7 @@ pub async fn handle_mark(
     Ok(with_flash(
         Redirect::to("/console/marks"),
         true,
-        &crate::t("marks-handled-done"),
+        crate::t("marks-handled-done"),
         ctx.secure_cookies,
     ))
 }
@@ -193,7 +193,7 @@ pub async fn delete_mark(
     Ok(with_flash(
         Redirect::to("/console/marks"),
         true,
-        &crate::t("marks-deleted"),
+        crate::t("marks-deleted"),
         ctx.secure_cookies,
     ))
 }

@@ -68,7 +68,11 @@ pub async fn accept_many(
     .await?;
     match taken.as_slice() {
         [one] => chat_after(&state, &ctx, s.user, *one).await,
-        many => Ok(ok_flash(&crate::t1("console-accepted-many", "n", many.len()))),
+        many => Ok(ok_flash(&crate::t1(
+            "console-accepted-many",
+            "n",
+            many.len(),
+        ))),
     }
 }
 
@@ -184,7 +188,9 @@ pub async fn transfer(
     let id = ConversationId(id);
     let user = s.user.clone();
     if f.note.chars().count() > 200 {
-        return Err(AppError::BadRequest(crate::t("console-transfer-note-too-long")));
+        return Err(AppError::BadRequest(crate::t(
+            "console-transfer-note-too-long",
+        )));
     }
     let target = f.target.clone();
     let parse = |p: &str| target.strip_prefix(p).and_then(|n| n.parse::<i64>().ok());
@@ -354,15 +360,17 @@ pub async fn set_status(
     AnyUser(_, s): AnyUser,
     Form(f): Form<StatusForm>,
 ) -> Result<Response, AppError> {
-    let status =
-        AgentStatus::parse(&f.status).ok_or_else(|| AppError::BadRequest(crate::t("console-status-unknown")))?;
+    let status = AgentStatus::parse(&f.status)
+        .ok_or_else(|| AppError::BadRequest(crate::t("console-status-unknown")))?;
     let limit = match f.auto_accept.as_deref() {
         None => None,
         Some("off") => Some(None),
         Some(n) => match n.parse::<u32>() {
             Ok(n) if [10, 20, 30, 40, 50].contains(&n) => Some(Some(n)),
             _ => {
-                return Err(AppError::BadRequest(crate::t("console-auto-accept-invalid")));
+                return Err(AppError::BadRequest(crate::t(
+                    "console-auto-accept-invalid",
+                )));
             }
         },
     };
@@ -371,7 +379,11 @@ pub async fn set_status(
         Ok(((), desk::set_status(c, uid, status, limit, now)?))
     })
     .await?;
-    Ok(ok_flash(&crate::t1("console-status-set", "status", status.label())))
+    Ok(ok_flash(&crate::t1(
+        "console-status-set",
+        "status",
+        status.label(),
+    )))
 }
 
 /// The agent invites the follower to rate the service (B13).
@@ -393,7 +405,11 @@ pub async fn invite_survey(
     })
     .await?;
     if let Err(why) = sent {
-        return Err(AppError::Conflict(crate::t1("console-survey-not-sent", "why", why)));
+        return Err(AppError::Conflict(crate::t1(
+            "console-survey-not-sent",
+            "why",
+            why,
+        )));
     }
     chat_after(&state, &ctx, s.user, id).await
 }

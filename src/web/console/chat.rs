@@ -237,13 +237,13 @@ pub async fn show(
         state.clock.now(),
     );
     let (chat, side) = super::read(&state, move |c| -> Result<_, AppError> {
-            let conv = access::conversation_details(c, &Viewer::load(c, &user)?, id)?;
-            Ok((
-                chat_view(c, &user, &conv, &csrf, &tz, now)?,
-                side_view(c, &user, conv.follower_id, &tz, now)?,
-            ))
-        })
-        .await?;
+        let conv = access::conversation_details(c, &Viewer::load(c, &user)?, id)?;
+        Ok((
+            chat_view(c, &user, &conv, &csrf, &tz, now)?,
+            side_view(c, &user, conv.follower_id, &tz, now)?,
+        ))
+    })
+    .await?;
     if chat.mine {
         let now = state.clock.now();
         state.db.write(move |c| desk::mark_read(c, id, now)).await?;

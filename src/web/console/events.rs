@@ -169,49 +169,51 @@ async fn deliver(
                     let computed = state
                         .db
                         .read(move |c| -> DbResult<Option<serde_json::Value>> {
-                          crate::i18n::sync_scope(lang, || {
-                            let Some((conv, group, follower)) = db::console::message_place(c, m)?
-                            else {
-                                return Ok(None);
-                            };
-                            let Some(group) = group else {
-                                // Not in a conversation: no queue to hide it from.
+                            crate::i18n::sync_scope(lang, || {
+                                let Some((conv, group, follower)) =
+                                    db::console::message_place(c, m)?
+                                else {
+                                    return Ok(None);
+                                };
+                                let Some(group) = group else {
+                                    // Not in a conversation: no queue to hide it from.
+                                    let Some((html, _)) =
+                                        super::rows::render_message_row(c, m, &tz, now)?
+                                    else {
+                                        return Ok(None);
+                                    };
+                                    return Ok(Some(serde_json::json!({
+                                        "conv": null,
+                                        "follower": follower.0,
+                                        "queued": false,
+                                        "agents_see_queue": true,
+                                        "id": format!("m-{}", m.0),
+                                        "html": html,
+                                        "lang": lang.code(),
+                                    })));
+                                };
+                                let queued = match conv {
+                                    Some(id) => db::conversations::get(c, id)?.is_some_and(|v| {
+                                        v.state == crate::model::ConversationState::Queued
+                                    }),
+                                    None => false,
+                                };
+                                let see_queue = db::settings::group(c, group)?.agents_see_queue;
                                 let Some((html, _)) =
                                     super::rows::render_message_row(c, m, &tz, now)?
                                 else {
                                     return Ok(None);
                                 };
-                                return Ok(Some(serde_json::json!({
-                                    "conv": null,
+                                Ok(Some(serde_json::json!({
+                                    "conv": conv.map(|c| c.0),
                                     "follower": follower.0,
-                                    "queued": false,
-                                    "agents_see_queue": true,
+                                    "queued": queued,
+                                    "agents_see_queue": see_queue,
                                     "id": format!("m-{}", m.0),
                                     "html": html,
                                     "lang": lang.code(),
-                                })));
-                            };
-                            let queued = match conv {
-                                Some(id) => db::conversations::get(c, id)?.is_some_and(|v| {
-                                    v.state == crate::model::ConversationState::Queued
-                                }),
-                                None => false,
-                            };
-                            let see_queue = db::settings::group(c, group)?.agents_see_queue;
-                            let Some((html, _)) = super::rows::render_message_row(c, m, &tz, now)?
-                            else {
-                                return Ok(None);
-                            };
-                            Ok(Some(serde_json::json!({
-                                "conv": conv.map(|c| c.0),
-                                "follower": follower.0,
-                                "queued": queued,
-                                "agents_see_queue": see_queue,
-                                "id": format!("m-{}", m.0),
-                                "html": html,
-                                "lang": lang.code(),
-                            })))
-                          })
+                                })))
+                            })
                         })
                         .await
                         .ok()

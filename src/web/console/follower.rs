@@ -121,10 +121,10 @@ pub async fn show_profile(
     let follower = FollowerId(id);
     let (user, tz, now) = (s.user, state.config.timezone.clone(), state.clock.now());
     let view = super::read(&state, move |c| -> Result<_, AppError> {
-            follower_visible(c, &user, follower)?;
-            side_view(c, &user, follower, &tz, now)?.ok_or(AppError::NotFound)
-        })
-        .await?;
+        follower_visible(c, &user, follower)?;
+        side_view(c, &user, follower, &tz, now)?.ok_or(AppError::NotFound)
+    })
+    .await?;
     fragment(&view)
 }
 
@@ -142,10 +142,14 @@ pub async fn save_profile(
 ) -> Result<Response, AppError> {
     let follower = FollowerId(id);
     if f.remark.chars().count() > 30 {
-        return Err(AppError::BadRequest(crate::t("console-side-remark-too-long")));
+        return Err(AppError::BadRequest(crate::t(
+            "console-side-remark-too-long",
+        )));
     }
     if f.labels.chars().count() > 200 {
-        return Err(AppError::BadRequest(crate::t("console-side-labels-too-long")));
+        return Err(AppError::BadRequest(crate::t(
+            "console-side-labels-too-long",
+        )));
     }
     let (user, tz, now) = (s.user, state.config.timezone.clone(), state.clock.now());
     let (owner_missing, owner_outside) = (
@@ -156,50 +160,50 @@ pub async fn save_profile(
     let view = state
         .db
         .write(move |c| -> Result<_, AppError> {
-          crate::i18n::sync_scope(lang, || {
-            let current = access::follower(c, &Viewer::load(c, &user)?, follower)?;
-            let labels: Vec<&str> = f
-                .labels
-                .split([',', ','])
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            let owner = f.owner.filter(|o| *o > 0).map(UserId);
-            if let Some(o) = owner.filter(|o| current.owner_id != Some(*o)) {
-                if db::users::get(c, o)?.is_none() {
-                    return Err(AppError::BadRequest(owner_missing));
+            crate::i18n::sync_scope(lang, || {
+                let current = access::follower(c, &Viewer::load(c, &user)?, follower)?;
+                let labels: Vec<&str> = f
+                    .labels
+                    .split([',', ','])
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                let owner = f.owner.filter(|o| *o > 0).map(UserId);
+                if let Some(o) = owner.filter(|o| current.owner_id != Some(*o)) {
+                    if db::users::get(c, o)?.is_none() {
+                        return Err(AppError::BadRequest(owner_missing));
+                    }
+                    let group = access::follower_groups(c, follower, current.account_id)?;
+                    let theirs = db::users::group_ids(c, o)?;
+                    if !group
+                        .first()
+                        .is_some_and(|g| access::owner_allowed(&theirs, *g))
+                    {
+                        return Err(AppError::BadRequest(owner_outside));
+                    }
                 }
-                let group = access::follower_groups(c, follower, current.account_id)?;
-                let theirs = db::users::group_ids(c, o)?;
-                if !group
-                    .first()
-                    .is_some_and(|g| access::owner_allowed(&theirs, *g))
-                {
-                    return Err(AppError::BadRequest(owner_outside));
+                db::followers::save_profile(
+                    c,
+                    follower,
+                    f.remark.trim(),
+                    &labels.join(","),
+                    f.vip.is_some(),
+                    owner,
+                )?;
+                let mut v = side_view(c, &user, follower, &tz, now)?.ok_or(AppError::NotFound)?;
+                v.saved = true;
+                // The new name shows at once in every console's lists (this
+                // tab's chat header follows in the browser).
+                let mut out = desk::Out::default();
+                let mut groups = access::follower_groups(c, follower, current.account_id)?;
+                if let Some(conv) = db::conversations::open_of(c, follower)? {
+                    groups.push(conv.group_id);
                 }
-            }
-            db::followers::save_profile(
-                c,
-                follower,
-                f.remark.trim(),
-                &labels.join(","),
-                f.vip.is_some(),
-                owner,
-            )?;
-            let mut v = side_view(c, &user, follower, &tz, now)?.ok_or(AppError::NotFound)?;
-            v.saved = true;
-            // The new name shows at once in every console's lists (this
-            // tab's chat header follows in the browser).
-            let mut out = desk::Out::default();
-            let mut groups = access::follower_groups(c, follower, current.account_id)?;
-            if let Some(conv) = db::conversations::open_of(c, follower)? {
-                groups.push(conv.group_id);
-            }
-            for g in groups {
-                out.lists(g);
-            }
-            Ok((v, out))
-          })
+                for g in groups {
+                    out.lists(g);
+                }
+                Ok((v, out))
+            })
         })
         .await?;
     let (view, out) = view;
@@ -254,51 +258,51 @@ pub async fn show_history(
     let (tz2, now) = (tz.clone(), state.clock.now());
     let before = hq.before;
     let (f, rows, convs) = super::read(&state, move |c| -> Result<_, AppError> {
-            follower_visible(c, &user, follower)?;
-            let f = db::followers::get(c, follower)?.ok_or(AppError::NotFound)?;
-            let messages = q::history(c, follower, from, to, before, 50)?;
-            let mut rows = vec![];
-            for m in &messages {
-                rows.push((m.created_at, row_of(c, m, &tz2)?));
-            }
-            if let (Some(first), Some(last)) = (messages.first(), messages.last()) {
-                for n in q::notes(c, follower)? {
-                    if n.at >= first.created_at && n.at <= last.created_at {
-                        rows.push((n.at, rows::note_row(&n, &tz2)));
-                    }
+        follower_visible(c, &user, follower)?;
+        let f = db::followers::get(c, follower)?.ok_or(AppError::NotFound)?;
+        let messages = q::history(c, follower, from, to, before, 50)?;
+        let mut rows = vec![];
+        for m in &messages {
+            rows.push((m.created_at, row_of(c, m, &tz2)?));
+        }
+        if let (Some(first), Some(last)) = (messages.first(), messages.last()) {
+            for n in q::notes(c, follower)? {
+                if n.at >= first.created_at && n.at <= last.created_at {
+                    rows.push((n.at, rows::note_row(&n, &tz2)));
                 }
-                // Steps within this page of messages; the newest page also
-                // shows what came after its last message (a transfer, the end).
-                let newest_page = before.is_none();
-                let until = if newest_page {
-                    to
-                } else {
-                    Some(last.created_at)
-                };
-                let steps =
-                    db::transcripts::follower_steps(c, follower, Some(first.created_at), until)?;
-                rows.extend(rows::step_rows(&steps, &tz2));
             }
-            rows::timeline_order(&mut rows);
-            let convs = db::console::conversations_of(c, follower, 20)?;
-            let mut with_survey = Vec::with_capacity(convs.len());
-            for v in convs {
-                let survey = crate::desk::survey_text(c, v.id)?.unwrap_or_default();
-                with_survey.push((
-                    crate::web::page::local_time(v.opened_at, &tz2),
-                    v.state.map(|s| s.label()).unwrap_or_default(),
-                    v.agent,
-                    v.categories,
-                    survey,
-                ));
-            }
-            Ok((
-                f,
-                (rows, messages.first().map(|m| m.id.0), messages.len()),
-                with_survey,
-            ))
-        })
-        .await?;
+            // Steps within this page of messages; the newest page also
+            // shows what came after its last message (a transfer, the end).
+            let newest_page = before.is_none();
+            let until = if newest_page {
+                to
+            } else {
+                Some(last.created_at)
+            };
+            let steps =
+                db::transcripts::follower_steps(c, follower, Some(first.created_at), until)?;
+            rows.extend(rows::step_rows(&steps, &tz2));
+        }
+        rows::timeline_order(&mut rows);
+        let convs = db::console::conversations_of(c, follower, 20)?;
+        let mut with_survey = Vec::with_capacity(convs.len());
+        for v in convs {
+            let survey = crate::desk::survey_text(c, v.id)?.unwrap_or_default();
+            with_survey.push((
+                crate::web::page::local_time(v.opened_at, &tz2),
+                v.state.map(|s| s.label()).unwrap_or_default(),
+                v.agent,
+                v.categories,
+                survey,
+            ));
+        }
+        Ok((
+            f,
+            (rows, messages.first().map(|m| m.id.0), messages.len()),
+            with_survey,
+        ))
+    })
+    .await?;
     let (mut rows, oldest, count) = rows;
     rows::stamp(&mut rows, &tz, now.to_zoned(tz.clone()).date());
     let older = (count == 50).then(|| {

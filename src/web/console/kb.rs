@@ -107,29 +107,29 @@ pub async fn search_panel(
     let q = kq.q.chars().take(50).collect::<String>();
     let (qq, today, tz) = (q.clone(), today(&state), state.config.timezone.clone());
     let (rows, mine) = super::read(&state, move |c| -> DbResult<_> {
-            let (nodes, shown) = readable(c, &user, TreeKind::Kb, &today)?;
-            let rows = search(&nodes, shown, &qq)
-                .into_iter()
-                .filter_map(|(id, d)| {
-                    nodes
-                        .iter()
-                        .find(|n| n.id == id)
-                        .map(|n| Row::of(n, d, &today, &tz))
-                })
-                .collect();
-            let mut mine = myreplies::list(c, user.id)?;
-            let fq = shape::fold(qq.trim());
-            if !fq.is_empty() {
-                for g in &mut mine {
-                    let group_hit = shape::fold(&g.name).contains(&fq);
-                    g.replies
-                        .retain(|r| group_hit || shape::fold(&r.body).contains(&fq));
-                }
-                mine.retain(|g| !g.replies.is_empty());
+        let (nodes, shown) = readable(c, &user, TreeKind::Kb, &today)?;
+        let rows = search(&nodes, shown, &qq)
+            .into_iter()
+            .filter_map(|(id, d)| {
+                nodes
+                    .iter()
+                    .find(|n| n.id == id)
+                    .map(|n| Row::of(n, d, &today, &tz))
+            })
+            .collect();
+        let mut mine = myreplies::list(c, user.id)?;
+        let fq = shape::fold(qq.trim());
+        if !fq.is_empty() {
+            for g in &mut mine {
+                let group_hit = shape::fold(&g.name).contains(&fq);
+                g.replies
+                    .retain(|r| group_hit || shape::fold(&r.body).contains(&fq));
             }
-            Ok((rows, mine))
-        })
-        .await?;
+            mine.retain(|g| !g.replies.is_empty());
+        }
+        Ok((rows, mine))
+    })
+    .await?;
     fragment(&KbView { q, rows, mine })
 }
 
@@ -221,14 +221,14 @@ pub async fn image(
 ) -> Result<Response, AppError> {
     let user = s.user;
     let rel = super::read(&state, move |c| -> Result<String, AppError> {
-            let n = tree::get(c, id)?.ok_or(AppError::NotFound)?;
-            let v = Viewer::load(c, &user)?;
-            if n.image.is_empty() || !access::tree_node(&v, &tree::groups_of(c, id)?) {
-                return Err(AppError::NotFound);
-            }
-            Ok(n.image)
-        })
-        .await?;
+        let n = tree::get(c, id)?.ok_or(AppError::NotFound)?;
+        let v = Viewer::load(c, &user)?;
+        if n.image.is_empty() || !access::tree_node(&v, &tree::groups_of(c, id)?) {
+            return Err(AppError::NotFound);
+        }
+        Ok(n.image)
+    })
+    .await?;
     let path = crate::wechat::outbox::safe_join(&state.wechat.media_dir, &rel)
         .ok_or(AppError::NotFound)?;
     let served = tower::ServiceExt::oneshot(tower_http::services::ServeFile::new(&path), req)
@@ -271,18 +271,18 @@ pub async fn view(
     let kind = kind_of(&uri);
     let (user, today, tz) = (s.user, today(&state), state.config.timezone.clone());
     let rows = super::read(&state, move |c| -> DbResult<Vec<Row>> {
-            let (nodes, shown) = readable(c, &user, kind, &today)?;
-            Ok(shown
-                .into_iter()
-                .filter_map(|(id, d)| {
-                    nodes
-                        .iter()
-                        .find(|n| n.id == id)
-                        .map(|n| Row::of(n, d, &today, &tz))
-                })
-                .collect())
-        })
-        .await?;
+        let (nodes, shown) = readable(c, &user, kind, &today)?;
+        Ok(shown
+            .into_iter()
+            .filter_map(|(id, d)| {
+                nodes
+                    .iter()
+                    .find(|n| n.id == id)
+                    .map(|n| Row::of(n, d, &today, &tz))
+            })
+            .collect())
+    })
+    .await?;
     render(&TreeView {
         page: Page::new(&ctx, tree_label(kind), kind.as_str()),
         label: tree_label(kind),

@@ -337,7 +337,8 @@ pub async fn page(
     let tz = state.config.timezone.clone();
     let now = state.clock.now();
     let selected = lq.c.map(ConversationId);
-    let (groups, lists, chat, side, (status, auto_accept)) = super::read(&state, move |c| -> Result<_, AppError> {
+    let (groups, lists, chat, side, (status, auto_accept)) =
+        super::read(&state, move |c| -> Result<_, AppError> {
             let lists = lists_view(c, &user, &lq, &csrf, &tz, now)?;
             let mut chat = None;
             let mut side = None;

@@ -127,13 +127,13 @@ pub(super) async fn chat_after(
         state.clock.now(),
     );
     let (chat, side) = read(state, move |c| -> Result<_, AppError> {
-            let conv = desk::visible(c, &user, id)?;
-            Ok((
-                chat_view(c, &user, &conv, &csrf, &tz, now)?,
-                side_view(c, &user, conv.follower_id, &tz, now)?,
-            ))
-        })
-        .await?;
+        let conv = desk::visible(c, &user, id)?;
+        Ok((
+            chat_view(c, &user, &conv, &csrf, &tz, now)?,
+            side_view(c, &user, conv.follower_id, &tz, now)?,
+        ))
+    })
+    .await?;
     with_side(chat, side)
 }
 

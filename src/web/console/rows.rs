@@ -150,7 +150,9 @@ pub fn message_row(
         .find(|x| x.kind != MediaKind::Thumb)
         .and_then(|x| match x.state {
             MediaState::Pending => Some(crate::t("console-media-pending")),
-            MediaState::Failed => Some(crate::t1("console-media-failed", "error", x.error.as_str())),
+            MediaState::Failed => {
+                Some(crate::t1("console-media-failed", "error", x.error.as_str()))
+            }
             MediaState::Stored => None,
         });
     let (image, audio, video) = match m.kind {
@@ -202,15 +204,27 @@ pub fn message_row(
     };
     let delivery = delivery.or_else(|| {
         m.delivery.as_ref().map(|(state, reason)| match state {
-            OutboxState::Pending | OutboxState::Sending if reason.is_empty() => {
-                ("pending", crate::t("console-delivery-sending"), String::new())
-            }
-            OutboxState::Pending | OutboxState::Sending => {
-                ("pending", crate::t("console-delivery-retrying"), reason.clone())
-            }
+            OutboxState::Pending | OutboxState::Sending if reason.is_empty() => (
+                "pending",
+                crate::t("console-delivery-sending"),
+                String::new(),
+            ),
+            OutboxState::Pending | OutboxState::Sending => (
+                "pending",
+                crate::t("console-delivery-retrying"),
+                reason.clone(),
+            ),
             OutboxState::Sent => ("sent", crate::t("console-delivery-sent"), String::new()),
-            OutboxState::Failed => ("failed", crate::t("console-delivery-failed"), reason.clone()),
-            OutboxState::Unknown => ("unknown", crate::t("console-delivery-unknown"), reason.clone()),
+            OutboxState::Failed => (
+                "failed",
+                crate::t("console-delivery-failed"),
+                reason.clone(),
+            ),
+            OutboxState::Unknown => (
+                "unknown",
+                crate::t("console-delivery-unknown"),
+                reason.clone(),
+            ),
             OutboxState::Ignored => (
                 "unknown",
                 crate::t("console-delivery-ignored"),
@@ -366,7 +380,11 @@ pub fn step_text(s: &crate::db::transcripts::StepLine) -> String {
         t.push_str(&crate::t1("console-step-categories", "list", list));
     }
     if !s.end_remark.trim().is_empty() {
-        t.push_str(&crate::t1("console-step-remark", "remark", s.end_remark.trim()));
+        t.push_str(&crate::t1(
+            "console-step-remark",
+            "remark",
+            s.end_remark.trim(),
+        ));
     }
     t
 }
@@ -492,8 +510,7 @@ pub(crate) async fn message_fragment(
     message: MessageId,
 ) -> Result<Response, AppError> {
     let (tz, now) = (state.config.timezone.clone(), state.clock.now());
-    let row = super::read(state, move |c| render_message_row(c, message, &tz, now))
-        .await?;
+    let row = super::read(state, move |c| render_message_row(c, message, &tz, now)).await?;
     Ok(axum::response::Html(row.map(|(h, _)| h).unwrap_or_default()).into_response())
 }
 

@@ -133,11 +133,9 @@ pub async fn list(
     };
     let agent = match q.agent.trim() {
         "" => None,
-        a => {
-            Some(UserId(a.parse::<i64>().map_err(|_| {
-                AppError::BadRequest(crate::t("served-agent-invalid"))
-            })?))
-        }
+        a => Some(UserId(a.parse::<i64>().map_err(|_| {
+            AppError::BadRequest(crate::t("served-agent-invalid"))
+        })?)),
     };
     let filter = ServedFilter {
         follower: q.follower.trim().to_string(),
@@ -148,7 +146,8 @@ pub async fn list(
         offset: (current - 1) * PAGE_SIZE,
     };
     let user = s.user.clone();
-    let (whose, agents, categories, (rows, total)) = super::read(&state, move |c| -> Result<_, AppError> {
+    let (whose, agents, categories, (rows, total)) =
+        super::read(&state, move |c| -> Result<_, AppError> {
             let v = Viewer::load(c, &user)?;
             let scope = access::served(c, &v, agent)?;
             let whose = if scope.agent == user.id {

@@ -53,23 +53,24 @@ pub async fn upload(
             file = Some((name, bytes.to_vec()));
         }
     }
-    let (name, bytes) = file.ok_or_else(|| AppError::BadRequest(crate::t("console-upload-choose")))?;
+    let (name, bytes) =
+        file.ok_or_else(|| AppError::BadRequest(crate::t("console-upload-choose")))?;
     if bytes.len() > MAX_IMAGE {
         return Err(AppError::TooLarge);
     }
-    let (ext, content_type) = sniff(&bytes)
-        .ok_or_else(|| AppError::BadRequest(crate::t("console-upload-type")))?;
+    let (ext, content_type) =
+        sniff(&bytes).ok_or_else(|| AppError::BadRequest(crate::t("console-upload-type")))?;
     let user = s.user;
     // Check before writing the file, so a refused send leaves nothing behind.
     let (u, cid) = (user.clone(), id);
     let group = super::read(&state, move |c| -> Result<GroupId, AppError> {
-            let conv = desk::visible(c, &u, cid)?;
-            if conv.agent_id != Some(u.id) {
-                return Err(AppError::Denied(crate::t("console-upload-denied")));
-            }
-            Ok(conv.group_id)
-        })
-        .await?;
+        let conv = desk::visible(c, &u, cid)?;
+        if conv.agent_id != Some(u.id) {
+            return Err(AppError::Denied(crate::t("console-upload-denied")));
+        }
+        Ok(conv.group_id)
+    })
+    .await?;
     let mut token = [0u8; 12];
     getrandom::fill(&mut token).map_err(|e| AppError::Internal(e.to_string()))?;
     let hex: String = token.iter().map(|b| format!("{b:02x}")).collect();
@@ -110,16 +111,15 @@ pub async fn serve(
 ) -> Result<Response, AppError> {
     let user = s.user;
     let row = super::read(&state, move |c| -> DbResult<Option<Stored>> {
-            Ok(match db::uploads::get(c, id)? {
-                Some(u) => {
-                    let ok =
-                        access::upload(&access::Viewer::load(c, &user)?, u.group_id, u.user_id);
-                    Some((u.group_id, u.path, u.content_type, ok))
-                }
-                None => None,
-            })
+        Ok(match db::uploads::get(c, id)? {
+            Some(u) => {
+                let ok = access::upload(&access::Viewer::load(c, &user)?, u.group_id, u.user_id);
+                Some((u.group_id, u.path, u.content_type, ok))
+            }
+            None => None,
         })
-        .await?;
+    })
+    .await?;
     let Some((_, rel, content_type, true)) = row else {
         return Err(AppError::NotFound);
     };
