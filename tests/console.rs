@@ -2291,3 +2291,40 @@ async fn todays_work_comes_with_every_refresh_of_the_lists() {
     );
     w.stop().await;
 }
+
+/// Issue 13: the live stream draws each console's rows in that console's
+/// language — two agents of one group, one in zh-CN and one in English, get
+/// the same automatic reply as 自动回复 and as "Automatic reply".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_stream_draws_rows_in_each_consoles_language() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    w.srv.user("ben", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let ben = login(&w.srv, "ben").await;
+    let r = ben
+        .b
+        .post_form("/console/me/locale", &[("locale", "en")])
+        .await;
+    assert!(r.status().is_redirection());
+    let mut zh = Sse::open(&amy, None).await;
+    assert_eq!(zh.next().await.expect("hello").event, "hello");
+    let mut en = Sse::open(&ben, None).await;
+    assert_eq!(en.next().await.expect("hello").event, "hello");
+    w.say("oFanLiveLang01", "hello").await;
+    let is_notice = |f: &Frame| f.event == "msg" && f.data.contains("row-system");
+    let zh_row = zh
+        .until("the notice in zh-CN", is_notice)
+        .await
+        .pop()
+        .unwrap();
+    let en_row = en
+        .until("the notice in English", is_notice)
+        .await
+        .pop()
+        .unwrap();
+    assert!(zh_row.data.contains("自动回复"), "{zh_row:?}");
+    assert!(en_row.data.contains("Automatic reply"), "{en_row:?}");
+    assert!(!en_row.data.contains("自动回复"), "{en_row:?}");
+    w.stop().await;
+}
