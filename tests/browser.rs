@@ -2934,6 +2934,11 @@ async fn phone_console_at(
         .as_f64()
         .unwrap_or(0.0);
     anyhow::ensure!(share >= 0.70, "the messages take {share:.2} of the height");
+    eprintln!(
+        "[phone_console] {tag}: header {head_h}px high, {shown} items in one row \
+         (centres within {spread}px); messages {:.0}% of the height",
+        share * 100.0
+    );
     // The reply box is one row; the Enter hint is hidden; 自动接入 is labelled.
     let ui = c
         .execute(
@@ -2982,6 +2987,7 @@ async fn phone_console_at(
         grown > box_h + 30.0 && grown <= f64::from(h) * 0.31,
         "four lines: the box is {grown}px (one row: {box_h}px)"
     );
+    eprintln!("[phone_console] {tag}: reply box {box_h}px, {grown}px with four lines");
     shots.take(c, &format!("{tag}-typing")).await?;
     c.execute(
         "const box = document.querySelector('#composer textarea'); box.value = '';
