@@ -505,6 +505,38 @@
     htmx.ajax("POST", "/console/c/" + chat.dataset.conv + "/kb", { values: { node: b.dataset.kbImage }, target: "#timeline", swap: "beforeend" });
   });
 
+  // Phone console: the ⋯ menu of a chat closes after an entry, on a click
+  // elsewhere and on Escape (the checkbox behind it does the opening).
+  function closeChatMenus() {
+    document.querySelectorAll(".chat-more-toggle:checked").forEach(function (t) { t.checked = false; });
+  }
+  document.addEventListener("click", function (e) {
+    var el = e.target instanceof Element ? e.target : null;
+    if (!el || el.closest(".chat-more, .chat-more-toggle")) return;
+    closeChatMenus();
+  });
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape") closeChatMenus(); });
+
+  // The reply box grows with its text: CSS field-sizing where the browser has
+  // it, else this (phones only; a desktop keeps its three rows).
+  var grows = window.CSS && CSS.supports && CSS.supports("field-sizing", "content");
+  function grow(t) {
+    if (grows || !window.matchMedia("(max-width: 600px)").matches) return;
+    t.rows = 1;
+    t.style.height = "auto";
+    t.style.height = Math.min(t.scrollHeight + 2, Math.round(window.innerHeight * 0.3)) + "px";
+  }
+  document.addEventListener("input", function (e) {
+    if (e.target instanceof HTMLTextAreaElement && e.target.hasAttribute("data-grow")) grow(e.target);
+  });
+  function growAll() { document.querySelectorAll("textarea[data-grow]").forEach(grow); }
+  document.addEventListener("DOMContentLoaded", growAll);
+  document.addEventListener("htmx:afterSwap", growAll);
+  document.addEventListener("reset", function (e) {
+    var box = e.target instanceof HTMLFormElement ? e.target.querySelector("textarea[data-grow]") : null;
+    if (box) setTimeout(function () { grow(box); }, 0);
+  });
+
   // htmx errors without a fragment (network down): say so in Chinese.
   document.addEventListener("htmx:sendError", function () {
     var flash = document.getElementById("flash");

@@ -627,7 +627,7 @@ async fn console_flow(
     wait_text(a, "#chat .chat-head", "会话中").await?;
     wait_text(b, "#lists", "排队中（0）").await?;
     wait_without(b, "#lists .queue-form", FOLLOWER_LABEL).await?;
-    wait_text(b, "#lists", "接待:amy显示名").await?;
+    wait_text(b, "#lists", "接待：amy显示名").await?;
     wait_text(a, "#chat .budget", "可回复").await?;
     shots.take(a, "2-accepted").await?;
 
@@ -677,7 +677,7 @@ async fn console_flow(
     wait_text(a, "#timeline", "能帮我改一下地址吗").await?;
 
     // 5. A transfers to B with a note; B accepts.
-    click(a, "#chat button[data-open-dialog^='transfer-']").await?;
+    chat_action(a, device, "transfer").await?;
     let select = find(a, "dialog[open] select[name='target']").await?;
     select.select_by_value(&format!("u{}", d.bob.0)).await?;
     find(a, "dialog[open] textarea[name='note']")
@@ -697,15 +697,15 @@ async fn console_flow(
     }
 
     // 6. B ends with a category.
-    click(b, "#chat button[data-open-dialog^='end-']").await?;
+    chat_action(b, device, "end").await?;
     shots.take(b, "6-end-dialog").await?;
-    // Without a category the server refuses, with the reason.
+    // Without a category the server refuses, with the reason, in the dialog.
     click(b, "dialog[open] button[type='submit']").await?;
-    wait_text(b, "#flash", "请至少选择一个咨询分类").await?;
+    wait_text(b, "dialog[open] .dialog-error", "请至少选择一个咨询分类").await?;
     click(b, "dialog[open] input[name='category']").await?;
     click(b, "dialog[open] button[type='submit']").await?;
     wait_text(b, "#chat .chat-head", "已接待").await?;
-    wait_text(a, "#lists", "会话中 (0)").await?;
+    wait_text(a, "#lists", "会话中（0）").await?;
     shots.take(b, "6-ended").await?;
 
     // 7. History shows the messages and the conversation with its category.
@@ -1949,6 +1949,7 @@ async fn issue13_console(
 
     // Bug 3: a saved 备注名 renames the chat header and the list entries.
     if device == Device::Phone {
+        click(a, "#chat .chat-more").await?;
         click(a, "#chat .side-toggle").await?;
     }
     let remark = find(a, "#side input[name='remark']").await?;
@@ -1991,12 +1992,12 @@ async fn issue13_console(
     );
     shots.take(a, "4-flash-floats").await?;
     // … and goes at the next action.
-    click(a, "#chat button[data-open-dialog^='note-']").await?;
+    chat_action(a, device, "note").await?;
     wait_without(a, "#flash", "图片不能超过").await?;
     click(a, "dialog[open] button[data-close-dialog]").await?;
 
     // Bug 5: bob's transfer request goes once he accepted it.
-    click(a, "#chat button[data-open-dialog^='transfer-']").await?;
+    chat_action(a, device, "transfer").await?;
     find(a, "dialog[open] select[name='target']")
         .await?
         .select_by_value(&format!("u{}", d.bob.0))
@@ -2013,7 +2014,7 @@ async fn issue13_console(
     wait_without(b, "#flash", "请求将会话转接给您").await?;
 
     // Bug 6: bob ends with a category and a remark; the timeline tells the story.
-    click(b, "#chat button[data-open-dialog^='end-']").await?;
+    chat_action(b, device, "end").await?;
     click(b, "dialog[open] input[name='category']").await?;
     find(b, "dialog[open] textarea[name='remark']")
         .await?
@@ -2778,5 +2779,455 @@ async fn language(c: &Client, base: &str, shots: &Shots, device: Device) -> Resu
     click(c, "form[action='/console/me/locale'] button[type=submit]").await?;
     wait_text(c, "#flash", "界面语言已切换为简体中文").await?;
     shots.take(c, "3-me-zh").await?;
+    Ok(())
+}
+
+// ---- h-con: phone console and English console ----
+
+/// Opens the ⋯ menu of the chat on a phone first (on a desktop its entries
+/// are in the chat's header), then clicks the entry opening dialog `dialog`.
+async fn chat_action(c: &Client, device: Device, dialog: &str) -> Result<()> {
+    if device == Device::Phone {
+        click(c, "#chat .chat-more").await?;
+        click(
+            c,
+            &format!("#chat .chat-menu [data-open-dialog^='{dialog}-']"),
+        )
+        .await
+    } else {
+        click(c, &format!("#chat button[data-open-dialog^='{dialog}-']")).await
+    }
+}
+
+/// A phone-sized browser of `w`×`h` CSS pixels (the shared [`Device::Phone`] is 375×812).
+async fn phone_session(driver: &ChromeDriver, w: u32, h: u32) -> Result<Client> {
+    let profile = driver
+        .dir
+        .path()
+        .join(format!("phone-{w}x{h}-{}", common::rand_u32()));
+    std::fs::create_dir_all(&profile)?;
+    let args = vec![
+        "--headless=new".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--no-first-run".into(),
+        "--lang=zh-CN".into(),
+        format!("--window-size={w},{h}"),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    let chrome = json!({
+        "binary": driver.chromium.to_string_lossy(),
+        "args": args,
+        "mobileEmulation": {
+            "deviceMetrics": { "width": w, "height": h, "pixelRatio": 2.0, "mobile": true, "touch": true },
+            "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) \
+                          Chrome/130.0.0.0 Mobile Safari/537.36",
+        },
+    });
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    caps.insert("goog:chromeOptions".into(), chrome);
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match ClientBuilder::rustls()?
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(c) => return Ok(c),
+            Err(e) if attempt < 3 => {
+                eprintln!("phone session attempt {attempt} failed: {e}; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => bail!("cannot open a {w}x{h} phone session: {e}"),
+        }
+    }
+}
+
+/// Issue 13, item 13: the console on a phone (375×812 and 390×844, in zh-CN
+/// and in English) with an open chat — one compact header row (name, reply
+/// budget, ⋯), the messages over at least 70% of the screen, a one-row reply
+/// box that grows with its text, no Enter hint, a visible 自动接入 label; the
+/// ⋯ menu holds the chat's actions, and 结束 from it opens the end dialog,
+/// whose refusal (no 咨询分类) shows inside the dialog (item 16). Then the
+/// desktop console in English, its header as before.
+/// Screenshots: `target/screenshots/phone_console-<lang>-<width>*.png` and
+/// `desktop_console-en-*.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_console() {
+    use kefu::i18n::Lang;
+    use kefu::model::Role;
+    let driver = ChromeDriver::start().await;
+    let server = TestServer::start().await;
+    let fake = common::FakeServer::start().await;
+    fake.fake.add_account(common::APPID, common::SECRET);
+    let g = server.group("Support", "support").await;
+    let amy = server.user("amy", Role::Agent, &[g]).await;
+    let account = server.account("safe", &fake.url).await;
+    let aid = account.id;
+    server
+        .state
+        .db
+        .write(move |c| -> kefu::db::DbResult<()> {
+            kefu::db::accounts::set_groups(c, aid, &[g])?;
+            c.execute("UPDATE accounts SET name = 'Test OA' WHERE id = ?1", [aid])?;
+            c.execute("UPDATE users SET display_name = 'Amy' WHERE id = ?1", [amy])?;
+            let s = kefu::db::settings::GroupSettings {
+                agents_see_queue: true,
+                require_category: true,
+                ..Default::default()
+            };
+            kefu::db::settings::set_group(c, g, &s)?;
+            c.execute(
+                "INSERT INTO categories (group_id, name) VALUES (?1, 'Shipping')",
+                [g],
+            )?;
+            Ok(())
+        })
+        .await
+        .expect("link the account and configure the group");
+    server.state.wechat.forget_account(aid);
+    // A follower in conversation with amy, with a few lines each way.
+    let now = server.state.clock.now().as_second();
+    for (i, text) in [
+        "hello, where is my parcel?",
+        "order 20261120-0042",
+        "it was due yesterday",
+    ]
+    .iter()
+    .enumerate()
+    {
+        server
+            .push(&account, "safe", &text_push(text, 9700 + i as u64, now))
+            .await;
+    }
+    let conv: i64 = server
+        .state
+        .db
+        .read(|c| -> kefu::db::DbResult<i64> {
+            Ok(c.query_row("SELECT max(id) FROM conversations", [], |r| r.get(0))?)
+        })
+        .await
+        .expect("the conversation");
+    let shots = Shots::new("phone_console");
+    let desktop_shots = Shots::new("desktop_console");
+    let mut failures = Vec::new();
+    for (lang, w, h) in [
+        (Lang::Zh, 375, 812),
+        (Lang::Zh, 390, 844),
+        (Lang::En, 375, 812),
+        (Lang::En, 390, 844),
+    ] {
+        server
+            .state
+            .db
+            .write(move |c| -> kefu::db::DbResult<()> {
+                kefu::db::users::set_locale(c, amy, lang)?;
+                if lang == Lang::En {
+                    // What the follower was sent automatically is the merchant's
+                    // text, never translated: in English for these pictures.
+                    c.execute(
+                        "UPDATE messages SET content = CASE WHEN content LIKE '%Amy%'
+                           THEN 'Hi, this is Amy. Happy to help!'
+                           ELSE 'Welcome! You are next in the queue, an agent will be with you shortly.' END
+                         WHERE direction = 'out' AND sender_id IS NULL",
+                        [],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("locale");
+        let c = match phone_session(&driver, w, h).await {
+            Ok(c) => c,
+            Err(e) => panic!("{e:#}"),
+        };
+        let outcome = phone_console_at(&c, &server.url, conv, lang, w, h, &shots).await;
+        if outcome.is_err() {
+            let _ = shots
+                .take(&c, &format!("failure-{}-{w}", lang.code()))
+                .await;
+        }
+        let _ = c.close().await;
+        if let Err(e) = outcome {
+            failures.push(format!("{} {w}x{h}: {e:#}", lang.code()));
+        }
+    }
+    // The desktop console in English.
+    let c = driver.connect(Device::Desktop).await;
+    let outcome = desktop_console_english(&c, &server.url, conv, &desktop_shots).await;
+    if outcome.is_err() {
+        let _ = desktop_shots.take(&c, "failure").await;
+    }
+    let _ = c.close().await;
+    if let Err(e) = outcome {
+        failures.push(format!("desktop en: {e:#}"));
+    }
+    server.stop().await;
+    drop(driver);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+async fn phone_console_at(
+    c: &Client,
+    base: &str,
+    conv: i64,
+    lang: kefu::i18n::Lang,
+    w: u32,
+    h: u32,
+    shots: &Shots,
+) -> Result<()> {
+    use kefu::i18n::Lang;
+    let en = lang == Lang::En;
+    let tag = format!("{}-{w}", lang.code());
+    c.goto(&format!("{base}/login")).await?;
+    login(c, "amy", common::PASSWORD).await?;
+    wait_path(c, "/console").await?;
+    c.goto(&format!("{base}/console?c={conv}")).await?;
+    let vp = c
+        .execute("return [window.innerWidth, window.innerHeight];", vec![])
+        .await?;
+    anyhow::ensure!(vp == json!([w, h]), "viewport {vp}, not {w}x{h}");
+    let queued = c
+        .execute(
+            "return !!document.querySelector(\"#chat .chat-actions button[hx-post$='/accept']\");",
+            vec![],
+        )
+        .await?;
+    if queued == json!(true) {
+        click(c, "#chat .chat-actions button[hx-post$='/accept']").await?;
+    }
+    wait_text(
+        c,
+        "#chat .chat-head .budget",
+        if en { "left" } else { "可回复" },
+    )
+    .await?;
+    wait_text(c, "#timeline", "it was due yesterday").await?;
+    find(c, "#composer textarea").await?;
+
+    // One header row: the name, the budget and ⋯ side by side, a slim bar.
+    let head = c
+        .execute(
+            "const head = document.querySelector('#chat .chat-head');
+             const shown = [...head.querySelectorAll('.back, .chat-label, .budget, .chat-more')]
+               .filter(e => e.offsetWidth > 0).map(e => e.getBoundingClientRect());
+             const mids = shown.map(r => r.top + r.height / 2);
+             return [head.getBoundingClientRect().height, shown.length,
+                     Math.max(...mids) - Math.min(...mids)];",
+            vec![],
+        )
+        .await?;
+    let (head_h, shown, spread) = (
+        head[0].as_f64().unwrap_or(999.0),
+        head[1].as_u64().unwrap_or(0),
+        head[2].as_f64().unwrap_or(999.0),
+    );
+    anyhow::ensure!(
+        head_h <= 52.0 && shown == 4 && spread <= 4.0,
+        "the chat header is not one row: {head}"
+    );
+    // The messages take at least 70% of the screen.
+    let share = c
+        .execute(
+            "return document.getElementById('timeline').getBoundingClientRect().height / window.innerHeight;",
+            vec![],
+        )
+        .await?
+        .as_f64()
+        .unwrap_or(0.0);
+    anyhow::ensure!(share >= 0.70, "the messages take {share:.2} of the height");
+    eprintln!(
+        "[phone_console] {tag}: header {head_h}px high, {shown} items in one row \
+         (centres within {spread}px); messages {:.0}% of the height",
+        share * 100.0
+    );
+    // The reply box is one row; the Enter hint is hidden; 自动接入 is labelled.
+    let ui = c
+        .execute(
+            "const box = document.querySelector('#composer textarea');
+             const hint = document.querySelector('#composer .enter-hint');
+             const auto = document.querySelector('.auto-accept-label');
+             return [Math.round(box.getBoundingClientRect().height),
+                     Math.round(document.getElementById('composer').getBoundingClientRect().height),
+                     getComputedStyle(hint).display, auto.offsetWidth > 0, auto.textContent.trim()];",
+            vec![],
+        )
+        .await?;
+    let (box_h, composer_h) = (
+        ui[0].as_f64().unwrap_or(999.0),
+        ui[1].as_f64().unwrap_or(999.0),
+    );
+    anyhow::ensure!(
+        box_h <= 44.0 && composer_h <= 60.0,
+        "the reply box is not one row: {ui}"
+    );
+    anyhow::ensure!(
+        ui[2] == json!("none"),
+        "the Enter hint shows on a phone: {ui}"
+    );
+    let auto = if en { "Auto-accept" } else { "自动接入" };
+    anyhow::ensure!(
+        ui[3] == json!(true) && ui[4] == json!(auto),
+        "自动接入 label: {ui}"
+    );
+    check_no_horizontal_overflow(c, "phone console").await?;
+    shots.take(c, &tag).await?;
+
+    // The box grows with the text (and not past a third of the screen).
+    let grown = c
+        .execute(
+            "const box = document.querySelector('#composer textarea');
+             box.value = 'line one\\nline two\\nline three\\nline four';
+             box.dispatchEvent(new Event('input', { bubbles: true }));
+             return Math.round(box.getBoundingClientRect().height);",
+            vec![],
+        )
+        .await?
+        .as_f64()
+        .unwrap_or(0.0);
+    anyhow::ensure!(
+        grown > box_h + 30.0 && grown <= f64::from(h) * 0.31,
+        "four lines: the box is {grown}px (one row: {box_h}px)"
+    );
+    eprintln!("[phone_console] {tag}: reply box {box_h}px, {grown}px with four lines");
+    shots.take(c, &format!("{tag}-typing")).await?;
+    c.execute(
+        "const box = document.querySelector('#composer textarea'); box.value = '';
+         box.dispatchEvent(new Event('input', { bubbles: true }));",
+        vec![],
+    )
+    .await?;
+
+    // The ⋯ menu holds the chat's actions.
+    click(c, "#chat .chat-more").await?;
+    let menu = c
+        .execute(
+            "const m = document.querySelector('#chat .chat-menu');
+             return [getComputedStyle(m).display,
+                     [...m.children].filter(e => e.offsetWidth > 0).map(e => e.textContent.trim())];",
+            vec![],
+        )
+        .await?;
+    anyhow::ensure!(menu[0] == json!("flex"), "the ⋯ menu did not open: {menu}");
+    let entries: Vec<&str> = menu[1]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let want: &[&str] = if en {
+        &[
+            "Transfer",
+            "End",
+            "Ask for a rating",
+            "Mark",
+            "Tag",
+            "History",
+            "Profile",
+        ]
+    } else {
+        &["转接", "结束", "邀请评价", "标注", "标签", "历史", "资料"]
+    };
+    for entry in want {
+        anyhow::ensure!(
+            entries.contains(entry),
+            "{entry} missing from the menu: {entries:?}"
+        );
+    }
+    shots.take(c, &format!("{tag}-menu")).await?;
+    // 结束 from the menu: the dialog opens (the menu closes); refused without
+    // a category, it says so inside the dialog.
+    click(c, "#chat .chat-menu [data-open-dialog^='end-']").await?;
+    find(c, "dialog[open]").await?;
+    let closed = c
+        .execute(
+            "return getComputedStyle(document.querySelector('#chat .chat-menu')).display;",
+            vec![],
+        )
+        .await?;
+    anyhow::ensure!(closed == json!("none"), "the menu stayed open: {closed}");
+    click(c, "dialog[open] button[type='submit']").await?;
+    let refusal = if en {
+        "Choose at least one category"
+    } else {
+        "请至少选择一个咨询分类"
+    };
+    wait_text(c, "dialog[open] .dialog-error", refusal).await?;
+    let inside = c
+        .execute(
+            "const d = document.querySelector('dialog[open]').getBoundingClientRect();
+             const e = document.querySelector('dialog[open] .dialog-error').getBoundingClientRect();
+             return e.height > 0 && e.top >= d.top && e.bottom <= d.bottom;",
+            vec![],
+        )
+        .await?;
+    anyhow::ensure!(
+        inside == json!(true),
+        "the refusal is not inside the dialog"
+    );
+    shots.take(c, &format!("{tag}-end-refused")).await?;
+    click(c, "dialog[open] button[data-close-dialog]").await?;
+    // 资料 from the menu shows the side pane.
+    click(c, "#chat .chat-more").await?;
+    click(c, "#chat .chat-menu .side-toggle").await?;
+    wait_js(
+        c,
+        "return document.getElementById('workspace').dataset.view;",
+        json!("side"),
+    )
+    .await?;
+    wait_text(c, "#side", if en { "Today's work" } else { "今日工作" }).await?;
+    if en {
+        let body = text_of(c, "body").await?;
+        anyhow::ensure!(
+            common::chinese_in(&body).is_empty(),
+            "Chinese on the English phone console: {:?}",
+            common::chinese_in(&body)
+        );
+    }
+    Ok(())
+}
+
+async fn desktop_console_english(c: &Client, base: &str, conv: i64, shots: &Shots) -> Result<()> {
+    c.goto(&format!("{base}/login")).await?;
+    login(c, "amy", common::PASSWORD).await?;
+    wait_path(c, "/console").await?;
+    c.goto(&format!("{base}/console?c={conv}")).await?;
+    wait_text(c, "#chat .chat-head", "In conversation").await?;
+    wait_text(c, "#side", "Today's work").await?;
+    wait_text(c, "#side .kb", "My replies").await?;
+    // The desktop header as before: the actions in it, no ⋯.
+    let head = c
+        .execute(
+            "const more = document.querySelector('#chat .chat-more');
+             const end = document.querySelector('#chat button[data-open-dialog^=\"end-\"]');
+             return [more.offsetWidth, end.offsetWidth > 0,
+                     getComputedStyle(document.querySelector('#composer .enter-hint')).display];",
+            vec![],
+        )
+        .await?;
+    anyhow::ensure!(
+        head[0] == json!(0) && head[1] == json!(true) && head[2] != json!("none"),
+        "desktop header: {head}"
+    );
+    let body = text_of(c, "body").await?;
+    anyhow::ensure!(
+        common::chinese_in(&body).is_empty(),
+        "Chinese on the English console: {:?}",
+        common::chinese_in(&body)
+    );
+    shots.take(c, "en-chat").await?;
+    chat_action(c, Device::Desktop, "transfer").await?;
+    find(c, "dialog[open] select[name='target']").await?;
+    shots.take(c, "en-transfer-dialog").await?;
+    click(c, "dialog[open] button[data-close-dialog]").await?;
+    c.goto(&format!("{base}/console/served")).await?;
+    wait_text(c, "main", "Conversations Amy ended").await?;
+    shots.take(c, "en-served").await?;
     Ok(())
 }

@@ -1696,12 +1696,12 @@ async fn ended_conversations_move_to_recent_contacts_at_midnight() {
     let (s, _) = amy.post(&format!("/console/c/{}/end", conv.id), &[]).await;
     assert_eq!(s, StatusCode::OK);
     let lists = amy.lists().await;
-    assert!(lists.contains("今日已结束 (1)"), "{lists}");
-    assert!(lists.contains("最近联系 (0)"), "{lists}");
+    assert!(lists.contains("今日已结束（1）"), "{lists}");
+    assert!(lists.contains("最近联系（0）"), "{lists}");
     w.advance(SignedDuration::from_mins(20)); // 00:10 the next day
     let lists = amy.lists().await;
     assert!(!lists.contains("今日已结束"), "{lists}");
-    assert!(lists.contains("最近联系 (1)"), "{lists}");
+    assert!(lists.contains("最近联系（1）"), "{lists}");
     assert!(lists.contains(&label(openid)), "{lists}");
     w.stop().await;
 }
@@ -2005,5 +2005,326 @@ async fn a_picked_emoji_reaches_wechat_as_its_code() {
         w.texts_to(openid).last().map(String::as_str),
         Some("不客气/:strong")
     );
+    w.stop().await;
+}
+
+// ---- h-con: phone console and English console ----
+
+/// Issue 13: every console page an agent uses, drawn for an agent who chose
+/// English (个人中心 → language), holds no Chinese of its own — the chat with
+/// its dialogs, rows and steps, the lists, the side pane, quick replies, the
+/// history, 已接待, 会话标签, 标注, 我的回复 and the read-only kb / FAQ; the
+/// test data is ASCII. The same pages in zh-CN still speak Chinese.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_speaks_english_to_an_english_agent() {
+    let wx = FakeServer::start().await;
+    wx.fake.add_account(APPID, SECRET);
+    let srv = TestServer::start().await;
+    let acc = srv.account("plain", &wx.url).await;
+    let group = srv.group("Support", "support").await;
+    let amy_id = srv.user("amy", Role::Agent, &[group]).await;
+    let (aid, now) = (acc.id, srv.state.clock.now());
+    let tag = srv
+        .state
+        .db
+        .write(move |c| -> DbResult<i64> {
+            db::accounts::set_groups(c, aid, &[group])?;
+            c.execute("UPDATE accounts SET name = 'Test OA' WHERE id = ?1", [aid])?;
+            c.execute(
+                "UPDATE users SET display_name = 'Amy' WHERE id = ?1",
+                [amy_id],
+            )?;
+            db::settings::set_group(c, group, &shown_queue())?;
+            db::taxonomy::add_category(c, group, None, "Shipping")?.expect("category");
+            db::taxonomy::add_kb(c, group, "Orders", "Delivery time", "Ships in 2 days", now)?;
+            let set = db::myreplies::add_group(c, amy_id, "Greetings")?;
+            db::myreplies::add(c, amy_id, set, "Hello, happy to help")?;
+            Ok(db::taxonomy::add_tag(c, None, "Refund")?.expect("tag"))
+        })
+        .await
+        .unwrap();
+    srv.state.wechat.forget_account(aid);
+    let w = World {
+        wx,
+        srv,
+        acc,
+        group,
+    };
+    let amy = login(&w.srv, "amy").await;
+    let r = amy
+        .b
+        .post_form("/console/me/locale", &[("locale", "en")])
+        .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+
+    // One follower served and ended (已接待), one in conversation now.
+    let (done, open) = ("oEnglishDone0007", "oEnglishOpen0042");
+    w.say(done, "where is my parcel").await;
+    let first = w.conv(done).await;
+    amy.accept(first.id).await;
+    amy.reply(first.id, "On its way").await;
+    let cat: String = w
+        .srv
+        .state
+        .db
+        .read(|c| -> DbResult<i64> {
+            Ok(c.query_row("SELECT min(id) FROM categories", [], |r| r.get(0))?)
+        })
+        .await
+        .unwrap()
+        .to_string();
+    let (s, body) = amy
+        .post(
+            &format!("/console/c/{}/end", first.id),
+            &[("category", cat.as_str()), ("remark", "sent tracking")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    w.say(open, "hello there").await;
+    let conv = w.conv(open).await;
+    let (s, body) = amy.accept(conv.id).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    amy.reply(conv.id, "Hi, how can I help?").await;
+    w.send_all().await;
+    let id = conv.id.to_string();
+    for (path, fields) in [
+        (
+            format!("/console/c/{id}/note"),
+            vec![("body", "check the stock")],
+        ),
+        (
+            format!("/console/c/{id}/mark"),
+            vec![("note", "call back tomorrow")],
+        ),
+    ] {
+        let (s, body) = amy.post(&path, &fields).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {body}");
+    }
+    let tag = tag.to_string();
+    let (s, body) = amy
+        .post(
+            &format!("/console/c/{id}/tag"),
+            &[("tag", tag.as_str()), ("remark", "asked for a refund")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let follower = w.follower(open).await;
+    // What WeChat's followers were sent by the system (the merchant's texts,
+    // not the interface's): ASCII too.
+    w.srv
+        .state
+        .db
+        .write(|c| -> DbResult<()> {
+            c.execute(
+                "UPDATE messages SET content = 'automatic notice' WHERE direction = 'out' AND sender_id IS NULL",
+                [],
+            )?;
+            c.execute("UPDATE groups SET name = 'Default' WHERE name <> 'Support'", [])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+
+    let full = [
+        format!("/console?c={id}"),
+        format!("/console/f/{}/history", follower.0),
+        "/console/served".to_string(),
+        "/console/tagged".to_string(),
+        "/console/marks".to_string(),
+        "/console/replies".to_string(),
+        "/console/kb/view".to_string(),
+        "/console/faq/view".to_string(),
+    ];
+    let fragments = [
+        format!("/console/c/{id}"),
+        "/console/lists".to_string(),
+        "/console/kb".to_string(),
+        format!("/console/uploads?c={id}"),
+    ];
+    // What each page shows in English (and so proves it was drawn).
+    let english = [
+        "Transfer",
+        "History of",
+        "Conversations Amy ended",
+        "A parent tag includes its child tags",
+        "Mark handled",
+        "My replies",
+        "knowledge base: insert or send its entries",
+        "Your groups have no FAQ yet",
+    ];
+    for (path, word) in full.iter().zip(english) {
+        let (s, body) = amy.b.text(path).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {body}");
+        assert!(body.contains("<html lang=\"en\""), "{path}");
+        assert!(body.contains(word), "{path} lacks {word:?}:\n{body}");
+        let chinese = common::chinese_in(&body);
+        assert!(
+            chinese.is_empty(),
+            "Chinese on {path}:\n{}",
+            chinese.join("\n")
+        );
+    }
+    for path in &fragments {
+        let (s, body) = amy.get(path).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {body}");
+        let chinese = common::chinese_in(&body);
+        assert!(
+            chinese.is_empty(),
+            "Chinese in {path}:\n{}",
+            chinese.join("\n")
+        );
+    }
+    // The chat in English: the steps, the rows, the budget, the side pane.
+    let (_, chat) = amy.get(&format!("/console/c/{id}")).await;
+    for want in [
+        "Amy accepted the conversation",
+        "Internal note · Amy (not shown to the follower)",
+        "Delivered",
+        "left · ",
+        "Visitor 0042",
+        "Today&#39;s work",
+        "Note labels (comma-separated)",
+        "title=\"Thumbs up\"",
+    ] {
+        assert!(chat.contains(want), "the chat lacks {want:?}:\n{chat}");
+    }
+
+    // The same pages in zh-CN.
+    let r = amy
+        .b
+        .post_form("/console/me/locale", &[("locale", "zh-CN")])
+        .await;
+    assert!(r.status().is_redirection());
+    let chinese = [
+        "转接",
+        "的历史消息",
+        "已结束的会话",
+        "选择上级标签时也包括其下的子标签",
+        "标记已处理",
+        "我的回复",
+        "所在客服组的知识库",
+        "所在客服组还没有常见问题",
+    ];
+    for (path, word) in full.iter().zip(chinese) {
+        let (s, body) = amy.b.text(path).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(body.contains(word), "{path} lacks {word:?}:\n{body}");
+    }
+    let (_, chat) = amy.get(&format!("/console/c/{id}")).await;
+    for want in [
+        "Amy 接入会话",
+        "窗口剩余",
+        "访客0042",
+        "今日工作",
+        "备注标签（逗号分隔）",
+    ] {
+        assert!(chat.contains(want), "the chat lacks {want:?}:\n{chat}");
+    }
+    w.stop().await;
+}
+
+/// Issue 13, item 16: a refused end (a required 咨询分类 not chosen) answers
+/// into the end dialog itself, not the page's flash behind its backdrop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_end_answers_inside_the_dialog() {
+    let w = world().await;
+    w.settings(GroupSettings {
+        require_category: true,
+        ..shown_queue()
+    })
+    .await;
+    let g = w.group;
+    w.srv
+        .state
+        .db
+        .write(move |c| db::taxonomy::add_category(c, g, None, "物流查询"))
+        .await
+        .unwrap()
+        .unwrap();
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let openid = "oFanEndDialog01";
+    w.say(openid, "你好").await;
+    let conv = w.conv(openid).await;
+    let (_, chat) = amy.accept(conv.id).await;
+    let slot = format!("id=\"end-error-{}\"", conv.id);
+    assert!(
+        chat.contains(&slot),
+        "the end dialog has its error slot: {chat}"
+    );
+    let r = amy
+        .post_raw(&format!("/console/c/{}/end", conv.id), &[], true)
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        r.headers().get("hx-retarget").and_then(|v| v.to_str().ok()),
+        Some(format!("#end-error-{}", conv.id).as_str())
+    );
+    let body = r.text().await.unwrap();
+    assert!(body.contains("请至少选择一个咨询分类"), "{body}");
+    assert_eq!(w.conv(openid).await.state, ConversationState::Active);
+    w.stop().await;
+}
+
+/// Issue 13, item 16: 今日工作 follows every refresh of the lists (an
+/// out-of-band swap), not only a switch of chats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn todays_work_comes_with_every_refresh_of_the_lists() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let today = |lists: &str| between(lists, "id=\"today-work\"", "</ul>").to_string();
+    let before = today(&amy.lists().await);
+    assert!(before.contains("<strong>0</strong>"), "{before}");
+    let openid = "oFanToday00001";
+    w.say(openid, "在吗").await;
+    let conv = w.conv(openid).await;
+    amy.accept(conv.id).await;
+    amy.reply(conv.id, "在的").await;
+    let lists = amy.lists().await;
+    assert!(lists.contains("hx-swap-oob=\"outerHTML\""), "{lists}");
+    let after = today(&lists);
+    assert!(
+        after.contains("接待会话 <strong>1</strong>")
+            && after.contains("发送回复 <strong>1</strong> 条"),
+        "{after}"
+    );
+    w.stop().await;
+}
+
+/// Issue 13: the live stream draws each console's rows in that console's
+/// language — two agents of one group, one in zh-CN and one in English, get
+/// the same automatic reply as 自动回复 and as "Automatic reply".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_stream_draws_rows_in_each_consoles_language() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    w.srv.user("ben", Role::Agent, &[w.group]).await;
+    let amy = login(&w.srv, "amy").await;
+    let ben = login(&w.srv, "ben").await;
+    let r = ben
+        .b
+        .post_form("/console/me/locale", &[("locale", "en")])
+        .await;
+    assert!(r.status().is_redirection());
+    let mut zh = Sse::open(&amy, None).await;
+    assert_eq!(zh.next().await.expect("hello").event, "hello");
+    let mut en = Sse::open(&ben, None).await;
+    assert_eq!(en.next().await.expect("hello").event, "hello");
+    w.say("oFanLiveLang01", "hello").await;
+    let is_notice = |f: &Frame| f.event == "msg" && f.data.contains("row-system");
+    let zh_row = zh
+        .until("the notice in zh-CN", is_notice)
+        .await
+        .pop()
+        .unwrap();
+    let en_row = en
+        .until("the notice in English", is_notice)
+        .await
+        .pop()
+        .unwrap();
+    assert!(zh_row.data.contains("自动回复"), "{zh_row:?}");
+    assert!(en_row.data.contains("Automatic reply"), "{en_row:?}");
+    assert!(!en_row.data.contains("自动回复"), "{en_row:?}");
     w.stop().await;
 }

@@ -1,5 +1,6 @@
-//! The lists agents come back to: 标注列表 (`/console/marks`, B11, E14) with
-//! 标记已处理 / 删除 / 重新接入, and 标签列表 (`/console/tagged`, B12, E10),
+//! The lists agents come back to: the 标注列表 page (`/console/marks`, B11, E14)
+//! with its actions 标记已处理 / 删除 / 重新接入 — and the 标签列表 page
+//! (`/console/tagged`, B12, E10),
 //! filtered by tag, date and agent. Who sees which rows is a
 //! [`Scope`](crate::db::followups::Scope): an agent their own, an admin their
 //! groups', the super admin all. Marks and tags are created in the console.
@@ -71,8 +72,12 @@ struct MarksPage {
 
 impl MarksPage {
     /// The filter tabs: (value, label).
-    fn states(&self) -> [(&'static str, &'static str); 3] {
-        [("open", "未处理"), ("handled", "已处理"), ("all", "全部")]
+    fn states(&self) -> [(&'static str, String); 3] {
+        [
+            ("open", crate::t("marks-open")),
+            ("handled", crate::t("marks-handled")),
+            ("all", crate::t("common-all")),
+        ]
     }
 
     fn is_state(&self, value: &str) -> bool {
@@ -122,7 +127,7 @@ pub async fn marks(
         return download(&state, &ctx, &s.user, "标注列表.xlsx", what, vec![table]).await;
     }
     render(&MarksPage {
-        page: Page::new(&ctx, "标注列表", "marks"),
+        page: Page::new(&ctx, crate::t("marks-title"), "marks"),
         state: match filter {
             MarkFilter::Open => "open",
             MarkFilter::Handled => "handled",
@@ -130,10 +135,13 @@ pub async fn marks(
         },
         rows: rows
             .into_iter()
-            .map(|m| MarkLine {
-                created: local_time(m.created_at, tz),
-                handled: m.handled_at.map(|t| local_time(t, tz)),
-                mark: m,
+            .map(|mut m| {
+                m.follower = crate::web::console::follower_label(m.follower);
+                MarkLine {
+                    created: local_time(m.created_at, tz),
+                    handled: m.handled_at.map(|t| local_time(t, tz)),
+                    mark: m,
+                }
             })
             .collect(),
         show_agent: s.user.role != Role::Agent,
@@ -171,7 +179,7 @@ pub async fn handle_mark(
     Ok(with_flash(
         Redirect::to("/console/marks"),
         true,
-        "已标记为已处理",
+        crate::t("marks-handled-done"),
         ctx.secure_cookies,
     ))
 }
@@ -185,7 +193,7 @@ pub async fn delete_mark(
     Ok(with_flash(
         Redirect::to("/console/marks"),
         true,
-        "标注已删除",
+        crate::t("marks-deleted"),
         ctx.secure_cookies,
     ))
 }
@@ -314,7 +322,7 @@ pub async fn tagged(
     let tz = state.config.timezone.clone();
     let current = q.page.clamp(1, 1_000_000);
     let (from, to) = (day_start(&q.from, 0, &tz), day_start(&q.to, 1, &tz));
-    let error = (from.is_err() || to.is_err()).then(|| "日期格式应为 2026-01-31".to_string());
+    let error = (from.is_err() || to.is_err()).then(|| crate::t("console-date-format"));
     let is_admin = s.user.role.at_least(Role::Admin);
     let mut filter = TaggedFilter {
         from: from.unwrap_or(None),
@@ -365,8 +373,12 @@ pub async fn tagged(
         .await?;
     if export {
         if total > EXPORT_ROWS {
-            return Err(AppError::BadRequest(format!(
-                "共 {total} 条，超过一次导出的上限 {EXPORT_ROWS} 条，请缩小日期范围或选择标签"
+            return Err(AppError::BadRequest(crate::t2(
+                "tagged-export-too-many",
+                "n",
+                total,
+                "max",
+                EXPORT_ROWS,
             )));
         }
         let mut table = Table::new(
@@ -420,12 +432,15 @@ pub async fn tagged(
         return download(&state, &ctx, &s.user, "会话标签.xlsx", what, vec![table]).await;
     }
     let mut page = TaggedPage {
-        page: Page::new(&ctx, "标签列表", "tagged"),
+        page: Page::new(&ctx, crate::t("tagged-title"), "tagged"),
         rows: rows
             .into_iter()
-            .map(|row| TaggedLine {
-                created: local_time(row.created_at, &tz),
-                row,
+            .map(|mut row| {
+                row.follower = crate::web::console::follower_label(row.follower);
+                TaggedLine {
+                    created: local_time(row.created_at, &tz),
+                    row,
+                }
             })
             .collect(),
         pages: (total + PAGE_SIZE - 1) / PAGE_SIZE,

@@ -54,7 +54,7 @@ pub async fn accept_many(
             let viewer = Viewer::load(c, &user)?;
             q::next_queued(c, &viewer.reach, f.group.map(GroupId))?
                 .map(|id| vec![id])
-                .ok_or_else(|| DeskError::Refused("当前没有排队的客户".into()))?
+                .ok_or_else(|| DeskError::Refused(crate::t("console-queue-empty")))?
         } else {
             let viewer = Viewer::load(c, &user)?;
             for id in &f.ids {
@@ -68,7 +68,11 @@ pub async fn accept_many(
     .await?;
     match taken.as_slice() {
         [one] => chat_after(&state, &ctx, s.user, *one).await,
-        many => Ok(ok_flash(&format!("已接入 {} 位客户", many.len()))),
+        many => Ok(ok_flash(&crate::t1(
+            "console-accepted-many",
+            "n",
+            many.len(),
+        ))),
     }
 }
 
@@ -103,7 +107,7 @@ pub async fn retry(
         Ok(((), desk::retry(c, &user, message, now)?))
     })
     .await?;
-    Ok(ok_flash("已重新发送"))
+    Ok(ok_flash(&crate::t("console-resent")))
 }
 
 /// The button 忽略 — a send whose outcome is unknown is not resent.
@@ -118,7 +122,7 @@ pub async fn ignore(
         Ok(((), desk::ignore_unknown(c, &user, message, now)?))
     })
     .await?;
-    Ok(ok_flash("已忽略，不再重发"))
+    Ok(ok_flash(&crate::t("console-ignored")))
 }
 
 /// The button 立即重试 — a send waiting after a transient failure goes out now.
@@ -133,7 +137,7 @@ pub async fn retry_now(
         Ok(((), desk::retry_now(c, &user, message, now)?))
     })
     .await?;
-    Ok(ok_flash("正在重试"))
+    Ok(ok_flash(&crate::t("console-retrying")))
 }
 
 #[derive(Deserialize, Default)]
@@ -161,7 +165,7 @@ pub async fn add_note(
     .await?;
     let tz = state.config.timezone.clone();
     let row = match note {
-        Some(n) => state.db.read(move |c| render_note_row(c, n, &tz)).await?,
+        Some(n) => super::read(&state, move |c| render_note_row(c, n, &tz)).await?,
         None => None,
     };
     Ok(html(row.map(|(h, _)| h).unwrap_or_default()))
@@ -184,13 +188,15 @@ pub async fn transfer(
     let id = ConversationId(id);
     let user = s.user.clone();
     if f.note.chars().count() > 200 {
-        return Err(AppError::BadRequest("转接说明不能超过 200 字".into()));
+        return Err(AppError::BadRequest(crate::t(
+            "console-transfer-note-too-long",
+        )));
     }
     let target = f.target.clone();
     let parse = |p: &str| target.strip_prefix(p).and_then(|n| n.parse::<i64>().ok());
     let (to_user, to_group) = (parse("u"), parse("g"));
     if to_user.is_none() && to_group.is_none() {
-        return Err(AppError::BadRequest("请选择转接对象".into()));
+        return Err(AppError::BadRequest(crate::t("console-transfer-choose")));
     }
     change(&state, move |c, now| {
         let out = match (to_user, to_group) {
@@ -203,10 +209,10 @@ pub async fn transfer(
     .await?;
     match chat_after(&state, &ctx, s.user, id).await {
         // Sent to a group the agent is not in: it is out of their sight now.
-        Err(AppError::Denied(_)) => Ok(html(
-            "<div class=\"empty-state\" role=\"status\"><p>会话已转接到其他客服组，将由该组客服接待。</p></div>"
-                .into(),
-        )),
+        Err(AppError::Denied(_)) => Ok(html(format!(
+            "<div class=\"empty-state\" role=\"status\"><p>{}</p></div>",
+            crate::error::askama_escape(&crate::t("console-transferred-away"))
+        ))),
         other => other,
     }
 }
@@ -243,7 +249,7 @@ pub async fn transfer_decline(
         Ok(((), desk::answer_transfer(c, &user, id, false, now)?))
     })
     .await?;
-    Ok(ok_flash("已拒绝转接"))
+    Ok(ok_flash(&crate::t("console-transfer-declined")))
 }
 
 #[derive(Deserialize, Default)]
@@ -261,10 +267,21 @@ pub async fn end(
 ) -> Result<Response, AppError> {
     let id = ConversationId(id);
     let user = s.user.clone();
-    change(&state, move |c, now| {
+    // A refusal (a required 咨询分类 not chosen …) shows inside the dialog.
+    let need_category = crate::t("console-end-need-category");
+    let ended = change(&state, move |c, now| {
+        if f.category.is_empty() {
+            let conv = desk::visible(c, &user, id)?;
+            if crate::db::settings::group(c, conv.group_id)?.require_category {
+                return Err(DeskError::Refused(need_category));
+            }
+        }
         Ok(((), desk::end(c, &user, id, &f.category, &f.remark, now)?))
     })
-    .await?;
+    .await;
+    if let Err(e) = ended {
+        return Ok(super::in_dialog(&format!("#end-error-{}", id.0), e));
+    }
     chat_after(&state, &ctx, s.user, id).await
 }
 
@@ -279,7 +296,7 @@ pub async fn remove(
         Ok(((), desk::remove(c, &user, id, now)?))
     })
     .await?;
-    Ok(ok_flash("已将该客户移出排队"))
+    Ok(ok_flash(&crate::t("console-removed")))
 }
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -300,7 +317,7 @@ pub async fn mark(
         Ok(((), desk::Out::default()))
     })
     .await?;
-    Ok(ok_flash("已标注，可在“标注”列表中跟进"))
+    Ok(ok_flash(&crate::t("console-marked")))
 }
 
 #[derive(Deserialize, Default)]
@@ -320,14 +337,14 @@ pub async fn tag(
     let id = ConversationId(id);
     let user = s.user;
     let Some(tag) = f.tag else {
-        return Err(AppError::BadRequest("请选择一个标签".into()));
+        return Err(AppError::BadRequest(crate::t("console-tag-choose")));
     };
     change(&state, move |c, now| {
         desk::tag(c, &user, id, tag, f.message.map(MessageId), &f.remark, now)?;
         Ok(((), desk::Out::default()))
     })
     .await?;
-    Ok(ok_flash("已添加标签"))
+    Ok(ok_flash(&crate::t("console-tagged")))
 }
 
 #[derive(Deserialize, Default)]
@@ -343,17 +360,17 @@ pub async fn set_status(
     AnyUser(_, s): AnyUser,
     Form(f): Form<StatusForm>,
 ) -> Result<Response, AppError> {
-    let status =
-        AgentStatus::parse(&f.status).ok_or_else(|| AppError::BadRequest("未知的状态".into()))?;
+    let status = AgentStatus::parse(&f.status)
+        .ok_or_else(|| AppError::BadRequest(crate::t("console-status-unknown")))?;
     let limit = match f.auto_accept.as_deref() {
         None => None,
         Some("off") => Some(None),
         Some(n) => match n.parse::<u32>() {
             Ok(n) if [10, 20, 30, 40, 50].contains(&n) => Some(Some(n)),
             _ => {
-                return Err(AppError::BadRequest(
-                    "自动接入上限只能是 10、20、30、40 或 50".into(),
-                ));
+                return Err(AppError::BadRequest(crate::t(
+                    "console-auto-accept-invalid",
+                )));
             }
         },
     };
@@ -362,7 +379,11 @@ pub async fn set_status(
         Ok(((), desk::set_status(c, uid, status, limit, now)?))
     })
     .await?;
-    Ok(ok_flash(&format!("状态已切换为{}", status.label())))
+    Ok(ok_flash(&crate::t1(
+        "console-status-set",
+        "status",
+        status.label(),
+    )))
 }
 
 /// The agent invites the follower to rate the service (B13).
@@ -376,7 +397,7 @@ pub async fn invite_survey(
     let sent = change(&state, move |c, now| {
         let conv = desk::visible(c, &user, id)?;
         if conv.agent_id != Some(user.id) || conv.state == ConversationState::Queued {
-            return Err(DeskError::Denied("只有接待该会话的客服可以邀请评价".into()));
+            return Err(DeskError::Denied(crate::t("console-survey-denied")));
         }
         let mut out = desk::Out::default();
         let r = crate::desk::send_survey(c, id, now, &mut out)?;
@@ -384,7 +405,11 @@ pub async fn invite_survey(
     })
     .await?;
     if let Err(why) = sent {
-        return Err(AppError::Conflict(format!("满意度评价未发送：{why}")));
+        return Err(AppError::Conflict(crate::t1(
+            "console-survey-not-sent",
+            "why",
+            why,
+        )));
     }
     chat_after(&state, &ctx, s.user, id).await
 }

@@ -69,18 +69,19 @@ fn budget_view(b: &crate::wechat::budget::Budget, now: jiff::Timestamp) -> Budge
             let mins = until.duration_since(now).as_mins().max(0);
             BudgetView {
                 allowed: true,
-                text: format!(
-                    "窗口剩余 {:02}:{:02} · 可回复 {} 条",
-                    mins / 60,
-                    mins % 60,
-                    b.remaining
+                text: crate::t2(
+                    "console-budget-left",
+                    "time",
+                    format!("{:02}:{:02}", mins / 60, mins % 60),
+                    "n",
+                    b.remaining,
                 ),
                 reason: String::new(),
             }
         }
         _ => BudgetView {
             allowed: false,
-            text: "不可回复".into(),
+            text: crate::t("console-budget-none"),
             reason: b.reason.clone().unwrap_or_default(),
         },
     }
@@ -136,9 +137,12 @@ pub(super) fn chat_view(
             let name = db::users::get(c, to)?
                 .map(|u| u.display_name)
                 .unwrap_or_default();
-            Some(format!(
-                "已请求转接给 {name}，等待对方接受（剩余 {} 秒）",
-                expires.duration_since(now).as_secs().max(0)
+            Some(crate::t2(
+                "console-transfer-pending",
+                "name",
+                name,
+                "secs",
+                expires.duration_since(now).as_secs().max(0),
             ))
         }
         None => None,
@@ -149,7 +153,7 @@ pub(super) fn chat_view(
         .map(|(id, name, status)| Choice {
             id: id.0,
             name,
-            note: status.label().into(),
+            note: status.label(),
             depth: 0,
             enabled: status == AgentStatus::Online,
         })
@@ -170,7 +174,7 @@ pub(super) fn chat_view(
     Ok(ChatView {
         id: conv.id,
         follower_id: conv.follower_id,
-        label: f.label(),
+        label: super::follower_label(f.label()),
         state: conv.state,
         holder,
         mine,
@@ -232,16 +236,14 @@ pub async fn show(
         state.config.timezone.clone(),
         state.clock.now(),
     );
-    let (chat, side) = state
-        .db
-        .read(move |c| -> Result<_, AppError> {
-            let conv = access::conversation_details(c, &Viewer::load(c, &user)?, id)?;
-            Ok((
-                chat_view(c, &user, &conv, &csrf, &tz, now)?,
-                side_view(c, &user, conv.follower_id, &tz, now)?,
-            ))
-        })
-        .await?;
+    let (chat, side) = super::read(&state, move |c| -> Result<_, AppError> {
+        let conv = access::conversation_details(c, &Viewer::load(c, &user)?, id)?;
+        Ok((
+            chat_view(c, &user, &conv, &csrf, &tz, now)?,
+            side_view(c, &user, conv.follower_id, &tz, now)?,
+        ))
+    })
+    .await?;
     if chat.mine {
         let now = state.clock.now();
         state.db.write(move |c| desk::mark_read(c, id, now)).await?;
@@ -274,13 +276,11 @@ pub async fn show_budget(
     IdPath(id): IdPath,
 ) -> Result<Response, AppError> {
     let (id, user, now) = (ConversationId(id), s.user, state.clock.now());
-    let b = state
-        .db
-        .read(move |c| -> Result<_, AppError> {
-            let conv = desk::visible(c, &user, id)?;
-            Ok(desk::budget_of(c, conv.follower_id, now)?)
-        })
-        .await?;
+    let b = super::read(&state, move |c| -> Result<_, AppError> {
+        let conv = desk::visible(c, &user, id)?;
+        Ok(desk::budget_of(c, conv.follower_id, now)?)
+    })
+    .await?;
     let v = budget_view(&b, now);
     Ok(html(format!(
         "<span class=\"budget {}\" data-allowed=\"{}\" title=\"{}\">{}</span>",

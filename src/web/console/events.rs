@@ -14,6 +14,7 @@
 
 use crate::access::{self, Audience, Viewer};
 use crate::db::{self, DbResult};
+use crate::i18n::Lang;
 use crate::live::{Item, Live, Resume, frame};
 use crate::model::User;
 use crate::state::AppState;
@@ -39,7 +40,9 @@ pub async fn stream(
     let (tx, out) = mpsc::channel::<String>(64);
     let user = s.user;
     state.live().connected(user.id);
-    tokio::spawn(pump(state, user, rx, resume, tx));
+    // Rows are drawn on the pool's threads: in the language of this page.
+    let lang = crate::i18n::current();
+    tokio::spawn(pump(state, user, lang, rx, resume, tx));
     let body = futures_util::stream::unfold(out, |mut out| async move {
         out.recv()
             .await
@@ -60,12 +63,13 @@ pub async fn stream(
 async fn pump(
     state: AppState,
     user: User,
+    lang: Lang,
     mut rx: broadcast::Receiver<Item>,
     resume: Resume,
     tx: mpsc::Sender<String>,
 ) {
     let uid = user.id;
-    let _ = run(&state, &user, &mut rx, resume, &tx).await;
+    let _ = crate::i18n::scope(lang, run(&state, &user, &mut rx, resume, &tx)).await;
     state.live().disconnected(uid, state.clock.now());
 }
 
@@ -161,48 +165,55 @@ async fn deliver(
                 Some(f) => f,
                 None => {
                     let (m, tz, now) = (*message, state.config.timezone.clone(), state.clock.now());
+                    let lang = crate::i18n::current();
                     let computed = state
                         .db
                         .read(move |c| -> DbResult<Option<serde_json::Value>> {
-                            let Some((conv, group, follower)) = db::console::message_place(c, m)?
-                            else {
-                                return Ok(None);
-                            };
-                            let Some(group) = group else {
-                                // Not in a conversation: no queue to hide it from.
+                            crate::i18n::sync_scope(lang, || {
+                                let Some((conv, group, follower)) =
+                                    db::console::message_place(c, m)?
+                                else {
+                                    return Ok(None);
+                                };
+                                let Some(group) = group else {
+                                    // Not in a conversation: no queue to hide it from.
+                                    let Some((html, _)) =
+                                        super::rows::render_message_row(c, m, &tz, now)?
+                                    else {
+                                        return Ok(None);
+                                    };
+                                    return Ok(Some(serde_json::json!({
+                                        "conv": null,
+                                        "follower": follower.0,
+                                        "queued": false,
+                                        "agents_see_queue": true,
+                                        "id": format!("m-{}", m.0),
+                                        "html": html,
+                                        "lang": lang.code(),
+                                    })));
+                                };
+                                let queued = match conv {
+                                    Some(id) => db::conversations::get(c, id)?.is_some_and(|v| {
+                                        v.state == crate::model::ConversationState::Queued
+                                    }),
+                                    None => false,
+                                };
+                                let see_queue = db::settings::group(c, group)?.agents_see_queue;
                                 let Some((html, _)) =
                                     super::rows::render_message_row(c, m, &tz, now)?
                                 else {
                                     return Ok(None);
                                 };
-                                return Ok(Some(serde_json::json!({
-                                    "conv": null,
+                                Ok(Some(serde_json::json!({
+                                    "conv": conv.map(|c| c.0),
                                     "follower": follower.0,
-                                    "queued": false,
-                                    "agents_see_queue": true,
+                                    "queued": queued,
+                                    "agents_see_queue": see_queue,
                                     "id": format!("m-{}", m.0),
                                     "html": html,
-                                })));
-                            };
-                            let queued = match conv {
-                                Some(id) => db::conversations::get(c, id)?.is_some_and(|v| {
-                                    v.state == crate::model::ConversationState::Queued
-                                }),
-                                None => false,
-                            };
-                            let see_queue = db::settings::group(c, group)?.agents_see_queue;
-                            let Some((html, _)) = super::rows::render_message_row(c, m, &tz, now)?
-                            else {
-                                return Ok(None);
-                            };
-                            Ok(Some(serde_json::json!({
-                                "conv": conv.map(|c| c.0),
-                                "follower": follower.0,
-                                "queued": queued,
-                                "agents_see_queue": see_queue,
-                                "id": format!("m-{}", m.0),
-                                "html": html,
-                            })))
+                                    "lang": lang.code(),
+                                })))
+                            })
                         })
                         .await
                         .ok()
@@ -222,11 +233,33 @@ async fn deliver(
             if hidden {
                 return Ok(());
             }
+            // The shared row is in the language of the stream that drew it;
+            // a console in another language draws its own.
+            let lang = crate::i18n::current();
+            let html = if facts["lang"].as_str() == Some(lang.code()) {
+                facts["html"].clone()
+            } else {
+                let (m, tz, now) = (*message, state.config.timezone.clone(), state.clock.now());
+                let row = state
+                    .db
+                    .read(move |c| {
+                        crate::i18n::sync_scope(lang, || {
+                            super::rows::render_message_row(c, m, &tz, now)
+                        })
+                    })
+                    .await
+                    .ok()
+                    .flatten();
+                match row {
+                    Some((html, _)) => serde_json::Value::String(html),
+                    None => return Ok(()),
+                }
+            };
             let data = serde_json::json!({
                 "conv": facts["conv"],
                 "follower": facts["follower"],
                 "id": facts["id"],
-                "html": facts["html"],
+                "html": html,
             })
             .to_string();
             send(tx, frame(id, "msg", &data)).await
@@ -236,10 +269,12 @@ async fn deliver(
             conversation,
             group: g,
         } if group(g) => {
-            let (n, tz) = (*note, state.config.timezone.clone());
+            let (n, tz, lang) = (*note, state.config.timezone.clone(), crate::i18n::current());
             let html = state
                 .db
-                .read(move |c| super::rows::render_note_row(c, n, &tz))
+                .read(move |c| {
+                    crate::i18n::sync_scope(lang, || super::rows::render_note_row(c, n, &tz))
+                })
                 .await
                 .ok()
                 .flatten();

@@ -50,7 +50,7 @@ pub(super) fn side_view(
     let account = db::accounts::get(c, f.account_id)?
         .map(|a| a.name)
         .unwrap_or_default();
-    // Owners (负责人) come from the follower's group only.
+    // Owners (the 负责人 field) come from the follower's group only.
     let group = access::follower_groups(c, follower, f.account_id)?;
     let owners = group
         .first()
@@ -72,7 +72,7 @@ pub(super) fn side_view(
         .map(|z| z.timestamp())
         .unwrap_or(now);
     Ok(Some(SideView {
-        label: f.label(),
+        label: super::follower_label(f.label()),
         account,
         first: crate::web::page::local_time(f.first_seen_at, tz),
         last: crate::web::page::local_time(f.last_seen_at, tz),
@@ -120,13 +120,11 @@ pub async fn show_profile(
 ) -> Result<Response, AppError> {
     let follower = FollowerId(id);
     let (user, tz, now) = (s.user, state.config.timezone.clone(), state.clock.now());
-    let view = state
-        .db
-        .read(move |c| -> Result<_, AppError> {
-            follower_visible(c, &user, follower)?;
-            side_view(c, &user, follower, &tz, now)?.ok_or(AppError::NotFound)
-        })
-        .await?;
+    let view = super::read(&state, move |c| -> Result<_, AppError> {
+        follower_visible(c, &user, follower)?;
+        side_view(c, &user, follower, &tz, now)?.ok_or(AppError::NotFound)
+    })
+    .await?;
     fragment(&view)
 }
 
@@ -144,59 +142,68 @@ pub async fn save_profile(
 ) -> Result<Response, AppError> {
     let follower = FollowerId(id);
     if f.remark.chars().count() > 30 {
-        return Err(AppError::BadRequest("备注名不能超过 30 字".into()));
+        return Err(AppError::BadRequest(crate::t(
+            "console-side-remark-too-long",
+        )));
     }
     if f.labels.chars().count() > 200 {
-        return Err(AppError::BadRequest("标签合计不能超过 200 字".into()));
+        return Err(AppError::BadRequest(crate::t(
+            "console-side-labels-too-long",
+        )));
     }
     let (user, tz, now) = (s.user, state.config.timezone.clone(), state.clock.now());
+    let (owner_missing, owner_outside) = (
+        crate::t("console-side-owner-missing"),
+        crate::t("console-side-owner-outside"),
+    );
+    let lang = crate::i18n::current();
     let view = state
         .db
         .write(move |c| -> Result<_, AppError> {
-            let current = access::follower(c, &Viewer::load(c, &user)?, follower)?;
-            let labels: Vec<&str> = f
-                .labels
-                .split([',', ','])
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            let owner = f.owner.filter(|o| *o > 0).map(UserId);
-            if let Some(o) = owner.filter(|o| current.owner_id != Some(*o)) {
-                if db::users::get(c, o)?.is_none() {
-                    return Err(AppError::BadRequest("负责人不存在".into()));
+            crate::i18n::sync_scope(lang, || {
+                let current = access::follower(c, &Viewer::load(c, &user)?, follower)?;
+                let labels: Vec<&str> = f
+                    .labels
+                    .split([',', ','])
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                let owner = f.owner.filter(|o| *o > 0).map(UserId);
+                if let Some(o) = owner.filter(|o| current.owner_id != Some(*o)) {
+                    if db::users::get(c, o)?.is_none() {
+                        return Err(AppError::BadRequest(owner_missing));
+                    }
+                    let group = access::follower_groups(c, follower, current.account_id)?;
+                    let theirs = db::users::group_ids(c, o)?;
+                    if !group
+                        .first()
+                        .is_some_and(|g| access::owner_allowed(&theirs, *g))
+                    {
+                        return Err(AppError::BadRequest(owner_outside));
+                    }
                 }
-                let group = access::follower_groups(c, follower, current.account_id)?;
-                let theirs = db::users::group_ids(c, o)?;
-                if !group
-                    .first()
-                    .is_some_and(|g| access::owner_allowed(&theirs, *g))
-                {
-                    return Err(AppError::BadRequest(
-                        "负责人必须是该粉丝所属客服组的成员".into(),
-                    ));
+                db::followers::save_profile(
+                    c,
+                    follower,
+                    f.remark.trim(),
+                    &labels.join(","),
+                    f.vip.is_some(),
+                    owner,
+                )?;
+                let mut v = side_view(c, &user, follower, &tz, now)?.ok_or(AppError::NotFound)?;
+                v.saved = true;
+                // The new name shows at once in every console's lists (this
+                // tab's chat header follows in the browser).
+                let mut out = desk::Out::default();
+                let mut groups = access::follower_groups(c, follower, current.account_id)?;
+                if let Some(conv) = db::conversations::open_of(c, follower)? {
+                    groups.push(conv.group_id);
                 }
-            }
-            db::followers::save_profile(
-                c,
-                follower,
-                f.remark.trim(),
-                &labels.join(","),
-                f.vip.is_some(),
-                owner,
-            )?;
-            let mut v = side_view(c, &user, follower, &tz, now)?.ok_or(AppError::NotFound)?;
-            v.saved = true;
-            // The new name shows at once in every console's lists (this
-            // tab's chat header follows in the browser).
-            let mut out = desk::Out::default();
-            let mut groups = access::follower_groups(c, follower, current.account_id)?;
-            if let Some(conv) = db::conversations::open_of(c, follower)? {
-                groups.push(conv.group_id);
-            }
-            for g in groups {
-                out.lists(g);
-            }
-            Ok((v, out))
+                for g in groups {
+                    out.lists(g);
+                }
+                Ok((v, out))
+            })
         })
         .await?;
     let (view, out) = view;
@@ -241,7 +248,7 @@ pub async fn show_history(
         s.trim()
             .parse::<jiff::civil::Date>()
             .map(Some)
-            .map_err(|_| AppError::BadRequest("日期格式应为 2026-01-31".into()))
+            .map_err(|_| AppError::BadRequest(crate::t("console-date-format")))
     };
     let (from_d, to_d) = (day(&hq.from)?, day(&hq.to)?);
     let start = |d: jiff::civil::Date| d.to_zoned(tz.clone()).map(|z| z.timestamp()).ok();
@@ -250,54 +257,52 @@ pub async fn show_history(
     let user = s.user.clone();
     let (tz2, now) = (tz.clone(), state.clock.now());
     let before = hq.before;
-    let (f, rows, convs) = state
-        .db
-        .read(move |c| -> Result<_, AppError> {
-            follower_visible(c, &user, follower)?;
-            let f = db::followers::get(c, follower)?.ok_or(AppError::NotFound)?;
-            let messages = q::history(c, follower, from, to, before, 50)?;
-            let mut rows = vec![];
-            for m in &messages {
-                rows.push((m.created_at, row_of(c, m, &tz2)?));
-            }
-            if let (Some(first), Some(last)) = (messages.first(), messages.last()) {
-                for n in q::notes(c, follower)? {
-                    if n.at >= first.created_at && n.at <= last.created_at {
-                        rows.push((n.at, rows::note_row(&n, &tz2)));
-                    }
+    let (f, rows, convs) = super::read(&state, move |c| -> Result<_, AppError> {
+        follower_visible(c, &user, follower)?;
+        let f = db::followers::get(c, follower)?.ok_or(AppError::NotFound)?;
+        let messages = q::history(c, follower, from, to, before, 50)?;
+        let mut rows = vec![];
+        for m in &messages {
+            rows.push((m.created_at, row_of(c, m, &tz2)?));
+        }
+        if let (Some(first), Some(last)) = (messages.first(), messages.last()) {
+            for n in q::notes(c, follower)? {
+                if n.at >= first.created_at && n.at <= last.created_at {
+                    rows.push((n.at, rows::note_row(&n, &tz2)));
                 }
-                // Steps within this page of messages; the newest page also
-                // shows what came after its last message (a transfer, the end).
-                let newest_page = before.is_none();
-                let until = if newest_page {
-                    to
-                } else {
-                    Some(last.created_at)
-                };
-                let steps =
-                    db::transcripts::follower_steps(c, follower, Some(first.created_at), until)?;
-                rows.extend(rows::step_rows(&steps, &tz2));
             }
-            rows::timeline_order(&mut rows);
-            let convs = db::console::conversations_of(c, follower, 20)?;
-            let mut with_survey = Vec::with_capacity(convs.len());
-            for v in convs {
-                let survey = crate::desk::survey_text(c, v.id)?.unwrap_or_default();
-                with_survey.push((
-                    crate::web::page::local_time(v.opened_at, &tz2),
-                    v.state.map(|s| s.label().to_string()).unwrap_or_default(),
-                    v.agent,
-                    v.categories,
-                    survey,
-                ));
-            }
-            Ok((
-                f,
-                (rows, messages.first().map(|m| m.id.0), messages.len()),
-                with_survey,
-            ))
-        })
-        .await?;
+            // Steps within this page of messages; the newest page also
+            // shows what came after its last message (a transfer, the end).
+            let newest_page = before.is_none();
+            let until = if newest_page {
+                to
+            } else {
+                Some(last.created_at)
+            };
+            let steps =
+                db::transcripts::follower_steps(c, follower, Some(first.created_at), until)?;
+            rows.extend(rows::step_rows(&steps, &tz2));
+        }
+        rows::timeline_order(&mut rows);
+        let convs = db::console::conversations_of(c, follower, 20)?;
+        let mut with_survey = Vec::with_capacity(convs.len());
+        for v in convs {
+            let survey = crate::desk::survey_text(c, v.id)?.unwrap_or_default();
+            with_survey.push((
+                crate::web::page::local_time(v.opened_at, &tz2),
+                v.state.map(|s| s.label()).unwrap_or_default(),
+                v.agent,
+                v.categories,
+                survey,
+            ));
+        }
+        Ok((
+            f,
+            (rows, messages.first().map(|m| m.id.0), messages.len()),
+            with_survey,
+        ))
+    })
+    .await?;
     let (mut rows, oldest, count) = rows;
     rows::stamp(&mut rows, &tz, now.to_zoned(tz.clone()).date());
     let older = (count == 50).then(|| {
@@ -310,8 +315,8 @@ pub async fn show_history(
         )
     });
     render(&HistoryPage {
-        page: Page::new(&ctx, "历史消息", "console"),
-        label: f.label(),
+        page: Page::new(&ctx, crate::t("history-page-title"), "console"),
+        label: super::follower_label(f.label()),
         follower: f,
         rows: rows.into_iter().map(|(_, r)| r).collect(),
         from: hq.from,

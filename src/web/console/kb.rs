@@ -106,32 +106,30 @@ pub async fn search_panel(
     let user = s.user;
     let q = kq.q.chars().take(50).collect::<String>();
     let (qq, today, tz) = (q.clone(), today(&state), state.config.timezone.clone());
-    let (rows, mine) = state
-        .db
-        .read(move |c| -> DbResult<_> {
-            let (nodes, shown) = readable(c, &user, TreeKind::Kb, &today)?;
-            let rows = search(&nodes, shown, &qq)
-                .into_iter()
-                .filter_map(|(id, d)| {
-                    nodes
-                        .iter()
-                        .find(|n| n.id == id)
-                        .map(|n| Row::of(n, d, &today, &tz))
-                })
-                .collect();
-            let mut mine = myreplies::list(c, user.id)?;
-            let fq = shape::fold(qq.trim());
-            if !fq.is_empty() {
-                for g in &mut mine {
-                    let group_hit = shape::fold(&g.name).contains(&fq);
-                    g.replies
-                        .retain(|r| group_hit || shape::fold(&r.body).contains(&fq));
-                }
-                mine.retain(|g| !g.replies.is_empty());
+    let (rows, mine) = super::read(&state, move |c| -> DbResult<_> {
+        let (nodes, shown) = readable(c, &user, TreeKind::Kb, &today)?;
+        let rows = search(&nodes, shown, &qq)
+            .into_iter()
+            .filter_map(|(id, d)| {
+                nodes
+                    .iter()
+                    .find(|n| n.id == id)
+                    .map(|n| Row::of(n, d, &today, &tz))
+            })
+            .collect();
+        let mut mine = myreplies::list(c, user.id)?;
+        let fq = shape::fold(qq.trim());
+        if !fq.is_empty() {
+            for g in &mut mine {
+                let group_hit = shape::fold(&g.name).contains(&fq);
+                g.replies
+                    .retain(|r| group_hit || shape::fold(&r.body).contains(&fq));
             }
-            Ok((rows, mine))
-        })
-        .await?;
+            mine.retain(|g| !g.replies.is_empty());
+        }
+        Ok((rows, mine))
+    })
+    .await?;
     fragment(&KbView { q, rows, mine })
 }
 
@@ -186,7 +184,7 @@ pub async fn send(
         .node
         .trim()
         .parse()
-        .map_err(|_| AppError::BadRequest("请选择要发送的知识库条目".into()))?;
+        .map_err(|_| AppError::BadRequest(crate::t("replies-kb-choose")))?;
     let (message, out) = state
         .db
         .write(move |c| -> Result<_, AppError> {
@@ -222,17 +220,15 @@ pub async fn image(
     req: axum::extract::Request,
 ) -> Result<Response, AppError> {
     let user = s.user;
-    let rel = state
-        .db
-        .read(move |c| -> Result<String, AppError> {
-            let n = tree::get(c, id)?.ok_or(AppError::NotFound)?;
-            let v = Viewer::load(c, &user)?;
-            if n.image.is_empty() || !access::tree_node(&v, &tree::groups_of(c, id)?) {
-                return Err(AppError::NotFound);
-            }
-            Ok(n.image)
-        })
-        .await?;
+    let rel = super::read(&state, move |c| -> Result<String, AppError> {
+        let n = tree::get(c, id)?.ok_or(AppError::NotFound)?;
+        let v = Viewer::load(c, &user)?;
+        if n.image.is_empty() || !access::tree_node(&v, &tree::groups_of(c, id)?) {
+            return Err(AppError::NotFound);
+        }
+        Ok(n.image)
+    })
+    .await?;
     let path = crate::wechat::outbox::safe_join(&state.wechat.media_dir, &rel)
         .ok_or(AppError::NotFound)?;
     let served = tower::ServiceExt::oneshot(tower_http::services::ServeFile::new(&path), req)
@@ -252,9 +248,17 @@ pub async fn image(
 #[template(path = "console/kb_tree.html")]
 struct TreeView {
     page: Page,
-    label: &'static str,
+    label: String,
     faq: bool,
     rows: Vec<Row>,
+}
+
+/// The title of the 知识库 or the 常见问题 page, in the current language.
+fn tree_label(kind: TreeKind) -> String {
+    match kind {
+        TreeKind::Kb => crate::t("nav-kb"),
+        TreeKind::Faq => crate::t("nav-faq"),
+    }
 }
 
 /// `/console/kb/view` and `/console/faq/view`: the user's groups' tree as
@@ -266,24 +270,22 @@ pub async fn view(
 ) -> Result<Response, AppError> {
     let kind = kind_of(&uri);
     let (user, today, tz) = (s.user, today(&state), state.config.timezone.clone());
-    let rows = state
-        .db
-        .read(move |c| -> DbResult<Vec<Row>> {
-            let (nodes, shown) = readable(c, &user, kind, &today)?;
-            Ok(shown
-                .into_iter()
-                .filter_map(|(id, d)| {
-                    nodes
-                        .iter()
-                        .find(|n| n.id == id)
-                        .map(|n| Row::of(n, d, &today, &tz))
-                })
-                .collect())
-        })
-        .await?;
+    let rows = super::read(&state, move |c| -> DbResult<Vec<Row>> {
+        let (nodes, shown) = readable(c, &user, kind, &today)?;
+        Ok(shown
+            .into_iter()
+            .filter_map(|(id, d)| {
+                nodes
+                    .iter()
+                    .find(|n| n.id == id)
+                    .map(|n| Row::of(n, d, &today, &tz))
+            })
+            .collect())
+    })
+    .await?;
     render(&TreeView {
-        page: Page::new(&ctx, kind.label(), kind.as_str()),
-        label: kind.label(),
+        page: Page::new(&ctx, tree_label(kind), kind.as_str()),
+        label: tree_label(kind),
         faq: kind == TreeKind::Faq,
         rows,
     })
@@ -306,9 +308,9 @@ async fn replies_page(
     error: Option<String>,
 ) -> Result<RepliesPage, AppError> {
     let id = user.id;
-    let groups = state.db.read(move |c| myreplies::list(c, id)).await?;
+    let groups = super::read(state, move |c| myreplies::list(c, id)).await?;
     Ok(RepliesPage {
-        page: Page::new(ctx, "我的回复", "replies"),
+        page: Page::new(ctx, crate::t("replies-mine"), "replies"),
         groups,
         error,
     })
@@ -347,13 +349,12 @@ pub async fn add_reply(
     Form(f): Form<ReplyForm>,
 ) -> Result<Response, AppError> {
     let uid = s.user.id;
-    let refuse = |m: &str| m.to_string();
     let checked = if f.group.trim().is_empty() {
         let name = f.name.trim().to_string();
         if name.is_empty() {
-            Err(refuse("请填写分组名称"))
+            Err(crate::t("replies-group-name-missing"))
         } else if name.chars().count() > 32 {
-            Err(refuse("分组名称不能超过 32 个字"))
+            Err(crate::t("replies-group-name-too-long"))
         } else {
             Ok((None, name))
         }
@@ -361,11 +362,11 @@ pub async fn add_reply(
         let body = f.body.trim().to_string();
         let group: Option<i64> = f.group.trim().parse().ok();
         if group.is_none() {
-            Err(refuse("请选择分组"))
+            Err(crate::t("replies-group-choose"))
         } else if body.is_empty() {
-            Err(refuse("请填写回复内容"))
+            Err(crate::t("replies-body-missing"))
         } else if body.chars().count() > 2000 {
-            Err(refuse("回复内容不能超过 2000 个字"))
+            Err(crate::t("replies-body-too-long"))
         } else {
             Ok((group, body))
         }
@@ -392,7 +393,7 @@ pub async fn add_reply(
     if !added {
         return Err(AppError::NotFound);
     }
-    Ok(done(&ctx, "已添加"))
+    Ok(done(&ctx, &crate::t("replies-added")))
 }
 
 pub async fn delete_reply(
@@ -408,7 +409,7 @@ pub async fn delete_reply(
     {
         return Err(AppError::NotFound);
     }
-    Ok(done(&ctx, "已删除"))
+    Ok(done(&ctx, &crate::t("replies-deleted")))
 }
 
 pub async fn delete_group(
@@ -424,5 +425,5 @@ pub async fn delete_group(
     {
         return Err(AppError::NotFound);
     }
-    Ok(done(&ctx, "分组已删除"))
+    Ok(done(&ctx, &crate::t("replies-group-deleted")))
 }

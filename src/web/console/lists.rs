@@ -4,7 +4,6 @@
 
 use super::chat::{ChatView, chat_view};
 use super::follower::{SideView, side_view};
-use super::fragment;
 use super::rows::{self, Seg};
 use crate::access::{self, Viewer};
 use crate::db::console::{self as q, Item, TransferRequest};
@@ -74,6 +73,14 @@ pub struct ListsView {
     pub csrf: String,
 }
 
+/// 今日工作 of the side pane, swapped in out of band with each refresh of
+/// the lists, so the figures follow the day's work without switching chats.
+#[derive(Template)]
+#[template(path = "console/today.html")]
+struct TodayWork {
+    today: q::Today,
+}
+
 impl ListsView {
     pub fn queue_total(&self) -> usize {
         self.queued.len() + self.more_queue + self.hidden_queue as usize
@@ -126,7 +133,7 @@ struct IndexPage {
     side: Option<SideView>,
     status: AgentStatus,
     auto_accept: Option<u32>,
-    statuses: Vec<(AgentStatus, &'static str)>,
+    statuses: Vec<(AgentStatus, String)>,
     limits: [u32; 5],
 }
 
@@ -154,16 +161,16 @@ fn preview(i: &Item) -> String {
                 .into_iter()
                 .map(|s| match s {
                     Seg::Text(t) => t,
-                    Seg::Emoji { name, .. } => format!("[{name}]"),
+                    Seg::Emoji { name, .. } => format!("[{}]", rows::face_name(name)),
                 })
                 .collect()
         }
-        Some(Image) => "[图片]".into(),
-        Some(Voice) => "[语音]".into(),
-        Some(Video) | Some(ShortVideo) => "[视频]".into(),
-        Some(Location) => "[位置]".into(),
-        Some(Link) => "[链接]".into(),
-        Some(_) => "[消息]".into(),
+        Some(Image) => crate::t("console-preview-image"),
+        Some(Voice) => crate::t("console-preview-voice"),
+        Some(Video) | Some(ShortVideo) => crate::t("console-preview-video"),
+        Some(Location) => crate::t("console-preview-location"),
+        Some(Link) => crate::t("console-preview-link"),
+        Some(_) => crate::t("console-preview-message"),
     }
 }
 
@@ -177,13 +184,13 @@ fn item_view(
     ItemView {
         id: i.id,
         follower_id: i.follower_id,
-        label: i.label(),
+        label: super::follower_label(i.label()),
         openid: i.openid.clone(),
         account: i.account_name.clone(),
         source: if i.subscribe_scene.is_empty() {
-            "公众号消息".into()
+            crate::t("console-source-message")
         } else {
-            format!("关注来源：{}", i.subscribe_scene)
+            crate::t1("console-source-scene", "scene", i.subscribe_scene.as_str())
         },
         first_contact: crate::web::page::local_time(i.first_seen_at, tz),
         preview: preview(i),
@@ -309,8 +316,9 @@ fn lists_view(
         .collect(),
         transfers: q::transfers_for(c, user.id, now)?
             .into_iter()
-            .map(|t| {
+            .map(|mut t| {
                 let left = t.expires_at.duration_since(now).as_secs().max(0);
+                t.follower_label = super::follower_label(t.follower_label);
                 (t, left)
             })
             .collect(),
@@ -329,9 +337,8 @@ pub async fn page(
     let tz = state.config.timezone.clone();
     let now = state.clock.now();
     let selected = lq.c.map(ConversationId);
-    let (groups, lists, chat, side, (status, auto_accept)) = state
-        .db
-        .read(move |c| -> Result<_, AppError> {
+    let (groups, lists, chat, side, (status, auto_accept)) =
+        super::read(&state, move |c| -> Result<_, AppError> {
             let lists = lists_view(c, &user, &lq, &csrf, &tz, now)?;
             let mut chat = None;
             let mut side = None;
@@ -355,7 +362,7 @@ pub async fn page(
         })
         .await?;
     render(&IndexPage {
-        page: Page::new(&ctx, "会话", "console"),
+        page: Page::new(&ctx, crate::t("nav-console"), "console"),
         groups,
         lists,
         chat,
@@ -363,10 +370,10 @@ pub async fn page(
         status,
         auto_accept,
         statuses: vec![
-            (AgentStatus::Online, "在线"),
-            (AgentStatus::Busy, "忙碌"),
-            (AgentStatus::Away, "离开"),
-            (AgentStatus::Offline, "离线"),
+            (AgentStatus::Online, AgentStatus::Online.label()),
+            (AgentStatus::Busy, AgentStatus::Busy.label()),
+            (AgentStatus::Away, AgentStatus::Away.label()),
+            (AgentStatus::Offline, AgentStatus::Offline.label()),
         ],
         limits: [10, 20, 30, 40, 50],
     })
@@ -383,9 +390,17 @@ pub async fn show(
         state.config.timezone.clone(),
         state.clock.now(),
     );
-    let view = state
-        .db
-        .read(move |c| lists_view(c, &user, &lq, &csrf, &tz, now))
-        .await?;
-    fragment(&view)
+    let (view, today) = super::read(&state, move |c| -> DbResult<_> {
+        let midnight = now
+            .to_zoned(tz.clone())
+            .start_of_day()
+            .map(|z| z.timestamp())
+            .unwrap_or(now);
+        let today = q::today(c, user.id, midnight)?;
+        Ok((lists_view(c, &user, &lq, &csrf, &tz, now)?, today))
+    })
+    .await?;
+    let mut body = view.render()?;
+    body.push_str(&TodayWork { today }.render()?);
+    Ok(super::html(body))
 }

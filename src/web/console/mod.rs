@@ -48,6 +48,61 @@ pub(super) fn ok_flash(text: &str) -> Response {
     r
 }
 
+/// A read on the pool whose closure draws text (labels, budget, rows) in
+/// the request's language: the pool's threads have none of their own.
+pub(super) async fn read<T, E, F>(state: &AppState, f: F) -> Result<T, E>
+where
+    F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<crate::db::DbError> + Send + 'static,
+{
+    let lang = crate::i18n::current();
+    state
+        .db
+        .read(move |c| crate::i18n::sync_scope(lang, || f(c)))
+        .await
+}
+
+/// A follower's label in the current language: the stored fallback for a
+/// follower without a remark (`db::followers::short_label`, the word 访客
+/// and the tail of the OpenID) reads "Visitor …" in English.
+pub(crate) fn follower_label(label: String) -> String {
+    match label.strip_prefix("访客") {
+        Some(tail)
+            if !tail.is_empty()
+                && tail.is_ascii()
+                && tail.len() <= 4
+                && crate::i18n::current() != crate::i18n::Lang::Zh =>
+        {
+            crate::t1("console-visitor", "tail", tail)
+        }
+        _ => label,
+    }
+}
+
+/// An error answered inside a dialog (its `target` element), not in the
+/// page's flash, which a modal dialog's backdrop would cover.
+pub(super) fn in_dialog(target: &str, e: AppError) -> Response {
+    let status = e.status();
+    if let AppError::Internal(detail) = &e {
+        tracing::error!(%detail, "request failed");
+    }
+    let mut r = (
+        status,
+        Html(format!(
+            "<div class=\"alert alert-error\" role=\"alert\">{}</div>",
+            crate::error::askama_escape(&e.to_string())
+        )),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(target) {
+        r.headers_mut().insert("hx-retarget", v);
+    }
+    r.headers_mut()
+        .insert("hx-reswap", HeaderValue::from_static("innerHTML"));
+    r
+}
+
 /// Run a desk change in one transaction and publish it.
 pub(super) async fn change<T: Send + 'static>(
     state: &AppState,
@@ -71,16 +126,14 @@ pub(super) async fn chat_after(
         state.config.timezone.clone(),
         state.clock.now(),
     );
-    let (chat, side) = state
-        .db
-        .read(move |c| -> Result<_, AppError> {
-            let conv = desk::visible(c, &user, id)?;
-            Ok((
-                chat_view(c, &user, &conv, &csrf, &tz, now)?,
-                side_view(c, &user, conv.follower_id, &tz, now)?,
-            ))
-        })
-        .await?;
+    let (chat, side) = read(state, move |c| -> Result<_, AppError> {
+        let conv = desk::visible(c, &user, id)?;
+        Ok((
+            chat_view(c, &user, &conv, &csrf, &tz, now)?,
+            side_view(c, &user, conv.follower_id, &tz, now)?,
+        ))
+    })
+    .await?;
     with_side(chat, side)
 }
 

@@ -39,7 +39,7 @@ pub struct RowView {
     pub location: Option<Location>,
     pub link: Option<Link>,
     /// Delivery of an outbound message: (css class, label, reason).
-    pub delivery: Option<(&'static str, &'static str, String)>,
+    pub delivery: Option<(&'static str, String, String)>,
     /// 重发 (failed, or outcome unknown).
     pub retry_url: Option<String>,
     /// 忽略 (outcome unknown).
@@ -47,7 +47,7 @@ pub struct RowView {
     /// 立即重试 (waiting after a transient failure).
     pub retry_now_url: Option<String>,
     /// Said under an unknown outcome.
-    pub caution: Option<&'static str>,
+    pub caution: Option<String>,
     pub message_id: Option<i64>,
 }
 
@@ -81,8 +81,51 @@ fn json_str(v: &serde_json::Value, key: &str) -> String {
 }
 
 /// Said under a send whose outcome is unknown, next to 重发 and 忽略.
-pub const UNKNOWN_CAUTION: &str =
-    "微信没有防重复发送的机制：若粉丝其实已收到，重发会让粉丝收到两条。";
+pub fn unknown_caution() -> String {
+    crate::t("console-unknown-caution")
+}
+
+/// The name of a WeChat face (`EMOJI`'s Chinese name) in the current language.
+pub fn face_name(name: &str) -> String {
+    match EMOJI.iter().position(|(_, _, n)| *n == name) {
+        Some(i) => crate::t(FACE_KEYS.get(i).copied().unwrap_or("console-face-smile")),
+        None => name.to_string(),
+    }
+}
+
+/// Catalogue keys of the faces, in the order of [`EMOJI`].
+const FACE_KEYS: [&str; 30] = [
+    "console-face-smile",
+    "console-face-grimace",
+    "console-face-drool",
+    "console-face-stare",
+    "console-face-cool",
+    "console-face-tears",
+    "console-face-shy",
+    "console-face-silent",
+    "console-face-sleep",
+    "console-face-cry",
+    "console-face-awkward",
+    "console-face-angry",
+    "console-face-tongue",
+    "console-face-grin",
+    "console-face-surprised",
+    "console-face-sad",
+    "console-face-happy",
+    "console-face-eye-roll",
+    "console-face-sweat",
+    "console-face-scared",
+    "console-face-applause",
+    "console-face-thumbs-up",
+    "console-face-thumbs-down",
+    "console-face-handshake",
+    "console-face-victory",
+    "console-face-ok",
+    "console-face-rose",
+    "console-face-heart",
+    "console-face-hug",
+    "console-face-sun",
+];
 
 /// A message as a row. `agent_name` names the sender of an outbound message.
 pub fn message_row(
@@ -106,8 +149,10 @@ pub fn message_row(
         .iter()
         .find(|x| x.kind != MediaKind::Thumb)
         .and_then(|x| match x.state {
-            MediaState::Pending => Some("文件下载中…".to_string()),
-            MediaState::Failed => Some(format!("文件下载失败:{}", x.error)),
+            MediaState::Pending => Some(crate::t("console-media-pending")),
+            MediaState::Failed => {
+                Some(crate::t1("console-media-failed", "error", x.error.as_str()))
+            }
             MediaState::Stored => None,
         });
     let (image, audio, video) = match m.kind {
@@ -153,20 +198,38 @@ pub fn message_row(
     // A passive reply travelled in the webhook's answer: WeChat confirms nothing more.
     let passive = m.direction == Direction::Out && m.data["passive"].as_bool() == Some(true);
     let delivery = if passive {
-        Some(("sent", "被动回复", String::new()))
+        Some(("sent", crate::t("console-delivery-passive"), String::new()))
     } else {
         None
     };
     let delivery = delivery.or_else(|| {
         m.delivery.as_ref().map(|(state, reason)| match state {
-            OutboxState::Pending | OutboxState::Sending if reason.is_empty() => {
-                ("pending", "发送中", String::new())
-            }
-            OutboxState::Pending | OutboxState::Sending => ("pending", "重试中", reason.clone()),
-            OutboxState::Sent => ("sent", "已送达", String::new()),
-            OutboxState::Failed => ("failed", "失败", reason.clone()),
-            OutboxState::Unknown => ("unknown", "结果未知", reason.clone()),
-            OutboxState::Ignored => ("unknown", "结果未知（已忽略）", String::new()),
+            OutboxState::Pending | OutboxState::Sending if reason.is_empty() => (
+                "pending",
+                crate::t("console-delivery-sending"),
+                String::new(),
+            ),
+            OutboxState::Pending | OutboxState::Sending => (
+                "pending",
+                crate::t("console-delivery-retrying"),
+                reason.clone(),
+            ),
+            OutboxState::Sent => ("sent", crate::t("console-delivery-sent"), String::new()),
+            OutboxState::Failed => (
+                "failed",
+                crate::t("console-delivery-failed"),
+                reason.clone(),
+            ),
+            OutboxState::Unknown => (
+                "unknown",
+                crate::t("console-delivery-unknown"),
+                reason.clone(),
+            ),
+            OutboxState::Ignored => (
+                "unknown",
+                crate::t("console-delivery-ignored"),
+                String::new(),
+            ),
         })
     });
     let state = m
@@ -180,7 +243,7 @@ pub fn message_row(
     };
     let unknown = matches!(state, Some((OutboxState::Unknown, _)));
     let ignore_url = if unknown { url("ignore") } else { None };
-    let caution = unknown.then_some(UNKNOWN_CAUTION);
+    let caution = unknown.then(unknown_caution);
     // Waiting after a transient failure (a reason is shown while it waits).
     let retry_now_url = match state {
         Some((OutboxState::Pending, false)) => url("retry-now"),
@@ -196,7 +259,7 @@ pub fn message_row(
         side,
         author: match side {
             "in" => String::new(),
-            "system" => "自动回复".into(),
+            "system" => crate::t("console-auto-reply"),
             _ => agent_name.unwrap_or_default(),
         },
         time,
@@ -258,7 +321,7 @@ pub fn step_row(
         author: String::new(),
         time: s.at.to_zoned(tz.clone()).strftime("%H:%M").to_string(),
         stamp: None,
-        segs: vec![Seg::Text(crate::export::transcript::step_text(s))],
+        segs: vec![Seg::Text(step_text(s))],
         kind: MessageKind::Text,
         image: None,
         audio: None,
@@ -274,6 +337,56 @@ pub fn step_row(
         caution: None,
         message_id: None,
     }
+}
+
+/// A step as a line of the chat, in the words of the PDF transcript
+/// (`export::transcript::step_text`, which stays Chinese) but in the
+/// current language.
+pub fn step_text(s: &crate::db::transcripts::StepLine) -> String {
+    let actor = if s.actor.is_empty() {
+        crate::t("console-step-agent")
+    } else {
+        s.actor.clone()
+    };
+    let actor = actor.as_str();
+    let to = s.to.as_str();
+    let mut t = match s.step.as_str() {
+        "open" => crate::t("console-step-open"),
+        "route" => crate::t1("console-step-route", "to", to),
+        "accept" => crate::t1("console-step-accept", "actor", actor),
+        "transfer_in_group" => crate::t2("console-step-transfer", "actor", actor, "to", to),
+        "transfer_to_group" if s.to_group.is_empty() || s.to_group == s.group => {
+            crate::t1("console-step-back-to-queue", "actor", actor)
+        }
+        "transfer_to_group" => crate::t2(
+            "console-step-transfer-group",
+            "actor",
+            actor,
+            "group",
+            s.to_group.as_str(),
+        ),
+        "end_by_agent" => crate::t1("console-step-end", "actor", actor),
+        "end_by_timeout" => crate::t("console-step-timeout"),
+        "abandon" => crate::t("console-step-abandon"),
+        "expire" => crate::t("console-step-expire"),
+        "remove" => crate::t1("console-step-remove", "actor", actor),
+        other => other.to_string(),
+    };
+    if !s.note.trim().is_empty() {
+        t.push_str(&crate::t1("console-step-note", "note", s.note.trim()));
+    }
+    if !s.categories.is_empty() {
+        let list = s.categories.join(&crate::t("console-list-separator"));
+        t.push_str(&crate::t1("console-step-categories", "list", list));
+    }
+    if !s.end_remark.trim().is_empty() {
+        t.push_str(&crate::t1(
+            "console-step-remark",
+            "remark",
+            s.end_remark.trim(),
+        ));
+    }
+    t
 }
 
 /// The steps worth a line in a chat: everything but the opening (the
@@ -397,10 +510,7 @@ pub(crate) async fn message_fragment(
     message: MessageId,
 ) -> Result<Response, AppError> {
     let (tz, now) = (state.config.timezone.clone(), state.clock.now());
-    let row = state
-        .db
-        .read(move |c| render_message_row(c, message, &tz, now))
-        .await?;
+    let row = super::read(state, move |c| render_message_row(c, message, &tz, now)).await?;
     Ok(axum::response::Html(row.map(|(h, _)| h).unwrap_or_default()).into_response())
 }
 
@@ -411,14 +521,14 @@ mod tests {
     #[test]
     fn codes_become_emoji_and_the_rest_stays_text() {
         assert_eq!(
-            segments("你好/::)谢谢/:strong!"),
+            segments("hi/::)thanks/:strong!"),
             vec![
-                Seg::Text("你好".into()),
+                Seg::Text("hi".into()),
                 Seg::Emoji {
                     glyph: "🙂",
                     name: "微笑"
                 },
-                Seg::Text("谢谢".into()),
+                Seg::Text("thanks".into()),
                 Seg::Emoji {
                     glyph: "👍",
                     name: "强"

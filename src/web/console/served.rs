@@ -86,7 +86,7 @@ fn day_start(raw: &str, days: i64, tz: &jiff::tz::TimeZone) -> Result<Option<i64
     if raw.is_empty() {
         return Ok(None);
     }
-    let bad = || "日期格式应为 2026-01-31".to_string();
+    let bad = || crate::t("console-date-format");
     let date: jiff::civil::Date = raw.parse().map_err(|_| bad())?;
     let date = date
         .checked_add(jiff::Span::new().days(days))
@@ -122,22 +122,20 @@ pub async fn list(
     if let (Some(f), Some(t)) = (from, to)
         && f >= t
     {
-        error = Some("开始日期不能晚于结束日期".into());
+        error = Some(crate::t("console-date-order"));
     }
     let category = match q.category.trim() {
         "" => None,
         c => Some(
             c.parse::<i64>()
-                .map_err(|_| AppError::BadRequest("咨询分类参数不正确".into()))?,
+                .map_err(|_| AppError::BadRequest(crate::t("served-category-invalid")))?,
         ),
     };
     let agent = match q.agent.trim() {
         "" => None,
-        a => {
-            Some(UserId(a.parse::<i64>().map_err(|_| {
-                AppError::BadRequest("客服参数不正确".into())
-            })?))
-        }
+        a => Some(UserId(a.parse::<i64>().map_err(|_| {
+            AppError::BadRequest(crate::t("served-agent-invalid"))
+        })?)),
     };
     let filter = ServedFilter {
         follower: q.follower.trim().to_string(),
@@ -148,9 +146,8 @@ pub async fn list(
         offset: (current - 1) * PAGE_SIZE,
     };
     let user = s.user.clone();
-    let (whose, agents, categories, (rows, total)) = state
-        .db
-        .read(move |c| -> Result<_, AppError> {
+    let (whose, agents, categories, (rows, total)) =
+        super::read(&state, move |c| -> Result<_, AppError> {
             let v = Viewer::load(c, &user)?;
             let scope = access::served(c, &v, agent)?;
             let whose = if scope.agent == user.id {
@@ -178,11 +175,12 @@ pub async fn list(
         })
         .await?;
     let mut page = ServedPage {
-        page: Page::new(&ctx, "已接待", "served"),
+        page: Page::new(&ctx, crate::t("nav-served"), "served"),
         whose,
         rows: rows
             .into_iter()
-            .map(|row| {
+            .map(|mut row| {
+                row.follower = super::follower_label(row.follower);
                 let end = row.ended_at.unwrap_or(row.opened_at);
                 ServedLine {
                     opened: local_time(row.opened_at, &tz),

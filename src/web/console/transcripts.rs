@@ -64,7 +64,7 @@ fn day(s: &str) -> Result<Option<jiff::civil::Date>, AppError> {
     }
     s.parse()
         .map(Some)
-        .map_err(|_| AppError::BadRequest("日期格式应为 2026-01-31".into()))
+        .map_err(|_| AppError::BadRequest(crate::t("console-date-format")))
 }
 
 /// A follower's history over `from`–`to` (inclusive days) as a PDF.
@@ -79,7 +79,7 @@ pub async fn follower(
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
-        return Err(AppError::BadRequest("开始日期不能晚于结束日期".into()));
+        return Err(AppError::BadRequest(crate::t("console-date-order")));
     }
     let (user, tctx) = (s.user.clone(), context(&state, &s.user));
     let t = state

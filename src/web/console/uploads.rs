@@ -45,7 +45,7 @@ pub async fn upload(
     while let Some(field) = form
         .next_field()
         .await
-        .map_err(|_| AppError::BadRequest("上传内容不完整,请重试".into()))?
+        .map_err(|_| AppError::BadRequest(crate::t("console-upload-incomplete")))?
     {
         if field.name() == Some("file") {
             let name = field.file_name().unwrap_or("image").to_string();
@@ -53,25 +53,24 @@ pub async fn upload(
             file = Some((name, bytes.to_vec()));
         }
     }
-    let (name, bytes) = file.ok_or_else(|| AppError::BadRequest("请选择一张图片".into()))?;
+    let (name, bytes) =
+        file.ok_or_else(|| AppError::BadRequest(crate::t("console-upload-choose")))?;
     if bytes.len() > MAX_IMAGE {
         return Err(AppError::TooLarge);
     }
-    let (ext, content_type) = sniff(&bytes)
-        .ok_or_else(|| AppError::BadRequest("只能发送 JPG、PNG 或 GIF 图片".into()))?;
+    let (ext, content_type) =
+        sniff(&bytes).ok_or_else(|| AppError::BadRequest(crate::t("console-upload-type")))?;
     let user = s.user;
     // Check before writing the file, so a refused send leaves nothing behind.
     let (u, cid) = (user.clone(), id);
-    let group = state
-        .db
-        .read(move |c| -> Result<GroupId, AppError> {
-            let conv = desk::visible(c, &u, cid)?;
-            if conv.agent_id != Some(u.id) {
-                return Err(AppError::Denied("只有接待该会话的客服可以回复".into()));
-            }
-            Ok(conv.group_id)
-        })
-        .await?;
+    let group = super::read(&state, move |c| -> Result<GroupId, AppError> {
+        let conv = desk::visible(c, &u, cid)?;
+        if conv.agent_id != Some(u.id) {
+            return Err(AppError::Denied(crate::t("console-upload-denied")));
+        }
+        Ok(conv.group_id)
+    })
+    .await?;
     let mut token = [0u8; 12];
     getrandom::fill(&mut token).map_err(|e| AppError::Internal(e.to_string()))?;
     let hex: String = token.iter().map(|b| format!("{b:02x}")).collect();
@@ -111,19 +110,16 @@ pub async fn serve(
     req: axum::extract::Request,
 ) -> Result<Response, AppError> {
     let user = s.user;
-    let row = state
-        .db
-        .read(move |c| -> DbResult<Option<Stored>> {
-            Ok(match db::uploads::get(c, id)? {
-                Some(u) => {
-                    let ok =
-                        access::upload(&access::Viewer::load(c, &user)?, u.group_id, u.user_id);
-                    Some((u.group_id, u.path, u.content_type, ok))
-                }
-                None => None,
-            })
+    let row = super::read(&state, move |c| -> DbResult<Option<Stored>> {
+        Ok(match db::uploads::get(c, id)? {
+            Some(u) => {
+                let ok = access::upload(&access::Viewer::load(c, &user)?, u.group_id, u.user_id);
+                Some((u.group_id, u.path, u.content_type, ok))
+            }
+            None => None,
         })
-        .await?;
+    })
+    .await?;
     let Some((_, rel, content_type, true)) = row else {
         return Err(AppError::NotFound);
     };
@@ -180,7 +176,7 @@ pub async fn list(
     crate::web::form::Query(q): crate::web::form::Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let (uid, tz) = (s.user.id, state.config.timezone.clone());
-    let rows = state.db.read(move |c| db::uploads::recent(c, uid)).await?;
+    let rows = super::read(&state, move |c| db::uploads::recent(c, uid)).await?;
     let view = UploadsView {
         conv: q.c,
         items: rows
