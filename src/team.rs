@@ -191,7 +191,7 @@ fn checked_profile(p: Profile) -> TeamResult<Profile> {
 }
 
 fn checked_password(password: &str, confirm: &str) -> TeamResult<()> {
-    auth::check_new_password(password, confirm).map_err(|m| TeamError::Invalid(m.into()))
+    auth::check_new_password(password, confirm).map_err(TeamError::Invalid)
 }
 
 /// Creates the first super admin. Refused once any user exists (checked inside
