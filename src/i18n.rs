@@ -169,6 +169,55 @@ macro_rules! number_args {
 }
 number_args!(i8, i16, i32, i64, u8, u16, u32, u64, usize, isize, f32, f64);
 
+/// A message drawn later, in the language of whoever reads it (a toast made
+/// while serving one user and shown to another).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Msg {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, MsgArg)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MsgArg {
+    Text(String),
+    Number(i64),
+}
+
+impl Arg for MsgArg {
+    fn value(&self) -> FluentValue<'static> {
+        match self {
+            MsgArg::Text(s) => s.value(),
+            MsgArg::Number(n) => n.value(),
+        }
+    }
+}
+
+impl Msg {
+    pub fn new(key: &'static str) -> Msg {
+        Msg {
+            key,
+            args: Vec::new(),
+        }
+    }
+
+    pub fn text(mut self, name: &'static str, value: impl Into<String>) -> Msg {
+        self.args.push((name, MsgArg::Text(value.into())));
+        self
+    }
+
+    pub fn number(mut self, name: &'static str, value: i64) -> Msg {
+        self.args.push((name, MsgArg::Number(value)));
+        self
+    }
+
+    /// The message in `lang`.
+    pub fn draw(&self, lang: Lang) -> String {
+        let args: Vec<(&str, &dyn Arg)> =
+            self.args.iter().map(|(k, v)| (*k, v as &dyn Arg)).collect();
+        lookup(lang, self.key, &args)
+    }
+}
+
 /// Looks `key` up in `lang`'s catalogue; a missing key logs and shows itself
 /// (tests in `tests/i18n.rs` keep every used key present in both catalogues).
 pub fn lookup(lang: Lang, key: &str, args: &[(&str, &dyn Arg)]) -> String {

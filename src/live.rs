@@ -56,7 +56,10 @@ pub enum Live {
     /// A conversation changed state or holder.
     Conversation { id: ConversationId, group: GroupId },
     /// A line for one user (a transfer was declined, a conversation assigned …).
-    Toast { user: UserId, text: String },
+    Toast {
+        user: UserId,
+        text: crate::i18n::Msg,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -284,7 +287,7 @@ mod tests {
         hub.publish(lists());
         hub.publish(Live::Toast {
             user: UserId(1),
-            text: "x".into(),
+            text: crate::i18n::Msg::new("x-test"),
         });
         hub.publish(lists());
         let after_first = hub.event_id(1);

@@ -265,14 +265,18 @@ async fn a_carriage_return_in_a_display_name_cannot_forge_a_live_event() {
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     let live = srv.state.live();
+    use kefu::i18n::Msg;
     for text in [
-        format!("{evil} 请求将会话转接给您"),
-        "阿美\r\nevent: msg\r\ndata: x\r\n\r\n".to_string(),
-        "the end".to_string(),
+        Msg::new("toast-transfer-asked").text("name", evil),
+        Msg::new("toast-transfer-asked").text("name", "阿美\r\nevent: msg\r\ndata: x\r\n\r\n"),
+        Msg::new("toast-assigned"),
     ] {
         live.publish(kefu::live::Live::Toast { user: bob_id, text });
     }
-    while !sse_events(&seen).iter().any(|(_, d)| d == "the end") {
+    while !sse_events(&seen)
+        .iter()
+        .any(|(_, d)| d == "有新的会话分配给您")
+    {
         // A guard against hanging, not a timing assertion.
         let chunk = tokio::time::timeout(std::time::Duration::from_secs(60), stream.chunk())
             .await

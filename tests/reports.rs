@@ -807,7 +807,7 @@ async fn the_sla_share_uses_the_groups_own_target() {
     let half = ("2".to_string(), "50.0%".to_string());
     assert_eq!(sla_cells(&page), (half.clone(), half), "{page}");
     assert!(
-        page.contains("首次响应达标秒数"),
+        page.contains("首次回复多快算达标（秒）"),
         "the note names the setting"
     );
     let (_, _, xlsx) = root.bytes(&format!("{url}&format=xlsx")).await;

@@ -287,7 +287,7 @@ async fn group_settings_and_the_account_trigger_are_checked_and_saved() {
     let (status, body) = post(&boss, &path, &form).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        body.contains("转接等待秒数须为 10–600 之间的整数"),
+        body.contains("「转接请求等待对方接受（秒）」须为 10–600 之间的整数"),
         "{body}"
     );
     assert!(body.contains("value=\"48\""), "typed values are kept");
@@ -335,7 +335,7 @@ async fn group_settings_and_the_account_trigger_are_checked_and_saved() {
     let (status, body) = post(&boss, &path, &form).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        body.contains("首次响应达标秒数须为 10–3600 之间的整数"),
+        body.contains("「首次回复多快算达标（秒）」须为 10–3600 之间的整数"),
         "{body}"
     );
     form.pop();

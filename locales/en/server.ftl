@@ -134,3 +134,27 @@ desk-reopen-yours = You are already serving this follower
 desk-reopen-other = Another agent is serving this follower
 desk-reopen-queued = This follower is queued: accept them from the queue
 desk-reopen-budget = Cannot start a conversation: { $reason }
+
+# The satisfaction survey as the console shows it.
+survey-not-sent = Satisfaction survey not sent: { $reason }
+survey-sent = Survey sent, waiting for the customer
+survey-no-score = no score
+survey-score = { $n ->
+    [one] { $n } point
+   *[other] { $n } points
+}
+survey-solved = solved
+survey-unsolved = not solved
+survey-solved-unknown = no answer on solved
+survey-summary = Satisfaction: { $score } · { $solved }
+
+# Toasts: drawn in the language of the console that shows them.
+toast-transfer-expired = The transfer was not accepted in time; the conversation stays with you
+toast-reception-timeout = Reception timeout: a customer was accepted { $mins } minutes ago without a reply
+toast-remind = A customer has waited { $secs } seconds for a reply; please answer soon
+toast-assigned = A new conversation was assigned to you
+toast-transfer-asked = { $name } asks to transfer a conversation to you
+toast-transfer-declined = { $name } declined the transfer; the conversation stays with you
+toast-transfer-accepted = { $name } accepted the transfer
+toast-auto-transfer-in = A conversation left without a reply was transferred to you automatically
+toast-auto-transfer-out = You did not reply for { $mins } minutes; the conversation was transferred to another agent

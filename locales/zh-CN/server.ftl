@@ -134,3 +134,24 @@ desk-reopen-yours = 您正在接待该粉丝
 desk-reopen-other = 该粉丝正由其他客服接待
 desk-reopen-queued = 该粉丝正在排队，请从排队列表接入
 desk-reopen-budget = 无法重新发起会话：{ $reason }
+
+# The satisfaction survey as the console shows it.
+survey-not-sent = 满意度评价未发送：{ $reason }
+survey-sent = 已邀请评价，等待客户回复
+survey-no-score = 未评分
+survey-score = { $n } 分
+survey-solved = 已解决
+survey-unsolved = 未解决
+survey-solved-unknown = 未回答是否解决
+survey-summary = 满意度：{ $score } · { $solved }
+
+# Toasts: drawn in the language of the console that shows them.
+toast-transfer-expired = 对方未在规定时间内接受转接，会话仍由您接待
+toast-reception-timeout = 接待超时：有客户接入后 { $mins } 分钟未回复
+toast-remind = 客户已等待 { $secs } 秒未得到回复，请尽快回复
+toast-assigned = 有新的会话分配给您
+toast-transfer-asked = { $name } 请求将会话转接给您
+toast-transfer-declined = { $name } 拒绝了转接，会话仍由您接待
+toast-transfer-accepted = { $name } 已接受转接
+toast-auto-transfer-in = 有一个超时未回复的会话自动转接给您
+toast-auto-transfer-out = 您 { $mins } 分钟未回复，会话已自动转接给其他客服

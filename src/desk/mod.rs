@@ -74,11 +74,8 @@ impl Out {
             audience: crate::live::Audience::group(group),
         });
     }
-    pub(crate) fn toast(&mut self, user: UserId, text: impl Into<String>) {
-        self.push(Live::Toast {
-            user,
-            text: text.into(),
-        });
+    pub(crate) fn toast(&mut self, user: UserId, text: crate::i18n::Msg) {
+        self.push(Live::Toast { user, text });
     }
 }
 

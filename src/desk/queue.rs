@@ -53,7 +53,7 @@ pub(super) fn route_queue(
                     break;
                 }
                 db::agents::assigned(c, agent, now)?;
-                out.toast(agent, "有新的会话分配给您");
+                out.toast(agent, crate::i18n::Msg::new("toast-assigned"));
                 out.conversation(conv.id, group);
                 routed.push((conv.id, agent));
                 moved = true;

@@ -18,7 +18,7 @@ pub fn sweep(c: &Connection, now: Timestamp) -> DbResult<Out> {
     let mut out = Out::default();
     for (id, conv, from, to) in db::transfers::expired(c, now)? {
         db::transfers::decide(c, id, TransferState::Expired, now)?;
-        out.toast(from, "对方未在规定时间内接受转接，会话仍由您接待");
+        out.toast(from, crate::i18n::Msg::new("toast-transfer-expired"));
         if let Some(v) = conversations::get(c, conv)? {
             out.conversation(conv, v.group_id);
         }

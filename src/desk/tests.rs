@@ -99,7 +99,7 @@ fn a_message_queues_then_routes_when_an_agent_can_receive() {
     );
     assert!(out.events.contains(&Live::Toast {
         user: amy.id,
-        text: "有新的会话分配给您".into()
+        text: crate::i18n::Msg::new("toast-assigned")
     }));
     let steps: Vec<String> = conversations::events(&w.c, conv.id)
         .unwrap()
@@ -165,7 +165,7 @@ fn the_sweeper_acts_once_on_transfers_and_queue_expiry() {
     let out = sweep(&w.c, t).unwrap();
     assert!(out.events.contains(&Live::Toast {
         user: amy.id,
-        text: "对方未在规定时间内接受转接，会话仍由您接待".into()
+        text: crate::i18n::Msg::new("toast-transfer-expired")
     }));
     assert!(sweep(&w.c, t).unwrap().events.is_empty(), "once");
     assert_eq!(w.open(f).agent_id, Some(amy.id));

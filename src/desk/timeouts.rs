@@ -43,12 +43,19 @@ pub fn timeouts(c: &Connection, now: Timestamp) -> DbResult<Out> {
                         &format!("接待超时：接入后 {m} 分钟内客服未回复"),
                         now,
                     )?;
-                    out.toast(agent, format!("接待超时：有客户接入后 {m} 分钟未回复"));
+                    out.toast(
+                        agent,
+                        crate::i18n::Msg::new("toast-reception-timeout")
+                            .number("mins", i64::from(m)),
+                    );
                     out.conversation(id, group);
                 }
                 TimeoutKind::AgentRemind => {
                     let s = t.agent_remind_secs.unwrap_or_default();
-                    out.toast(agent, format!("客户已等待 {s} 秒未得到回复，请尽快回复"));
+                    out.toast(
+                        agent,
+                        crate::i18n::Msg::new("toast-remind").number("secs", i64::from(s)),
+                    );
                 }
                 TimeoutKind::AgentTransfer => {
                     let m = t.agent_transfer_mins.unwrap_or_default();

@@ -49,7 +49,10 @@ pub fn transfer_to_agent(
     db::transfers::create(c, id, user.id, to, note.trim(), now, expires)?;
     let mut out = Out::default();
     out.push(Live::UserLists { user: to });
-    out.toast(to, format!("{} 请求将会话转接给您", user.display_name));
+    out.toast(
+        to,
+        crate::i18n::Msg::new("toast-transfer-asked").text("name", user.display_name.clone()),
+    );
     out.conversation(id, conv.group_id);
     Ok(out)
 }
@@ -84,7 +87,8 @@ pub fn answer_transfer(
         db::transfers::decide(c, transfer, TransferState::Declined, now)?;
         out.toast(
             from,
-            format!("{} 拒绝了转接，会话仍由您接待", user.display_name),
+            crate::i18n::Msg::new("toast-transfer-declined")
+                .text("name", user.display_name.clone()),
         );
         out.conversation(conv_id, conv.group_id);
         out.push(Live::UserLists { user: to });
@@ -99,7 +103,10 @@ pub fn answer_transfer(
     db::transfers::decide(c, transfer, TransferState::Accepted, now)?;
     mark_read(c, conv_id, now)?;
     greet(c, conv_id, user.id, PickUp::InGroupTransfer, now, &mut out)?;
-    out.toast(from, format!("{} 已接受转接", user.display_name));
+    out.toast(
+        from,
+        crate::i18n::Msg::new("toast-transfer-accepted").text("name", user.display_name.clone()),
+    );
     out.conversation(conv_id, conv.group_id);
     out.lists(conv.group_id);
     Ok(out)
@@ -178,10 +185,10 @@ pub(super) fn auto_transfer(
             {
                 return Ok("会话状态已变化".into());
             }
-            out.toast(to, "有一个超时未回复的会话自动转接给您");
+            out.toast(to, crate::i18n::Msg::new("toast-auto-transfer-in"));
             out.toast(
                 from,
-                format!("您 {mins} 分钟未回复，会话已自动转接给其他客服"),
+                crate::i18n::Msg::new("toast-auto-transfer-out").number("mins", i64::from(mins)),
             );
             out.lists(conv.group_id);
             out.conversation(conv.id, conv.group_id);

@@ -242,16 +242,19 @@ pub fn describe_survey(
     (state, reason, score, solved): &(String, String, Option<i64>, Option<bool>),
 ) -> String {
     match state.as_str() {
-        "not_sent" => format!("满意度评价未发送：{reason}"),
-        "sent" => "已邀请评价，等待客户回复".to_string(),
+        "not_sent" => crate::t1("survey-not-sent", "reason", reason),
+        "sent" => crate::t("survey-sent"),
         _ => {
-            let s = score.map_or("未评分".to_string(), |s| format!("{s} 分"));
-            let v = match solved {
-                Some(true) => "已解决",
-                Some(false) => "未解决",
-                None => "未回答是否解决",
-            };
-            format!("满意度：{s} · {v}")
+            let s = score.map_or_else(
+                || crate::t("survey-no-score"),
+                |s| crate::t1("survey-score", "n", s),
+            );
+            let v = crate::t(match solved {
+                Some(true) => "survey-solved",
+                Some(false) => "survey-unsolved",
+                None => "survey-solved-unknown",
+            });
+            crate::t2("survey-summary", "score", s, "solved", v)
         }
     }
 }

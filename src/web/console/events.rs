@@ -147,7 +147,11 @@ async fn deliver(
     match &item.live {
         Live::Lists { group: g } if group(g) => send(tx, frame(id, "lists", "")).await,
         Live::UserLists { user: u } if *u == me => send(tx, frame(id, "lists", "")).await,
-        Live::Toast { user: u, text } if *u == me => send(tx, frame(id, "toast", text)).await,
+        Live::Toast { user: u, text } if *u == me => {
+            // In the language of this console, whoever caused it.
+            let text = text.draw(crate::i18n::current());
+            send(tx, frame(id, "toast", &text)).await
+        }
         Live::Conversation { id: conv, group: g } if group(g) => {
             let data = serde_json::json!({ "conv": conv.0 }).to_string();
             send(tx, frame(id, "conv", &data)).await
