@@ -1381,9 +1381,13 @@ impl ChromeDriver {
             "--disable-sync".into(),
             "--no-first-run".into(),
             format!("--lang={lang}"),
-            format!("--accept-lang={lang}"),
             format!("--user-data-dir={}", profile.display()),
         ];
+        // The zh-CN browsers keep the arguments the older flows were written
+        // against (date inputs follow them); others also set Accept-Language.
+        if lang != "zh-CN" {
+            args.push(format!("--accept-lang={lang}"));
+        }
         let mut chrome = json!({ "binary": self.chromium.to_string_lossy() });
         match device {
             Device::Desktop => args.push("--window-size=1280,900".into()),
