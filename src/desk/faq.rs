@@ -25,11 +25,16 @@ impl Menu {
         now: Timestamp,
     ) -> DbResult<Menu> {
         let roots = tree::roots(c, TreeKind::Faq, group)?;
-        let nodes = if roots.is_empty() {
-            Vec::new()
-        } else {
-            tree::all(c, TreeKind::Faq)?
-        };
+        if roots.is_empty() {
+            // No FAQ for this group: nothing to date, and every push from a
+            // queued follower comes this way, so the time plan stays unread.
+            return Ok(Menu {
+                nodes: Vec::new(),
+                roots,
+                today: String::new(),
+            });
+        }
+        let nodes = tree::all(c, TreeKind::Faq)?;
         let tz = db::timeplan::load(c, account)?.tz;
         Ok(Menu {
             nodes,
