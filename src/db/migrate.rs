@@ -25,6 +25,9 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_report_indexes.sql"),
     include_str!("migrations/0013_message_search.sql"),
     include_str!("migrations/0014_kb_trees.sql"),
+    // Branch h-fts: main's 0015 goes here on merge (the placeholder is dropped).
+    include_str!("migrations/0015_placeholder.sql"),
+    include_str!("migrations/0016_search_cursor.sql"),
 ];
 
 pub fn latest() -> i64 {
