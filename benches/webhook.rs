@@ -23,7 +23,12 @@
 //! Knobs (environment): KEFU_BENCH_N, KEFU_BENCH_RUNS, KEFU_BENCH_WARMUP,
 //! KEFU_BENCH_CONCURRENCY, KEFU_BENCH_FOLLOWERS, KEFU_BENCH_WORKERS=0 (do not start fetcher and sender),
 //! KEFU_BENCH_STAGES=0 (skip the stage table), KEFU_BENCH_HOLD=<secs> (pause
-//! before the first measured run, printing the pid, to attach a profiler).
+//! before the first measured run, printing the pid, to attach a profiler),
+//! KEFU_BENCH_INDEX=0 (pause the search-index job: pushes without indexing).
+//!
+//! After each kefu run the search index's lag is printed: messages stored but
+//! not yet indexed when the last push was answered, and how long the job took
+//! to catch up from there.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -65,6 +70,7 @@ struct Params {
     workers: bool,
     stages: bool,
     hold_secs: u64,
+    index: bool,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -86,6 +92,7 @@ impl Params {
             workers: env_usize("KEFU_BENCH_WORKERS", 1) != 0,
             stages: env_usize("KEFU_BENCH_STAGES", 1) != 0,
             hold_secs: env_usize("KEFU_BENCH_HOLD", 0) as u64,
+            index: env_usize("KEFU_BENCH_INDEX", 1) != 0,
         }
     }
 }
@@ -425,13 +432,14 @@ async fn start_fake(followers: usize) -> String {
 }
 
 /// Starts kefu as tests/common does, plus the workers of `kefu serve`.
-async fn start_kefu(dir: &std::path::Path, api_base: &str, workers: bool) -> Kefu {
+async fn start_kefu(dir: &std::path::Path, api_base: &str, workers: bool, index: bool) -> Kefu {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut config = Config::for_data_dir(dir);
     config.listen = listener.local_addr().unwrap();
     config.wechat_api_base = api_base.to_string();
     let db = Db::open(&config.db_path()).unwrap();
     let state = AppState::new(db, Clock::System, config).await.unwrap();
+    state.search_index.pause(!index);
     let fields = AccountFields {
         name: "压测公众号".into(),
         app_id: APPID.into(),
@@ -490,6 +498,21 @@ fn start_baseline() -> String {
         let _ = axum_server::from_tcp(listener).unwrap().serve(make).await;
     });
     url
+}
+
+/// Messages not yet indexed now, and how long until none are (polled every
+/// 10 ms); `None` when indexing is paused.
+async fn index_lag(k: &Kefu, index: bool) -> Option<(i64, Duration)> {
+    if !index {
+        return None;
+    }
+    let behind = || k.state.db.read(db::search::unindexed);
+    let t0 = Instant::now();
+    let first = behind().await.unwrap();
+    while behind().await.unwrap() > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Some((first, t0.elapsed()))
 }
 
 async fn stored(k: &Kefu) -> i64 {
@@ -675,7 +698,7 @@ fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let api_base = fake_rt.block_on(start_fake(p.followers));
-    let kefu = srv.block_on(start_kefu(dir.path(), &api_base, p.workers));
+    let kefu = srv.block_on(start_kefu(dir.path(), &api_base, p.workers, p.index));
     let baseline_url = srv.block_on(async { start_baseline() });
 
     let total = p.warmup + p.runs * p.n;
@@ -728,6 +751,7 @@ fn main() {
             let k = drive(&client, &kefu_urls, &bodies, range, p.concurrency).await;
             let s1 = snapshot();
             let count = stored(&kefu).await - before_count;
+            let lag = index_lag(&kefu, p.index).await;
             eprintln!(
                 "run {}: baseline {:.0} req/s p99 {:.2} ms | kefu {:.0} pushes/s p50 {:.2} ms p99 {:.2} ms, {} stored, {} not 200 success",
                 run + 1,
@@ -741,6 +765,12 @@ fn main() {
             );
             if !k.bad.is_empty() {
                 eprintln!("first refusal: {}", k.bad[0]);
+            }
+            if let Some((behind, caught_up)) = lag {
+                eprintln!(
+                    "  search index: {behind} messages behind at the run's end, caught up {:.0} ms later",
+                    caught_up.as_secs_f64() * 1e3
+                );
             }
             all_stored &= count == p.n as i64 && k.bad.is_empty();
             cpu.push(cpu_use(&s0, &s1, p.n, k.secs));

@@ -45,6 +45,15 @@ pub fn cursor(conn: &Connection) -> DbResult<i64> {
     )?)
 }
 
+/// How many messages the index has still to cover (for the bench and tests).
+pub fn unindexed(conn: &Connection) -> DbResult<i64> {
+    Ok(conn.row(
+        "SELECT count(*) FROM messages WHERE id > (SELECT message_id FROM search_cursor WHERE id = 1)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// The next messages to index: those after `after` up to `upto`, with their
 /// terms (events and messages without terms give no row).
 #[derive(Clone, Debug, PartialEq, Eq)]
