@@ -533,6 +533,7 @@ struct Stages {
     read_hop_us: f64,
     read_conc_rate: f64,
     write_lone_ms: f64,
+    index_us: (f64, f64),
 }
 
 /// What `webhook::receive` does before storage: envelope, msg_signature,
@@ -604,6 +605,7 @@ async fn time_stages(k: &Kefu, pushes: &[Push], dir: &std::path::Path, followers
     for (batch, count) in [(1, 300), (16, 4_096), (64, 8_192), (512, 8_192)] {
         store_us.push((batch, time_store(dir, batch, count, followers)));
     }
+    let index_us = time_index(dir);
     // The account lookup every push makes first: db.read, a hop to the blocking pool.
     let id = k.account.id;
     let reads = 2_000;
@@ -660,7 +662,33 @@ async fn time_stages(k: &Kefu, pushes: &[Push], dir: &std::path::Path, followers
         read_hop_us,
         read_conc_rate,
         write_lone_ms,
+        index_us,
     }
+}
+
+/// The search-index job over the 8,192 messages `time_store` left unindexed
+/// in `store-64.db`: (µs per message making the terms on a reader, µs per
+/// message writing them with the cursor, a transaction and commit per batch).
+fn time_index(dir: &std::path::Path) -> (f64, f64) {
+    let conn = rusqlite::Connection::open(dir.join("store-64.db")).unwrap();
+    db::configure(&conn).unwrap();
+    let (mut read, mut write, mut n) = (Duration::ZERO, Duration::ZERO, 0);
+    loop {
+        let t = Instant::now();
+        let Some(p) = db::search::pending(&conn, db::search_index::BATCH).unwrap() else {
+            break;
+        };
+        read += t.elapsed();
+        let t = Instant::now();
+        let txn = conn.unchecked_transaction().unwrap();
+        assert!(db::search::apply(&txn, &p).unwrap());
+        txn.commit().unwrap();
+        write += t.elapsed();
+        n += p.read;
+    }
+    assert!(n > 0, "nothing to index");
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+    (per(read), per(write))
 }
 
 // ---------------------------------------------------------------------------
@@ -900,6 +928,15 @@ fn main() {
         println!(
             "| a lone `Db::write` (one small insert, nothing to batch with) | {:.2} ms |",
             s.write_lone_ms
+        );
+        println!(
+            "| search index job: read + terms (`search::pending`, reader), {} a batch | {:.1} µs per message |",
+            db::search_index::BATCH,
+            s.index_us.0
+        );
+        println!(
+            "| search index job: FTS5 rows + cursor + commit (`search::apply`, writer) | {:.1} µs per message |",
+            s.index_us.1
         );
     }
     // Printed first so that a failing run still shows its figures.
