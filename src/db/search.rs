@@ -20,19 +20,6 @@ use crate::model::{ConversationId, FollowerId, GroupId, MessageId, MessageKind, 
 use rusqlite::types::Value;
 use rusqlite::{Connection, params, params_from_iter};
 
-/// Indexes one message's text (nothing for text without terms). The cursor
-/// does not move: for tests and tools that index by hand.
-pub fn index(conn: &Connection, id: MessageId, content: &str) -> DbResult<()> {
-    let terms = index_terms(content);
-    if !terms.is_empty() {
-        conn.exec(
-            "INSERT INTO message_terms (rowid, terms) VALUES (?1, ?2)",
-            params![id, terms],
-        )?;
-    }
-    Ok(())
-}
-
 // ---- the cursor and the catch-up ----------------------------------------------
 
 /// The newest message id the index covers: every message up to it is
