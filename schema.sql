@@ -615,6 +615,15 @@ CREATE TABLE menu_replies (
 
 -- 消息管理 (issue 12): a full-text index of message text, terms made in Rust
 -- (engine::search: CJK unigrams and bigrams, Latin and digit words, lowered)
--- and split only at spaces (`ascii` tokenizer), filled
--- with each message in the same transaction; contentless, no positions.
+-- and split only at spaces (`ascii` tokenizer); contentless, no positions.
+-- Filled off the push's transaction by a background job (db::search_index)
+-- up to `search_cursor.message_id`, which moves with each batch; a search
+-- scans the few messages after the cursor.
 CREATE VIRTUAL TABLE message_terms USING fts5 (terms, content = '', detail = none, tokenize = 'ascii');
+
+CREATE TABLE search_cursor (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    message_id INTEGER NOT NULL
+) STRICT;
+
+INSERT INTO search_cursor (id, message_id) VALUES (1, 0);

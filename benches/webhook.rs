@@ -23,7 +23,12 @@
 //! Knobs (environment): KEFU_BENCH_N, KEFU_BENCH_RUNS, KEFU_BENCH_WARMUP,
 //! KEFU_BENCH_CONCURRENCY, KEFU_BENCH_FOLLOWERS, KEFU_BENCH_WORKERS=0 (do not start fetcher and sender),
 //! KEFU_BENCH_STAGES=0 (skip the stage table), KEFU_BENCH_HOLD=<secs> (pause
-//! before the first measured run, printing the pid, to attach a profiler).
+//! before the first measured run, printing the pid, to attach a profiler),
+//! KEFU_BENCH_INDEX=0 (pause the search-index job: pushes without indexing).
+//!
+//! After each kefu run the search index's lag is printed: messages stored but
+//! not yet indexed when the last push was answered, and how long the job took
+//! to catch up from there.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -65,6 +70,7 @@ struct Params {
     workers: bool,
     stages: bool,
     hold_secs: u64,
+    index: bool,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -86,6 +92,7 @@ impl Params {
             workers: env_usize("KEFU_BENCH_WORKERS", 1) != 0,
             stages: env_usize("KEFU_BENCH_STAGES", 1) != 0,
             hold_secs: env_usize("KEFU_BENCH_HOLD", 0) as u64,
+            index: env_usize("KEFU_BENCH_INDEX", 1) != 0,
         }
     }
 }
@@ -425,13 +432,14 @@ async fn start_fake(followers: usize) -> String {
 }
 
 /// Starts kefu as tests/common does, plus the workers of `kefu serve`.
-async fn start_kefu(dir: &std::path::Path, api_base: &str, workers: bool) -> Kefu {
+async fn start_kefu(dir: &std::path::Path, api_base: &str, workers: bool, index: bool) -> Kefu {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut config = Config::for_data_dir(dir);
     config.listen = listener.local_addr().unwrap();
     config.wechat_api_base = api_base.to_string();
     let db = Db::open(&config.db_path()).unwrap();
     let state = AppState::new(db, Clock::System, config).await.unwrap();
+    state.search_index.pause(!index);
     let fields = AccountFields {
         name: "压测公众号".into(),
         app_id: APPID.into(),
@@ -492,6 +500,21 @@ fn start_baseline() -> String {
     url
 }
 
+/// Messages not yet indexed now, and how long until none are (polled every
+/// 10 ms); `None` when indexing is paused.
+async fn index_lag(k: &Kefu, index: bool) -> Option<(i64, Duration)> {
+    if !index {
+        return None;
+    }
+    let behind = || k.state.db.read(db::search::unindexed);
+    let t0 = Instant::now();
+    let first = behind().await.unwrap();
+    while behind().await.unwrap() > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Some((first, t0.elapsed()))
+}
+
 async fn stored(k: &Kefu) -> i64 {
     let id = k.account.id;
     k.state
@@ -510,6 +533,7 @@ struct Stages {
     read_hop_us: f64,
     read_conc_rate: f64,
     write_lone_ms: f64,
+    index_us: (f64, f64),
 }
 
 /// What `webhook::receive` does before storage: envelope, msg_signature,
@@ -581,6 +605,7 @@ async fn time_stages(k: &Kefu, pushes: &[Push], dir: &std::path::Path, followers
     for (batch, count) in [(1, 300), (16, 4_096), (64, 8_192), (512, 8_192)] {
         store_us.push((batch, time_store(dir, batch, count, followers)));
     }
+    let index_us = time_index(dir);
     // The account lookup every push makes first: db.read, a hop to the blocking pool.
     let id = k.account.id;
     let reads = 2_000;
@@ -637,7 +662,33 @@ async fn time_stages(k: &Kefu, pushes: &[Push], dir: &std::path::Path, followers
         read_hop_us,
         read_conc_rate,
         write_lone_ms,
+        index_us,
     }
+}
+
+/// The search-index job over the 8,192 messages `time_store` left unindexed
+/// in `store-64.db`: (µs per message making the terms on a reader, µs per
+/// message writing them with the cursor, a transaction and commit per batch).
+fn time_index(dir: &std::path::Path) -> (f64, f64) {
+    let conn = rusqlite::Connection::open(dir.join("store-64.db")).unwrap();
+    db::configure(&conn).unwrap();
+    let (mut read, mut write, mut n) = (Duration::ZERO, Duration::ZERO, 0);
+    loop {
+        let t = Instant::now();
+        let Some(p) = db::search::pending(&conn, db::search_index::BATCH).unwrap() else {
+            break;
+        };
+        read += t.elapsed();
+        let t = Instant::now();
+        let txn = conn.unchecked_transaction().unwrap();
+        assert!(db::search::apply(&txn, &p).unwrap());
+        txn.commit().unwrap();
+        write += t.elapsed();
+        n += p.read;
+    }
+    assert!(n > 0, "nothing to index");
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+    (per(read), per(write))
 }
 
 // ---------------------------------------------------------------------------
@@ -675,7 +726,7 @@ fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let api_base = fake_rt.block_on(start_fake(p.followers));
-    let kefu = srv.block_on(start_kefu(dir.path(), &api_base, p.workers));
+    let kefu = srv.block_on(start_kefu(dir.path(), &api_base, p.workers, p.index));
     let baseline_url = srv.block_on(async { start_baseline() });
 
     let total = p.warmup + p.runs * p.n;
@@ -728,6 +779,7 @@ fn main() {
             let k = drive(&client, &kefu_urls, &bodies, range, p.concurrency).await;
             let s1 = snapshot();
             let count = stored(&kefu).await - before_count;
+            let lag = index_lag(&kefu, p.index).await;
             eprintln!(
                 "run {}: baseline {:.0} req/s p99 {:.2} ms | kefu {:.0} pushes/s p50 {:.2} ms p99 {:.2} ms, {} stored, {} not 200 success",
                 run + 1,
@@ -741,6 +793,12 @@ fn main() {
             );
             if !k.bad.is_empty() {
                 eprintln!("first refusal: {}", k.bad[0]);
+            }
+            if let Some((behind, caught_up)) = lag {
+                eprintln!(
+                    "  search index: {behind} messages behind at the run's end, caught up {:.0} ms later",
+                    caught_up.as_secs_f64() * 1e3
+                );
             }
             all_stored &= count == p.n as i64 && k.bad.is_empty();
             cpu.push(cpu_use(&s0, &s1, p.n, k.secs));
@@ -870,6 +928,15 @@ fn main() {
         println!(
             "| a lone `Db::write` (one small insert, nothing to batch with) | {:.2} ms |",
             s.write_lone_ms
+        );
+        println!(
+            "| search index job: read + terms (`search::pending`, reader), {} a batch | {:.1} µs per message |",
+            db::search_index::BATCH,
+            s.index_us.0
+        );
+        println!(
+            "| search index job: FTS5 rows + cursor + commit (`search::apply`, writer) | {:.1} µs per message |",
+            s.index_us.1
         );
     }
     // Printed first so that a failing run still shows its figures.

@@ -150,6 +150,8 @@ pub struct AppState {
     /// log and written to `setup-code.txt`, so a stranger who finds the fresh
     /// server first cannot make themselves its super admin.
     setup_code: Option<Arc<str>>,
+    /// The job filling the search index (started here, ends with the database).
+    pub search_index: crate::db::search_index::Indexer,
 }
 
 impl AppState {
@@ -158,6 +160,7 @@ impl AppState {
         let setup_code = (users == 0).then(|| Arc::from(new_setup_code().as_str()));
         let wechat = Arc::new(Wechat::new(&db, &clock, &config));
         Ok(AppState {
+            search_index: crate::db::search_index::Indexer::start(db.clone()),
             db,
             clock,
             config: Arc::new(config),

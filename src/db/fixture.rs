@@ -4,7 +4,6 @@
 
 use super::{Cached, DbError, DbResult};
 use crate::fixture::{self, CATEGORIES, GROUPS, Plan};
-use crate::model::MessageId;
 use rusqlite::{Connection, params};
 
 /// Row ids of what [`team`] created, by plan position.
@@ -144,7 +143,8 @@ pub fn status_days(c: &Connection, plan: &mut Plan, ids: &Ids) -> DbResult<usize
     Ok(n)
 }
 
-/// Conversations `range` of the plan; returns the messages written.
+/// Conversations `range` of the plan, their messages indexed for search in
+/// one go at the end; returns the messages written.
 pub fn conversations(
     c: &Connection,
     plan: &mut Plan,
@@ -190,7 +190,6 @@ pub fn conversations(
                      VALUES (?1, ?2, 'in', 'text', ?3, ?4, ?5, ?6, ?6, ?7)",
                     params![ids.account, follower, m.text, format!("m:{wx}"), wx, m.at, conv],
                 )?;
-                super::search::index(c, MessageId(c.last_insert_rowid()), &m.text)?;
             } else {
                 c.exec(
                     "INSERT INTO messages (account_id, follower_id, direction, kind, content, sender_id,
@@ -198,7 +197,6 @@ pub fn conversations(
                      VALUES (?1, ?2, 'out', 'text', ?3, ?4, ?5, ?5, ?6)",
                     params![ids.account, follower, m.text, user(m.sender), m.at, conv],
                 )?;
-                super::search::index(c, MessageId(c.last_insert_rowid()), &m.text)?;
             }
             written += 1;
         }
@@ -224,6 +222,7 @@ pub fn conversations(
             )?;
         }
     }
+    super::search::catch_up(c)?;
     Ok(written)
 }
 

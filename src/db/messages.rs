@@ -73,11 +73,8 @@ pub fn insert_inbound(
     if n != 1 {
         return Ok(None);
     }
-    let id = MessageId(conn.last_insert_rowid());
-    if m.kind != MessageKind::Event {
-        super::search::index(conn, id, &m.content)?;
-    }
-    Ok(Some(id))
+    // Indexed for search by a background job (db::search_index), not here.
+    Ok(Some(MessageId(conn.last_insert_rowid())))
 }
 
 /// An outbound message (its delivery lives in the outbox).
@@ -100,9 +97,7 @@ pub fn insert_outbound(
          VALUES (?1, ?2, 'out', ?3, ?4, ?5, ?6, ?7, ?7)",
         params![m.account, m.follower, m.kind, m.content, m.data.to_string(), m.sender, ms(now)],
     )?;
-    let id = MessageId(conn.last_insert_rowid());
-    super::search::index(conn, id, m.content)?;
-    Ok(id)
+    Ok(MessageId(conn.last_insert_rowid()))
 }
 
 pub(super) const COLUMNS: &str =

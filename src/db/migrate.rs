@@ -26,7 +26,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013_message_search.sql"),
     include_str!("migrations/0014_kb_trees.sql"),
     include_str!("migrations/0015_user_locale.sql"),
-    include_str!("migrations/0016_placeholder.sql"),
+    include_str!("migrations/0016_search_cursor.sql"),
     include_str!("migrations/0017_greeting_budget.sql"),
 ];
 

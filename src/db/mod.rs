@@ -39,6 +39,7 @@ pub mod notify;
 pub mod outbox;
 pub mod reports;
 pub mod search;
+pub mod search_index;
 pub mod sessions;
 pub mod settings;
 pub mod surveys;
@@ -152,6 +153,11 @@ impl Db {
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Whether writes are still taken (false once [`Db::close`] began).
+    pub fn is_open(&self) -> bool {
+        self.inner.jobs.lock().is_ok_and(|j| j.is_some())
     }
 
     /// Runs `f` in the writer's transaction; returns once it is committed.

@@ -1,10 +1,16 @@
 //! 消息管理 and 已接待 (issue 12): the full-text index of messages and the
 //! two searches over it. Terms come from `engine::search` (CJK unigrams and
 //! bigrams, Latin and digit words); `message_terms` is a contentless FTS5
-//! table without positions, one row per message (rowid = message id), written
-//! with the message in the same transaction. A search asks FTS5 for the
-//! candidates newest first and keeps those whose text contains every word as
-//! typed, in the groups the caller's `Reach` covers.
+//! table without positions, one row per message (rowid = message id).
+//!
+//! The index is filled off the push's transaction: a background job
+//! (`db::search_index`) reads the messages after `search_cursor`, makes their
+//! terms on a reader, and writes them with the moved cursor in one write job
+//! ([`pending`], [`apply`]). A search asks FTS5 for the candidates up to the
+//! cursor newest first, and scans the few messages after it (the tail) with
+//! the same terms, so a message is found the moment it is stored. Either way
+//! it keeps those whose text contains every word as typed, in the groups the
+//! caller's `Reach` covers.
 
 use super::{DbResult, ts};
 use crate::access::Reach;
@@ -14,16 +20,111 @@ use crate::model::{ConversationId, FollowerId, GroupId, MessageId, MessageKind, 
 use rusqlite::types::Value;
 use rusqlite::{Connection, params, params_from_iter};
 
-/// Indexes one message's text (nothing for text without terms).
-pub fn index(conn: &Connection, id: MessageId, content: &str) -> DbResult<()> {
-    let terms = index_terms(content);
-    if !terms.is_empty() {
-        conn.exec(
-            "INSERT INTO message_terms (rowid, terms) VALUES (?1, ?2)",
-            params![id, terms],
-        )?;
+// ---- the cursor and the catch-up ----------------------------------------------
+
+/// The newest message id the index covers: every message up to it is
+/// indexed (or has no terms), none after it.
+pub fn cursor(conn: &Connection) -> DbResult<i64> {
+    Ok(conn.row(
+        "SELECT message_id FROM search_cursor WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// How many messages the index has still to cover (for the bench and tests).
+pub fn unindexed(conn: &Connection) -> DbResult<i64> {
+    Ok(conn.row(
+        "SELECT count(*) FROM messages WHERE id > (SELECT message_id FROM search_cursor WHERE id = 1)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// The next messages to index: those after `after` up to `upto`, with their
+/// terms (events and messages without terms give no row).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    pub after: i64,
+    pub upto: i64,
+    pub rows: Vec<(i64, String)>,
+    /// Messages read (`rows` plus those without terms).
+    pub read: usize,
+}
+
+/// Reads up to `limit` messages after the cursor and makes their terms: the
+/// costly half of indexing, which runs on a reader, not in the writer.
+/// `None` when there is nothing to do.
+pub fn pending(conn: &Connection, limit: i64) -> DbResult<Option<Pending>> {
+    let after = cursor(conn)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, kind, content FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let read = stmt
+        .query_map(params![after, limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, MessageKind>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(&(upto, _, _)) = read.last() else {
+        // Message ids only grow (kefu deletes no messages); should the
+        // newest ever go, the cursor follows them down so their ids, when
+        // used again, are indexed.
+        let newest: i64 = conn.row("SELECT coalesce(max(id), 0) FROM messages", [], |r| {
+            r.get(0)
+        })?;
+        return Ok((newest < after).then_some(Pending {
+            after,
+            upto: newest,
+            rows: Vec::new(),
+            read: 0,
+        }));
+    };
+    let rows = read
+        .iter()
+        .filter(|(_, kind, _)| *kind != MessageKind::Event)
+        .map(|(id, _, content)| (*id, index_terms(content)))
+        .filter(|(_, terms)| !terms.is_empty())
+        .collect();
+    Ok(Some(Pending {
+        after,
+        upto,
+        rows,
+        read: read.len(),
+    }))
+}
+
+/// Writes what [`pending`] read and moves the cursor, in the caller's
+/// transaction; `false` (nothing written) when the cursor moved meanwhile
+/// (another catch-up or a reindex got there first).
+pub fn apply(conn: &Connection, p: &Pending) -> DbResult<bool> {
+    if cursor(conn)? != p.after {
+        return Ok(false);
     }
-    Ok(())
+    let mut insert =
+        conn.prepare_cached("INSERT INTO message_terms (rowid, terms) VALUES (?1, ?2)")?;
+    for (id, terms) in &p.rows {
+        insert.execute(params![id, terms])?;
+    }
+    conn.exec(
+        "UPDATE search_cursor SET message_id = ?1 WHERE id = 1",
+        [p.upto],
+    )?;
+    Ok(true)
+}
+
+/// Indexes every message after the cursor in the caller's transaction (the
+/// fixture after each chunk, tests). Returns how many messages it read.
+pub fn catch_up(conn: &Connection) -> DbResult<usize> {
+    let mut done = 0;
+    while let Some(p) = pending(conn, 10_000)? {
+        apply(conn, &p)?;
+        done += p.read;
+    }
+    Ok(done)
 }
 
 /// How many messages are indexed per step of the backfill (one log line each).
@@ -80,14 +181,20 @@ pub fn backfill(conn: &Connection) -> DbResult<i64> {
     Ok(done)
 }
 
-/// Empties the index and builds it again from the stored messages (the
-/// search bench times the migration's backfill with it).
+/// Empties the index and builds it again from the stored messages, the
+/// cursor moved to the newest (the search bench times the migration's
+/// backfill with it).
 pub fn reindex(conn: &Connection) -> DbResult<i64> {
     conn.execute(
         "INSERT INTO message_terms (message_terms) VALUES ('delete-all')",
         [],
     )?;
-    backfill(conn)
+    let done = backfill(conn)?;
+    conn.execute(
+        "UPDATE search_cursor SET message_id = (SELECT coalesce(max(id), 0) FROM messages) WHERE id = 1",
+        [],
+    )?;
+    Ok(done)
 }
 
 /// The bytes the index takes (its segments), for the bench.
@@ -174,14 +281,79 @@ pub struct Hit {
 }
 
 /// The messages matching `f` that its reach covers, newest first (by id:
-/// the order they were stored).
+/// the order they were stored). With words: first the messages after the
+/// index's cursor (scanned, terms made here), then the index's candidates —
+/// every tail id is above every indexed one, so the order holds across.
 pub fn messages(conn: &Connection, f: &MessageFilter) -> DbResult<Vec<Hit>> {
-    let (sql, values) = messages_sql(f);
+    let Some(q) = &f.query else {
+        return run(conn, messages_sql(f));
+    };
+    // The cursor, the tail and the index from one snapshot (a pooled reader
+    // is in autocommit mode; a writer's job is inside its transaction).
+    let _snapshot = if conn.is_autocommit() {
+        Some(conn.unchecked_transaction()?)
+    } else {
+        None
+    };
+    let after = cursor(conn)?;
+    let terms = query_terms(&q.fts);
+    let mut tail: Vec<Hit> = run(conn, tail_sql(f, after))?
+        .into_iter()
+        .filter(|h| has_terms(&index_terms(&h.content), &terms))
+        .collect();
+    // SQLite's LIMIT -1: no limit.
+    let offset = usize::try_from(f.offset).unwrap_or(0);
+    let limit = usize::try_from(f.limit).unwrap_or(usize::MAX / 2);
+    if tail.len() >= offset + limit {
+        tail.truncate(offset + limit);
+        return Ok(tail.split_off(offset));
+    }
+    let skipped = tail.len().min(offset);
+    let mut page = tail.split_off(skipped);
+    let rest = MessageFilter {
+        limit: (limit - page.len()) as i64,
+        offset: (offset - skipped) as i64,
+        ..f.clone()
+    };
+    page.extend(run(conn, messages_sql(&rest))?);
+    Ok(page)
+}
+
+fn run(conn: &Connection, (sql, values): (String, Vec<Value>)) -> DbResult<Vec<Hit>> {
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(values), hit)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// The terms of an FTS5 expression made by `engine::search::parse` (quoted
+/// terms ANDed, `*` after a prefix term), each with whether it is a prefix.
+fn query_terms(fts: &str) -> Vec<(String, bool)> {
+    fts.split(" AND ")
+        .map(|t| {
+            let (t, prefix) = match t.strip_suffix(" *") {
+                Some(t) => (t, true),
+                None => (t, false),
+            };
+            let t = t
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .unwrap_or(t);
+            (t.replace("\"\"", "\""), prefix)
+        })
+        .collect()
+}
+
+/// Whether a message indexed under `indexed` (space-separated) matches every
+/// term, as FTS5 would: a term equal to one of them, a prefix term the start
+/// of one.
+fn has_terms(indexed: &str, terms: &[(String, bool)]) -> bool {
+    terms.iter().all(|(t, prefix)| {
+        indexed
+            .split(' ')
+            .any(|i| i == t || (*prefix && i.starts_with(t.as_str())))
+    })
 }
 
 fn hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hit> {
@@ -211,22 +383,32 @@ fn hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hit> {
     })
 }
 
-/// The SQL of [`messages`] and its values.
+/// The SQL of [`messages`] over the index and its values.
 fn messages_sql(f: &MessageFilter) -> (String, Vec<Value>) {
+    filter_sql(f, None)
+}
+
+/// The SQL of [`messages`] over the messages after the index's cursor, with
+/// every condition but the terms, and no limit.
+fn tail_sql(f: &MessageFilter, after: i64) -> (String, Vec<Value>) {
+    filter_sql(f, Some(after))
+}
+
+fn filter_sql(f: &MessageFilter, tail: Option<i64>) -> (String, Vec<Value>) {
     let mut values: Vec<Value> = Vec::new();
     let mut sql = String::from(
         "SELECT m.id, m.follower_id, m.conversation_id, g.name, m.direction, m.sender_id,
                 u.display_name, fo.remark, fo.wx_remark, fo.openid, m.kind, m.content, m.created_at",
     );
     let order = match &f.query {
-        Some(q) => {
+        Some(q) if tail.is_none() => {
             // CROSS JOIN: SQLite never reorders it, so the index drives the
             // loop whatever the statistics say (PRAGMA optimize writes some).
             sql.push_str(" FROM message_terms t CROSS JOIN messages m ON m.id = t.rowid");
             values.push(q.fts.clone().into());
             "t.rowid"
         }
-        None => {
+        _ => {
             sql.push_str(" FROM messages m");
             "m.id"
         }
@@ -238,11 +420,15 @@ fn messages_sql(f: &MessageFilter) -> (String, Vec<Value>) {
           CROSS JOIN followers fo ON fo.id = m.follower_id
           WHERE m.kind <> 'event' AND m.created_at >= ? AND m.created_at < ?",
     );
-    if f.query.is_some() {
+    if f.query.is_some() && tail.is_none() {
         sql = sql.replace("WHERE m.kind", "WHERE message_terms MATCH ? AND m.kind");
     }
     values.push(f.from.into());
     values.push(f.to.into());
+    if let Some(after) = tail {
+        sql.push_str(" AND m.id > ?");
+        values.push(after.into());
+    }
     match &f.reach {
         Reach::All => {}
         Reach::Groups(gs) if gs.is_empty() => sql.push_str(" AND 0"),
@@ -280,9 +466,12 @@ fn messages_sql(f: &MessageFilter) -> (String, Vec<Value>) {
             values.push(w.clone().into());
         }
     }
-    sql.push_str(&format!(" ORDER BY {order} DESC LIMIT ? OFFSET ?"));
-    values.push(f.limit.into());
-    values.push(f.offset.max(0).into());
+    sql.push_str(&format!(" ORDER BY {order} DESC"));
+    if tail.is_none() {
+        sql.push_str(" LIMIT ? OFFSET ?");
+        values.push(f.limit.into());
+        values.push(f.offset.max(0).into());
+    }
     (sql, values)
 }
 
@@ -489,6 +678,8 @@ mod tests {
         let b = say(&c, acc, f, "还没退款");
         say(&c, acc, f, "物流");
         let thai = say(&c, acc, f, "สวัสดี Café");
+        // Indexed, as the background job would (the tail is another test's).
+        assert_eq!(catch_up(&c).unwrap(), 4);
         // Letters with combining marks are one term, never an FTS5 phrase
         // (which `detail=none` refuses).
         for q in ["สวัสดี", "café", "Caf", "สวัสดี café"] {
@@ -576,5 +767,184 @@ mod tests {
         assert_eq!(reindex(&c).unwrap(), 2);
         assert_eq!(messages(&c, &filter("发票")).unwrap().len(), 1);
         assert!(index_bytes(&c).unwrap() > 0);
+    }
+
+    /// The messages of [`the_tail_after_the_cursor_is_searched_as_the_index_is`].
+    const CORPUS: &[&str] = &[
+        "我要退款",
+        "退款会在 1–3 个工作日内原路退回。",
+        "我的订单 2026120188 什么时候发货？",
+        "物流三天没更新了",
+        "已为您催促物流，iPhone 今天发出",
+        "订单2026120188退款申请",
+        "搜索 \"退款\" OR NEAR( 物流 试试*",
+        "IPHONE 15 坏了",
+        "สวัสดี Café",
+        "",
+        "退款多久到账",
+        "phone 没电了",
+    ];
+
+    /// A database holding [`CORPUS`] (one a second), indexed up to message `upto`.
+    fn corpus(upto: usize) -> (Connection, Vec<i64>) {
+        let c = memory().unwrap();
+        let acc = seed_account(&c, "wx1");
+        let f = followers::upsert(&c, acc, "oX", jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let ids: Vec<i64> = CORPUS.iter().map(|t| say(&c, acc, f, t)).collect();
+        if upto > 0 {
+            let p = pending(&c, upto as i64).unwrap().unwrap();
+            assert_eq!(p.upto, ids[upto - 1]);
+            assert!(apply(&c, &p).unwrap());
+        }
+        (c, ids)
+    }
+
+    fn found(c: &Connection, q: &str, limit: i64, offset: i64) -> Vec<i64> {
+        let f = MessageFilter {
+            limit,
+            offset,
+            ..filter(q)
+        };
+        messages(c, &f).unwrap().iter().map(|h| h.id.0).collect()
+    }
+
+    /// Messages after the cursor are scanned with the index's own terms, so
+    /// a search gives the same hits, in the same order and pages, wherever
+    /// the cursor stands — "phone" finds "phone 没电了" but not "iPhone"
+    /// either way.
+    #[test]
+    fn the_tail_after_the_cursor_is_searched_as_the_index_is() {
+        let queries = [
+            "退",
+            "退款",
+            "退款多久",
+            "工作日内",
+            "订单2026120188",
+            "2026",
+            "iphone",
+            "phone",
+            "物流 退款",
+            "\"退款\"",
+            "NEAR(",
+            "试试*",
+            "café",
+            "Caf",
+            "สวัสดี",
+            "没有",
+        ];
+        let (full, ids) = corpus(CORPUS.len());
+        assert_eq!(cursor(&full).unwrap(), *ids.last().unwrap());
+        let expected: Vec<Vec<i64>> = queries.iter().map(|q| found(&full, q, 50, 0)).collect();
+        assert_eq!(expected[1].len(), 5, "退款 — {:?}", expected[1]);
+        assert_eq!(
+            expected[7],
+            vec![ids[11]],
+            "phone is a word of its own only"
+        );
+        assert!(expected.last().unwrap().is_empty());
+        for upto in 0..=CORPUS.len() {
+            let (c, _) = corpus(upto);
+            assert_eq!(
+                cursor(&c).unwrap(),
+                if upto == 0 { 0 } else { ids[upto - 1] }
+            );
+            for (q, want) in queries.iter().zip(&expected) {
+                assert_eq!(&found(&c, q, 50, 0), want, "{q:?}, indexed up to {upto}");
+                // Pages of two across the boundary give the same rows.
+                let paged: Vec<i64> = (0..4).flat_map(|p| found(&c, q, 2, p * 2)).collect();
+                assert_eq!(&paged, want, "{q:?} in pages, indexed up to {upto}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_catch_up_goes_in_batches_skips_events_and_a_moved_cursor() {
+        let c = memory().unwrap();
+        let acc = seed_account(&c, "wx1");
+        let f = followers::upsert(&c, acc, "oX", jiff::Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(pending(&c, 500).unwrap(), None, "nothing to do");
+        let a = say(&c, acc, f, "发票");
+        let event = crate::db::messages::insert_inbound(
+            &c,
+            acc,
+            f,
+            &crate::db::messages::NewInbound {
+                dedup_key: "e1".into(),
+                wx_msg_id: None,
+                kind: MessageKind::Event,
+                event: "subscribe".into(),
+                content: "关注".into(),
+                data: serde_json::json!({}),
+                raw: String::new(),
+                created_at: jiff::Timestamp::UNIX_EPOCH,
+                conversation: None,
+            },
+            jiff::Timestamp::UNIX_EPOCH,
+        )
+        .unwrap()
+        .unwrap()
+        .0;
+        let empty = say(&c, acc, f, "！！");
+        let b = say(&c, acc, f, "发货");
+        // A batch of two: the text and the event (which gets no row).
+        let first = pending(&c, 2).unwrap().unwrap();
+        assert_eq!((first.after, first.upto, first.read), (0, event, 2));
+        assert_eq!(first.rows, vec![(a, "发 票 发票".to_string())]);
+        // Read twice before either is written: the second write is refused.
+        let again = pending(&c, 2).unwrap().unwrap();
+        assert!(apply(&c, &first).unwrap());
+        assert!(!apply(&c, &again).unwrap(), "the cursor moved meanwhile");
+        assert_eq!((cursor(&c).unwrap(), indexed(&c).unwrap()), (event, 1));
+        // The rest in one go; a message without terms moves the cursor too.
+        assert_eq!(catch_up(&c).unwrap(), 2);
+        assert_eq!((cursor(&c).unwrap(), indexed(&c).unwrap()), (b, 2));
+        assert!(empty < b);
+        assert_eq!(catch_up(&c).unwrap(), 0);
+        // Were the newest messages ever deleted, the cursor would follow.
+        c.execute("DELETE FROM messages WHERE id >= ?1", [empty])
+            .unwrap();
+        assert_eq!(catch_up(&c).unwrap(), 0);
+        assert_eq!(cursor(&c).unwrap(), event);
+        // And reindexing sets it to the newest.
+        c.execute("UPDATE search_cursor SET message_id = 0", [])
+            .unwrap();
+        assert_eq!(reindex(&c).unwrap(), 1);
+        assert_eq!((cursor(&c).unwrap(), indexed(&c).unwrap()), (event, 1));
+    }
+
+    /// The tail is read backwards by rowid from the cursor: no sort, no
+    /// other table driving the loop, whatever the statistics.
+    #[test]
+    fn the_tail_is_a_rowid_range_without_a_sort() {
+        let c = memory().unwrap();
+        c.execute_batch(
+            "ANALYZE;
+             DELETE FROM sqlite_stat1;
+             INSERT INTO sqlite_stat1 VALUES ('messages', 'messages_follower', '1006261 25 1'),
+               ('messages', 'messages_conversation', '1006261 10 1'), ('followers', NULL, '40000'),
+               ('conversations', NULL, '100000'), ('users', NULL, '56'), ('groups', NULL, '5');
+             ANALYZE sqlite_schema;",
+        )
+        .unwrap();
+        for reach in [Reach::All, Reach::Groups(vec![GroupId(1)])] {
+            let f = MessageFilter {
+                reach,
+                sender: Some("小王".to_string()),
+                ..filter("退款 物流")
+            };
+            let (sql, values) = tail_sql(&f, 1_000_000);
+            let plan: Vec<String> = c
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(params_from_iter(values), |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{plan:?}");
+            assert!(
+                plan[0].contains("SEARCH m USING INTEGER PRIMARY KEY (rowid>?)"),
+                "{plan:?}"
+            );
+        }
     }
 }
