@@ -45,8 +45,7 @@ pub fn timeouts(c: &Connection, now: Timestamp) -> DbResult<Out> {
                     )?;
                     out.toast(
                         agent,
-                        crate::i18n::Msg::new("toast-reception-timeout")
-                            .number("mins", i64::from(m)),
+                        crate::i18n::Msg::new("toast-reception-timeout").number("mins", m),
                     );
                     out.conversation(id, group);
                 }
@@ -54,7 +53,7 @@ pub fn timeouts(c: &Connection, now: Timestamp) -> DbResult<Out> {
                     let s = t.agent_remind_secs.unwrap_or_default();
                     out.toast(
                         agent,
-                        crate::i18n::Msg::new("toast-remind").number("secs", i64::from(s)),
+                        crate::i18n::Msg::new("toast-remind").number("secs", s),
                     );
                 }
                 TimeoutKind::AgentTransfer => {

@@ -188,7 +188,7 @@ pub(super) fn auto_transfer(
             out.toast(to, crate::i18n::Msg::new("toast-auto-transfer-in"));
             out.toast(
                 from,
-                crate::i18n::Msg::new("toast-auto-transfer-out").number("mins", i64::from(mins)),
+                crate::i18n::Msg::new("toast-auto-transfer-out").number("mins", mins),
             );
             out.lists(conv.group_id);
             out.conversation(conv.id, conv.group_id);
