@@ -1381,13 +1381,9 @@ impl ChromeDriver {
             "--disable-sync".into(),
             "--no-first-run".into(),
             format!("--lang={lang}"),
+            format!("--accept-lang={lang}"),
             format!("--user-data-dir={}", profile.display()),
         ];
-        // The zh-CN browsers keep the arguments the older flows were written
-        // against (date inputs follow them); others also set Accept-Language.
-        if lang != "zh-CN" {
-            args.push(format!("--accept-lang={lang}"));
-        }
         let mut chrome = json!({ "binary": self.chromium.to_string_lossy() });
         match device {
             Device::Desktop => args.push("--window-size=1280,900".into()),
@@ -1723,7 +1719,7 @@ async fn fill_date(c: &Client, css: &str, date: &str) -> Result<()> {
     };
     let order = c
         .execute(
-            "return new Intl.DateTimeFormat(navigator.language, \
+            "return new Intl.DateTimeFormat(undefined, \
              {year: 'numeric', month: '2-digit', day: '2-digit'}) \
              .formatToParts(new Date(2026, 10, 20)) \
              .map(p => p.type).filter(t => t !== 'literal');",
