@@ -3,7 +3,7 @@
 //! compiled into the binary); zh-CN is the default and the fallback.
 //!
 //! The language of a request is chosen once, in the session middleware (the
-//! signed-in user's choice in 个人中心, else the browser's `Accept-Language`),
+//! signed-in user's choice in 个人中心 or else the browser's `Accept-Language`),
 //! and held in a task-local for the request, so templates and handlers call
 //! [`t`] without threading it through every struct. Work outside a request
 //! (background jobs, exports on the blocking pool) gets zh-CN unless it is run

@@ -2855,7 +2855,7 @@ async fn phone_session(driver: &ChromeDriver, w: u32, h: u32) -> Result<Client> 
 /// budget, ⋯), the messages over at least 70% of the screen, a one-row reply
 /// box that grows with its text, no Enter hint, a visible 自动接入 label; the
 /// ⋯ menu holds the chat's actions, and 结束 from it opens the end dialog,
-/// whose refusal (no 咨询分类) shows inside the dialog (item 16). Then the
+/// whose refusal for want of a 咨询分类 shows inside the dialog (item 16). Then the
 /// desktop console in English, its header as before.
 /// Screenshots: `target/screenshots/phone_console-<lang>-<width>*.png` and
 /// `desktop_console-en-*.png`.

@@ -2011,9 +2011,9 @@ async fn a_picked_emoji_reaches_wechat_as_its_code() {
 // ---- h-con: phone console and English console ----
 
 /// Issue 13: every console page an agent uses, drawn for an agent who chose
-/// English (个人中心 → language), holds no Chinese of its own — the chat with
+/// English through 个人中心 → language, holds no Chinese of its own — the chat with
 /// its dialogs, rows and steps, the lists, the side pane, quick replies, the
-/// history, 已接待, 会话标签, 标注, 我的回复 and the read-only kb / FAQ; the
+/// history, 已接待 and 会话标签 and 标注 and 我的回复 and the read-only kb / FAQ; the
 /// test data is ASCII. The same pages in zh-CN still speak Chinese.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_speaks_english_to_an_english_agent() {
@@ -2057,7 +2057,7 @@ async fn the_console_speaks_english_to_an_english_agent() {
         .await;
     assert!(r.status().is_redirection(), "{}", r.status());
 
-    // One follower served and ended (已接待), one in conversation now.
+    // One follower served and ended as 已接待 and one in conversation now.
     let (done, open) = ("oEnglishDone0007", "oEnglishOpen0042");
     w.say(done, "where is my parcel").await;
     let first = w.conv(done).await;

@@ -849,7 +849,7 @@ async fn an_agent_sends_text_and_image_entries_into_their_conversation() {
     drop(w.wx);
 }
 
-/// Issue 13: the tree pages (知识库, 常见问题, an entry's edit page) and
+/// Issue 13: the tree pages — 知识库 and 常见问题 and an entry's edit page — and
 /// 分类与标签 read in English for a user who chose it — with data in ASCII no
 /// Chinese is left, flash messages included — and in Chinese by default.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

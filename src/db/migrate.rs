@@ -192,13 +192,16 @@ mod tests {
     fn migration_15_gives_untouched_default_texts_full_width_punctuation() {
         let mut conn = Connection::open_in_memory().unwrap();
         apply_migrations_to(&mut conn, 14);
+        // The old defaults had half-width marks: written full-width here and turned back.
         conn.execute_batch(
-            "INSERT INTO accounts (id, name, app_id, app_secret, token, created_at, updated_at)
+            &"INSERT INTO accounts (id, name, app_id, app_secret, token, created_at, updated_at)
                  VALUES (1, 'a', 'wx1', 's', 'tok', 0, 0), (2, 'b', 'wx2', 's', 'tok', 0, 0);
              INSERT INTO auto_replies (account_id, welcome, follower_prompt)
-                 VALUES (1, '您好,欢迎咨询,客服马上为您服务。', '请问还有其他可以帮您的吗?'),
-                        (2, '欢迎光临小店', '请问还有其他可以帮您的吗?');
-             INSERT INTO account_settings (account_id, keywords) VALUES (1, '人工,转人工,客服,在吗');",
+                 VALUES (1, '您好，欢迎咨询，客服马上为您服务。', '请问还有其他可以帮您的吗？'),
+                        (2, '欢迎光临小店', '请问还有其他可以帮您的吗？');
+             INSERT INTO account_settings (account_id, keywords) VALUES (1, '人工，转人工，客服，在吗');"
+                .replace('，', ",")
+                .replace('？', "?"),
         )
         .unwrap();
         apply_migrations(&mut conn, 14).unwrap();

@@ -190,7 +190,7 @@ mod tests {
     fn faces_and_missing_glyphs_become_visible_text() {
         let font = |c: char| !matches!(c as u32, 0x1F000..) && c != '𠀀';
         assert_eq!(
-            printable("好的/::)谢谢/:strong", font), // half-width on purpose: WeChat's face code
+            printable(concat!("好的/::)", "谢谢/:strong"), font), // `/::)` is WeChat's face code
             "好的[微笑]谢谢[强]"
         );
         assert_eq!(printable("👍 收到🎉", font), "[强] 收到[表情]");
