@@ -118,7 +118,7 @@ pub async fn create(
         // install); the edit page changes it.
         let group = db::groups::default_group(c, now)?;
         db::accounts::set_groups(c, id, &[group])?;
-        let entry = Entry::new(AuditAction::AccountCreate, format!("公众号 {}", f.name))
+        let entry = Entry::new(AuditAction::AccountCreate, crate::db::audit::about("audit-t-account", &f.name))
             .change(None, Some(&f));
         db::audit::record(c, &crate::team::actor(&by), &entry, now)?;
         Ok(id)
@@ -164,7 +164,7 @@ pub async fn update(
             simulation: old.simulation,
             ..Default::default()
         };
-        let mut entry = Entry::new(AuditAction::AccountUpdate, format!("公众号 {}", f.name))
+        let mut entry = Entry::new(AuditAction::AccountUpdate, crate::db::audit::about("audit-t-account", &f.name))
             .change(Some(&before), Some(&f));
         let secrets: Vec<&str> = [
             (!f.app_secret.is_empty(), "AppSecret"),
@@ -179,11 +179,15 @@ pub async fn update(
         .collect();
         if !secrets.is_empty() {
             // Which secrets changed, never their values.
-            entry.after = Some(format!(
-                "{} （已更换：{}）",
-                entry.after.unwrap_or_default(),
-                secrets.join("、")
-            ));
+            let mut after: serde_json::Value = entry
+                .after
+                .as_deref()
+                .and_then(|a| serde_json::from_str(a).ok())
+                .unwrap_or_else(|| serde_json::json!({}));
+            if let Some(map) = after.as_object_mut() {
+                map.insert("secrets_changed".into(), serde_json::json!(secrets));
+            }
+            entry.after = Some(after.to_string());
         }
         db::audit::record(c, &crate::team::actor(&by), &entry, now)?;
         Ok(())

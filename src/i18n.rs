@@ -152,6 +152,12 @@ impl Arg for Cow<'_, str> {
     }
 }
 
+impl Arg for FluentValue<'static> {
+    fn value(&self) -> FluentValue<'static> {
+        self.clone()
+    }
+}
+
 impl<T: Arg + ?Sized> Arg for &T {
     fn value(&self) -> FluentValue<'static> {
         (**self).value()
@@ -171,50 +177,140 @@ number_args!(i8, i16, i32, i64, u8, u16, u32, u64, usize, isize, f32, f64);
 
 /// A message drawn later, in the language of whoever reads it (a toast made
 /// while serving one user and shown to another).
+///
+/// A message can also be stored ([`Msg::stored`]) where a background job
+/// writes a text that people read later — a system note in a chat, why a
+/// reply was not delivered — and is drawn in each reader's language by
+/// [`shown`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Msg {
-    pub key: &'static str,
-    pub args: Vec<(&'static str, MsgArg)>,
+    pub key: Cow<'static, str>,
+    pub args: Vec<(Cow<'static, str>, MsgArg)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MsgArg {
     Text(String),
     Number(i64),
+    /// A message of its own, drawn in the same language first.
+    Msg(Box<Msg>),
 }
 
-impl Arg for MsgArg {
-    fn value(&self) -> FluentValue<'static> {
-        match self {
-            MsgArg::Text(s) => s.value(),
-            MsgArg::Number(n) => n.value(),
-        }
-    }
-}
+/// The first character of a stored [`Msg`]. Text from outside never holds it:
+/// control characters are stripped from WeChat's text and refused in forms.
+const STORED: char = '\u{1}';
 
 impl Msg {
     pub fn new(key: &'static str) -> Msg {
         Msg {
-            key,
+            key: Cow::Borrowed(key),
             args: Vec::new(),
         }
     }
 
     pub fn text(mut self, name: &'static str, value: impl Into<String>) -> Msg {
-        self.args.push((name, MsgArg::Text(value.into())));
+        self.args
+            .push((Cow::Borrowed(name), MsgArg::Text(value.into())));
         self
     }
 
     pub fn number(mut self, name: &'static str, value: i64) -> Msg {
-        self.args.push((name, MsgArg::Number(value)));
+        self.args.push((Cow::Borrowed(name), MsgArg::Number(value)));
+        self
+    }
+
+    pub fn msg(mut self, name: &'static str, value: Msg) -> Msg {
+        self.args
+            .push((Cow::Borrowed(name), MsgArg::Msg(Box::new(value))));
         self
     }
 
     /// The message in `lang`.
     pub fn draw(&self, lang: Lang) -> String {
-        let args: Vec<(&str, &dyn Arg)> =
-            self.args.iter().map(|(k, v)| (*k, v as &dyn Arg)).collect();
-        lookup(lang, self.key, &args)
+        let values: Vec<FluentValue<'static>> = self
+            .args
+            .iter()
+            .map(|(_, v)| match v {
+                MsgArg::Text(s) => s.value(),
+                MsgArg::Number(n) => n.value(),
+                MsgArg::Msg(m) => m.draw(lang).value(),
+            })
+            .collect();
+        let args: Vec<(&str, &dyn Arg)> = self
+            .args
+            .iter()
+            .zip(&values)
+            .map(|((k, _), v)| (k.as_ref(), v as &dyn Arg))
+            .collect();
+        lookup(lang, &self.key, &args)
+    }
+
+    /// The message in the current language.
+    pub fn now(&self) -> String {
+        self.draw(current())
+    }
+
+    /// The message as a text to store: [`shown`] draws it in the language of
+    /// whoever reads it.
+    pub fn stored(&self) -> String {
+        format!("{STORED}{}", self.to_json())
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let args: Vec<serde_json::Value> = self
+            .args
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    MsgArg::Text(s) => serde_json::Value::from(s.as_str()),
+                    MsgArg::Number(n) => serde_json::Value::from(*n),
+                    MsgArg::Msg(m) => m.to_json(),
+                };
+                serde_json::json!([k, v])
+            })
+            .collect();
+        serde_json::json!({ "k": self.key, "a": args })
+    }
+
+    fn from_json(v: &serde_json::Value) -> Option<Msg> {
+        let key = v.get("k")?.as_str()?.to_owned();
+        let mut args = Vec::new();
+        for pair in v.get("a")?.as_array()? {
+            let name = pair.get(0)?.as_str()?.to_owned();
+            let value = pair.get(1)?;
+            let value = if let Some(s) = value.as_str() {
+                MsgArg::Text(s.to_owned())
+            } else if let Some(n) = value.as_i64() {
+                MsgArg::Number(n)
+            } else {
+                MsgArg::Msg(Box::new(Msg::from_json(value)?))
+            };
+            args.push((Cow::Owned(name), value));
+        }
+        Some(Msg {
+            key: Cow::Owned(key),
+            args,
+        })
+    }
+}
+
+/// A stored text as the current reader sees it: a stored [`Msg`] drawn in
+/// their language, anything else (what a person wrote, older rows) as it is.
+pub fn shown(text: &str) -> Cow<'_, str> {
+    shown_in(current(), text)
+}
+
+/// [`shown`] in a given language.
+pub fn shown_in(lang: Lang, text: &str) -> Cow<'_, str> {
+    let Some(json) = text.strip_prefix(STORED) else {
+        return Cow::Borrowed(text);
+    };
+    match serde_json::from_str(json).ok().as_ref().and_then(Msg::from_json) {
+        Some(m) => Cow::Owned(m.draw(lang)),
+        None => {
+            tracing::warn!(text, "a stored message cannot be read");
+            Cow::Owned(json.to_owned())
+        }
     }
 }
 
@@ -319,6 +415,24 @@ mod tests {
         assert_eq!(rows(Lang::Zh, 3), "3 条");
         let copied = sync_scope(Lang::En, || t1("js-copied", "x", "abc"));
         assert_eq!(copied, "Copied: abc");
+    }
+
+    #[test]
+    fn a_stored_message_is_drawn_in_the_readers_language() {
+        let m = Msg::new("js-copied").text("x", "abc");
+        let stored = m.stored();
+        assert_eq!(shown_in(Lang::En, &stored), "Copied: abc");
+        assert_ne!(shown_in(Lang::Zh, &stored), shown_in(Lang::En, &stored));
+        assert_eq!(shown_in(Lang::Zh, &stored), m.draw(Lang::Zh));
+        // Nested messages and numbers survive the round trip.
+        let rows = Msg::new("common-rows").number("n", 3);
+        let outer = Msg::new("js-copied").msg("x", rows);
+        assert_eq!(shown_in(Lang::En, &outer.stored()), "Copied: 3 rows");
+        // What a person wrote is shown as written.
+        assert_eq!(shown("会话已结束"), "会话已结束");
+        assert_eq!(shown(""), "");
+        // A broken stored text shows its body rather than nothing.
+        assert_eq!(shown_in(Lang::En, "\u{1}not json"), "not json");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub use crate::db::notify::{
     Settings, binding, default_fields, failed, offhours, set_offhours, set_settings, settings,
     unbind,
 };
+use crate::i18n::Lang;
 use crate::db::{self, DbResult, ms, ts};
 use crate::model::{AccountId, UserId};
 use jiff::{SignedDuration, Timestamp};
@@ -51,16 +52,19 @@ pub fn bind(
         return Ok(None);
     }
     let Some((user, expires, name)) = db::notify::code_owner(c, &code)? else {
-        return Ok(Some("绑定码无效，请在客服系统“个人中心”重新获取。".into()));
+        // Whose code it was is unknown: the default language.
+        return Ok(Some(crate::i18n::lookup(Lang::Zh, "notify-code-invalid", &[])));
     };
+    // The agent reads the answer in their own language.
+    let lang = db::users::get(c, user)?.map(|u| u.locale).unwrap_or_default();
     if ts(expires) <= now {
-        return Ok(Some(
-            "绑定码已过期，请在客服系统“个人中心”重新获取。".into(),
-        ));
+        return Ok(Some(crate::i18n::lookup(lang, "notify-code-expired", &[])));
     }
     db::notify::bind(c, user, account, openid)?;
-    Ok(Some(format!(
-        "绑定成功！客服 {name} 将通过本公众号收到新消息提醒。"
+    Ok(Some(crate::i18n::lookup(
+        lang,
+        "notify-bound-reply",
+        &[("name", &name)],
     )))
 }
 
@@ -133,10 +137,12 @@ pub fn due(c: &Connection, now: Timestamp) -> DbResult<Vec<Job>> {
             } else {
                 w.remark.clone()
             };
+            // In the language the agent chose for kefu.
+            let lang = db::users::get(c, agent)?.map(|u| u.locale).unwrap_or_default();
             let kind_text = if kind == "queue" {
-                "有客户正在排队等待接入"
+                crate::i18n::lookup(lang, "notify-kind-queue", &[])
             } else {
-                "有客户消息超过 3 分钟未读"
+                crate::i18n::lookup(lang, "notify-kind-unread", &[])
             };
             let when = ts(w.at).strftime("%m-%d %H:%M").to_string();
             let excerpt: String = w.text.chars().take(40).collect();
@@ -144,7 +150,7 @@ pub fn due(c: &Connection, now: Timestamp) -> DbResult<Vec<Job>> {
             for (field, template) in &s.fields {
                 let value = fill(
                     template.as_str().unwrap_or_default(),
-                    kind_text,
+                    &kind_text,
                     &label,
                     &excerpt,
                     &when,

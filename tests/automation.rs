@@ -10,6 +10,7 @@
 
 mod common;
 
+use kefu::i18n::{Lang, shown_in};
 use common::{APPID, Browser, FakeServer, SECRET, TestServer};
 use jiff::SignedDuration;
 use kefu::db::accounts::Account;
@@ -391,9 +392,12 @@ async fn a_silent_follower_is_prompted_then_closed_once_each() {
     assert_eq!(sent.last().unwrap(), &AutoReplies::default().closing);
     assert_eq!(w.conv(openid).await.unwrap().1, ConversationState::Ended);
     let (step, note) = w.last_event(id).await;
+    assert_eq!(step, "end_by_timeout");
+    // Written by a background job, read in each reader's language.
+    assert_eq!(shown_in(Lang::Zh, &note), "客户 5 分钟未回复，自动结束");
     assert_eq!(
-        (step.as_str(), note.as_str()),
-        ("end_by_timeout", "客户 5 分钟未回复，自动结束")
+        shown_in(Lang::En, &note),
+        "The follower did not reply for 5 min: ended automatically"
     );
 
     // A follower who answers in time is not prompted for the old silence.
@@ -465,9 +469,11 @@ async fn a_silent_agent_gets_the_follower_comforted_then_the_conversation_moves_
     w.advance(SignedDuration::from_mins(1));
     w.tick().await;
     let (step, note) = w.last_event(id).await;
+    assert_eq!(step, "transfer_in_group");
+    assert_eq!(shown_in(Lang::Zh, &note), "客服 2 分钟未回复，自动转接");
     assert_eq!(
-        (step.as_str(), note.as_str()),
-        ("transfer_in_group", "客服 2 分钟未回复，自动转接")
+        shown_in(Lang::En, &note),
+        "No agent reply for 2 min: transferred automatically"
     );
     w.tick().await;
     let (step, _) = w.last_event(id).await;
@@ -549,7 +555,12 @@ async fn the_survey_is_answered_or_not_sent_with_the_reason() {
         .await;
     let (state, score, _, reason) = survey(&w, id2).await;
     assert_eq!((state.as_str(), score), ("not_sent", None));
-    assert!(reason.contains("额度"), "{reason}");
+    // Stored by the end's transaction, read in the reader's language.
+    assert!(shown_in(Lang::Zh, &reason).contains("额度"), "{reason}");
+    assert!(
+        shown_in(Lang::En, &reason).contains("quota"),
+        "{reason}"
+    );
     let r = amy
         .b
         .client

@@ -1154,7 +1154,10 @@ async fn a_follower_queued_too_long_expires() {
     let ev = w.events(conv.id).await;
     let last = ev.last().unwrap();
     assert_eq!(last.step, "expire", "{ev:?}");
-    assert_eq!(last.note, "排队超过 2 小时");
+    assert_eq!(
+        kefu::i18n::shown_in(kefu::i18n::Lang::Zh, &last.note),
+        "排队超过 2 小时"
+    );
     // Once only.
     w.advance(SignedDuration::from_hours(3));
     w.sweep().await;
@@ -1569,9 +1572,24 @@ async fn a_refused_reply_shows_why_and_can_be_sent_again() {
         .and_then(|r| r.split('"').next())
         .and_then(|n| n.parse().ok())
         .expect("message id");
+    // The reason, stored by the sender in the background, is read in each
+    // reader's language: amy's in Chinese, bob's (English) in English.
+    assert!(row.contains("客服消息条数已达上限"), "{row}");
     // Another agent may not retry it; the holder may.
     w.srv.user("bob", Role::Agent, &[w.group]).await;
     let bob = login(&w.srv, "bob").await;
+    let r = bob
+        .b
+        .post_form("/console/me/locale", &[("locale", "en")])
+        .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let (_, chat_en) = bob.chat(conv.id).await;
+    let row_en = row_with(&chat_en, "请问有什么可以帮您");
+    assert!(
+        row_en.contains("The customer-service message limit is reached"),
+        "{row_en}"
+    );
+    assert!(!row_en.contains("客服消息条数"), "{row_en}");
     let (s, _) = bob
         .post(&format!("/console/messages/{message}/retry"), &[])
         .await;

@@ -134,6 +134,7 @@ fn used_keys(text: &str, out: &mut BTreeSet<String>) {
         "t3(\"",
         "lookup(locale, \"",
         "lookup(lang, \"",
+        "Msg::new(\"",
     ] {
         let mut rest = text;
         while let Some(i) = rest.find(pat) {

@@ -246,6 +246,7 @@ audit-field-token = Token
 audit-field-aes-key = EncodingAESKey
 audit-field-mode = Message encryption mode
 audit-field-api-base = WeChat API address
+audit-field-secrets-changed = Secrets replaced
 audit-field-simulation = Simulation
 audit-field-keyword = Keyword
 audit-field-keywords = Keywords
@@ -497,3 +498,32 @@ audit-target-account = Official account
 audit-target-follower = Follower
 audit-target-super = Super admin
 audit-shell = Command line
+
+# What an audit row is about, as stored (db::audit::about): drawn in the
+# reader's language.
+audit-t-user = User { $name }
+audit-t-group = Group { $name }
+audit-t-account = Official account { $name }
+audit-t-follower = Follower { $name }
+audit-t-super = Super admin { $name }
+audit-t-login = Sign-in name { $name }
+audit-t-login-disabled = Sign-in name { $name } (disabled)
+audit-t-agent-no = Agent { $name }
+audit-t-faq = FAQ { $name }
+audit-t-keyword = Keyword reply { $name }
+audit-t-category = Category { $name }
+audit-t-tag = Conversation tag { $name }
+audit-t-kb = Knowledge base { $name }
+audit-t-work-hours = Work hours of official account { $name }
+audit-t-plan-day = { $kind } “{ $day }” of official account { $name }
+audit-t-group-tree = { $tree } of group { $name } ({ $n ->
+    [one] 1 node
+   *[other] { $n } nodes
+})
+audit-reordered = { $what } (reordered)
+audit-moved = { $what } (moved)
+audit-image = { $what } (image)
+audit-enabled = { $what } (enabled)
+audit-disabled = { $what } (disabled)
+tree-kind-kb = Knowledge base
+tree-kind-faq = FAQ

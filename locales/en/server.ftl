@@ -158,3 +158,55 @@ toast-transfer-declined = { $name } declined the transfer; the conversation stay
 toast-transfer-accepted = { $name } accepted the transfer
 toast-auto-transfer-in = A conversation left without a reply was transferred to you automatically
 toast-auto-transfer-out = You did not reply for { $mins } minutes; the conversation was transferred to another agent
+
+# Texts that background jobs store (notes in a chat, why a reply or a file
+# failed, conversation steps): stored as catalogue messages, drawn in the
+# language of whoever reads them (i18n::Msg::stored).
+budget-pending = { $pending ->
+    [one] 1 message is still being sent; after it the reply quota of this interaction is used up until the follower writes again
+   *[other] { $pending } messages are still being sent; after them the reply quota of this interaction is used up until the follower writes again
+}
+budget-spent = The reply quota of this interaction is used up
+greeting-kept-for-agent = { $left ->
+    [one] Only 1 reply is left in this interaction: kept for the agent
+   *[other] Only { $left } replies are left in this interaction: kept for the agent
+}
+note-auto-not-sent = { $what } not sent: { $why }
+auto-name-greeting = Greeting
+auto-name-comfort = Comfort message
+auto-name-prompt = Reminder
+auto-name-closing = Closing message
+auto-not-set = No text is set
+desk-no-conversation = The conversation does not exist
+note-reception-timeout = Reception timeout: no agent reply within { $mins } min of pickup
+step-follower-silent = The follower did not reply for { $mins } min: ended automatically
+step-agent-offline = The agent was offline for over { $mins } min: back to the queue
+step-queue-expired = Queued for over { $hours } h
+step-auto-transfer = No agent reply for { $mins } min: transferred automatically
+step-reopened = Reopened by the agent
+step-follower-left = The follower left the queue
+desk-transfer-not-online = That agent is { $status } and cannot take a transfer now
+desk-transfer-not-yours = This transfer request is not for you
+desk-remove-admins-only = Only admins can remove queued followers
+outbox-lost-by-restart = kefu restarted during the send and got no answer from WeChat: the follower may or may not have received it
+outbox-unreadable = The message could not be read (written by another version?): not sent
+outbox-gone = The account or the follower no longer exists
+media-too-large = The file is over { $mb } MB: not saved
+media-bad-type = Unsupported file type { $type }
+media-disk-failed = Writing to disk failed
+tree-parent-missing = The parent folder does not exist
+tree-node-missing = The entry does not exist
+tree-target-missing = The target folder does not exist
+tree-move-into-self = A folder cannot move into itself or one of its subfolders
+tax-parent-category-missing = The parent category does not exist
+tax-parent-tag-missing = The parent tag does not exist
+search-too-long = A search can be at most { $max } characters long
+search-nothing-to-find = Enter words, letters or digits to search for
+
+# What kefu writes to an agent's own WeChat (bound in My profile), in the
+# language the agent chose.
+notify-code-invalid = This binding code is not valid. Get a new one in kefu under My profile.
+notify-code-expired = This binding code has expired. Get a new one in kefu under My profile.
+notify-bound-reply = Bound! Agent { $name } will get new-message alerts through this official account.
+notify-kind-queue = A follower is waiting in the queue
+notify-kind-unread = A follower's message has been unread for over 3 minutes

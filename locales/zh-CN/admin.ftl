@@ -246,6 +246,7 @@ audit-field-token = Token
 audit-field-aes-key = EncodingAESKey
 audit-field-mode = 消息加解密方式
 audit-field-api-base = 微信接口地址
+audit-field-secrets-changed = 已更换的密钥
 audit-field-simulation = 模拟模式
 audit-field-keyword = 关键词
 audit-field-keywords = 关键词
@@ -491,3 +492,29 @@ audit-target-account = 公众号
 audit-target-follower = 粉丝
 audit-target-super = 超级管理员
 audit-shell = 命令行
+
+# What an audit row is about, as stored (db::audit::about): drawn in the
+# reader's language.
+audit-t-user = 用户 { $name }
+audit-t-group = 客服组 { $name }
+audit-t-account = 公众号 { $name }
+audit-t-follower = 粉丝 { $name }
+audit-t-super = 超级管理员 { $name }
+audit-t-login = 账号 { $name }
+audit-t-login-disabled = 账号 { $name }（已禁用）
+audit-t-agent-no = 工号 { $name }
+audit-t-faq = 常见问题 { $name }
+audit-t-keyword = 关键词回复 { $name }
+audit-t-category = 咨询分类 { $name }
+audit-t-tag = 会话标签 { $name }
+audit-t-kb = 知识库 { $name }
+audit-t-work-hours = 公众号 { $name } 的工作时间
+audit-t-plan-day = 公众号 { $name } 的{ $kind }「{ $day }」
+audit-t-group-tree = 客服组 { $name } 的{ $tree }（{ $n } 个节点）
+audit-reordered = { $what }（调整顺序）
+audit-moved = { $what }（移动）
+audit-image = { $what }（图片）
+audit-enabled = { $what }（启用）
+audit-disabled = { $what }（停用）
+tree-kind-kb = 知识库
+tree-kind-faq = 常见问题

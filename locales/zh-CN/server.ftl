@@ -155,3 +155,49 @@ toast-transfer-declined = { $name } 拒绝了转接，会话仍由您接待
 toast-transfer-accepted = { $name } 已接受转接
 toast-auto-transfer-in = 有一个超时未回复的会话自动转接给您
 toast-auto-transfer-out = 您 { $mins } 分钟未回复，会话已自动转接给其他客服
+
+# Texts that background jobs store (notes in a chat, why a reply or a file
+# failed, conversation steps): stored as catalogue messages, drawn in the
+# language of whoever reads them (i18n::Msg::stored).
+budget-pending = 还有 { $pending } 条消息正在发送，发送后本次互动的客服消息额度将用完，需等粉丝再次发消息
+budget-spent = 本次互动的客服消息额度已用完
+greeting-kept-for-agent = 本次互动只剩 { $left } 条回复额度，留给客服回复
+note-auto-not-sent = { $what }未发送：{ $why }
+auto-name-greeting = 接入语
+auto-name-comfort = 安抚语
+auto-name-prompt = 提醒语
+auto-name-closing = 结束语
+auto-not-set = 未设置内容
+desk-no-conversation = 会话不存在
+note-reception-timeout = 接待超时：接入后 { $mins } 分钟内客服未回复
+step-follower-silent = 客户 { $mins } 分钟未回复，自动结束
+step-agent-offline = 客服离线超过 { $mins } 分钟，会话回到排队
+step-queue-expired = 排队超过 { $hours } 小时
+step-auto-transfer = 客服 { $mins } 分钟未回复，自动转接
+step-reopened = 客服重新发起会话
+step-follower-left = 粉丝发送“放弃排队”
+desk-transfer-not-online = 对方当前{ $status }，不能接收转接
+desk-transfer-not-yours = 这个转接请求不是给您的
+desk-remove-admins-only = 只有管理员可以移除排队客户
+outbox-lost-by-restart = 发送时服务重启，没有收到微信的答复，无法确定粉丝是否收到
+outbox-unreadable = 消息内容无法读取（可能由其他版本写入），未发送
+outbox-gone = 公众号或粉丝已不存在
+media-too-large = 文件超过 { $mb } MB，未保存
+media-bad-type = 不支持的文件类型 { $type }
+media-disk-failed = 磁盘写入失败
+tree-parent-missing = 上级目录不存在
+tree-node-missing = 条目不存在
+tree-target-missing = 目标目录不存在
+tree-move-into-self = 不能移动到自己或自己的下级目录
+tax-parent-category-missing = 上级分类不存在
+tax-parent-tag-missing = 上级标签不存在
+search-too-long = 搜索内容不能超过 { $max } 个字
+search-nothing-to-find = 请输入要搜索的文字、字母或数字
+
+# What kefu writes to an agent's own WeChat (bound in 个人中心), in the
+# language the agent chose.
+notify-code-invalid = 绑定码无效，请在客服系统“个人中心”重新获取。
+notify-code-expired = 绑定码已过期，请在客服系统“个人中心”重新获取。
+notify-bound-reply = 绑定成功！客服 { $name } 将通过本公众号收到新消息提醒。
+notify-kind-queue = 有客户正在排队等待接入
+notify-kind-unread = 有客户消息超过 3 分钟未读

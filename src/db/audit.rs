@@ -21,6 +21,22 @@ pub struct Entry {
     pub after: Option<String>,
 }
 
+/// What an audit row is about — `用户 amy` — as a stored catalogue message
+/// (`key` takes `$name`), shown in the language of whoever reads the log.
+pub fn about(key: &'static str, name: &str) -> String {
+    about_msg(key, name).stored()
+}
+
+/// [`about`] before it is stored, to be wrapped (`… （调整顺序）`).
+pub fn about_msg(key: &'static str, name: &str) -> crate::i18n::Msg {
+    crate::i18n::Msg::new(key).text("name", name)
+}
+
+/// `what` with a remark after it (`audit-reordered`, `audit-moved` …).
+pub fn about_with(remark: &'static str, what: crate::i18n::Msg) -> String {
+    crate::i18n::Msg::new(remark).msg("what", what).stored()
+}
+
 impl Entry {
     pub fn new(action: AuditAction, target: impl Into<String>) -> Self {
         Entry {

@@ -332,7 +332,7 @@ pub fn notes(conn: &Connection, follower: FollowerId) -> DbResult<Vec<Note>> {
                 id: r.get(0)?,
                 conversation_id: r.get(1)?,
                 author: r.get(2)?,
-                body: r.get(3)?,
+                body: super::shown(r.get(3)?),
                 at: ts(r.get(4)?),
             })
         })?
@@ -352,7 +352,7 @@ pub fn note(conn: &Connection, id: i64) -> DbResult<Option<Note>> {
                     id: r.get(0)?,
                     conversation_id: r.get(1)?,
                     author: r.get(2)?,
-                    body: r.get(3)?,
+                    body: super::shown(r.get(3)?),
                     at: ts(r.get(4)?),
                 })
             },

@@ -325,11 +325,16 @@ pub fn set_end_remark(conn: &Connection, id: ConversationId, remark: &str) -> Db
 }
 
 /// Rewrites the `open` step of a conversation an agent opened from history.
-pub fn opened_by_agent(conn: &Connection, id: ConversationId, agent: UserId) -> DbResult<()> {
+pub fn opened_by_agent(
+    conn: &Connection,
+    id: ConversationId,
+    agent: UserId,
+    note: &str,
+) -> DbResult<()> {
     conn.exec(
-        "UPDATE conversation_events SET actor_id = ?2, note = '客服重新发起会话'
+        "UPDATE conversation_events SET actor_id = ?2, note = ?3
          WHERE conversation_id = ?1 AND step = 'open'",
-        params![id, agent],
+        params![id, agent, note],
     )?;
     Ok(())
 }

@@ -54,7 +54,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Media> {
         size: r.get(8)?,
         state: r.get(9)?,
         attempts: r.get(10)?,
-        error: r.get(11)?,
+        error: super::shown(r.get(11)?),
     })
 }
 

@@ -121,10 +121,12 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         delivery: state.map(|s| {
             (
                 s,
-                r.get::<_, Option<String>>(11)
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default(),
+                super::shown(
+                    r.get::<_, Option<String>>(11)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default(),
+                ),
             )
         }),
     })

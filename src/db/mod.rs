@@ -371,6 +371,15 @@ pub fn integrity(conn: &Connection) -> rusqlite::Result<String> {
     conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
 }
 
+/// A stored text as the current reader sees it (a catalogue message written
+/// by a background job is drawn in the reader's language; see `i18n::shown`).
+pub(crate) fn shown(text: String) -> String {
+    match crate::i18n::shown(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(s) => s,
+    }
+}
+
 pub fn ms(t: jiff::Timestamp) -> i64 {
     t.as_millisecond()
 }

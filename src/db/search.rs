@@ -368,7 +368,7 @@ fn hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hit> {
             Role::Agent,
             r.get::<_, Option<String>>(6)?.unwrap_or_default(),
         ),
-        _ => (Role::Auto, "自动回复".to_string()),
+        _ => (Role::Auto, crate::t("console-auto-reply")),
     };
     Ok(Hit {
         id: r.get(0)?,

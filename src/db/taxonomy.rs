@@ -147,7 +147,7 @@ pub fn add_category(
 ) -> DbResult<Result<i64, &'static str>> {
     if let Some(p) = parent {
         if category(conn, p)?.is_none_or(|c| c.group_id != group) {
-            return Ok(Err("上级分类不存在"));
+            return Ok(Err("tax-parent-category-missing"));
         }
     }
     let position = next_position(
@@ -236,7 +236,7 @@ pub fn add_tag(
 ) -> DbResult<Result<i64, &'static str>> {
     if let Some(p) = parent {
         if tag(conn, p)?.is_none() {
-            return Ok(Err("上级标签不存在"));
+            return Ok(Err("tax-parent-tag-missing"));
         }
     }
     let position = next_position(
@@ -337,7 +337,7 @@ mod tests {
         add_category(&conn, other, None, "退货").unwrap().unwrap();
         assert_eq!(
             add_category(&conn, other, Some(price), "x").unwrap(),
-            Err("上级分类不存在"),
+            Err("tax-parent-category-missing"),
             "a parent of another group is refused"
         );
 
@@ -388,7 +388,7 @@ mod tests {
         let a11 = add_tag(&conn, Some(a1), "回复慢").unwrap().unwrap();
         assert_eq!(
             add_tag(&conn, Some(999), "x").unwrap(),
-            Err("上级标签不存在")
+            Err("tax-parent-tag-missing")
         );
         let tree: Vec<(String, usize)> = tags(&conn)
             .unwrap()

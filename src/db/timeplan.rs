@@ -39,11 +39,16 @@ impl DayKind {
         }
     }
 
-    pub fn label(self) -> String {
-        crate::t(match self {
+    /// The catalogue key of the label.
+    pub fn label_key(self) -> &'static str {
+        match self {
             DayKind::Workday => "plan-kind-workday",
             DayKind::Holiday => "plan-kind-holiday",
-        })
+        }
+    }
+
+    pub fn label(self) -> String {
+        crate::t(self.label_key())
     }
 
     pub fn parse(s: &str) -> Option<Self> {

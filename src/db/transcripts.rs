@@ -81,7 +81,7 @@ fn note_lines(
             Ok(NoteLine {
                 at: ts(r.get(0)?),
                 author: r.get(1)?,
-                body: r.get(2)?,
+                body: super::shown(r.get(2)?),
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -138,7 +138,7 @@ fn step_lines(
                 step: r.get(2)?,
                 actor: r.get(3)?,
                 to: r.get(4)?,
-                note: r.get(5)?,
+                note: super::shown(r.get(5)?),
                 end_remark: r.get(6)?,
                 group: r.get(7)?,
                 to_group: r.get(8)?,

@@ -35,11 +35,24 @@ impl TreeKind {
         }
     }
 
-    /// The tree's name in the UI.
-    pub fn label(self) -> &'static str {
+    /// The catalogue key of the tree's name.
+    pub fn label_key(self) -> &'static str {
         match self {
-            TreeKind::Kb => "知识库",
-            TreeKind::Faq => "常见问题",
+            TreeKind::Kb => "tree-kind-kb",
+            TreeKind::Faq => "tree-kind-faq",
+        }
+    }
+
+    /// The tree's name in the current language.
+    pub fn label(self) -> String {
+        crate::t(self.label_key())
+    }
+
+    /// The audit summary key of one of its nodes (`$name`).
+    pub fn audit_key(self) -> &'static str {
+        match self {
+            TreeKind::Kb => "audit-t-kb",
+            TreeKind::Faq => "audit-t-faq",
         }
     }
 }
@@ -169,7 +182,7 @@ pub fn add(
 ) -> DbResult<Result<i64, &'static str>> {
     if let Some(p) = parent {
         if get(c, p)?.is_none_or(|p| p.kind != kind || !p.folder) {
-            return Ok(Err("上级目录不存在"));
+            return Ok(Err("tree-parent-missing"));
         }
     }
     let position: i64 = c.row(
@@ -242,15 +255,15 @@ pub fn move_to(
     now: jiff::Timestamp,
 ) -> DbResult<Result<(), &'static str>> {
     let Some(n) = get(c, id)? else {
-        return Ok(Err("条目不存在"));
+        return Ok(Err("tree-node-missing"));
     };
     if let Some(p) = parent {
         match get(c, p)? {
             Some(p) if p.kind == n.kind && p.folder => {}
-            _ => return Ok(Err("目标目录不存在")),
+            _ => return Ok(Err("tree-target-missing")),
         }
         if lineage(c, p)?.contains(&id) {
-            return Ok(Err("不能移动到自己或自己的下级目录"));
+            return Ok(Err("tree-move-into-self"));
         }
     }
     let position: i64 = c.row(
@@ -465,17 +478,17 @@ pub(crate) mod tests {
         let a2 = add(&c, kb, Some(a), &folder("物流"), t).unwrap().unwrap();
         assert_eq!(
             add(&c, kb, Some(a1), &text("x", "y"), t).unwrap(),
-            Err("上级目录不存在"),
+            Err("tree-parent-missing"),
             "an entry is not a folder"
         );
         assert_eq!(
             add(&c, TreeKind::Faq, Some(a), &text("x", "y"), t).unwrap(),
-            Err("上级目录不存在"),
+            Err("tree-parent-missing"),
             "a folder of the other tree"
         );
         assert_eq!(
             move_to(&c, a, Some(a2), t).unwrap(),
-            Err("不能移动到自己或自己的下级目录")
+            Err("tree-move-into-self")
         );
         assert_eq!(move_to(&c, a2, Some(b), t).unwrap(), Ok(()));
         assert_eq!(get(&c, a2).unwrap().unwrap().parent_id, Some(b));

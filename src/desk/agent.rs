@@ -65,7 +65,7 @@ pub fn reply(
     let conv = held_by(c, user, id, "act-reply")?;
     let b = budget_of(c, conv.follower_id, now)?;
     if !b.allowed {
-        return Err(DeskError::Refused(b.reason.unwrap_or_default()));
+        return Err(DeskError::Refused(b.reason.map(|m| m.now()).unwrap_or_default()));
     }
     let mut out = Out::default();
     let message = send_text(c, &conv, text, Some(user.id), now, &mut out)?;
@@ -86,7 +86,7 @@ pub fn reply_image(
     let conv = held_by(c, user, id, "act-reply")?;
     let b = budget_of(c, conv.follower_id, now)?;
     if !b.allowed {
-        return Err(DeskError::Refused(b.reason.unwrap_or_default()));
+        return Err(DeskError::Refused(b.reason.map(|m| m.now()).unwrap_or_default()));
     }
     let payload = db::outbox::Payload::Image(db::outbox::Media {
         path: path.to_string(),
@@ -117,7 +117,7 @@ pub fn retry(c: &Connection, user: &User, message: MessageId, now: Timestamp) ->
     let conv = held_by(c, user, conv_id.ok_or(DeskError::NotFound)?, "act-resend")?;
     let b = budget_of(c, conv.follower_id, now)?;
     if !b.allowed {
-        return Err(DeskError::Refused(b.reason.unwrap_or_default()));
+        return Err(DeskError::Refused(b.reason.map(|m| m.now()).unwrap_or_default()));
     }
     if !db::outbox::retry_failed(c, message, now)? {
         return Err(refused("desk-resend-only"));
@@ -226,7 +226,7 @@ pub fn end(
     if db::automation::auto_replies(c, conv.account_id)?.survey_on_end {
         // Not sent (no budget left): recorded on the survey with the reason.
         if let Err(why) = send_survey(c, id, now, &mut out)? {
-            tracing::info!(conversation = %id, %why, "survey not sent");
+            tracing::info!(conversation = %id, why = why.draw(crate::i18n::Lang::En), "survey not sent");
         }
     }
     db::transfers::cancel_pending(c, id, now)?;
@@ -240,10 +240,10 @@ pub fn end(
 /// An admin removes a queued follower (B5).
 pub fn remove(c: &Connection, user: &User, id: ConversationId, now: Timestamp) -> DeskResult<Out> {
     if user.role == Role::Agent {
-        return Err(DeskError::Denied("只有管理员可以移除排队客户".into()));
+        return Err(DeskError::Denied(crate::t("desk-remove-admins-only")));
     }
     let conv = visible(c, user, id)?;
-    if let Err(why) = conversations::step(c, id, Step::Remove { by: user.id }, "管理员移除", now)?
+    if let Err(why) = conversations::step(c, id, Step::Remove { by: user.id }, "", now)?
     {
         return Err(refused(why));
     }
@@ -280,15 +280,20 @@ pub fn reopen(
         return Err(DeskError::Refused(crate::t1(
             "desk-reopen-budget",
             "reason",
-            b.reason.unwrap_or_default(),
+            b.reason.map(|m| m.now()).unwrap_or_default(),
         )));
     }
     let id = match conversations::open(c, f.account_id, follower, group, now)? {
         Ok(id) => id,
         Err(why) => return Err(refused(why)),
     };
-    conversations::opened_by_agent(c, id, user.id)?;
-    if let Err(why) = conversations::step(c, id, Step::Accept { by: user.id }, "重新发起", now)?
+    conversations::opened_by_agent(
+        c,
+        id,
+        user.id,
+        &crate::i18n::Msg::new("step-reopened").stored(),
+    )?;
+    if let Err(why) = conversations::step(c, id, Step::Accept { by: user.id }, "", now)?
     {
         return Err(refused(why));
     }

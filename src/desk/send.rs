@@ -7,6 +7,7 @@ use super::Out;
 use crate::db::outbox::{self, Payload};
 use crate::db::{self, DbError, DbResult, conversations};
 use crate::engine::automation::{self, GreetingPlan, PickUp};
+use crate::i18n::Msg;
 use crate::live::Live;
 use crate::model::{AccountId, ConversationId, FollowerId, MessageId, UserId};
 use crate::wechat::budget::{Budget, budget};
@@ -26,9 +27,7 @@ pub fn budget_of(c: &Connection, follower: FollowerId, now: Timestamp) -> DbResu
         b.remaining = (b.remaining - pending).max(0);
         if b.remaining == 0 {
             b.allowed = false;
-            b.reason = Some(format!(
-                "还有 {pending} 条消息正在发送，发送后本次互动的客服消息额度将用完，需等粉丝再次发消息"
-            ));
+            b.reason = Some(Msg::new("budget-pending").number("pending", pending));
         }
     }
     Ok(b)
@@ -107,18 +106,19 @@ pub(crate) fn system_note(
 pub(crate) fn send_or_note(
     c: &Connection,
     conv: &conversations::Conversation,
-    what: &str,
+    what: &'static str,
     text: &str,
     now: Timestamp,
     out: &mut Out,
-) -> DbResult<Result<(), String>> {
+) -> DbResult<Result<(), Msg>> {
     if text.trim().is_empty() {
-        return Ok(Err("未设置内容".into()));
+        return Ok(Err(Msg::new("auto-not-set")));
     }
     let b = budget_of(c, conv.follower_id, now)?;
     if !b.allowed {
-        let why = b.reason.unwrap_or_default();
-        system_note(c, conv.id, &automation::skip_note(what, &why), now)?;
+        let why = b.reason.unwrap_or_else(|| Msg::new("budget-spent"));
+        let note = automation::skip_note(what, why.clone()).stored();
+        system_note(c, conv.id, &note, now)?;
         return Ok(Err(why));
     }
     send_text(c, conv, text, None, now, out)?;
@@ -154,8 +154,9 @@ pub(crate) fn greet(
         }
         GreetingPlan::Quiet => {}
         GreetingPlan::Skip(why) => {
-            system_note(c, conv.id, &automation::skip_note("接入语", &why), now)?;
-            tracing::info!(conversation = %conv.id, %why, "greeting not sent");
+            let note = automation::skip_note("auto-name-greeting", why.clone());
+            system_note(c, conv.id, &note.stored(), now)?;
+            tracing::info!(conversation = %conv.id, why = why.draw(crate::i18n::Lang::En), "greeting not sent");
         }
     }
     Ok(())
@@ -168,14 +169,14 @@ pub fn send_survey(
     conv: ConversationId,
     now: Timestamp,
     out: &mut Out,
-) -> DbResult<Result<(), String>> {
+) -> DbResult<Result<(), Msg>> {
     let Some(conv) = conversations::get(c, conv)? else {
-        return Ok(Err("会话不存在".into()));
+        return Ok(Err(Msg::new("desk-no-conversation")));
     };
     let b = budget_of(c, conv.follower_id, now)?;
     if !b.allowed {
-        let why = b.reason.unwrap_or_default();
-        db::surveys::not_sent(c, conv.id, &why, now)?;
+        let why = b.reason.unwrap_or_else(|| Msg::new("budget-spent"));
+        db::surveys::not_sent(c, conv.id, &why.stored(), now)?;
         out.push(Live::Conversation {
             id: conv.id,
             group: conv.group_id,

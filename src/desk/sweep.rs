@@ -3,6 +3,7 @@
 //! past the group's limit expire; then the timeouts pass and the agents'
 //! notifications. [`Sweeper`] is the background loop that runs it.
 
+use crate::i18n::Msg;
 use super::queue::drain;
 use super::{Out, set_status, status_of};
 use crate::db::{self, DbResult, conversations, settings};
@@ -32,7 +33,7 @@ pub fn sweep(c: &Connection, now: Timestamp) -> DbResult<Out> {
         if since + SignedDuration::from_mins(mins) > now {
             continue;
         }
-        let why = format!("客服离线超过 {mins} 分钟，会话回到排队");
+        let why = Msg::new("step-agent-offline").number("mins", mins).stored();
         if conversations::step(c, id, Step::TransferToGroup { from: agent }, &why, now)?.is_ok() {
             db::notices::reset(c, id)?;
             out.lists(group);
@@ -43,7 +44,7 @@ pub fn sweep(c: &Connection, now: Timestamp) -> DbResult<Out> {
     for (id, group, queued_at) in conversations::all_queued(c)? {
         let hours = settings::group(c, group)?.queue_expiry_hours;
         if queued_at + SignedDuration::from_hours(hours) <= now {
-            let why = format!("排队超过 {hours} 小时");
+            let why = Msg::new("step-queue-expired").number("hours", hours).stored();
             if conversations::step(c, id, Step::Expire, &why, now)?.is_ok() {
                 out.lists(group);
                 out.conversation(id, group);

@@ -184,9 +184,14 @@ fn the_sweeper_acts_once_on_transfers_and_queue_expiry() {
     sweep(&w.c, day).unwrap();
     let ev = conversations::events(&w.c, qid).unwrap();
     let last = ev.last().unwrap();
+    assert_eq!(last.step, "expire");
     assert_eq!(
-        (last.step.as_str(), last.note.as_str()),
-        ("expire", "排队超过 24 小时")
+        crate::i18n::shown_in(crate::i18n::Lang::Zh, &last.note),
+        "排队超过 24 小时"
+    );
+    assert_eq!(
+        crate::i18n::shown_in(crate::i18n::Lang::En, &last.note),
+        "Queued for over 24 h"
     );
     sweep(&w.c, day).unwrap();
     assert_eq!(conversations::events(&w.c, qid).unwrap().len(), ev.len());
@@ -218,7 +223,14 @@ fn an_agent_offline_too_long_gives_conversations_back_when_the_group_says_so() {
         (ConversationState::Queued, None)
     );
     let last = conversations::events(&w.c, id).unwrap().pop().unwrap();
-    assert_eq!(last.note, "客服离线超过 10 分钟，会话回到排队");
+    assert_eq!(
+        crate::i18n::shown_in(crate::i18n::Lang::Zh, &last.note),
+        "客服离线超过 10 分钟，会话回到排队"
+    );
+    assert_eq!(
+        crate::i18n::shown_in(crate::i18n::Lang::En, &last.note),
+        "The agent was offline for over 10 min: back to the queue"
+    );
 }
 
 #[test]

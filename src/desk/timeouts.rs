@@ -3,6 +3,7 @@
 //! silence (recorded in `db::timeouts`), so a restart neither loses nor
 //! repeats an action.
 
+use crate::i18n::Msg;
 use super::Out;
 use super::queue::drain;
 use super::send::{send_or_note, system_note};
@@ -37,15 +38,11 @@ pub fn timeouts(c: &Connection, now: Timestamp) -> DbResult<Out> {
             match kind {
                 TimeoutKind::Reception => {
                     let m = t.reception_mins.unwrap_or_default();
-                    system_note(
-                        c,
-                        id,
-                        &format!("接待超时：接入后 {m} 分钟内客服未回复"),
-                        now,
-                    )?;
+                    let note = Msg::new("note-reception-timeout").number("mins", m);
+                    system_note(c, id, &note.stored(), now)?;
                     out.toast(
                         agent,
-                        crate::i18n::Msg::new("toast-reception-timeout").number("mins", m),
+                        Msg::new("toast-reception-timeout").number("mins", m),
                     );
                     out.conversation(id, group);
                 }
@@ -53,7 +50,7 @@ pub fn timeouts(c: &Connection, now: Timestamp) -> DbResult<Out> {
                     let s = t.agent_remind_secs.unwrap_or_default();
                     out.toast(
                         agent,
-                        crate::i18n::Msg::new("toast-remind").number("secs", s),
+                        Msg::new("toast-remind").number("secs", s),
                     );
                 }
                 TimeoutKind::AgentTransfer => {
@@ -66,11 +63,11 @@ pub fn timeouts(c: &Connection, now: Timestamp) -> DbResult<Out> {
                 | TimeoutKind::FollowerClose => {
                     let (what, text) = automation::timeout_text(&replies, kind).unwrap_or_default();
                     let r = send_or_note(c, &conv, what, text, now, &mut out)?;
-                    let result = r.err().unwrap_or_else(|| "sent".into());
+                    let result = r.err().map_or_else(|| "sent".into(), |m| m.stored());
                     db::timeouts::outcome(c, id, kind, anchor, &result)?;
                     if kind == TimeoutKind::FollowerClose {
                         let m = t.follower_close_mins.unwrap_or_default();
-                        let why = format!("客户 {m} 分钟未回复，自动结束");
+                        let why = Msg::new("step-follower-silent").number("mins", m).stored();
                         if conversations::step(c, id, Step::EndByTimeout, &why, now)?.is_ok() {
                             out.lists(group);
                             out.conversation(id, group);

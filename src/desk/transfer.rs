@@ -36,9 +36,10 @@ pub fn transfer_to_agent(
         .find(|x| x.agent == to)
         .ok_or_else(|| refused("desk-transfer-group-only"))?;
     if target.status != AgentStatus::Online {
-        return Err(DeskError::Refused(format!(
-            "对方当前{}，不能接收转接",
-            target.status.label()
+        return Err(DeskError::Refused(crate::t1(
+            "desk-transfer-not-online",
+            "status",
+            target.status.label(),
         )));
     }
     if db::transfers::pending_count(c, id)? > 0 {
@@ -76,7 +77,7 @@ pub fn answer_transfer(
     let t = db::transfers::get(c, transfer)?.ok_or(DeskError::NotFound)?;
     let (conv_id, from, to) = (t.conversation, t.from, t.to);
     if to != user.id {
-        return Err(DeskError::Denied("这个转接请求不是给您的".into()));
+        return Err(DeskError::Denied(crate::t("desk-transfer-not-yours")));
     }
     if t.state != TransferState::Pending || t.expires_at <= now {
         return Err(refused("desk-transfer-stale"));
@@ -179,11 +180,13 @@ pub(super) fn auto_transfer(
     let seed = (ms(now) as u64) ^ (conv.id.0 as u64);
     match routing::route(&rules, &cands, &Wanted::default(), now, seed) {
         Decision::Assign { agent: to, .. } => {
-            let note = format!("客服 {mins} 分钟未回复，自动转接");
+            let note = crate::i18n::Msg::new("step-auto-transfer")
+                .number("mins", mins)
+                .stored();
             if conversations::step(c, conv.id, Step::TransferInGroup { from, to }, &note, now)?
                 .is_err()
             {
-                return Ok("会话状态已变化".into());
+                return Ok("not transferred: the conversation changed".into());
             }
             out.toast(to, crate::i18n::Msg::new("toast-auto-transfer-in"));
             out.toast(
@@ -195,6 +198,6 @@ pub(super) fn auto_transfer(
             greet(c, conv.id, to, PickUp::InGroupTransfer, now, out)?;
             Ok(format!("transferred to {}", to.0))
         }
-        Decision::Queue => Ok("无可接收的在线客服".into()),
+        Decision::Queue => Ok("not transferred: no agent online".into()),
     }
 }

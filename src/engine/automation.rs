@@ -8,6 +8,7 @@
 
 use crate::db::automation::{AutoReplies, GreetingBudget, Timeouts};
 use crate::engine::queue;
+use crate::i18n::Msg;
 use crate::engine::timeplan;
 use crate::model::{AgentStatus, TimeoutKind};
 use crate::wechat::budget::Budget;
@@ -116,7 +117,7 @@ pub enum GreetingPlan {
     /// Nothing to send and nothing to say: off, or not on this occasion.
     Quiet,
     /// Not sent for the budget's sake; the reason goes into the chat as a note.
-    Skip(String),
+    Skip(Msg),
 }
 
 /// The greeting when the agent named `agent` picks up the conversation, given
@@ -138,19 +139,26 @@ pub fn greeting_plan(
     match replies.greeting_budget {
         GreetingBudget::Never => GreetingPlan::Quiet,
         _ if !budget.allowed || budget.remaining < 1 => {
-            GreetingPlan::Skip(budget.reason.clone().unwrap_or_default())
+            GreetingPlan::Skip(
+                budget
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| Msg::new("budget-spent")),
+            )
         }
-        GreetingBudget::KeepOne if budget.remaining < 2 => GreetingPlan::Skip(format!(
-            "本次互动只剩 {} 条回复额度，留给客服回复",
-            budget.remaining
-        )),
+        GreetingBudget::KeepOne if budget.remaining < 2 => GreetingPlan::Skip(
+            Msg::new("greeting-kept-for-agent").number("left", budget.remaining),
+        ),
         _ => GreetingPlan::Send(text),
     }
 }
 
-/// The note that says why an automatic message was not sent.
-pub fn skip_note(what: &str, why: &str) -> String {
-    format!("{what}未发送：{why}")
+/// The note that says why an automatic message was not sent: `what` is the
+/// catalogue key of its name (接入语, 安抚语 …), drawn when the note is read.
+pub fn skip_note(what: &'static str, why: Msg) -> Msg {
+    Msg::new("note-auto-not-sent")
+        .msg("what", Msg::new(what))
+        .msg("why", why)
 }
 
 // ------------------------------------------------------------------ survey (B13)
@@ -242,7 +250,7 @@ pub fn describe_survey(
     (state, reason, score, solved): &(String, String, Option<i64>, Option<bool>),
 ) -> String {
     match state.as_str() {
-        "not_sent" => crate::t1("survey-not-sent", "reason", reason),
+        "not_sent" => crate::t1("survey-not-sent", "reason", crate::i18n::shown(reason)),
         "sent" => crate::t("survey-sent"),
         _ => {
             let s = score.map_or_else(
@@ -334,9 +342,9 @@ pub fn timeouts_due(t: &Timeouts, s: Silence, now: Timestamp) -> Vec<(TimeoutKin
 /// The automatic text a timeout sends, and what it is called in a skip note.
 pub fn timeout_text(replies: &AutoReplies, kind: TimeoutKind) -> Option<(&'static str, &str)> {
     match kind {
-        TimeoutKind::AgentComfort => Some(("安抚语", &replies.agent_comfort)),
-        TimeoutKind::FollowerPrompt => Some(("提醒语", &replies.follower_prompt)),
-        TimeoutKind::FollowerClose => Some(("结束语", &replies.closing)),
+        TimeoutKind::AgentComfort => Some(("auto-name-comfort", &replies.agent_comfort)),
+        TimeoutKind::FollowerPrompt => Some(("auto-name-prompt", &replies.follower_prompt)),
+        TimeoutKind::FollowerClose => Some(("auto-name-closing", &replies.closing)),
         _ => None,
     }
 }
@@ -470,7 +478,7 @@ mod tests {
             allowed: n > 0,
             remaining: n,
             until: None,
-            reason: (n == 0).then(|| "额度已用完".to_string()),
+            reason: (n == 0).then(|| Msg::new("budget-never-interacted")),
             charge: None,
         };
         let with = |mode: GreetingBudget, on_transfer: bool| AutoReplies {
@@ -489,14 +497,14 @@ mod tests {
         );
         assert_eq!(plan(&keep, PickUp::Queue, 2), send);
         assert!(
-            matches!(plan(&keep, PickUp::Queue, 1), GreetingPlan::Skip(w) if w.contains("留给客服"))
+            matches!(plan(&keep, PickUp::Queue, 1), GreetingPlan::Skip(w) if w.now().contains("留给客服"))
         );
         // Always: the last reply too, but never past the budget.
         let always = with(GreetingBudget::Always, false);
         assert_eq!(plan(&always, PickUp::Queue, 1), send);
         assert_eq!(
             plan(&always, PickUp::Queue, 0),
-            GreetingPlan::Skip("额度已用完".into())
+            GreetingPlan::Skip(Msg::new("budget-never-interacted"))
         );
         // Never: not through the budget at all, and no note.
         let never = with(GreetingBudget::Never, true);

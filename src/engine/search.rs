@@ -123,8 +123,8 @@ pub enum QueryError {
 impl QueryError {
     pub fn message(&self) -> String {
         match self {
-            QueryError::TooLong => format!("搜索内容不能超过 {MAX_QUERY} 个字"),
-            QueryError::NothingToFind => "请输入要搜索的文字、字母或数字".into(),
+            QueryError::TooLong => crate::t1("search-too-long", "max", MAX_QUERY as i64),
+            QueryError::NothingToFind => crate::t("search-nothing-to-find"),
         }
     }
 }

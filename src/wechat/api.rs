@@ -15,6 +15,7 @@
 //! (timeout, connection cut) is [`ApiError::Lost`], which the outbox never
 //! retries blindly. Sends wait [`SEND_TIMEOUT`] for WeChat's answer.
 
+use crate::i18n::Msg;
 use crate::clock::Clock;
 use crate::db::accounts::Account;
 use crate::db::{self, Db, DbError};
@@ -97,27 +98,31 @@ impl ApiError {
     /// What an agent or admin reads, in the current language (zh-CN outside
     /// a request: reasons stored by background work stay Chinese).
     pub fn explain(&self) -> String {
+        self.explain_msg().now()
+    }
+
+    /// [`explain`](Self::explain) as a message to store (an outbox row's
+    /// reason), drawn in the language of whoever reads it.
+    pub fn explain_msg(&self) -> Msg {
         match self {
-            ApiError::WeChat { code, message } => match explain_code(*code) {
-                Some(text) => crate::t2("acct-wx-known", "text", text, "code", code.to_string()),
-                None => crate::t2(
-                    "acct-wx-other",
-                    "code",
-                    code.to_string(),
-                    "message",
-                    message.as_str(),
-                ),
+            ApiError::WeChat { code, message } => match explain_code_key(*code) {
+                Some(key) => Msg::new("acct-wx-known")
+                    .msg("text", Msg::new(key))
+                    .text("code", code.to_string()),
+                None => Msg::new("acct-wx-other")
+                    .text("code", code.to_string())
+                    .text("message", message.as_str()),
             },
             ApiError::Http(status) if self.is_transient() => {
-                crate::t1("acct-wx-http-busy", "status", status.to_string())
+                Msg::new("acct-wx-http-busy").text("status", status.to_string())
             }
-            ApiError::Http(status) => crate::t1("acct-wx-http", "status", status.to_string()),
-            ApiError::Network(_) => crate::t("acct-wx-network"),
-            ApiError::Lost(_) => crate::t("acct-wx-lost"),
-            ApiError::Throttled => crate::t("acct-wx-throttled"),
-            ApiError::Decode(_) => crate::t("acct-wx-decode"),
-            ApiError::Db(_) => crate::t("acct-wx-db"),
-            ApiError::Local(_) => crate::t("acct-wx-local"),
+            ApiError::Http(status) => Msg::new("acct-wx-http").text("status", status.to_string()),
+            ApiError::Network(_) => Msg::new("acct-wx-network"),
+            ApiError::Lost(_) => Msg::new("acct-wx-lost"),
+            ApiError::Throttled => Msg::new("acct-wx-throttled"),
+            ApiError::Decode(_) => Msg::new("acct-wx-decode"),
+            ApiError::Db(_) => Msg::new("acct-wx-db"),
+            ApiError::Local(_) => Msg::new("acct-wx-local"),
         }
     }
 }
@@ -125,7 +130,12 @@ impl ApiError {
 /// Explanations of the error codes people meet (WECHAT.md §11), in the
 /// current language.
 pub fn explain_code(code: i64) -> Option<String> {
-    let key = match code {
+    explain_code_key(code).map(crate::t)
+}
+
+/// The catalogue key that explains `code`.
+fn explain_code_key(code: i64) -> Option<&'static str> {
+    Some(match code {
         -1 => "acct-wx-busy",
         40001 | 40014 | 42001 => "acct-wx-token-invalid",
         40003 => "acct-wx-openid-invalid",
@@ -140,8 +150,7 @@ pub fn explain_code(code: i64) -> Option<String> {
         47001 => "acct-wx-bad-data",
         48001 => "acct-wx-no-permission",
         _ => return None,
-    };
-    Some(crate::t(key))
+    })
 }
 
 /// A follower's profile as user/info returns it.

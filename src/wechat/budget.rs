@@ -13,6 +13,7 @@
 
 use crate::db::accounts::BudgetRules;
 use crate::model::InteractionKind;
+use crate::i18n::Msg;
 use jiff::{SignedDuration, Timestamp};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,8 +23,9 @@ pub struct Budget {
     pub remaining: i64,
     /// When that window closes (None: there is no window).
     pub until: Option<Timestamp>,
-    /// Why sending is not allowed, in words an agent understands.
-    pub reason: Option<String>,
+    /// Why sending is not allowed, in words an agent understands (drawn in
+    /// the reader's language: it may be stored in a note by a background job).
+    pub reason: Option<Msg>,
     /// The window a send is charged to.
     pub charge: Option<InteractionKind>,
 }
@@ -77,23 +79,15 @@ pub fn budget(
         };
     }
     let reason = if message.is_none() && event.is_none() {
-        crate::t("budget-never-interacted")
+        Msg::new("budget-never-interacted")
     } else if m.is_some() || e.is_some() {
-        crate::t2(
-            "budget-quota-spent",
-            "after_message",
-            rules.quota_after_message,
-            "after_event",
-            rules.quota_after_event,
-        )
+        Msg::new("budget-quota-spent")
+            .number("after_message", rules.quota_after_message)
+            .number("after_event", rules.quota_after_event)
     } else {
-        crate::t2(
-            "budget-window-closed",
-            "hours",
-            rules.window_hours,
-            "secs",
-            rules.event_window_secs,
-        )
+        Msg::new("budget-window-closed")
+            .number("hours", rules.window_hours)
+            .number("secs", rules.event_window_secs)
     };
     let until = m.or(e).map(|(_, u)| u);
     Budget {
@@ -199,18 +193,21 @@ mod tests {
             budget(&r, None, None, at)
                 .reason
                 .unwrap()
+                .now()
                 .contains("没有与公众号互动")
         );
         assert!(
             budget(&r, Some((at, 0)), None, t("2026-05-04T00:00:00Z"))
                 .reason
                 .unwrap()
+                .now()
                 .contains("超过 48 小时")
         );
         assert!(
             budget(&r, Some((at, 5)), None, at)
                 .reason
                 .unwrap()
+                .now()
                 .contains("额度已用完")
         );
     }

@@ -3,6 +3,7 @@
 //! webhook committed (`media.state = 'pending'`, `followers.profile_state =
 //! 'pending'`), so a restart resumes them from the database, not from memory.
 
+use crate::i18n::Msg;
 use super::api::{ApiError, WechatApi};
 use crate::clock::Clock;
 use crate::db::media::Media;
@@ -141,7 +142,7 @@ impl Fetcher {
             Ok(x) => x,
             Err(e) if e.is_transient() => {
                 let next = self.clock.now() + super::outbox::backoff(m.attempts + 1);
-                let reason = e.explain();
+                let reason = e.explain_msg().stored();
                 tracing::info!(media = %id, error = %e, "media download failed; will retry");
                 return self
                     .db
@@ -151,14 +152,14 @@ impl Fetcher {
             Err(e) => {
                 let reason = match &e {
                     ApiError::Decode(d) if d.contains("larger") => {
-                        format!("文件超过 {} MB，未保存", limit / 1024 / 1024)
+                        Msg::new("media-too-large").number("mb", (limit / 1024 / 1024) as i64)
                     }
-                    other => other.explain(),
+                    other => other.explain_msg(),
                 };
                 tracing::warn!(media = %id, error = %e, "media download refused");
                 return self
                     .db
-                    .write(move |c| db::media::mark_failed(c, id, &reason))
+                    .write(move |c| db::media::mark_failed(c, id, &reason.stored()))
                     .await;
             }
         };
@@ -169,7 +170,9 @@ impl Fetcher {
             .trim()
             .to_ascii_lowercase();
         if !types.contains(&content_type.as_str()) {
-            let reason = format!("不支持的文件类型 {content_type}");
+            let reason = Msg::new("media-bad-type")
+                .text("type", content_type.as_str())
+                .stored();
             return self
                 .db
                 .write(move |c| db::media::mark_failed(c, id, &reason))
@@ -193,9 +196,10 @@ impl Fetcher {
         if let Err(e) = written {
             tracing::error!(media = %id, error = %e, "cannot write media file");
             let next = self.clock.now() + SignedDuration::from_mins(1);
+            let disk_failed = Msg::new("media-disk-failed").stored();
             return self
                 .db
-                .write(move |c| db::media::mark_retry(c, id, next, "磁盘写入失败", MAX_ATTEMPTS))
+                .write(move |c| db::media::mark_retry(c, id, next, &disk_failed, MAX_ATTEMPTS))
                 .await;
         }
         let size = bytes.len() as i64;

@@ -20,6 +20,7 @@
 //! order per follower as always. Everything it needs is in the database, so
 //! after a restart it simply goes on.
 
+use crate::i18n::Msg;
 use super::api::{ApiError, WechatApi};
 use super::budget::budget;
 use crate::clock::Clock;
@@ -50,7 +51,9 @@ const WAKE_GAP_MAX: Duration = Duration::from_secs(60);
 pub const TROUBLE_WAIT_MAX: Duration = Duration::from_secs(30);
 
 /// What the agent reads on a row whose call was under way when kefu stopped.
-pub const LOST_BY_RESTART: &str = "发送时服务重启，没有收到微信的答复，无法确定粉丝是否收到";
+pub fn lost_by_restart() -> Msg {
+    Msg::new("outbox-lost-by-restart")
+}
 
 /// Backoff after the n-th transient failure: 2, 4, 8 … seconds, at most a minute.
 pub fn backoff(attempts: i64) -> SignedDuration {
@@ -84,18 +87,18 @@ pub enum Record {
     Sent(InteractionKind),
     /// The call went out, its answer was lost; charged (WeChat may have counted it).
     Unknown {
-        reason: String,
+        reason: Msg,
         charge: Option<InteractionKind>,
     },
     /// Nothing was delivered: again at `next`.
     Retry {
         next: Timestamp,
         code: Option<i64>,
-        reason: String,
+        reason: Msg,
     },
     Failed {
         code: Option<i64>,
-        reason: String,
+        reason: Msg,
     },
 }
 
@@ -103,9 +106,9 @@ impl Record {
     fn outcome(&self) -> Outcome {
         match self {
             Record::Sent(_) => Outcome::Sent,
-            Record::Unknown { reason, .. } => Outcome::Unknown(reason.clone()),
-            Record::Retry { reason, .. } => Outcome::Retry(reason.clone()),
-            Record::Failed { reason, .. } => Outcome::Failed(reason.clone()),
+            Record::Unknown { reason, .. } => Outcome::Unknown(reason.now()),
+            Record::Retry { reason, .. } => Outcome::Retry(reason.now()),
+            Record::Failed { reason, .. } => Outcome::Failed(reason.now()),
         }
     }
 }
@@ -349,7 +352,7 @@ impl Sender {
                         db::followers::count_sent(c, follower, *charge)
                     }
                     Record::Unknown { reason, charge } => {
-                        if db::outbox::mark_unknown(c, id, reason)? {
+                        if db::outbox::mark_unknown(c, id, &reason.stored())? {
                             if let Some(charge) = charge {
                                 db::followers::count_sent(c, follower, *charge)?;
                             }
@@ -357,10 +360,10 @@ impl Sender {
                         Ok(())
                     }
                     Record::Retry { next, code, reason } => {
-                        db::outbox::mark_retry(c, id, *next, *code, reason)
+                        db::outbox::mark_retry(c, id, *next, *code, &reason.stored())
                     }
                     Record::Failed { code, reason } => {
-                        db::outbox::mark_failed(c, id, *code, reason)
+                        db::outbox::mark_failed(c, id, *code, &reason.stored())
                     }
                 }
             })
@@ -397,7 +400,7 @@ impl Sender {
                 let mut found = db::outbox::in_flight(c)?;
                 found.retain(|r| !ours.contains(&r.id));
                 for r in &found {
-                    if db::outbox::mark_unknown(c, r.id, LOST_BY_RESTART)? {
+                    if db::outbox::mark_unknown(c, r.id, &lost_by_restart().stored())? {
                         if let Some(charge) = charge_of(c, r.follower_id, now)? {
                             db::followers::count_sent(c, r.follower_id, charge)?;
                         }
@@ -485,7 +488,7 @@ impl Sender {
             Err(e) => {
                 tracing::warn!(outbox = %row.id, error = %e, "outbox row not sent");
                 return self
-                    .fail(&row, None, "消息内容无法读取（可能由其他版本写入），未发送")
+                    .fail(&row, None, Msg::new("outbox-unreadable"))
                     .await
                     .map(Some);
             }
@@ -499,7 +502,7 @@ impl Sender {
             .await?;
         let (Some(account), Some(follower)) = (account, follower) else {
             return self
-                .fail(&row, None, "公众号或粉丝已不存在")
+                .fail(&row, None, Msg::new("outbox-gone"))
                 .await
                 .map(Some);
         };
@@ -511,8 +514,8 @@ impl Sender {
             now,
         );
         if !b.allowed {
-            let reason = b.reason.unwrap_or_else(|| "当前不允许发送".into());
-            return self.fail(&row, None, &reason).await.map(Some);
+            let reason = b.reason.unwrap_or_else(|| Msg::new("budget-spent"));
+            return self.fail(&row, None, reason).await.map(Some);
         }
         let charge = b.charge.unwrap_or(InteractionKind::Message);
         // Committed before any network call: a restart finds it `sending`.
@@ -526,7 +529,7 @@ impl Sender {
             Record::Retry {
                 next: self.clock.now() + wait + jitter(fid, row.attempts, spread),
                 code: e.code(),
-                reason: e.explain(),
+                reason: e.explain_msg(),
             }
         };
         let record = match self
@@ -540,7 +543,7 @@ impl Sender {
             }
             Err(e) => Record::Failed {
                 code: e.code(),
-                reason: e.explain(),
+                reason: e.explain_msg(),
             },
             Ok(body) => match self.api.send_custom(&account, &body).await {
                 Ok(()) => {
@@ -551,7 +554,7 @@ impl Sender {
                     tracing::warn!(outbox = %row.id, error = %e, "send went out without an answer: outcome unknown, not resent");
                     self.status.saw(aid, Some(false));
                     Record::Unknown {
-                        reason: e.explain(),
+                        reason: e.explain_msg(),
                         charge: Some(charge),
                     }
                 }
@@ -572,7 +575,7 @@ impl Sender {
                     tracing::warn!(outbox = %row.id, error = %e, "send refused by WeChat");
                     Record::Failed {
                         code: e.code(),
-                        reason: e.explain(),
+                        reason: e.explain_msg(),
                     }
                 }
             },
@@ -583,12 +586,12 @@ impl Sender {
     }
 
     /// A row refused before it was claimed (unreadable, no budget, gone).
-    async fn fail(&self, row: &OutboxRow, code: Option<i64>, reason: &str) -> DbResult<Outcome> {
-        let (id, r) = (row.id, reason.to_string());
+    async fn fail(&self, row: &OutboxRow, code: Option<i64>, reason: Msg) -> DbResult<Outcome> {
+        let (id, r) = (row.id, reason.stored());
         self.db
             .write(move |c| db::outbox::mark_failed(c, id, code, &r))
             .await?;
-        Ok(Outcome::Failed(reason.to_string()))
+        Ok(Outcome::Failed(reason.now()))
     }
 
     /// The JSON body of the send; uploads the media first when needed.

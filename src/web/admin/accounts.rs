@@ -406,7 +406,7 @@ pub async fn set_trigger(
             };
             let entry = Entry::new(
                 AuditAction::AccountTrigger,
-                format!("公众号 {}", account.name),
+                crate::db::audit::about("audit-t-account", &account.name),
             )
             .change(Some(&describe(&before)), Some(&describe(&settings)));
             crate::db::audit::record(c, &crate::team::actor(&by), &entry, now)

@@ -55,9 +55,13 @@ const TARGET_WORDS: &[(&str, &str)] = &[
     ("超级管理员", "audit-target-super"),
 ];
 
-/// A stored summary with its leading word in the current language when the
-/// rest is a bare name (`用户 amy` → `User amy`); any other summary as stored.
+/// A stored summary in the current language: a catalogue message drawn, an
+/// older row with its leading word translated when the rest is a bare name (`用户 amy` → `User amy`); any other summary as stored.
 fn target_text(raw: &str) -> String {
+    // Rows written since summaries became catalogue messages.
+    if let std::borrow::Cow::Owned(drawn) = crate::i18n::shown(raw) {
+        return drawn;
+    }
     let cjk = |c: char| matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}');
     if let Some((head, rest)) = raw.split_once(' ') {
         if let Some((_, key)) = TARGET_WORDS.iter().find(|(w, _)| *w == head) {
@@ -117,6 +121,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "aes_key",
     "mode",
     "api_base",
+    "secrets_changed",
     "simulation",
     "rules",
     "trigger_mode",
@@ -368,5 +373,21 @@ mod tests {
             )
         );
         assert_eq!(target_text("客服组 Sales"), "客服组 Sales");
+        // Rows written now are catalogue messages: whole sentences translate.
+        use crate::db::audit::{about, about_msg, about_with};
+        let hours = about("audit-t-work-hours", "店");
+        let moved = about_with("audit-reordered", about_msg("audit-t-category", "退货"));
+        let en = crate::i18n::sync_scope(crate::i18n::Lang::En, || {
+            (target_text(&hours), target_text(&moved))
+        });
+        assert_eq!(
+            en,
+            (
+                "Work hours of official account 店".to_string(),
+                "Category 退货 (reordered)".to_string()
+            )
+        );
+        assert_eq!(target_text(&hours), "公众号 店 的工作时间");
+        assert_eq!(target_text(&moved), "咨询分类 退货（调整顺序）");
     }
 }

@@ -424,7 +424,7 @@ async fn store_draft(
     action: AuditAction,
 ) -> Result<(), AppError> {
     let (id, now, actor) = (account.id, state.clock.now(), crate::team::actor(by));
-    let target = format!("公众号 {}", account.name);
+    let target = crate::db::audit::about("audit-t-account", &account.name);
     state
         .db
         .write(move |c| -> DbResult<()> {
@@ -541,7 +541,7 @@ pub async fn publish(
         return render_status(StatusCode::BAD_GATEWAY, &p.await?);
     }
     let (id, now, actor) = (account.id, state.clock.now(), crate::team::actor(&by));
-    let target = format!("公众号 {}", account.name);
+    let target = crate::db::audit::about("audit-t-account", &account.name);
     state
         .db
         .write(move |c| -> DbResult<()> {

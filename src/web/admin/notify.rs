@@ -172,7 +172,7 @@ pub async fn save(
                 &actor,
                 &Entry::new(
                     AuditAction::NotifySettings,
-                    format!("公众号 {}", account.name),
+                    crate::db::audit::about("audit-t-account", &account.name),
                 )
                 .change(None, Some(&after)),
                 now,

@@ -277,7 +277,7 @@ pub async fn add_category(
                     c,
                     &by,
                     AuditAction::CategoryCreate,
-                    format!("咨询分类 {n}"),
+                    crate::db::audit::about("audit-t-category", &n),
                     now,
                 )?;
             }
@@ -294,7 +294,7 @@ pub async fn add_category(
         Err(m) => {
             let kept = Kept {
                 section: "categories",
-                error: Some(m.into()),
+                error: Some(crate::t(m)),
                 category: f,
                 ..Kept::default()
             };
@@ -344,7 +344,7 @@ pub async fn rename_category(
         .db
         .write(move |c| -> Result<_, AppError> {
             tax::rename_category(c, id, &n)?;
-            let target = format!("咨询分类 {} → {n}", cat.name);
+            let target = crate::db::audit::about("audit-t-category", &format!("{} → {n}", cat.name));
             audit(c, &by, AuditAction::CategoryUpdate, target, now)
         })
         .await?;
@@ -374,7 +374,7 @@ pub async fn move_category(
         .db
         .write(move |c| -> Result<_, AppError> {
             if tax::move_category(c, id, up)? {
-                let target = format!("咨询分类 {name}（调整顺序）");
+                let target = crate::db::audit::about_with("audit-reordered", crate::db::audit::about_msg("audit-t-category", &name));
                 audit(c, &by, AuditAction::CategoryUpdate, target, now)?;
             }
             Ok(())
@@ -407,7 +407,7 @@ pub async fn delete_category(
                 c,
                 &by,
                 AuditAction::CategoryDelete,
-                format!("咨询分类 {name}"),
+                crate::db::audit::about("audit-t-category", &name),
                 now,
             )
         })
@@ -448,7 +448,7 @@ pub async fn add_tag(
         .write(move |c| -> Result<_, AppError> {
             let added = tax::add_tag(c, parent, &n)?;
             if added.is_ok() {
-                audit(c, &by, AuditAction::TagCreate, format!("会话标签 {n}"), now)?;
+                audit(c, &by, AuditAction::TagCreate, crate::db::audit::about("audit-t-tag", &n), now)?;
             }
             Ok(added)
         })
@@ -460,7 +460,7 @@ pub async fn add_tag(
             "tags",
             crate::t1("tax-tag-added", "name", name),
         )),
-        Err(m) => refused(&state, &ctx, &s.user, None, refuse(m.into(), f)).await,
+        Err(m) => refused(&state, &ctx, &s.user, None, refuse(crate::t(m), f)).await,
     }
 }
 
@@ -496,7 +496,7 @@ pub async fn rename_tag(
         .db
         .write(move |c| -> Result<_, AppError> {
             tax::rename_tag(c, id, &name)?;
-            let target = format!("会话标签 {} → {name}", tag.name);
+            let target = crate::db::audit::about("audit-t-tag", &format!("{} → {name}", tag.name));
             audit(c, &by, AuditAction::TagUpdate, target, now)
         })
         .await?;
@@ -522,7 +522,7 @@ pub async fn delete_tag(
                 c,
                 &by,
                 AuditAction::TagDelete,
-                format!("会话标签 {name}"),
+                crate::db::audit::about("audit-t-tag", &name),
                 now,
             )
         })

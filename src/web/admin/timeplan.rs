@@ -398,7 +398,7 @@ pub async fn save_weekly(
             let after = WeeklyAudit::of(&plan);
             let entry = Entry::new(
                 AuditAction::TimePlanUpdate,
-                format!("公众号 {} 的工作时间", account.name),
+                crate::db::audit::about("audit-t-work-hours", &account.name),
             )
             .change(Some(&before), Some(&after));
             crate::db::audit::record(c, &actor(&by), &entry, now)
@@ -481,7 +481,11 @@ pub async fn delete_day(
             store::delete_day(c, id)?;
             let entry = Entry::new(
                 AuditAction::PlanDayDelete,
-                format!("公众号 {name} 的{}「{}」", day.kind.label(), day.range.name),
+                crate::i18n::Msg::new("audit-t-plan-day")
+                    .text("name", name.as_str())
+                    .msg("kind", crate::i18n::Msg::new(day.kind.label_key()))
+                    .text("day", day.range.name.as_str())
+                    .stored(),
             )
             .change(Some(&DayAudit::of(day.kind, &day.range)), None);
             crate::db::audit::record(c, &actor(&by), &entry, now)?;

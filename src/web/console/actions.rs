@@ -408,7 +408,7 @@ pub async fn invite_survey(
         return Err(AppError::Conflict(crate::t1(
             "console-survey-not-sent",
             "why",
-            why,
+            why.now(),
         )));
     }
     chat_after(&state, &ctx, s.user, id).await

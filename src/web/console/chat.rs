@@ -82,7 +82,7 @@ fn budget_view(b: &crate::wechat::budget::Budget, now: jiff::Timestamp) -> Budge
         _ => BudgetView {
             allowed: false,
             text: crate::t("console-budget-none"),
-            reason: b.reason.clone().unwrap_or_default(),
+            reason: b.reason.as_ref().map(|m| m.now()).unwrap_or_default(),
         },
     }
 }

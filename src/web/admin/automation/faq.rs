@@ -79,7 +79,7 @@ pub async fn add(
             audit(
                 c,
                 &by,
-                Entry::new(AuditAction::FaqCreate, format!("常见问题 {q}")),
+                Entry::new(AuditAction::FaqCreate, crate::db::audit::about("audit-t-faq", &q)),
                 now,
             )
         })
@@ -206,7 +206,7 @@ pub async fn update(
             };
             let entry = Entry::new(
                 AuditAction::FaqUpdate,
-                format!("常见问题 {} → {question}", old.question),
+                crate::db::audit::about("audit-t-faq", &format!("{} → {question}", old.question)),
             )
             .change(Some(&old), Some(&after));
             audit(c, &by, entry, now)
@@ -234,7 +234,7 @@ pub async fn reorder(
         .db
         .write(move |c| -> Result<_, AppError> {
             if tree::reorder(c, id, up)? {
-                let target = format!("常见问题 {}（调整顺序）", e.question);
+                let target = crate::db::audit::about_with("audit-reordered", crate::db::audit::about_msg("audit-t-faq", &e.question));
                 audit(c, &by, Entry::new(AuditAction::FaqUpdate, target), now)?;
             }
             Ok(())
@@ -265,7 +265,7 @@ pub async fn delete(
         .db
         .write(move |c| -> Result<_, AppError> {
             tree::delete(c, id)?;
-            let entry = Entry::new(AuditAction::FaqDelete, format!("常见问题 {question}"))
+            let entry = Entry::new(AuditAction::FaqDelete, crate::db::audit::about("audit-t-faq", &question))
                 .change(Some(&e), None);
             audit(c, &by, entry, now)
         })

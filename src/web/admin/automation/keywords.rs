@@ -62,7 +62,7 @@ pub async fn add(
         .db
         .write(move |c| -> Result<_, AppError> {
             auto::add_keyword_reply(c, account, &k, exact, &reply)?;
-            let entry = Entry::new(AuditAction::KeywordReplyCreate, format!("关键词回复 {k}"));
+            let entry = Entry::new(AuditAction::KeywordReplyCreate, crate::db::audit::about("audit-t-keyword", &k));
             audit(c, &by, entry, now)
         })
         .await?;
@@ -160,7 +160,7 @@ pub async fn update(
             };
             let entry = Entry::new(
                 AuditAction::KeywordReplyUpdate,
-                format!("关键词回复 {} → {keyword}", old.keyword),
+                crate::db::audit::about("audit-t-keyword", &format!("{} → {keyword}", old.keyword)),
             )
             .change(Some(&old), Some(&after));
             audit(c, &by, entry, now)
@@ -188,7 +188,7 @@ pub async fn reorder(
         .db
         .write(move |c| -> Result<_, AppError> {
             if auto::move_keyword_reply(c, id, up)? {
-                let target = format!("关键词回复 {}（调整顺序）", k.keyword);
+                let target = crate::db::audit::about_with("audit-reordered", crate::db::audit::about_msg("audit-t-keyword", &k.keyword));
                 audit(
                     c,
                     &by,
@@ -226,7 +226,7 @@ pub async fn delete(
             auto::delete_keyword_reply(c, id)?;
             let entry = Entry::new(
                 AuditAction::KeywordReplyDelete,
-                format!("关键词回复 {keyword}"),
+                crate::db::audit::about("audit-t-keyword", &keyword),
             )
             .change(Some(&k), None);
             audit(c, &by, entry, now)

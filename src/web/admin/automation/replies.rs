@@ -183,7 +183,7 @@ pub async fn save(
         .write(move |c| -> Result<_, AppError> {
             let before = auto::auto_replies(c, account)?;
             auto::set_auto_replies(c, account, &replies)?;
-            let entry = Entry::new(AuditAction::AutoRepliesUpdate, format!("公众号 {name}"))
+            let entry = Entry::new(AuditAction::AutoRepliesUpdate, crate::db::audit::about("audit-t-account", &name))
                 .change(Some(&before), Some(&replies));
             audit(c, &by, entry, now)
         })

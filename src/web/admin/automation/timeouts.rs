@@ -204,7 +204,7 @@ pub async fn save(
         .write(move |c| -> Result<_, AppError> {
             let before = auto::timeouts(c, group)?;
             auto::set_timeouts(c, group, &timeouts)?;
-            let entry = Entry::new(AuditAction::TimeoutsUpdate, format!("客服组 {}", g.name))
+            let entry = Entry::new(AuditAction::TimeoutsUpdate, crate::db::audit::about("audit-t-group", &g.name))
                 .change(Some(&before), Some(&timeouts));
             audit(c, &by, entry, now)
         })

@@ -26,7 +26,7 @@ pub async fn export(
         .await?;
     use crate::export::table::{Cell, Table};
     let mut table = Table::new(
-        kind.label(),
+        &kind.label(),
         &[
             "标题",
             "关键字",

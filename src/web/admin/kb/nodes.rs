@@ -107,7 +107,7 @@ pub async fn add(
             };
             let id = match tree::add(c, kind, parent, &fields, now)? {
                 Ok(id) => id,
-                Err(m) => return Ok(Err(m.to_string())),
+                Err(key) => return Ok(Err(crate::i18n::lookup(lang, key, &[]))),
             };
             if let Some(g) = give_to {
                 tree::give(c, g, id)?;
@@ -116,7 +116,7 @@ pub async fn add(
                 c,
                 &by,
                 actions(kind).0,
-                format!("{} {}", kind.label(), fields.title),
+                crate::db::audit::about(kind.audit_key(), &fields.title),
                 now,
             )?;
             Ok(Ok(id))
@@ -241,7 +241,7 @@ pub async fn update(
                 c,
                 &by,
                 actions(kind).1,
-                format!("{} {} → {}", kind.label(), old.title, fields.title),
+                crate::db::audit::about(kind.audit_key(), &format!("{} → {}", old.title, fields.title)),
                 now,
             )
         })
@@ -309,7 +309,7 @@ pub async fn move_node(
                         c,
                         &by,
                         actions(kind).1,
-                        format!("{} {}（移动）", kind.label(), n.title),
+                        crate::db::audit::about_with("audit-moved", crate::db::audit::about_msg(kind.audit_key(), &n.title)),
                         now,
                     )?;
                     Ok(crate::i18n::lookup(
@@ -318,7 +318,7 @@ pub async fn move_node(
                         &[("title", &n.title)],
                     ))
                 }
-                Err(m) => Err(AppError::Conflict(m.into())),
+                Err(key) => Err(AppError::Conflict(crate::i18n::lookup(lang, key, &[]))),
             }
         })
         .await?;
@@ -341,12 +341,16 @@ pub async fn toggle(
         .write(move |c| -> Result<String, AppError> {
             let n = managed(c, &user, kind, id)?;
             tree::set_enabled(c, id, !n.enabled)?;
-            let what = if n.enabled { "停用" } else { "启用" };
+            let what = if n.enabled {
+                "audit-disabled"
+            } else {
+                "audit-enabled"
+            };
             audit(
                 c,
                 &by,
                 actions(kind).1,
-                format!("{} {}（{what}）", kind.label(), n.title),
+                crate::db::audit::about_with(what, crate::db::audit::about_msg(kind.audit_key(), &n.title)),
                 now,
             )?;
             let key = if n.enabled {
@@ -378,7 +382,7 @@ pub async fn delete(
                 c,
                 &by,
                 actions(kind).2,
-                format!("{} {}", kind.label(), n.title),
+                crate::db::audit::about(kind.audit_key(), &n.title),
                 now,
             )?;
             Ok(n.title)
@@ -455,7 +459,7 @@ pub async fn image(
                 c,
                 &by,
                 AuditAction::KbUpdate,
-                format!("知识库 {}（图片）", n.title),
+                crate::db::audit::about_with("audit-image", crate::db::audit::about_msg("audit-t-kb", &n.title)),
                 now,
             )
         })
@@ -511,7 +515,11 @@ pub async fn assign(
                 c,
                 &by,
                 AuditAction::GroupUpdate,
-                format!("客服组 {name} 的{}（{} 个节点）", kind.label(), keep.len()),
+                crate::i18n::Msg::new("audit-t-group-tree")
+                    .text("name", name.as_str())
+                    .msg("tree", crate::i18n::Msg::new(kind.label_key()))
+                    .number("n", keep.len() as i64)
+                    .stored(),
                 now,
             )?;
             Ok(name)
