@@ -287,7 +287,7 @@ mod tests {
         hub.publish(lists());
         hub.publish(Live::Toast {
             user: UserId(1),
-            text: crate::i18n::Msg::new("x-test"),
+            text: crate::i18n::Msg::new("toast-auto-transfer-in"),
         });
         hub.publish(lists());
         let after_first = hub.event_id(1);

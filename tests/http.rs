@@ -1362,7 +1362,18 @@ async fn team_and_settings_pages_draw_in_english() {
         assert!(status.is_success(), "{path}: {status}");
         assert!(body.contains(wanted), "{path} lacks {wanted:?}:\n{body}");
     }
-    // Workbooks keep their Chinese sheet names whatever the page's language.
+    // A workbook follows the page's language, its file name too.
+    let resp = admin.get("/admin/reports/workload?format=xlsx").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    // 工作量统计_….xlsx
+    assert!(
+        disposition.contains("''%E5%B7%A5%E4%BD%9C"),
+        "{disposition}"
+    );
     let resp = admin
         .post_form("/console/me/locale", &[("locale", "en")])
         .await;
@@ -1373,10 +1384,9 @@ async fn team_and_settings_pages_draw_in_english() {
         .to_str()
         .unwrap()
         .to_string();
-    assert!(disposition.contains("UTF-8''"), "{disposition}");
-    // 工作量统计_….xlsx
     assert!(
-        disposition.contains("''%E5%B7%A5%E4%BD%9C"),
+        disposition.contains("filename=\"report.xlsx\"")
+            && disposition.contains("UTF-8''workload_"),
         "{disposition}"
     );
     server.stop().await;

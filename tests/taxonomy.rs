@@ -652,11 +652,24 @@ async fn both_lists_export_as_pdf_and_workbooks_with_real_dates() {
         })
         .await
         .unwrap();
-    let pdfs: Vec<_> = exports
+    let zh = |t: &str| kefu::i18n::shown_in(kefu::i18n::Lang::Zh, t).into_owned();
+    let en = |t: &str| kefu::i18n::shown_in(kefu::i18n::Lang::En, t).into_owned();
+    let drawn: Vec<(String, String, String)> = exports
         .iter()
-        .filter(|r| r.target.ends_with("PDF"))
-        .map(|r| (r.actor_name.as_str(), r.target.as_str()))
+        .map(|r| (r.actor_name.clone(), zh(&r.target), en(&r.target)))
         .collect();
+    let pdfs: Vec<_> = drawn
+        .iter()
+        .filter(|r| r.1.ends_with("PDF"))
+        .map(|r| (r.0.as_str(), r.1.as_str()))
+        .collect();
+    // An English admin reads the same rows in English.
+    assert!(
+        drawn
+            .iter()
+            .any(|r| r.2 == "Marks (2 rows), PDF"),
+        "{drawn:?}"
+    );
     assert_eq!(pdfs.len(), 4, "{pdfs:?}");
     assert!(
         pdfs.contains(&("lead", "标注列表（2 条），PDF")),

@@ -190,7 +190,14 @@ async fn audit_exports(srv: &TestServer) -> Vec<(String, String)> {
                     ..Default::default()
                 },
             )?;
-            Ok(rows.into_iter().map(|r| (r.actor_name, r.target)).collect())
+            // Summaries are stored as catalogue messages: read in zh-CN.
+            Ok(rows
+                .into_iter()
+                .map(|r| {
+                    let target = kefu::i18n::shown_in(kefu::i18n::Lang::Zh, &r.target);
+                    (r.actor_name, target.into_owned())
+                })
+                .collect())
         })
         .await
         .unwrap()

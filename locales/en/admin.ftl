@@ -525,5 +525,23 @@ audit-moved = { $what } (moved)
 audit-image = { $what } (image)
 audit-enabled = { $what } (enabled)
 audit-disabled = { $what } (disabled)
-tree-kind-kb = Knowledge base
-tree-kind-faq = FAQ
+audit-export-report = { $report } { $days }
+audit-export-marks = Marks ({ $n ->
+    [one] 1 row
+   *[other] { $n } rows
+})
+audit-export-tagged = Tagged conversations ({ $n ->
+    [one] 1 row
+   *[other] { $n } rows
+})
+audit-export-messages = Messages { $days } ({ $n ->
+    [one] 1 row
+   *[other] { $n } rows
+})
+audit-export-tree = { $tree }, PDF, { $n ->
+    [one] 1 row
+   *[other] { $n } rows
+}
+audit-export-conversation = Conversation #{ $id }
+audit-export-history = History of follower #{ $id } { $from } to { $to }
+audit-export-pdf = { $what }, PDF

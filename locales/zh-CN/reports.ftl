@@ -1,5 +1,6 @@
-# 工作报表 — tabs, filters, column names, chart labels and notes. The workbooks
-# are drawn in zh-CN whatever the page's language (their headers stay Chinese).
+# 工作报表 — tabs, filters, column names, chart labels and notes. A workbook is
+# drawn in the same language as its page (sheet names and headers from here,
+# file names from exports.ftl).
 
 rep-tab-workload = 工作量统计
 rep-tab-categories = 咨询分类统计

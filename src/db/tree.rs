@@ -38,8 +38,8 @@ impl TreeKind {
     /// The catalogue key of the tree's name.
     pub fn label_key(self) -> &'static str {
         match self {
-            TreeKind::Kb => "tree-kind-kb",
-            TreeKind::Faq => "tree-kind-faq",
+            TreeKind::Kb => "kb-label-kb",
+            TreeKind::Faq => "kb-label-faq",
         }
     }
 

@@ -9,6 +9,10 @@
 //! - PDF transcripts (F6): `transcript` loads what a transcript shows into a
 //!   plain [`pdf::Transcript`]; `pdf` lays it out (pure); `text` holds the
 //!   Chinese line breaking and glyph fallback; `font` is the embedded font.
+//!
+//! Headings, labels and file names are drawn from the catalogue
+//! (`exports.ftl`) in the exporting user's language; work on the blocking
+//! pool is wrapped in [`crate::i18n::sync_scope`] to keep it.
 
 pub mod font;
 pub mod pdf;
@@ -29,4 +33,15 @@ pub fn attachment(name: &str, fallback: &str) -> String {
         }
     }
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{enc}")
+}
+
+/// Who exported a file, as its header names them: `显示名（账号）`.
+pub fn exporter(user: &crate::model::User) -> String {
+    crate::t2(
+        "exp-exporter",
+        "name",
+        &user.display_name,
+        "username",
+        &user.username,
+    )
 }

@@ -2,7 +2,9 @@
 //! bytes out; no database, no files. A4 pages with a header block (account,
 //! follower, agents, period, who exported it and when), one entry per message,
 //! note or conversation step, images scaled to the text width, and
-//! 第 N 页 / 共 M 页 at the foot of every page.
+//! 第 N 页 / 共 M 页 at the foot of every page. Every word of ours is drawn
+//! from the catalogue (`exports.ftl`) in the current language, so a caller
+//! on the blocking pool runs this inside [`crate::i18n::sync_scope`].
 //!
 //! Text goes through [`text::printable`] (face codes named, glyphs the font
 //! lacks replaced) and [`text::wrap`] (Chinese line breaking) before it is
@@ -18,7 +20,7 @@ use printpdf::{
 /// Everything a transcript shows, already loaded and formatted.
 #[derive(Clone, Debug, Default)]
 pub struct Transcript {
-    /// `会话记录` or `历史消息`.
+    /// `会话记录 #12` or `历史消息`, in the exporting user's language.
     pub title: String,
     pub account: String,
     /// The follower's name as agents know it (remark, or WeChat remark).
@@ -60,11 +62,11 @@ pub enum Who {
 impl Who {
     fn label(&self) -> String {
         match self {
-            Who::Follower => "客户".into(),
-            Who::Agent(n) => format!("客服 {n}"),
-            Who::Auto => "自动回复".into(),
-            Who::Note(n) => format!("【内部备注】{n}"),
-            Who::Step => "会话记录".into(),
+            Who::Follower => crate::t("exp-who-follower"),
+            Who::Agent(n) => crate::t1("exp-who-agent", "name", n),
+            Who::Auto => crate::t("exp-who-auto"),
+            Who::Note(n) => crate::t1("exp-who-note", "name", n),
+            Who::Step => crate::t("exp-who-step"),
         }
     }
 
@@ -211,7 +213,7 @@ impl Layout<'_> {
     }
 
     /// The title and the `key：value` lines under it, then a rule.
-    fn header(&mut self, title: &str, lines: &[(&str, &str)]) {
+    fn header(&mut self, title: &str, lines: &[(String, &str)]) {
         self.room(30.0);
         self.y -= 18.0;
         let title = text::printable(title, |c| self.has_glyph(c));
@@ -219,7 +221,7 @@ impl Layout<'_> {
         self.y -= 6.0;
         for (k, v) in lines {
             self.paragraph(
-                &format!("{k}：{v}"),
+                &crate::t2("exp-field", "name", k, "value", *v),
                 MARGIN_X,
                 9.5,
                 14.0,
@@ -239,7 +241,7 @@ impl Layout<'_> {
         let total = self.pages.len();
         let feet: Vec<(String, f32)> = (1..=total)
             .map(|n| {
-                let foot = format!("第 {n} 页 / 共 {total} 页");
+                let foot = crate::t2("exp-page-foot", "n", n, "total", total);
                 let x = (PAGE_W - self.text_width(&foot, 8.5)) / 2.0;
                 (foot, x)
             })
@@ -332,25 +334,25 @@ fn lay_out(t: &Transcript, font: &ParsedFont, doc: &mut PdfDocument) -> Vec<PdfP
     let grey = rgb(0x55, 0x55, 0x55);
 
     let agents = if t.agents.is_empty() {
-        "无".to_string()
+        crate::t("exp-none")
     } else {
-        t.agents.join("、")
+        t.agents.join(&crate::t("console-list-separator"))
     };
     l.header(
         &t.title,
         &[
-            ("公众号", t.account.as_str()),
-            ("客户", t.follower.as_str()),
-            ("OpenID", t.openid.as_str()),
-            ("接待客服", agents.as_str()),
-            ("时间范围", t.period.as_str()),
-            ("导出时间", t.exported_at.as_str()),
-            ("导出人", t.exported_by.as_str()),
+            (crate::t("exp-field-account"), t.account.as_str()),
+            (crate::t("exp-field-follower"), t.follower.as_str()),
+            ("OpenID".into(), t.openid.as_str()),
+            (crate::t("exp-field-agents"), agents.as_str()),
+            (crate::t("exp-field-period"), t.period.as_str()),
+            (crate::t("exp-field-exported-at"), t.exported_at.as_str()),
+            (crate::t("exp-field-exported-by"), t.exported_by.as_str()),
         ],
     );
     if t.entries.is_empty() {
         l.paragraph(
-            "该时间段没有消息。",
+            &crate::t("exp-no-messages"),
             MARGIN_X,
             BODY,
             BODY_LH,
@@ -391,7 +393,7 @@ fn lay_out(t: &Transcript, font: &ParsedFont, doc: &mut PdfDocument) -> Vec<PdfP
             && !l.image(doc, bytes)
         {
             l.paragraph(
-                "[图片无法显示]",
+                &crate::t("exp-image-unshown"),
                 MARGIN_X + INDENT,
                 BODY,
                 BODY_LH,
@@ -409,7 +411,7 @@ fn lay_out(t: &Transcript, font: &ParsedFont, doc: &mut PdfDocument) -> Vec<PdfP
 #[derive(Clone, Debug)]
 pub struct Listing {
     pub title: String,
-    /// The list's filters as (name, value); the header says 全部 for none
+    /// The list's filters as (name, value); the header says 全部 for none.
     pub filters: Vec<(String, String)>,
     pub exported_at: String,
     pub exported_by: String,
@@ -432,27 +434,27 @@ fn lay_out_listing(list: &Listing, font: &ParsedFont, doc: &mut PdfDocument) -> 
     let ink = rgb(0x1e, 0x1e, 0x1e);
     let grey = rgb(0x55, 0x55, 0x55);
     let filters = if list.filters.is_empty() {
-        "全部".to_string()
+        crate::t("exp-all")
     } else {
         list.filters
             .iter()
             .map(|(k, v)| format!("{k} {v}"))
             .collect::<Vec<_>>()
-            .join("；")
+            .join(&crate::t("exp-filter-separator"))
     };
-    let count = format!("{} 条", list.table.rows.len());
+    let count = crate::t1("exp-rows", "n", list.table.rows.len());
     l.header(
         &list.title,
         &[
-            ("筛选条件", filters.as_str()),
-            ("条数", count.as_str()),
-            ("导出时间", list.exported_at.as_str()),
-            ("导出人", list.exported_by.as_str()),
+            (crate::t("exp-field-filters"), filters.as_str()),
+            (crate::t("exp-field-count"), count.as_str()),
+            (crate::t("exp-field-exported-at"), list.exported_at.as_str()),
+            (crate::t("exp-field-exported-by"), list.exported_by.as_str()),
         ],
     );
     if list.table.rows.is_empty() {
         l.paragraph(
-            "没有符合条件的记录。",
+            &crate::t("exp-no-rows"),
             MARGIN_X,
             BODY,
             BODY_LH,
@@ -473,7 +475,7 @@ fn lay_out_listing(list: &Listing, font: &ParsedFont, doc: &mut PdfDocument) -> 
             .map(|c| c.to_string())
             .collect();
         l.paragraph(
-            &format!("{}．{}", i + 1, head.join(" · ")),
+            &crate::t2("exp-list-item", "n", i + 1, "head", head.join(" · ")),
             MARGIN_X,
             BODY,
             BODY_LH,
@@ -486,7 +488,7 @@ fn lay_out_listing(list: &Listing, font: &ParsedFont, doc: &mut PdfDocument) -> 
             }
             if let Some(v) = cell(c) {
                 l.paragraph(
-                    &format!("{name}：{v}"),
+                    &crate::t2("exp-field", "name", name, "value", v.to_string()),
                     MARGIN_X + INDENT,
                     BODY,
                     BODY_LH,
@@ -581,6 +583,69 @@ mod tests {
         assert!(texts(&pages).iter().any(|t| t == "该时间段没有消息。"));
         let bytes = render(&transcript(3), font);
         assert!(bytes.starts_with(b"%PDF"));
+    }
+
+    #[test]
+    fn the_words_of_ours_follow_the_language() {
+        use crate::i18n::{Lang, sync_scope};
+        let font = crate::export::font::transcript();
+        let mut t = transcript(5);
+        t.title = "Conversation #1".into();
+        (t.account, t.follower, t.period) = ("Shop".into(), "Alice".into(), "today".into());
+        (t.exported_by, t.agents) = ("Amy (amy)".into(), vec!["Amy".into()]);
+        for (i, e) in t.entries.iter_mut().enumerate() {
+            e.text = format!("Hello {i}");
+            if let Who::Agent(n) | Who::Note(n) = &mut e.who {
+                *n = "Amy".into();
+            }
+        }
+        t.entries[0].image = Some(b"not a picture".to_vec());
+        let mut doc = PdfDocument::new("t");
+        let all = texts(&sync_scope(Lang::En, || lay_out(&t, font, &mut doc)));
+        for line in [
+            "Official account: Shop",
+            "Customer: Alice",
+            "Agents: Amy",
+            "Exported by: Amy (amy)",
+            "[Image cannot be shown]",
+            "[Internal note] Amy",
+            "Page 1 of 1",
+        ] {
+            assert!(all.iter().any(|l| l.contains(line)), "{line} in {all:?}");
+        }
+        let cjk = |s: &String| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        assert!(!all.iter().any(cjk), "{all:?}");
+        let zh = texts(&lay_out(&t, font, &mut doc));
+        assert!(zh.contains(&"第 1 页 / 共 1 页".to_string()), "{zh:?}");
+        assert!(zh.iter().any(|l| l == "客户：Alice"), "{zh:?}");
+
+        let mut table = Table::new("Tags", &["Tag", "Note"]);
+        table
+            .rows
+            .push(vec![Cell::text("praise"), Cell::text("kind")]);
+        let list = Listing {
+            title: "Tagged conversations".into(),
+            filters: vec![
+                ("Tag".into(), "praise".into()),
+                ("Agent".into(), "Amy".into()),
+            ],
+            exported_at: "2026-11-21 08:00".into(),
+            exported_by: "Amy (amy)".into(),
+            table,
+            heading: vec![0],
+        };
+        let all = texts(&sync_scope(Lang::En, || {
+            lay_out_listing(&list, font, &mut doc)
+        }));
+        for line in [
+            "Filters: Tag praise; Agent Amy",
+            "Rows: 1 row",
+            "1. praise",
+            "Note: kind",
+        ] {
+            assert!(all.contains(&line.to_string()), "{line} in {all:?}");
+        }
+        assert!(!all.iter().any(cjk), "{all:?}");
     }
 
     #[test]

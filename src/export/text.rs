@@ -14,11 +14,14 @@ const NO_LINE_START: &str = "，。！？、；：）」』】〕〉》’”…
 /// Punctuation that must not end a line.
 const NO_LINE_END: &str = "（「『【〔〈《‘“([{<";
 
-/// What stands in for a face (an emoji picture) the font cannot draw.
-pub const FACE: &str = "[表情]";
+/// What stands in for a face (an emoji picture) the font cannot draw, in the
+/// current language.
+pub fn face() -> String {
+    crate::t("exp-face")
+}
 
 /// The text with face codes named and characters `has_glyph` refuses replaced:
-/// a known emoji by its WeChat name, other pictographs by [`FACE`], anything
+/// a known emoji by its WeChat name, other pictographs by [`face`], anything
 /// else by `?`. Joiners and variation selectors vanish.
 pub fn printable(text: &str, has_glyph: impl Fn(char) -> bool) -> String {
     let mut out = String::with_capacity(text.len());
@@ -52,7 +55,7 @@ pub fn printable(text: &str, has_glyph: impl Fn(char) -> bool) -> String {
                     } else if has_glyph(ch) {
                         out.push(ch);
                     } else if is_pictograph(ch) {
-                        out.push_str(FACE);
+                        out.push_str(&face());
                     } else {
                         out.push('?');
                     }

@@ -2,7 +2,8 @@
 //! into a [`Transcript`]: messages, internal notes and conversation steps in
 //! time order, with names, local times, and the image files read from the
 //! media folder (inbound media and agents' uploads). Read-only; runs on a
-//! reader connection after `access` allowed it.
+//! reader connection after `access` allowed it, in the exporting user's
+//! language (the connection's closures carry it).
 
 use super::pdf::{self, Transcript, Who};
 use crate::db::messages::Message;
@@ -47,10 +48,12 @@ pub fn conversation(
         return Ok(None);
     };
     let (opened, ended) = q::conversation_period(c, id)?;
-    let period = format!(
-        "{} 至 {}",
+    let period = crate::t2(
+        "exp-period",
+        "from",
         ctx.time(opened),
-        ended.map_or_else(|| "进行中".to_string(), |e| ctx.time(e))
+        "to",
+        ended.map_or_else(|| crate::t("exp-ongoing"), |e| ctx.time(e)),
     );
     let entries = entries(
         c,
@@ -63,7 +66,7 @@ pub fn conversation(
     header(
         c,
         conv.follower_id,
-        format!("会话记录 #{id}"),
+        crate::t1("exp-title-conversation", "id", id.to_string()),
         period,
         agents,
         entries,
@@ -85,8 +88,14 @@ pub fn follower(
         from.and_then(start),
         to.and_then(|d| d.tomorrow().ok()).and_then(start),
     );
-    let day = |d: Option<Date>, open: &str| d.map_or_else(|| open.to_string(), |d| d.to_string());
-    let period = format!("{} 至 {}", day(from, "最早"), day(to, "最近"));
+    let day = |d: Option<Date>, open: &str| d.map_or_else(|| crate::t(open), |d| d.to_string());
+    let period = crate::t2(
+        "exp-period",
+        "from",
+        day(from, "exp-earliest"),
+        "to",
+        day(to, "exp-latest"),
+    );
     let entries = entries(
         c,
         ctx,
@@ -95,7 +104,15 @@ pub fn follower(
         q::follower_steps(c, id, lo, hi)?,
     )?;
     let agents = q::follower_agents(c, id, lo, hi)?;
-    header(c, id, "历史消息".into(), period, agents, entries, ctx)
+    header(
+        c,
+        id,
+        crate::t("exp-title-history"),
+        period,
+        agents,
+        entries,
+        ctx,
+    )
 }
 
 fn header(
@@ -114,8 +131,13 @@ fn header(
         .map(|a| a.name)
         .unwrap_or_default();
     let mut name = f.label();
+    if f.remark.is_empty() && f.wx_remark.is_empty() {
+        // 访客 and the OpenID's tail, as the console names an unnamed follower.
+        let tail = name.trim_start_matches("访客");
+        name = crate::t1("console-visitor", "tail", tail);
+    }
     if !f.wx_remark.is_empty() && f.wx_remark != name {
-        name = format!("{name}（{}）", f.wx_remark);
+        name = crate::t2("exp-follower-remark", "name", name, "remark", &f.wx_remark);
     }
     Ok(Some(Transcript {
         title,
@@ -225,27 +247,35 @@ fn message_body(
             let (bytes, why) = image_file(c, m, media_dir)?;
             image = bytes;
             match why {
-                Some(why) => format!("[图片]（{why}）"),
+                Some(why) => labelled("exp-image", "", why),
                 None => String::new(),
             }
         }
-        MessageKind::Voice => labelled("[语音]", &json_str(&m.data, "recognition"), "无识别文字"),
-        MessageKind::Video | MessageKind::ShortVideo => labelled("[视频]", &m.content, ""),
+        MessageKind::Voice => labelled(
+            "exp-voice",
+            &json_str(&m.data, "recognition"),
+            "exp-no-recognition",
+        ),
+        MessageKind::Video | MessageKind::ShortVideo => labelled("exp-video", &m.content, ""),
         MessageKind::Location => {
             let label = json_str(&m.data, "label");
-            format!(
-                "[位置] {}（纬度 {}，经度 {}）",
-                if label.is_empty() {
-                    "未命名地点".into()
-                } else {
-                    label
-                },
+            let label = if label.is_empty() {
+                crate::t("exp-unnamed-place")
+            } else {
+                label
+            };
+            crate::t3(
+                "exp-location",
+                "label",
+                label,
+                "lat",
                 json_str(&m.data, "latitude"),
-                json_str(&m.data, "longitude")
+                "lng",
+                json_str(&m.data, "longitude"),
             )
         }
         MessageKind::Link => {
-            let mut s = format!("[链接] {}", json_str(&m.data, "title"));
+            let mut s = crate::t1("exp-link", "title", json_str(&m.data, "title"));
             let d = json_str(&m.data, "description");
             if !d.is_empty() {
                 s.push_str(&format!("\n{d}"));
@@ -256,24 +286,28 @@ fn message_body(
             }
             s
         }
-        MessageKind::Unknown => labelled("[暂不支持的消息]", &m.content, ""),
+        MessageKind::Unknown => labelled("exp-unsupported", &m.content, ""),
     };
     if let Some((OutboxState::Failed, reason)) = &m.delivery {
-        text.push_str(&format!("\n（发送失败：{reason}）"));
+        text.push('\n');
+        text.push_str(&crate::t1("exp-send-failed", "reason", reason));
     }
     Ok((text, image))
 }
 
+/// The label `label` (a catalogue key) with the text after it; without text,
+/// with the reason `empty` (a key, or "" for none) in brackets.
 fn labelled(label: &str, text: &str, empty: &str) -> String {
+    let label = crate::t(label);
     match (text.trim(), empty) {
-        ("", "") => label.to_string(),
-        ("", e) => format!("{label}（{e}）"),
+        ("", "") => label,
+        ("", e) => crate::t2("exp-with-reason", "label", label, "reason", crate::t(e)),
         (t, _) => format!("{label} {t}"),
     }
 }
 
 /// An image message's file: an inbound one from `media`, an agent's upload
-/// from `uploads`; or why it cannot be shown.
+/// from `uploads`; or why it cannot be shown (a catalogue key).
 fn image_file(
     c: &Connection,
     m: &Message,
@@ -283,7 +317,9 @@ fn image_file(
         let media = db::media::of_message(c, m.id)?;
         match media.iter().find(|x| x.kind == MediaKind::Image) {
             Some(x) if x.state == MediaState::Stored => Some(x.path.clone()),
-            Some(x) if x.state == MediaState::Pending => return Ok((None, Some("尚未下载"))),
+            Some(x) if x.state == MediaState::Pending => {
+                return Ok((None, Some("exp-not-downloaded")));
+            }
             _ => None,
         }
     } else {
@@ -296,45 +332,59 @@ fn image_file(
             .map(|u| u.path)
     };
     let Some(rel) = rel else {
-        return Ok((None, Some("文件缺失")));
+        return Ok((None, Some("exp-file-missing")));
     };
     match safe_join(media_dir, &rel).and_then(|p| std::fs::read(p).ok()) {
         Some(bytes) => Ok((Some(bytes), None)),
-        None => Ok((None, Some("文件缺失"))),
+        None => Ok((None, Some("exp-file-missing"))),
     }
 }
 
-/// A step as a line: who did what, to whom, and why.
+/// A step as a line — who did what, to whom, and why — in the current
+/// language: the PDF's words and the console timeline's alike.
 pub fn step_text(s: &StepLine) -> String {
     let actor = if s.actor.is_empty() {
-        "客服"
+        crate::t("console-step-agent")
     } else {
-        &s.actor
+        s.actor.clone()
     };
+    let actor = actor.as_str();
+    let to = s.to.as_str();
     let mut t = match s.step.as_str() {
-        "open" => "会话开始".to_string(),
-        "route" => format!("分配给 {}", s.to),
-        "accept" => format!("{actor} 接入会话"),
-        "transfer_in_group" => format!("转接：{actor} → {}", s.to),
+        "open" => crate::t("console-step-open"),
+        "route" => crate::t1("console-step-route", "to", to),
+        "accept" => crate::t1("console-step-accept", "actor", actor),
+        "transfer_in_group" => crate::t2("console-step-transfer", "actor", actor, "to", to),
         "transfer_to_group" if s.to_group.is_empty() || s.to_group == s.group => {
-            format!("{actor} 的会话回到排队")
+            crate::t1("console-step-back-to-queue", "actor", actor)
         }
-        "transfer_to_group" => format!("{actor} 转接至 {}", s.to_group),
-        "end_by_agent" => format!("{actor} 结束会话"),
-        "end_by_timeout" => "会话超时结束".to_string(),
-        "abandon" => "客户放弃排队".to_string(),
-        "expire" => "排队超时，会话结束".to_string(),
-        "remove" => format!("{actor} 移除会话"),
+        "transfer_to_group" => crate::t2(
+            "console-step-transfer-group",
+            "actor",
+            actor,
+            "group",
+            s.to_group.as_str(),
+        ),
+        "end_by_agent" => crate::t1("console-step-end", "actor", actor),
+        "end_by_timeout" => crate::t("console-step-timeout"),
+        "abandon" => crate::t("console-step-abandon"),
+        "expire" => crate::t("console-step-expire"),
+        "remove" => crate::t1("console-step-remove", "actor", actor),
         other => other.to_string(),
     };
     if !s.note.trim().is_empty() {
-        t.push_str(&format!("（{}）", s.note.trim()));
+        t.push_str(&crate::t1("console-step-note", "note", s.note.trim()));
     }
     if !s.categories.is_empty() {
-        t.push_str(&format!("，咨询分类：{}", s.categories.join("、")));
+        let list = s.categories.join(&crate::t("console-list-separator"));
+        t.push_str(&crate::t1("console-step-categories", "list", list));
     }
     if !s.end_remark.trim().is_empty() {
-        t.push_str(&format!("，备注：{}", s.end_remark.trim()));
+        t.push_str(&crate::t1(
+            "console-step-remark",
+            "remark",
+            s.end_remark.trim(),
+        ));
     }
     t
 }

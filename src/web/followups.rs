@@ -14,7 +14,7 @@ use crate::export::table::{Cell, Table};
 use crate::model::{AuditAction, Role, User, UserId};
 use crate::state::AppState;
 use crate::team::Acting;
-use crate::web::admin::reports::download;
+use crate::web::admin::reports::{download, table as named_table};
 use crate::web::form::{IdPath, Query};
 use crate::web::page::{Page, local_time, render};
 use crate::web::session::{AnyUser, Ctx, with_flash};
@@ -100,31 +100,42 @@ pub async fn marks(
         .await?;
     let tz = &state.config.timezone;
     if q.format == "xlsx" || q.format == "pdf" {
-        let mut table = Table::new(
-            "标注列表",
-            &["客户", "标注客服", "备注", "标注时间", "处理时间"],
+        let mut table = named_table(
+            "exp-marks-title",
+            &[
+                "exp-marks-follower",
+                "exp-marks-agent",
+                "exp-marks-note",
+                "exp-marks-created",
+                "exp-marks-handled",
+            ],
         );
         for m in &rows {
             table.rows.push(vec![
-                Cell::text(m.follower.clone()),
+                Cell::text(crate::web::console::follower_label(m.follower.clone())),
                 Cell::text(m.agent.clone().unwrap_or_default()),
                 Cell::text(m.note.clone()),
                 Cell::time(m.created_at, tz),
                 m.handled_at.map_or(Cell::Empty, |t| Cell::time(t, tz)),
             ]);
         }
-        let what = format!("标注列表（{} 条）", rows.len());
+        let what = crate::i18n::Msg::new("audit-export-marks")
+            .number("n", rows.len() as i64);
+        let name = crate::t("exp-file-marks");
         if q.format == "pdf" {
-            let label = match filter {
-                MarkFilter::Open => "未处理",
-                MarkFilter::Handled => "已处理",
-                MarkFilter::All => "全部",
-            };
-            let filters = vec![("状态".to_string(), label.to_string())];
-            let list = listing(&state, &s.user, "标注列表", filters, table, vec![3, 0, 1]);
-            return pdf_download(&state, &ctx, &s.user, list, "标注列表.pdf", what).await;
+            let label = crate::t(match filter {
+                MarkFilter::Open => "marks-open",
+                MarkFilter::Handled => "marks-handled",
+                MarkFilter::All => "common-all",
+            });
+            let filters = vec![(crate::t("exp-marks-state"), label)];
+            let title = crate::t("exp-marks-title");
+            let list = listing(&state, &s.user, &title, filters, table, vec![3, 0, 1]);
+            let name = format!("{name}.pdf");
+            return pdf_download(&state, &ctx, &s.user, list, &name, what).await;
         }
-        return download(&state, &ctx, &s.user, "标注列表.xlsx", what, vec![table]).await;
+        let name = format!("{name}.xlsx");
+        return download(&state, &ctx, &s.user, &name, what, vec![table]).await;
     }
     render(&MarksPage {
         page: Page::new(&ctx, crate::t("marks-title"), "marks"),
@@ -381,35 +392,48 @@ pub async fn tagged(
                 EXPORT_ROWS,
             )));
         }
-        let mut table = Table::new(
-            "会话标签",
-            &["标签", "客户", "标注的消息", "备注", "客服", "时间"],
+        let mut table = named_table(
+            "exp-tagged-sheet",
+            &[
+                "exp-tagged-tag",
+                "exp-tagged-follower",
+                "exp-tagged-message",
+                "exp-tagged-remark",
+                "exp-tagged-agent",
+                "exp-tagged-time",
+            ],
         );
         for r in &rows {
             table.rows.push(vec![
                 Cell::text(r.tag.clone()),
-                Cell::text(r.follower.clone()),
-                Cell::text(r.message.clone().unwrap_or_else(|| "整个会话".into())),
+                Cell::text(crate::web::console::follower_label(r.follower.clone())),
+                Cell::text(
+                    r.message
+                        .clone()
+                        .unwrap_or_else(|| crate::t("exp-tagged-whole")),
+                ),
                 Cell::text(r.remark.clone()),
                 Cell::text(r.agent.clone().unwrap_or_default()),
                 Cell::time(r.created_at, &tz),
             ]);
         }
-        let what = format!("会话标签列表（{} 条）", rows.len());
+        let what = crate::i18n::Msg::new("audit-export-tagged")
+            .number("n", rows.len() as i64);
         if q.format == "pdf" {
             let mut filters = Vec::new();
             if let Some(t) = tag {
                 let name = tags.iter().find(|x| x.id == t).map(|x| x.name.clone());
-                filters.push(("标签".into(), name.unwrap_or_else(|| format!("#{t}"))));
+                let name = name.unwrap_or_else(|| format!("#{t}"));
+                filters.push((crate::t("exp-tagged-tag"), name));
             }
             for (name, raw) in [
-                ("开始日期", &q.from),
-                ("结束日期", &q.to),
-                ("粉丝", &q.follower),
-                ("备注", &q.remark),
+                ("exp-tagged-from", &q.from),
+                ("exp-tagged-to", &q.to),
+                ("exp-tagged-search-follower", &q.follower),
+                ("exp-tagged-remark", &q.remark),
             ] {
                 if !raw.trim().is_empty() {
-                    filters.push((name.to_string(), raw.trim().to_string()));
+                    filters.push((crate::t(name), raw.trim().to_string()));
                 }
             }
             if let Some(a) = agent {
@@ -417,19 +441,16 @@ pub async fn tagged(
                     .iter()
                     .find(|(id, _)| *id == a)
                     .map(|(_, n)| n.clone());
-                filters.push(("客服".into(), name.unwrap_or_else(|| format!("#{a}"))));
+                let name = name.unwrap_or_else(|| format!("#{a}"));
+                filters.push((crate::t("exp-tagged-agent"), name));
             }
-            let list = listing(
-                &state,
-                &s.user,
-                "会话标签列表",
-                filters,
-                table,
-                vec![5, 0, 1, 4],
-            );
-            return pdf_download(&state, &ctx, &s.user, list, "会话标签.pdf", what).await;
+            let title = crate::t("exp-tagged-title");
+            let list = listing(&state, &s.user, &title, filters, table, vec![5, 0, 1, 4]);
+            let name = format!("{}.pdf", crate::t("exp-file-tagged"));
+            return pdf_download(&state, &ctx, &s.user, list, &name, what).await;
         }
-        return download(&state, &ctx, &s.user, "会话标签.xlsx", what, vec![table]).await;
+        let name = format!("{}.xlsx", crate::t("exp-file-tagged"));
+        return download(&state, &ctx, &s.user, &name, what, vec![table]).await;
     }
     let mut page = TaggedPage {
         page: Page::new(&ctx, crate::t("tagged-title"), "tagged"),
@@ -481,7 +502,7 @@ fn listing(
             .to_zoned(state.config.timezone.clone())
             .strftime("%Y-%m-%d %H:%M")
             .to_string(),
-        exported_by: format!("{}（{}）", user.display_name, user.username),
+        exported_by: crate::export::exporter(user),
         table,
         heading,
     }
@@ -494,16 +515,20 @@ async fn pdf_download(
     user: &User,
     list: Listing,
     filename: &str,
-    what: String,
+    what: crate::i18n::Msg,
 ) -> Result<Response, AppError> {
     let (by, now) = (Acting::user(user, &ctx.ip), state.clock.now());
-    let entry = Entry::new(AuditAction::ReportExport, format!("{what}，PDF"));
+    let what = crate::i18n::Msg::new("audit-export-pdf").msg("what", what);
+    let entry = Entry::new(AuditAction::ReportExport, what.stored());
     state
         .db
         .write(move |c| crate::db::audit::record(c, &crate::team::actor(&by), &entry, now))
         .await?;
+    let lang = crate::i18n::current();
     let bytes = tokio::task::spawn_blocking(move || {
-        crate::export::pdf::render_listing(&list, crate::export::font::transcript())
+        crate::i18n::sync_scope(lang, || {
+            crate::export::pdf::render_listing(&list, crate::export::font::transcript())
+        })
     })
     .await
     .map_err(|e| AppError::Internal(format!("rendering a list as PDF: {e}")))?;

@@ -6,14 +6,14 @@
 //! above 50,000 rows. Which groups: `access::message_search`; the search:
 //! `db::search` over the index `engine::search` builds.
 
-use super::reports::{days, download, today};
+use super::reports::{Days, days, download, table, today};
 use crate::access::{self, Viewer};
 use crate::db::audit::Entry;
 use crate::db::search::{self, Hit, MessageFilter, Role};
 use crate::engine::search::{highlight, parse};
 use crate::error::AppError;
 use crate::export::pdf::{self, Transcript, Who};
-use crate::export::table::{Cell, Table};
+use crate::export::table::Cell;
 use crate::model::{AuditAction, Group, GroupId, MessageKind};
 use crate::state::AppState;
 use crate::team::Acting;
@@ -32,8 +32,14 @@ pub const PAGE_SIZE: i64 = 50;
 pub const EXPORT_ROWS: i64 = 50_000;
 /// Days searched when no date is given (today and the 89 before).
 const DEFAULT_DAYS: i64 = 90;
-/// The workbook's columns.
-pub const HEADERS: &[&str] = &["客服组", "发送者", "角色类型", "消息内容", "消息时间"];
+/// The workbook's columns (catalogue keys).
+pub const HEADERS: &[&str] = &[
+    "exp-msgs-group",
+    "exp-msgs-sender",
+    "exp-msgs-role",
+    "exp-msgs-content",
+    "exp-msgs-time",
+];
 
 #[derive(Clone, Debug, Deserialize, Default)]
 #[serde(default)]
@@ -121,6 +127,16 @@ fn shown(h: &Hit) -> String {
         return format!("[{}] {}", h.kind.label(), h.content);
     }
     h.content.clone()
+}
+
+/// Who sent a hit, in the interface language: the stored words for an
+/// automatic reply and an unnamed follower are Chinese.
+fn sender_of(h: &Hit) -> String {
+    match h.role {
+        Role::Agent => h.sender.clone(),
+        Role::Follower => crate::web::console::follower_label(h.sender.clone()),
+        Role::Auto => crate::t("exp-who-auto"),
+    }
 }
 
 fn group_of(h: &Hit) -> String {
@@ -282,6 +298,13 @@ pub async fn show(
             Ok(search::messages(c, &f)?)
         })
         .await?;
+    let hits: Vec<Hit> = hits
+        .into_iter()
+        .map(|mut h| {
+            h.sender = sender_of(&h);
+            h
+        })
+        .collect();
     if export {
         if hits.len() as i64 > EXPORT_ROWS {
             return Err(AppError::BadRequest(crate::t1(
@@ -290,22 +313,24 @@ pub async fn show(
                 EXPORT_ROWS,
             )));
         }
-        let what = format!("消息管理 {}（{} 条）", d.label(), hits.len());
+        let what = crate::i18n::Msg::new("audit-export-messages")
+        .msg("days", d.msg())
+        .number("n", hits.len() as i64);
         if q.format == "pdf" {
-            let t = transcript(&state, &s.user, &q, &d.label(), &hits);
+            let t = transcript(&state, &s.user, &q, &d, &hits);
             return pdf_download(&state, &ctx, &s.user, t, what).await;
         }
-        let mut table = Table::new("消息管理", HEADERS);
+        let mut table = table("exp-msgs-sheet", HEADERS);
         for h in &hits {
             table.rows.push(vec![
                 Cell::text(group_of(h)),
                 Cell::text(h.sender.clone()),
-                Cell::text(h.role.label()),
+                Cell::text(role_label(h.role)),
                 Cell::text(shown(h)),
                 Cell::time(h.created_at, &tz),
             ]);
         }
-        let name = format!("消息管理_{}.xlsx", d.label());
+        let name = crate::t1("exp-file-messages-days", "days", d.file_label()) + ".xlsx";
         return download(&state, &ctx, &s.user, &name, what, vec![table]).await;
     }
     let words = query.map(|x| x.words).unwrap_or_default();
@@ -341,18 +366,21 @@ fn transcript(
     state: &AppState,
     user: &crate::model::User,
     q: &MessagesQuery,
-    days: &str,
+    days: &Days,
     hits: &[Hit],
 ) -> Transcript {
     let tz = state.config.timezone.clone();
-    let mut filters = vec![format!("日期：{days}")];
+    let filter =
+        |name: &str, value: String| crate::t2("exp-field", "name", crate::t(name), "value", value);
+    let mut filters = vec![filter("exp-msgs-filter-days", days.text())];
     if !q.q.trim().is_empty() {
-        filters.push(format!("搜索：{}", q.q.trim()));
+        filters.push(filter("exp-msgs-filter-search", q.q.trim().to_string()));
     }
-    for (name, v) in [("角色", &q.role), ("发送者", &q.sender)] {
-        if !v.trim().is_empty() {
-            filters.push(format!("{name}：{}", v.trim()));
-        }
+    if let Some(role) = role_of(&q.role) {
+        filters.push(filter("exp-msgs-filter-role", role_label(role)));
+    }
+    if !q.sender.trim().is_empty() {
+        filters.push(filter("exp-msgs-sender", q.sender.trim().to_string()));
     }
     let mut agents: Vec<String> = Vec::new();
     for h in hits.iter().filter(|h| h.role == Role::Agent) {
@@ -361,17 +389,17 @@ fn transcript(
         }
     }
     Transcript {
-        title: format!("消息管理（共 {} 条）", hits.len()),
-        account: "全部".into(),
+        title: crate::t1("exp-msgs-title", "n", hits.len()),
+        account: crate::t("exp-all"),
         follower: match q.sender.trim() {
-            "" => "全部".into(),
+            "" => crate::t("exp-all"),
             s => s.to_string(),
         },
         openid: "—".into(),
         agents,
-        period: filters.join("　"),
+        period: filters.join(&crate::t("exp-msgs-filter-gap")),
         exported_at: local_time(state.clock.now(), &tz),
-        exported_by: format!("{}（{}）", user.display_name, user.username),
+        exported_by: crate::export::exporter(user),
         entries: hits
             .iter()
             .map(|h| {
@@ -403,25 +431,29 @@ async fn pdf_download(
     ctx: &crate::web::session::Ctx,
     user: &crate::model::User,
     t: Transcript,
-    what: String,
+    what: crate::i18n::Msg,
 ) -> Result<Response, AppError> {
     let (by, now) = (Acting::user(user, &ctx.ip), state.clock.now());
-    let entry = Entry::new(AuditAction::ReportExport, format!("{what}，PDF"));
+    let what = crate::i18n::Msg::new("audit-export-pdf").msg("what", what);
+    let entry = Entry::new(AuditAction::ReportExport, what.stored());
     state
         .db
         .write(move |c| crate::db::audit::record(c, &crate::team::actor(&by), &entry, now))
         .await?;
-    let bytes =
-        tokio::task::spawn_blocking(move || pdf::render(&t, crate::export::font::transcript()))
-            .await
-            .map_err(|e| AppError::Internal(format!("rendering messages as PDF: {e}")))?;
+    let lang = crate::i18n::current();
+    let bytes = tokio::task::spawn_blocking(move || {
+        crate::i18n::sync_scope(lang, || pdf::render(&t, crate::export::font::transcript()))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("rendering messages as PDF: {e}")))?;
+    let name = format!("{}.pdf", crate::t("exp-file-messages"));
     Ok((
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                crate::export::attachment("消息管理.pdf", "messages.pdf"),
+                crate::export::attachment(&name, "messages.pdf"),
             ),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],

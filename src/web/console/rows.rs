@@ -9,6 +9,7 @@ use crate::db::media::Media;
 use crate::db::messages::Message;
 use crate::db::{self, DbResult};
 use crate::error::AppError;
+use crate::export::transcript::step_text;
 use crate::model::{ConversationId, FollowerId, MessageId};
 use crate::model::{Direction, MediaKind, MediaState, MessageKind, OutboxState};
 use crate::state::AppState;
@@ -337,56 +338,6 @@ pub fn step_row(
         caution: None,
         message_id: None,
     }
-}
-
-/// A step as a line of the chat, in the words of the PDF transcript
-/// (`export::transcript::step_text`, which stays Chinese) but in the
-/// current language.
-pub fn step_text(s: &crate::db::transcripts::StepLine) -> String {
-    let actor = if s.actor.is_empty() {
-        crate::t("console-step-agent")
-    } else {
-        s.actor.clone()
-    };
-    let actor = actor.as_str();
-    let to = s.to.as_str();
-    let mut t = match s.step.as_str() {
-        "open" => crate::t("console-step-open"),
-        "route" => crate::t1("console-step-route", "to", to),
-        "accept" => crate::t1("console-step-accept", "actor", actor),
-        "transfer_in_group" => crate::t2("console-step-transfer", "actor", actor, "to", to),
-        "transfer_to_group" if s.to_group.is_empty() || s.to_group == s.group => {
-            crate::t1("console-step-back-to-queue", "actor", actor)
-        }
-        "transfer_to_group" => crate::t2(
-            "console-step-transfer-group",
-            "actor",
-            actor,
-            "group",
-            s.to_group.as_str(),
-        ),
-        "end_by_agent" => crate::t1("console-step-end", "actor", actor),
-        "end_by_timeout" => crate::t("console-step-timeout"),
-        "abandon" => crate::t("console-step-abandon"),
-        "expire" => crate::t("console-step-expire"),
-        "remove" => crate::t1("console-step-remove", "actor", actor),
-        other => other.to_string(),
-    };
-    if !s.note.trim().is_empty() {
-        t.push_str(&crate::t1("console-step-note", "note", s.note.trim()));
-    }
-    if !s.categories.is_empty() {
-        let list = s.categories.join(&crate::t("console-list-separator"));
-        t.push_str(&crate::t1("console-step-categories", "list", list));
-    }
-    if !s.end_remark.trim().is_empty() {
-        t.push_str(&crate::t1(
-            "console-step-remark",
-            "remark",
-            s.end_remark.trim(),
-        ));
-    }
-    t
 }
 
 /// The steps worth a line in a chat: everything but the opening (the

@@ -2,7 +2,8 @@
 //! and `/console/f/{id}/history.pdf?from=&to=` (a follower over a date range,
 //! the 导出 PDF button of the history page). Whoever may see the conversation
 //! or follower (`access`) may export it; every export is written to the audit
-//! log. Loading is `export::transcript`, layout `export::pdf`.
+//! log. Loading is `export::transcript`, layout `export::pdf`; both, and the
+//! file name, in the exporting user's language.
 
 use crate::access::{self, Viewer};
 use crate::db::audit::{self, Actor, Entry};
@@ -21,7 +22,7 @@ fn context(state: &AppState, user: &User) -> Context {
     Context {
         tz: state.config.timezone.clone(),
         now: state.clock.now(),
-        exported_by: format!("{}（{}）", user.display_name, user.username),
+        exported_by: export::exporter(user),
         media_dir: state.wechat.media_dir.clone(),
     }
 }
@@ -46,8 +47,16 @@ pub async fn conversation(
         .now()
         .to_zoned(state.config.timezone.clone())
         .date();
-    let name = format!("会话记录-{id}-{day}.pdf");
-    deliver(&state, &ctx, &s.user, t, format!("会话 #{id}"), name).await
+    let name = crate::t2(
+        "exp-file-conversation",
+        "id",
+        id.to_string(),
+        "day",
+        day.to_string(),
+    ) + ".pdf";
+    deliver(&state, &ctx, &s.user, t, crate::i18n::Msg::new("audit-export-conversation")
+            .text("id", id.to_string())
+            .stored(), name).await
 }
 
 #[derive(Deserialize, Default)]
@@ -90,12 +99,24 @@ pub async fn follower(
         })
         .await?;
     let span = |d: Option<jiff::civil::Date>| d.map(|d| d.to_string()).unwrap_or_default();
-    let target = format!("粉丝 #{id} 历史消息 {} 至 {}", span(from), span(to));
-    let mut name = format!("历史消息-{}", t.follower);
-    if from.is_some() || to.is_some() {
-        name.push_str(&format!("-{}至{}", span(from), span(to)));
-    }
-    name.push_str(".pdf");
+    let target = crate::i18n::Msg::new("audit-export-history")
+        .text("id", id.to_string())
+        .text("from", span(from))
+        .text("to", span(to))
+        .stored();
+    let name = if from.is_some() || to.is_some() {
+        crate::t3(
+            "exp-file-history-days",
+            "name",
+            &t.follower,
+            "from",
+            span(from),
+            "to",
+            span(to),
+        )
+    } else {
+        crate::t1("exp-file-history", "name", &t.follower)
+    } + ".pdf";
     deliver(&state, &ctx, &s.user, t, target, name).await
 }
 
@@ -108,10 +129,12 @@ async fn deliver(
     target: String,
     filename: String,
 ) -> Result<Response, AppError> {
-    let bytes =
-        tokio::task::spawn_blocking(move || export::pdf::render(&t, export::font::transcript()))
-            .await
-            .map_err(|e| AppError::Internal(format!("rendering a transcript: {e}")))?;
+    let lang = crate::i18n::current();
+    let bytes = tokio::task::spawn_blocking(move || {
+        crate::i18n::sync_scope(lang, || export::pdf::render(&t, export::font::transcript()))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("rendering a transcript: {e}")))?;
     let actor = Actor {
         id: Some(user.id),
         name: user.username.clone(),
@@ -129,10 +152,7 @@ async fn deliver(
             )
         })
         .await?;
-    let disposition = format!(
-        "attachment; filename=\"transcript.pdf\"; filename*=UTF-8''{}",
-        percent_encode(&filename)
-    );
+    let disposition = export::attachment(&filename, "transcript.pdf");
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -146,27 +166,4 @@ async fn deliver(
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
-}
-
-/// RFC 5987 encoding for `filename*`: everything but unreserved characters.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::percent_encode;
-
-    #[test]
-    fn filenames_are_encoded_for_content_disposition() {
-        assert_eq!(percent_encode("会话 1.pdf"), "%E4%BC%9A%E8%AF%9D%201.pdf");
-    }
 }

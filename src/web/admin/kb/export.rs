@@ -1,4 +1,5 @@
-//! The search result of a tree as a PDF (the export machinery of the reports).
+//! The search result of a tree as a PDF (the export machinery of the
+//! reports), in the exporting user's language.
 
 use super::*;
 
@@ -25,26 +26,28 @@ pub async fn export(
         })
         .await?;
     use crate::export::table::{Cell, Table};
-    let mut table = Table::new(
-        &kind.label(),
-        &[
-            "标题",
-            "关键字",
-            "内容",
-            "状态",
-            "有效期",
-            "使用次数",
-            "创建时间",
-        ],
-    );
+    let title = label(kind);
+    let mut table = Table::new(&title, &[]);
+    table.headers = [
+        "kb-title",
+        "kb-keywords",
+        "kb-body",
+        "kb-state",
+        "kb-validity",
+        "kb-uses",
+        "kb-created",
+    ]
+    .iter()
+    .map(|k| crate::t(k))
+    .collect();
     for r in &rows {
-        let state_text = if !r.enabled {
-            "停用"
+        let state_text = crate::t(if !r.enabled {
+            "kb-state-off"
         } else if r.expired {
-            "已过期"
+            "kb-state-expired"
         } else {
-            "开启"
-        };
+            "kb-enabled"
+        });
         table.rows.push(vec![
             Cell::text(if r.new {
                 format!("{} [NEW]", r.title)
@@ -53,40 +56,42 @@ pub async fn export(
             }),
             Cell::text(r.keywords.clone()),
             Cell::text(if r.image {
-                "[图片]".to_string()
+                crate::t("exp-image")
             } else {
                 r.body.clone()
             }),
             Cell::text(state_text),
-            Cell::text(crate::i18n::sync_scope(crate::i18n::Lang::Zh, || {
-                r.validity()
-            })),
+            Cell::text(r.validity()),
             Cell::text(r.uses.to_string()),
             Cell::text(r.created.clone()),
         ]);
     }
     let mut filters = Vec::new();
     if !filter.text.is_empty() {
-        filters.push(("文字".to_string(), filter.text.clone()));
+        filters.push((crate::t("kb-search-text"), filter.text.clone()));
     }
     if filter.from.is_some() || filter.to.is_some() {
         filters.push((
-            "创建时间".to_string(),
-            format!(
-                "{} 至 {}",
+            crate::t("kb-created"),
+            crate::t2(
+                "exp-period",
+                "from",
                 filter.from.clone().unwrap_or_default(),
-                filter.to.clone().unwrap_or_default()
+                "to",
+                filter.to.clone().unwrap_or_default(),
             ),
         ));
     }
     if let Some(n) = filter.new {
-        filters.push(("NEW标签".into(), if n { "是" } else { "否" }.into()));
+        let yes = crate::t(if n { "exp-yes" } else { "exp-no" });
+        filters.push((crate::t("exp-kb-new-tag"), yes));
     }
     if let Some(e) = filter.enabled {
-        filters.push(("状态".into(), if e { "开启" } else { "停用" }.into()));
+        let on = crate::t(if e { "kb-enabled" } else { "kb-state-off" });
+        filters.push((crate::t("kb-state"), on));
     }
     let list = crate::export::pdf::Listing {
-        title: kind.label().into(),
+        title: title.clone(),
         filters,
         exported_at: state
             .clock
@@ -94,25 +99,31 @@ pub async fn export(
             .to_zoned(state.config.timezone.clone())
             .strftime("%Y-%m-%d %H:%M")
             .to_string(),
-        exported_by: format!("{}（{}）", s.user.display_name, s.user.username),
+        exported_by: crate::export::exporter(&s.user),
         table,
         heading: vec![0],
     };
     let (by, now) = (Acting::user(&s.user, &ctx.ip), state.clock.now());
     let entry = Entry::new(
         AuditAction::ReportExport,
-        format!("{}，PDF，{} 条", kind.label(), rows.len()),
+        crate::i18n::Msg::new("audit-export-tree")
+            .msg("tree", crate::i18n::Msg::new(kind.label_key()))
+            .number("n", rows.len() as i64)
+            .stored(),
     );
     state
         .db
         .write(move |c| crate::db::audit::record(c, &crate::team::actor(&by), &entry, now))
         .await?;
+    let lang = crate::i18n::current();
     let bytes = tokio::task::spawn_blocking(move || {
-        crate::export::pdf::render_listing(&list, crate::export::font::transcript())
+        crate::i18n::sync_scope(lang, || {
+            crate::export::pdf::render_listing(&list, crate::export::font::transcript())
+        })
     })
     .await
     .map_err(|e| AppError::Internal(format!("rendering the tree as PDF: {e}")))?;
-    let name = format!("{}.pdf", kind.label());
+    let name = format!("{title}.pdf");
     Ok((
         StatusCode::OK,
         [

@@ -42,12 +42,9 @@ pub fn kind_of(uri: &Uri) -> TreeKind {
     }
 }
 
-/// The tree's name in the interface language (exports keep `TreeKind::label`).
+/// The tree's name in the interface language.
 fn label(kind: TreeKind) -> String {
-    crate::t(match kind {
-        TreeKind::Kb => "kb-label-kb",
-        TreeKind::Faq => "kb-label-faq",
-    })
+    kind.label()
 }
 
 fn base(kind: TreeKind) -> &'static str {

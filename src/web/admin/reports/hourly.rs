@@ -123,7 +123,6 @@ pub async fn show(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, AppError> {
     let tz = state.config.timezone.clone();
-    let lang = q.lang();
     let d = match days(&q.from, &q.to, today(&state), &tz) {
         Ok(d) => d,
         Err(why) => return refused(&ctx, "hourly", q, why),
@@ -131,9 +130,7 @@ pub async fn show(
     let (me, group) = (s.user.clone(), q.group.clone());
     let (scope, groups) = state
         .db
-        .read(move |c| -> Result<_, AppError> {
-            crate::i18n::sync_scope(lang, || scope(c, &Viewer::load(c, &me)?, &group))
-        })
+        .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
         .await?;
     let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Inbound, !q.xlsx()).await?;
     let hours = tokio::task::spawn_blocking(move || {
@@ -147,7 +144,7 @@ pub async fn show(
     })
     .await
     .map_err(|e| AppError::Internal(format!("分时统计 failed: {e}")))?;
-    let mut table = crate::i18n::sync_scope(lang, || table("rep-tab-hourly", HEADERS));
+    let mut table = table("rep-tab-hourly", HEADERS);
     for (i, h) in hours.iter().enumerate() {
         table.rows.push(vec![
             Cell::text(format!("{i:02}")),
@@ -161,8 +158,10 @@ pub async fn show(
         series: vec![1, 2, 3],
     });
     if q.xlsx() {
-        let what = format!("分时统计 {}", d.label());
-        let name = format!("分时统计_{}.xlsx", d.label());
+        let what = crate::i18n::Msg::new("audit-export-report")
+            .msg("report", crate::i18n::Msg::new("rep-tab-hourly"))
+            .msg("days", d.msg());
+        let name = crate::t1("exp-file-hourly", "days", d.file_label()) + ".xlsx";
         return download(&state, &ctx, &s.user, &name, what, vec![table]).await;
     }
     let mut p = ReportPage::new(&ctx, "hourly", q);

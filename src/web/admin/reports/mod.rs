@@ -1,7 +1,8 @@
 //! 工作报表 (issue 10): five report pages for admins (their groups) and super
 //! admins (all groups). Each page reads its filters from the query string, so
 //! a report is a bookmarkable URL, and the same URL plus `format=xlsx`
-//! downloads the same table as a workbook (with an audit row). Which groups a
+//! downloads the same table as a workbook (with an audit row), in the same
+//! language as the page, file name included. Which groups a
 //! viewer may see comes from `access`; the facts from `db::reports` on a
 //! reader connection; the numbers from `engine::reports`; the cells from
 //! `export::table`, which the page and the workbook share.
@@ -19,7 +20,6 @@ use crate::engine::reports::{Conv, Ms, Msg, Period};
 use crate::error::AppError;
 use crate::export::table::{Cell, Table};
 use crate::export::xlsx;
-use crate::i18n::Lang;
 use crate::model::{AuditAction, Group, GroupId, User};
 use crate::state::AppState;
 use crate::team::Acting;
@@ -49,16 +49,6 @@ pub struct ReportQuery {
 impl ReportQuery {
     pub fn xlsx(&self) -> bool {
         self.format == "xlsx"
-    }
-
-    /// The language of what is made: the page's, but workbooks keep their
-    /// Chinese sheet names and headers this round.
-    pub fn lang(&self) -> Lang {
-        if self.xlsx() {
-            Lang::Zh
-        } else {
-            crate::i18n::current()
-        }
     }
 
     /// The query string of this report (without `format`), for links.
@@ -98,11 +88,42 @@ impl Days {
         (self.first.until(self.last).map_or(0, |s| s.get_days()) + 1).max(0) as usize
     }
 
+    /// The days as the audit log records them (`2026-11-01至2026-11-30`).
     pub fn label(&self) -> String {
         if self.first == self.last {
             self.first.to_string()
         } else {
             format!("{}至{}", self.first, self.last)
+        }
+    }
+
+    /// The days as a message (an audit summary, drawn when it is read).
+    pub fn msg(&self) -> crate::i18n::Msg {
+        if self.first == self.last {
+            crate::i18n::Msg::new("exp-day").text("day", self.first.to_string())
+        } else {
+            crate::i18n::Msg::new("exp-days")
+                .text("from", self.first.to_string())
+                .text("to", self.last.to_string())
+        }
+    }
+
+    /// The days in the current language, for a reader.
+    pub fn text(&self) -> String {
+        self.drawn("exp-days")
+    }
+
+    /// The days in the current language, for a file name.
+    pub fn file_label(&self) -> String {
+        self.drawn("exp-file-days")
+    }
+
+    fn drawn(&self, key: &str) -> String {
+        if self.first == self.last {
+            self.first.to_string()
+        } else {
+            let (from, to) = (self.first.to_string(), self.last.to_string());
+            crate::t2(key, "from", from, "to", to)
         }
     }
 }
@@ -260,11 +281,11 @@ pub async fn download(
     ctx: &Ctx,
     user: &User,
     title: &str,
-    what: String,
+    what: crate::i18n::Msg,
     tables: Vec<Table>,
 ) -> Result<Response, AppError> {
     let (by, now) = (Acting::user(user, &ctx.ip), state.clock.now());
-    let entry = Entry::new(AuditAction::ReportExport, what);
+    let entry = Entry::new(AuditAction::ReportExport, what.stored());
     state
         .db
         .write(move |c| crate::db::audit::record(c, &crate::team::actor(&by), &entry, now))

@@ -166,7 +166,6 @@ pub async fn show(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, AppError> {
     let tz = state.config.timezone.clone();
-    let lang = q.lang();
     let d = match days(&q.date, &q.date, today(&state), &tz) {
         Ok(d) => d,
         Err(why) => return refused(&ctx, "quality", q, why),
@@ -175,57 +174,55 @@ pub async fn show(
     let (me, group, tz2) = (s.user.clone(), q.group.clone(), tz.clone());
     let (scope, groups) = state
         .db
-        .read(move |c| -> Result<_, AppError> {
-            crate::i18n::sync_scope(lang, || scope(c, &Viewer::load(c, &me)?, &group))
-        })
+        .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
         .await?;
     // The workload replay gives each agent's 接入 count, which needs no message.
     let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Replies, !q.xlsx()).await?;
     let (charts, table) = state
         .db
         .read(move |c| -> Result<_, AppError> {
-            crate::i18n::sync_scope(lang, || {
-                let p = d.period;
-                let in_scope = |g| scope.contains(&g);
-                let queue = queue_length(&convs, p, in_scope);
-                let taken = workload(&convs, &msgs, p, in_scope);
-                let mut delays: HashMap<UserId, Vec<Ms>> = HashMap::new();
-                for (_, a, delay) in first_responses(&convs, &msgs, p, in_scope) {
-                    delays.entry(a).or_default().extend(delay);
-                }
-                let people = reports::members(c, &scope)?;
-                let ids: Vec<UserId> = people.iter().map(|p| p.id).collect();
-                let (before, changes) = reports::status_log(c, &ids, p.from, p.to)?;
-                let mut rows = Vec::new();
-                let mut table = table("rep-quality-detail", HEADERS);
-                for person in people {
-                    let mine: Vec<(AgentStatus, Ms)> = changes
-                        .iter()
-                        .filter(|(u, _, _)| *u == person.id)
-                        .map(|(_, s, at)| (*s, *at))
-                        .collect();
-                    let segs = status_segments(before.get(&person.id).copied(), &mine, p, until);
-                    let totals = status_totals(&segs);
-                    let time = |s| Cell::Duration(totals.get(&s).copied().unwrap_or(0));
-                    table.rows.push(vec![
-                        Cell::text(&person.name),
-                        Cell::text(&person.username),
-                        time(AgentStatus::Online),
-                        time(AgentStatus::Busy),
-                        time(AgentStatus::Away),
-                        Cell::Int(taken.get(&person.id).map_or(0, |w| w.taken) as i64),
-                        Cell::duration(delays.get(&person.id).and_then(|d| median(d))),
-                    ]);
-                    rows.push((person, segs));
-                }
-                let charts = vec![queue_chart(&queue, p, until), timeline(&rows, p, &tz2)];
-                Ok((charts, table))
-            })
+            let p = d.period;
+            let in_scope = |g| scope.contains(&g);
+            let queue = queue_length(&convs, p, in_scope);
+            let taken = workload(&convs, &msgs, p, in_scope);
+            let mut delays: HashMap<UserId, Vec<Ms>> = HashMap::new();
+            for (_, a, delay) in first_responses(&convs, &msgs, p, in_scope) {
+                delays.entry(a).or_default().extend(delay);
+            }
+            let people = reports::members(c, &scope)?;
+            let ids: Vec<UserId> = people.iter().map(|p| p.id).collect();
+            let (before, changes) = reports::status_log(c, &ids, p.from, p.to)?;
+            let mut rows = Vec::new();
+            let mut table = table("rep-quality-detail", HEADERS);
+            for person in people {
+                let mine: Vec<(AgentStatus, Ms)> = changes
+                    .iter()
+                    .filter(|(u, _, _)| *u == person.id)
+                    .map(|(_, s, at)| (*s, *at))
+                    .collect();
+                let segs = status_segments(before.get(&person.id).copied(), &mine, p, until);
+                let totals = status_totals(&segs);
+                let time = |s| Cell::Duration(totals.get(&s).copied().unwrap_or(0));
+                table.rows.push(vec![
+                    Cell::text(&person.name),
+                    Cell::text(&person.username),
+                    time(AgentStatus::Online),
+                    time(AgentStatus::Busy),
+                    time(AgentStatus::Away),
+                    Cell::Int(taken.get(&person.id).map_or(0, |w| w.taken) as i64),
+                    Cell::duration(delays.get(&person.id).and_then(|d| median(d))),
+                ]);
+                rows.push((person, segs));
+            }
+            let charts = vec![queue_chart(&queue, p, until), timeline(&rows, p, &tz2)];
+            Ok((charts, table))
         })
         .await?;
     if q.xlsx() {
-        let what = format!("工作质量详情 {}", d.label());
-        let name = format!("工作质量详情_{}.xlsx", d.label());
+        let what = crate::i18n::Msg::new("audit-export-report")
+            .msg("report", crate::i18n::Msg::new("rep-quality-detail"))
+            .msg("days", d.msg());
+        let name = crate::t1("exp-file-quality", "days", d.file_label()) + ".xlsx";
         return download(&state, &ctx, &s.user, &name, what, vec![table]).await;
     }
     let mut p = ReportPage::new(&ctx, "quality", q);

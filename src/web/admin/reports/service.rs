@@ -96,7 +96,6 @@ pub async fn show(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, AppError> {
     let tz = state.config.timezone.clone();
-    let lang = q.lang();
     let d = match days(&q.from, &q.to, today(&state), &tz) {
         Ok(d) => d,
         Err(why) => return refused(&ctx, "service", q, why),
@@ -104,9 +103,7 @@ pub async fn show(
     let (me, group) = (s.user.clone(), q.group.clone());
     let (scope, groups) = state
         .db
-        .read(move |c| -> Result<_, AppError> {
-            crate::i18n::sync_scope(lang, || scope(c, &Viewer::load(c, &me)?, &group))
-        })
+        .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
         .await?;
     let (convs, msgs) = facts(&state, &scope, d.period, Wanted::Replies, !q.xlsx()).await?;
     let (groups, by_group, by_agent) = state
@@ -148,8 +145,7 @@ pub async fn show(
                 }
             }
             let queues = abandonment(&convs, d.period, in_scope);
-            let mut by_group =
-                crate::i18n::sync_scope(lang, || table("rep-service-groups", GROUP_HEADERS));
+            let mut by_group = table("rep-service-groups", GROUP_HEADERS);
             for g in groups.iter().filter(|g| scope.contains(&g.id)) {
                 let acc = per_group.remove(&g.id).unwrap_or_default();
                 let (entered, left) = queues.get(&g.id).copied().unwrap_or((0, 0));
@@ -171,8 +167,7 @@ pub async fn show(
                 .copied()
                 .collect();
             people.extend(reports::people(c, &others)?);
-            let mut by_agent =
-                crate::i18n::sync_scope(lang, || table("rep-service-agents", AGENT_HEADERS));
+            let mut by_agent = table("rep-service-agents", AGENT_HEADERS);
             for p in &people {
                 let Some(acc) = per_agent.get(&p.id) else {
                     continue;
@@ -188,8 +183,10 @@ pub async fn show(
         .await?;
     let tables = vec![by_group, by_agent];
     if q.xlsx() {
-        let what = format!("服务水平 {}", d.label());
-        let name = format!("服务水平_{}.xlsx", d.label());
+        let what = crate::i18n::Msg::new("audit-export-report")
+            .msg("report", crate::i18n::Msg::new("rep-tab-service"))
+            .msg("days", d.msg());
+        let name = crate::t1("exp-file-service", "days", d.file_label()) + ".xlsx";
         return download(&state, &ctx, &s.user, &name, what, tables).await;
     }
     let mut p = ReportPage::new(&ctx, "service", q);

@@ -52,7 +52,6 @@ pub async fn show(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, AppError> {
     let tz = state.config.timezone.clone();
-    let lang = q.lang();
     let d = match days(&q.from, &q.to, today(&state), &tz) {
         Ok(d) => d,
         Err(why) => return refused(&ctx, "workload", q, why),
@@ -68,9 +67,7 @@ pub async fn show(
     let (me, group, idle) = (s.user.clone(), q.group.clone(), q.idle == "1");
     let (scope, groups) = state
         .db
-        .read(move |c| -> Result<_, AppError> {
-            crate::i18n::sync_scope(lang, || scope(c, &Viewer::load(c, &me)?, &group))
-        })
+        .read(move |c| -> Result<_, AppError> { scope(c, &Viewer::load(c, &me)?, &group) })
         .await?;
     let (convs, msgs) = facts(&state, &scope, d.period, Wanted::All, !q.xlsx()).await?;
     let (members, table) = state
@@ -86,7 +83,7 @@ pub async fn show(
                 .copied()
                 .collect();
             people.extend(reports::people(c, &others)?);
-            let mut table = crate::i18n::sync_scope(lang, || table("rep-tab-workload", HEADERS));
+            let mut table = table("rep-tab-workload", HEADERS);
             let mut total = Workload::default();
             for p in &people {
                 let w = by_agent.get(&p.id).cloned().unwrap_or_default();
@@ -96,7 +93,7 @@ pub async fn show(
                 total.add(&w);
                 table.rows.push(row(p, &w));
             }
-            let word = crate::i18n::lookup(lang, "rep-total", &[]);
+            let word = crate::t("rep-total");
             let mut t = vec![Cell::text(word), Cell::text("")];
             t.extend(numbers(&total));
             table.total = Some(t);
@@ -104,8 +101,10 @@ pub async fn show(
         })
         .await?;
     if q.xlsx() {
-        let what = format!("工作量统计 {}", d.label());
-        let name = format!("工作量统计_{}.xlsx", d.label());
+        let what = crate::i18n::Msg::new("audit-export-report")
+            .msg("report", crate::i18n::Msg::new("rep-tab-workload"))
+            .msg("days", d.msg());
+        let name = crate::t1("exp-file-workload", "days", d.file_label()) + ".xlsx";
         return download(&state, &ctx, &s.user, &name, what, vec![table]).await;
     }
     let mut p = ReportPage::new(&ctx, "workload", q);
