@@ -342,7 +342,13 @@ pub async fn login(
                     ip: i,
                 };
                 // One row per account and IP per window, counting the attempts.
-                db::audit::record_failure(c, &actor, &crate::db::audit::about("audit-t-login", &n), now, LOCKOUT)
+                db::audit::record_failure(
+                    c,
+                    &actor,
+                    &crate::db::audit::about("audit-t-login", &n),
+                    now,
+                    LOCKOUT,
+                )
             })
             .await?;
             return Ok(Err(LoginRefused::BadCredentials));
@@ -357,7 +363,10 @@ pub async fn login(
                 name: uname.clone(),
                 ip: i,
             };
-            let entry = Entry::new(AuditAction::LoginFailed, crate::db::audit::about("audit-t-login-disabled", &uname));
+            let entry = Entry::new(
+                AuditAction::LoginFailed,
+                crate::db::audit::about("audit-t-login-disabled", &uname),
+            );
             db::audit::record(c, &actor, &entry, now)
         })
         .await?;
@@ -397,7 +406,10 @@ pub async fn login(
             db::audit::record(
                 c,
                 &actor,
-                &Entry::new(AuditAction::Login, crate::db::audit::about("audit-t-user", &uname)),
+                &Entry::new(
+                    AuditAction::Login,
+                    crate::db::audit::about("audit-t-user", &uname),
+                ),
                 now,
             )?;
             Ok(previous)

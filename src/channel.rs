@@ -118,8 +118,11 @@ pub async fn create(
         // install); the edit page changes it.
         let group = db::groups::default_group(c, now)?;
         db::accounts::set_groups(c, id, &[group])?;
-        let entry = Entry::new(AuditAction::AccountCreate, crate::db::audit::about("audit-t-account", &f.name))
-            .change(None, Some(&f));
+        let entry = Entry::new(
+            AuditAction::AccountCreate,
+            crate::db::audit::about("audit-t-account", &f.name),
+        )
+        .change(None, Some(&f));
         db::audit::record(c, &crate::team::actor(&by), &entry, now)?;
         Ok(id)
     })
@@ -164,8 +167,11 @@ pub async fn update(
             simulation: old.simulation,
             ..Default::default()
         };
-        let mut entry = Entry::new(AuditAction::AccountUpdate, crate::db::audit::about("audit-t-account", &f.name))
-            .change(Some(&before), Some(&f));
+        let mut entry = Entry::new(
+            AuditAction::AccountUpdate,
+            crate::db::audit::about("audit-t-account", &f.name),
+        )
+        .change(Some(&before), Some(&f));
         let secrets: Vec<&str> = [
             (!f.app_secret.is_empty(), "AppSecret"),
             (!f.token.is_empty() && f.token != old.token, "Token"),

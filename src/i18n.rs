@@ -305,7 +305,11 @@ pub fn shown_in(lang: Lang, text: &str) -> Cow<'_, str> {
     let Some(json) = text.strip_prefix(STORED) else {
         return Cow::Borrowed(text);
     };
-    match serde_json::from_str(json).ok().as_ref().and_then(Msg::from_json) {
+    match serde_json::from_str(json)
+        .ok()
+        .as_ref()
+        .and_then(Msg::from_json)
+    {
         Some(m) => Cow::Owned(m.draw(lang)),
         None => {
             tracing::warn!(text, "a stored message cannot be read");

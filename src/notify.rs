@@ -8,8 +8,8 @@ pub use crate::db::notify::{
     Settings, binding, default_fields, failed, offhours, set_offhours, set_settings, settings,
     unbind,
 };
-use crate::i18n::Lang;
 use crate::db::{self, DbResult, ms, ts};
+use crate::i18n::Lang;
 use crate::model::{AccountId, UserId};
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::Connection;
@@ -53,10 +53,16 @@ pub fn bind(
     }
     let Some((user, expires, name)) = db::notify::code_owner(c, &code)? else {
         // Whose code it was is unknown: the default language.
-        return Ok(Some(crate::i18n::lookup(Lang::Zh, "notify-code-invalid", &[])));
+        return Ok(Some(crate::i18n::lookup(
+            Lang::Zh,
+            "notify-code-invalid",
+            &[],
+        )));
     };
     // The agent reads the answer in their own language.
-    let lang = db::users::get(c, user)?.map(|u| u.locale).unwrap_or_default();
+    let lang = db::users::get(c, user)?
+        .map(|u| u.locale)
+        .unwrap_or_default();
     if ts(expires) <= now {
         return Ok(Some(crate::i18n::lookup(lang, "notify-code-expired", &[])));
     }
@@ -138,7 +144,9 @@ pub fn due(c: &Connection, now: Timestamp) -> DbResult<Vec<Job>> {
                 w.remark.clone()
             };
             // In the language the agent chose for kefu.
-            let lang = db::users::get(c, agent)?.map(|u| u.locale).unwrap_or_default();
+            let lang = db::users::get(c, agent)?
+                .map(|u| u.locale)
+                .unwrap_or_default();
             let kind_text = if kind == "queue" {
                 crate::i18n::lookup(lang, "notify-kind-queue", &[])
             } else {

@@ -231,7 +231,10 @@ pub async fn setup(db: &Db, clock: &Clock, input: NewUserInput, ip: &str) -> Tea
         audit(
             c,
             &me,
-            Entry::new(AuditAction::Setup, crate::db::audit::about("audit-t-super", &username)),
+            Entry::new(
+                AuditAction::Setup,
+                crate::db::audit::about("audit-t-super", &username),
+            ),
             now,
         )?;
         Ok(id)
@@ -298,8 +301,11 @@ pub async fn create_user(
             "username": username, "role": role.as_str(), "profile": profile,
             "groups": group_names(c, &groups)?,
         });
-        let entry = Entry::new(AuditAction::UserCreate, crate::db::audit::about("audit-t-user", &username))
-            .change(None, Some(&after));
+        let entry = Entry::new(
+            AuditAction::UserCreate,
+            crate::db::audit::about("audit-t-user", &username),
+        )
+        .change(None, Some(&after));
         audit(c, &by, entry, now)?;
         Ok(id)
     })
@@ -330,8 +336,11 @@ pub async fn update_user(
             serde_json::json!({"role": target.role.as_str(), "profile": Profile::of(&target)});
         let after = serde_json::json!({"role": role.as_str(), "profile": profile});
         db::users::update_profile(c, id, &profile, now)?;
-        let entry = Entry::new(AuditAction::UserUpdate, crate::db::audit::about("audit-t-user", &target.username))
-            .change(Some(&before), Some(&after));
+        let entry = Entry::new(
+            AuditAction::UserUpdate,
+            crate::db::audit::about("audit-t-user", &target.username),
+        )
+        .change(Some(&before), Some(&after));
         audit(c, &by, entry, now)
     })
     .await
@@ -359,8 +368,11 @@ pub async fn set_status(
             UserStatus::Active => AuditAction::UserEnable,
             UserStatus::Disabled => AuditAction::UserDisable,
         };
-        let entry = Entry::new(action, crate::db::audit::about("audit-t-user", &target.username))
-            .change(Some(&target.status.as_str()), Some(&status.as_str()));
+        let entry = Entry::new(
+            action,
+            crate::db::audit::about("audit-t-user", &target.username),
+        )
+        .change(Some(&target.status.as_str()), Some(&status.as_str()));
         audit(c, &by, entry, now)
     })
     .await
@@ -432,11 +444,14 @@ pub async fn set_groups(
             }
         }
         db::users::set_groups(c, id, &next)?;
-        let entry = Entry::new(AuditAction::UserGroups, crate::db::audit::about("audit-t-user", &target.username))
-            .change(
-                Some(&group_names(c, &before)?),
-                Some(&group_names(c, &next)?),
-            );
+        let entry = Entry::new(
+            AuditAction::UserGroups,
+            crate::db::audit::about("audit-t-user", &target.username),
+        )
+        .change(
+            Some(&group_names(c, &before)?),
+            Some(&group_names(c, &next)?),
+        );
         audit(c, &by, entry, now)
     })
     .await
@@ -508,8 +523,11 @@ pub async fn create_group(
     let (by, now) = (by.clone(), clock.now());
     write(db, move |c| {
         let id = db::groups::insert(c, &f, by.id, now).map_err(|e| group_conflict(e, &f))?;
-        let entry = Entry::new(AuditAction::GroupCreate, crate::db::audit::about("audit-t-group", &f.name))
-            .change(None, Some(&f));
+        let entry = Entry::new(
+            AuditAction::GroupCreate,
+            crate::db::audit::about("audit-t-group", &f.name),
+        )
+        .change(None, Some(&f));
         audit(c, &by, entry, now)?;
         Ok(id)
     })
@@ -531,8 +549,11 @@ pub async fn update_group(
     write(db, move |c| {
         let old = db::groups::get(c, id)?.ok_or(TeamError::NotFound)?;
         db::groups::update(c, id, &f, now).map_err(|e| group_conflict(e, &f))?;
-        let entry = Entry::new(AuditAction::GroupUpdate, crate::db::audit::about("audit-t-group", &f.name))
-            .change(Some(&GroupFields::from(&old)), Some(&f));
+        let entry = Entry::new(
+            AuditAction::GroupUpdate,
+            crate::db::audit::about("audit-t-group", &f.name),
+        )
+        .change(Some(&GroupFields::from(&old)), Some(&f));
         audit(c, &by, entry, now)
     })
     .await
@@ -547,8 +568,11 @@ pub async fn delete_group(db: &Db, clock: &Clock, by: &Acting, id: GroupId) -> T
     write(db, move |c| {
         let old = db::groups::get(c, id)?.ok_or(TeamError::NotFound)?;
         db::groups::delete(c, id)?.map_err(TeamError::Invalid)?;
-        let entry = Entry::new(AuditAction::GroupDelete, crate::db::audit::about("audit-t-group", &old.name))
-            .change(Some(&GroupFields::from(&old)), None);
+        let entry = Entry::new(
+            AuditAction::GroupDelete,
+            crate::db::audit::about("audit-t-group", &old.name),
+        )
+        .change(Some(&GroupFields::from(&old)), None);
         audit(c, &by, entry, now)
     })
     .await
@@ -562,8 +586,11 @@ pub async fn update_own_profile(db: &Db, clock: &Clock, me: &Acting, p: Profile)
     write(db, move |c| {
         let old = db::users::get(c, id)?.ok_or(TeamError::NotFound)?;
         db::users::update_profile(c, id, &p, now)?;
-        let entry = Entry::new(AuditAction::ProfileUpdate, crate::db::audit::about("audit-t-user", &me.name))
-            .change(Some(&Profile::of(&old)), Some(&p));
+        let entry = Entry::new(
+            AuditAction::ProfileUpdate,
+            crate::db::audit::about("audit-t-user", &me.name),
+        )
+        .change(Some(&Profile::of(&old)), Some(&p));
         audit(c, &me, entry, now)
     })
     .await
@@ -599,7 +626,10 @@ pub async fn change_own_password(
         audit(
             c,
             &me,
-            Entry::new(AuditAction::PasswordChange, crate::db::audit::about("audit-t-user", &me.name)),
+            Entry::new(
+                AuditAction::PasswordChange,
+                crate::db::audit::about("audit-t-user", &me.name),
+            ),
             now,
         )
     })
@@ -611,8 +641,11 @@ pub async fn set_own_theme(db: &Db, clock: &Clock, me: &Acting, theme: Theme) ->
     let (me, now) = (me.clone(), clock.now());
     write(db, move |c| {
         db::users::set_theme(c, id, theme)?;
-        let entry = Entry::new(AuditAction::ThemeChange, crate::db::audit::about("audit-t-user", &me.name))
-            .change(None, Some(&theme.as_str()));
+        let entry = Entry::new(
+            AuditAction::ThemeChange,
+            crate::db::audit::about("audit-t-user", &me.name),
+        )
+        .change(None, Some(&theme.as_str()));
         audit(c, &me, entry, now)
     })
     .await
@@ -628,8 +661,11 @@ pub async fn set_own_locale(
     let (me, now) = (me.clone(), clock.now());
     write(db, move |c| {
         db::users::set_locale(c, id, locale)?;
-        let entry = Entry::new(AuditAction::LocaleChange, crate::db::audit::about("audit-t-user", &me.name))
-            .change(None, Some(&locale.code()));
+        let entry = Entry::new(
+            AuditAction::LocaleChange,
+            crate::db::audit::about("audit-t-user", &me.name),
+        )
+        .change(None, Some(&locale.code()));
         audit(c, &me, entry, now)
     })
     .await

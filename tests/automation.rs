@@ -10,12 +10,12 @@
 
 mod common;
 
-use kefu::i18n::{Lang, shown_in};
 use common::{APPID, Browser, FakeServer, SECRET, TestServer};
 use jiff::SignedDuration;
 use kefu::db::accounts::Account;
 use kefu::db::automation::{AutoReplies, Timeouts};
 use kefu::db::{self, DbResult};
+use kefu::i18n::{Lang, shown_in};
 use kefu::model::{ConversationId, ConversationState, GroupId, Role};
 use kefu::wechat::xml::{Event, Inbound, InboundKind, inbound_xml};
 use reqwest::StatusCode;
@@ -557,10 +557,7 @@ async fn the_survey_is_answered_or_not_sent_with_the_reason() {
     assert_eq!((state.as_str(), score), ("not_sent", None));
     // Stored by the end's transaction, read in the reader's language.
     assert!(shown_in(Lang::Zh, &reason).contains("额度"), "{reason}");
-    assert!(
-        shown_in(Lang::En, &reason).contains("quota"),
-        "{reason}"
-    );
+    assert!(shown_in(Lang::En, &reason).contains("quota"), "{reason}");
     let r = amy
         .b
         .client

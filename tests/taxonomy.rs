@@ -665,9 +665,7 @@ async fn both_lists_export_as_pdf_and_workbooks_with_real_dates() {
         .collect();
     // An English admin reads the same rows in English.
     assert!(
-        drawn
-            .iter()
-            .any(|r| r.2 == "Marks (2 rows), PDF"),
+        drawn.iter().any(|r| r.2 == "Marks (2 rows), PDF"),
         "{drawn:?}"
     );
     assert_eq!(pdfs.len(), 4, "{pdfs:?}");

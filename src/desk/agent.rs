@@ -65,7 +65,9 @@ pub fn reply(
     let conv = held_by(c, user, id, "act-reply")?;
     let b = budget_of(c, conv.follower_id, now)?;
     if !b.allowed {
-        return Err(DeskError::Refused(b.reason.map(|m| m.now()).unwrap_or_default()));
+        return Err(DeskError::Refused(
+            b.reason.map(|m| m.now()).unwrap_or_default(),
+        ));
     }
     let mut out = Out::default();
     let message = send_text(c, &conv, text, Some(user.id), now, &mut out)?;
@@ -86,7 +88,9 @@ pub fn reply_image(
     let conv = held_by(c, user, id, "act-reply")?;
     let b = budget_of(c, conv.follower_id, now)?;
     if !b.allowed {
-        return Err(DeskError::Refused(b.reason.map(|m| m.now()).unwrap_or_default()));
+        return Err(DeskError::Refused(
+            b.reason.map(|m| m.now()).unwrap_or_default(),
+        ));
     }
     let payload = db::outbox::Payload::Image(db::outbox::Media {
         path: path.to_string(),
@@ -117,7 +121,9 @@ pub fn retry(c: &Connection, user: &User, message: MessageId, now: Timestamp) ->
     let conv = held_by(c, user, conv_id.ok_or(DeskError::NotFound)?, "act-resend")?;
     let b = budget_of(c, conv.follower_id, now)?;
     if !b.allowed {
-        return Err(DeskError::Refused(b.reason.map(|m| m.now()).unwrap_or_default()));
+        return Err(DeskError::Refused(
+            b.reason.map(|m| m.now()).unwrap_or_default(),
+        ));
     }
     if !db::outbox::retry_failed(c, message, now)? {
         return Err(refused("desk-resend-only"));
@@ -243,8 +249,7 @@ pub fn remove(c: &Connection, user: &User, id: ConversationId, now: Timestamp) -
         return Err(DeskError::Denied(crate::t("desk-remove-admins-only")));
     }
     let conv = visible(c, user, id)?;
-    if let Err(why) = conversations::step(c, id, Step::Remove { by: user.id }, "", now)?
-    {
+    if let Err(why) = conversations::step(c, id, Step::Remove { by: user.id }, "", now)? {
         return Err(refused(why));
     }
     let mut out = Out::default();
@@ -293,8 +298,7 @@ pub fn reopen(
         user.id,
         &crate::i18n::Msg::new("step-reopened").stored(),
     )?;
-    if let Err(why) = conversations::step(c, id, Step::Accept { by: user.id }, "", now)?
-    {
+    if let Err(why) = conversations::step(c, id, Step::Accept { by: user.id }, "", now)? {
         return Err(refused(why));
     }
     mark_read(c, id, now)?;

@@ -179,7 +179,14 @@ fn in_conversation(
     out.lists(conv.group_id);
     if conv.state == ConversationState::Queued {
         if intake::leaves_queue(&m.kind) {
-            if conversations::step(c, conv.id, Step::Abandon, &crate::i18n::Msg::new("step-follower-left").stored(), now)?.is_ok()
+            if conversations::step(
+                c,
+                conv.id,
+                Step::Abandon,
+                &crate::i18n::Msg::new("step-follower-left").stored(),
+                now,
+            )?
+            .is_ok()
             {
                 passive.push(queue::LEFT_TEXT.to_string());
                 out.conversation(conv.id, conv.group_id);

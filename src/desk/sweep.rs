@@ -3,11 +3,11 @@
 //! past the group's limit expire; then the timeouts pass and the agents'
 //! notifications. [`Sweeper`] is the background loop that runs it.
 
-use crate::i18n::Msg;
 use super::queue::drain;
 use super::{Out, set_status, status_of};
 use crate::db::{self, DbResult, conversations, settings};
 use crate::engine::lifecycle::Step;
+use crate::i18n::Msg;
 use crate::live::Live;
 use crate::model::{AgentStatus, TransferState};
 use jiff::{SignedDuration, Timestamp};
@@ -44,7 +44,9 @@ pub fn sweep(c: &Connection, now: Timestamp) -> DbResult<Out> {
     for (id, group, queued_at) in conversations::all_queued(c)? {
         let hours = settings::group(c, group)?.queue_expiry_hours;
         if queued_at + SignedDuration::from_hours(hours) <= now {
-            let why = Msg::new("step-queue-expired").number("hours", hours).stored();
+            let why = Msg::new("step-queue-expired")
+                .number("hours", hours)
+                .stored();
             if conversations::step(c, id, Step::Expire, &why, now)?.is_ok() {
                 out.lists(group);
                 out.conversation(id, group);

@@ -3,7 +3,6 @@
 //! silence (recorded in `db::timeouts`), so a restart neither loses nor
 //! repeats an action.
 
-use crate::i18n::Msg;
 use super::Out;
 use super::queue::drain;
 use super::send::{send_or_note, system_note};
@@ -11,6 +10,7 @@ use super::transfer::auto_transfer;
 use crate::db::{self, DbResult, conversations};
 use crate::engine::automation::{self, Silence};
 use crate::engine::lifecycle::Step;
+use crate::i18n::Msg;
 use crate::model::TimeoutKind;
 use jiff::Timestamp;
 use rusqlite::Connection;
@@ -40,18 +40,12 @@ pub fn timeouts(c: &Connection, now: Timestamp) -> DbResult<Out> {
                     let m = t.reception_mins.unwrap_or_default();
                     let note = Msg::new("note-reception-timeout").number("mins", m);
                     system_note(c, id, &note.stored(), now)?;
-                    out.toast(
-                        agent,
-                        Msg::new("toast-reception-timeout").number("mins", m),
-                    );
+                    out.toast(agent, Msg::new("toast-reception-timeout").number("mins", m));
                     out.conversation(id, group);
                 }
                 TimeoutKind::AgentRemind => {
                     let s = t.agent_remind_secs.unwrap_or_default();
-                    out.toast(
-                        agent,
-                        Msg::new("toast-remind").number("secs", s),
-                    );
+                    out.toast(agent, Msg::new("toast-remind").number("secs", s));
                 }
                 TimeoutKind::AgentTransfer => {
                     let m = t.agent_transfer_mins.unwrap_or_default();

@@ -8,8 +8,8 @@
 
 use crate::db::automation::{AutoReplies, GreetingBudget, Timeouts};
 use crate::engine::queue;
-use crate::i18n::Msg;
 use crate::engine::timeplan;
+use crate::i18n::Msg;
 use crate::model::{AgentStatus, TimeoutKind};
 use crate::wechat::budget::Budget;
 use jiff::{SignedDuration, Timestamp};
@@ -138,17 +138,15 @@ pub fn greeting_plan(
     }
     match replies.greeting_budget {
         GreetingBudget::Never => GreetingPlan::Quiet,
-        _ if !budget.allowed || budget.remaining < 1 => {
-            GreetingPlan::Skip(
-                budget
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| Msg::new("budget-spent")),
-            )
-        }
-        GreetingBudget::KeepOne if budget.remaining < 2 => GreetingPlan::Skip(
-            Msg::new("greeting-kept-for-agent").number("left", budget.remaining),
+        _ if !budget.allowed || budget.remaining < 1 => GreetingPlan::Skip(
+            budget
+                .reason
+                .clone()
+                .unwrap_or_else(|| Msg::new("budget-spent")),
         ),
+        GreetingBudget::KeepOne if budget.remaining < 2 => {
+            GreetingPlan::Skip(Msg::new("greeting-kept-for-agent").number("left", budget.remaining))
+        }
         _ => GreetingPlan::Send(text),
     }
 }

@@ -119,8 +119,7 @@ pub async fn marks(
                 m.handled_at.map_or(Cell::Empty, |t| Cell::time(t, tz)),
             ]);
         }
-        let what = crate::i18n::Msg::new("audit-export-marks")
-            .number("n", rows.len() as i64);
+        let what = crate::i18n::Msg::new("audit-export-marks").number("n", rows.len() as i64);
         let name = crate::t("exp-file-marks");
         if q.format == "pdf" {
             let label = crate::t(match filter {
@@ -417,8 +416,7 @@ pub async fn tagged(
                 Cell::time(r.created_at, &tz),
             ]);
         }
-        let what = crate::i18n::Msg::new("audit-export-tagged")
-            .number("n", rows.len() as i64);
+        let what = crate::i18n::Msg::new("audit-export-tagged").number("n", rows.len() as i64);
         if q.format == "pdf" {
             let mut filters = Vec::new();
             if let Some(t) = tag {

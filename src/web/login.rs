@@ -321,7 +321,10 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response,
                 crate::db::audit::record(
                     c,
                     &actor,
-                    &Entry::new(AuditAction::Logout, crate::db::audit::about("audit-t-user", &actor.name)),
+                    &Entry::new(
+                        AuditAction::Logout,
+                        crate::db::audit::about("audit-t-user", &actor.name),
+                    ),
                     now,
                 )
             })

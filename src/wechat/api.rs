@@ -15,10 +15,10 @@
 //! (timeout, connection cut) is [`ApiError::Lost`], which the outbox never
 //! retries blindly. Sends wait [`SEND_TIMEOUT`] for WeChat's answer.
 
-use crate::i18n::Msg;
 use crate::clock::Clock;
 use crate::db::accounts::Account;
 use crate::db::{self, Db, DbError};
+use crate::i18n::Msg;
 use crate::model::AccountId;
 use jiff::SignedDuration;
 use serde_json::Value;

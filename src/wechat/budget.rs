@@ -12,8 +12,8 @@
 //! (`desk::budget_of`). A 重发 is charged again when it is sent.
 
 use crate::db::accounts::BudgetRules;
-use crate::model::InteractionKind;
 use crate::i18n::Msg;
+use crate::model::InteractionKind;
 use jiff::{SignedDuration, Timestamp};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,11 +3,11 @@
 //! webhook committed (`media.state = 'pending'`, `followers.profile_state =
 //! 'pending'`), so a restart resumes them from the database, not from memory.
 
-use crate::i18n::Msg;
 use super::api::{ApiError, WechatApi};
 use crate::clock::Clock;
 use crate::db::media::Media;
 use crate::db::{self, Db, DbResult};
+use crate::i18n::Msg;
 use crate::model::MediaKind;
 use jiff::SignedDuration;
 use std::path::PathBuf;

@@ -20,12 +20,12 @@
 //! order per follower as always. Everything it needs is in the database, so
 //! after a restart it simply goes on.
 
-use crate::i18n::Msg;
 use super::api::{ApiError, WechatApi};
 use super::budget::budget;
 use crate::clock::Clock;
 use crate::db::outbox::{Media, OutboxRow, Payload};
 use crate::db::{self, Db, DbResult};
+use crate::i18n::Msg;
 use crate::model::{AccountId, FollowerId, InteractionKind, MessageId, OutboxId};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;

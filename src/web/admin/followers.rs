@@ -180,8 +180,11 @@ pub async fn set_remark(
             let old = crate::db::followers::get(c, id)?.ok_or(AppError::NotFound)?;
             access::account(c, &Viewer::load(c, &by_user)?, old.account_id)?;
             crate::db::followers::set_remark(c, id, &remark)?;
-            let entry = Entry::new(AuditAction::FollowerRemark, crate::db::audit::about("audit-t-follower", &old.openid))
-                .change(Some(&old.remark), Some(&remark));
+            let entry = Entry::new(
+                AuditAction::FollowerRemark,
+                crate::db::audit::about("audit-t-follower", &old.openid),
+            )
+            .change(Some(&old.remark), Some(&remark));
             crate::db::audit::record(c, &crate::team::actor(&by), &entry, now)?;
             Ok(())
         })
@@ -224,7 +227,10 @@ pub async fn sync(
             crate::db::audit::record(
                 c,
                 &crate::team::actor(&by),
-                &Entry::new(AuditAction::FollowerSync, crate::db::audit::about("audit-t-account", &name)),
+                &Entry::new(
+                    AuditAction::FollowerSync,
+                    crate::db::audit::about("audit-t-account", &name),
+                ),
                 now,
             )
         })

@@ -335,8 +335,11 @@ pub async fn update_settings(
             let before = SettingsForm::from(&crate::db::settings::group(c, id)?);
             crate::db::settings::set_group(c, id, &settings)?;
             let after = SettingsForm::from(&settings);
-            let entry = Entry::new(AuditAction::GroupSettings, crate::db::audit::about("audit-t-group", &group.name))
-                .change(Some(&before), Some(&after));
+            let entry = Entry::new(
+                AuditAction::GroupSettings,
+                crate::db::audit::about("audit-t-group", &group.name),
+            )
+            .change(Some(&before), Some(&after));
             crate::db::audit::record(c, &crate::team::actor(&by), &entry, now)
         })
         .await?;

@@ -314,8 +314,8 @@ pub async fn show(
             )));
         }
         let what = crate::i18n::Msg::new("audit-export-messages")
-        .msg("days", d.msg())
-        .number("n", hits.len() as i64);
+            .msg("days", d.msg())
+            .number("n", hits.len() as i64);
         if q.format == "pdf" {
             let t = transcript(&state, &s.user, &q, &d, &hits);
             return pdf_download(&state, &ctx, &s.user, t, what).await;

@@ -344,7 +344,8 @@ pub async fn rename_category(
         .db
         .write(move |c| -> Result<_, AppError> {
             tax::rename_category(c, id, &n)?;
-            let target = crate::db::audit::about("audit-t-category", &format!("{} → {n}", cat.name));
+            let target =
+                crate::db::audit::about("audit-t-category", &format!("{} → {n}", cat.name));
             audit(c, &by, AuditAction::CategoryUpdate, target, now)
         })
         .await?;
@@ -374,7 +375,10 @@ pub async fn move_category(
         .db
         .write(move |c| -> Result<_, AppError> {
             if tax::move_category(c, id, up)? {
-                let target = crate::db::audit::about_with("audit-reordered", crate::db::audit::about_msg("audit-t-category", &name));
+                let target = crate::db::audit::about_with(
+                    "audit-reordered",
+                    crate::db::audit::about_msg("audit-t-category", &name),
+                );
                 audit(c, &by, AuditAction::CategoryUpdate, target, now)?;
             }
             Ok(())
@@ -448,7 +452,13 @@ pub async fn add_tag(
         .write(move |c| -> Result<_, AppError> {
             let added = tax::add_tag(c, parent, &n)?;
             if added.is_ok() {
-                audit(c, &by, AuditAction::TagCreate, crate::db::audit::about("audit-t-tag", &n), now)?;
+                audit(
+                    c,
+                    &by,
+                    AuditAction::TagCreate,
+                    crate::db::audit::about("audit-t-tag", &n),
+                    now,
+                )?;
             }
             Ok(added)
         })

@@ -54,9 +54,17 @@ pub async fn conversation(
         "day",
         day.to_string(),
     ) + ".pdf";
-    deliver(&state, &ctx, &s.user, t, crate::i18n::Msg::new("audit-export-conversation")
+    deliver(
+        &state,
+        &ctx,
+        &s.user,
+        t,
+        crate::i18n::Msg::new("audit-export-conversation")
             .text("id", id.to_string())
-            .stored(), name).await
+            .stored(),
+        name,
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]

@@ -60,8 +60,11 @@ pub async fn save(
         .write(move |c| -> Result<_, AppError> {
             let before = auto::agent_auto_reply(c, id)?;
             auto::set_agent_auto_reply(c, id, &text)?;
-            let entry = Entry::new(AuditAction::AgentAutoReply, crate::db::audit::about("audit-t-agent-no", &name))
-                .change(Some(&before), Some(&text));
+            let entry = Entry::new(
+                AuditAction::AgentAutoReply,
+                crate::db::audit::about("audit-t-agent-no", &name),
+            )
+            .change(Some(&before), Some(&text));
             audit(c, &by, entry, now)
         })
         .await?;

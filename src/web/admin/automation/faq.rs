@@ -79,7 +79,10 @@ pub async fn add(
             audit(
                 c,
                 &by,
-                Entry::new(AuditAction::FaqCreate, crate::db::audit::about("audit-t-faq", &q)),
+                Entry::new(
+                    AuditAction::FaqCreate,
+                    crate::db::audit::about("audit-t-faq", &q),
+                ),
                 now,
             )
         })
@@ -234,7 +237,10 @@ pub async fn reorder(
         .db
         .write(move |c| -> Result<_, AppError> {
             if tree::reorder(c, id, up)? {
-                let target = crate::db::audit::about_with("audit-reordered", crate::db::audit::about_msg("audit-t-faq", &e.question));
+                let target = crate::db::audit::about_with(
+                    "audit-reordered",
+                    crate::db::audit::about_msg("audit-t-faq", &e.question),
+                );
                 audit(c, &by, Entry::new(AuditAction::FaqUpdate, target), now)?;
             }
             Ok(())
@@ -265,8 +271,11 @@ pub async fn delete(
         .db
         .write(move |c| -> Result<_, AppError> {
             tree::delete(c, id)?;
-            let entry = Entry::new(AuditAction::FaqDelete, crate::db::audit::about("audit-t-faq", &question))
-                .change(Some(&e), None);
+            let entry = Entry::new(
+                AuditAction::FaqDelete,
+                crate::db::audit::about("audit-t-faq", &question),
+            )
+            .change(Some(&e), None);
             audit(c, &by, entry, now)
         })
         .await?;

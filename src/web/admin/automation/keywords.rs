@@ -62,7 +62,10 @@ pub async fn add(
         .db
         .write(move |c| -> Result<_, AppError> {
             auto::add_keyword_reply(c, account, &k, exact, &reply)?;
-            let entry = Entry::new(AuditAction::KeywordReplyCreate, crate::db::audit::about("audit-t-keyword", &k));
+            let entry = Entry::new(
+                AuditAction::KeywordReplyCreate,
+                crate::db::audit::about("audit-t-keyword", &k),
+            );
             audit(c, &by, entry, now)
         })
         .await?;
@@ -188,7 +191,10 @@ pub async fn reorder(
         .db
         .write(move |c| -> Result<_, AppError> {
             if auto::move_keyword_reply(c, id, up)? {
-                let target = crate::db::audit::about_with("audit-reordered", crate::db::audit::about_msg("audit-t-keyword", &k.keyword));
+                let target = crate::db::audit::about_with(
+                    "audit-reordered",
+                    crate::db::audit::about_msg("audit-t-keyword", &k.keyword),
+                );
                 audit(
                     c,
                     &by,

@@ -183,8 +183,11 @@ pub async fn save(
         .write(move |c| -> Result<_, AppError> {
             let before = auto::auto_replies(c, account)?;
             auto::set_auto_replies(c, account, &replies)?;
-            let entry = Entry::new(AuditAction::AutoRepliesUpdate, crate::db::audit::about("audit-t-account", &name))
-                .change(Some(&before), Some(&replies));
+            let entry = Entry::new(
+                AuditAction::AutoRepliesUpdate,
+                crate::db::audit::about("audit-t-account", &name),
+            )
+            .change(Some(&before), Some(&replies));
             audit(c, &by, entry, now)
         })
         .await?;

@@ -204,8 +204,11 @@ pub async fn save(
         .write(move |c| -> Result<_, AppError> {
             let before = auto::timeouts(c, group)?;
             auto::set_timeouts(c, group, &timeouts)?;
-            let entry = Entry::new(AuditAction::TimeoutsUpdate, crate::db::audit::about("audit-t-group", &g.name))
-                .change(Some(&before), Some(&timeouts));
+            let entry = Entry::new(
+                AuditAction::TimeoutsUpdate,
+                crate::db::audit::about("audit-t-group", &g.name),
+            )
+            .change(Some(&before), Some(&timeouts));
             audit(c, &by, entry, now)
         })
         .await?;

@@ -241,7 +241,10 @@ pub async fn update(
                 c,
                 &by,
                 actions(kind).1,
-                crate::db::audit::about(kind.audit_key(), &format!("{} → {}", old.title, fields.title)),
+                crate::db::audit::about(
+                    kind.audit_key(),
+                    &format!("{} → {}", old.title, fields.title),
+                ),
                 now,
             )
         })
@@ -309,7 +312,10 @@ pub async fn move_node(
                         c,
                         &by,
                         actions(kind).1,
-                        crate::db::audit::about_with("audit-moved", crate::db::audit::about_msg(kind.audit_key(), &n.title)),
+                        crate::db::audit::about_with(
+                            "audit-moved",
+                            crate::db::audit::about_msg(kind.audit_key(), &n.title),
+                        ),
                         now,
                     )?;
                     Ok(crate::i18n::lookup(
@@ -350,7 +356,10 @@ pub async fn toggle(
                 c,
                 &by,
                 actions(kind).1,
-                crate::db::audit::about_with(what, crate::db::audit::about_msg(kind.audit_key(), &n.title)),
+                crate::db::audit::about_with(
+                    what,
+                    crate::db::audit::about_msg(kind.audit_key(), &n.title),
+                ),
                 now,
             )?;
             let key = if n.enabled {
@@ -459,7 +468,10 @@ pub async fn image(
                 c,
                 &by,
                 AuditAction::KbUpdate,
-                crate::db::audit::about_with("audit-image", crate::db::audit::about_msg("audit-t-kb", &n.title)),
+                crate::db::audit::about_with(
+                    "audit-image",
+                    crate::db::audit::about_msg("audit-t-kb", &n.title),
+                ),
                 now,
             )
         })
