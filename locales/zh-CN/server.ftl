@@ -194,7 +194,7 @@ tax-parent-tag-missing = 上级标签不存在
 search-too-long = 搜索内容不能超过 { $max } 个字
 search-nothing-to-find = 请输入要搜索的文字、字母或数字
 
-# What kefu writes to an agent's own WeChat (bound in 个人中心), in the
+# What kefu writes to an agent's own WeChat (bound in 个人中心 = My profile), in the
 # language the agent chose.
 notify-code-invalid = 绑定码无效，请在客服系统“个人中心”重新获取。
 notify-code-expired = 绑定码已过期，请在客服系统“个人中心”重新获取。

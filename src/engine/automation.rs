@@ -152,7 +152,7 @@ pub fn greeting_plan(
 }
 
 /// The note that says why an automatic message was not sent: `what` is the
-/// catalogue key of its name (接入语, 安抚语 …), drawn when the note is read.
+/// catalogue key of its name — 接入语、安抚语 … — drawn when the note is read.
 pub fn skip_note(what: &'static str, why: Msg) -> Msg {
     Msg::new("note-auto-not-sent")
         .msg("what", Msg::new(what))
