@@ -222,7 +222,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
         attempts: r.get(7)?,
         next_attempt_at: ts(r.get(8)?),
         error_code: r.get(9)?,
-        error_reason: r.get(10)?,
+        error_reason: super::shown(r.get(10)?),
     })
 }
 
