@@ -410,7 +410,7 @@ async fn a_login_flood_gets_429s_and_a_real_login_still_gets_in() {
     assert_eq!(amy.len(), 1, "{amy:?}");
     assert_eq!(amy[0].ip, "198.51.100.8");
     assert!(
-        amy[0].after.as_deref().unwrap().contains("\"次数\":4"),
+        amy[0].after.as_deref().unwrap().contains("\"attempts\":4"),
         "{amy:?}"
     );
     assert!(
@@ -418,7 +418,7 @@ async fn a_login_flood_gets_429s_and_a_real_login_still_gets_in() {
             .after
             .as_deref()
             .unwrap()
-            .contains("\"次数\":1")),
+            .contains("\"attempts\":1")),
         "an unknown name's failure is recorded once, not once per attempt"
     );
     srv.stop().await;

@@ -104,7 +104,7 @@ pub fn record(conn: &Connection, actor: &Actor, e: &Entry, now: jiff::Timestamp)
 
 /// A failed login, aggregated: the first failure of this name from this IP
 /// within `window` inserts a row; each later one in that window adds to its
-/// count (`after`: `{"次数": n, "最后一次": time}`), so a flood of attempts
+/// count (`after`: `{"attempts": n, "last_attempt": time}`), so a flood of attempts
 /// leaves one row per account and IP per window instead of one per attempt.
 /// The only audit row the application ever updates, and only its count.
 pub fn record_failure(
@@ -118,8 +118,8 @@ pub fn record_failure(
     let last = now.to_string();
     let updated = conn.execute(
         "UPDATE audit_log
-            SET after = json_object('次数', coalesce(json_extract(after, '$.次数'), 1) + 1,
-                                    '最后一次', ?5)
+            SET after = json_object('attempts', coalesce(json_extract(after, '$.attempts'), 1) + 1,
+                                    'last_attempt', ?5)
           WHERE id = (SELECT id FROM audit_log
                        WHERE action = ?1 AND actor_name = ?2 AND ip = ?3 AND target = ?6
                          AND at > ?4
@@ -131,7 +131,7 @@ pub fn record_failure(
             action: AuditAction::LoginFailed,
             target: target.to_string(),
             before: None,
-            after: Some(serde_json::json!({ "次数": 1, "最后一次": last }).to_string()),
+            after: Some(serde_json::json!({ "attempts": 1, "last_attempt": last }).to_string()),
         };
         record(conn, actor, &e, now)?;
     }
@@ -309,7 +309,7 @@ mod tests {
                 .map(|r| {
                     let after: serde_json::Value =
                         serde_json::from_str(r.after.as_deref().unwrap()).unwrap();
-                    after["次数"].as_i64().unwrap()
+                    after["attempts"].as_i64().unwrap()
                 })
                 .collect()
         };

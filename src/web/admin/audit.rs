@@ -122,6 +122,8 @@ const KNOWN_FIELDS: &[&str] = &[
     "mode",
     "api_base",
     "secrets_changed",
+    "attempts",
+    "last_attempt",
     "simulation",
     "rules",
     "trigger_mode",
@@ -155,7 +157,8 @@ fn value_text(field: &str, v: &serde_json::Value) -> String {
                 "trigger_mode" => TriggerMode::parse(s).map(TriggerMode::label),
                 _ => None,
             };
-            label.unwrap_or_else(|| s.clone())
+            // A catalogue message stored in the entry is drawn for the reader.
+            label.unwrap_or_else(|| crate::i18n::shown(s).into_owned())
         }
         Value::Array(items) => items
             .iter()

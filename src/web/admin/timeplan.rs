@@ -9,6 +9,7 @@ use crate::db::audit::Entry;
 use crate::db::timeplan::{self as store, DayKind, PlanDay, WeeklyPlan};
 use crate::engine::timeplan::{self, Plan, Status};
 use crate::error::AppError;
+use crate::i18n::Msg;
 use crate::model::{AccountId, AuditAction};
 use crate::state::AppState;
 use crate::team::{Acting, actor};
@@ -20,9 +21,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
 use serde::{Deserialize, Serialize};
-
-/// The weekdays as the audit log stores them (Chinese, as stored entries stay).
-const WEEKDAYS: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
 
 /// The weekdays, Monday first, as the page names them.
 const WEEKDAY_KEYS: [&str; 7] = [
@@ -121,7 +119,8 @@ pub struct DayForm {
 struct WeeklyAudit {
     enabled: bool,
     timezone: String,
-    /// `周一 09:00-18:00`, `周六 休息`.
+    /// `周一 09:00-18:00`, `周六 休息` as stored catalogue messages, read in
+    /// the reader's language.
     days: Vec<String>,
 }
 
@@ -130,15 +129,19 @@ impl WeeklyAudit {
         WeeklyAudit {
             enabled: w.enabled,
             timezone: w.timezone.clone(),
-            days: WEEKDAYS
+            days: WEEKDAY_KEYS
                 .iter()
                 .zip(&w.weekly)
                 .map(|(day, spans)| {
-                    if spans.is_empty() {
-                        format!("{day} 休息")
+                    let spans = if spans.is_empty() {
+                        Msg::new("plan-rest")
                     } else {
-                        format!("{day} {}", store::format_spans(spans))
-                    }
+                        Msg::new("audit-plain").text("text", store::format_spans(spans))
+                    };
+                    Msg::new("audit-plan-weekday")
+                        .msg("day", Msg::new(day))
+                        .msg("spans", spans)
+                        .stored()
                 })
                 .collect(),
         }
@@ -159,7 +162,7 @@ struct DayAudit<'a> {
 impl<'a> DayAudit<'a> {
     fn of(kind: DayKind, d: &'a timeplan::DayRange) -> Self {
         DayAudit {
-            kind: kind.label(),
+            kind: Msg::new(kind.label_key()).stored(),
             name: &d.name,
             start: d.start.to_string(),
             end: d.end.to_string(),
@@ -510,6 +513,28 @@ pub async fn delete_day(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_audit_log_reads_the_week_in_the_readers_language() {
+        let audit = serde_json::to_value(WeeklyAudit::of(&WeeklyPlan::default())).unwrap();
+        let days: Vec<String> = audit["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap().to_string())
+            .collect();
+        let read = |lang| -> Vec<String> {
+            days.iter()
+                .map(|d| crate::i18n::shown_in(lang, d).into_owned())
+                .collect()
+        };
+        let zh = read(crate::i18n::Lang::Zh);
+        let en = read(crate::i18n::Lang::En);
+        assert_eq!(zh[0], "周一 09:00-18:00", "{zh:?}");
+        assert_eq!(zh[6], "周日 休息", "{zh:?}");
+        assert_eq!(en[0], "Mon 09:00-18:00", "{en:?}");
+        assert_eq!(en[6], "Sun Closed", "{en:?}");
+    }
 
     #[test]
     fn the_preview_reads_like_the_page_says() {
