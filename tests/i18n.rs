@@ -135,6 +135,8 @@ fn used_keys(text: &str, out: &mut BTreeSet<String>) {
         "lookup(locale, \"",
         "lookup(lang, \"",
         "Msg::new(\"",
+        // Refusals the db layer returns as keys for the caller to draw.
+        "Ok(Err(\"",
     ] {
         let mut rest = text;
         while let Some(i) = rest.find(pat) {
