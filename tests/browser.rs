@@ -2367,6 +2367,18 @@ async fn search(c: &Client, base: &str, shots: &Shots, amy: kefu::model::UserId)
     if visible != json!(true) {
         bail!("the message #{id} is not scrolled into view");
     }
+    // …and marked: the row is the page's :target, its bubble outlined.
+    let marked = c
+        .execute(
+            "const row = arguments[0];
+             const bubble = row.querySelector('.bubble');
+             return row.matches(':target') && getComputedStyle(bubble).outlineStyle === 'solid';",
+            vec![serde_json::to_value(&target)?],
+        )
+        .await?;
+    if marked != json!(true) {
+        bail!("the message #{id} opened from the search is not highlighted");
+    }
     shots.take(c, "history").await?;
 
     // 已接待 of an agent, picked by the admin.
