@@ -2379,6 +2379,16 @@ async fn search(c: &Client, base: &str, shots: &Shots, amy: kefu::model::UserId)
     if marked != json!(true) {
         bail!("the message #{id} opened from the search is not highlighted");
     }
+    // The page ends at the hit; newer messages are one link away.
+    let newest = c
+        .execute(
+            "return [...document.querySelectorAll('a')].some(a => a.textContent.includes('最新的消息'));",
+            vec![],
+        )
+        .await?;
+    if newest != json!(true) {
+        bail!("the history opened at a hit has no link to the newest messages");
+    }
     shots.take(c, "history").await?;
 
     // 已接待 of an agent, picked by the admin.

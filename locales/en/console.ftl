@@ -265,6 +265,7 @@ history-agent = Agent
 history-categories = Categories
 history-survey = Rating
 history-older = Older messages ›
+history-newest = Newest messages ›
 history-empty = No messages in this period
 
 # 标注 (Marks)

@@ -256,6 +256,7 @@ history-agent = 接待客服
 history-categories = 咨询分类
 history-survey = 满意度
 history-older = 更早的消息 ›
+history-newest = 最新的消息 ›
 history-empty = 该时间段没有消息
 
 # 标注 (Marks)

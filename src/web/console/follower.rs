@@ -221,6 +221,9 @@ struct HistoryPage {
     from: String,
     to: String,
     older: Option<String>,
+    /// Back to the newest page, from a page that ends earlier (an older
+    /// page, or a message opened from 消息管理).
+    newest: Option<String>,
     conversations: Vec<(String, String, String, String, String)>,
 }
 
@@ -314,6 +317,14 @@ pub async fn show_history(
             oldest.unwrap_or(0)
         )
     });
+    let newest = before.map(|_| {
+        format!(
+            "/console/f/{}/history?from={}&to={}",
+            id,
+            hq.from.trim(),
+            hq.to.trim()
+        )
+    });
     render(&HistoryPage {
         page: Page::new(&ctx, crate::t("history-page-title"), "console"),
         label: super::follower_label(f.label()),
@@ -322,6 +333,7 @@ pub async fn show_history(
         from: hq.from,
         to: hq.to,
         older,
+        newest,
         conversations: convs,
     })
 }
