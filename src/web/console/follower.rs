@@ -222,7 +222,7 @@ struct HistoryPage {
     to: String,
     older: Option<String>,
     /// Back to the newest page, from a page that ends earlier (an older
-    /// page, or a message opened from 消息管理).
+    /// page, or a message opened from the 消息管理 search).
     newest: Option<String>,
     conversations: Vec<(String, String, String, String, String)>,
 }
