@@ -339,9 +339,11 @@ fn process_jiffies() -> u64 {
     field(14) + field(15)
 }
 
-fn writer_switches() -> (u64, u64) {
+/// The writer thread's (voluntary, involuntary) context switches and the
+/// nanoseconds it spent runnable but waiting for a core.
+fn writer_switches() -> (u64, u64, u64) {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return (0, 0);
+        return (0, 0, 0);
     };
     for t in tasks.flatten() {
         let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
@@ -354,20 +356,25 @@ fn writer_switches() -> (u64, u64) {
                     .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
                     .unwrap_or(0)
             };
+            let waited = std::fs::read_to_string(t.path().join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .unwrap_or(0);
             return (
                 get("voluntary_ctxt_switches:"),
                 get("nonvoluntary_ctxt_switches:"),
+                waited,
             );
         }
     }
-    (0, 0)
+    (0, 0, 0)
 }
 
 struct Snapshot {
     threads: BTreeMap<&'static str, u64>,
     machine: (u64, u64),
     process: u64,
-    writer: (u64, u64),
+    writer: (u64, u64, u64),
 }
 
 fn snapshot() -> Snapshot {
@@ -386,6 +393,11 @@ struct CpuUse {
     cores_busy: f64,
     others_cores: f64,
     writer_voluntary_per_push: f64,
+    /// Pushes per write transaction (kefu runs only; the index job's and
+    /// the workers' transactions count too).
+    pushes_per_commit: f64,
+    /// µs per push the writer was runnable but had no core.
+    writer_waiting_us: f64,
 }
 
 fn cpu_use(before: &Snapshot, after: &Snapshot, pushes: usize, secs: f64) -> CpuUse {
@@ -402,6 +414,8 @@ fn cpu_use(before: &Snapshot, after: &Snapshot, pushes: usize, secs: f64) -> Cpu
         cores_busy: machine_busy / secs,
         others_cores: ((machine_busy - ours) / secs).max(0.0),
         writer_voluntary_per_push: (after.writer.0 - before.writer.0) as f64 / pushes as f64,
+        pushes_per_commit: 0.0,
+        writer_waiting_us: (after.writer.2 - before.writer.2) as f64 / 1000.0 / pushes as f64,
     }
 }
 
@@ -775,9 +789,11 @@ fn main() {
             let b1 = snapshot();
             assert!(b.bad.is_empty(), "baseline failed: {:?}", &b.bad[..1]);
             let before_count = stored(&kefu).await;
+            let c0 = kefu.state.db.commits();
             let s0 = snapshot();
             let k = drive(&client, &kefu_urls, &bodies, range, p.concurrency).await;
             let s1 = snapshot();
+            let commits = kefu.state.db.commits() - c0;
             let count = stored(&kefu).await - before_count;
             let lag = index_lag(&kefu, p.index).await;
             eprintln!(
@@ -801,7 +817,9 @@ fn main() {
                 );
             }
             all_stored &= count == p.n as i64 && k.bad.is_empty();
-            cpu.push(cpu_use(&s0, &s1, p.n, k.secs));
+            let mut used = cpu_use(&s0, &s1, p.n, k.secs);
+            used.pushes_per_commit = p.n as f64 / commits.max(1) as f64;
+            cpu.push(used);
             base_cpu.push(cpu_use(&b0, &b1, p.n, b.secs));
             base_runs.push(b);
             kefu_runs.push(k);
@@ -900,6 +918,14 @@ fn main() {
     println!(
         "| SQLite writer: voluntary context switches per push | | {:.3} |",
         m.writer_voluntary_per_push
+    );
+    println!(
+        "| SQLite writer: pushes per commit (group commit) | | {:.1} |",
+        m.pushes_per_commit
+    );
+    println!(
+        "| SQLite writer: runnable but waiting for a core, µs per push | | {:.1} |",
+        m.writer_waiting_us
     );
 
     if let Some(s) = stages {
