@@ -61,8 +61,6 @@ use tokio::sync::oneshot;
 
 /// How many queued write jobs may share one transaction.
 const MAX_BATCH: usize = 512;
-/// How long a transaction keeps taking in jobs that arrive while it runs.
-const MAX_BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(20);
 /// Read connections kept open between requests.
 const MAX_IDLE_READERS: usize = 32;
 /// How often the checkpointer copies the WAL into the database file.
@@ -348,28 +346,15 @@ fn writer_loop(
                 continue;
             }
         };
-        let started = std::time::Instant::now();
         let mut delivers: Vec<Deliver> = Vec::with_capacity(batch.len());
         let mut aborted = false;
-        loop {
-            for job in batch.drain(..) {
-                if aborted {
-                    delivers.push(job(None));
-                    continue;
-                }
-                delivers.push(job(Some(&mut txn)));
-                aborted = txn.is_autocommit();
+        for job in batch {
+            if aborted {
+                delivers.push(job(None));
+                continue;
             }
-            // Group commit: jobs that arrived while these ran share the same
-            // commit (one fsync) instead of waiting for the next one. Nothing
-            // waits for them: the batch ends as soon as the queue is empty.
-            if aborted || started.elapsed() >= MAX_BATCH_TIME {
-                break;
-            }
-            take_waiting(&jobs, &mut batch, MAX_BATCH.saturating_sub(delivers.len()));
-            if batch.is_empty() {
-                break;
-            }
+            delivers.push(job(Some(&mut txn)));
+            aborted = txn.is_autocommit();
         }
         commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let committed = if aborted {
@@ -508,6 +493,11 @@ mod tests {
         }
         assert_eq!(failed, 20);
         assert_eq!(count(&db).await, 1980);
+        let commits = db.commits();
+        assert!(
+            (1..2000).contains(&commits),
+            "2000 concurrent jobs share commits: {commits}"
+        );
         db.close();
         assert!(matches!(
             db.write(|_| Ok::<_, DbError>(())).await,
@@ -517,49 +507,5 @@ mod tests {
         // Everything survives a reopen.
         let db = Db::open(&dir.path().join("t.db")).unwrap();
         assert_eq!(count(&db).await, 1980);
-    }
-
-    /// Group commit: jobs queued while a transaction runs its jobs join that
-    /// transaction (one commit, one fsync) instead of waiting for the next.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn jobs_queued_while_a_batch_runs_share_its_commit() {
-        type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = DbResult<()>> + Send>>;
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
-        let insert = |c: &Connection, i: i32| -> DbResult<()> {
-            c.execute(
-                "INSERT INTO login_failures (username, ip, at) VALUES (?1, 'ip', ?2)",
-                params![format!("u{i}"), i],
-            )?;
-            Ok(())
-        };
-        // Warm up (the first transaction), then count from here.
-        db.write(move |c| insert(c, 0)).await.unwrap();
-        let before = db.commits();
-        let (tx, rx) = std::sync::mpsc::channel::<Vec<Pending>>();
-        let inner = db.clone();
-        db.write(move |c| -> DbResult<()> {
-            insert(c, 1)?;
-            // While this job runs on the writer, queue nine more: polling a
-            // write once sends its job, so they are queued before this returns.
-            let mut queued: Vec<Pending> = Vec::new();
-            for i in 2..11 {
-                let db = inner.clone();
-                let mut f: Pending = Box::pin(async move { db.write(move |c| insert(c, i)).await });
-                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-                assert!(f.as_mut().poll(&mut cx).is_pending());
-                queued.push(f);
-            }
-            tx.send(queued).unwrap();
-            Ok(())
-        })
-        .await
-        .unwrap();
-        for f in rx.recv().unwrap() {
-            f.await.unwrap();
-        }
-        assert_eq!(count(&db).await, 11);
-        assert_eq!(db.commits() - before, 1, "ten jobs, one commit");
-        db.close();
     }
 }
