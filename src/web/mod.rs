@@ -46,11 +46,16 @@ pub struct RouteInfo {
 
 pub use crate::state::SIMULATOR_API;
 
+/// Where WeChat's pushes arrive (`/wechat/{account}`).
+pub const WEBHOOK_PREFIX: &str = "/wechat/";
+
 /// The largest request body any route accepts (uploads will get their own limit).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 struct Table {
     router: Router<AppState>,
+    /// The WeChat webhook's routes: no session, no browser headers (see [`app`]).
+    hooks: Router<AppState>,
     info: Vec<RouteInfo>,
 }
 
@@ -61,7 +66,11 @@ impl Table {
         T: 'static,
     {
         let filter = MethodFilter::try_from(method.clone()).expect("standard method");
-        self.router = self.router.route(path, on(filter, handler));
+        if path.starts_with(WEBHOOK_PREFIX) {
+            self.hooks = self.hooks.route(path, on(filter, handler));
+        } else {
+            self.router = self.router.route(path, on(filter, handler));
+        }
         self.info.push(RouteInfo {
             method,
             path,
@@ -94,6 +103,7 @@ fn table() -> Table {
     use Access::*;
     Table {
         router: Router::new(),
+        hooks: Router::new(),
         info: Vec::new(),
     }
     .get("/healthz", Public, healthz)
@@ -490,8 +500,14 @@ pub fn app(state: AppState) -> Router {
         .fake
         .router()
         .layer(middleware::from_fn(loopback_only));
-    table()
-        .router
+    let Table { router, hooks, .. } = table();
+    let timeout = || {
+        TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        )
+    };
+    let pages = router
         .nest_service(SIMULATOR_API, fake)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
@@ -499,10 +515,7 @@ pub fn app(state: AppState) -> Router {
             session::layer,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
+        .layer(timeout())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(csp),
@@ -518,7 +531,16 @@ pub fn app(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
-        ))
+        ));
+    // The webhook is for WeChat's servers, not browsers: no session lookup,
+    // no page headers, only the limits (its handler reads at most
+    // `xml::MAX_BODY` and checks the signature first). It is the hottest
+    // route; the layers above cost it CPU per push for nothing.
+    let hooks = hooks
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(timeout());
+    pages
+        .merge(hooks)
         .layer(middleware::from_fn(refuse_long_query))
         .with_state(state)
 }

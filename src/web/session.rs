@@ -76,13 +76,13 @@ fn is_open_path(path: &str) -> bool {
     path == "/healthz"
         || path == "/licenses"
         || path.starts_with("/assets/")
-        || path.starts_with("/wechat/")
+        || path.starts_with(crate::web::WEBHOOK_PREFIX)
         || path.starts_with(crate::web::SIMULATOR_API)
 }
 
 /// Paths exempt from CSRF: the WeChat webhook authenticates by signature.
 fn csrf_exempt(path: &str) -> bool {
-    path.starts_with("/wechat/")
+    path.starts_with(crate::web::WEBHOOK_PREFIX)
 }
 
 /// The client's IP. A connection from one of the `--trusted-proxies` is
@@ -353,6 +353,10 @@ async fn run(
     next: Next,
     browser: Lang,
 ) -> Result<Response, AppError> {
+    // Assets and other open paths: nothing to look up, nothing to copy.
+    if is_open_path(req.uri().path()) {
+        return Ok(next.run(req).await);
+    }
     let path = req.uri().path().to_string();
     let headers = req.headers().clone();
     let peer = req
@@ -363,9 +367,6 @@ async fn run(
     let htmx = headers.contains_key("hx-request");
     let json = wants_json(&headers);
 
-    if is_open_path(&path) {
-        return Ok(next.run(req).await);
-    }
     if !state.is_set_up() && path != "/setup" {
         // A user may have been added from the shell (`kefu user add`) meanwhile.
         if state.db.read(db::users::count).await? > 0 {
