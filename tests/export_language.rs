@@ -240,7 +240,7 @@ async fn exports_speak_the_language_of_whoever_downloads_them() {
     let now_s = || srv.state.clock.now().as_second();
     let tick = || srv.state.clock.advance(jiff::SignedDuration::from_secs(40));
 
-    let xml = text_xml(openid, "Hello, my parcel is late", now_s(), 9_100_001);
+    let xml = text_xml(openid, "Hello, my parcel is late /::(", now_s(), 9_100_001);
     assert_eq!(srv.push(&acc, "plain", &xml).await.status(), StatusCode::OK);
     let conv: ConversationId = srv
         .state
@@ -317,7 +317,8 @@ async fn exports_speak_the_language_of_whoever_downloads_them() {
             "Exported by: AMY (amy)",
             "Conversation started",
             "Customer",
-            "Hello, my parcel is late",
+            // A WeChat face, named in the reader's language.
+            "Hello, my parcel is late [Sad]",
             "AMY accepted the conversation",
             "Agent AMY",
             "Sorry about that, let me check.",
@@ -373,7 +374,7 @@ async fn exports_speak_the_language_of_whoever_downloads_them() {
     );
     assert!(
         rows.iter()
-            .any(|r| r[1] == "Visitor 0001" && r[3] == "Hello, my parcel is late"),
+            .any(|r| r[1] == "Visitor 0001" && r[3] == "Hello, my parcel is late /::("),
         "{rows:?}"
     );
     let ours: Vec<String> = rows
@@ -401,7 +402,7 @@ async fn exports_speak_the_language_of_whoever_downloads_them() {
             "Sorry about that, let me check.",
             "Automatic reply",
             "Customer",
-            "Hello, my parcel is late",
+            "Hello, my parcel is late [Sad]",
             "Page 1 of 1",
         ],
     );

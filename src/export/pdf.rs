@@ -594,7 +594,7 @@ mod tests {
         (t.account, t.follower, t.period) = ("Shop".into(), "Alice".into(), "today".into());
         (t.exported_by, t.agents) = ("Amy (amy)".into(), vec!["Amy".into()]);
         for (i, e) in t.entries.iter_mut().enumerate() {
-            e.text = format!("Hello {i}");
+            e.text = format!("Hello {i} /::)👍");
             if let Who::Agent(n) | Who::Note(n) = &mut e.who {
                 *n = "Amy".into();
             }
@@ -610,6 +610,7 @@ mod tests {
             "[Image cannot be shown]",
             "[Internal note] Amy",
             "Page 1 of 1",
+            "Hello 1 [Smile][Thumbs up]",
         ] {
             assert!(all.iter().any(|l| l.contains(line)), "{line} in {all:?}");
         }

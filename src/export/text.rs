@@ -1,13 +1,14 @@
 //! Text for a printed page: what the font can show, and where a line may break.
 //!
-//! [`printable`] turns WeChat's face codes (`/::)`) into their `[名称]`, and any
-//! character the embedded font lacks (emoji, rare hanzi) into a visible
-//! stand-in, so a transcript never shows an empty box. [`wrap`] breaks lines
-//! by the usual Chinese rules: between any two ideographs, never before
-//! closing punctuation (`，。！？、；：）」』…`) nor after an opening one, and
-//! inside a Latin word only when the word is wider than the line.
+//! [`printable`] turns WeChat's face codes (`/::)`) into their `[名称]` (in the
+//! current language), and any character the embedded font lacks (emoji, rare
+//! hanzi) into a visible stand-in, so a transcript never shows an empty box.
+//! [`wrap`] breaks lines by the usual Chinese rules: between any two
+//! ideographs, never before closing punctuation (`，。！？、；：）」』…`) nor
+//! after an opening one, and inside a Latin word only when the word is wider
+//! than the line.
 
-use crate::wechat::faces::{EMOJI, Seg, segments};
+use crate::wechat::faces::{EMOJI, Seg, face_name, segments};
 
 /// Punctuation that must not begin a line.
 const NO_LINE_START: &str = "，。！？、；：）」』】〕〉》’”…—～·%,.!?;:)]}>%";
@@ -29,7 +30,7 @@ pub fn printable(text: &str, has_glyph: impl Fn(char) -> bool) -> String {
         match seg {
             Seg::Emoji { name, .. } => {
                 out.push('[');
-                out.push_str(name);
+                out.push_str(&face_name(name));
                 out.push(']');
             }
             Seg::Text(t) => {
@@ -43,7 +44,7 @@ pub fn printable(text: &str, has_glyph: impl Fn(char) -> bool) -> String {
                         .filter(|_| !has_glyph(ch))
                     {
                         out.push('[');
-                        out.push_str(name);
+                        out.push_str(&face_name(name));
                         out.push(']');
                         rest = &rest[glyph.len()..];
                         continue;

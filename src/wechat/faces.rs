@@ -1,7 +1,7 @@
 //! WeChat's classic faces: the text codes (`/::)`) its clients send for them,
-//! the emoji a browser shows instead, and their Chinese names (what a printed
-//! transcript shows). Pure data and a splitter, used by the console rows and
-//! the PDF export alike.
+//! the emoji a browser shows instead, and their names (Chinese in the table,
+//! [`face_name`] in the reader's language: what a printed transcript shows).
+//! Data and a splitter, used by the console rows and the PDF export alike.
 
 /// WeChat's text codes for its classic faces, and the emoji shown for them.
 pub const EMOJI: &[(&str, &str, &str)] = &[
@@ -35,6 +35,52 @@ pub const EMOJI: &[(&str, &str, &str)] = &[
     ("/:heart", "❤️", "爱心"),
     ("/:hug", "🤗", "拥抱"),
     ("/:sun", "☀️", "太阳"),
+];
+
+/// The name of a face (`EMOJI`'s Chinese name) in the current language: what
+/// the console's tooltips and the picker say, and what a printed transcript
+/// shows between brackets.
+pub fn face_name(name: &str) -> String {
+    match EMOJI.iter().position(|(_, _, n)| *n == name) {
+        Some(i) => crate::t(KEYS[i]),
+        None => name.to_string(),
+    }
+}
+
+/// Catalogue keys of the faces, in the order of [`EMOJI`] (one each: checked
+/// when compiling).
+const _: () = assert!(KEYS.len() == EMOJI.len());
+const KEYS: [&str; 30] = [
+    "console-face-smile",
+    "console-face-grimace",
+    "console-face-drool",
+    "console-face-stare",
+    "console-face-cool",
+    "console-face-tears",
+    "console-face-shy",
+    "console-face-silent",
+    "console-face-sleep",
+    "console-face-cry",
+    "console-face-awkward",
+    "console-face-angry",
+    "console-face-tongue",
+    "console-face-grin",
+    "console-face-surprised",
+    "console-face-sad",
+    "console-face-happy",
+    "console-face-eye-roll",
+    "console-face-sweat",
+    "console-face-scared",
+    "console-face-applause",
+    "console-face-thumbs-up",
+    "console-face-thumbs-down",
+    "console-face-handshake",
+    "console-face-victory",
+    "console-face-ok",
+    "console-face-rose",
+    "console-face-heart",
+    "console-face-hug",
+    "console-face-sun",
 ];
 
 /// A run of text, or an emoji that stood for a WeChat code.

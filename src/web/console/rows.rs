@@ -17,7 +17,7 @@ use askama::Template;
 use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
 
-pub use crate::wechat::faces::{EMOJI, Seg, segments};
+pub use crate::wechat::faces::{EMOJI, Seg, face_name, segments};
 
 /// What one row shows.
 #[derive(Clone, Debug)]
@@ -85,48 +85,6 @@ fn json_str(v: &serde_json::Value, key: &str) -> String {
 pub fn unknown_caution() -> String {
     crate::t("console-unknown-caution")
 }
-
-/// The name of a WeChat face (`EMOJI`'s Chinese name) in the current language.
-pub fn face_name(name: &str) -> String {
-    match EMOJI.iter().position(|(_, _, n)| *n == name) {
-        Some(i) => crate::t(FACE_KEYS.get(i).copied().unwrap_or("console-face-smile")),
-        None => name.to_string(),
-    }
-}
-
-/// Catalogue keys of the faces, in the order of [`EMOJI`].
-const FACE_KEYS: [&str; 30] = [
-    "console-face-smile",
-    "console-face-grimace",
-    "console-face-drool",
-    "console-face-stare",
-    "console-face-cool",
-    "console-face-tears",
-    "console-face-shy",
-    "console-face-silent",
-    "console-face-sleep",
-    "console-face-cry",
-    "console-face-awkward",
-    "console-face-angry",
-    "console-face-tongue",
-    "console-face-grin",
-    "console-face-surprised",
-    "console-face-sad",
-    "console-face-happy",
-    "console-face-eye-roll",
-    "console-face-sweat",
-    "console-face-scared",
-    "console-face-applause",
-    "console-face-thumbs-up",
-    "console-face-thumbs-down",
-    "console-face-handshake",
-    "console-face-victory",
-    "console-face-ok",
-    "console-face-rose",
-    "console-face-heart",
-    "console-face-hug",
-    "console-face-sun",
-];
 
 /// A message as a row. `agent_name` names the sender of an outbound message.
 pub fn message_row(
