@@ -889,6 +889,14 @@ fn main() {
         "Target (issue 3): ≥ {TARGET_RATE:.0} pushes/s, p99 ≤ {TARGET_P99_MS:.0} ms, all stored: {}",
         if met { "met" } else { "NOT met" }
     );
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    println!(
+        "Targets (issue 11): p99 ≤ 3× p50: {} ({:.2}×); throughput ≥ 0.5× the baseline: {} ({:.2}×)",
+        verdict(kp99 <= 3.0 * kp50),
+        kp99 / kp50,
+        verdict(kr >= 0.5 * br),
+        kr / br
+    );
 
     // CPU of the median run of each side.
     let median_index = |runs: &[RunResult]| {
