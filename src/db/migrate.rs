@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0015_user_locale.sql"),
     include_str!("migrations/0016_search_cursor.sql"),
     include_str!("migrations/0017_greeting_budget.sql"),
+    include_str!("migrations/0018_search_suffixes.sql"),
 ];
 
 pub fn latest() -> i64 {

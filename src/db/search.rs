@@ -742,7 +742,7 @@ mod tests {
     }
 
     #[test]
-    fn migration_13_indexes_the_messages_already_stored() {
+    fn messages_stored_before_the_index_are_indexed_by_the_migrations() {
         let mut c = Connection::open_in_memory().unwrap();
         for sql in &migrate::MIGRATIONS[..11] {
             c.execute_batch(sql).unwrap();
@@ -760,6 +760,11 @@ mod tests {
             .unwrap();
         }
         migrate::apply_migrations(&mut c, 11).unwrap();
+        // Migration 18 empties the index again for the background job, and
+        // searches scan meanwhile.
+        assert_eq!((indexed(&c).unwrap(), cursor(&c).unwrap()), (0, 0));
+        assert_eq!(messages(&c, &filter("发票")).unwrap().len(), 1);
+        assert_eq!(catch_up(&c).unwrap(), 3);
         assert_eq!(indexed(&c).unwrap(), 2, "the empty message has no terms");
         assert_eq!(messages(&c, &filter("发票")).unwrap().len(), 1);
         assert_eq!(messages(&c, &filter("2026120188")).unwrap().len(), 1);
@@ -767,6 +772,33 @@ mod tests {
         assert_eq!(reindex(&c).unwrap(), 2);
         assert_eq!(messages(&c, &filter("发票")).unwrap().len(), 1);
         assert!(index_bytes(&c).unwrap() > 0);
+    }
+
+    #[test]
+    fn migration_18_builds_the_index_again_with_suffixes() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate::apply_migrations(&mut c, 0).unwrap();
+        let acc = seed_account(&c, "wx1");
+        let f = followers::upsert(&c, acc, "oX", jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let id = say(&c, acc, f, "手机 13812345678");
+        // Indexed as kefu did before migration 18: the number as one term.
+        c.execute(
+            "INSERT INTO message_terms (rowid, terms) VALUES (?1, '手 机 手机 13812345678')",
+            [id],
+        )
+        .unwrap();
+        c.execute("UPDATE search_cursor SET message_id = ?1", [id])
+            .unwrap();
+        c.pragma_update(None, "user_version", 17).unwrap();
+        assert!(found(&c, "5678", 50, 0).is_empty(), "the old terms");
+        migrate::apply_migrations(&mut c, 17).unwrap();
+        assert_eq!((cursor(&c).unwrap(), indexed(&c).unwrap()), (0, 0));
+        // Found at once (the tail), and again once the job has caught up.
+        assert_eq!(found(&c, "5678", 50, 0), vec![id]);
+        assert_eq!(catch_up(&c).unwrap(), 1);
+        assert_eq!(cursor(&c).unwrap(), id);
+        assert_eq!(found(&c, "5678", 50, 0), vec![id]);
+        assert_eq!(found(&c, "138", 50, 0), vec![id]);
     }
 
     /// The messages of [`the_tail_after_the_cursor_is_searched_as_the_index_is`].
@@ -810,8 +842,8 @@ mod tests {
 
     /// Messages after the cursor are scanned with the index's own terms, so
     /// a search gives the same hits, in the same order and pages, wherever
-    /// the cursor stands — "phone" finds "phone 没电了" but not "iPhone"
-    /// either way.
+    /// the cursor stands — "phone" finds "iPhone" as well as "phone 没电了",
+    /// and an order number's last digits find it, either way.
     #[test]
     fn the_tail_after_the_cursor_is_searched_as_the_index_is() {
         let queries = [
@@ -821,6 +853,7 @@ mod tests {
             "工作日内",
             "订单2026120188",
             "2026",
+            "0188",
             "iphone",
             "phone",
             "物流 退款",
@@ -829,6 +862,7 @@ mod tests {
             "试试*",
             "café",
             "Caf",
+            "afé",
             "สวัสดี",
             "没有",
         ];
@@ -836,10 +870,11 @@ mod tests {
         assert_eq!(cursor(&full).unwrap(), *ids.last().unwrap());
         let expected: Vec<Vec<i64>> = queries.iter().map(|q| found(&full, q, 50, 0)).collect();
         assert_eq!(expected[1].len(), 5, "退款 — {:?}", expected[1]);
+        assert_eq!(expected[6], vec![ids[5], ids[2]], "the order number's tail");
         assert_eq!(
-            expected[7],
-            vec![ids[11]],
-            "phone is a word of its own only"
+            expected[8],
+            vec![ids[11], ids[7], ids[4]],
+            "phone, also inside iPhone"
         );
         assert!(expected.last().unwrap().is_empty());
         for upto in 0..=CORPUS.len() {

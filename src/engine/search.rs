@@ -6,12 +6,15 @@
 //!
 //! - a run of CJK characters gives every character (unigram) and every pair of
 //!   neighbours (bigram): 退款多久 → 退 款 多 久 退款 款多 多久 —
-//! - a run of other letters and digits gives the run itself: an order number
-//!   `2026120188`, a word `iPhone`.
+//! - a run of other letters and digits gives the run and every suffix of it
+//!   (up to [`MAX_SUFFIXED`] characters): an order number `2026120188` gives
+//!   `2026120188 026120188 … 88 8`, so its last digits — or a phone number's —
+//!   find it as well as its first.
 //!
 //! A query is split on whitespace into words; every word must occur in the
 //! message. A word becomes terms the same way — one CJK character its
-//! unigram, two or more their bigrams, a Latin or digit run a prefix term —
+//! unigram, two or more their bigrams, a Latin or digit run a prefix term
+//! (which, over the suffixes, finds the run anywhere inside a word) —
 //! and the terms are ANDed in an FTS5 expression where each is a quoted
 //! string, so nothing the user types (`"`, `*`, `OR`, `NEAR(`) is FTS syntax.
 //! The terms only narrow the candidates: the database then keeps the messages
@@ -71,6 +74,11 @@ fn runs(text: &str) -> Vec<Run<'_>> {
     out
 }
 
+/// Letter and digit runs up to this many characters are indexed with all
+/// their suffixes; a longer run (a hash, a pasted token) only as itself, so
+/// only its beginning is found.
+pub const MAX_SUFFIXED: usize = 32;
+
 /// The terms a message is indexed under, space-separated ("" for none).
 pub fn index_terms(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 3);
@@ -82,7 +90,15 @@ pub fn index_terms(text: &str) -> String {
     };
     for run in runs(text) {
         match run {
-            Run::Word(w) => push(&w.to_lowercase()),
+            Run::Word(w) => {
+                let w = w.to_lowercase();
+                push(&w);
+                if w.chars().count() <= MAX_SUFFIXED {
+                    for (i, _) in w.char_indices().skip(1) {
+                        push(&w[i..]);
+                    }
+                }
+            }
             Run::Cjk(cs) => {
                 let mut buf = [0u8; 8];
                 for c in &cs {
@@ -208,16 +224,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cjk_runs_give_unigrams_and_bigrams_and_words_stay_whole() {
+    fn cjk_runs_give_unigrams_and_bigrams_and_words_their_suffixes() {
         assert_eq!(index_terms("退款多久"), "退 款 多 久 退款 款多 多久");
         assert_eq!(
-            index_terms("我的订单 2026120188 什么时候发货？"),
-            "我 的 订 单 我的 的订 订单 2026120188 什 么 时 候 发 货 什么 么时 时候 候发 发货"
+            index_terms("我的订单 20261201 什么时候发货？"),
+            "我 的 订 单 我的 的订 订单 20261201 0261201 261201 61201 1201 201 01 1 \
+             什 么 时 候 发 货 什么 么时 时候 候发 发货"
         );
-        assert_eq!(index_terms("iPhone15坏了！"), "iphone15 坏 了 坏了");
-        // Letters with combining marks stay one term (FTS5 sees one token).
-        assert_eq!(index_terms("สวัสดี Café"), "สวัสดี café");
-        assert_eq!(index_terms("订单2026号"), "订 单 订单 2026 号");
+        assert_eq!(
+            index_terms("iPhone15坏了！"),
+            "iphone15 phone15 hone15 one15 ne15 e15 15 5 坏 了 坏了"
+        );
+        // Suffixes start at characters, not bytes; letters with combining
+        // marks stay one run (FTS5 sees one token per term).
+        assert_eq!(index_terms("Café"), "café afé fé é");
+        assert_eq!(index_terms("订单2026号"), "订 单 订单 2026 026 26 6 号");
+        // A run longer than MAX_SUFFIXED is indexed only as itself.
+        let long = "a".repeat(MAX_SUFFIXED + 1);
+        assert_eq!(index_terms(&long), long);
+        let limit = "b".repeat(MAX_SUFFIXED);
+        assert_eq!(index_terms(&limit).split(' ').count(), MAX_SUFFIXED);
         assert_eq!(index_terms("，。！"), "");
         assert_eq!(index_terms(""), "");
     }
