@@ -2304,9 +2304,15 @@ async fn todays_work_comes_with_every_refresh_of_the_lists() {
     let after = today(&lists);
     assert!(
         after.contains("接待会话 <strong>1</strong>")
-            && after.contains("发送回复 <strong>1</strong> 条"),
+            && after.contains("发送回复 <strong>1</strong> 条")
+            && after.contains("<strong>1</strong> / 1"),
         "{after}"
     );
+    // A colleague who took none today ranks after amy, out of two (not "2 / 1").
+    w.srv.user("ben", Role::Agent, &[w.group]).await;
+    let ben = login(&w.srv, "ben").await;
+    let bens = today(&ben.lists().await);
+    assert!(bens.contains("<strong>2</strong> / 2"), "{bens}");
     w.stop().await;
 }
 

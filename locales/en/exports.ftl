@@ -91,7 +91,6 @@ exp-msgs-time = Time
 exp-msgs-filter-days = Dates
 exp-msgs-filter-search = Search
 exp-msgs-filter-role = Role
-exp-msgs-filter-gap = {"; "}
 exp-day = { $day }
 exp-days = { $from } to { $to }
 
@@ -105,7 +104,6 @@ exp-file-history = history-{ $name }
 exp-file-history-days = history-{ $name }-{ $from }_to_{ $to }
 exp-file-marks = marks
 exp-file-tagged = tagged-conversations
-exp-file-messages = messages
 exp-file-messages-days = messages_{ $days }
 exp-file-workload = workload_{ $days }
 exp-file-categories = categories_{ $days }

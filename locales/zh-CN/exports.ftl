@@ -88,9 +88,8 @@ exp-msgs-time = 消息时间
 exp-msgs-filter-days = 日期
 exp-msgs-filter-search = 搜索
 exp-msgs-filter-role = 角色
-exp-msgs-filter-gap = {"　"}
 exp-day = { $day }
-exp-days = { $from }至{ $to }
+exp-days = { $from } 至 { $to }
 
 ## 知识库 and 常见问题
 exp-kb-new-tag = NEW标签
@@ -102,7 +101,6 @@ exp-file-history = 历史消息-{ $name }
 exp-file-history-days = 历史消息-{ $name }-{ $from }至{ $to }
 exp-file-marks = 标注列表
 exp-file-tagged = 会话标签
-exp-file-messages = 消息管理
 exp-file-messages-days = 消息管理_{ $days }
 exp-file-workload = 工作量统计_{ $days }
 exp-file-categories = 咨询分类统计_{ $days }

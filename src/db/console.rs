@@ -290,6 +290,8 @@ pub fn today(conn: &Connection, agent: UserId, since: jiff::Timestamp) -> DbResu
         .find(|(u, _)| *u == agent)
         .map_or(0, |(_, n)| *n);
     let rank = counts.iter().filter(|(_, n)| *n > mine).count() as i64 + 1;
+    // Out of everyone who took one today, and this agent (who may not have).
+    let agents = counts.len() as i64 + i64::from(!counts.iter().any(|(u, _)| *u == agent));
     let followers: i64 = conn.query_row(
         "SELECT count(DISTINCT follower_id) FROM messages
          WHERE sender_id = ?1 AND direction = 'out' AND created_at >= ?2",
@@ -304,7 +306,7 @@ pub fn today(conn: &Connection, agent: UserId, since: jiff::Timestamp) -> DbResu
     Ok(Today {
         conversations: mine,
         rank,
-        agents: counts.len().max(1) as i64,
+        agents,
         followers,
         replies,
     })

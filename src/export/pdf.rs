@@ -29,6 +29,10 @@ pub struct Transcript {
     pub agents: Vec<String>,
     /// `2026-01-31 09:00 至 2026-01-31 09:40`.
     pub period: String,
+    /// A search result's filters (name, value). When there are any, the
+    /// header lists them in place of the account, customer, OpenID, agents
+    /// and period of one conversation.
+    pub filters: Vec<(String, String)>,
     pub exported_at: String,
     pub exported_by: String,
     pub entries: Vec<Entry>,
@@ -338,18 +342,23 @@ fn lay_out(t: &Transcript, font: &ParsedFont, doc: &mut PdfDocument) -> Vec<PdfP
     } else {
         t.agents.join(&crate::t("console-list-separator"))
     };
-    l.header(
-        &t.title,
-        &[
+    let mut fields: Vec<(String, &str)> = if t.filters.is_empty() {
+        vec![
             (crate::t("exp-field-account"), t.account.as_str()),
             (crate::t("exp-field-follower"), t.follower.as_str()),
             ("OpenID".into(), t.openid.as_str()),
             (crate::t("exp-field-agents"), agents.as_str()),
             (crate::t("exp-field-period"), t.period.as_str()),
-            (crate::t("exp-field-exported-at"), t.exported_at.as_str()),
-            (crate::t("exp-field-exported-by"), t.exported_by.as_str()),
-        ],
-    );
+        ]
+    } else {
+        t.filters
+            .iter()
+            .map(|(name, value)| (name.clone(), value.as_str()))
+            .collect()
+    };
+    fields.push((crate::t("exp-field-exported-at"), t.exported_at.as_str()));
+    fields.push((crate::t("exp-field-exported-by"), t.exported_by.as_str()));
+    l.header(&t.title, &fields);
     if t.entries.is_empty() {
         l.paragraph(
             &crate::t("exp-no-messages"),
@@ -519,6 +528,7 @@ mod tests {
             openid: "oABC".into(),
             agents: vec!["小王".into()],
             period: "2026-01-31 09:00 至 2026-01-31 10:00".into(),
+            filters: Vec::new(),
             exported_at: "2026-02-01 08:00".into(),
             exported_by: "小王（wang）".into(),
             entries: (0..n)

@@ -146,6 +146,7 @@ fn header(
         openid: f.openid,
         agents,
         period,
+        filters: Vec::new(),
         exported_at: ctx.time(ctx.now),
         exported_by: ctx.exported_by.clone(),
         entries,

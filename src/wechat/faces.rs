@@ -125,6 +125,21 @@ pub fn segments(text: &str) -> Vec<Seg> {
     out
 }
 
+/// The text with each WeChat code as the emoji it stands for: for places
+/// that show text without the console's emoji spans (a table row, a cell).
+pub fn to_glyphs(text: &str) -> String {
+    if !text.contains('/') {
+        return text.to_string();
+    }
+    segments(text)
+        .into_iter()
+        .map(|seg| match seg {
+            Seg::Text(t) => t,
+            Seg::Emoji { glyph, .. } => glyph.to_string(),
+        })
+        .collect()
+}
+
 /// The reverse of [`segments`] for what an agent types: each emoji of the
 /// table becomes WeChat's code, so the follower's WeChat shows its own face
 /// (the picker inserts the emoji, which reads better in the reply box).
@@ -157,6 +172,8 @@ mod code_tests {
     #[test]
     fn picked_emoji_travel_as_wechat_codes_and_come_back_as_emoji() {
         assert_eq!(to_codes("好的👍谢谢🙂"), "好的/:strong谢谢/::)");
+        assert_eq!(to_glyphs("好的/:strong谢谢/::)"), "好的👍谢谢🙂");
+        assert_eq!(to_glyphs("a/b /:unknown"), "a/b /:unknown");
         assert_eq!(to_codes("没有表情 <b>"), "没有表情 <b>");
         for (code, glyph, name) in EMOJI {
             assert_eq!(to_codes(glyph), *code, "{name}");

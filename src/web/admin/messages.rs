@@ -126,7 +126,8 @@ fn shown(h: &Hit) -> String {
         }
         return format!("[{}] {}", h.kind.label(), h.content);
     }
-    h.content.clone()
+    // WeChat's face codes (`/::)`) as the emoji the console shows.
+    crate::wechat::faces::to_glyphs(&h.content)
 }
 
 /// Who sent a hit, in the interface language: the stored words for an
@@ -317,8 +318,12 @@ pub async fn show(
             .msg("days", d.msg())
             .number("n", hits.len() as i64);
         if q.format == "pdf" {
-            let t = transcript(&state, &s.user, &q, &d, &hits);
-            return pdf_download(&state, &ctx, &s.user, t, what).await;
+            let group_name = group
+                .and_then(|g| groups.iter().find(|x| x.id == g))
+                .map(|g| g.name.clone());
+            let t = transcript(&state, &s.user, &q, &d, group_name, &hits);
+            let name = crate::t1("exp-file-messages-days", "days", d.file_label()) + ".pdf";
+            return pdf_download(&state, &ctx, &s.user, t, &name, what).await;
         }
         let mut table = table("exp-msgs-sheet", HEADERS);
         for h in &hits {
@@ -367,37 +372,26 @@ fn transcript(
     user: &crate::model::User,
     q: &MessagesQuery,
     days: &Days,
+    group: Option<String>,
     hits: &[Hit],
 ) -> Transcript {
     let tz = state.config.timezone.clone();
-    let filter =
-        |name: &str, value: String| crate::t2("exp-field", "name", crate::t(name), "value", value);
-    let mut filters = vec![filter("exp-msgs-filter-days", days.text())];
+    let mut filters = vec![(crate::t("exp-msgs-filter-days"), days.text())];
+    if let Some(g) = group {
+        filters.push((crate::t("exp-msgs-group"), g));
+    }
     if !q.q.trim().is_empty() {
-        filters.push(filter("exp-msgs-filter-search", q.q.trim().to_string()));
+        filters.push((crate::t("exp-msgs-filter-search"), q.q.trim().to_string()));
     }
     if let Some(role) = role_of(&q.role) {
-        filters.push(filter("exp-msgs-filter-role", role_label(role)));
+        filters.push((crate::t("exp-msgs-filter-role"), role_label(role)));
     }
     if !q.sender.trim().is_empty() {
-        filters.push(filter("exp-msgs-sender", q.sender.trim().to_string()));
-    }
-    let mut agents: Vec<String> = Vec::new();
-    for h in hits.iter().filter(|h| h.role == Role::Agent) {
-        if !agents.contains(&h.sender) {
-            agents.push(h.sender.clone());
-        }
+        filters.push((crate::t("exp-msgs-sender"), q.sender.trim().to_string()));
     }
     Transcript {
         title: crate::t1("exp-msgs-title", "n", hits.len()),
-        account: crate::t("exp-all"),
-        follower: match q.sender.trim() {
-            "" => crate::t("exp-all"),
-            s => s.to_string(),
-        },
-        openid: "—".into(),
-        agents,
-        period: filters.join(&crate::t("exp-msgs-filter-gap")),
+        filters,
         exported_at: local_time(state.clock.now(), &tz),
         exported_by: crate::export::exporter(user),
         entries: hits
@@ -422,6 +416,7 @@ fn transcript(
                 }
             })
             .collect(),
+        ..Transcript::default()
     }
 }
 
@@ -431,6 +426,7 @@ async fn pdf_download(
     ctx: &crate::web::session::Ctx,
     user: &crate::model::User,
     t: Transcript,
+    name: &str,
     what: crate::i18n::Msg,
 ) -> Result<Response, AppError> {
     let (by, now) = (Acting::user(user, &ctx.ip), state.clock.now());
@@ -446,14 +442,13 @@ async fn pdf_download(
     })
     .await
     .map_err(|e| AppError::Internal(format!("rendering messages as PDF: {e}")))?;
-    let name = format!("{}.pdf", crate::t("exp-file-messages"));
     Ok((
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                crate::export::attachment(&name, "messages.pdf"),
+                crate::export::attachment(name, "messages.pdf"),
             ),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
