@@ -3249,7 +3249,7 @@ async fn desktop_console_english(c: &Client, base: &str, conv: i64, shots: &Shot
     shots.take(c, "en-transfer-dialog").await?;
     click(c, "dialog[open] button[data-close-dialog]").await?;
     c.goto(&format!("{base}/console/served")).await?;
-    wait_text(c, "main", "Conversations Amy ended").await?;
+    wait_text(c, "main", "ended by Amy").await?;
     shots.take(c, "en-served").await?;
     Ok(())
 }

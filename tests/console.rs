@@ -2163,7 +2163,7 @@ async fn the_console_speaks_english_to_an_english_agent() {
     let english = [
         "Transfer",
         "History of",
-        "Conversations Amy ended",
+        "ended by Amy",
         "A parent tag includes its child tags",
         "Mark handled",
         "My replies",

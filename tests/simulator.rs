@@ -76,10 +76,15 @@ async fn a_simulated_follower_talks_to_kefu_through_the_real_path() {
             ],
         )
         .await;
-    assert_eq!(
-        r.status(),
-        StatusCode::BAD_REQUEST,
-        "an empty message is refused"
+    // An empty message is refused: back to the same chat, saying why.
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "an empty message");
+    let back = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(back.ends_with(&format!("follower={fid}")), "{back}");
+    let (_, page) = b.text(&back).await;
+    assert!(page.contains("请输入消息内容"), "the reason is shown");
+    assert!(
+        page.contains("autocomplete=\"off\" required>"),
+        "the form asks for text before sending"
     );
 
     let n = srv

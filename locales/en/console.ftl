@@ -327,7 +327,10 @@ served-follower-hint = Remark, WeChat remark or OpenID
 served-category = Category
 served-agent = Agent
 served-myself = Myself
-served-summary = Conversations { $name } ended: { $n }, newest first. The dates filter by the end time.
+served-summary = { $n ->
+        [one] 1 conversation
+       *[other] { $n } conversations
+    } ended by { $name }, newest first. The dates filter by the end time.
 served-group = Group
 served-opened = Started
 served-ended = Ended

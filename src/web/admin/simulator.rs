@@ -256,7 +256,7 @@ async fn sim_account(state: &AppState, id: i64) -> Result<Account, AppError> {
 /// `POST /admin/simulator/act`: the follower does something.
 pub async fn act(
     State(state): State<AppState>,
-    AdminUser(_, s): AdminUser,
+    AdminUser(ctx, s): AdminUser,
     Form(f): Form<ActForm>,
 ) -> Result<Response, AppError> {
     let account = sim_account(&state, f.account).await?;
@@ -278,7 +278,17 @@ pub async fn act(
     let text = f.text.trim().to_string();
     let action = match f.action.as_str() {
         "text" if text.is_empty() => {
-            return Err(AppError::BadRequest(crate::t("sim-text-required")));
+            // Back to the chat, saying why (the form asks for text first).
+            let mut to = format!("/admin/simulator?account={}", account.id);
+            if let Some(id) = f.follower {
+                to.push_str(&format!("&follower={id}"));
+            }
+            return Ok(crate::web::session::with_flash(
+                Redirect::to(&to),
+                false,
+                crate::t("sim-text-required"),
+                ctx.secure_cookies,
+            ));
         }
         "text" => Action::Text(text),
         "image" => {
