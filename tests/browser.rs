@@ -707,6 +707,22 @@ async fn console_flow(
     wait_text(b, "#chat .chat-head", "已接待").await?;
     wait_text(a, "#lists", "会话中（0）").await?;
     shots.take(b, "6-ended").await?;
+    // The follower's name stays readable beside 重新发起会话, on a phone too.
+    let name = b
+        .execute(
+            "const e = document.querySelector('#chat .chat-label'); \
+             return [e.getBoundingClientRect().width, e.scrollWidth];",
+            vec![],
+        )
+        .await?;
+    let (shown, needed) = (
+        name[0].as_f64().unwrap_or(0.0),
+        name[1].as_f64().unwrap_or(0.0),
+    );
+    anyhow::ensure!(
+        shown + 1.0 >= needed,
+        "the chat head cuts the follower's name: {shown} of {needed} px"
+    );
 
     // 7. History shows the messages and the conversation with its category.
     let follower: i64 = find(b, "#chat .chat")
