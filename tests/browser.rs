@@ -1040,10 +1040,20 @@ async fn ready(c: &Client) -> Result<bool> {
 /// picks a range, sees the table and the chart of each report, and 导出
 /// answers with a workbook. A day of work is seeded straight into the
 /// database (the numbers themselves are checked in `tests/reports.rs`).
+/// On a phone the charts keep labels one can read (they scroll sideways).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_flow() {
+    reports_run("reports_flow", Device::Desktop).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_phone_flow() {
+    reports_run("reports_phone_flow", Device::Phone).await;
+}
+
+async fn reports_run(test: &'static str, device: Device) {
     let driver = ChromeDriver::start().await;
-    let client = driver.connect(Device::Desktop).await;
+    let client = driver.connect(device).await;
     let server = TestServer::start().await;
     server
         .user(ADMIN_USER, kefu::model::Role::SuperAdmin, &[])
@@ -1054,7 +1064,7 @@ async fn reports_flow() {
         .state
         .clock
         .advance(jiff::SignedDuration::from_hours(12));
-    let shots = Shots::new("reports_flow");
+    let shots = Shots::new(test);
     let task = {
         let (c, url, shots) = (client.clone(), server.url.clone(), shots.clone());
         tokio::spawn(async move { reports(&c, &url, &shots).await })
@@ -1068,8 +1078,8 @@ async fn reports_flow() {
     drop(driver);
     match outcome {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("[reports_flow] {e:#}"),
-        Err(e) => panic!("[reports_flow] flow task failed: {e}"),
+        Ok(Err(e)) => panic!("[{test}] {e:#}"),
+        Err(e) => panic!("[{test}] flow task failed: {e}"),
     }
 }
 
@@ -1078,7 +1088,7 @@ async fn reports(c: &Client, base: &str, shots: &Shots) -> Result<()> {
     c.goto(&at("/login")).await?;
     login(c, ADMIN_USER, common::PASSWORD).await?;
     wait_path(c, "/console").await?;
-    click(c, "a.nav-item[href='/admin/reports/workload']").await?;
+    c.goto(&at("/admin/reports/workload")).await?;
     wait_path(c, "/admin/reports/workload").await?;
     for kind in ["workload", "categories", "hourly", "quality", "service"] {
         if kind != "workload" {
@@ -1114,6 +1124,17 @@ async fn reports(c: &Client, base: &str, shots: &Shots) -> Result<()> {
         }
         if matches!(kind, "hourly" | "quality") {
             find(c, "figure.report-chart svg").await?;
+            // The axis labels as drawn on the screen, in CSS pixels.
+            let px = c
+                .execute(
+                    "return document.querySelector('figure.report-chart .chart-text')
+                       .getBoundingClientRect().height;",
+                    vec![],
+                )
+                .await?
+                .as_f64()
+                .unwrap_or(0.0);
+            anyhow::ensure!(px >= 8.0, "{kind}: chart labels {px:.1} px high");
         }
         shots.take(c, kind).await?;
         // 导出: the link answers with a workbook.
