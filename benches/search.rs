@@ -6,7 +6,7 @@
 //! search index as it writes, like the webhook does); KEFU_BENCH_FIXTURE=DIR
 //! reuses one made by `kefu --data DIR fixture` (copied first). Printed:
 //! a. the index: messages indexed, its size, the database file, and how long
-//!    migration 13's backfill takes over the whole folder (`db::search::reindex`);
+//!    rebuilding the index takes over the whole folder (`db::search::reindex`);
 //! b. `GET /admin/messages?q=WORD` over the last 90 days, page 1, for every
 //!    two-character word of the fixture's texts, as the super admin (5 groups)
 //!    and as one group's admin — client side to the last byte, p50 / p99 over
@@ -136,7 +136,7 @@ async fn run() {
         let t = Instant::now();
         let n = db.write(kefu::db::search::reindex).await.unwrap();
         println!(
-            "   backfill (migration 13) of {n} messages: {:.1} s",
+            "   reindex (db::search::reindex) of {n} messages: {:.1} s",
             t.elapsed().as_secs_f64()
         );
     }

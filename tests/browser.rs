@@ -1067,7 +1067,7 @@ async fn reports_run(test: &'static str, device: Device) {
     let shots = Shots::new(test);
     let task = {
         let (c, url, shots) = (client.clone(), server.url.clone(), shots.clone());
-        tokio::spawn(async move { reports(&c, &url, &shots).await })
+        tokio::spawn(async move { reports(&c, &url, &shots, device).await })
     };
     let outcome = task.await;
     if !matches!(outcome, Ok(Ok(()))) {
@@ -1083,12 +1083,15 @@ async fn reports_run(test: &'static str, device: Device) {
     }
 }
 
-async fn reports(c: &Client, base: &str, shots: &Shots) -> Result<()> {
+async fn reports(c: &Client, base: &str, shots: &Shots, device: Device) -> Result<()> {
     let at = |p: &str| format!("{base}{p}");
     c.goto(&at("/login")).await?;
     login(c, ADMIN_USER, common::PASSWORD).await?;
     wait_path(c, "/console").await?;
-    c.goto(&at("/admin/reports/workload")).await?;
+    if device == Device::Phone {
+        open_phone_menu(c).await?;
+    }
+    click(c, "a.nav-item[href='/admin/reports/workload']").await?;
     wait_path(c, "/admin/reports/workload").await?;
     for kind in ["workload", "categories", "hourly", "quality", "service"] {
         if kind != "workload" {

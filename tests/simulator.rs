@@ -86,6 +86,15 @@ async fn a_simulated_follower_talks_to_kefu_through_the_real_path() {
         page.contains("autocomplete=\"off\" required>"),
         "the form asks for text before sending"
     );
+    let r = b
+        .post_form(
+            "/admin/simulator/act",
+            &[("account", &a), ("follower", &fid), ("action", "reply")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "an empty reply");
+    let (_, page) = b.text(&back).await;
+    assert!(page.contains("请输入回复内容"), "the reason is shown");
 
     let n = srv
         .state

@@ -68,7 +68,6 @@ pub fn apply_migrations(conn: &mut Connection, from: i64) -> DbResult<()> {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
             let tx = conn.transaction()?;
             tx.execute_batch(sql)?;
-            super::search::after_migration(&tx, i + 1)?;
             let broken: i64 =
                 tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
                     r.get(0)

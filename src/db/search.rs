@@ -1,7 +1,8 @@
 //! 消息管理 and 已接待 (issue 12): the full-text index of messages and the
 //! two searches over it. Terms come from `engine::search` (CJK unigrams and
-//! bigrams, Latin and digit words); `message_terms` is a contentless FTS5
-//! table without positions, one row per message (rowid = message id).
+//! bigrams, Latin and digit runs with their suffixes); `message_terms` is a
+//! contentless FTS5 table without positions, one row per message (rowid =
+//! message id).
 //!
 //! The index is filled off the push's transaction: a background job
 //! (`db::search_index`) reads the messages after `search_cursor`, makes their
@@ -130,16 +131,9 @@ pub fn catch_up(conn: &Connection) -> DbResult<usize> {
 /// How many messages are indexed per step of the backfill (one log line each).
 const BACKFILL_STEP: i64 = 100_000;
 
-/// The Rust step of a migration, run inside its transaction: migration 13
-/// indexes every message already stored, with progress in the log.
-pub fn after_migration(conn: &Connection, version: usize) -> DbResult<()> {
-    if version == 13 {
-        backfill(conn)?;
-    }
-    Ok(())
-}
-
-/// Indexes every stored message but events (migration 13). Returns how many
+/// Indexes every stored message but events, in the caller's transaction
+/// ([`reindex`]; migration 13 did this until migration 18 made the background
+/// job rebuild the index after any upgrade). Returns how many
 /// were read (those without terms are read but give no row).
 pub fn backfill(conn: &Connection) -> DbResult<i64> {
     let total: i64 = conn.query_row(

@@ -130,6 +130,17 @@ fn shown(h: &Hit) -> String {
     crate::wechat::faces::to_glyphs(&h.content)
 }
 
+/// A row's text cut for marking the words found: as [`shown`], or with the
+/// face codes left as typed when a word was found only inside one (`ok` in
+/// `/:ok`), so a row never hides why it is a hit.
+fn marked(h: &Hit, words: &[String]) -> Vec<(String, bool)> {
+    let segs = highlight(&shown(h), words);
+    if words.is_empty() || segs.iter().any(|(_, hit)| *hit) || h.kind != MessageKind::Text {
+        return segs;
+    }
+    highlight(&h.content, words)
+}
+
 /// Who sent a hit, in the interface language: the stored words for an
 /// automatic reply and an unnamed follower are Chinese.
 fn sender_of(h: &Hit) -> String {
@@ -355,7 +366,7 @@ pub async fn show(
         .into_iter()
         .take(PAGE_SIZE as usize)
         .map(|hit| Line {
-            segs: highlight(&shown(&hit), &words),
+            segs: marked(&hit, &words),
             group: group_of(&hit),
             time: local_time(hit.created_at, &tz),
             href: history_href(&hit),
@@ -455,4 +466,38 @@ async fn pdf_download(
         bytes,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FollowerId, MessageId};
+
+    fn hit(content: &str) -> Hit {
+        Hit {
+            id: MessageId(1),
+            follower_id: FollowerId(1),
+            conversation_id: None,
+            group: None,
+            role: Role::Agent,
+            sender: "amy".into(),
+            kind: MessageKind::Text,
+            content: content.into(),
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn rows_show_emoji_but_never_hide_why_they_are_hits() {
+        let h = hit("好的/:ok谢谢");
+        let text = |segs: Vec<(String, bool)>| segs.into_iter().map(|(s, _)| s).collect::<String>();
+        assert_eq!(text(marked(&h, &[])), "好的👌谢谢");
+        let found = marked(&h, &["好的".into()]);
+        assert_eq!(found[0], ("好的".to_string(), true));
+        assert_eq!(text(found), "好的👌谢谢");
+        // "ok" is only inside the face's code: the code stays, marked.
+        let inside = marked(&h, &["ok".into()]);
+        assert_eq!(text(inside.clone()), "好的/:ok谢谢");
+        assert!(inside.contains(&("ok".to_string(), true)), "{inside:?}");
+    }
 }

@@ -276,20 +276,17 @@ pub async fn act(
         None => simulate::new_openid(),
     };
     let text = f.text.trim().to_string();
-    let action = match f.action.as_str() {
-        "text" if text.is_empty() => {
-            // Back to the chat, saying why (the form asks for text first).
-            let mut to = format!("/admin/simulator?account={}", account.id);
-            if let Some(id) = f.follower {
-                to.push_str(&format!("&follower={id}"));
-            }
-            return Ok(crate::web::session::with_flash(
-                Redirect::to(&to),
-                false,
-                crate::t("sim-text-required"),
-                ctx.secure_cookies,
-            ));
+    let back = |why: &str| {
+        let mut to = format!("/admin/simulator?account={}", account.id);
+        if let Some(id) = f.follower {
+            to.push_str(&format!("&follower={id}"));
         }
+        crate::web::session::with_flash(Redirect::to(&to), false, crate::t(why), ctx.secure_cookies)
+    };
+    let action = match f.action.as_str() {
+        // Back to the chat, saying why (the form asks for text first).
+        "text" if text.is_empty() => return Ok(back("sim-text-required")),
+        "reply" if text.is_empty() => return Ok(back("sim-reply-required")),
         "text" => Action::Text(text),
         "image" => {
             let media_id = format!("SIMIMG{}", simulate::new_msg_id());
@@ -323,9 +320,6 @@ pub async fn act(
         },
         "reply" => {
             // The outbound path: a customer-service message through the outbox.
-            if text.is_empty() {
-                return Err(AppError::BadRequest(crate::t("sim-reply-required")));
-            }
             let fid = FollowerId(
                 f.follower
                     .ok_or_else(|| AppError::BadRequest(crate::t("sim-pick-follower")))?,
