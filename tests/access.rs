@@ -1023,6 +1023,25 @@ async fn owner_must_be_group_member() {
     let (s, body) = set_owner(w.u.agent_a).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(w.follower_row(f).await.owner_id, Some(w.u.agent_a));
+
+    // An owner who is no longer in the follower's group (set before a
+    // transfer) stays selected in the form, and saving a new remark as the
+    // browser sends it keeps them rather than erasing the field.
+    let b = w.u.agent_b;
+    w.write(move |c| {
+        c.execute("UPDATE followers SET owner_id = ?1 WHERE id = ?2", [b.0, f.0])?;
+        Ok(())
+    })
+    .await;
+    let (s, form) = agent_a.get(&format!("/console/f/{f}/profile")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        form.contains(&format!("<option value=\"{}\" selected>", b.0)),
+        "the owner outside the group is shown selected: {form}"
+    );
+    let (s, body) = set_owner(b).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.follower_row(f).await.owner_id, Some(b), "kept");
     w.stop().await;
 }
 

@@ -52,7 +52,7 @@ pub(super) fn side_view(
         .unwrap_or_default();
     // Owners (the 负责人 field) come from the follower's group only.
     let group = access::follower_groups(c, follower, f.account_id)?;
-    let owners = group
+    let mut owners: Vec<Choice> = group
         .first()
         .map(|g| q::agents_of(c, *g))
         .transpose()?
@@ -66,6 +66,19 @@ pub(super) fn side_view(
             enabled: f.owner_id == Some(id),
         })
         .collect();
+    // An owner from outside the follower's group now (a transfer moved the
+    // follower) stays selected, so saving the remark does not erase them.
+    if let Some(o) = f.owner_id.filter(|o| !owners.iter().any(|x| x.id == o.0)) {
+        if let Some(u) = db::users::get(c, o)? {
+            owners.push(Choice {
+                id: o.0,
+                name: u.display_name,
+                note: String::new(),
+                depth: 0,
+                enabled: true,
+            });
+        }
+    }
     let midnight = now
         .to_zoned(tz.clone())
         .start_of_day()
