@@ -1029,7 +1029,10 @@ async fn owner_must_be_group_member() {
     // browser sends it keeps them rather than erasing the field.
     let b = w.u.agent_b;
     w.write(move |c| {
-        c.execute("UPDATE followers SET owner_id = ?1 WHERE id = ?2", [b.0, f.0])?;
+        c.execute(
+            "UPDATE followers SET owner_id = ?1 WHERE id = ?2",
+            [b.0, f.0],
+        )?;
         Ok(())
     })
     .await;

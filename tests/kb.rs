@@ -358,6 +358,21 @@ async fn my_replies_are_the_agents_own() {
     let (s, body) = post(&amy, "/console/replies", &[("group", &g), ("body", " ")]).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("请填写回复内容"));
+    // Refused for its length: the text comes back in its box, not lost.
+    let long = format!("{}<b>", "长".repeat(2001));
+    let (s, body) = post(&amy, "/console/replies", &[("group", &g), ("body", &long)]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("不能超过 2000"), "{body}");
+    let kept = body.contains(&format!("{}&lt;b&gt;</textarea>", "长".repeat(2001)))
+        || body.contains(&format!("{}&#60;b&#62;</textarea>", "长".repeat(2001)));
+    assert!(kept, "the typed text is kept, escaped");
+    let long_name = "组".repeat(33);
+    let (s, body) = post(&amy, "/console/replies", &[("name", &long_name)]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains(&format!("value=\"{long_name}\"")),
+        "the name is kept"
+    );
     let (s, _) = post(&bob, "/console/replies", &[("group", &g), ("body", "越权")]).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "not bob's group");
     let panel = page(&amy, "/console/kb").await;

@@ -299,6 +299,21 @@ struct RepliesPage {
     page: Page,
     groups: Vec<ReplyGroup>,
     error: Option<String>,
+    /// What a refused form held, shown again: the reply group's id (empty
+    /// for a new group's name) and the text.
+    typed: (String, String),
+}
+
+impl RepliesPage {
+    /// The text typed into the form of reply group `group` ("" for the new
+    /// group's name), if that form was refused.
+    fn typed_for(&self, group: &str) -> &str {
+        if self.typed.0 == group {
+            &self.typed.1
+        } else {
+            ""
+        }
+    }
 }
 
 async fn replies_page(
@@ -313,6 +328,7 @@ async fn replies_page(
         page: Page::new(ctx, crate::t("replies-mine"), "replies"),
         groups,
         error,
+        typed: (String::new(), String::new()),
     })
 }
 
@@ -374,7 +390,11 @@ pub async fn add_reply(
     let (group, text) = match checked {
         Ok(v) => v,
         Err(m) => {
-            let page = replies_page(&state, &ctx, &s.user, Some(m)).await?;
+            let mut page = replies_page(&state, &ctx, &s.user, Some(m)).await?;
+            page.typed = match f.group.trim() {
+                "" => (String::new(), f.name),
+                g => (g.to_string(), f.body),
+            };
             return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
