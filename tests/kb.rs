@@ -293,11 +293,39 @@ async fn validity_the_new_badge_use_counts_and_the_pdf_follow_the_entries() {
         StatusCode::SEE_OTHER
     );
 
+    let mut f = entry(&folder, "元旦", "新年礼包");
+    f.retain(|(k, _)| *k != "validity");
+    f.extend([
+        ("validity", "range"),
+        ("valid_from", "2027-01-01"),
+        ("valid_to", "2027-01-03"),
+    ]);
+    assert_eq!(
+        post(&lead, "/admin/kb/nodes", &f).await.0,
+        StatusCode::SEE_OTHER
+    );
+
     let panel = page(&amy, "/console/kb").await;
     assert!(!panel.contains("双十一"), "expired on 11-11");
+    assert!(!panel.contains("元旦"), "valid from 2027");
     assert!(panel.contains("双十二") && panel.contains("NEW"));
     let admin = page(&lead, "/admin/kb").await;
-    assert!(admin.contains("双十一") && admin.contains("已过期"));
+    // Each chip says which: past its dates, or not yet in them.
+    let chip = |title: &str| {
+        // The tree's row of the entry (the flash names it too).
+        let rows: Vec<&str> = admin
+            .match_indices(title)
+            .filter_map(|(at, _)| admin[at..].split("</li>").next())
+            .filter(|row| row.contains("class=\"chip\""))
+            .collect();
+        rows.join(" | ")
+    };
+    assert!(chip("双十一").contains("已过期"), "{}", chip("双十一"));
+    assert!(
+        chip("元旦").contains("未生效") && !chip("元旦").contains("已过期"),
+        "{}",
+        chip("元旦")
+    );
     // The search by badge.
     let found = page(&lead, "/admin/kb?new=on").await;
     assert!(found.contains("满减") && !found.contains("全场八折"));

@@ -10,6 +10,7 @@ kb-image-mark = Img
 kb-state = State
 kb-state-off = Off
 kb-state-expired = Expired
+kb-state-upcoming = Not yet valid
 kb-add-child = Add a child
 kb-add-child-in = Add inside { $title }
 kb-move-up = Move up

@@ -10,6 +10,7 @@ kb-image-mark = 图
 kb-state = 状态
 kb-state-off = 停用
 kb-state-expired = 已过期
+kb-state-upcoming = 未生效
 kb-add-child = 添加下级
 kb-add-child-in = 在 { $title } 下添加
 kb-move-up = 上移

@@ -41,13 +41,7 @@ pub async fn export(
     .map(|k| crate::t(k))
     .collect();
     for r in &rows {
-        let state_text = crate::t(if !r.enabled {
-            "kb-state-off"
-        } else if r.expired {
-            "kb-state-expired"
-        } else {
-            "kb-enabled"
-        });
+        let state_text = crate::t(r.state_key().unwrap_or("kb-enabled"));
         table.rows.push(vec![
             Cell::text(if r.new {
                 format!("{} [NEW]", r.title)

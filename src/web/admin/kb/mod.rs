@@ -248,8 +248,9 @@ pub struct Row {
     pub image: bool,
     pub keywords: String,
     pub enabled: bool,
-    /// Enabled but outside its validity today.
+    /// Enabled but outside its validity today: past it, or not yet in it.
     pub expired: bool,
+    pub upcoming: bool,
     pub new: bool,
     pub uses: i64,
     pub valid_from: Option<String>,
@@ -258,6 +259,20 @@ pub struct Row {
 }
 
 impl Row {
+    /// The catalogue key of its state chip: off, expired or not valid yet
+    /// (`None` while it is in use).
+    pub fn state_key(&self) -> Option<&'static str> {
+        if !self.enabled {
+            Some("kb-state-off")
+        } else if self.upcoming {
+            Some("kb-state-upcoming")
+        } else if self.expired {
+            Some("kb-state-expired")
+        } else {
+            None
+        }
+    }
+
     pub fn of(n: &Node, depth: usize, today: &str, tz: &jiff::tz::TimeZone) -> Row {
         Row {
             id: n.id,
@@ -268,7 +283,10 @@ impl Row {
             image: !n.image.is_empty(),
             keywords: n.keywords.clone(),
             enabled: n.enabled,
-            expired: n.enabled && !shape::valid(n, today),
+            expired: n.enabled
+                && !shape::valid(n, today)
+                && n.valid_from.as_deref().is_none_or(|f| f <= today),
+            upcoming: n.enabled && n.valid_from.as_deref().is_some_and(|f| f > today),
             new: shape::is_new(n, today),
             uses: n.uses,
             valid_from: n.valid_from.clone(),
