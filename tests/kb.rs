@@ -713,6 +713,21 @@ async fn a_queued_follower_gets_the_faq_answer() {
         w.say(fan, "退货怎么弄").await.as_deref(),
         Some("七天无理由，在订单页申请退货。")
     );
+    // A keyword reply answers in the queue as it did before it.
+    let acc = w.acc.id;
+    w.srv
+        .state
+        .db
+        .write(move |c| -> DbResult<()> {
+            db::automation::add_keyword_reply(c, acc, "价格", false, "价格表：A款99元")?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        w.say(fan, "价格多少").await.as_deref(),
+        Some("价格表：A款99元")
+    );
     assert_eq!(
         w.state(fan).await,
         Some(ConversationState::Queued),

@@ -194,7 +194,7 @@ fn in_conversation(
             }
         } else if let Some(answer) = queued_faq(c, account, m, conv, now)? {
             // Self-service while waiting (issue 13, bug 1): answered, and not
-            // pushed to the desk as a new chat message.
+            // pushed to the desk as a new chat message; keyword replies too.
             out = Out::default();
             out.lists(conv.group_id);
             passive.push(answer);
@@ -227,8 +227,8 @@ fn in_conversation(
     Ok(out)
 }
 
-/// A queued follower's text that picks from the FAQ (a number, "0", a
-/// keyword): its answer.
+/// A queued follower's text that a keyword reply answers, or that picks from
+/// the FAQ (a number, "0", a keyword): its answer, as before the queue.
 fn queued_faq(
     c: &Connection,
     account: AccountId,
@@ -239,6 +239,10 @@ fn queued_faq(
     let InboundKind::Text { content } = &m.kind else {
         return Ok(None);
     };
+    let rules = db::automation::keyword_replies(c, account)?;
+    if let Some(k) = db::automation::match_keyword(&rules, content.trim()) {
+        return Ok(Some(k.reply.clone()));
+    }
     let menu = super::faq::Menu::load(c, account, conv.group_id, now)?;
     menu.answer(c, conv.follower_id, content.trim(), false, now)
 }
