@@ -133,6 +133,17 @@ async fn a_simulated_follower_talks_to_kefu_through_the_real_path() {
         .await
         .unwrap();
     assert_eq!(stored, 1, "{errors:?}");
+    // The same pass fetched the simulated follower's profile: the built-in
+    // WeChat knows its own followers (it used to answer 40003, invalid openid).
+    let profile: String = srv
+        .state
+        .db
+        .read(|c| -> kefu::db::DbResult<String> {
+            Ok(c.query_row("SELECT profile_state FROM followers", [], |r| r.get(0))?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(profile, "fetched");
 
     // A reply goes out through the outbox to the fake API.
     let r = b

@@ -305,6 +305,13 @@ impl FakeWechat {
         }
     }
 
+    /// Adds the follower unless the fake knows them already (as they are).
+    pub fn ensure_follower(&self, appid: &str, openid: &str) {
+        if self.world().follower(appid, openid).is_none() {
+            self.add_follower(appid, openid, "", &[]);
+        }
+    }
+
     /// The follower unfollows: `user/get` leaves them out, `user/info` answers
     /// `subscribe: 0`, and messages to them answer 43004.
     pub fn remove_follower(&self, appid: &str, openid: &str) {

@@ -275,6 +275,9 @@ pub async fn act(
         }
         None => simulate::new_openid(),
     };
+    if f.action != "unsubscribe" {
+        state.wechat.fake.ensure_follower(&account.app_id, &openid);
+    }
     let text = f.text.trim().to_string();
     let back = |why: &str| {
         let mut to = format!("/admin/simulator?account={}", account.id);
@@ -342,6 +345,16 @@ pub async fn act(
         }
         _ => return Err(AppError::BadRequest(crate::t("sim-unknown-action"))),
     };
+    // The built-in WeChat knows its followers as the real one would: their
+    // profile can be fetched, and after 取消关注 messages to them are refused.
+    match action {
+        Action::Unsubscribe => state.wechat.fake.remove_follower(&account.app_id, &openid),
+        Action::Subscribe => state
+            .wechat
+            .fake
+            .add_follower(&account.app_id, &openid, "", &[]),
+        _ => {}
+    }
     let msg = simulate::inbound(&account, &openid, &action, state.clock.now().as_second());
     // This server on loopback; its certificate (with --tls-cert) names the public host.
     let client = reqwest::Client::builder()
