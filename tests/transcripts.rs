@@ -430,6 +430,33 @@ async fn a_transcript_reads_in_order_with_an_embedded_subset_font() {
         )) && page.contains("导出 PDF"),
         "{page}"
     );
+    // 重新发起会话 only when no conversation is open.
+    let fid = follower;
+    let open: i64 = srv
+        .state
+        .db
+        .read(move |c| -> kefu::db::DbResult<i64> {
+            Ok(c.query_row(
+                "SELECT count(*) FROM conversations WHERE follower_id = ?1 AND state <> 'ended'",
+                [fid],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.contains("/reopen"), open == 0, "open: {open}");
+    // Dates that cannot be used are said on the page, not a bare error.
+    for (range, why) in [
+        ("from=2026-12-31&to=2026-01-01", "开始日期不能晚于结束日期"),
+        ("from=31/12/2026", "日期格式应为"),
+    ] {
+        let (s, page) = amy
+            .b
+            .text(&format!("/console/f/{follower}/history?{range}"))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{range}");
+        assert!(page.contains(why), "{range}: {page}");
+    }
     let r = bob
         .download(&format!(
             "/console/f/{follower}/history.pdf?from={day}&to={day}"

@@ -238,6 +238,10 @@ struct HistoryPage {
     /// page, or a message opened from the 消息管理 search).
     newest: Option<String>,
     conversations: Vec<(String, String, String, String, String)>,
+    /// Why the dates were not applied (a malformed or reversed range).
+    error: Option<String>,
+    /// No conversation is open: 重新发起会话 is offered.
+    can_reopen: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -257,16 +261,22 @@ pub async fn show_history(
 ) -> Result<Response, AppError> {
     let follower = FollowerId(id);
     let tz = state.config.timezone.clone();
-    let day = |s: &str| -> Result<Option<jiff::civil::Date>, AppError> {
+    let day = |s: &str| -> Result<Option<jiff::civil::Date>, String> {
         if s.trim().is_empty() {
             return Ok(None);
         }
         s.trim()
             .parse::<jiff::civil::Date>()
             .map(Some)
-            .map_err(|_| AppError::BadRequest(crate::t("console-date-format")))
+            .map_err(|_| crate::t("console-date-format"))
     };
-    let (from_d, to_d) = (day(&hq.from)?, day(&hq.to)?);
+    // A range that cannot be read is said on the page, which then shows
+    // the whole history (as with no dates).
+    let (from_d, to_d, error) = match (day(&hq.from), day(&hq.to)) {
+        (Ok(Some(f)), Ok(Some(t))) if f > t => (None, None, Some(crate::t("console-date-order"))),
+        (Ok(f), Ok(t)) => (f, t, None),
+        (Err(e), _) | (_, Err(e)) => (None, None, Some(e)),
+    };
     let start = |d: jiff::civil::Date| d.to_zoned(tz.clone()).map(|z| z.timestamp()).ok();
     let from = from_d.and_then(start);
     let to = to_d.and_then(|d| d.tomorrow().ok()).and_then(start);
@@ -300,6 +310,7 @@ pub async fn show_history(
             rows.extend(rows::step_rows(&steps, &tz2));
         }
         rows::timeline_order(&mut rows);
+        let open = db::conversations::open_of(c, follower)?.is_some();
         let convs = db::console::conversations_of(c, follower, 20)?;
         let mut with_survey = Vec::with_capacity(convs.len());
         for v in convs {
@@ -315,10 +326,11 @@ pub async fn show_history(
         Ok((
             f,
             (rows, messages.first().map(|m| m.id.0), messages.len()),
-            with_survey,
+            (with_survey, open),
         ))
     })
     .await?;
+    let (convs, open) = convs;
     let (mut rows, oldest, count) = rows;
     rows::stamp(&mut rows, &tz, now.to_zoned(tz.clone()).date());
     let older = (count == 50).then(|| {
@@ -348,5 +360,7 @@ pub async fn show_history(
         older,
         newest,
         conversations: convs,
+        error,
+        can_reopen: !open,
     })
 }
