@@ -233,6 +233,9 @@ async fn flow(c: &Client, base: &str, code: &str, device: Device, shots: &Shots)
     click(c, ".sidebar a[href='/admin/groups']").await?;
     wait_path(c, "/admin/groups").await?;
     wait_text(c, ".topbar-title", "客服组").await?;
+    // Which page this is shows in the top bar, on a phone too.
+    let title = c.find(Locator::Css(".topbar-title")).await?;
+    anyhow::ensure!(title.is_displayed().await?, "the page title is hidden");
     if device == Device::Phone {
         wait_sidebar_hidden(c).await?;
     }
