@@ -385,3 +385,57 @@ async fn database_closures_speak_the_callers_language() {
     assert_eq!(plain, "普通客服");
     server.stop().await;
 }
+
+/// The first-run setup in an English browser: the super admin goes on in
+/// English — the console and its first message agree (it was English text
+/// on a Chinese console).
+#[tokio::test]
+async fn the_super_admin_keeps_the_language_of_the_setup_page() {
+    let server = TestServer::start().await;
+    let code = server.state.setup_code().expect("a setup code").to_string();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT_LANGUAGE,
+        reqwest::header::HeaderValue::from_static("en-US,en;q=0.9"),
+    );
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = http.get(server.at("/setup")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("<html lang=\"en\""), "{page}");
+    let csrf = extract_csrf(&page).expect("the setup form's token");
+    let r = http
+        .post(server.at("/setup"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("code", code.as_str()),
+            ("username", "boss"),
+            ("display_name", "Boss"),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let console = http.get(server.at("/console")).send().await.unwrap();
+    let console = console.text().await.unwrap();
+    assert!(console.contains("<html lang=\"en\""), "{console}");
+    assert!(
+        console.contains("Super admin created and signed in"),
+        "{console}"
+    );
+    let me = kefu::model::UserId(1);
+    let user = server
+        .state
+        .db
+        .read(move |c| kefu::db::users::get(c, me))
+        .await
+        .unwrap()
+        .expect("the super admin");
+    assert_eq!(user.locale, Lang::En);
+}

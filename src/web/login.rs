@@ -106,8 +106,15 @@ pub async fn setup(
         ..Default::default()
     };
     match team::setup(&state.db, &state.clock, input, &ctx.ip).await {
-        Ok(_) => {
+        Ok(id) => {
             state.mark_set_up();
+            // The super admin goes on in the language the setup page spoke
+            // (the browser's), so the console and its first message agree.
+            let lang = crate::i18n::current();
+            state
+                .db
+                .write(move |c| crate::db::users::set_locale(c, id, lang))
+                .await?;
             // Whoever just chose the password is signed in with it: straight to work.
             match auth::login(&state.db, &state.clock, &state.hash_limit, attempt).await? {
                 Ok(ok) => {
