@@ -1061,6 +1061,12 @@ async fn admins_see_only_what_they_may_change() {
             .contains("请在个人中心修改自己的密码")
     );
 
+    // The super admin can open their own row (their groups are set there).
+    let (_, list) = b.text("/admin/users").await;
+    assert!(
+        list.contains(&format!("/admin/users/{boss}\"")) && list.contains("/console/me"),
+        "own row → personal centre and the editor"
+    );
     let a = srv.login("lead").await;
     let (_, list) = a.text("/admin/users").await;
     assert!(
