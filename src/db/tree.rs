@@ -311,7 +311,9 @@ pub fn count_use(c: &Connection, id: i64) -> DbResult<bool> {
 
 // ---- subtrees given to groups (S3 2.4) --------------------------------------
 
-/// The roots given to `group` in this tree, in tree order.
+/// The roots given to `group` in this tree, in tree order. A root inside
+/// another of the group's roots (an entry given on its own, then moved into a
+/// given folder) is left out: the folder brings it, in its place.
 pub fn roots(c: &Connection, kind: TreeKind, group: GroupId) -> DbResult<Vec<i64>> {
     let mut stmt = c.prepare_cached(
         "SELECT r.node_id FROM group_tree_roots r JOIN tree_nodes t ON t.id = r.node_id
@@ -319,8 +321,14 @@ pub fn roots(c: &Connection, kind: TreeKind, group: GroupId) -> DbResult<Vec<i64
     )?;
     let ids = stmt
         .query_map(params![group, kind.as_str()], |r| r.get(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(ids)
+        .collect::<Result<Vec<i64>, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in &ids {
+        if !lineage(c, *id)?.iter().skip(1).any(|a| ids.contains(a)) {
+            out.push(*id);
+        }
+    }
+    Ok(out)
 }
 
 /// The roots given to any of `groups`, without repeats, in tree order.
@@ -509,6 +517,15 @@ pub(crate) mod tests {
         assert!(groups_of(&c, a1).unwrap().is_empty());
         assert_eq!(roots(&c, kb, g).unwrap(), [b]);
         assert!(roots(&c, TreeKind::Faq, g).unwrap().is_empty());
+        // An entry given on its own, then moved into a given folder: the
+        // folder brings it (it is not drawn twice, once above its folder).
+        let loose = add(&c, kb, None, &text("报价", "A款99元"), t)
+            .unwrap()
+            .unwrap();
+        give(&c, g, loose).unwrap();
+        assert_eq!(roots(&c, kb, g).unwrap(), [b, loose]);
+        assert_eq!(move_to(&c, loose, Some(a2), t).unwrap(), Ok(()));
+        assert_eq!(roots(&c, kb, g).unwrap(), [b]);
 
         assert!(count_use(&c, a1).unwrap());
         assert_eq!(get(&c, a1).unwrap().unwrap().uses, 1);
