@@ -2284,6 +2284,46 @@ async fn a_refused_end_answers_inside_the_dialog() {
     w.stop().await;
 }
 
+/// 标注 and 会话标签 open a follower's conversation with `/console?follower=`:
+/// their open one (or newest) for whoever may see it; anyone else is told why
+/// instead of getting an empty console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_link_opens_their_conversation() {
+    let w = world().await;
+    w.srv.user("amy", Role::Agent, &[w.group]).await;
+    let other = w.srv.group("售前组", "pre").await;
+    w.srv.user("ben", Role::Agent, &[other]).await;
+    let amy = login(&w.srv, "amy").await;
+    let ben = login(&w.srv, "ben").await;
+    let openid = "oFanFollowLink1";
+    w.say(openid, "在吗").await;
+    let conv = w.conv(openid).await;
+    amy.accept(conv.id).await;
+    let link = format!("/console?follower={}", conv.follower_id);
+    let (s, page) = amy.get(&link).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains(&format!("<div class=\"chat\" data-conv=\"{}\"", conv.id)),
+        "amy's console opens the conversation"
+    );
+    let (_, plain) = amy.get("/console").await;
+    assert!(
+        !plain.contains("<div class=\"chat\""),
+        "not without the link"
+    );
+    let (s, page) = ben.get(&link).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !page.contains("<div class=\"chat\""),
+        "nothing of another group opens"
+    );
+    assert!(
+        page.contains("该客户的会话不在您的客服组"),
+        "and ben is told why"
+    );
+    w.stop().await;
+}
+
 /// Issue 13, item 16: 今日工作 follows every refresh of the lists (an
 /// out-of-band swap), not only a switch of chats.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

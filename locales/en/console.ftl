@@ -147,6 +147,7 @@ console-auto-accept-n = Up to { $n }
 console-pane-list = Customer list
 console-pane-chat = Chat
 console-pick-chat = Pick a conversation to start serving
+console-follower-elsewhere = This customer's conversations are not in your groups, so they cannot be opened here.
 console-no-group-super-1 = Agents serve customers through groups. Use
 console-no-group-super-2 = to add groups and
 console-no-group-super-3 = to put agents in them.

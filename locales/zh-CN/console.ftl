@@ -141,6 +141,7 @@ console-auto-accept-n = { $n } 人
 console-pane-list = 客户列表
 console-pane-chat = 聊天窗口
 console-pick-chat = 选择一个会话开始接待
+console-follower-elsewhere = 该客户的会话不在您的客服组，无法在此打开。
 console-no-group-super-1 = 客服通过客服组接待客户：可在
 console-no-group-super-2 = 添加客服组，并在
 console-no-group-super-3 = 中把客服加入客服组。

@@ -127,6 +127,9 @@ impl ListsView {
 #[template(path = "console/index.html")]
 struct IndexPage {
     page: Page,
+    /// Why no conversation opened (`?follower=` of a follower now served
+    /// by another group).
+    notice: Option<String>,
     groups: Vec<crate::model::Group>,
     lists: ListsView,
     chat: Option<ChatView>,
@@ -221,6 +224,26 @@ pub struct ListQuery {
     group: Option<i64>,
     mine: Option<String>,
     c: Option<i64>,
+    /// Open this follower's conversation (from 标注 and 会话标签): the open
+    /// one, else their newest the viewer may see.
+    follower: Option<i64>,
+}
+
+/// The conversation `?follower=` opens: the follower's newest the viewer may
+/// see (an open one is always their newest). `None` when none is theirs to see.
+fn follower_pick(
+    c: &Connection,
+    v: &Viewer,
+    follower: crate::model::FollowerId,
+) -> Result<Option<ConversationId>, AppError> {
+    for conv in db::console::conversations_of(c, follower, 50)? {
+        match access::conversation(c, v, conv.id) {
+            Ok(_) => return Ok(Some(conv.id)),
+            Err(access::Denied::NotFound | access::Denied::Forbidden(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
 }
 
 fn lists_view(
@@ -337,11 +360,23 @@ pub async fn page(
     let tz = state.config.timezone.clone();
     let now = state.clock.now();
     let selected = lq.c.map(ConversationId);
-    let (groups, lists, chat, side, (status, auto_accept)) =
+    let follower = lq.follower.map(crate::model::FollowerId);
+    let (groups, lists, chat, side, (status, auto_accept), notice) =
         super::read(&state, move |c| -> Result<_, AppError> {
             let lists = lists_view(c, &user, &lq, &csrf, &tz, now)?;
             let mut chat = None;
             let mut side = None;
+            let mut notice = None;
+            let selected = match (selected, follower) {
+                (None, Some(f)) => {
+                    let pick = follower_pick(c, &Viewer::load(c, &user)?, f)?;
+                    if pick.is_none() {
+                        notice = Some(crate::t("console-follower-elsewhere"));
+                    }
+                    pick
+                }
+                (selected, _) => selected,
+            };
             if let Some(id) = selected {
                 let v = Viewer::load(c, &user)?;
                 let conv = access::conversation(c, &v, id)?;
@@ -358,11 +393,13 @@ pub async fn page(
                 chat,
                 side,
                 desk::status_of(c, user.id)?,
+                notice,
             ))
         })
         .await?;
     render(&IndexPage {
         page: Page::new(&ctx, crate::t("nav-console"), "console"),
+        notice,
         groups,
         lists,
         chat,
