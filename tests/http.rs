@@ -1008,6 +1008,21 @@ async fn several_groups_can_be_ticked_at_once() {
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(groups(&srv).await, vec![post, vip]);
+    // No group at all is allowed, and said: they will serve no one.
+    let r = b
+        .post_form(&format!("/admin/users/{duo}/groups"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(b.text(&to).await.1.contains("不在任何客服组"), "warned");
+    assert!(groups(&srv).await.is_empty());
+    let r = b
+        .post_form(
+            &format!("/admin/users/{duo}/groups"),
+            &[("groups", &q), ("groups", &v)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, log) = b.text("/admin/audit?action=user_groups").await;
     assert!(
         log.contains("售后") && log.contains("大客户"),

@@ -82,6 +82,7 @@ users-enabled = User enabled
 users-disabled = User disabled; their sessions have ended
 users-password-reset = Password reset
 users-groups-saved = Groups saved
+users-groups-saved-none = Groups saved. This user is now in no group and will not receive conversations.
 
 ## Groups
 

@@ -82,6 +82,7 @@ users-enabled = 用户已启用
 users-disabled = 用户已禁用，其登录已失效
 users-password-reset = 密码已重置
 users-groups-saved = 客服组已保存
+users-groups-saved-none = 客服组已保存。该用户现在不在任何客服组，无法接待客户。
 
 ## 客服组管理
 

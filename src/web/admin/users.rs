@@ -364,7 +364,13 @@ pub async fn set_groups(
     Form(f): Form<GroupsForm>,
 ) -> Result<Response, AppError> {
     let id = UserId(id);
-    let groups = f.groups.into_iter().map(GroupId).collect();
+    let groups: Vec<GroupId> = f.groups.into_iter().map(GroupId).collect();
+    // Allowed (an agent between groups), but said: they will serve no one.
+    let saved = if groups.is_empty() {
+        crate::t("users-groups-saved-none")
+    } else {
+        crate::t("users-groups-saved")
+    };
     let r = team::set_groups(&state.db, &state.clock, &acting(&ctx, &s.user), id, groups).await;
-    after_edit(&state, &ctx, &s.user, id, r, crate::t("users-groups-saved")).await
+    after_edit(&state, &ctx, &s.user, id, r, saved).await
 }
