@@ -134,8 +134,67 @@ const KNOWN_FIELDS: &[&str] = &[
     "answer",
 ];
 
+/// Fields whose label is the settings form's own (the catalogue key), after
+/// the [`KNOWN_FIELDS`] in this order: automatic replies, timeouts, the
+/// account's reply budget.
+const FORM_FIELDS: &[(&str, &str)] = &[
+    ("welcome", "auto-welcome"),
+    ("welcome_faq", "auto-welcome-faq"),
+    ("offhours", "auto-offhours"),
+    ("offhours_faq", "auto-offhours-faq"),
+    ("away", "auto-away"),
+    ("follow", "auto-follow"),
+    ("location", "auto-location"),
+    ("greeting", "auto-greeting"),
+    ("greeting_budget", "auto-greeting-budget"),
+    ("greeting_on_transfer", "auto-greeting-on-transfer"),
+    ("agent_comfort", "auto-agent-comfort"),
+    ("follower_prompt", "auto-follower-prompt"),
+    ("closing", "auto-closing"),
+    ("survey_on_end", "auto-survey-on-end"),
+    (
+        "agent_comfort_mins",
+        "auto-timeout-agent-comfort-mins-label",
+    ),
+    ("agent_remind_secs", "auto-timeout-agent-remind-secs-label"),
+    (
+        "agent_transfer_mins",
+        "auto-timeout-agent-transfer-mins-label",
+    ),
+    (
+        "follower_prompt_mins",
+        "auto-timeout-follower-prompt-mins-label",
+    ),
+    (
+        "follower_close_mins",
+        "auto-timeout-follower-close-mins-label",
+    ),
+    ("reception_mins", "auto-timeout-reception-mins-label"),
+    ("window_hours", "acct-window-hours"),
+    ("quota_after_message", "acct-quota-after-message"),
+    ("event_window_secs", "acct-event-window"),
+    ("quota_after_event", "acct-quota-after-event"),
+];
+
 /// Fields stored as a ticked checkbox: `"on"` or nothing.
-const CHECKBOX_FIELDS: &[&str] = &["require_category", "agents_see_queue", "enabled"];
+const CHECKBOX_FIELDS: &[&str] = &[
+    "require_category",
+    "agents_see_queue",
+    "enabled",
+    "welcome_faq",
+    "offhours_faq",
+    "greeting_on_transfer",
+    "survey_on_end",
+];
+
+/// The field a bare stored value (not an object) stands for, by action.
+fn bare_field(action: &str) -> &'static str {
+    match action {
+        "user_disable" | "user_enable" => "status",
+        "locale_change" => "locale",
+        _ => "",
+    }
+}
 
 /// A stored value in words: enum codes as their labels, yes/no, lists joined.
 fn value_text(field: &str, v: &serde_json::Value) -> String {
@@ -155,6 +214,13 @@ fn value_text(field: &str, v: &serde_json::Value) -> String {
                 "strategy" => RoutingStrategy::parse(s).map(RoutingStrategy::label),
                 "mode" => AccountMode::parse(s).map(AccountMode::label),
                 "trigger_mode" => TriggerMode::parse(s).map(TriggerMode::label),
+                "locale" => crate::i18n::Lang::parse(s).map(|l| l.native_name().to_string()),
+                "greeting_budget" => crate::db::automation::GreetingBudget::parse(s).map(|g| {
+                    crate::t(&format!(
+                        "auto-greeting-budget-{}",
+                        g.as_str().replace('_', "-")
+                    ))
+                }),
                 _ => None,
             };
             // A catalogue message stored in the entry is drawn for the reader.
@@ -189,16 +255,20 @@ fn fields<'a>(
 fn field_lines(map: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
     let mut all = Vec::new();
     fields(map, &mut all);
+    let form = |k: &str| FORM_FIELDS.iter().position(|(f, _)| *f == k);
     let rank = |k: &str| {
         KNOWN_FIELDS
             .iter()
             .position(|f| *f == k)
+            .or_else(|| form(k).map(|i| KNOWN_FIELDS.len() + i))
             .unwrap_or(usize::MAX)
     };
     all.sort_by(|a, b| rank(a.0).cmp(&rank(b.0)).then(a.0.cmp(b.0)));
     all.into_iter()
         .map(|(k, v)| {
-            let label = if rank(k) == usize::MAX {
+            let label = if let Some(i) = form(k) {
+                crate::t(FORM_FIELDS[i].1)
+            } else if rank(k) == usize::MAX {
                 k.to_string()
             } else {
                 crate::t(&format!("audit-field-{}", k.replace('_', "-")))
@@ -210,13 +280,13 @@ fn field_lines(map: &serde_json::Map<String, serde_json::Value>) -> Vec<String> 
 
 /// One side of a change, readable: `field: value` lines for a stored object
 /// (labels translated where the field is known), the text itself otherwise.
-fn readable(raw: Option<&str>) -> Vec<String> {
+fn readable(action: &str, raw: Option<&str>) -> Vec<String> {
     let Some(raw) = raw else {
         return Vec::new();
     };
     match serde_json::from_str::<serde_json::Value>(raw) {
         Ok(serde_json::Value::Object(map)) => field_lines(&map),
-        Ok(v) => vec![value_text("", &v)],
+        Ok(v) => vec![value_text(bare_field(action), &v)],
         Err(_) => vec![raw.to_string()],
     }
 }
@@ -304,8 +374,8 @@ pub async fn list(
                 when: local_time(r.at, &tz),
                 actor: actor_text(&r.actor_name),
                 target: target_text(&r.target),
-                before: readable(r.before.as_deref()),
-                after: readable(r.after.as_deref()),
+                before: readable(r.action.as_str(), r.before.as_deref()),
+                after: readable(r.action.as_str(), r.after.as_deref()),
                 r,
             })
             .collect(),
@@ -322,9 +392,12 @@ mod tests {
 
     #[test]
     fn changes_read_as_labelled_lines() {
-        let lines = readable(Some(
-            r#"{"name":"Sales","public_visible":true,"profile":{"display_name":"Amy"},"role":"agent","groups":["A","B"],"colour":"red"}"#,
-        ));
+        let lines = readable(
+            "",
+            Some(
+                r#"{"name":"Sales","public_visible":true,"profile":{"display_name":"Amy"},"role":"agent","groups":["A","B"],"colour":"red"}"#,
+            ),
+        );
         assert_eq!(
             lines,
             vec![
@@ -337,7 +410,10 @@ mod tests {
             ]
         );
         let en = crate::i18n::sync_scope(crate::i18n::Lang::En, || {
-            readable(Some(r#"{"role":"agent","groups":["A","B"],"sla_secs":60}"#))
+            readable(
+                "",
+                Some(r#"{"role":"agent","groups":["A","B"],"sla_secs":60}"#),
+            )
         });
         assert_eq!(
             en,
@@ -347,13 +423,38 @@ mod tests {
                 "Groups: A, B"
             ]
         );
-        assert_eq!(readable(Some(r#""关键词：退款""#)), vec!["关键词：退款"]);
-        assert_eq!(readable(Some("not json")), vec!["not json"]);
-        assert!(readable(None).is_empty());
         assert_eq!(
-            readable(Some(
-                r#"{"require_category":null,"agents_see_queue":"on","requeue_after_mins":""}"#
-            )),
+            readable("", Some(r#""关键词：退款""#)),
+            vec!["关键词：退款"]
+        );
+        // The settings forms' fields read as the forms label them, and bare
+        // values by what the action changed.
+        assert_eq!(
+            readable(
+                "timeouts_update",
+                Some(r#"{"agent_comfort_mins":3,"welcome_faq":"on","greeting_budget":"keep_one"}"#)
+            ),
+            vec![
+                "欢迎语后发送常见问题：是",
+                "接入语的发送方式：只在剩余额度至少 2 条时发送，给客服留至少 1 条（推荐）",
+                "客服多久未回复时安抚粉丝（分钟）：3",
+            ]
+        );
+        assert_eq!(readable("user_disable", Some(r#""disabled""#)).len(), 1);
+        assert_ne!(
+            readable("user_disable", Some(r#""disabled""#)),
+            vec!["disabled"]
+        );
+        assert_eq!(readable("locale_change", Some(r#""en""#)), vec!["English"]);
+        assert_eq!(readable("", Some("not json")), vec!["not json"]);
+        assert!(readable("", None).is_empty());
+        assert_eq!(
+            readable(
+                "",
+                Some(
+                    r#"{"require_category":null,"agents_see_queue":"on","requeue_after_mins":""}"#
+                )
+            ),
             vec![
                 "结束会话需选择咨询分类：否",
                 "普通客服可查看排队详情：是",
