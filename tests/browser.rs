@@ -710,7 +710,7 @@ async fn console_flow(
     wait_text(b, "#chat .chat-head", "已接待").await?;
     wait_text(a, "#lists", "会话中（0）").await?;
     shots.take(b, "6-ended").await?;
-    // The follower's name stays readable beside 重新发起会话, on a phone too.
+    // The follower's name stays readable beside 重新发起会话 on a phone too.
     let name = b
         .execute(
             "const e = document.querySelector('#chat .chat-label'); \

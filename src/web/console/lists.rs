@@ -224,7 +224,7 @@ pub struct ListQuery {
     group: Option<i64>,
     mine: Option<String>,
     c: Option<i64>,
-    /// Open this follower's conversation (from 标注 and 会话标签): the open
+    /// Open this follower's conversation (linked from 标注 and 会话标签 pages): the open
     /// one, else their newest the viewer may see.
     follower: Option<i64>,
 }
